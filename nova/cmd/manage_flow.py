@@ -1,0 +1,179 @@
+"""Flows: the stage lists of nova's operations, and the hooks changing them.
+
+``nova-manage flow list`` prints every registered flow; ``flow show FLOW``
+prints one flow's effective stage list (enabled hooks in place, disabled
+stages marked) as text or Graphviz DOT; ``flow hooks`` compares the hooks
+installed in the ``nova.flow.hooks`` entry point namespace with those
+enabled in ``[flow] enabled_hooks``.
+
+All three load the flows and hooks exactly as a service does at start, so
+a configuration that would stop a service makes them print the same
+problems and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.metadata
+import sys
+from collections.abc import Iterable, Sequence
+
+import nova.conf
+from nova.flow import FlowConfigError, FlowEngine, render
+from nova.flow import hooks as flow_hooks
+from nova.flow.plan import Group, Leaf, Plan
+
+CONF = nova.conf.CONF
+
+#: Exit status when the flows or hooks are misconfigured (argparse uses 2
+#: for usage errors too: both mean "fix what you gave me").
+CONFIG_ERROR = 2
+#: Exit status when the flow asked for does not exist.
+NOT_FOUND = 1
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    listing = commands.add_parser(
+        'list', help='list the registered flows')
+    listing.set_defaults(func=list_command)
+    show = commands.add_parser(
+        'show', help="print a flow's effective stage list")
+    show.add_argument('flow', help='flow ID, e.g. compute.build_instance')
+    show.add_argument('--format', choices=('text', 'dot'), default='text',
+                      help='text for reading, dot for Graphviz '
+                           '(default: text)')
+    show.set_defaults(func=show_command)
+    hooks = commands.add_parser(
+        'hooks', help='installed hooks versus [flow] enabled_hooks')
+    hooks.set_defaults(func=hooks_command)
+
+
+def _load_engine() -> FlowEngine | None:
+    """The engine as a service would build it; None after printing the
+    problems when it cannot be built."""
+    try:
+        return FlowEngine.from_conf(CONF)
+    except FlowConfigError as exc:
+        _print_problems(exc)
+        return None
+
+
+def _print_problems(exc: FlowConfigError) -> None:
+    print(f'nova-manage: {exc}', file=sys.stderr)
+
+
+def _runnable_stages(group: Group) -> int:
+    count = 0
+    for node in group.runnable:
+        if isinstance(node, Leaf):
+            count += 1
+        else:
+            assert isinstance(node, Group)
+            count += _runnable_stages(node)
+    return count
+
+
+def _table(header: Sequence[str], rows: Iterable[Sequence[str]]) -> str:
+    rows = [list(header)] + [list(row) for row in rows]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    lines = ['  '.join(cell.ljust(width)
+                       for cell, width in zip(row, widths, strict=True))
+             for row in rows]
+    return '\n'.join(line.rstrip() for line in lines) + '\n'
+
+
+def list_command(args: argparse.Namespace) -> int:
+    engine = _load_engine()
+    if engine is None:
+        return CONFIG_ERROR
+    if not engine.plans:
+        print('No flows are registered (entry point namespace '
+              "'nova.flows').")
+        return 0
+    rows = []
+    for name in engine.names():
+        plan: Plan = engine.plan(name)
+        hooks = ', '.join(render.hooks_acting(plan)) or '-'
+        rows.append([name, plan.flow.version, plan.flow.on_interrupt,
+                     str(_runnable_stages(plan.root)), hooks])
+    sys.stdout.write(_table(
+        ['FLOW', 'VERSION', 'ON INTERRUPT', 'STAGES', 'HOOKS'], rows))
+    print('STAGES counts the stages that run: hooks\' stages included, '
+          'disabled ones not.')
+    return 0
+
+
+def show_command(args: argparse.Namespace) -> int:
+    engine = _load_engine()
+    if engine is None:
+        return CONFIG_ERROR
+    if args.flow not in engine.plans:
+        known = ', '.join(engine.names()) or '(none registered)'
+        print(f"nova-manage: no flow named '{args.flow}'; known flows: "
+              f"{known}", file=sys.stderr)
+        return NOT_FOUND
+    plan = engine.plan(args.flow)
+    if args.format == 'dot':
+        sys.stdout.write(render.as_dot(plan))
+    else:
+        sys.stdout.write(render.as_text(plan))
+    return 0
+
+
+def _installed_hooks() -> dict[str, importlib.metadata.EntryPoint]:
+    """Entry point name -> entry point, the first one found winning as it
+    does for stevedore."""
+    found: dict[str, importlib.metadata.EntryPoint] = {}
+    for entry_point in importlib.metadata.entry_points(
+            group=flow_hooks.NAMESPACE):
+        found.setdefault(entry_point.name, entry_point)
+    return found
+
+
+def _provider(entry_point: importlib.metadata.EntryPoint) -> str:
+    dist = getattr(entry_point, 'dist', None)
+    if dist is None:
+        return entry_point.value
+    return f'{entry_point.value}  ({dist.name} {dist.version})'
+
+
+def _load_status(name: str, installed: bool) -> str:
+    if not installed:
+        return 'NOT INSTALLED'
+    loaded, problems = flow_hooks.load_hooks([name])
+    if problems:
+        return 'FAILS TO LOAD'
+    return 'loads'
+
+
+def hooks_command(args: argparse.Namespace) -> int:
+    installed = _installed_hooks()
+    enabled = list(CONF.flow.enabled_hooks)
+    positions: dict[str, str] = {}
+    for index, name in enumerate(enabled, 1):
+        positions.setdefault(name, str(index))
+    rows = []
+    for name in sorted(set(installed) | set(enabled)):
+        is_enabled = name in positions
+        status = (_load_status(name, name in installed) if is_enabled
+                  else '-')
+        provider = _provider(installed[name]) if name in installed else '-'
+        rows.append([name, positions.get(name, '-'), status, provider])
+    print(f"Hooks installed in entry point namespace "
+          f"'{flow_hooks.NAMESPACE}'; ENABLED is the position in "
+          f"[flow] enabled_hooks.")
+    if rows:
+        sys.stdout.write(_table(['HOOK', 'ENABLED', 'STATUS', 'ENTRY POINT'],
+                                rows))
+    else:
+        print('(none installed, none enabled)')
+    # Loading is not all: the enabled hooks must also fit the flows they
+    # act on, which only the complete load, as at service start, checks.
+    try:
+        FlowEngine.from_conf(CONF)
+    except FlowConfigError as exc:
+        _print_problems(exc)
+        return CONFIG_ERROR
+    if enabled:
+        print('The enabled hooks load and fit the registered flows.')
+    return 0

@@ -1,0 +1,445 @@
+"""The one concurrency seam of nova.
+
+nova runs its work either on eventlet green threads (the default, as
+upstream nova always has) or on native threads. Everything in nova that
+starts a thread, sleeps, waits or locks goes through this module, so the
+choice is made in one place and no other module imports eventlet (a unit
+test enforces that).
+
+The mode comes from the environment variable ``NOVA_CONCURRENCY``
+(``eventlet`` or ``threading``), not from nova.conf: eventlet's monkey
+patching must replace ``socket``, ``threading``, ``time`` ... before any
+other module binds them, which is before oslo.config is even imported, let
+alone before a config file is read. Upstream nova has the same constraint and
+solves it the same way (``OS_NOVA_DISABLE_EVENTLET_PATCHING``).
+
+How the seam works: every primitive here (``Event``, ``Lock``, ``spawn`` ...)
+is created from the ``threading`` and ``time`` modules *at call time*.
+``setup()`` in eventlet mode monkey-patches those modules in place, after
+which the very same calls produce green objects. So:
+
+* every nova entry point calls ``setup()`` first, before importing anything
+  else from nova or oslo;
+* primitives must be created after ``setup()`` (create them in
+  constructors, not as module globals of modules imported before it);
+* before ``setup()`` (library use, unit tests) the eventlet mode runs on
+  native threads, which is correct, merely not green.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import threading
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from typing import Any
+
+# stdlib logging rather than oslo.log: this module is imported before
+# monkey patching, and oslo.log would drag half of oslo in with it.
+LOG = logging.getLogger(__name__)
+
+ENV_VAR = 'NOVA_CONCURRENCY'
+EVENTLET = 'eventlet'
+THREADING = 'threading'
+MODES = (EVENTLET, THREADING)
+DEFAULT_MODE = EVENTLET
+
+_mode: str | None = None
+# True once eventlet has monkey-patched this process.
+_green = False
+# eventlet.spawn_n / eventlet.tpool.execute, bound by setup() so that no
+# function here imports eventlet on the hot path.
+_green_spawn_n: Callable[..., Any] | None = None
+_tpool_execute: Callable[..., Any] | None = None
+# Native lock: taken only at start-up and around O(1) bookkeeping that never
+# yields, so it is safe in both modes.
+_setup_lock = threading.Lock()
+_default_keyed_lock: KeyedLock | None = None
+
+
+class ConcurrencyModeError(ValueError):
+    """NOVA_CONCURRENCY names no known mode."""
+
+
+def mode() -> str:
+    """The configured mode: ``'eventlet'`` or ``'threading'``."""
+    global _mode
+    if _mode is None:
+        value = os.environ.get(ENV_VAR, '').strip().lower() or DEFAULT_MODE
+        if value not in MODES:
+            raise ConcurrencyModeError(
+                f'{ENV_VAR}={value!r} is not a concurrency mode; use one of '
+                f'{", ".join(MODES)}')
+        _mode = value
+    return _mode
+
+
+def setup() -> str:
+    """Prepare the process for the configured mode; return the mode.
+
+    In eventlet mode this monkey-patches the standard library, so it must be
+    the first thing a nova entry point does. Calling it again is a no-op.
+    """
+    global _green, _green_spawn_n, _tpool_execute
+    chosen = mode()
+    # eventlet reads this when first imported - by this function in
+    # eventlet mode, by oslo.service (through oslo.messaging) in threading
+    # mode.  Its green DNS resolver imports and patches all of dnspython:
+    # 15 MiB of every nova process, for lookups that happen a few times
+    # at start (database, broker) and that upstream nova has long done
+    # with the blocking resolver too (it also mishandles IPv6-only hosts
+    # files).  An operator who wants it sets EVENTLET_NO_GREENDNS=no.
+    os.environ.setdefault('EVENTLET_NO_GREENDNS', 'yes')
+    if chosen != EVENTLET:
+        _prefer_threading_oslo_service()
+        return chosen
+    with _setup_lock:
+        if _green:
+            return chosen
+        if threading.active_count() > 1:
+            # Threads started before patching stay native and may hold
+            # native locks that green code then blocks the whole hub on.
+            LOG.warning('%d threads were started before eventlet monkey '
+                        'patching; nova.concurrency.setup() must run '
+                        'first', threading.active_count() - 1)
+        with warnings.catch_warnings():
+            # eventlet warns on import that it is deprecated; the threading
+            # mode is nova's way off it, repeating that on every command
+            # start helps no operator.
+            warnings.simplefilter('ignore')
+            import eventlet
+            import eventlet.tpool
+        eventlet.monkey_patch()
+        _green_spawn_n = eventlet.spawn_n
+        _tpool_execute = eventlet.tpool.execute
+        _green = True
+    return chosen
+
+
+def _prefer_threading_oslo_service() -> None:
+    """Make oslo.service (which oslo.messaging imports) use its threading
+    backend rather than its default eventlet one, where that is available.
+
+    Its threading backend needs the ``cotyledon`` package; without it
+    oslo.service stays on its eventlet backend, which then imports (but
+    never patches) eventlet - harmless, as nothing runs on it in nova.
+    """
+    if importlib.util.find_spec('cotyledon') is None:
+        return
+    try:
+        from oslo_service import backend
+    except ImportError:
+        return
+    register = getattr(backend, 'register_backend_default_hook', None)
+    if register is not None:
+        register(lambda: backend.BackendType.THREADING)
+
+
+def is_green() -> bool:
+    """True when this process runs on eventlet green threads."""
+    return _green
+
+
+def executor_name() -> str:
+    """The oslo.messaging RPC server executor matching this process.
+
+    oslo.messaging 18.3 still ships the ``eventlet`` executor (futurist's
+    GreenThreadPoolExecutor), deprecated but supported, and picks it itself
+    when threads are monkey-patched. We name it explicitly so the choice
+    is nova's and visible: green threads only when the process really is
+    patched (an unpatched process would starve a green executor), native
+    threads otherwise.
+    """
+    return EVENTLET if _green else THREADING
+
+
+# -- primitives --------------------------------------------------------------
+# Factories rather than aliases: ``threading.Event`` must be looked up when
+# called, after setup() may have patched it (see the module docstring).
+
+def Event() -> threading.Event:
+    return threading.Event()
+
+
+def Lock() -> threading.Lock:
+    return threading.Lock()
+
+
+def RLock() -> threading.RLock:
+    return threading.RLock()
+
+
+def Semaphore(value: int = 1) -> threading.Semaphore:
+    return threading.Semaphore(value)
+
+
+def Condition(lock: Any = None) -> threading.Condition:
+    return threading.Condition(lock)
+
+
+def sleep(seconds: float) -> None:
+    """Sleep; ``sleep(0)`` yields to other (green) threads."""
+    time.sleep(seconds)
+
+
+class Handle:
+    """A spawned function: ``wait()`` returns its result or raises its error.
+
+    An error nobody retrieved with ``wait()`` is logged when the handle is
+    garbage collected, so a failing fire-and-forget task is not silent.
+    """
+
+    __slots__ = ('_done', '_result', '_error', '_retrieved', 'name')
+
+    def __init__(self, name: str = '') -> None:
+        self._done = threading.Event()
+        self._result: Any = None
+        self._error: BaseException | None = None
+        self._retrieved = False
+        self.name = name
+
+    def _run(self, fn: Callable[..., Any], args: tuple,
+             kwargs: dict[str, Any]) -> None:
+        try:
+            self._result = fn(*args, **kwargs)
+        except BaseException as error:
+            self._error = error
+        finally:
+            self._done.set()
+
+    def done(self) -> bool:
+        return self._done.is_set()
+
+    def wait(self, timeout: float | None = None) -> Any:
+        """The function's result; its exception is re-raised here.
+
+        :raises TimeoutError: if it has not finished within ``timeout``.
+        """
+        if not self._done.wait(timeout):
+            raise TimeoutError(f'{self.name or "task"} still running after '
+                               f'{timeout}s')
+        self._retrieved = True
+        if self._error is not None:
+            raise self._error
+        return self._result
+
+    def __del__(self) -> None:
+        if self._error is not None and not self._retrieved:
+            try:
+                LOG.error('Unhandled error in %s: %r', self.name or 'task',
+                          self._error, exc_info=self._error)
+            except Exception:
+                # Logging may be torn down already at interpreter exit.
+                pass
+
+
+def _start(handle: Handle, fn: Callable[..., Any], args: tuple,
+           kwargs: dict[str, Any]) -> None:
+    if _green_spawn_n is not None:
+        # spawn_n: the cheapest green thread; Handle does the bookkeeping.
+        _green_spawn_n(handle._run, fn, args, kwargs)
+    else:
+        # Daemon: a thread stuck in a hypervisor call must not keep the
+        # service from exiting on SIGTERM.
+        threading.Thread(target=handle._run, args=(fn, args, kwargs),
+                         name=handle.name or None, daemon=True).start()
+
+
+def spawn(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Handle:
+    """Run ``fn(*args, **kwargs)`` concurrently; returns its Handle."""
+    handle = Handle(getattr(fn, '__qualname__', ''))
+    _start(handle, fn, args, kwargs)
+    return handle
+
+
+def run_in_native_thread(fn: Callable[..., Any], *args: Any,
+                         **kwargs: Any) -> Any:
+    """Call a blocking function that monkey patching cannot make green.
+
+    C extensions (a DB driver written in C, a hypervisor binding) block the
+    whole process under eventlet; eventlet's tpool runs them in a native
+    thread while other green threads go on. In threading mode this is a
+    plain call.
+    """
+    if _tpool_execute is not None:
+        return _tpool_execute(fn, *args, **kwargs)
+    return fn(*args, **kwargs)
+
+
+class KeyedLock:
+    """One lock per key (e.g. per instance UUID), created on demand.
+
+    A key's entry lives only while someone holds or waits for it, so locking
+    on millions of different UUIDs over a service's life leaks nothing.
+    """
+
+    def __init__(self) -> None:
+        self._guard = Lock()
+        # key -> [lock, holders + waiters]
+        self._locks: dict[Any, list] = {}
+
+    def __len__(self) -> int:
+        """Keys currently held or waited for."""
+        return len(self._locks)
+
+    @contextlib.contextmanager
+    def lock(self, key: Any, timeout: float | None = None) -> Iterator[None]:
+        """Hold the lock of ``key`` for the ``with`` block.
+
+        :raises TimeoutError: if ``timeout`` seconds pass without getting it.
+        """
+        with self._guard:
+            entry = self._locks.get(key)
+            if entry is None:
+                entry = self._locks[key] = [Lock(), 0]
+            entry[1] += 1
+        try:
+            if not entry[0].acquire(timeout=-1 if timeout is None
+                                    else timeout):
+                raise TimeoutError(f'lock {key!r} not acquired within '
+                                   f'{timeout}s')
+            try:
+                yield
+            finally:
+                entry[0].release()
+        finally:
+            with self._guard:
+                entry[1] -= 1
+                if not entry[1]:
+                    del self._locks[key]
+
+    __call__ = lock
+
+
+def keyed_lock() -> KeyedLock:
+    """The process-wide KeyedLock behind ``lock_for``."""
+    global _default_keyed_lock
+    if _default_keyed_lock is None:
+        with _setup_lock:
+            if _default_keyed_lock is None:
+                _default_keyed_lock = KeyedLock()
+    return _default_keyed_lock
+
+
+def lock_for(key: Any, timeout: float | None = None
+             ) -> contextlib.AbstractContextManager[None]:
+    """Serialise work on ``key`` in this process: ``with lock_for(uuid):``."""
+    return keyed_lock().lock(key, timeout)
+
+
+class Pool:
+    """At most ``size`` functions running at once.
+
+    ``spawn`` blocks while the pool is full, which gives callers (e.g. an
+    RPC endpoint accepting builds) back-pressure instead of an unbounded
+    queue.
+    """
+
+    def __init__(self, size: int) -> None:
+        if size < 1:
+            raise ValueError(f'pool size must be at least 1, not {size}')
+        self.size = size
+        self._slots = Semaphore(size)
+        self._guard = Lock()
+        self._running: set[Handle] = set()
+
+    def running(self) -> int:
+        return len(self._running)
+
+    def free(self) -> int:
+        return self.size - len(self._running)
+
+    def spawn(self, fn: Callable[..., Any], *args: Any,
+              **kwargs: Any) -> Handle:
+        self._slots.acquire()
+        handle = Handle(getattr(fn, '__qualname__', ''))
+
+        def run() -> Any:
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                with self._guard:
+                    self._running.discard(handle)
+                self._slots.release()
+
+        with self._guard:
+            self._running.add(handle)
+        try:
+            _start(handle, run, (), {})
+        except BaseException:
+            with self._guard:
+                self._running.discard(handle)
+            self._slots.release()
+            raise
+        return handle
+
+    def waitall(self, timeout: float | None = None) -> None:
+        """Wait until nothing runs (including work spawned meanwhile).
+
+        Errors stay with their handles; this only waits.
+
+        :raises TimeoutError: if work is still running after ``timeout``.
+        """
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while True:
+            with self._guard:
+                pending = list(self._running)
+            if not pending:
+                return
+            for handle in pending:
+                left = (None if deadline is None
+                        else max(0.0, deadline - time.monotonic()))
+                if not handle._done.wait(left):
+                    raise TimeoutError(
+                        f'{len(self._running)} tasks still running after '
+                        f'{timeout}s')
+
+
+class Periodic:
+    """A function called every ``interval`` seconds until ``stop()``."""
+
+    def __init__(self, fn: Callable[[], Any], interval: float,
+                 initial_delay: float | None = None) -> None:
+        if interval <= 0:
+            raise ValueError(f'interval must be positive, not {interval}')
+        self.fn = fn
+        self.interval = interval
+        self.initial_delay = initial_delay
+        self._stopped = Event()
+        self._handle = spawn(self._loop)
+
+    def _loop(self) -> None:
+        name = getattr(self.fn, '__qualname__', repr(self.fn))
+        if self.initial_delay and self._stopped.wait(self.initial_delay):
+            return
+        while not self._stopped.is_set():
+            started = time.monotonic()
+            try:
+                self.fn()
+            except Exception:
+                # One failed run must not end the task for the process life.
+                LOG.exception('Periodic task %s failed', name)
+            # Start to start, so the period does not drift by the run time.
+            delay = self.interval - (time.monotonic() - started)
+            if delay <= 0:
+                sleep(0)
+            elif self._stopped.wait(delay):
+                return
+
+    def stop(self) -> None:
+        """Stop after the current run, if any (does not wait)."""
+        self._stopped.set()
+
+    def wait(self, timeout: float | None = None) -> None:
+        """Wait for the loop to end after ``stop()``."""
+        self._handle.wait(timeout)
+
+
+def start_periodic(fn: Callable[[], Any], interval: float,
+                   initial_delay: float | None = None) -> Periodic:
+    """Call ``fn()`` every ``interval`` seconds; ``.stop()`` ends it."""
+    return Periodic(fn, interval, initial_delay)

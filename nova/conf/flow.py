@@ -1,0 +1,35 @@
+from oslo_config import cfg
+
+flow_group = cfg.OptGroup(
+    'flow',
+    title='Flow engine options',
+    help='Stage hooks and stage switches of the compute and API flows. '
+         'See "nova-manage flow show FLOW" for the effective stage lists.')
+
+flow_opts = [
+    cfg.ListOpt(
+        'enabled_hooks',
+        default=[],
+        help='Ordered list of hooks to enable, by entry point name in the '
+             '"nova.flow.hooks" namespace of installed packages. A name no '
+             'package provides, or a hook that does not fit the flows it '
+             'names, stops the service at start with a message naming it. '
+             'Where two hooks act at the same stage, the one listed first '
+             'runs first (outermost for "around" hooks).'),
+    cfg.ListOpt(
+        'disabled_stages',
+        default=[],
+        help='Stage IDs (for example '
+             '"compute.build_instance.notify_usage_start") to skip. Only '
+             'stages flagged optional may be disabled; any other stage ID '
+             'stops the service at start.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_group(flow_group)
+    conf.register_opts(flow_opts, group=flow_group)
+
+
+def list_opts() -> dict:
+    return {flow_group: flow_opts}

@@ -1,0 +1,55 @@
+"""RequestContext: who asked, in which project, under which request ID.
+
+Built on oslo.context so that oslo.log prints the request ID and the
+user/project on every line, and oslo.messaging carries it across RPC.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from oslo_context import context
+
+
+class RequestContext(context.RequestContext):
+
+    def __init__(self, user_id: str | None = None,
+                 project_id: str | None = None, is_admin: bool | None = None,
+                 roles: list[str] | None = None, read_deleted: str = 'no',
+                 **kwargs: Any) -> None:
+        kwargs.setdefault('user_id', user_id)
+        kwargs.setdefault('project_id', project_id)
+        roles = list(roles or [])
+        if is_admin is None:
+            is_admin = 'admin' in roles
+        super().__init__(is_admin=is_admin, roles=roles, **kwargs)
+        #: 'no', 'yes' or 'only': whether DB reads see soft-deleted rows.
+        self.read_deleted = read_deleted
+
+    def to_dict(self) -> dict[str, Any]:
+        values = super().to_dict()
+        values.update(user_id=self.user_id, project_id=self.project_id,
+                      read_deleted=self.read_deleted)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> RequestContext:
+        return cls(user_id=values.get('user_id'),
+                   project_id=values.get('project_id'),
+                   is_admin=values.get('is_admin'),
+                   roles=values.get('roles'),
+                   request_id=values.get('request_id'),
+                   global_request_id=values.get('global_request_id'),
+                   read_deleted=values.get('read_deleted', 'no'))
+
+    def elevated(self) -> RequestContext:
+        ctx = RequestContext.from_dict(self.to_dict())
+        ctx.is_admin = True
+        if 'admin' not in ctx.roles:
+            ctx.roles.append('admin')
+        return ctx
+
+
+def get_admin_context() -> RequestContext:
+    return RequestContext(user_id=None, project_id=None, is_admin=True,
+                          roles=['admin'], overwrite=False)

@@ -1,0 +1,283 @@
+"""Vendor hooks: what a hook may do, and loading hooks with stevedore.
+
+A hook is a class registered as an entry point in the ``nova.flow.hooks``
+namespace of an installed package and enabled by name in
+``[flow] enabled_hooks``.  It says which flows it was written for and marks
+the methods that act at stages::
+
+    class SpecialSauce(hooks.Hook):
+        supports = {'compute.build_instance': '1.0'}
+
+        @hooks.before('compute.build_instance.spawn.driver_spawn',
+                      revert='remove_sauce')
+        def add_sauce(self, ctx, state): ...
+
+        def remove_sauce(self, ctx, state, failure): ...
+
+        @hooks.around('compute.build_instance.allocate_network')
+        def timed(self, ctx, state, proceed):
+            return proceed()
+
+        @hooks.listen('compute.build_instance', 'run_failure')
+        def page_someone(self, event): ...
+
+Nothing here runs a hook: this module only turns entry points into
+:class:`LoadedHook` objects and their marked methods into
+:class:`Contribution` records for the compiler to validate.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import inspect
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, ClassVar
+
+from stevedore import named
+
+from nova.flow.errors import Problem
+
+NAMESPACE = 'nova.flow.hooks'
+_MARK = '_nova_flow_points'
+
+
+class Kind(enum.StrEnum):
+    BEFORE = 'before'
+    AFTER = 'after'
+    AROUND = 'around'
+    REPLACE = 'replace'
+    LISTEN = 'listen'
+
+
+class Hook:
+    """Base class for vendor hooks.
+
+    :cvar supports: flow ID -> contract version ``MAJOR.MINOR`` the hook was
+        written against.  It works with that major and any later minor.
+    :cvar priority: orders this hook's own contributions at one stage (higher
+        first); between hooks, ``[flow] enabled_hooks`` order decides.
+    """
+
+    supports: ClassVar[Mapping[str, str]] = {}
+    priority: ClassVar[int] = 0
+    #: Set at load to the entry point name.
+    name: str = ''
+
+
+@dataclasses.dataclass(frozen=True)
+class Point:
+    """What a decorator recorded on a hook method."""
+
+    kind: Kind
+    target: str
+    name: str | None = None
+    revert: str | None = None
+    events: frozenset[str] = frozenset()
+    priority: int = 0
+
+
+def _mark(point: Point) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+        points = list(getattr(fn, _MARK, ()))
+        points.append(point)
+        setattr(fn, _MARK, tuple(points))
+        return fn
+    return decorate
+
+
+def before(stage_id: str, *, name: str | None = None,
+           revert: str | None = None, priority: int = 0) -> Callable:
+    """Insert the method ``(ctx, state)`` as a stage before ``stage_id``.
+
+    ``name`` is the new stage's name (default: the method name); ``revert``
+    names a method ``(ctx, state, failure)`` of the same hook.
+    """
+    return _mark(Point(Kind.BEFORE, stage_id, name, revert, priority=priority))
+
+
+def after(stage_id: str, *, name: str | None = None,
+          revert: str | None = None, priority: int = 0) -> Callable:
+    """Insert the method ``(ctx, state)`` as a stage after ``stage_id``."""
+    return _mark(Point(Kind.AFTER, stage_id, name, revert, priority=priority))
+
+
+def around(stage_id: str, *, priority: int = 0) -> Callable:
+    """Wrap ``stage_id`` (a stage or sub-flow) with ``(ctx, state, proceed)``.
+
+    ``proceed()`` runs what is wrapped and returns its result; the method may
+    call it more than once (retry), not at all (skip) or time it.
+    """
+    return _mark(Point(Kind.AROUND, stage_id, priority=priority))
+
+
+def replace(stage_id: str, *, revert: str | None = None) -> Callable:
+    """Run the method ``(ctx, state)`` instead of the stage's own function.
+
+    Only one enabled hook may replace a given stage.  ``revert`` names the
+    replacement's revert; without it the stage's own revert is kept.
+    """
+    return _mark(Point(Kind.REPLACE, stage_id, revert=revert))
+
+
+def listen(flow_name: str, *events: str) -> Callable:
+    """Call the method ``(event)`` on the named run events of a flow.
+
+    With no events named, every event is delivered.  Listeners observe: an
+    exception they raise is logged and does not change the run.
+    """
+    return _mark(Point(Kind.LISTEN, flow_name, events=frozenset(events)))
+
+
+@dataclasses.dataclass
+class LoadedHook:
+    """An enabled hook, instantiated, with where it came from."""
+
+    name: str
+    obj: Hook
+    entry_point: str | None
+    order: int
+
+    @property
+    def priority(self) -> int:
+        return int(getattr(self.obj, 'priority', 0) or 0)
+
+    @property
+    def supports(self) -> Mapping[str, str]:
+        return dict(getattr(self.obj, 'supports', {}) or {})
+
+    def contributions(self) -> list[Contribution]:
+        found: list[Contribution] = []
+        for attr in sorted(dir(type(self.obj))):
+            member = getattr(type(self.obj), attr, None)
+            points = getattr(member, _MARK, None)
+            if not points:
+                continue
+            bound = getattr(self.obj, attr)
+            for point in points:
+                revert = None
+                if point.revert:
+                    revert = getattr(self.obj, point.revert, None)
+                found.append(Contribution(self, point, bound, attr, revert))
+        return found
+
+
+@dataclasses.dataclass(frozen=True)
+class Contribution:
+    """One marked method of one loaded hook."""
+
+    hook: LoadedHook
+    point: Point
+    fn: Callable[..., Any]
+    method: str
+    revert: Callable[..., Any] | None
+
+    @property
+    def stage_name(self) -> str:
+        return self.point.name or self.method
+
+    def sort_key(self) -> tuple[int, int, str]:
+        """Config order first, then the declared priority (higher first)."""
+        prio = self.point.priority or self.hook.priority
+        return (self.hook.order, -prio, self.method)
+
+
+def hooks_from_objects(objects: Sequence[Hook | type[Hook]],
+                       ) -> tuple[list[LoadedHook], list[Problem]]:
+    """Load hooks given directly (tests, embedding) rather than by name."""
+    loaded: list[LoadedHook] = []
+    problems: list[Problem] = []
+    for order, obj in enumerate(objects):
+        name = getattr(obj, 'name', '') or _default_name(obj)
+        hook = _instantiate(name, obj, None, order, problems)
+        if hook is not None:
+            loaded.append(hook)
+    return loaded, problems
+
+
+def load_hooks(names: Iterable[str], namespace: str = NAMESPACE,
+               ) -> tuple[list[LoadedHook], list[Problem]]:
+    """Load the hooks named in ``[flow] enabled_hooks`` with stevedore.
+
+    Every failure (a name no installed package provides, an import error, an
+    entry point that is not a Hook) becomes a :class:`Problem`; nothing is
+    raised here so that the caller can report all of them at once.
+    """
+    names = list(names)
+    problems: list[Problem] = []
+    if not names:
+        return [], problems
+    seen: set[str] = set()
+    duplicates: list[str] = []
+    for name in names:
+        if name in seen:
+            duplicates.append(name)
+        seen.add(name)
+
+    failed_imports: set[str] = set()
+
+    def on_load_failure(manager: Any, entry_point: Any,
+                        exc: BaseException) -> None:
+        failed_imports.add(entry_point.name)
+        problems.append(Problem(
+            f'cannot be imported: {type(exc).__name__}: {exc}',
+            hook=entry_point.name, entry_point=entry_point.value))
+
+    def on_missing(missing: Iterable[str]) -> None:
+        # stevedore counts a hook whose import failed as missing too; it
+        # was reported above with the reason.
+        for name in sorted(set(missing) - failed_imports):
+            problems.append(Problem(
+                f'is enabled in [flow] enabled_hooks but no installed '
+                f'package provides it in entry point namespace '
+                f'{namespace!r}', hook=name))
+
+    manager = named.NamedExtensionManager(
+        namespace, names=list(dict.fromkeys(names)), name_order=True,
+        invoke_on_load=False,
+        on_load_failure_callback=on_load_failure,
+        on_missing_entrypoints_callback=on_missing)
+    if duplicates:
+        # Reported first, as the configuration mistake it is, naming the
+        # entry point so that the operator sees which package is meant.
+        provided = {ep.name: ep.value for ep in manager.list_entry_points()}
+        problems[:0] = [Problem('is listed twice in [flow] enabled_hooks',
+                                hook=name, entry_point=provided.get(name))
+                        for name in duplicates]
+    order: dict[str, int] = {}
+    for index, name in enumerate(names):
+        order.setdefault(name, index)
+    loaded: list[LoadedHook] = []
+    for extension in manager.extensions:
+        hook = _instantiate(extension.name, extension.plugin,
+                            extension.entry_point.value,
+                            order[extension.name], problems)
+        if hook is not None:
+            loaded.append(hook)
+    return loaded, problems
+
+
+def _default_name(obj: object) -> str:
+    cls = obj if inspect.isclass(obj) else type(obj)
+    return f'{cls.__module__}.{cls.__qualname__}'
+
+
+def _instantiate(name: str, plugin: Any, entry_point: str | None, order: int,
+                 problems: list[Problem]) -> LoadedHook | None:
+    if inspect.isclass(plugin) and issubclass(plugin, Hook):
+        try:
+            obj = plugin()
+        except Exception as exc:
+            problems.append(Problem(
+                f'could not be created: {type(exc).__name__}: {exc}',
+                hook=name, entry_point=entry_point))
+            return None
+    elif isinstance(plugin, Hook):
+        obj = plugin
+    else:
+        problems.append(Problem(
+            f'refers to {plugin!r}, which is not a nova.flow.hooks.Hook '
+            f'subclass or instance', hook=name, entry_point=entry_point))
+        return None
+    obj.name = name
+    return LoadedHook(name, obj, entry_point, order)

@@ -1,0 +1,331 @@
+"""Compiling flows and hooks into the plan that runs, validating everything.
+
+All checking happens here, once, when a service starts: after
+:func:`compile_flows` returns without problems nothing about the flows or
+hooks can fail for configuration reasons while an operation runs.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Sequence
+from functools import partial
+from typing import Any
+
+from nova.flow import spec
+from nova.flow.errors import Problem
+from nova.flow.events import EVENT_NAMES, EventKind
+from nova.flow.hooks import Contribution, Kind, LoadedHook
+
+
+@dataclasses.dataclass(eq=False)
+class Node:
+    id: str
+    name: str
+    #: Name of the hook that inserted this stage, None for the flow's own.
+    hook: str | None
+    optional: bool
+    disabled: bool = False
+    arounds: list[Contribution] = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(eq=False)
+class Leaf(Node):
+    execute: spec.ExecuteFn = None  # type: ignore[assignment]
+    revert: spec.RevertFn | None = None
+    doc: str = ''
+    replaced_by: str | None = None
+    #: ``execute`` wrapped by the ``around`` hooks, built by compile.
+    call: Callable[[Any, Any], Any] = None  # type: ignore[assignment]
+    #: The outermost around hook, None without one, and what its
+    #: ``proceed()`` runs: the runner calls these two directly, which saves
+    #: a call level per hooked stage over going through ``call``.
+    around: Callable[[Any, Any, Callable[[], Any]], Any] | None = None
+    inner: Callable[[Any, Any], Any] = None  # type: ignore[assignment]
+
+
+@dataclasses.dataclass(eq=False)
+class Group(Node):
+    children: list[Node] = dataclasses.field(default_factory=list)
+    #: children minus the disabled ones, fixed at compile time.
+    runnable: tuple[Node, ...] = ()
+
+
+@dataclasses.dataclass(eq=False)
+class Plan:
+    """One flow with the enabled hooks in place."""
+
+    flow: spec.Flow
+    root: Group
+    leaves: dict[str, Leaf]
+    listeners: dict[EventKind, list[tuple[str, Callable[[Any], Any]]]]
+    failure_handlers: list[tuple[str, spec.RevertFn]]
+
+    def walk(self) -> Iterable[tuple[int, Node]]:
+        def visit(group: Group, depth: int) -> Iterable[tuple[int, Node]]:
+            for child in group.children:
+                yield depth, child
+                if isinstance(child, Group):
+                    yield from visit(child, depth + 1)
+        return visit(self.root, 0)
+
+
+def compile_flows(flows: Sequence[spec.Flow], hooks: Sequence[LoadedHook],
+                  disabled_stages: Iterable[str] = (),
+                  ) -> tuple[dict[str, Plan], list[Problem]]:
+    """Build a :class:`Plan` per flow; return every problem found."""
+    problems: list[Problem] = []
+    plans: dict[str, Plan] = {}
+    for flow in flows:
+        if flow.name in plans:
+            problems.append(Problem(f"two flows are named '{flow.name}'"))
+            continue
+        tree, flow_problems = flow.resolve()
+        problems.extend(flow_problems)
+        root = Group(flow.name, flow.name, None, False)
+        leaves: dict[str, Leaf] = {}
+        root.children = _build(tree, flow.name, leaves)
+        plans[flow.name] = Plan(flow, root,
+                                leaves, {k: [] for k in EventKind},
+                                flow.failure_handlers())
+
+    contributions = [c for hook in hooks for c in hook.contributions()]
+    _check_supports(hooks, contributions, plans, problems)
+    _apply(contributions, plans, problems)
+    _disable(disabled_stages, plans, problems)
+    for plan in plans.values():
+        _finish(plan.root)
+    return plans, problems
+
+
+def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,
+           leaves: dict[str, Leaf]) -> list[Node]:
+    nodes: list[Node] = []
+    for entry in tree:
+        node_id = f'{prefix}.{entry.name}'
+        if isinstance(entry, spec.SubFlow):
+            group = Group(node_id, entry.name, None, entry.optional)
+            group.children = _build(entry.entries, node_id, leaves)
+            nodes.append(group)
+        else:
+            leaf = Leaf(node_id, entry.name, entry.hook, entry.optional,
+                        execute=entry.execute, revert=entry.revert,
+                        doc=entry.doc)
+            leaves[node_id] = leaf
+            nodes.append(leaf)
+    return nodes
+
+
+def _index(plan: Plan) -> dict[str, tuple[Node, Group]]:
+    """Stage ID -> (node, the group holding it)."""
+    found: dict[str, tuple[Node, Group]] = {}
+
+    def visit(group: Group) -> None:
+        for child in group.children:
+            found[child.id] = (child, group)
+            if isinstance(child, Group):
+                visit(child)
+    visit(plan.root)
+    return found
+
+
+def flow_of(target: str, plans: dict[str, Plan]) -> Plan | None:
+    """The plan a stage ID belongs to: the longest flow name prefixing it."""
+    best: Plan | None = None
+    for name, plan in plans.items():
+        if target.startswith(name + '.') and (
+                best is None or len(name) > len(best.flow.name)):
+            best = plan
+    return best
+
+
+def _check_supports(hooks: Sequence[LoadedHook],
+                    contributions: Sequence[Contribution],
+                    plans: dict[str, Plan], problems: list[Problem]) -> None:
+    for hook in hooks:
+        for flow_name, wanted in hook.supports.items():
+            plan = plans.get(flow_name)
+            if plan is None:
+                problems.append(Problem(
+                    f"declares support for unknown flow '{flow_name}'",
+                    hook=hook.name, entry_point=hook.entry_point))
+                continue
+            wanted_version = spec.parse_version(str(wanted))
+            if wanted_version is None:
+                problems.append(Problem(
+                    f"declares contract version '{wanted}' for flow "
+                    f"'{flow_name}'; expected MAJOR.MINOR",
+                    hook=hook.name, entry_point=hook.entry_point))
+                continue
+            have = spec.parse_version(plan.flow.version)
+            if have is None:
+                continue  # the flow's bad version is reported on its own
+            if wanted_version[0] != have[0] or wanted_version[1] > have[1]:
+                problems.append(Problem(
+                    f"was written for contract {wanted} of flow "
+                    f"'{flow_name}', which is at {plan.flow.version} "
+                    f"(same major and at least that minor are required)",
+                    hook=hook.name, entry_point=hook.entry_point))
+    for contribution in contributions:
+        if contribution.point.kind is Kind.LISTEN:
+            flow_name = contribution.point.target
+        else:
+            plan = flow_of(contribution.point.target, plans)
+            if plan is None:
+                continue  # reported as an unknown stage by _apply
+            flow_name = plan.flow.name
+        if flow_name in plans and flow_name not in contribution.hook.supports:
+            problems.append(Problem(
+                f"acts on flow '{flow_name}' but does not declare it in "
+                f"'supports' (method {contribution.method})",
+                hook=contribution.hook.name,
+                entry_point=contribution.hook.entry_point,
+                stage_id=contribution.point.target))
+
+
+_ARITY = {Kind.BEFORE: 2, Kind.AFTER: 2, Kind.AROUND: 3, Kind.REPLACE: 2,
+          Kind.LISTEN: 1}
+
+
+def _apply(contributions: Sequence[Contribution], plans: dict[str, Plan],
+           problems: list[Problem]) -> None:
+    indexes = {name: _index(plan) for name, plan in plans.items()}
+    replaced: dict[str, Contribution] = {}
+    inserts: list[Contribution] = []
+    for c in sorted(contributions, key=Contribution.sort_key):
+        hook, point = c.hook, c.point
+
+        def problem(message: str, stage_id: str | None = point.target,
+                    hook: LoadedHook = hook) -> None:
+            problems.append(Problem(message, hook=hook.name,
+                                    entry_point=hook.entry_point,
+                                    stage_id=stage_id))
+
+        if not spec.check_signature(c.fn, _ARITY[point.kind], point.target,
+                                    problems, hook=hook.name,
+                                    entry_point=hook.entry_point):
+            continue
+        if point.revert is not None:
+            if c.revert is None:
+                problem(f"revert method '{point.revert}' does not exist")
+                continue
+            if not spec.check_signature(c.revert, 3, point.target,
+                                        problems, hook=hook.name,
+                                        entry_point=hook.entry_point):
+                continue
+        if point.kind is Kind.LISTEN:
+            plan = plans.get(point.target)
+            if plan is None:
+                problem(f"listens to unknown flow '{point.target}'")
+                continue
+            unknown = sorted(point.events - EVENT_NAMES)
+            if unknown:
+                problem(f"listens to unknown event(s) {', '.join(unknown)}; "
+                        f"known: {', '.join(sorted(EVENT_NAMES))}")
+                continue
+            for kind in EventKind:
+                if not point.events or kind.value in point.events:
+                    plan.listeners[kind].append((hook.name, c.fn))
+            continue
+
+        plan = flow_of(point.target, plans)
+        found = indexes[plan.flow.name].get(point.target) if plan else None
+        if found is None or found[0].hook is not None:
+            problem(f"{point.kind.value} names unknown stage "
+                    f"'{point.target}'")
+            continue
+        node, parent = found
+        if point.kind is Kind.REPLACE:
+            if not isinstance(node, Leaf):
+                problem('only a stage can be replaced, not a sub-flow')
+                continue
+            if node.id in replaced:
+                other = replaced[node.id].hook
+                problem(f"is replaced by both hook '{other.name}' and hook "
+                        f"'{hook.name}'; enable only one of them")
+                continue
+            replaced[node.id] = c
+            node.execute = c.fn
+            if c.revert is not None:
+                node.revert = c.revert
+            node.replaced_by = hook.name
+        elif point.kind is Kind.AROUND:
+            node.arounds.append(c)
+        else:
+            inserts.append(c)
+
+    # Inserting after every target was checked keeps anchors stable: a
+    # hook's stage is anchored on the flow's own stages only.  Inserting the
+    # 'after' ones in reverse leaves all of them in sort order.
+    befores = [c for c in inserts if c.point.kind is Kind.BEFORE]
+    afters = [c for c in inserts if c.point.kind is Kind.AFTER]
+    for c in befores + afters[::-1]:
+        plan = flow_of(c.point.target, plans)
+        assert plan is not None
+        node, parent = indexes[plan.flow.name][c.point.target]
+        new_id = f'{parent.id}.{c.stage_name}'
+        if any(child.name == c.stage_name for child in parent.children):
+            problems.append(Problem(
+                f"inserts a stage named '{c.stage_name}', which already "
+                f"exists there", hook=c.hook.name,
+                entry_point=c.hook.entry_point, stage_id=new_id))
+            continue
+        leaf = Leaf(new_id, c.stage_name, c.hook.name, False,
+                    execute=c.fn, revert=c.revert,
+                    doc=(c.fn.__doc__ or '').strip().split('\n')[0])
+        position = parent.children.index(node)
+        if c.point.kind is Kind.AFTER:
+            position += 1
+        parent.children.insert(position, leaf)
+        plan.leaves[new_id] = leaf
+
+
+def _disable(stage_ids: Iterable[str], plans: dict[str, Plan],
+             problems: list[Problem]) -> None:
+    for stage_id in stage_ids:
+        plan = flow_of(stage_id, plans)
+        found = _index(plan).get(stage_id) if plan else None
+        if found is None:
+            problems.append(Problem(
+                '[flow] disabled_stages names an unknown stage',
+                stage_id=stage_id))
+            continue
+        node = found[0]
+        if not node.optional:
+            problems.append(Problem(
+                '[flow] disabled_stages names a stage that is not optional; '
+                'only stages flagged optional may be disabled',
+                stage_id=stage_id))
+            continue
+        node.disabled = True
+
+
+def _finish(group: Group) -> None:
+    group.runnable = tuple(c for c in group.children if not c.disabled)
+    for child in group.children:
+        if isinstance(child, Group):
+            _finish(child)
+        else:
+            assert isinstance(child, Leaf)
+            child.call = wrap(child.execute, child.arounds)
+            if child.arounds:
+                child.around = child.arounds[0].fn
+                child.inner = wrap(child.execute, child.arounds[1:])
+
+
+def wrap(execute: spec.ExecuteFn, arounds: Sequence[Contribution],
+          ) -> Callable[[Any, Any], Any]:
+    """Compose the around hooks so the first enabled one is outermost."""
+    call: Callable[[Any, Any], Any] = execute
+    for contribution in reversed(arounds):
+        call = _around(contribution.fn, call)
+    return call
+
+
+def _around(wrapper: Callable[[Any, Any, Callable[[], Any]], Any],
+            inner: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]:
+    # proceed() is a partial rather than a lambda: a lambda would make
+    # ctx and state closure cells, which costs about twice as much per call.
+    def call(ctx: Any, state: Any) -> Any:
+        return wrapper(ctx, state, partial(inner, ctx, state))
+    return call

@@ -1,0 +1,309 @@
+"""Running a compiled plan: execute, revert, recover.
+
+Semantics, in one place:
+
+* Stages run in order.  A stage counts as *started* from the moment it is
+  recorded as started, because a crash or an exception may have left part of
+  its work done.
+* When a stage raises, every started stage of the enclosing sub-flow is
+  reverted in reverse order, the failing one first; the exception then
+  leaves the sub-flow, so an ``around`` hook wrapping a sub-flow may retry it
+  from a clean slate.  At the top, the flow's failure handlers run and the
+  original exception is re-raised unchanged.
+* A revert or failure handler that raises is recorded and logged; it never
+  replaces the original exception.
+* Only ``Exception`` triggers reverts.  ``BaseException`` (process exit,
+  interrupt) leaves the run unfinished in the record for recovery at
+  restart, which is the same path a SIGKILL takes.
+* Recovery of an interrupted run applies the flow's policy: ``revert`` runs
+  the reverts of every started stage; ``resume`` runs again from the stage
+  that was cut, skipping the finished ones (so a resumable flow's stages must
+  be idempotent).
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import os
+import time
+from collections.abc import Iterable
+from functools import partial
+from typing import Any
+
+from nova.flow import records
+from nova.flow.events import EventKind, FlowEvent
+from nova.flow.plan import Group, Leaf, Plan, wrap
+from nova.flow.records import Failure, Recorder, RunInfo
+
+LOG = logging.getLogger(__name__)
+
+
+# Looked up once: the per-stage path calls it twice per stage.
+_now = time.time
+
+
+class _RunIds:
+    """Run IDs in the textual form of random (version 4) UUIDs, cheaply.
+
+    ``str(uuid.uuid4())`` costs more than the rest of a short run's
+    bookkeeping together.  A run ID only has to be unique, so each process
+    draws the first 74 random bits once (again after a fork, so that
+    children never share them) and counts up in the last 48 bits, from a
+    random start: unique across processes and hosts as a UUID is, at a
+    fraction of the cost.
+    """
+
+    def __init__(self) -> None:
+        self._reseed()
+        os.register_at_fork(after_in_child=self._reseed)
+
+    def _reseed(self) -> None:
+        digits = os.urandom(10).hex()
+        variant = '89ab'[int(digits[16], 16) & 3]
+        self._prefix = (f'{digits[:8]}-{digits[8:12]}-4{digits[13:16]}-'
+                        f'{variant}{digits[17:20]}-')
+        self._counter = itertools.count(int.from_bytes(os.urandom(4)))
+
+    def __call__(self) -> str:
+        return f'{self._prefix}{next(self._counter):012x}'
+
+
+new_run_id = _RunIds()
+
+
+class _Run:
+    """What one run carries from stage to stage."""
+
+    __slots__ = ('info', 'ctx', 'state', 'recorder', 'started', 'failure',
+                 'skip')
+
+    def __init__(self, info: RunInfo, ctx: Any, state: Any,
+                 recorder: Recorder, skip: frozenset[str] | None) -> None:
+        self.info = info
+        self.ctx = ctx
+        self.state = state
+        self.recorder = recorder
+        #: Leaves started and not yet reverted, in start order.
+        self.started: list[Leaf] = []
+        self.failure: Failure | None = None
+        #: Stage IDs a resumed run must not run again.
+        self.skip = skip
+
+
+class Runner:
+    """Executes one :class:`Plan`; one instance serves every run of it."""
+
+    def __init__(self, plan: Plan, recorder: Recorder,
+                 host: str | None = None) -> None:
+        self.plan = plan
+        self.flow = plan.flow
+        self.recorder = recorder
+        self.host = host
+        listeners = plan.listeners
+        self._listeners = listeners
+        # Plain attributes rather than a dict keyed by EventKind: the stage
+        # loop tests two of them per stage, and most flows have no listener.
+        self._on_run_start = bool(listeners[EventKind.RUN_START])
+        self._on_stage_start = bool(listeners[EventKind.STAGE_START])
+        self._on_stage_end = bool(listeners[EventKind.STAGE_END])
+        self._on_stage_revert = bool(listeners[EventKind.STAGE_REVERT])
+        self._on_run_success = bool(listeners[EventKind.RUN_SUCCESS])
+        self._on_run_failure = bool(listeners[EventKind.RUN_FAILURE])
+
+    # -- entry points ------------------------------------------------------
+
+    def run(self, ctx: Any, state: Any, *, run_id: str | None = None,
+            recorder: Recorder | None = None) -> Any:
+        """Run the flow; returns ``state``; re-raises a stage's error."""
+        info = self._info(ctx, state, run_id, recovering=False)
+        run = _Run(info, ctx, state, recorder or self.recorder, None)
+        return self._run(run)
+
+    def resume(self, ctx: Any, state: Any, run_id: str,
+               completed: Iterable[str],
+               recorder: Recorder | None = None) -> Any:
+        """Continue an interrupted run, skipping its completed stages."""
+        info = self._info(ctx, state, run_id, recovering=True)
+        run = _Run(info, ctx, state, recorder or self.recorder,
+                   frozenset(completed))
+        return self._run(run)
+
+    def revert_interrupted(self, ctx: Any, state: Any, run_id: str,
+                           started: Iterable[str],
+                           recorder: Recorder | None = None) -> Failure:
+        """Revert the started stages of an interrupted run, newest first,
+        then run the failure handlers.  Returns the failure it recorded."""
+        info = self._info(ctx, state, run_id, recovering=True)
+        run = _Run(info, ctx, state, recorder or self.recorder, None)
+        started = list(started)
+        failure = Failure(records.Interrupted(
+            f'{self.flow.name} was interrupted in stage '
+            f'{started[-1] if started else "(none)"}; reverted on restart'),
+            started[-1] if started else None)
+        run.failure = failure
+        run.recorder.run_started(info)
+        leaves = [self.plan.leaves[s] for s in started
+                  if s in self.plan.leaves]
+        for leaf in reversed(leaves):
+            self._revert_leaf(leaf, run, failure)
+        self._failure_handlers(run, failure)
+        run.recorder.run_finished(info, records.REVERTED, _now(), failure)
+        if self._on_run_failure:
+            self._emit(run, EventKind.RUN_FAILURE, failure=failure)
+        return failure
+
+    # -- internals ---------------------------------------------------------
+
+    def _info(self, ctx: Any, state: Any, run_id: str | None,
+              recovering: bool) -> RunInfo:
+        subject = self.flow.subject(state) if self.flow.subject else None
+        return RunInfo(
+            run_id or new_run_id(), self.flow.name, self.flow.version,
+            getattr(ctx, 'request_id', None), getattr(ctx, 'user_id', None),
+            getattr(ctx, 'project_id', None), subject, self.host,
+            _now(), recovering)
+
+    def _run(self, run: _Run) -> Any:
+        run.recorder.run_started(run.info)
+        if self._on_run_start:
+            self._emit(run, EventKind.RUN_START)
+        try:
+            self._run_group(self.plan.root, run)
+        except Exception as exc:
+            failure = run.failure
+            if failure is None or failure.exc is not exc:
+                # Raised by an around hook outside proceed(), not by a stage.
+                failure = Failure(exc, None)
+            self._failure_handlers(run, failure)
+            run.recorder.run_finished(run.info, records.ERROR, _now(),
+                                      failure)
+            if self._on_run_failure:
+                self._emit(run, EventKind.RUN_FAILURE, failure=failure)
+            raise
+        run.recorder.run_finished(run.info, records.SUCCESS, _now(), None)
+        if self._on_run_success:
+            self._emit(run, EventKind.RUN_SUCCESS)
+        return run.state
+
+    def _run_group(self, group: Group, run: _Run) -> None:
+        # The stage loop is the engine's hot path: a leaf is run inline
+        # rather than through a method per stage, and what every stage
+        # needs is held in locals.
+        started = run.started
+        mark = len(started)
+        recorder = run.recorder
+        stage_started = recorder.stage_started
+        stage_finished = recorder.stage_finished
+        info = run.info
+        ctx = run.ctx
+        state = run.state
+        skip = run.skip
+        now = _now
+        success = records.SUCCESS
+        on_stage_start = self._on_stage_start
+        on_stage_end = self._on_stage_end
+        try:
+            for node in group.runnable:
+                if not isinstance(node, Leaf):
+                    assert isinstance(node, Group)
+                    if node.arounds:
+                        self._run_wrapped_group(node, run)
+                    else:
+                        self._run_group(node, run)
+                    continue
+                stage_id = node.id
+                if skip is not None and stage_id in skip:
+                    # Completed before the interruption: not run again, but
+                    # reverted with the others if a later stage fails.
+                    started.append(node)
+                    continue
+                started_at = now()
+                stage_started(info, stage_id, started_at)
+                started.append(node)
+                if on_stage_start:
+                    self._emit(run, EventKind.STAGE_START, stage_id)
+                try:
+                    around = node.around
+                    if around is None:
+                        node.call(ctx, state)
+                    else:
+                        around(ctx, state, partial(node.inner, ctx, state))
+                except Exception as exc:
+                    self._stage_failed(node, run, exc, started_at)
+                    raise
+                finished_at = now()
+                stage_finished(info, stage_id, success, started_at,
+                               finished_at, None)
+                if on_stage_end:
+                    self._emit(run, EventKind.STAGE_END, stage_id, success,
+                               finished_at - started_at)
+        except Exception as exc:
+            failure = run.failure
+            if failure is None or failure.exc is not exc:
+                failure = run.failure = Failure(exc, group.id)
+            for leaf in reversed(started[mark:]):
+                self._revert_leaf(leaf, run, failure)
+            del started[mark:]
+            raise
+
+    def _run_wrapped_group(self, group: Group, run: _Run) -> None:
+        def inner(ctx: Any, state: Any) -> None:
+            self._run_group(group, run)
+        wrap(inner, group.arounds)(run.ctx, run.state)
+
+    def _stage_failed(self, leaf: Leaf, run: _Run, exc: Exception,
+                      started_at: float) -> None:
+        stage_id = leaf.id
+        failure = run.failure = Failure(exc, stage_id)
+        finished_at = _now()
+        run.recorder.stage_finished(run.info, stage_id, records.ERROR,
+                                    started_at, finished_at, failure)
+        LOG.warning('Stage %s failed (run %s): %s', stage_id,
+                    run.info.run_id, failure.message)
+        if self._on_stage_end:
+            self._emit(run, EventKind.STAGE_END, stage_id, records.ERROR,
+                       finished_at - started_at, failure)
+
+    def _revert_leaf(self, leaf: Leaf, run: _Run, failure: Failure) -> None:
+        if leaf.revert is None:
+            return
+        started_at = _now()
+        try:
+            leaf.revert(run.ctx, run.state, failure)
+        except Exception as exc:
+            revert_failure: Failure | None = Failure(exc, leaf.id)
+            result = records.REVERT_FAILED
+            LOG.error('Revert of stage %s failed (run %s); the original '
+                      'error was %s', leaf.id, run.info.run_id,
+                      failure.message, exc_info=exc)
+        else:
+            revert_failure = None
+            result = records.REVERTED
+        finished_at = _now()
+        run.recorder.stage_reverted(run.info, leaf.id, result, started_at,
+                                    finished_at, revert_failure)
+        if self._on_stage_revert:
+            self._emit(run, EventKind.STAGE_REVERT, leaf.id, result,
+                       finished_at - started_at, revert_failure)
+
+    def _failure_handlers(self, run: _Run, failure: Failure) -> None:
+        for name, handler in self.plan.failure_handlers:
+            try:
+                handler(run.ctx, run.state, failure)
+            except Exception:
+                LOG.exception('Failure handler %s.%s failed (run %s)',
+                              self.flow.name, name, run.info.run_id)
+
+    def _emit(self, run: _Run, kind: EventKind, stage_id: str | None = None,
+              result: str | None = None, elapsed: float | None = None,
+              failure: Failure | None = None) -> None:
+        event = FlowEvent(kind, self.flow.name, run.info.run_id, run.ctx,
+                          run.state, stage_id, result, elapsed, failure)
+        for hook_name, listener in self._listeners[kind]:
+            try:
+                listener(event)
+            except Exception:
+                LOG.exception('Listener of hook %s failed on %s of %s',
+                              hook_name, kind.value, stage_id or
+                              self.flow.name)

@@ -1,0 +1,280 @@
+"""Declaring flows: the stage list of one operation and its stage functions.
+
+A flow module reads top to bottom as the operation it implements::
+
+    FLOW = Flow('compute.build_instance', '1.0', BuildState,
+                on_interrupt=REVERT)
+    FLOW.stages(
+        'check_instance_not_already_created',
+        'claim_resources',
+        sub('spawn', ['update_spawning', 'driver_spawn', 'update_active']),
+    )
+    FLOW.on_failure('record_fault')
+
+    @FLOW.stage
+    def check_instance_not_already_created(ctx, state): ...
+
+Stage names in the list are resolved when the flow is first compiled, so the
+list can sit at the top of the module, before the functions it names.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import re
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final, Literal, TypeAlias
+
+from nova.flow.errors import Problem
+
+REVERT: Final = 'revert'
+RESUME: Final = 'resume'
+InterruptPolicy: TypeAlias = Literal['revert', 'resume']
+
+ExecuteFn: TypeAlias = Callable[[Any, Any], Any]
+RevertFn: TypeAlias = Callable[[Any, Any, Any], Any]
+
+_NAME_RE = re.compile(r'^[a-z][a-z0-9_]*$')
+_FLOW_NAME_RE = re.compile(r'^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$')
+_VERSION_RE = re.compile(r'^(\d+)\.(\d+)$')
+
+
+def parse_version(text: str) -> tuple[int, int] | None:
+    """``'1.2'`` -> ``(1, 2)``; ``None`` when it is not MAJOR.MINOR."""
+    match = _VERSION_RE.match(text or '')
+    if not match:
+        return None
+    return int(match.group(1)), int(match.group(2))
+
+
+@dataclasses.dataclass(frozen=True)
+class Stage:
+    """One step: an RPC call, a driver call or a state update.
+
+    ``revert`` must be idempotent and must work from what is in the database,
+    because after a crash it runs in a new process with a state rebuilt by
+    the flow's ``load_state``.
+    """
+
+    name: str
+    execute: ExecuteFn
+    revert: RevertFn | None = None
+    optional: bool = False
+    #: Set on stages a hook inserted; None for the flow's own stages.
+    hook: str | None = None
+
+    @property
+    def doc(self) -> str:
+        text = inspect.getdoc(self.execute) or ''
+        return text.splitlines()[0] if text else ''
+
+
+@dataclasses.dataclass(frozen=True)
+class SubFlow:
+    """A named group of stages (``spawn: [...]``) with IDs below its own."""
+
+    name: str
+    entries: tuple[str | Stage | SubFlow, ...]
+    optional: bool = False
+
+
+def sub(name: str, entries: Sequence[str | Stage | SubFlow], *,
+        optional: bool = False) -> SubFlow:
+    """Declare a sub-flow in a stage list."""
+    return SubFlow(name, tuple(entries), optional)
+
+
+def stage(name: str, execute: ExecuteFn, revert: RevertFn | None = None, *,
+          optional: bool = False) -> Stage:
+    """Declare a stage inline, e.g. a parametrised state update."""
+    return Stage(name, execute, revert, optional)
+
+
+class Flow:
+    """The definition of one operation: contract, stages, failure handling.
+
+    :param name: dotted flow ID, e.g. ``compute.build_instance``.
+    :param version: contract version ``MAJOR.MINOR``.  Bump MINOR when a
+        stage or state field is added, MAJOR when one is removed, renamed or
+        changes meaning; hooks declare the major they were written against.
+    :param state_type: dataclass whose fields are what stages and hooks may
+        read and write.
+    :param on_interrupt: what a restarted service does with a run that a
+        crash cut short: ``revert`` the started stages or ``resume`` from the
+        stage that was running.
+    :param load_state: rebuilds the state of an interrupted run from the
+        database, given ``(ctx, run_record)``; required for recovery.
+    :param subject: returns the ID of what the run acts on (an instance
+        UUID) from the state; recorded with the run.
+    """
+
+    def __init__(self, name: str, version: str, state_type: type, *,
+                 on_interrupt: InterruptPolicy = REVERT,
+                 load_state: Callable[[Any, Any], Any] | None = None,
+                 subject: Callable[[Any], str | None] | None = None,
+                 doc: str = '') -> None:
+        self.name = name
+        self.version = version
+        self.state_type = state_type
+        self.on_interrupt = on_interrupt
+        self.load_state = load_state
+        self.subject = subject
+        self.doc = doc
+        self._entries: tuple[str | Stage | SubFlow, ...] = ()
+        self._failure_handlers: tuple[str, ...] = ()
+        self._functions: dict[str, ExecuteFn] = {}
+        self._reverts: dict[str, RevertFn] = {}
+        self._optional: set[str] = set()
+
+    def __repr__(self) -> str:
+        return f'<Flow {self.name} {self.version}>'
+
+    @property
+    def version_tuple(self) -> tuple[int, int]:
+        parsed = parse_version(self.version)
+        if parsed is None:
+            raise ValueError(f'flow {self.name}: bad version {self.version}')
+        return parsed
+
+    # -- declaration -------------------------------------------------------
+
+    def stages(self, *entries: str | Stage | SubFlow) -> None:
+        """Set the ordered stage list."""
+        self._entries = tuple(entries)
+
+    def on_failure(self, *handlers: str | RevertFn) -> None:
+        """Functions ``(ctx, state, failure)`` run after the reverts.
+
+        Each is a name registered with :meth:`failure_handler` or a function
+        shared between flows (registered here under its ``__name__``).
+        """
+        names = []
+        for handler in handlers:
+            if callable(handler):
+                self._functions[handler.__name__] = handler
+                handler = handler.__name__
+            names.append(handler)
+        self._failure_handlers = tuple(names)
+
+    def stage(self, fn: ExecuteFn | None = None, *, name: str | None = None,
+              optional: bool = False) -> Any:
+        """Decorator registering ``fn(ctx, state)`` as the stage ``name``."""
+        def register(func: ExecuteFn) -> ExecuteFn:
+            stage_name = name or func.__name__
+            self._functions[stage_name] = func
+            if optional:
+                self._optional.add(stage_name)
+            return func
+        return register(fn) if fn is not None else register
+
+    def revert(self, stage_name: str) -> Callable[[RevertFn], RevertFn]:
+        """Decorator registering ``fn(ctx, state, failure)`` as the revert
+        of the named stage."""
+        def register(func: RevertFn) -> RevertFn:
+            self._reverts[stage_name] = func
+            return func
+        return register
+
+    def failure_handler(self, fn: RevertFn) -> RevertFn:
+        """Decorator registering a failure handler's function by its name."""
+        self._functions[fn.__name__] = fn
+        return fn
+
+    # -- resolution --------------------------------------------------------
+
+    def resolve(self) -> tuple[tuple[Stage | SubFlow, ...], list[Problem]]:
+        """The stage tree with names replaced by Stage objects."""
+        problems: list[Problem] = []
+        if not _FLOW_NAME_RE.match(self.name):
+            problems.append(Problem(
+                f"flow name '{self.name}' is not a dotted lower-case ID"))
+        if parse_version(self.version) is None:
+            problems.append(Problem(
+                f"flow '{self.name}' version '{self.version}' is not "
+                f"MAJOR.MINOR"))
+        if self.on_interrupt not in (REVERT, RESUME):
+            problems.append(Problem(
+                f"flow '{self.name}' on_interrupt must be 'revert' or "
+                f"'resume', not '{self.on_interrupt}'"))
+        if not dataclasses.is_dataclass(self.state_type):
+            problems.append(Problem(
+                f"flow '{self.name}' state type must be a dataclass"))
+        tree = self._resolve_entries(self._entries, self.name, problems)
+        for handler in self._failure_handlers:
+            fn = self._functions.get(handler)
+            if fn is None:
+                problems.append(Problem(
+                    f'failure handler {handler!r} is not defined',
+                    stage_id=f'{self.name}.{handler}'))
+            else:
+                check_signature(fn, 3, f'{self.name}.{handler}', problems)
+        return tree, problems
+
+    def failure_handlers(self) -> list[tuple[str, RevertFn]]:
+        return [(n, self._functions[n]) for n in self._failure_handlers
+                if n in self._functions]
+
+    def _resolve_entries(self, entries: Iterable[str | Stage | SubFlow],
+                         prefix: str, problems: list[Problem],
+                         ) -> tuple[Stage | SubFlow, ...]:
+        resolved: list[Stage | SubFlow] = []
+        seen: set[str] = set()
+        for entry in entries:
+            if isinstance(entry, str):
+                fn = self._functions.get(entry)
+                if fn is None:
+                    problems.append(Problem(
+                        f'stage {entry!r} is listed but no function is '
+                        f'registered for it', stage_id=f'{prefix}.{entry}'))
+                    continue
+                entry = Stage(entry, fn, self._reverts.get(entry),
+                              entry in self._optional)
+            elif isinstance(entry, SubFlow):
+                children = self._resolve_entries(
+                    entry.entries, f'{prefix}.{entry.name}', problems)
+                entry = SubFlow(entry.name, children, entry.optional)
+            elif not isinstance(entry, Stage):
+                problems.append(Problem(
+                    f'stage list entry {entry!r} is not a name, Stage or '
+                    f'SubFlow', stage_id=prefix))
+                continue
+            stage_id = f'{prefix}.{entry.name}'
+            if not _NAME_RE.match(entry.name):
+                problems.append(Problem(
+                    f"stage name '{entry.name}' must be lower-case "
+                    f"letters, digits and underscores", stage_id=stage_id))
+            if entry.name in seen:
+                problems.append(Problem(
+                    'duplicate stage name', stage_id=stage_id))
+            seen.add(entry.name)
+            if isinstance(entry, Stage):
+                check_signature(entry.execute, 2, stage_id, problems)
+                if entry.revert is not None:
+                    check_signature(entry.revert, 3, stage_id + ' (revert)',
+                                    problems)
+            resolved.append(entry)
+        return tuple(resolved)
+
+
+def check_signature(fn: Callable[..., Any], arity: int, where: str,
+                    problems: list[Problem], hook: str | None = None,
+                    entry_point: str | None = None) -> bool:
+    """Record a problem unless ``fn`` accepts ``arity`` positional args."""
+    if not callable(fn):
+        problems.append(Problem(f'{fn!r} is not callable', hook=hook,
+                                entry_point=entry_point, stage_id=where))
+        return False
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return True  # builtins without introspection: trust them
+    try:
+        signature.bind(*range(arity))
+    except TypeError:
+        problems.append(Problem(
+            f'{getattr(fn, "__qualname__", fn)}{signature} must accept '
+            f'{arity} positional arguments', hook=hook,
+            entry_point=entry_point, stage_id=where))
+        return False
+    return True

@@ -1,0 +1,372 @@
+"""Run semantics: order, stage IDs, failure, reverts, records, recovery."""
+
+import uuid
+
+from nova import context as nova_context
+from nova.flow import FlowEngine, InMemoryRecorder, records, sub
+from nova.flow.runner import new_run_id
+from nova.tests.unit.flow import fakes
+
+FLOW = 'test.demo'
+
+
+def _engine(flow=None, recorder=None, **kwargs):
+    return FlowEngine.load(flows=[flow or fakes.make_flow()],
+                           recorder=recorder or InMemoryRecorder(), **kwargs)
+
+
+class TestOrderAndIds(fakes.FlowTestCase):
+
+    def test_stages_run_in_declared_order(self):
+        flow = fakes.make_flow(entries=['a', 'b', 'c', 'd'])
+        state = _engine(flow).run(FLOW, None, fakes.LogState())
+        self.assertEqual(['a', 'b', 'c', 'd'], state.log)
+
+    def test_sub_flow_stages_run_in_place(self):
+        flow = fakes.make_flow(entries=[
+            'a', sub('grp', ['b', sub('inner', ['c'])]), 'd'])
+        state = _engine(flow).run(FLOW, None, fakes.LogState())
+        self.assertEqual(['a', 'b', 'c', 'd'], state.log)
+
+    def test_sub_flow_stage_ids_are_flow_sub_stage(self):
+        flow = fakes.make_flow(entries=[
+            'a', sub('grp', ['b', sub('inner', ['c'])]), 'd'])
+        recorder = InMemoryRecorder()
+        engine = _engine(flow, recorder)
+        engine.run(FLOW, None, fakes.LogState())
+        expected = ['test.demo.a', 'test.demo.grp.b',
+                    'test.demo.grp.inner.c', 'test.demo.d']
+        self.assertEqual(expected, list(engine.plan(FLOW).leaves))
+        (run,) = recorder.runs.values()
+        self.assertEqual(expected, run.started_stage_ids)
+
+    def test_run_returns_the_state_it_was_given(self):
+        state = fakes.LogState()
+        self.assertIs(state, _engine().run(FLOW, None, state))
+
+    def test_successful_run_is_recorded_as_success(self):
+        recorder = InMemoryRecorder()
+        _engine(recorder=recorder).run(FLOW, None, fakes.LogState())
+        (run,) = recorder.runs.values()
+        self.assertEqual(records.SUCCESS, run.result)
+        self.assertEqual([records.SUCCESS] * 4,
+                         [s.result for s in run.stages])
+        self.assertIsNotNone(run.finished_at)
+
+
+class TestFailure(fakes.FlowTestCase):
+
+    def test_failing_stage_and_started_stages_revert_newest_first(self):
+        state = fakes.failing('c')
+        self.assertRaises(fakes.StageFailed, _engine().run, FLOW, None, state)
+        self.assertEqual(
+            ['a', 'b', 'c', 'revert:c', 'revert:b', 'revert:a',
+             'handler:h1', 'handler:h2'], state.log)
+
+    def test_reverts_cross_sub_flow_boundaries_in_reverse_order(self):
+        flow = fakes.make_flow(entries=['a', sub('grp', ['b', 'c']), 'd'])
+        state = fakes.failing('d')
+        self.assertRaises(fakes.StageFailed, _engine(flow).run, FLOW, None,
+                          state)
+        self.assertEqual(
+            ['a', 'b', 'c', 'd', 'revert:d', 'revert:c', 'revert:b',
+             'revert:a', 'handler:h1', 'handler:h2'], state.log)
+
+    def test_failure_inside_sub_flow_reverts_outer_stages_too(self):
+        flow = fakes.make_flow(entries=['a', sub('grp', ['b', 'c']), 'd'])
+        state = fakes.failing('b')
+        self.assertRaises(fakes.StageFailed, _engine(flow).run, FLOW, None,
+                          state)
+        self.assertEqual(['a', 'b', 'revert:b', 'revert:a', 'handler:h1',
+                          'handler:h2'], state.log)
+
+    def test_stages_without_revert_are_passed_over(self):
+        flow = fakes.make_flow(no_revert=['b'])
+        state = fakes.failing('c')
+        self.assertRaises(fakes.StageFailed, _engine(flow).run, FLOW, None,
+                          state)
+        self.assertEqual(['a', 'b', 'c', 'revert:c', 'revert:a',
+                          'handler:h1', 'handler:h2'], state.log)
+
+    def test_original_exception_is_reraised_unchanged(self):
+        original = ValueError('the real problem')
+        state = fakes.LogState(raises={'b': original})
+        raised = self.assertRaises(ValueError, _engine().run, FLOW, None,
+                                   state)
+        self.assertIs(original, raised)
+
+    def test_failure_handlers_get_the_failure_of_the_failing_stage(self):
+        seen = []
+        flow = fakes.make_flow(handlers=[])
+
+        @flow.failure_handler
+        def remember(ctx, state, failure):
+            seen.append(failure)
+        flow.on_failure('remember')
+        original = ValueError('boom')
+        self.assertRaises(ValueError, _engine(flow).run, FLOW, None,
+                          fakes.LogState(raises={'c': original}))
+        (failure,) = seen
+        self.assertIs(original, failure.exc)
+        self.assertEqual('test.demo.c', failure.stage_id)
+
+    def test_failing_revert_is_recorded_and_does_not_mask_the_error(self):
+        flow = fakes.make_flow(no_revert=['b'])
+
+        @flow.revert('b')
+        def revert_b(ctx, state, failure):
+            raise RuntimeError('revert of b broke')
+        recorder = InMemoryRecorder()
+        state = fakes.failing('c')
+        raised = self.assertRaises(fakes.StageFailed, _engine(flow, recorder)
+                                   .run, FLOW, None, state)
+        self.assertEqual(('c',), raised.args)
+        # The reverts after the broken one still ran, and the handlers.
+        self.assertEqual(['a', 'b', 'c', 'revert:c', 'revert:a',
+                          'handler:h1', 'handler:h2'], state.log)
+        (run,) = recorder.runs.values()
+        self.assertEqual(records.REVERT_FAILED,
+                         run.stage('test.demo.b').revert_result)
+        self.assertIn('RuntimeError: revert of b broke',
+                      run.stage('test.demo.b').revert_traceback)
+        self.assertEqual(records.REVERTED,
+                         run.stage('test.demo.a').revert_result)
+        self.assertEqual(records.REVERTED,
+                         run.stage('test.demo.c').revert_result)
+        self.assertEqual(records.ERROR, run.result)
+        self.assertEqual('StageFailed: c', run.message)
+        self.assertIn('Revert of stage test.demo.b failed',
+                      self.logger.output)
+
+    def test_failing_failure_handler_does_not_mask_the_error(self):
+        flow = fakes.make_flow(handlers=[])
+
+        @flow.failure_handler
+        def broken(ctx, state, failure):
+            state.log.append('handler:broken')
+            raise RuntimeError('handler broke')
+
+        @flow.failure_handler
+        def after(ctx, state, failure):
+            state.log.append('handler:after')
+        flow.on_failure('broken', 'after')
+        state = fakes.failing('a')
+        raised = self.assertRaises(fakes.StageFailed, _engine(flow).run,
+                                   FLOW, None, state)
+        self.assertEqual(('a',), raised.args)
+        self.assertEqual(['a', 'revert:a', 'handler:broken', 'handler:after'],
+                         state.log)
+        self.assertIn('Failure handler test.demo.broken failed',
+                      self.logger.output)
+
+    def test_failing_stage_is_recorded_with_its_traceback(self):
+        recorder = InMemoryRecorder()
+        self.assertRaises(fakes.StageFailed, _engine(recorder=recorder).run,
+                          FLOW, None, fakes.failing('b'))
+        (run,) = recorder.runs.values()
+        failed = run.stage('test.demo.b')
+        self.assertEqual(records.ERROR, failed.result)
+        self.assertIn('StageFailed: b', failed.traceback)
+        self.assertEqual(['test.demo.a'], run.completed_stage_ids)
+
+    def test_base_exception_leaves_the_run_unfinished_without_reverts(self):
+        recorder = InMemoryRecorder()
+        state = fakes.LogState(raises={'c': KeyboardInterrupt()})
+        self.assertRaises(KeyboardInterrupt, _engine(recorder=recorder).run,
+                          FLOW, None, state)
+        self.assertEqual(['a', 'b', 'c'], state.log)  # no revert, handler
+        (run,) = recorder.runs.values()
+        self.assertEqual(records.RUNNING, run.result)
+        self.assertIsNone(run.finished_at)
+        self.assertEqual(['test.demo.a', 'test.demo.b', 'test.demo.c'],
+                         run.started_stage_ids)
+        self.assertEqual(records.RUNNING, run.stage('test.demo.c').result)
+        self.assertEqual([run], recorder.unfinished())
+
+
+class TestRunInfo(fakes.FlowTestCase):
+
+    def test_request_context_reaches_the_run_info(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(subject=lambda state: 'instance-uuid-1')
+        ctx = nova_context.RequestContext(
+            user_id='alice', project_id='tenant-a', request_id='req-42')
+        FlowEngine.load(flows=[flow], recorder=recorder,
+                        host='compute-7').run(FLOW, ctx, fakes.LogState())
+        (info,) = recorder.infos
+        self.assertEqual('req-42', info.request_id)
+        self.assertEqual('alice', info.user_id)
+        self.assertEqual('tenant-a', info.project_id)
+        self.assertEqual('instance-uuid-1', info.subject)
+        self.assertEqual('compute-7', info.host)
+        self.assertEqual(FLOW, info.flow)
+        self.assertEqual('1.0', info.version)
+        self.assertFalse(info.recovering)
+
+    def test_run_without_context_records_no_identity(self):
+        recorder = fakes.RecordingRecorder()
+        _engine(recorder=recorder).run(FLOW, None, fakes.LogState())
+        (info,) = recorder.infos
+        self.assertIsNone(info.request_id)
+        self.assertIsNone(info.user_id)
+        self.assertIsNone(info.project_id)
+
+    def test_given_run_id_is_used(self):
+        recorder = fakes.RecordingRecorder()
+        _engine(recorder=recorder).runner(FLOW).run(
+            None, fakes.LogState(), run_id='run-1')
+        self.assertEqual('run-1', recorder.infos[0].run_id)
+
+    def test_generated_run_ids_are_unique_version_4_uuids(self):
+        run_ids = {new_run_id() for _ in range(1000)}
+        self.assertEqual(1000, len(run_ids))
+        for run_id in list(run_ids)[:20]:
+            parsed = uuid.UUID(run_id)
+            self.assertEqual(run_id, str(parsed))
+            self.assertEqual(4, parsed.version)
+            self.assertEqual(uuid.RFC_4122, parsed.variant)
+
+
+class TestRecorderTransitions(fakes.FlowTestCase):
+    """The runner calls the recorder once per transition, never more."""
+
+    def test_successful_run(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(entries=['a', sub('grp', ['b'])])
+        _engine(flow, recorder).run(FLOW, None, fakes.LogState())
+        self.assertEqual([
+            ('run_started', None, None),
+            ('stage_started', 'test.demo.a', None),
+            ('stage_finished', 'test.demo.a', 'success'),
+            ('stage_started', 'test.demo.grp.b', None),
+            ('stage_finished', 'test.demo.grp.b', 'success'),
+            ('run_finished', None, 'success'),
+        ], recorder.calls)
+
+    def test_failed_run(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(entries=['a', 'b', 'c', 'd'], no_revert=['a'])
+        self.assertRaises(fakes.StageFailed, _engine(flow, recorder).run,
+                          FLOW, None, fakes.failing('c'))
+        self.assertEqual([
+            ('run_started', None, None),
+            ('stage_started', 'test.demo.a', None),
+            ('stage_finished', 'test.demo.a', 'success'),
+            ('stage_started', 'test.demo.b', None),
+            ('stage_finished', 'test.demo.b', 'success'),
+            ('stage_started', 'test.demo.c', None),
+            ('stage_finished', 'test.demo.c', 'error'),
+            ('stage_reverted', 'test.demo.c', 'reverted'),
+            ('stage_reverted', 'test.demo.b', 'reverted'),
+            ('run_finished', None, 'error'),
+        ], recorder.calls)
+        self.assertEqual('test.demo.c', recorder.failures[-1].stage_id)
+
+    def test_disabled_stage_is_not_recorded(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(entries=['a', 'b'], optional=['b'])
+        FlowEngine.load(flows=[flow], recorder=recorder,
+                        disabled_stages=['test.demo.b']).run(
+            FLOW, None, fakes.LogState())
+        self.assertEqual([
+            ('run_started', None, None),
+            ('stage_started', 'test.demo.a', None),
+            ('stage_finished', 'test.demo.a', 'success'),
+            ('run_finished', None, 'success'),
+        ], recorder.calls)
+
+    def test_revert_interrupted(self):
+        recorder = fakes.RecordingRecorder()
+        _engine(recorder=recorder).runner(FLOW).revert_interrupted(
+            None, fakes.LogState(), 'run-1', ['test.demo.a', 'test.demo.b'])
+        self.assertEqual([
+            ('run_started', None, None),
+            ('stage_reverted', 'test.demo.b', 'reverted'),
+            ('stage_reverted', 'test.demo.a', 'reverted'),
+            ('run_finished', None, 'reverted'),
+        ], recorder.calls)
+
+    def test_resume(self):
+        recorder = fakes.RecordingRecorder()
+        _engine(recorder=recorder).runner(FLOW).resume(
+            None, fakes.LogState(), 'run-1', ['test.demo.a', 'test.demo.b'])
+        self.assertEqual([
+            ('run_started', None, None),
+            ('stage_started', 'test.demo.c', None),
+            ('stage_finished', 'test.demo.c', 'success'),
+            ('stage_started', 'test.demo.d', None),
+            ('stage_finished', 'test.demo.d', 'success'),
+            ('run_finished', None, 'success'),
+        ], recorder.calls)
+        self.assertTrue(recorder.infos[0].recovering)
+
+
+class TestRecovery(fakes.FlowTestCase):
+    """A run cut by a crash is finished by a restarted service from the
+    record alone: a new engine, a state rebuilt from scratch."""
+
+    def _crash(self, flow, recorder, at):
+        state = fakes.LogState(raises={at: SystemExit(1)})
+        self.assertRaises(SystemExit, _engine(flow, recorder).run, FLOW,
+                          None, state)
+        (run,) = recorder.unfinished()
+        return run
+
+    def test_revert_interrupted_reverts_started_stages_newest_first(self):
+        recorder = InMemoryRecorder()
+        run = self._crash(fakes.make_flow(), recorder, at='c')
+        restarted = _engine(fakes.make_flow(), recorder)
+        fresh = fakes.LogState()
+        failure = restarted.runner(FLOW).revert_interrupted(
+            None, fresh, run.run_id, run.started_stage_ids)
+        self.assertEqual(['revert:c', 'revert:b', 'revert:a', 'handler:h1',
+                          'handler:h2'], fresh.log)
+        self.assertIsInstance(failure.exc, records.Interrupted)
+        self.assertEqual('test.demo.c', failure.stage_id)
+        record = recorder.get(run.run_id)
+        self.assertEqual(records.REVERTED, record.result)
+        self.assertEqual([records.REVERTED] * 3,
+                         [s.revert_result for s in record.stages])
+        self.assertEqual([], recorder.unfinished())
+
+    def test_revert_interrupted_passes_over_stage_ids_the_flow_lost(self):
+        recorder = InMemoryRecorder()
+        run = self._crash(fakes.make_flow(), recorder, at='c')
+        self.assertEqual(['test.demo.a', 'test.demo.b', 'test.demo.c'],
+                         run.started_stage_ids)
+        fresh = fakes.LogState()
+        _engine(fakes.make_flow(), recorder).runner(FLOW).revert_interrupted(
+            None, fresh, run.run_id,
+            ['test.demo.a', 'test.demo.gone', 'test.demo.b'])
+        # A stage ID the flow no longer has is passed over, not fatal.
+        self.assertEqual(['revert:b', 'revert:a', 'handler:h1', 'handler:h2'],
+                         fresh.log)
+
+    def test_resume_skips_completed_stages_and_reruns_the_cut_one(self):
+        recorder = InMemoryRecorder()
+        flow = fakes.make_flow(on_interrupt='resume')
+        run = self._crash(flow, recorder, at='c')
+        self.assertEqual(['test.demo.a', 'test.demo.b'],
+                         run.completed_stage_ids)
+        fresh = fakes.LogState()
+        _engine(fakes.make_flow(on_interrupt='resume'), recorder).runner(
+            FLOW).resume(None, fresh, run.run_id, run.completed_stage_ids)
+        self.assertEqual(['c', 'd'], fresh.log)
+        record = recorder.get(run.run_id)
+        self.assertEqual(records.SUCCESS, record.result)
+        self.assertEqual(records.SUCCESS, record.stage('test.demo.c').result)
+        self.assertEqual(['test.demo.a', 'test.demo.b', 'test.demo.c',
+                          'test.demo.c', 'test.demo.d'],
+                         record.started_stage_ids)
+
+    def test_failure_after_resume_reverts_the_skipped_stages_too(self):
+        recorder = InMemoryRecorder()
+        run = self._crash(fakes.make_flow(), recorder, at='c')
+        fresh = fakes.failing('d')
+        self.assertRaises(
+            fakes.StageFailed,
+            _engine(fakes.make_flow(), recorder).runner(FLOW).resume,
+            None, fresh, run.run_id, run.completed_stage_ids)
+        self.assertEqual(['c', 'd', 'revert:d', 'revert:c', 'revert:b',
+                          'revert:a', 'handler:h1', 'handler:h2'], fresh.log)
+        self.assertEqual(records.ERROR, recorder.get(run.run_id).result)

@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Run nova's tests: lint, then every unit and functional test with stestr.
+# Tests that need MariaDB, PostgreSQL or RabbitMQ skip when those are not
+# reachable, unless NOVA_TEST_REQUIRE_SERVICES=1 (CI), where they fail.
+# Extra arguments are passed to "stestr run" (e.g. a test filter regex).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+tools/ensure-venv.sh
+export PATH="$PWD/.venv/bin:$PATH"
+ruff check nova bench tools contrib
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+status=0
+stestr run --concurrency "${NOVA_TEST_CONCURRENCY:-2}" "$@" 2>&1 \
+    | tee "$log" || status=$?
+passed=$(sed -n 's/^ - Passed: \([0-9]*\)/\1/p' "$log" | tail -1)
+failed=$(sed -n 's/^ - Failed: \([0-9]*\)/\1/p' "$log" | tail -1)
+skipped=$(sed -n 's/^ - Skipped: \([0-9]*\)/\1/p' "$log" | tail -1)
+echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+if [ "${passed:-0}" = 0 ] && [ "$status" = 0 ]; then
+    echo "no test ran" >&2
+    exit 1
+fi
+exit "$status"
