@@ -18,6 +18,9 @@ import nova.conf
 CONF = nova.conf.CONF
 
 CATEGORIES: tuple[tuple[str, str], ...] = (
+    ('db', 'nova.cmd.manage_db'),
+    ('image', 'nova.cmd.manage_image'),
+    ('flavor', 'nova.cmd.manage_flavor'),
     ('flow', 'nova.cmd.manage_flow'),
 )
 

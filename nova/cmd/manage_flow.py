@@ -4,7 +4,8 @@
 prints one flow's effective stage list (enabled hooks in place, disabled
 stages marked) as text or Graphviz DOT; ``flow hooks`` compares the hooks
 installed in the ``nova.flow.hooks`` entry point namespace with those
-enabled in ``[flow] enabled_hooks``.
+enabled in ``[flow] enabled_hooks``; ``flow runs --instance UUID`` prints
+what the database recorded of the runs about one instance.
 
 All three load the flows and hooks exactly as a service does at start, so
 a configuration that would stop a service makes them print the same
@@ -46,6 +47,13 @@ def register(commands: argparse._SubParsersAction) -> None:
     hooks = commands.add_parser(
         'hooks', help='installed hooks versus [flow] enabled_hooks')
     hooks.set_defaults(func=hooks_command)
+    runs = commands.add_parser(
+        'runs', help='recorded runs of an instance, stage by stage')
+    runs.add_argument('--instance', required=True, metavar='UUID',
+                      help='the instance the runs acted on')
+    runs.add_argument('--limit', type=int, default=None,
+                      help='only the newest N runs')
+    runs.set_defaults(func=runs_command)
 
 
 def _load_engine() -> FlowEngine | None:
@@ -176,4 +184,31 @@ def hooks_command(args: argparse.Namespace) -> int:
         return CONFIG_ERROR
     if enabled:
         print('The enabled hooks load and fit the registered flows.')
+    return 0
+
+
+def runs_command(args: argparse.Namespace) -> int:
+    from nova import context as nova_context
+    from nova.db import recorder as db_recorder
+    ctx = nova_context.get_admin_context()
+    ctx.read_deleted = 'yes'
+    runs = db_recorder.DBRecorder().runs_for_subject(ctx, args.instance,
+                                                     args.limit)
+    if not runs:
+        print(f'no recorded runs for instance {args.instance}')
+        return NOT_FOUND
+    for run in runs:
+        finished = run.finished_at.isoformat() if run.finished_at else '-'
+        print(f'{run.flow} {run.version}  run {run.run_id}  host '
+              f'{run.host}  {run.status}  {run.started_at.isoformat()} -> '
+              f'{finished}' + ('  (recovered)' if run.recovering else ''))
+        if run.message:
+            print(f'  message: {run.message}')
+        for stage in run.stages:
+            took = ('%.3fs' % (stage.finished_at - stage.started_at)
+                    if stage.finished_at is not None else 'unfinished')
+            revert = f'  revert: {stage.revert_result}' if (
+                stage.revert_result) else ''
+            print(f'  {stage.stage_id:<60} {stage.result:<8} {took}'
+                  f'{revert}')
     return 0

@@ -309,3 +309,39 @@ class TestConsoleScript(fakes.FlowTestCase):
         self.assertEqual(0, result.returncode, result.stderr)
         self.assertIn('add_special_sauce  [inserted by hook '
                       'example_special_sauce; reverts]', result.stdout)
+
+
+class TestRuns(ManageFlowTestCase):
+    """``flow runs`` prints what the database recorder wrote."""
+
+    def setUp(self):
+        super().setUp()
+        from nova.db import recorder as db_recorder
+        from nova.tests.fixtures import database
+        db = self.useFixture(database.Database('sqlite'))
+        self.conf = f'[database]\nconnection = {db.url}\n'
+        self.flows = [fakes.make_flow(subject=lambda state: 'inst-1')]
+        self.engine = FlowEngine.load(flows=self.flows,
+                                      recorder=db_recorder.DBRecorder('h1'),
+                                      host='h1')
+
+    def test_runs_of_an_instance_list_each_stage_with_its_result(self):
+        self.engine.run('test.demo', None, fakes.LogState())
+        self.assertRaises(fakes.StageFailed, self.engine.run, 'test.demo',
+                          None, fakes.failing('c'))
+        status, out, _ = self.manage('runs', '--instance', 'inst-1',
+                                     conf=self.conf)
+        self.assertEqual(0, status)
+        runs = [line for line in out.splitlines()
+                if line.startswith('test.demo')]
+        self.assertEqual(2, len(runs))
+        self.assertIn('success', ''.join(runs))
+        self.assertIn('error', ''.join(runs))
+        self.assertRegex(out, r'test\.demo\.c +error')
+        self.assertRegex(out, r'test\.demo\.b +success .*revert: reverted')
+
+    def test_an_instance_without_runs_is_reported(self):
+        status, out, _ = self.manage('runs', '--instance', 'nothing',
+                                     conf=self.conf)
+        self.assertEqual(1, status)
+        self.assertIn('no recorded runs for instance nothing', out)

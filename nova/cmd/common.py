@@ -1,0 +1,58 @@
+"""Start-up shared by the nova service commands."""
+
+from __future__ import annotations
+
+import signal
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+
+import nova.conf
+from nova import concurrency, rpc, stats
+
+CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+
+def parse_args(argv: Sequence[str], binary: str,
+               default_transport_url: str | None = None) -> None:
+    """Config, logging and RPC for a service; ``default_transport_url``
+    applies only when ``[DEFAULT] transport_url`` is not set."""
+    logging.register_options(CONF)
+    CONF(list(argv[1:]), project='nova', prog=binary)
+    logging.setup(CONF, 'nova')
+    rpc.init(CONF, default_transport_url)
+
+
+def serve(services: Sequence[Any]) -> int:
+    """Start services, then block until SIGTERM/SIGINT; stop them."""
+    stopping = concurrency.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        LOG.info('Caught signal %d, stopping', signum)
+        stopping.set()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    # Benchmarks only: counters written on SIGUSR1 (see nova.stats).
+    stats.install_from_env()
+    started = []
+    try:
+        for service in services:
+            service.start()
+            started.append(service)
+        # Ready line for supervisors and tests that wait for start-up.
+        print(f'{", ".join(s.binary for s in started)} ready', flush=True)
+        while not stopping.wait(1.0):
+            pass
+    except cfg.Error as exc:
+        print(f'configuration error: {exc}', file=sys.stderr)
+        return 2
+    finally:
+        for service in reversed(started):
+            service.stop()
+        rpc.cleanup()
+    return 0

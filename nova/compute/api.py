@@ -1,0 +1,759 @@
+"""The compute API the REST layer calls: checks, records, then RPC casts.
+
+It validates what can be validated without a compute host (image state,
+key pair, instance state for an action), writes the records the request
+creates (instances, block device mappings, the instance action that the
+flow's stage events will hang off), and casts to the conductor or the
+instance's compute host.  Requests for an operation whose flow this cloud
+does not have yet are refused with ActionNotSupported instead of failing
+later.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from typing import Any
+
+from oslo_log import log as logging
+from oslo_utils import timeutils
+
+from nova import exception
+from nova.compute import power_state, task_states, vm_states
+from nova.conductor import rpcapi as conductor_rpcapi
+
+LOG = logging.getLogger(__name__)
+
+# Action names as upstream's instance_actions module spells them.
+CREATE = 'create'
+DELETE = 'delete'
+
+# "Not given" for keyword arguments whose None means something (rebuild
+# with key_name None removes the key pair).
+_UNSET: Any = object()
+
+
+class API:
+
+    def __init__(self, db: Any = None, image_api: Any = None,
+                 compute_rpcapi: Any = None,
+                 conductor_api: Any = None, volume_api: Any = None,
+                 network_api: Any = None) -> None:
+        if db is None:
+            from nova.db import api as db
+        if image_api is None:
+            from nova.image import api as image_module
+            image_api = image_module.API()
+        if compute_rpcapi is None:
+            from nova.compute import rpcapi as compute_rpc_module
+            compute_rpcapi = compute_rpc_module.ComputeAPI()
+        self.db = db
+        self.image_api = image_api
+        self.compute_rpcapi = compute_rpcapi
+        self.conductor_api = conductor_api or conductor_rpcapi.ConductorAPI()
+        self._volume_api = volume_api
+        self._network_api = network_api
+
+    @property
+    def volume_api(self) -> Any:
+        if self._volume_api is None:
+            from nova.volume import api as volume_module
+            self._volume_api = volume_module.API()
+        return self._volume_api
+
+    @property
+    def network_api(self) -> Any:
+        if self._network_api is None:
+            from nova.network import api as network_module
+            self._network_api = network_module.API()
+        return self._network_api
+
+    # -- create ------------------------------------------------------------
+
+    def create(self, ctx: Any, flavor: dict[str, Any], image_href: str | None,
+               *, name: str, min_count: int = 1, max_count: int = 1,
+               key_name: str | None = None, user_data: str | None = None,
+               availability_zone: str | None = None,
+               block_device_mapping: list[dict[str, Any]] | None = None,
+               requested_networks: Any = None,
+               metadata: dict[str, str] | None = None,
+               config_drive: bool | None = None,
+               scheduler_hints: dict[str, Any] | None = None,
+               security_groups: list[str] | None = None,
+               description: str | None = None,
+               tags: list[str] | None = None, hostname: str | None = None,
+               admin_password: str | None = None,
+               access_ip_v4: str | None = None,
+               access_ip_v6: str | None = None,
+               ) -> tuple[list[dict[str, Any]], str]:
+        image_meta = self._image_for_boot(ctx, image_href)
+        key_data = None
+        if key_name:
+            key_data = self.db.key_pair_get(ctx, ctx.user_id,
+                                            key_name)['public_key']
+        bdms = list(block_device_mapping or [])
+        if image_href and not any(b.get('boot_index') == 0 for b in bdms):
+            bdms.insert(0, {'source_type': 'image',
+                            'destination_type': 'local', 'boot_index': 0,
+                            'image_id': image_href,
+                            'delete_on_termination': True})
+        reservation_id = 'r-' + uuid.uuid4().hex[:8]
+        instances = []
+        for index in range(max_count):
+            values = {
+                'uuid': str(uuid.uuid4()),
+                'user_id': ctx.user_id, 'project_id': ctx.project_id,
+                'display_name': name if max_count == 1
+                else f'{name}-{index + 1}',
+                'display_description': description,
+                'hostname': hostname or name,
+                'vm_state': vm_states.BUILDING,
+                'task_state': task_states.SCHEDULING,
+                'power_state': power_state.NOSTATE,
+                'memory_mb': flavor['memory_mb'], 'vcpus': flavor['vcpus'],
+                'root_gb': flavor['root_gb'],
+                'ephemeral_gb': flavor['ephemeral_gb'],
+                'swap': flavor['swap'], 'flavor': dict(flavor),
+                'image_ref': image_href or '',
+                'kernel_id': image_meta.get('properties', {}).get(
+                    'kernel_id'),
+                'ramdisk_id': image_meta.get('properties', {}).get(
+                    'ramdisk_id'),
+                'availability_zone': availability_zone,
+                'key_name': key_name, 'key_data': key_data,
+                'user_data': user_data, 'metadata': dict(metadata or {}),
+                'system_metadata': {}, 'config_drive': bool(config_drive),
+                'access_ip_v4': access_ip_v4, 'access_ip_v6': access_ip_v6,
+                'locked': False, 'launch_index': index,
+                'reservation_id': reservation_id, 'progress': 0,
+                'tags': list(tags or []),
+                'security_groups': list(security_groups or ['default']),
+            }
+            instance = self.db.instance_create(ctx, values)
+            instance_bdms = [self.db.block_device_mapping_create(
+                ctx, dict(bdm, instance_uuid=instance['uuid']))
+                for bdm in bdms]
+            self.db.action_start(ctx, instance['uuid'], CREATE)
+            instances.append((instance, instance_bdms))
+        request_spec = {
+            'flavor': dict(flavor), 'image': image_meta,
+            'availability_zone': availability_zone,
+            'scheduler_hints': dict(scheduler_hints or {}),
+            'num_instances': max_count,
+        }
+        self.conductor_api.build_instances(
+            ctx, [i for i, _ in instances], image_meta=image_meta,
+            request_spec=request_spec, filter_properties={},
+            requested_networks=requested_networks,
+            block_device_mapping=instances[0][1],
+            admin_password=admin_password, injected_files=[])
+        return [i for i, _ in instances], reservation_id
+
+    def _image_for_boot(self, ctx: Any, image_href: str | None,
+                        ) -> dict[str, Any]:
+        if not image_href:
+            return {}
+        image = self.image_api.get(ctx, image_href)
+        if image.get('status') != 'active':
+            raise exception.Invalid(
+                reason=f'Image {image_href} is not active.')
+        return image
+
+    # -- reads -------------------------------------------------------------
+
+    def get(self, ctx: Any, instance_id: str) -> dict[str, Any]:
+        """The instance, with its ``network_info`` from the network
+        service (what the server view shows as addresses)."""
+        instance = self.db.instance_get_by_uuid(ctx, instance_id)
+        instance['network_info'] = self.network_api.get_instance_nw_info(
+            ctx, instance['uuid'])
+        return _with_lock_reason(instance)
+
+    def get_all(self, ctx: Any, search_opts: dict[str, Any],
+                limit: int | None = None, marker: str | None = None,
+                sort_keys: Iterable[str] | None = None,
+                sort_dirs: Iterable[str] | None = None,
+                ) -> list[dict[str, Any]]:
+        instances = self.db.instance_get_all_by_filters(
+            ctx, dict(search_opts), limit=limit, marker=marker,
+            sort_keys=list(sort_keys or []), sort_dirs=list(sort_dirs or []))
+        # One query for the whole page, not one per server.
+        network_info = self.network_api.get_nw_info_for_instances(
+            ctx, [i['uuid'] for i in instances])
+        for instance in instances:
+            instance['network_info'] = network_info[instance['uuid']]
+            _with_lock_reason(instance)
+        return instances
+
+    def update(self, ctx: Any, instance: dict[str, Any],
+               **values: Any) -> dict[str, Any]:
+        self.db.instance_update(ctx, instance['uuid'], values)
+        return dict(instance, **values)
+
+    # -- delete ------------------------------------------------------------
+
+    def delete(self, ctx: Any, instance: dict[str, Any]) -> None:
+        if instance.get('locked') and not ctx.is_admin:
+            raise exception.InstanceIsLocked(instance_uuid=instance['uuid'])
+        self.db.instance_update(
+            ctx, instance['uuid'],
+            {'task_state': task_states.DELETING,
+             'updated_at': timeutils.utcnow()},
+            expected_task_state=_DELETABLE_TASK_STATES)
+        self.db.action_start(ctx, instance['uuid'], DELETE)
+        instance = dict(instance, task_state=task_states.DELETING)
+        if instance.get('host'):
+            self.compute_rpcapi.terminate_instance(ctx, instance)
+            return
+        # Never reached a host (still scheduling, or NoValidHost): nothing
+        # was allocated on any host, so the record is all there is.
+        LOG.info('Deleting instance %s that has no host', instance['uuid'])
+        self.db.instance_destroy(ctx, instance['uuid'])
+
+    # -- single-instance actions --------------------------------------------
+
+    def reboot(self, ctx: Any, instance: dict[str, Any],
+               reboot_type: str) -> None:
+        if reboot_type == 'SOFT':
+            self._check_state(instance, 'reboot', (vm_states.ACTIVE,),
+                              (None,))
+            task_state = task_states.REBOOTING
+        else:
+            self._check_state(instance, 'reboot', _HARD_REBOOT_VM_STATES,
+                              _HARD_REBOOT_TASK_STATES)
+            task_state = task_states.REBOOTING_HARD
+        self._start_action(ctx, instance, 'reboot', task_state,
+                           instance.get('task_state'))
+        self.compute_rpcapi.reboot_instance(ctx, instance, reboot_type)
+
+    def stop(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._check_state(instance, 'stop',
+                          (vm_states.ACTIVE, vm_states.ERROR), (None,))
+        self._start_action(ctx, instance, 'stop', task_states.POWERING_OFF,
+                           None)
+        self.compute_rpcapi.stop_instance(ctx, instance)
+
+    def start(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._check_state(instance, 'start', (vm_states.STOPPED,), (None,))
+        self._start_action(ctx, instance, 'start', task_states.POWERING_ON,
+                           None)
+        self.compute_rpcapi.start_instance(ctx, instance)
+
+    def _check_state(self, instance: dict[str, Any], action: str,
+                     vm_states_allowed: tuple[str, ...],
+                     task_states_allowed: tuple[str | None, ...]) -> None:
+        if instance.get('vm_state') not in vm_states_allowed:
+            raise exception.InstanceInvalidState(
+                attr='vm_state', instance_uuid=instance['uuid'],
+                state=instance.get('vm_state'), method=action)
+        if instance.get('task_state') not in task_states_allowed:
+            raise exception.InstanceInvalidState(
+                attr='task_state', instance_uuid=instance['uuid'],
+                state=instance.get('task_state'), method=action)
+
+    def _start_action(self, ctx: Any, instance: dict[str, Any], action: str,
+                      task_state: str, expected: Any, *,
+                      check_lock: bool = True, require_host: bool = True,
+                      **values: Any) -> None:
+        """Take the instance for ``action`` (compare-and-swap on its task
+        state, so two requests cannot both start; ``values`` are written
+        in the same UPDATE) and open the instance action that the flow's
+        stage events are recorded under."""
+        if check_lock:
+            self._check_lock(ctx, instance)
+        if require_host and not instance.get('host'):
+            raise exception.InstanceInvalidState(
+                attr='host', instance_uuid=instance['uuid'], state=None,
+                method=action)
+        values.update(task_state=task_state, updated_at=timeutils.utcnow())
+        self.db.instance_update(ctx, instance['uuid'], values,
+                                expected_task_state=expected)
+        self.db.action_start(ctx, instance['uuid'], action)
+        instance.update(values)
+
+    @staticmethod
+    def _check_lock(ctx: Any, instance: dict[str, Any]) -> None:
+        """A locked server refuses its owner's actions (not an admin's),
+        with upstream's 409 message."""
+        if instance.get('locked') and not ctx.is_admin:
+            raise exception.InstanceIsLocked(instance_uuid=instance['uuid'])
+
+    # -- pause, suspend, rescue: one state change each -------------------
+
+    def pause(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._check_state(instance, 'pause', (vm_states.ACTIVE,), (None,))
+        self._start_action(ctx, instance, 'pause', task_states.PAUSING, None)
+        self.compute_rpcapi.pause_instance(ctx, instance)
+
+    def unpause(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._check_state(instance, 'unpause', (vm_states.PAUSED,), (None,))
+        self._start_action(ctx, instance, 'unpause', task_states.UNPAUSING,
+                           None)
+        self.compute_rpcapi.unpause_instance(ctx, instance)
+
+    def suspend(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._check_state(instance, 'suspend', (vm_states.ACTIVE,), (None,))
+        self._start_action(ctx, instance, 'suspend',
+                           task_states.SUSPENDING, None)
+        self.compute_rpcapi.suspend_instance(ctx, instance)
+
+    def resume(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._check_state(instance, 'resume', (vm_states.SUSPENDED,),
+                          (None,))
+        self._start_action(ctx, instance, 'resume', task_states.RESUMING,
+                           None)
+        self.compute_rpcapi.resume_instance(ctx, instance)
+
+    def rescue(self, ctx: Any, instance: dict[str, Any],
+               rescue_password: str | None = None,
+               rescue_image_ref: str | None = None) -> None:
+        self._check_state(instance, 'rescue', _RESCUE_VM_STATES, (None,))
+        if rescue_image_ref:
+            self._image_for_boot(ctx, rescue_image_ref)
+        self._start_action(ctx, instance, 'rescue', task_states.RESCUING,
+                           None)
+        self.compute_rpcapi.rescue_instance(
+            ctx, instance, rescue_password=rescue_password,
+            rescue_image_ref=rescue_image_ref)
+
+    def unrescue(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._check_state(instance, 'unrescue', (vm_states.RESCUED,),
+                          (None,))
+        self._start_action(ctx, instance, 'unrescue',
+                           task_states.UNRESCUING, None)
+        self.compute_rpcapi.unrescue_instance(ctx, instance)
+
+    # -- rebuild and snapshots --------------------------------------------
+
+    def rebuild(self, ctx: Any, instance: dict[str, Any], image_href: str,
+                admin_password: str | None, *,
+                display_name: str | None = None,
+                metadata: dict[str, str] | None = None,
+                access_ip_v4: str | None = None,
+                access_ip_v6: str | None = None,
+                preserve_ephemeral: bool = False,
+                auto_disk_config: bool | None = None,
+                display_description: Any = _UNSET,
+                key_name: Any = _UNSET, user_data: Any = _UNSET,
+                hostname: str | None = None) -> None:
+        """Rebuild from ``image_href`` on the instance's host.
+
+        The new image and fields are written with the task state (as
+        upstream, before the cast).  ``auto_disk_config`` is accepted and
+        ignored: no driver here partitions disks.
+        """
+        self._check_state(instance, 'rebuild', _REBUILD_VM_STATES, (None,))
+        self._check_lock(ctx, instance)
+        image = self._image_for_boot(ctx, image_href)
+        root_gb = int(instance.get('root_gb') or 0)
+        if root_gb and int(image.get('size') or 0) > root_gb * 1024 ** 3:
+            raise exception.FlavorDiskSmallerThanImage(
+                flavor_size=root_gb * 1024 ** 3, image_size=image['size'])
+        properties = image.get('properties') or {}
+        values: dict[str, Any] = {
+            'image_ref': image_href, 'progress': 0,
+            'kernel_id': properties.get('kernel_id'),
+            'ramdisk_id': properties.get('ramdisk_id')}
+        for key, value in (('display_name', display_name),
+                           ('metadata', metadata),
+                           ('access_ip_v4', access_ip_v4),
+                           ('access_ip_v6', access_ip_v6),
+                           ('hostname', hostname)):
+            if value is not None:
+                values[key] = value
+        if display_description is not _UNSET:
+            values['display_description'] = display_description
+        if user_data is not _UNSET:
+            values['user_data'] = user_data
+        if key_name is not _UNSET:
+            values['key_name'] = key_name
+            values['key_data'] = None if key_name is None else \
+                self.db.key_pair_get(ctx, ctx.user_id,
+                                     key_name)['public_key']
+        self._start_action(ctx, instance, 'rebuild', task_states.REBUILDING,
+                           None, **values)
+        self.compute_rpcapi.rebuild_instance(
+            ctx, instance, admin_password=admin_password,
+            preserve_ephemeral=bool(preserve_ephemeral))
+
+    def snapshot(self, ctx: Any, instance: dict[str, Any], name: str,
+                 extra_properties: dict[str, Any] | None = None,
+                 ) -> dict[str, Any]:
+        """createImage: the image record now, its data from the host.
+
+        Upstream allows a snapshot of a locked server, so does this.
+        """
+        self._check_state(instance, 'createImage', _SNAPSHOT_VM_STATES,
+                          (None,))
+        if not instance.get('host'):
+            raise exception.InstanceInvalidState(
+                attr='host', instance_uuid=instance['uuid'], state=None,
+                method='createImage')
+        image = self._create_image(ctx, instance, name, extra_properties)
+        try:
+            self._start_action(ctx, instance, 'createImage',
+                               task_states.IMAGE_SNAPSHOT, None,
+                               check_lock=False)
+        except Exception:
+            self.image_api.delete(ctx, image['id'])
+            raise
+        self.compute_rpcapi.snapshot_instance(ctx, instance, image['id'])
+        return image
+
+    def _create_image(self, ctx: Any, instance: dict[str, Any], name: str,
+                      extra_properties: dict[str, Any] | None,
+                      ) -> dict[str, Any]:
+        """The snapshot's image record (``saving``): the base image's
+        properties and formats, what identifies the instance, and the
+        user's metadata, as upstream's compute_utils.create_image."""
+        base: dict[str, Any] = {}
+        if instance.get('image_ref'):
+            try:
+                base = self.image_api.get(ctx, instance['image_ref'])
+            except exception.ImageNotFound:
+                base = {}
+        properties = {k: v for k, v in (base.get('properties') or {}).items()
+                      if k not in _NOT_INHERITED}
+        properties.update(instance_uuid=instance['uuid'],
+                          user_id=ctx.user_id, image_type='snapshot',
+                          base_image_ref=instance.get('image_ref') or '',
+                          image_location='snapshot', image_state='available',
+                          owner_id=instance.get('project_id'))
+        properties.update(extra_properties or {})
+        meta: dict[str, Any] = {
+            'min_ram': int(base.get('min_ram') or 0),
+            'min_disk': max(int(base.get('min_disk') or 0),
+                            int(instance.get('root_gb') or 0))}
+        for key in ('disk_format', 'container_format'):
+            if base.get(key):
+                meta[key] = base[key]
+        return self.image_api.create_snapshot(ctx, name,
+                                              properties=properties, **meta)
+
+    # -- shelve -------------------------------------------------------------
+
+    def shelve(self, ctx: Any, instance: dict[str, Any],
+               clean_shutdown: bool = True) -> None:
+        """Shelve: snapshot then offload (a volume-backed server has no
+        disk to snapshot: it is offloaded at once, as upstream)."""
+        self._check_state(instance, 'shelve', _SHELVE_VM_STATES, (None,))
+        self._check_lock(ctx, instance)
+        if not instance.get('image_ref'):
+            self._start_action(ctx, instance, 'shelve', task_states.SHELVING,
+                               None)
+            self.compute_rpcapi.shelve_offload_instance(ctx, instance)
+            return
+        if not instance.get('host'):
+            raise exception.InstanceInvalidState(
+                attr='host', instance_uuid=instance['uuid'], state=None,
+                method='shelve')
+        image = self._create_image(
+            ctx, instance, f'{instance.get("display_name")}-shelved', None)
+        try:
+            self._start_action(
+                ctx, instance, 'shelve', task_states.SHELVING, None,
+                system_metadata=dict(instance.get('system_metadata') or {},
+                                     shelved_image_id=image['id']))
+        except Exception:
+            self.image_api.delete(ctx, image['id'])
+            raise
+        self.compute_rpcapi.shelve_instance(ctx, instance, image['id'])
+
+    def shelve_offload(self, ctx: Any, instance: dict[str, Any],
+                       clean_shutdown: bool = True) -> None:
+        self._check_state(instance, 'shelveOffload', (vm_states.SHELVED,),
+                          (None,))
+        self._start_action(ctx, instance, 'shelveOffload',
+                           task_states.SHELVING_OFFLOADING, None)
+        self.compute_rpcapi.shelve_offload_instance(ctx, instance)
+
+    def unshelve(self, ctx: Any, instance: dict[str, Any],
+                 new_az: Any = _UNSET, host: str | None = None) -> None:
+        """Through the conductor, which schedules an offloaded server.
+
+        ``new_az`` (2.77) and ``host`` (2.91) only apply to a
+        SHELVED_OFFLOADED server, as upstream.
+        """
+        self._check_state(instance, 'unshelve', _UNSHELVE_VM_STATES,
+                          (None,))
+        offloaded = instance['vm_state'] == vm_states.SHELVED_OFFLOADED
+        if (new_az is not _UNSET or host) and not offloaded:
+            raise exception.Invalid(reason=(
+                'The availability zone or host of an unshelve can only be '
+                f'chosen for a {vm_states.SHELVED_OFFLOADED} server.'))
+        values: dict[str, Any] = {}
+        if new_az is not _UNSET:
+            values['availability_zone'] = new_az
+        self._start_action(ctx, instance, 'unshelve',
+                           task_states.UNSHELVING, None,
+                           require_host=not offloaded, **values)
+        spec = {'availability_zone': instance.get('availability_zone'),
+                'num_instances': 1}
+        if host:
+            spec['host'] = host
+        self.conductor_api.unshelve_instance(ctx, instance, spec)
+
+    # -- volumes ------------------------------------------------------------
+
+    def get_volume_attachments(self, ctx: Any, instance: dict[str, Any],
+                               ) -> list[dict[str, Any]]:
+        """The instance's volume block device mappings."""
+        return [b for b in self.db.block_device_mapping_get_all_by_instance(
+            ctx, instance['uuid']) if b.get('destination_type') == 'volume'
+            and b.get('volume_id')]
+
+    def attach_volume(self, ctx: Any, instance: dict[str, Any],
+                      volume_id: str, device: str | None = None,
+                      disk_bus: str | None = None,
+                      device_type: str | None = None,
+                      tag: str | None = None,
+                      delete_on_termination: bool = False,
+                      ) -> dict[str, Any]:
+        """Attach an available volume; returns its block device mapping.
+
+        The device name is chosen on the compute host (an RPC call), the
+        volume reserved, then the attach cast; no task state is taken, as
+        upstream.  A SHELVED_OFFLOADED server has no host: the volume is
+        attached in the records only, and connected at unshelve.
+        """
+        self._check_state(instance, 'attach_volume', _VOLUME_VM_STATES,
+                          (None,))
+        self._check_lock(ctx, instance)
+        volume = self.volume_api.get(ctx, volume_id)
+        if volume['status'] != 'available':
+            raise exception.InvalidVolume(
+                reason=f"volume {volume_id} status must be 'available', "
+                       f"not '{volume['status']}'")
+        uuid = instance['uuid']
+        self.db.action_start(ctx, uuid, 'attach_volume')
+        if instance['vm_state'] == vm_states.SHELVED_OFFLOADED:
+            return self._attach_volume_offloaded(ctx, instance, volume_id,
+                                                 device, disk_bus,
+                                                 device_type, tag,
+                                                 delete_on_termination)
+        if not instance.get('host'):
+            raise exception.InstanceInvalidState(
+                attr='host', instance_uuid=uuid, state=None,
+                method='attach_volume')
+        try:
+            bdm = self.compute_rpcapi.reserve_block_device_name(
+                ctx, instance, volume_id, device=device, disk_bus=disk_bus,
+                device_type=device_type, tag=tag,
+                delete_on_termination=delete_on_termination)
+        except Exception:
+            self.db.action_finish(ctx, uuid, message='Error')
+            raise
+        try:
+            self.volume_api.reserve(ctx, volume_id, uuid)
+        except Exception:
+            self.db.block_device_mapping_destroy(ctx, bdm['id'])
+            self.db.action_finish(ctx, uuid, message='Error')
+            raise
+        self.compute_rpcapi.attach_volume(ctx, instance, bdm)
+        return bdm
+
+    def _attach_volume_offloaded(self, ctx: Any, instance: dict[str, Any],
+                                 volume_id: str, device: str | None,
+                                 disk_bus: str | None,
+                                 device_type: str | None, tag: str | None,
+                                 delete_on_termination: bool,
+                                 ) -> dict[str, Any]:
+        uuid = instance['uuid']
+        try:
+            self.volume_api.reserve(ctx, volume_id, uuid)
+            bdm = self.db.block_device_mapping_create(ctx, {
+                'instance_uuid': uuid, 'source_type': 'volume',
+                'destination_type': 'volume', 'volume_id': volume_id,
+                'device_name': device, 'disk_bus': disk_bus,
+                'device_type': device_type, 'tag': tag, 'boot_index': None,
+                'delete_on_termination': bool(delete_on_termination)})
+            self.volume_api.attach(ctx, volume_id, uuid, device)
+        except Exception:
+            self.volume_api.unreserve(ctx, volume_id)
+            self.db.block_device_mapping_destroy_by_instance_and_volume(
+                ctx, uuid, volume_id)
+            self.db.action_finish(ctx, uuid, message='Error')
+            raise
+        self.db.action_finish(ctx, uuid)
+        return bdm
+
+    def detach_volume(self, ctx: Any, instance: dict[str, Any],
+                      volume: Any) -> None:
+        """Detach a volume (its ID or its dict) from the server."""
+        volume_id = volume['id'] if isinstance(volume, dict) else volume
+        uuid = instance['uuid']
+        self._check_state(instance, 'detach_volume', _VOLUME_VM_STATES,
+                          (None,))
+        self._check_lock(ctx, instance)
+        bdm = self.db.block_device_mapping_get_by_volume_id(ctx, volume_id,
+                                                            uuid)
+        if bdm.get('boot_index') == 0:
+            raise exception.Invalid(
+                reason='Cannot detach a root device volume')
+        offloaded = instance['vm_state'] == vm_states.SHELVED_OFFLOADED
+        if not offloaded and not instance.get('host'):
+            raise exception.InstanceInvalidState(
+                attr='host', instance_uuid=uuid, state=None,
+                method='detach_volume')
+        self.volume_api.begin_detaching(ctx, volume_id)
+        self.db.action_start(ctx, uuid, 'detach_volume')
+        if offloaded:
+            self.volume_api.detach(ctx, volume_id, uuid)
+            self.db.block_device_mapping_destroy_by_instance_and_volume(
+                ctx, uuid, volume_id)
+            self.db.action_finish(ctx, uuid)
+            return
+        self.compute_rpcapi.detach_volume(ctx, instance, volume_id)
+
+    # -- interfaces ---------------------------------------------------------
+
+    def get_interfaces(self, ctx: Any, instance: dict[str, Any],
+                       ) -> list[dict[str, Any]]:
+        """The instance's ports as network info (VIFs)."""
+        return self.network_api.get_instance_nw_info(ctx, instance['uuid'])
+
+    def attach_interface(self, ctx: Any, instance: dict[str, Any],
+                         network_id: str | None = None,
+                         port_id: str | None = None,
+                         requested_ip: str | None = None,
+                         tag: str | None = None) -> dict[str, Any]:
+        """A new port plugged into the guest (an RPC call to the host,
+        as upstream: the port is in the response)."""
+        self._check_state(instance, 'attach_interface',
+                          _INTERFACE_VM_STATES, (None,))
+        self._check_lock(ctx, instance)
+        if not instance.get('host'):
+            raise exception.InstanceInvalidState(
+                attr='host', instance_uuid=instance['uuid'], state=None,
+                method='attach_interface')
+        self.db.action_start(ctx, instance['uuid'], 'attach_interface')
+        return self.compute_rpcapi.attach_interface(
+            ctx, instance, network_id=network_id, port_id=port_id,
+            requested_ip=requested_ip, tag=tag)
+
+    def detach_interface(self, ctx: Any, instance: dict[str, Any],
+                         port_id: str) -> None:
+        self._check_state(instance, 'detach_interface',
+                          _INTERFACE_VM_STATES, (None,))
+        self._check_lock(ctx, instance)
+        if not instance.get('host'):
+            raise exception.InstanceInvalidState(
+                attr='host', instance_uuid=instance['uuid'], state=None,
+                method='detach_interface')
+        if port_id not in [vif['id'] for vif in
+                           self.get_interfaces(ctx, instance)]:
+            raise exception.PortNotFound(port_id=port_id)
+        # Which port a detach cut by a crash was removing (see
+        # nova.compute.flows.detach_interface).
+        sysmeta = dict(instance.get('system_metadata') or {},
+                       detaching_port_id=port_id)
+        self.db.instance_update(ctx, instance['uuid'],
+                                {'system_metadata': sysmeta})
+        instance['system_metadata'] = sysmeta
+        self.db.action_start(ctx, instance['uuid'], 'detach_interface')
+        self.compute_rpcapi.detach_interface(ctx, instance, port_id)
+
+    # -- console, lock --------------------------------------------------------
+
+    def get_console_output(self, ctx: Any, instance: dict[str, Any],
+                           tail_length: int | None = None) -> str:
+        """The guest's console log (an RPC call: a read, not a flow)."""
+        if not instance.get('host') or instance.get('vm_state') in (
+                vm_states.BUILDING, vm_states.SHELVED_OFFLOADED):
+            raise exception.InstanceNotReady(instance_id=instance['uuid'])
+        return self.compute_rpcapi.get_console_output(
+            ctx, instance, tail_length=tail_length)
+
+    def lock(self, ctx: Any, instance: dict[str, Any],
+             reason: str | None = None) -> None:
+        """Lock the server against its owner's actions (a DB update).
+
+        ``locked_by`` is ``owner`` or ``admin``, the reason (2.73) goes to
+        ``system_metadata['locked_reason']``, as upstream.  Locking again
+        is a no-op for the owner.
+        """
+        is_owner = instance.get('project_id') == ctx.project_id
+        if instance.get('locked') and is_owner:
+            return
+        sysmeta = dict(instance.get('system_metadata') or {})
+        sysmeta.pop('locked_reason', None)
+        if reason:
+            sysmeta['locked_reason'] = reason
+        self._record(ctx, instance, 'lock', locked=True,
+                     locked_by='owner' if is_owner else 'admin',
+                     system_metadata=sysmeta)
+
+    def unlock(self, ctx: Any, instance: dict[str, Any]) -> None:
+        sysmeta = dict(instance.get('system_metadata') or {})
+        sysmeta.pop('locked_reason', None)
+        self._record(ctx, instance, 'unlock', locked=False, locked_by=None,
+                     system_metadata=sysmeta)
+
+    def _record(self, ctx: Any, instance: dict[str, Any], action: str,
+                **values: Any) -> None:
+        """An action that is one DB update: recorded, and finished."""
+        self.db.action_start(ctx, instance['uuid'], action)
+        values['updated_at'] = timeutils.utcnow()
+        self.db.instance_update(ctx, instance['uuid'], values)
+        self.db.action_finish(ctx, instance['uuid'])
+        instance.update(values)
+
+
+def _with_lock_reason(instance: dict[str, Any]) -> dict[str, Any]:
+    """The instance with ``locked_reason`` (what the server view shows
+    from 2.73), which lives in its system_metadata as upstream's does."""
+    if 'locked_reason' not in instance:
+        instance['locked_reason'] = (instance.get('system_metadata') or
+                                     {}).get('locked_reason')
+    return instance
+
+
+def _not_yet(action: str) -> Any:
+    def refuse(self: API, ctx: Any, instance: Any, *args: Any,
+               **kwargs: Any) -> None:
+        raise exception.ActionNotSupported(action=action)
+    refuse.__name__ = action
+    refuse.__doc__ = (f'{action}: refused until its compute flow exists '
+                      f'(see nova/compute/flows).')
+    return refuse
+
+
+for _action in ('resize', 'confirm_resize', 'revert_resize', 'migrate',
+                'live_migrate', 'evacuate'):
+    if not hasattr(API, _action):
+        setattr(API, _action, _not_yet(_action))
+
+
+_RESCUE_VM_STATES = (vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR)
+_REBUILD_VM_STATES = (vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR)
+_SNAPSHOT_VM_STATES = (vm_states.ACTIVE, vm_states.STOPPED,
+                       vm_states.PAUSED, vm_states.SUSPENDED)
+_SHELVE_VM_STATES = (vm_states.ACTIVE, vm_states.STOPPED, vm_states.PAUSED,
+                     vm_states.SUSPENDED)
+_UNSHELVE_VM_STATES = (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED)
+_VOLUME_VM_STATES = (vm_states.ACTIVE, vm_states.PAUSED, vm_states.STOPPED,
+                     vm_states.RESIZED, vm_states.SHELVED,
+                     vm_states.SHELVED_OFFLOADED)
+_INTERFACE_VM_STATES = (vm_states.ACTIVE, vm_states.PAUSED,
+                        vm_states.STOPPED)
+# Base image properties a snapshot does not inherit: they describe the
+# base image, or are set for the snapshot itself.
+_NOT_INHERITED = frozenset({
+    'instance_uuid', 'user_id', 'image_type', 'base_image_ref',
+    'image_location', 'image_state', 'owner_id',
+    'os_glance_importing_to_stores', 'os_glance_failed_import'})
+
+_HARD_REBOOT_VM_STATES = (vm_states.ACTIVE, vm_states.STOPPED,
+                          vm_states.PAUSED, vm_states.SUSPENDED,
+                          vm_states.ERROR)
+_HARD_REBOOT_TASK_STATES = (None, task_states.REBOOTING,
+                            task_states.REBOOT_PENDING,
+                            task_states.REBOOT_STARTED)
+
+# Any task state but DELETING: a second delete while one runs is refused
+# with 409 instead of starting two terminate flows.
+_DELETABLE_TASK_STATES = (None, task_states.SCHEDULING, task_states.SPAWNING,
+                          task_states.REBOOTING, task_states.REBOOTING_HARD,
+                          task_states.REBOOT_STARTED,
+                          task_states.REBOOT_STARTED_HARD,
+                          task_states.POWERING_OFF, task_states.POWERING_ON)

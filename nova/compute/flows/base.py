@@ -1,0 +1,162 @@
+"""What every compute flow's state carries, and the shared state updates.
+
+``ComputeServices`` is part of each compute flow's contract: stages and
+vendor hooks reach the hypervisor, network, volume and image services and
+the database through it, never through globals, so a hook sees exactly
+what the flow's own stages see.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any
+
+from oslo_log import log as logging
+from oslo_utils import timeutils
+
+from nova.compute import vm_states
+
+LOG = logging.getLogger(__name__)
+
+UNSET: Any = object()
+
+
+@dataclasses.dataclass
+class ComputeServices:
+    """The host-side services a compute flow calls."""
+
+    host: str
+    driver: Any
+    network: Any
+    volume: Any
+    image: Any
+    db: Any
+    resource_tracker: Any
+    conductor: Any
+    notifier: Any
+
+    def __repr__(self) -> str:
+        return f'<ComputeServices host={self.host}>'
+
+
+def instance_update(ctx: Any, state: Any, *, expected_task_state: Any = UNSET,
+                    **values: Any) -> None:
+    """Write ``values`` to the instance with one compare-and-swap UPDATE.
+
+    The in-memory instance copy is updated to match, so later stages and
+    hooks see what the database holds without reading it back.
+    """
+    instance = state.instance
+    kwargs = {}
+    if expected_task_state is not UNSET:
+        kwargs['expected_task_state'] = expected_task_state
+    values.setdefault('updated_at', timeutils.utcnow())
+    state.compute.db.instance_update(ctx, instance['uuid'], values, **kwargs)
+    instance.update(values)
+
+
+def set_state(name: str, **values: Any) -> Callable[[Any, Any], None]:
+    """A stage function setting instance fields, for stage lists like
+    ``stage('update_active', set_state('update_active', vm_state=ACTIVE))``.
+    """
+    expected = values.pop('expected_task_state', UNSET)
+
+    def update(ctx: Any, state: Any) -> None:
+        instance_update(ctx, state, expected_task_state=expected,
+                        **dict(values))
+    update.__name__ = name
+    update.__doc__ = 'Set ' + ', '.join(
+        f'{k}={v}' for k, v in values.items() if k != 'updated_at') + '.'
+    return update
+
+
+def notify(ctx: Any, state: Any, event: str) -> None:
+    """Send an unversioned ``compute.instance.<event>`` notification.
+
+    The payload names the instance and its flavor; it never carries
+    user_data, key data or passwords.
+    """
+    instance = state.instance
+    payload = {
+        'instance_id': instance['uuid'],
+        'display_name': instance.get('display_name'),
+        'tenant_id': instance.get('project_id'),
+        'user_id': instance.get('user_id'),
+        'host': state.compute.host,
+        'state': instance.get('vm_state'),
+        'state_description': instance.get('task_state') or '',
+        'memory_mb': instance.get('memory_mb'),
+        'vcpus': instance.get('vcpus'),
+        'root_gb': instance.get('root_gb'),
+        'image_ref_url': instance.get('image_ref'),
+    }
+    state.compute.notifier.info(ctx, f'compute.instance.{event}', payload)
+
+
+# -- failure handlers shared by the compute flows ---------------------------
+
+def record_fault(ctx: Any, state: Any, failure: Any) -> None:
+    """Store the error as an instance fault (what `server show` reports)."""
+    state.compute.db.instance_fault_create(
+        ctx, state.instance['uuid'], failure.exc, state.compute.host)
+
+
+def clear_task_state(ctx: Any, state: Any, failure: Any) -> None:
+    """Back to the state before the action: only the task is dropped."""
+    instance_update(ctx, state, task_state=None)
+
+
+def set_error(ctx: Any, state: Any, failure: Any) -> None:
+    """The guest's state is unknown after this failure: ERROR.
+
+    An instance the flow already marked DELETED stays deleted: a failure
+    after the delete itself (a closing notification) does not bring it
+    back as ERROR.
+    """
+    if state.instance.get('vm_state') == vm_states.DELETED:
+        return
+    instance_update(ctx, state, vm_state=vm_states.ERROR, task_state=None)
+
+
+# -- the state of single-instance actions -----------------------------------
+
+@dataclasses.dataclass
+class InstanceState:
+    """Contract of the single-instance action flows (stop, start, reboot...).
+
+    ``network_info`` is read by ``load_network_info`` only in flows that
+    need it for the driver call.
+    """
+
+    compute: ComputeServices
+    instance: dict[str, Any]
+    network_info: list[dict[str, Any]] = dataclasses.field(
+        default_factory=list)
+
+
+def instance_subject(state: Any) -> str:
+    return state.instance['uuid']
+
+
+def load_instance_state(ctx: Any, run: Any,
+                        compute: ComputeServices) -> InstanceState:
+    """Rebuild an interrupted action's state from the database."""
+    return InstanceState(compute=compute,
+                         instance=compute.db.instance_get_by_uuid(
+                             ctx, run.subject))
+
+
+def load_network_info(ctx: Any, state: Any) -> None:
+    """Read the instance's VIFs, which the hypervisor call needs."""
+    state.network_info = state.compute.network.get_instance_nw_info(
+        ctx, state.instance['uuid'])
+
+
+def notifier(event: str) -> Callable[[Any, Any], None]:
+    """A stage function sending ``compute.instance.<event>``."""
+    def send(ctx: Any, state: Any) -> None:
+        notify(ctx, state, event)
+    send.__name__ = 'notify_' + event.replace('.', '_')
+    send.__doc__ = f'compute.instance.{event} notification.'
+    return send

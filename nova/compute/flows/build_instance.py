@@ -1,0 +1,269 @@
+"""compute.build_instance: build and boot an instance on this host.
+
+Failure: every started stage is reverted newest first (the guest is
+destroyed, volumes detached, the network deallocated, the resource claim
+released); then ``record_fault`` stores the error as an instance fault and
+``reschedule_or_error`` either sends the build back to the conductor for
+another host (up to ``[scheduler] max_attempts`` hosts, skipping the ones
+already tried) or sets the instance to ERROR.  The user sees the fault
+message on the server and an Error event for the failing stage in
+``os-instance-actions``.
+
+Interrupted (nova-compute died mid-build): the same reverts run at restart
+from what the database and the hypervisor say, so nothing is leaked.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from oslo_log import log as logging
+from oslo_utils import timeutils
+
+import nova.conf
+from nova import exception
+from nova.compute import power_state, task_states, vm_states
+from nova.compute.flows import base
+from nova.flow import REVERT, Flow, stage, sub
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+
+
+@dataclasses.dataclass
+class BuildState:
+    """Contract 1.0 of compute.build_instance (what hooks may use)."""
+
+    compute: base.ComputeServices
+    instance: dict[str, Any]
+    node: str
+    image_meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    request_spec: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: ``retry``: ``{'num_attempts': n, 'hosts': [[host, node], ...]}``
+    filter_properties: dict[str, Any] = dataclasses.field(
+        default_factory=dict)
+    requested_networks: Any = None
+    block_device_mapping: list[dict[str, Any]] = dataclasses.field(
+        default_factory=list)
+    injected_files: list[Any] = dataclasses.field(default_factory=list)
+    admin_password: str | None = dataclasses.field(default=None, repr=False)
+    #: Filled in by allocate_network / prep_block_device.
+    network_info: list[dict[str, Any]] = dataclasses.field(
+        default_factory=list)
+    block_device_info: dict[str, Any] = dataclasses.field(
+        default_factory=dict)
+    #: Set by reschedule_or_error when the build went to another host.
+    rescheduled: bool = False
+
+
+def _subject(state: BuildState) -> str:
+    return state.instance['uuid']
+
+
+def _load_state(ctx: Any, run: Any,
+                compute: base.ComputeServices) -> BuildState:
+    """Rebuild the state of an interrupted build from the database.
+
+    The request spec is rebuilt from the instance (its flavor was copied
+    at create), which is what a reschedule from the failure handler needs.
+    """
+    instance = compute.db.instance_get_by_uuid(ctx, run.subject)
+    image_meta: dict[str, Any] = {}
+    if instance.get('image_ref'):
+        try:
+            image_meta = compute.image.get(ctx, instance['image_ref'])
+        except exception.ImageNotFound:
+            LOG.warning('Image %s of interrupted build %s is gone',
+                        instance['image_ref'], instance['uuid'])
+    return BuildState(
+        compute=compute, instance=instance,
+        node=instance.get('node') or compute.host,
+        image_meta=image_meta,
+        request_spec={
+            'flavor': instance['flavor'], 'image': image_meta,
+            'availability_zone': instance.get('availability_zone'),
+            'scheduler_hints': {}, 'num_instances': 1},
+        network_info=compute.network.get_instance_nw_info(
+            ctx, instance['uuid']),
+        block_device_mapping=compute.db.block_device_mapping_get_all_by_instance(
+            ctx, instance['uuid']))
+
+
+FLOW = Flow('compute.build_instance', '1.0', BuildState,
+            on_interrupt=REVERT, subject=_subject, load_state=_load_state,
+            doc='Build and boot an instance on this host.')
+FLOW.stages(
+    'check_instance_not_already_created',
+    'check_image_size',
+    'notify_usage_start',
+    'update_building',
+    'claim_resources',
+    'allocate_network',
+    'prep_block_device',
+    sub('spawn', [
+        stage('update_spawning', base.set_state(
+            'update_spawning', task_state=task_states.SPAWNING,
+            expected_task_state=(None,))),
+        'driver_spawn',
+        'update_active',
+    ]),
+    'notify_usage_end',
+)
+FLOW.on_failure(base.record_fault, 'reschedule_or_error')
+
+
+@FLOW.stage
+def check_instance_not_already_created(ctx: Any, state: BuildState) -> None:
+    """Refuse to build over a guest the hypervisor already has."""
+    if state.compute.driver.instance_exists(state.instance):
+        raise exception.InstanceExists(name=state.instance['uuid'])
+
+
+@FLOW.stage
+def check_image_size(ctx: Any, state: BuildState) -> None:
+    """The image must fit the flavor's root disk (0 means 'any size')."""
+    size = int(state.image_meta.get('size') or 0)
+    root_gb = int(state.instance.get('root_gb') or 0)
+    if root_gb and size > root_gb * 1024 ** 3:
+        raise exception.FlavorDiskSmallerThanImage(
+            flavor_size=root_gb * 1024 ** 3, image_size=size)
+
+
+@FLOW.stage(optional=True)
+def notify_usage_start(ctx: Any, state: BuildState) -> None:
+    """compute.instance.create.start notification."""
+    base.notify(ctx, state, 'create.start')
+
+
+@FLOW.stage
+def update_building(ctx: Any, state: BuildState) -> None:
+    """Take the instance: BUILDING on this host and node."""
+    base.instance_update(
+        ctx, state, expected_task_state=(task_states.SCHEDULING, None),
+        vm_state=vm_states.BUILDING, task_state=None,
+        host=state.compute.host, node=state.node,
+        launched_on=state.compute.host)
+
+
+@FLOW.stage
+def claim_resources(ctx: Any, state: BuildState) -> None:
+    """Claim vCPUs, RAM and disk on the node, atomically in the database."""
+    state.compute.resource_tracker.instance_claim(ctx, state.instance,
+                                                  state.node)
+
+
+@FLOW.revert('claim_resources')
+def release_claim(ctx: Any, state: BuildState, failure: Any) -> None:
+    state.compute.resource_tracker.release(ctx, state.instance['uuid'])
+
+
+@FLOW.stage
+def allocate_network(ctx: Any, state: BuildState) -> None:
+    """Allocate fixed IPs and ports; the result goes to network_info."""
+    state.network_info = state.compute.network.allocate_for_instance(
+        ctx, state.instance['uuid'], state.requested_networks)
+
+
+@FLOW.revert('allocate_network')
+def deallocate_network(ctx: Any, state: BuildState, failure: Any) -> None:
+    state.compute.network.deallocate_for_instance(ctx, state.instance['uuid'])
+
+
+@FLOW.stage
+def prep_block_device(ctx: Any, state: BuildState) -> None:
+    """Attach the volumes of volume-backed mappings; describe the disks."""
+    volumes = []
+    for bdm in state.block_device_mapping:
+        if bdm.get('destination_type') != 'volume' or not bdm.get(
+                'volume_id'):
+            continue
+        connection_info = state.compute.volume.attach(
+            ctx, bdm['volume_id'], state.instance['uuid'],
+            bdm.get('device_name'))
+        volumes.append({'volume_id': bdm['volume_id'],
+                        'mount_device': bdm.get('device_name'),
+                        'connection_info': connection_info,
+                        'boot_index': bdm.get('boot_index')})
+    state.block_device_info = {'block_device_mapping': volumes}
+
+
+@FLOW.revert('prep_block_device')
+def detach_block_devices(ctx: Any, state: BuildState, failure: Any) -> None:
+    for bdm in state.block_device_mapping:
+        if bdm.get('destination_type') == 'volume' and bdm.get('volume_id'):
+            state.compute.volume.detach(ctx, bdm['volume_id'],
+                                        state.instance['uuid'])
+
+
+@FLOW.stage
+def driver_spawn(ctx: Any, state: BuildState) -> None:
+    """Create and boot the guest on the hypervisor."""
+    state.compute.driver.spawn(
+        ctx, state.instance, state.image_meta, state.injected_files,
+        state.admin_password, None, network_info=state.network_info,
+        block_device_info=state.block_device_info)
+
+
+@FLOW.revert('driver_spawn')
+def driver_destroy(ctx: Any, state: BuildState, failure: Any) -> None:
+    state.compute.driver.destroy(ctx, state.instance, state.network_info,
+                                 block_device_info=state.block_device_info)
+
+
+@FLOW.stage
+def update_active(ctx: Any, state: BuildState) -> None:
+    """ACTIVE and running, launched now."""
+    base.instance_update(
+        ctx, state, expected_task_state=task_states.SPAWNING,
+        vm_state=vm_states.ACTIVE, task_state=None,
+        power_state=power_state.RUNNING, launched_at=timeutils.utcnow())
+
+
+@FLOW.stage(optional=True)
+def notify_usage_end(ctx: Any, state: BuildState) -> None:
+    """compute.instance.create.end notification."""
+    base.notify(ctx, state, 'create.end')
+
+
+@FLOW.failure_handler
+def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
+    """Try another host if the error may be host-specific, else ERROR."""
+    if state.compute.conductor is not None and _may_reschedule(
+            state, failure):
+        retry = state.filter_properties.setdefault(
+            'retry', {'num_attempts': 1, 'hosts': []})
+        retry['num_attempts'] += 1
+        retry['hosts'].append([state.compute.host, state.node])
+        base.instance_update(ctx, state, vm_state=vm_states.BUILDING,
+                             task_state=task_states.SCHEDULING, host=None,
+                             node=None)
+        state.compute.conductor.build_instances(
+            ctx, [state.instance], image_meta=state.image_meta,
+            request_spec=state.request_spec,
+            filter_properties=state.filter_properties,
+            requested_networks=state.requested_networks,
+            block_device_mapping=state.block_device_mapping,
+            admin_password=state.admin_password,
+            injected_files=state.injected_files)
+        state.rescheduled = True
+        LOG.info('Build of %s failed on %s in stage %s; rescheduled',
+                 state.instance['uuid'], state.compute.host,
+                 failure.stage_id)
+        return
+    base.instance_update(ctx, state, vm_state=vm_states.ERROR,
+                         task_state=None)
+
+
+# Errors that will fail the same way on every host: no point retrying.
+_NOT_RESCHEDULABLE = (exception.InstanceExists,
+                      exception.FlavorDiskSmallerThanImage,
+                      exception.UnexpectedTaskStateError,
+                      exception.InstanceNotFound)
+
+
+def _may_reschedule(state: BuildState, failure: Any) -> bool:
+    if isinstance(failure.exc, _NOT_RESCHEDULABLE):
+        return False
+    retry = state.filter_properties.get('retry') or {'num_attempts': 1}
+    return retry['num_attempts'] < CONF.scheduler.max_attempts

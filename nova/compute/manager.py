@@ -1,0 +1,350 @@
+"""nova-compute's RPC endpoint: each method builds a state and runs a flow.
+
+Everything an operation does lives in its flow module under
+``nova/compute/flows``; this class only owns the host's services, the
+per-instance serialisation and crash recovery at start.  Most methods are
+casts (``_run``: the flow's failure handlers record what went wrong);
+``reserve_block_device_name`` and ``attach_interface`` are calls whose
+result is in the API's response (``_call``: the error goes back to the
+caller), and ``get_console_output`` is a call that runs no flow (a read).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import oslo_messaging as messaging
+from oslo_log import log as logging
+
+import nova.conf
+from nova import concurrency, exception
+from nova import context as nova_context
+from nova.compute import resource_tracker
+from nova.compute.flows import base
+from nova.compute.flows.attach_interface import AttachInterfaceState
+from nova.compute.flows.attach_volume import AttachVolumeState
+from nova.compute.flows.build_instance import BuildState
+from nova.compute.flows.detach_interface import DetachInterfaceState
+from nova.compute.flows.detach_volume import DetachVolumeState
+from nova.compute.flows.reboot_instance import RebootState
+from nova.compute.flows.rebuild_instance import RebuildState
+from nova.compute.flows.rescue_instance import RescueState
+from nova.compute.flows.reserve_block_device_name import ReserveDeviceState
+from nova.compute.flows.shelve_instance import ShelveState
+from nova.compute.flows.shelve_offload_instance import ShelveOffloadState
+from nova.compute.flows.snapshot_instance import SnapshotState
+from nova.compute.flows.terminate_instance import TerminateState
+from nova.compute.flows.unshelve_instance import UnshelveState
+from nova.flow import FlowEngine
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+
+
+class ComputeManager:
+    target = messaging.Target(version='1.1')
+
+    def __init__(self, host: str, driver: Any, db: Any, network: Any,
+                 volume: Any, image: Any, conductor: Any, notifier: Any,
+                 recorder: Any, engine: FlowEngine | None = None) -> None:
+        self.host = host
+        self.db = db
+        self.driver = driver
+        self.recorder = recorder
+        self.resource_tracker = resource_tracker.ResourceTracker(
+            host, driver, db)
+        self.services = base.ComputeServices(
+            host=host, driver=driver, network=network, volume=volume,
+            image=image, db=db, resource_tracker=self.resource_tracker,
+            conductor=conductor, notifier=notifier)
+        self.flows = engine or FlowEngine.from_conf(CONF, recorder=recorder,
+                                                    host=host)
+        self._locks = concurrency.KeyedLock()
+        self._compute_rpcapi: Any = None
+
+    @property
+    def compute_rpcapi(self) -> Any:
+        """For the casts some flows make to this host (offload after
+        shelve); made on first use, once RPC is set up."""
+        if self._compute_rpcapi is None:
+            from nova.compute import rpcapi
+            self._compute_rpcapi = rpcapi.ComputeAPI()
+        return self._compute_rpcapi
+
+    # -- service life cycle ---------------------------------------------
+
+    def init_host(self) -> None:
+        ctx = nova_context.get_admin_context()
+        self.driver.init_host(self.host)
+        self.resource_tracker.update_available_resource(ctx)
+        if CONF.compute.recover_interrupted_flows:
+            self.recover_interrupted_runs(ctx)
+
+    def recover_interrupted_runs(self, ctx: Any) -> int:
+        """Finish or revert every run a crash on this host left behind."""
+        recovered = 0
+        for run in self.recorder.unfinished_runs(ctx, self.host):
+            runner = self.flows.runner(run.flow)
+            flow = runner.flow
+            run_ctx = nova_context.RequestContext(
+                user_id=run.user_id, project_id=run.project_id,
+                request_id=run.request_id, is_admin=True,
+                overwrite=False)
+            try:
+                state = flow.load_state(run_ctx, run, self.services)
+            except exception.InstanceNotFound:
+                LOG.warning('Interrupted run %s of %s: instance %s is gone; '
+                            'closing the run', run.run_id, run.flow,
+                            run.subject)
+                self.recorder.close_orphan(run_ctx, run)
+                continue
+            LOG.warning('Recovering run %s of %s for %s, interrupted in '
+                        'stage %s: %s', run.run_id, run.flow, run.subject,
+                        run.started_stage_ids[-1:] or '(none)',
+                        flow.on_interrupt)
+            with self._locks(run.subject):
+                if flow.on_interrupt == 'resume':
+                    try:
+                        runner.resume(run_ctx, state, run.run_id,
+                                      run.completed_stage_ids)
+                    except Exception:
+                        LOG.exception('Resumed run %s failed', run.run_id)
+                else:
+                    runner.revert_interrupted(run_ctx, state, run.run_id,
+                                              run.started_stage_ids)
+            recovered += 1
+        return recovered
+
+    # -- RPC methods ------------------------------------------------------
+
+    def build_and_run_instance(self, context: Any, instance: dict[str, Any],
+                               node: str, image_meta: dict[str, Any],
+                               request_spec: dict[str, Any],
+                               filter_properties: dict[str, Any],
+                               requested_networks: Any = None,
+                               block_device_mapping: Any = None,
+                               admin_password: str | None = None,
+                               injected_files: Any = None) -> None:
+        state = BuildState(
+            compute=self.services, instance=instance, node=node,
+            image_meta=image_meta, request_spec=request_spec,
+            filter_properties=filter_properties,
+            requested_networks=requested_networks,
+            block_device_mapping=block_device_mapping or [],
+            injected_files=injected_files or [],
+            admin_password=admin_password)
+        self._run('compute.build_instance', context, state)
+
+    def terminate_instance(self, context: Any,
+                           instance: dict[str, Any]) -> None:
+        state = TerminateState(
+            compute=self.services, instance=instance,
+            block_device_mapping=self.db.block_device_mapping_get_all_by_instance(
+                context, instance['uuid']))
+        self._run('compute.terminate_instance', context, state)
+
+    def reboot_instance(self, context: Any, instance: dict[str, Any],
+                        reboot_type: str) -> None:
+        self._run('compute.reboot_instance', context, RebootState(
+            compute=self.services, instance=instance,
+            reboot_type=reboot_type))
+
+    def stop_instance(self, context: Any, instance: dict[str, Any]) -> None:
+        self._run('compute.stop_instance', context, base.InstanceState(
+            compute=self.services, instance=instance))
+
+    def start_instance(self, context: Any, instance: dict[str, Any]) -> None:
+        self._run('compute.start_instance', context, base.InstanceState(
+            compute=self.services, instance=instance))
+
+    def pause_instance(self, context: Any, instance: dict[str, Any]) -> None:
+        self._run('compute.pause_instance', context, self._state(instance))
+
+    def unpause_instance(self, context: Any,
+                         instance: dict[str, Any]) -> None:
+        self._run('compute.unpause_instance', context,
+                  self._state(instance))
+
+    def suspend_instance(self, context: Any,
+                         instance: dict[str, Any]) -> None:
+        self._run('compute.suspend_instance', context,
+                  self._state(instance))
+
+    def resume_instance(self, context: Any,
+                        instance: dict[str, Any]) -> None:
+        self._run('compute.resume_instance', context, self._state(instance))
+
+    def rebuild_instance(self, context: Any, instance: dict[str, Any],
+                         admin_password: str | None = None,
+                         preserve_ephemeral: bool = False,
+                         injected_files: Any = None) -> None:
+        self._run('compute.rebuild_instance', context, RebuildState(
+            compute=self.services, instance=instance,
+            admin_password=admin_password,
+            preserve_ephemeral=bool(preserve_ephemeral),
+            injected_files=injected_files or [],
+            original_vm_state=instance['vm_state'],
+            block_device_mapping=self._bdms(context, instance)))
+
+    def snapshot_instance(self, context: Any, instance: dict[str, Any],
+                          image_id: str) -> None:
+        self._run('compute.snapshot_instance', context, SnapshotState(
+            compute=self.services, instance=instance, image_id=image_id))
+
+    def rescue_instance(self, context: Any, instance: dict[str, Any],
+                        rescue_password: str | None = None,
+                        rescue_image_ref: str | None = None) -> None:
+        self._run('compute.rescue_instance', context, RescueState(
+            compute=self.services, instance=instance,
+            rescue_image_ref=rescue_image_ref,
+            rescue_password=rescue_password,
+            original_vm_state=instance['vm_state']))
+
+    def unrescue_instance(self, context: Any,
+                          instance: dict[str, Any]) -> None:
+        self._run('compute.unrescue_instance', context,
+                  self._state(instance))
+
+    def shelve_instance(self, context: Any, instance: dict[str, Any],
+                        image_id: str | None = None) -> None:
+        """Shelve; the flow's last stage casts the offload back here
+        (upstream's default ``shelved_offload_time = 0``)."""
+        self._run('compute.shelve_instance', context, ShelveState(
+            compute=self.services, instance=instance, image_id=image_id,
+            original_vm_state=instance['vm_state'],
+            compute_rpcapi=self.compute_rpcapi))
+
+    def shelve_offload_instance(self, context: Any,
+                                instance: dict[str, Any]) -> None:
+        self._run('compute.shelve_offload_instance', context,
+                  ShelveOffloadState(
+                      compute=self.services, instance=instance,
+                      block_device_mapping=self._bdms(context, instance)))
+
+    def unshelve_instance(self, context: Any, instance: dict[str, Any],
+                          node: str | None = None,
+                          image: dict[str, Any] | None = None) -> None:
+        self._run('compute.unshelve_instance', context, UnshelveState(
+            compute=self.services, instance=instance,
+            node=node or instance.get('node') or self.host,
+            image_meta=image or {},
+            shelved_vm_state=instance['vm_state'],
+            block_device_mapping=self._bdms(context, instance)))
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def reserve_block_device_name(self, context: Any,
+                                  instance: dict[str, Any], volume_id: str,
+                                  device: str | None = None,
+                                  disk_bus: str | None = None,
+                                  device_type: str | None = None,
+                                  tag: str | None = None,
+                                  delete_on_termination: bool = False,
+                                  ) -> dict[str, Any]:
+        """An RPC call: returns the new block device mapping."""
+        state = ReserveDeviceState(
+            compute=self.services, instance=instance, volume_id=volume_id,
+            device=device, disk_bus=disk_bus, device_type=device_type,
+            tag=tag, delete_on_termination=delete_on_termination)
+        self._call('compute.reserve_block_device_name', context, state)
+        assert state.bdm is not None
+        return state.bdm
+
+    def attach_volume(self, context: Any, instance: dict[str, Any],
+                      bdm: dict[str, Any]) -> None:
+        self._run('compute.attach_volume', context, AttachVolumeState(
+            compute=self.services, instance=instance, bdm=dict(bdm)))
+
+    def detach_volume(self, context: Any, instance: dict[str, Any],
+                      volume_id: str) -> None:
+        bdm = self.db.block_device_mapping_get_by_volume_id(
+            context, volume_id, instance['uuid'])
+        self._run('compute.detach_volume', context, DetachVolumeState(
+            compute=self.services, instance=instance, bdm=bdm))
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def attach_interface(self, context: Any, instance: dict[str, Any],
+                         network_id: str | None = None,
+                         port_id: str | None = None,
+                         requested_ip: str | None = None,
+                         tag: str | None = None) -> dict[str, Any]:
+        """An RPC call: returns the new port's network info."""
+        if port_id:
+            # The local network has no ports but those of instances.
+            raise exception.PortNotFound(port_id=port_id)
+        state = AttachInterfaceState(
+            compute=self.services, instance=instance, network_id=network_id,
+            requested_ip=requested_ip, tag=tag)
+        self._call('compute.attach_interface', context, state,
+                   lambda: exception.InterfaceAttachFailed(
+                       instance_uuid=instance['uuid']))
+        assert state.vif is not None
+        return state.vif
+
+    def detach_interface(self, context: Any, instance: dict[str, Any],
+                         port_id: str) -> None:
+        self._run('compute.detach_interface', context, DetachInterfaceState(
+            compute=self.services, instance=instance, port_id=port_id))
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def get_console_output(self, context: Any, instance: dict[str, Any],
+                           tail_length: int | None = None) -> str:
+        """An RPC call, and not a flow: a read that changes nothing, so
+        there is nothing to revert or resume, and recording every poll of
+        a console as a run would bury the instance's real actions (upstream
+        records no action for it either)."""
+        if not self.driver.instance_exists(instance):
+            raise exception.InstanceNotReady(instance_id=instance['uuid'])
+        output = self.driver.get_console_output(context, instance)
+        if tail_length is None:
+            return output
+        lines = output.splitlines(keepends=True)
+        return ''.join(lines[-tail_length:]) if tail_length > 0 else ''
+
+    # -- running flows ----------------------------------------------------
+
+    def _state(self, instance: dict[str, Any]) -> base.InstanceState:
+        return base.InstanceState(compute=self.services, instance=instance)
+
+    def _bdms(self, context: Any,
+              instance: dict[str, Any]) -> list[dict[str, Any]]:
+        return self.db.block_device_mapping_get_all_by_instance(
+            context, instance['uuid'])
+
+    def _run(self, flow: str, context: Any, state: Any) -> bool:
+        """Run a cast's flow; True if it succeeded."""
+        # One flow per instance at a time in this process; across
+        # processes the task_state compare-and-swap of each flow's first
+        # state update does the same job.
+        with self._locks(state.instance['uuid']):
+            try:
+                self.flows.run(flow, context, state)
+            except Exception as exc:
+                # The flow's failure handlers have already recorded the
+                # fault and set the instance state; a cast has nobody to
+                # return the error to.
+                LOG.error('%s failed for instance %s: %s', flow,
+                          state.instance['uuid'], exc)
+                return False
+        return True
+
+    def _call(self, flow: str, context: Any, state: Any,
+              error: Any = None) -> None:
+        """Run a call's flow; its error goes back to the caller.
+
+        Only nova.exception errors cross RPC as themselves; any other is
+        replaced by ``error()`` (or a plain NovaException) naming it, so
+        the API answers with a meaningful status instead of a RemoteError.
+        """
+        with self._locks(state.instance['uuid']):
+            try:
+                self.flows.run(flow, context, state)
+            except exception.NovaException as exc:
+                if type(exc).__module__ == exception.__name__:
+                    raise
+                raise (error() if error else exception.NovaException(
+                    str(exc))) from exc
+            except Exception as exc:
+                LOG.error('%s failed for instance %s: %s', flow,
+                          state.instance['uuid'], exc)
+                raise (error() if error else exception.NovaException(
+                    f'{flow} failed: {type(exc).__name__}')) from exc

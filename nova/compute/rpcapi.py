@@ -1,0 +1,172 @@
+"""Client side of the compute RPC API (topic ``compute``, one server per
+host).
+
+History:
+    1.0 - build_and_run_instance, terminate_instance, reboot_instance,
+          stop_instance, start_instance
+    1.1 - pause_instance, unpause_instance, suspend_instance,
+          resume_instance, rebuild_instance, snapshot_instance,
+          rescue_instance, unrescue_instance, shelve_instance,
+          shelve_offload_instance, unshelve_instance,
+          reserve_block_device_name (call), attach_volume, detach_volume,
+          attach_interface (call), detach_interface,
+          get_console_output (call)
+
+Calls (the API waits for the answer) are the ones whose result is in the
+API's response: a device name, a new port, console text.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import oslo_messaging as messaging
+
+from nova import rpc
+
+TOPIC = 'compute'
+
+
+class ComputeAPI:
+    VERSION = '1.1'
+
+    def __init__(self) -> None:
+        target = messaging.Target(topic=TOPIC, version=self.VERSION)
+        self.client = rpc.get_client(target)
+
+    def _host(self, host: str) -> Any:
+        return self.client.prepare(server=host, version=self.VERSION)
+
+    def build_and_run_instance(self, ctx: Any, instance: dict[str, Any],
+                               host: str, node: str, *,
+                               image_meta: dict[str, Any],
+                               request_spec: dict[str, Any],
+                               filter_properties: dict[str, Any],
+                               requested_networks: Any = None,
+                               block_device_mapping: Any = None,
+                               admin_password: str | None = None,
+                               injected_files: Any = None) -> None:
+        self._host(host).cast(
+            ctx, 'build_and_run_instance', instance=instance, node=node,
+            image_meta=image_meta, request_spec=request_spec,
+            filter_properties=filter_properties,
+            requested_networks=requested_networks,
+            block_device_mapping=block_device_mapping,
+            admin_password=admin_password, injected_files=injected_files)
+
+    def terminate_instance(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._host(instance['host']).cast(
+            ctx, 'terminate_instance', instance=instance)
+
+    def reboot_instance(self, ctx: Any, instance: dict[str, Any],
+                        reboot_type: str) -> None:
+        self._host(instance['host']).cast(
+            ctx, 'reboot_instance', instance=instance,
+            reboot_type=reboot_type)
+
+    def stop_instance(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._host(instance['host']).cast(ctx, 'stop_instance',
+                                          instance=instance)
+
+    def start_instance(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._host(instance['host']).cast(ctx, 'start_instance',
+                                          instance=instance)
+
+    def _cast(self, ctx: Any, method: str, instance: dict[str, Any],
+              **kwargs: Any) -> None:
+        self._host(instance['host']).cast(ctx, method, instance=instance,
+                                          **kwargs)
+
+    def _call(self, ctx: Any, method: str, instance: dict[str, Any],
+              **kwargs: Any) -> Any:
+        return self._host(instance['host']).call(
+            ctx, method, instance=instance, **kwargs)
+
+    def pause_instance(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._cast(ctx, 'pause_instance', instance)
+
+    def unpause_instance(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._cast(ctx, 'unpause_instance', instance)
+
+    def suspend_instance(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._cast(ctx, 'suspend_instance', instance)
+
+    def resume_instance(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._cast(ctx, 'resume_instance', instance)
+
+    def rebuild_instance(self, ctx: Any, instance: dict[str, Any], *,
+                         admin_password: str | None = None,
+                         preserve_ephemeral: bool = False,
+                         injected_files: Any = None) -> None:
+        self._cast(ctx, 'rebuild_instance', instance,
+                   admin_password=admin_password,
+                   preserve_ephemeral=preserve_ephemeral,
+                   injected_files=injected_files)
+
+    def snapshot_instance(self, ctx: Any, instance: dict[str, Any],
+                          image_id: str) -> None:
+        self._cast(ctx, 'snapshot_instance', instance, image_id=image_id)
+
+    def rescue_instance(self, ctx: Any, instance: dict[str, Any], *,
+                        rescue_password: str | None = None,
+                        rescue_image_ref: str | None = None) -> None:
+        self._cast(ctx, 'rescue_instance', instance,
+                   rescue_password=rescue_password,
+                   rescue_image_ref=rescue_image_ref)
+
+    def unrescue_instance(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._cast(ctx, 'unrescue_instance', instance)
+
+    def shelve_instance(self, ctx: Any, instance: dict[str, Any],
+                        image_id: str | None) -> None:
+        self._cast(ctx, 'shelve_instance', instance, image_id=image_id)
+
+    def shelve_offload_instance(self, ctx: Any,
+                                instance: dict[str, Any]) -> None:
+        self._cast(ctx, 'shelve_offload_instance', instance)
+
+    def unshelve_instance(self, ctx: Any, instance: dict[str, Any],
+                          host: str, *, node: str | None = None,
+                          image: dict[str, Any] | None = None) -> None:
+        self._host(host).cast(ctx, 'unshelve_instance', instance=instance,
+                              node=node, image=image)
+
+    def reserve_block_device_name(self, ctx: Any, instance: dict[str, Any],
+                                  volume_id: str, *,
+                                  device: str | None = None,
+                                  disk_bus: str | None = None,
+                                  device_type: str | None = None,
+                                  tag: str | None = None,
+                                  delete_on_termination: bool = False,
+                                  ) -> dict[str, Any]:
+        return self._call(ctx, 'reserve_block_device_name', instance,
+                          volume_id=volume_id, device=device,
+                          disk_bus=disk_bus, device_type=device_type,
+                          tag=tag,
+                          delete_on_termination=delete_on_termination)
+
+    def attach_volume(self, ctx: Any, instance: dict[str, Any],
+                      bdm: dict[str, Any]) -> None:
+        self._cast(ctx, 'attach_volume', instance, bdm=bdm)
+
+    def detach_volume(self, ctx: Any, instance: dict[str, Any],
+                      volume_id: str) -> None:
+        self._cast(ctx, 'detach_volume', instance, volume_id=volume_id)
+
+    def attach_interface(self, ctx: Any, instance: dict[str, Any], *,
+                         network_id: str | None = None,
+                         port_id: str | None = None,
+                         requested_ip: str | None = None,
+                         tag: str | None = None) -> dict[str, Any]:
+        return self._call(ctx, 'attach_interface', instance,
+                          network_id=network_id, port_id=port_id,
+                          requested_ip=requested_ip, tag=tag)
+
+    def detach_interface(self, ctx: Any, instance: dict[str, Any],
+                         port_id: str) -> None:
+        self._cast(ctx, 'detach_interface', instance, port_id=port_id)
+
+    def get_console_output(self, ctx: Any, instance: dict[str, Any],
+                           tail_length: int | None = None) -> str:
+        return self._call(ctx, 'get_console_output', instance,
+                          tail_length=tail_length)

@@ -1,0 +1,121 @@
+"""nova-conductor: schedules builds and unshelves and hands them to
+compute hosts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import oslo_messaging as messaging
+from oslo_log import log as logging
+
+from nova import exception
+from nova.compute import rpcapi as compute_rpcapi
+from nova.compute import vm_states
+from nova.scheduler import filters, host_manager
+
+LOG = logging.getLogger(__name__)
+
+
+class ConductorManager:
+    target = messaging.Target(version='1.1')
+
+    def __init__(self, db: Any, image_api: Any = None) -> None:
+        self.db = db
+        self.scheduler = host_manager.Scheduler(db)
+        self.compute_rpcapi = compute_rpcapi.ComputeAPI()
+        self._image_api = image_api
+
+    @property
+    def image_api(self) -> Any:
+        if self._image_api is None:
+            from nova.image import api as image_module
+            self._image_api = image_module.API()
+        return self._image_api
+
+    def build_instances(self, context: Any, instances: list[dict[str, Any]],
+                        image_meta: dict[str, Any],
+                        request_spec: dict[str, Any],
+                        filter_properties: dict[str, Any],
+                        requested_networks: Any = None,
+                        block_device_mapping: Any = None,
+                        admin_password: str | None = None,
+                        injected_files: Any = None) -> None:
+        spec = dict(request_spec, retry=filter_properties.get('retry'))
+        try:
+            hosts = self.scheduler.select_destinations(context, spec,
+                                                       len(instances))
+        except Exception as exc:
+            # NoValidHost, or a bad request spec: either way no host will
+            # build these, and a cast has nobody to report to - the
+            # instances must not stay in BUILDING.
+            log = (LOG.warning if isinstance(exc, exception.NoValidHost)
+                   else LOG.exception)
+            log('No valid host for %s: %s',
+                ', '.join(i['uuid'] for i in instances), exc)
+            for instance in instances:
+                self.db.instance_fault_create(context, instance['uuid'], exc,
+                                              None)
+                self.db.instance_update(context, instance['uuid'], {
+                    'vm_state': vm_states.ERROR, 'task_state': None})
+            return
+        for instance, host in zip(instances, hosts, strict=True):
+            self.compute_rpcapi.build_and_run_instance(
+                context, instance, host.host, host.node,
+                image_meta=image_meta, request_spec=request_spec,
+                filter_properties=filter_properties,
+                requested_networks=requested_networks,
+                block_device_mapping=block_device_mapping,
+                admin_password=admin_password, injected_files=injected_files)
+
+    def unshelve_instance(self, context: Any, instance: dict[str, Any],
+                          request_spec: dict[str, Any]) -> None:
+        """Send an unshelve to a compute host.
+
+        A SHELVED instance still has its guest on its host: it goes back
+        there.  A SHELVED_OFFLOADED one is scheduled like a build, to
+        ``request_spec['host']`` when an admin named one (2.91), with
+        its snapshot's image record.  When no host fits, or the snapshot
+        is gone, the instance stays shelved with a fault and its task
+        state cleared, as upstream.
+        """
+        uuid = instance['uuid']
+        if instance['vm_state'] == vm_states.SHELVED:
+            self.compute_rpcapi.unshelve_instance(
+                context, instance, instance['host'], node=instance['node'])
+            return
+        try:
+            image_id = (instance.get('system_metadata') or {}).get(
+                'shelved_image_id')
+            if not image_id:
+                raise exception.UnshelveException(
+                    instance_id=uuid, reason='it has no shelved snapshot')
+            try:
+                image = self.image_api.get(context, image_id)
+            except exception.ImageNotFound:
+                raise exception.UnshelveException(
+                    instance_id=uuid,
+                    reason=f'its snapshot {image_id} is gone') from None
+            spec = dict(request_spec, flavor=instance['flavor'],
+                        image=image)
+            host = self._select_host(context, spec)
+        except (exception.NoValidHost, exception.UnshelveException) as exc:
+            LOG.warning('Cannot unshelve %s: %s', uuid, exc)
+            self.db.instance_fault_create(context, uuid, exc, None)
+            self.db.instance_update(context, uuid, {'task_state': None})
+            self.db.action_finish(context, uuid, message='Error')
+            return
+        self.compute_rpcapi.unshelve_instance(
+            context, instance, host.host, node=host.node, image=image)
+
+    def _select_host(self, context: Any,
+                     spec: dict[str, Any]) -> filters.HostState:
+        wanted = spec.get('host')
+        if not wanted:
+            return self.scheduler.select_destinations(context, spec, 1)[0]
+        hosts = [h for h in self.scheduler.host_states(context)
+                 if h.host == wanted]
+        if not hosts:
+            raise exception.NoValidHost(
+                reason=f'Compute host {wanted} is not known.')
+        return filters.select_hosts(
+            hosts, spec, self.scheduler.filters, 1.0, 1)[0]

@@ -1,0 +1,46 @@
+"""Client side of the conductor RPC API (topic ``conductor``).
+
+History:
+    1.0 - build_instances
+    1.1 - unshelve_instance
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import oslo_messaging as messaging
+
+from nova import rpc
+
+TOPIC = 'conductor'
+
+
+class ConductorAPI:
+    VERSION = '1.1'
+
+    def __init__(self) -> None:
+        target = messaging.Target(topic=TOPIC, version=self.VERSION)
+        self.client = rpc.get_client(target)
+
+    def build_instances(self, ctx: Any, instances: list[dict[str, Any]], *,
+                        image_meta: dict[str, Any],
+                        request_spec: dict[str, Any],
+                        filter_properties: dict[str, Any],
+                        requested_networks: Any = None,
+                        block_device_mapping: Any = None,
+                        admin_password: str | None = None,
+                        injected_files: Any = None) -> None:
+        self.client.prepare(version=self.VERSION).cast(
+            ctx, 'build_instances', instances=instances,
+            image_meta=image_meta, request_spec=request_spec,
+            filter_properties=filter_properties,
+            requested_networks=requested_networks,
+            block_device_mapping=block_device_mapping,
+            admin_password=admin_password, injected_files=injected_files)
+
+    def unshelve_instance(self, ctx: Any, instance: dict[str, Any],
+                          request_spec: dict[str, Any]) -> None:
+        self.client.prepare(version=self.VERSION).cast(
+            ctx, 'unshelve_instance', instance=instance,
+            request_spec=request_spec)

@@ -1,0 +1,68 @@
+import socket
+
+from oslo_config import cfg
+
+compute_opts = [
+    cfg.StrOpt(
+        'host',
+        default=socket.gethostname(),
+        sample_default='<current_hostname>',
+        help='Name of this host: the compute service registers under it, '
+             'RPC messages for it are addressed to it, and flow runs it '
+             'starts are recorded with it (crash recovery on restart finds '
+             'them by this name, so it must not change between restarts).'),
+    cfg.StrOpt(
+        'default_availability_zone',
+        default='nova',
+        help='Availability zone of compute hosts that do not set '
+             '[compute] availability_zone.'),
+    cfg.IntOpt(
+        'report_interval',
+        default=10,
+        min=1,
+        help='Seconds between service heartbeats written to the database.'),
+    cfg.IntOpt(
+        'service_down_time',
+        default=60,
+        min=1,
+        help='A service whose last heartbeat is older than this many '
+             'seconds is considered down and is not scheduled to.'),
+    cfg.FloatOpt(
+        'cpu_allocation_ratio', default=16.0, min=0.0,
+        help='Virtual CPUs per physical CPU the scheduler and the claim '
+             'may place on a compute node.'),
+    cfg.FloatOpt(
+        'ram_allocation_ratio', default=1.5, min=0.0,
+        help='Virtual RAM per physical RAM the claim may hand out.'),
+    cfg.FloatOpt(
+        'disk_allocation_ratio', default=1.0, min=0.0,
+        help='Virtual disk per physical disk the claim may hand out.'),
+]
+
+compute_group = cfg.OptGroup(
+    'compute', title='Compute host options',
+    help='Options of the nova-compute service.')
+
+compute_group_opts = [
+    cfg.StrOpt(
+        'availability_zone',
+        help='Availability zone of this compute host; defaults to '
+             '[DEFAULT] default_availability_zone.'),
+    cfg.BoolOpt(
+        'recover_interrupted_flows',
+        default=True,
+        help='At start, finish or revert every flow run that a previous '
+             'nova-compute on this host left unfinished (each flow\'s '
+             'interrupted-run policy decides which). Turn off only to '
+             'inspect a crashed host by hand.'),
+]
+
+
+def register_opts(conf):
+    conf.register_opts(compute_opts)
+    conf.register_group(compute_group)
+    conf.register_opts(compute_group_opts, group=compute_group)
+
+
+def list_opts():
+    return {'DEFAULT': compute_opts, compute_group: compute_group_opts}

@@ -1,0 +1,38 @@
+from oslo_config import cfg
+
+scheduler_group = cfg.OptGroup(
+    'scheduler', title='Scheduler options',
+    help='Host selection, done by nova-conductor.')
+
+scheduler_opts = [
+    cfg.IntOpt(
+        'max_attempts',
+        default=3,
+        min=1,
+        help='Hosts a build may be tried on. When a build fails on a host '
+             'for a reason that may be specific to that host, it is '
+             'rescheduled to another one until this many were tried; then '
+             'the instance goes to ERROR.'),
+    cfg.ListOpt(
+        'enabled_filters',
+        default=['ComputeFilter', 'AvailabilityZoneFilter', 'RamFilter',
+                 'DiskFilter', 'CoreFilter', 'RetryFilter'],
+        help='Host filters, applied in order. Known: ComputeFilter (service '
+             'enabled and alive), AvailabilityZoneFilter, RamFilter, '
+             'DiskFilter, CoreFilter, RetryFilter (skip hosts a build '
+             'already failed on).'),
+    cfg.FloatOpt(
+        'ram_weight_multiplier',
+        default=1.0,
+        help='Weight of free RAM when ranking hosts; positive spreads '
+             'instances, negative stacks them.'),
+]
+
+
+def register_opts(conf):
+    conf.register_group(scheduler_group)
+    conf.register_opts(scheduler_opts, group=scheduler_group)
+
+
+def list_opts():
+    return {scheduler_group: scheduler_opts}

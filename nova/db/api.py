@@ -1,0 +1,2218 @@
+"""nova's database API: every query and write, as functions.
+
+Conventions
+-----------
+
+* Every function takes the request context first (``None`` is accepted
+  for internal callers without one).  Transactions come from oslo.db's
+  enginefacade (:data:`context_manager`); functions called under one
+  ``writer(context)`` block share its transaction.
+* **Reads return plain dicts** (``{column name: value}``, JSON columns
+  decoded, timestamps naive UTC) or lists of them.  Dicts, not ORM
+  objects: they outlive the session, cross RPC as they are, and never
+  load anything lazily.
+* **Writes return what they wrote** rather than reading the row back:
+  creates return the full row as inserted (defaults included, the new
+  ``id`` from the INSERT itself), updates return the values they set
+  (with ``updated_at``).  SQL statements are the cost that matters here
+  (the boot benchmark counts them), so no function reads before it
+  writes: an update is one conditional UPDATE, and only when it matches
+  no row is there a second statement, to say why.
+* Soft-deleted rows have ``deleted == id``; reads skip them unless the
+  context says ``read_deleted = 'yes'`` (or ``'only'``).
+* Secrets (``user_data``, ``key_data``, connection_info, admin
+  passwords) are stored as given and never logged here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime
+import json
+import os
+import re
+import threading
+import traceback
+import uuid as uuidlib
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Final
+
+import sqlalchemy as sa
+from oslo_config import cfg
+from oslo_db import exception as db_exc
+from oslo_db.sqlalchemy import enginefacade
+from oslo_log import log as logging
+from oslo_utils import strutils, timeutils
+
+import nova.conf
+from nova import concurrency, exception
+from nova.db import models
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+
+Row = dict[str, Any]
+
+#: The transaction factory of nova's database.  Tests swap its factory
+#: (``context_manager.patch_factory``); see nova.tests.fixtures.database.
+context_manager = enginefacade.transaction_context()
+# SQLite ignores foreign keys unless asked; enforce them as the servers do.
+# oslo.db's sleep(0) at each connection check-in lets other green threads
+# run between transactions; with native threads it only costs time.
+context_manager.configure(sqlite_fk=True,
+                          thread_checkin=concurrency.is_green())
+
+
+def _tune_sqlite(engine: sa.Engine) -> None:
+    """Make an SQLite file database fit for a service (nova-all's
+    embedded default): pooled connections, WAL journal.
+
+    * oslo.db gives SQLite file databases a NullPool: a new connection per
+      transaction, and every new SQLite connection parses the whole schema
+      again before its first statement - most of the CPU of a short
+      transaction.  Connections are pooled here instead (a QueuePool, as
+      SQLAlchemy 2 itself uses for SQLite files; its connections are made
+      with ``check_same_thread=False``), without a ping at checkout,
+      which a file never needs, and with few extra connections (see
+      _sqlite_overflow).
+    * BEGIN sent to the DB-API connection (see below).
+    * One writing transaction at a time (see below).
+    * WAL journal with ``synchronous = NORMAL``: a commit appends to the
+      log without an fsync (the log is synced at checkpoints), and readers
+      never block the writer.  A killed process loses no committed
+      transaction; only a power loss or an OS crash can lose the last
+      ones, which is the usual trade for an embedded database (MariaDB's
+      and PostgreSQL's own settings decide this for them).  With
+      ``[database] sqlite_synchronous = false`` oslo.db's
+      ``synchronous = OFF`` is left as it is.
+    """
+    if engine.dialect.name != 'sqlite' or engine.url.database in (
+            None, '', ':memory:'):
+        return
+    pool = engine.pool
+    if isinstance(pool, sa.pool.NullPool):
+        # As SQLAlchemy's own Pool.recreate() does, with another class.
+        engine.pool = sa.pool.QueuePool(
+            pool._creator, pool_size=CONF.database.max_pool_size or 5,
+            max_overflow=_sqlite_overflow(),
+            timeout=CONF.database.pool_timeout or 30,
+            recycle=pool._recycle, echo=pool.echo,
+            logging_name=pool._orig_logging_name,
+            reset_on_return=pool._reset_on_return, pre_ping=False,
+            _dispatch=pool.dispatch, dialect=pool._dialect)
+    # oslo.db opens each transaction with conn.execute(text('BEGIN')),
+    # which goes through the whole statement machinery of SQLAlchemy
+    # (events, compiled cache, result) and costs as much as a real
+    # statement.  The same BEGIN, sent to the DB-API connection directly:
+    for listener in list(engine.dispatch.begin):
+        if listener.__name__ == '_sqlite_emit_begin':
+            sa.event.remove(engine, 'begin', listener)
+
+            @sa.event.listens_for(engine, 'begin')
+            def _begin(connection: sa.Connection) -> None:
+                # oslo.db's commit and rollback listeners clear the mark.
+                if 'in_transaction' not in connection.info:
+                    connection.connection.driver_connection.execute('BEGIN')
+                    connection.info['in_transaction'] = True
+
+    # One writing transaction at a time in this process.  SQLite allows
+    # one writer per database; a second one gets SQLITE_BUSY and its busy
+    # handler sleeps 1, 2, 5, 10 ... ms before trying again, so with
+    # concurrent requests each write would wait milliseconds for a lock
+    # held microseconds - and under eventlet that sleep blocks every green
+    # thread, the holder included.  A lock here hands the turn over at
+    # once instead (green under eventlet).  Taken at a transaction's first
+    # write, released when its connection goes back to the pool; never
+    # waited for longer than SQLite itself would wait, after which SQLite
+    # decides as before - so it cannot turn a bug into a hang.
+    write_lock = concurrency.Lock()
+    # The sqlite3 module's default busy timeout.
+    wait = 5.0
+
+    @sa.event.listens_for(engine, 'before_cursor_execute')
+    def _take_write_lock(connection: sa.Connection, cursor: Any,
+                         statement: str, parameters: Any, context: Any,
+                         executemany: bool) -> None:
+        if statement.startswith('SELECT') or \
+                'nova_writing' in connection.info:
+            return
+        if write_lock.acquire(timeout=wait):
+            connection.info['nova_writing'] = True
+        else:
+            connection.info['nova_writing'] = False
+            LOG.warning('No SQLite write turn within %ss; writing anyway',
+                        wait)
+
+    @sa.event.listens_for(engine, 'checkin')
+    def _release_write_lock(dbapi_connection: Any, record: Any) -> None:
+        if record is not None and record.info.pop('nova_writing', False):
+            write_lock.release()
+
+    synchronous = CONF.database.sqlite_synchronous
+
+    @sa.event.listens_for(engine, 'connect')
+    def _pragmas(dbapi_connection: Any, record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        try:
+            cursor.execute('PRAGMA journal_mode = WAL')
+            if synchronous:
+                cursor.execute('PRAGMA synchronous = NORMAL')
+        finally:
+            cursor.close()
+
+
+context_manager.append_on_engine_create(_tune_sqlite)
+
+
+def _sqlite_overflow() -> int:
+    """Connections an SQLite pool may open beyond ``max_pool_size``:
+    ``[database] max_overflow`` if the operator set it, else 5.
+
+    oslo.db's default (50) suits a database server; SQLite writes one
+    transaction at a time (see _tune_sqlite) and every connection keeps
+    its own page cache and copy of the schema, so dozens of them only
+    cost memory (10 MiB in nova-all under 20 concurrent boots).
+    """
+    location = CONF.get_location('max_overflow', 'database')
+    if location is not None and location.location not in (
+            cfg.Locations.opt_default, cfg.Locations.set_default):
+        return max(int(CONF.database.max_overflow or 0), 0)
+    return 5
+
+
+class _Unset:
+    def __repr__(self) -> str:
+        return 'UNSET'
+
+
+#: "No expectation" for the compare-and-swap arguments (``None`` is a
+#: legitimate expected state).
+UNSET: Final = _Unset()
+
+# vm_states.DELETED; the DB layer does not import the compute package.
+_VM_DELETED: Final = 'deleted'
+
+_INSTANCES = models.Instance.__table__
+_FAULTS = models.InstanceFault.__table__
+_ACTIONS = models.InstanceAction.__table__
+_EVENTS = models.InstanceActionEvent.__table__
+_RUNS = models.FlowRun.__table__
+_BDMS = models.BlockDeviceMapping.__table__
+_SERVICES = models.Service.__table__
+_NODES = models.ComputeNode.__table__
+_ALLOCATIONS = models.Allocation.__table__
+_FLAVORS = models.Flavor.__table__
+_FLAVOR_PROJECTS = models.FlavorProject.__table__
+_KEY_PAIRS = models.KeyPair.__table__
+_FIXED_IPS = models.FixedIP.__table__
+_VOLUMES = models.Volume.__table__
+_IMAGES = models.Image.__table__
+
+
+# -- sessions -----------------------------------------------------------------
+
+
+class _Scope:
+    """Stands in for a request context where a caller has none: the
+    enginefacade keeps its per-thread transaction state on the object."""
+
+
+_prepared = False
+_prepare_lock = threading.Lock()
+
+
+def _prepare() -> None:
+    """Create the directory of an SQLite database file before first use.
+
+    The default connection points under ``state_path``, which a fresh
+    deployment does not have yet.
+    """
+    global _prepared
+    if _prepared:
+        return
+    with _prepare_lock:
+        connection = CONF.database.connection
+        if connection and connection.startswith('sqlite'):
+            path = sa.engine.make_url(connection).database
+            if path and path != ':memory:':
+                os.makedirs(os.path.dirname(os.path.abspath(path)),
+                            exist_ok=True)
+        _prepared = True
+
+
+def writer(context: Any = None) -> contextlib.AbstractContextManager[
+        sa.Connection]:
+    """A writer transaction for ``context`` (joined if one is open).
+
+    A Core connection, not an ORM session: every query here is a Core
+    statement, and a session costs a third more CPU per transaction for
+    nothing it would be used for.
+    """
+    _prepare()
+    return context_manager.writer.connection.using(
+        _Scope() if context is None else context)
+
+
+def reader(context: Any = None) -> contextlib.AbstractContextManager[
+        sa.Connection]:
+    """A reader transaction for ``context`` (joined if one is open)."""
+    _prepare()
+    return context_manager.reader.connection.using(
+        _Scope() if context is None else context)
+
+
+#: The name the recorder uses; the same as :func:`writer`.
+writer_connection = writer
+
+
+def get_engine() -> sa.Engine:
+    """The writer engine (starts the enginefacade if needed)."""
+    _prepare()
+    return context_manager.writer.get_engine()
+
+
+# -- statement templates ------------------------------------------------------
+# Building a statement (columns compared, values coerced into bind
+# parameters) and computing its cache key costs SQLAlchemy more CPU than
+# executing it does - on SQLite about twice as much.  The statements of the
+# hot paths (what a boot and a delete run) are therefore built once per
+# shape, with bind parameters for what varies, and executed with a
+# parameter dict; SQLAlchemy finds their compiled form by their memoized
+# cache key.  Bind parameter names start with ``b_``, so they never clash
+# with the column names an UPDATE takes its SET clause from.
+
+_TEMPLATES: dict[Any, Any] = {}
+
+
+def _template(key: Any, build: Callable[[], Any]) -> Any:
+    """The statement built by ``build`` for ``key``, built once."""
+    statement = _TEMPLATES.get(key)
+    if statement is None:
+        statement = _TEMPLATES.setdefault(key, build())
+    return statement
+
+
+def _bind(name: str, column: sa.Column) -> sa.BindParameter:
+    """A bind parameter typed like ``column`` (so that datetimes and JSON
+    are converted as the column's own values are)."""
+    return sa.bindparam(name, type_=column.type)
+
+
+def _plain(values: dict[str, Any]) -> bool:
+    """True when no value is an SQL expression (a template takes values
+    as parameters only)."""
+    return not any(isinstance(v, sa.ClauseElement) for v in values.values())
+
+
+def _match_shape(expected: Any) -> tuple[bool, bool] | None:
+    """What ``_matches`` builds for ``expected``: (has values, has None);
+    None for UNSET."""
+    if expected is UNSET:
+        return None
+    wanted = _as_list(expected)
+    return (any(v is not None for v in wanted),
+            any(v is None for v in wanted))
+
+
+def _match_template(column: sa.Column, name: str,
+                    shape: tuple[bool, bool]) -> Any:
+    """``_matches`` with the values as the expanding parameter ``name``."""
+    has_values, has_none = shape
+    clauses = []
+    if has_values:
+        clauses.append(column.in_(sa.bindparam(name, expanding=True)))
+    if has_none:
+        clauses.append(column.is_(None))
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+# -- helpers ------------------------------------------------------------------
+
+
+def _as_dict(row: sa.Row | None) -> Row | None:
+    return None if row is None else dict(row._mapping)
+
+
+def _as_dicts(rows: Iterable[sa.Row]) -> list[Row]:
+    return [dict(row._mapping) for row in rows]
+
+
+def _column_default(column: sa.Column) -> Any:
+    default = column.default
+    if default is None:
+        return None
+    if default.is_callable:
+        # SQLAlchemy wraps the callable to take an execution context.
+        return default.arg(None)
+    return default.arg if default.is_scalar else None
+
+
+def _full_row(table: sa.Table, values: dict[str, Any]) -> Row:
+    """``values`` completed with the column defaults, in column order."""
+    unknown = set(values) - set(table.c.keys())
+    if unknown:
+        raise ValueError(f'{table.name} has no column(s) '
+                         f'{", ".join(sorted(unknown))}')
+    return {column.key: values[column.key] if column.key in values
+            else _column_default(column) for column in table.c}
+
+
+def _insert(session: sa.Connection, table: sa.Table,
+            values: dict[str, Any]) -> Row:
+    """INSERT one row; returns it as stored, without reading it back."""
+    row = _full_row(table, values)
+    to_write = dict(row)
+    autoincrement = 'id' in table.c and table.c.id.autoincrement is True
+    if autoincrement and to_write.get('id') is None:
+        del to_write['id']
+    if _plain(to_write):
+        result = session.execute(_template(
+            ('insert', table.name), lambda: sa.insert(table)), to_write)
+    else:
+        result = session.execute(sa.insert(table).values(to_write))
+    if autoincrement and row.get('id') is None:
+        row['id'] = result.inserted_primary_key[0]
+    return row
+
+
+def _update_values(values: dict[str, Any],
+                   now: datetime.datetime | None = None) -> dict[str, Any]:
+    values = dict(values)
+    values.setdefault('updated_at', now or timeutils.utcnow())
+    return values
+
+
+def _soft_delete_values(table: sa.Table,
+                        now: datetime.datetime | None = None
+                        ) -> dict[str, Any]:
+    now = now or timeutils.utcnow()
+    return {'deleted': table.c.id, 'deleted_at': now, 'updated_at': now}
+
+
+def _read_deleted(context: Any, override: str | None = None) -> str:
+    if override is not None:
+        return override
+    return getattr(context, 'read_deleted', None) or 'no'
+
+
+def _deleted_clause(table: sa.Table, read_deleted: str) -> Any:
+    if read_deleted == 'yes':
+        return sa.true()
+    if read_deleted == 'only':
+        return table.c.deleted != 0
+    return table.c.deleted == 0
+
+
+def _as_list(value: Any) -> list[Any]:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return list(value)
+    return [value]
+
+
+def _matches(column: sa.ColumnElement, expected: Any) -> Any:
+    """``column`` is one of ``expected`` (a value or a list; None = NULL)."""
+    wanted = _as_list(expected)
+    values = [v for v in wanted if v is not None]
+    clauses = []
+    if values:
+        clauses.append(column.in_(values))
+    if len(values) != len(wanted):
+        clauses.append(column.is_(None))
+    return sa.or_(*clauses) if clauses else sa.false()
+
+
+def _value_matches(actual: Any, expected: Any) -> bool:
+    return actual in _as_list(expected)
+
+
+def _filter_value(column: sa.ColumnElement, value: Any) -> Any:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return _matches(column, value)
+    if value is None:
+        return column.is_(None)
+    return column == value
+
+
+def _parse_time(value: Any) -> datetime.datetime:
+    if isinstance(value, datetime.datetime):
+        moment = value
+    else:
+        moment = timeutils.parse_isotime(str(value))
+    return timeutils.normalize_time(moment)
+
+
+def _is_true(value: Any) -> bool:
+    if isinstance(value, str):
+        return strutils.bool_from_string(value, strict=True)
+    return bool(value)
+
+
+def _escape_like(text: str) -> str:
+    return (text.replace('\\', '\\\\').replace('%', '\\%')
+            .replace('_', '\\_'))
+
+
+def _sort_clauses(table: sa.Table, sort_keys: Sequence[str],
+                  sort_dirs: Sequence[str]) -> list[Any]:
+    """ORDER BY with NULL the lowest value on every backend (MySQL and
+    SQLite put NULLs first ascending, PostgreSQL last)."""
+    clauses = []
+    for key, direction in zip(sort_keys, sort_dirs, strict=True):
+        column = table.c[key]
+        order = sa.asc if direction == 'asc' else sa.desc
+        if column.nullable and not column.primary_key:
+            clauses.append(order(sa.case((column.is_(None), 0), else_=1)))
+        clauses.append(order(column))
+    return clauses
+
+
+def _after_marker(table: sa.Table, sort_keys: Sequence[str],
+                  sort_dirs: Sequence[str], marker: Row) -> Any:
+    """Rows strictly after ``marker`` in the order of _sort_clauses."""
+    alternatives = []
+    for index, key in enumerate(sort_keys):
+        equal = []
+        for previous in sort_keys[:index]:
+            column = table.c[previous]
+            value = marker[previous]
+            equal.append(column.is_(None) if value is None
+                         else column == value)
+        column = table.c[key]
+        value = marker[key]
+        if sort_dirs[index] == 'asc':
+            after = (column.is_not(None) if value is None
+                     else column > value)
+        else:
+            after = (sa.false() if value is None
+                     else sa.or_(column < value, column.is_(None)))
+        alternatives.append(sa.and_(*equal, after))
+    return sa.or_(*alternatives)
+
+
+def _sort_spec(table: sa.Table, sort_keys: Sequence[str] | None,
+               sort_dirs: Sequence[str] | None, default_keys: Sequence[str],
+               default_dir: str, unique_key: str = 'id',
+               allowed: Iterable[str] | None = None,
+               ) -> tuple[list[str], list[str]]:
+    keys = list(sort_keys or default_keys)
+    dirs = [d.lower() for d in (sort_dirs or [])]
+    allowed_keys = set(allowed) if allowed is not None else set(
+        table.c.keys())
+    for key in keys:
+        if key not in allowed_keys:
+            raise exception.InvalidSortKey(sort_key=key)
+    for direction in dirs:
+        if direction not in ('asc', 'desc'):
+            raise exception.Invalid(
+                reason=f'Sort direction {direction} is not asc or desc.')
+    if len(dirs) > len(keys):
+        raise exception.Invalid(reason='More sort directions than keys.')
+    dirs += [dirs[0] if dirs else default_dir] * (len(keys) - len(dirs))
+    if unique_key not in keys:
+        # A total order, or pages would skip and repeat rows.
+        keys.append(unique_key)
+        dirs.append(dirs[0])
+    return keys, dirs
+
+
+def _paginate(session: sa.Connection, query: sa.Select, table: sa.Table,
+              sort_keys: list[str], sort_dirs: list[str],
+              limit: int | None, marker_row: Row | None) -> list[Row]:
+    if marker_row is not None:
+        query = query.where(_after_marker(table, sort_keys, sort_dirs,
+                                          marker_row))
+    query = query.order_by(*_sort_clauses(table, sort_keys, sort_dirs))
+    if limit is not None:
+        query = query.limit(int(limit))
+    return _as_dicts(session.execute(query))
+
+
+def _returning_delete(session: sa.Connection, table: sa.Table, where: Any,
+                      columns: Sequence[sa.Column],
+                      parameters: dict[str, Any] | None = None,
+                      key: str | None = None) -> list[sa.Row]:
+    """DELETE rows and return some of their columns, in one statement
+    where the backend can (PostgreSQL, SQLite, MariaDB), else lock and
+    read them first.
+
+    With ``key``, ``where`` uses bind parameters (given in
+    ``parameters``) and the statements are templates kept under ``key``.
+    """
+    def cached(kind: str, build: Callable[[], Any]) -> Any:
+        return build() if key is None else _template((key, kind), build)
+
+    parameters = parameters or {}
+    if session.dialect.delete_returning:
+        return list(session.execute(cached(
+            'delete_returning',
+            lambda: sa.delete(table).where(where).returning(*columns)),
+            parameters))
+    rows = list(session.execute(cached(
+        'select_for_update',
+        lambda: sa.select(*columns).where(where).with_for_update()),
+        parameters))
+    if rows:
+        session.execute(cached('delete', lambda: sa.delete(table).where(
+            where)), parameters)
+    return rows
+
+
+# -- instances ----------------------------------------------------------------
+
+
+def instance_create(context: Any, values: dict[str, Any]) -> Row:
+    """Create an instance; ``uuid`` is generated when not given.
+
+    :raises InstanceExists: the UUID is taken.
+    """
+    values = dict(values)
+    values.setdefault('uuid', str(uuidlib.uuid4()))
+    for key, empty in (('metadata', dict), ('system_metadata', dict),
+                       ('tags', list), ('security_groups', list)):
+        if values.get(key) is None:
+            values[key] = empty()
+    try:
+        with writer(context) as session:
+            return _insert(session, _INSTANCES, values)
+    except db_exc.DBDuplicateEntry:
+        raise exception.InstanceExists(name=values['uuid']) from None
+
+
+def instance_get_by_uuid(context: Any, instance_uuid: str,
+                         read_deleted: str | None = None) -> Row:
+    """:raises InstanceNotFound:"""
+    t = _INSTANCES
+    deleted = _read_deleted(context, read_deleted)
+    query = _template(('instance_get', deleted), lambda: sa.select(t).where(
+        t.c.uuid == sa.bindparam('b_uuid'), _deleted_clause(t, deleted)))
+    with reader(context) as session:
+        row = session.execute(query, {'b_uuid': instance_uuid}).first()
+    if row is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    return dict(row._mapping)
+
+
+# Filters that are plain column comparisons (a list value means "any of").
+_INSTANCE_EXACT_FILTERS: Final = frozenset({
+    'uuid', 'project_id', 'user_id', 'host', 'node', 'vm_state',
+    'task_state', 'power_state', 'image_ref', 'kernel_id', 'ramdisk_id',
+    'key_name', 'reservation_id', 'availability_zone', 'hostname',
+    'display_name', 'launch_index', 'locked', 'config_drive', 'launched_on',
+})
+# Never a sort key: big or secret columns.
+_INSTANCE_UNSORTABLE: Final = frozenset({
+    'flavor', 'user_data', 'key_data', 'metadata', 'system_metadata', 'tags',
+    'security_groups', 'display_description'})
+
+
+def _instance_conditions(context: Any, filters: dict[str, Any]) -> list[Any]:
+    t = _INSTANCES
+    filters = dict(filters)
+    conditions: list[Any] = []
+    changes_since = filters.pop('changes-since',
+                                filters.pop('changes_since', None))
+    changes_before = filters.pop('changes-before',
+                                 filters.pop('changes_before', None))
+    deleted = filters.pop('deleted', None)
+    # Rows never updated have updated_at NULL; they changed when created.
+    changed = sa.func.coalesce(t.c.updated_at, t.c.created_at)
+    if changes_since is not None:
+        conditions.append(changed >= _parse_time(changes_since))
+    if changes_before is not None:
+        conditions.append(changed <= _parse_time(changes_before))
+    if deleted is not None:
+        conditions.append(t.c.deleted != 0 if _is_true(deleted)
+                          else t.c.deleted == 0)
+    elif changes_since is None and changes_before is None:
+        # "What changed" includes what was deleted, as upstream.
+        conditions.append(_deleted_clause(t, _read_deleted(context)))
+    name = filters.pop('name', None)
+    if name:
+        conditions.append(t.c.display_name.regexp_match(name))
+    ips = _FIXED_IPS
+    for key, version_test in (('ip', ips.c.address.not_like('%:%')),
+                              ('ip6', ips.c.address.like('%:%'))):
+        pattern = filters.pop(key, None)
+        if pattern:
+            conditions.append(t.c.uuid.in_(
+                sa.select(ips.c.instance_uuid).where(
+                    version_test, ips.c.address.regexp_match(pattern))))
+    if 'image' in filters:
+        # The API's name for image_ref.
+        filters.setdefault('image_ref', filters.pop('image'))
+    # Tags are a JSON list: a tag matches as its quoted JSON string.
+    for key, combine, negate in (('tags', sa.and_, False),
+                                 ('tags-any', sa.or_, False),
+                                 ('not-tags', sa.and_, True),
+                                 ('not-tags-any', sa.or_, True)):
+        tags = filters.pop(key, None)
+        if not tags:
+            continue
+        if isinstance(tags, str):
+            tags = tags.split(',')
+        clause = combine(*(
+            # type_coerce: match the stored text, not a JSON-encoded
+            # pattern.
+            sa.type_coerce(t.c.tags, sa.Text).like(
+                '%' + _escape_like(json.dumps(tag)) + '%', escape='\\')
+            for tag in tags))
+        conditions.append(sa.not_(clause) if negate else clause)
+    for key, value in filters.items():
+        if key in _INSTANCE_EXACT_FILTERS:
+            conditions.append(_filter_value(t.c[key], value))
+        else:
+            # Upstream ignores filters it does not know; so does this.
+            LOG.debug('Ignoring unknown instance filter %s', key)
+    return conditions
+
+
+def instance_get_all_by_filters(context: Any,
+                                filters: dict[str, Any] | None = None,
+                                limit: int | None = None,
+                                marker: str | None = None,
+                                sort_keys: Sequence[str] | None = None,
+                                sort_dirs: Sequence[str] | None = None,
+                                ) -> list[Row]:
+    """Instances matching ``filters``, sorted and paged.
+
+    Filters: exact-match columns (``project_id``, ``user_id``, ``host``,
+    ``node``, ``uuid``, ``vm_state``, ``task_state``, ``hostname``,
+    ``reservation_id``, ``availability_zone``, ``key_name``,
+    ``image_ref`` (or ``image``), ``locked`` ...; a list means "any of"),
+    ``name`` (a regular expression on display_name), ``ip`` / ``ip6`` (a
+    regular expression on the instance's IPv4 / IPv6 addresses),
+    ``tags`` / ``tags-any`` / ``not-tags`` / ``not-tags-any``,
+    ``changes-since`` / ``changes-before`` (these
+    include deleted instances) and ``deleted`` (True: only deleted,
+    False: only live; default: the context's read_deleted).  The API maps
+    its ``status`` to ``vm_state`` before calling.
+
+    Sorted by ``sort_keys`` (default ``created_at``, ``id``) and
+    ``sort_dirs`` (default ``desc``); ``marker`` is the UUID of the last
+    instance of the previous page.
+
+    :raises MarkerNotFound:
+    :raises InvalidSortKey:
+    """
+    t = _INSTANCES
+    keys, dirs = _sort_spec(
+        t, sort_keys, sort_dirs, ('created_at',), 'desc',
+        allowed=set(t.c.keys()) - _INSTANCE_UNSORTABLE)
+    with reader(context) as session:
+        marker_row = None
+        if marker is not None:
+            marker_row = _as_dict(session.execute(
+                sa.select(*(t.c[k] for k in keys)).where(
+                    t.c.uuid == marker)).first())
+            if marker_row is None:
+                raise exception.MarkerNotFound(marker=marker)
+        query = sa.select(t).where(*_instance_conditions(context,
+                                                         filters or {}))
+        return _paginate(session, query, t, keys, dirs, limit, marker_row)
+
+
+def instance_update(context: Any, instance_uuid: str,
+                    values: dict[str, Any],
+                    expected_task_state: Any = UNSET,
+                    expected_vm_state: Any = UNSET) -> Row:
+    """Set ``values`` on a live instance, as one conditional UPDATE.
+
+    ``expected_task_state`` / ``expected_vm_state`` (a value or a list;
+    ``None`` means "no task") make it a compare-and-swap: the row is only
+    written if its current state is one of them.  Returns the values
+    written (``updated_at`` included); the caller already holds the rest.
+
+    :raises InstanceNotFound:
+    :raises UnexpectedTaskStateError: the task state did not match.
+    :raises UnexpectedVMStateError: the vm_state did not match.
+    """
+    t = _INSTANCES
+    values = _update_values(values)
+    with writer(context) as session:
+        result = session.execute(*_instance_update_statement(
+            instance_uuid, values, expected_task_state, expected_vm_state))
+        if result.rowcount:
+            return values
+        # Nothing matched: one more statement, only on this path, to say
+        # why.
+        current = session.execute(
+            sa.select(t.c.task_state, t.c.vm_state).where(
+                t.c.uuid == instance_uuid, t.c.deleted == 0)).first()
+    if current is None:
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
+    if expected_vm_state is not UNSET and not _value_matches(
+            current.vm_state, expected_vm_state):
+        raise exception.UnexpectedVMStateError(
+            instance_uuid=instance_uuid, expected=expected_vm_state,
+            actual=current.vm_state)
+    # Either the task state differs, or it changed back between the two
+    # statements; a conflict either way.
+    raise exception.UnexpectedTaskStateError(
+        instance_uuid=instance_uuid,
+        expected=(None if expected_task_state is UNSET
+                  else expected_task_state),
+        actual=current.task_state)
+
+
+def _instance_update_statement(instance_uuid: str, values: dict[str, Any],
+                               expected_task_state: Any,
+                               expected_vm_state: Any) -> tuple[Any, ...]:
+    """(statement, parameters) of instance_update's UPDATE."""
+    t = _INSTANCES
+    if not _plain(values):
+        conditions = [t.c.uuid == instance_uuid, t.c.deleted == 0]
+        if expected_task_state is not UNSET:
+            conditions.append(_matches(t.c.task_state, expected_task_state))
+        if expected_vm_state is not UNSET:
+            conditions.append(_matches(t.c.vm_state, expected_vm_state))
+        return (sa.update(t).where(*conditions).values(values),)
+    task_shape = _match_shape(expected_task_state)
+    vm_shape = _match_shape(expected_vm_state)
+
+    def build() -> Any:
+        conditions = [t.c.uuid == sa.bindparam('b_uuid'), t.c.deleted == 0]
+        if task_shape is not None:
+            conditions.append(_match_template(t.c.task_state, 'b_task',
+                                              task_shape))
+        if vm_shape is not None:
+            conditions.append(_match_template(t.c.vm_state, 'b_vm',
+                                              vm_shape))
+        return sa.update(t).where(*conditions)
+
+    # The SET clause comes from the parameters' column names.
+    statement = _template(('instance_update', frozenset(values),
+                           task_shape, vm_shape), build)
+    parameters = dict(values, b_uuid=instance_uuid)
+    if task_shape is not None and task_shape[0]:
+        parameters['b_task'] = [v for v in _as_list(expected_task_state)
+                                if v is not None]
+    if vm_shape is not None and vm_shape[0]:
+        parameters['b_vm'] = [v for v in _as_list(expected_vm_state)
+                              if v is not None]
+    return statement, parameters
+
+
+def instance_destroy(context: Any, instance_uuid: str) -> None:
+    """Soft-delete an instance and its block device mappings.
+
+    Sets vm_state ``deleted``, clears the task state and stamps
+    ``terminated_at`` (if unset) in the same statement.  Destroying an
+    instance that is already deleted does nothing, so a resumed terminate
+    can run it again.
+
+    :raises InstanceNotFound: no such instance, deleted or not.
+    """
+    t, b = _INSTANCES, _BDMS
+
+    def build_instance() -> Any:
+        now = _bind('b_now', t.c.deleted_at)
+        return sa.update(t).where(
+            t.c.uuid == sa.bindparam('b_uuid'), t.c.deleted == 0).values(
+            deleted=t.c.id, deleted_at=now, updated_at=now,
+            vm_state=_VM_DELETED, task_state=None,
+            terminated_at=sa.func.coalesce(t.c.terminated_at, now))
+
+    def build_bdms() -> Any:
+        now = _bind('b_now', b.c.deleted_at)
+        return sa.update(b).where(
+            b.c.instance_uuid == sa.bindparam('b_uuid'), b.c.deleted == 0,
+        ).values(deleted=b.c.id, deleted_at=now, updated_at=now)
+
+    parameters = {'b_uuid': instance_uuid, 'b_now': timeutils.utcnow()}
+    with writer(context) as session:
+        result = session.execute(
+            _template('instance_destroy', build_instance), parameters)
+        if not result.rowcount:
+            if session.execute(sa.select(t.c.id).where(
+                    t.c.uuid == instance_uuid)).first() is None:
+                raise exception.InstanceNotFound(instance_id=instance_uuid)
+            return
+        session.execute(_template('instance_destroy_bdms', build_bdms),
+                        parameters)
+
+
+def instance_usage_by_project(context: Any, project_id: str,
+                              user_id: str | None = None) -> dict[str, int]:
+    """Live instances, vCPUs and RAM of a project (for quotas)."""
+    t = _INSTANCES
+    conditions = [t.c.project_id == project_id, t.c.deleted == 0]
+    if user_id is not None:
+        conditions.append(t.c.user_id == user_id)
+    with reader(context) as session:
+        row = session.execute(sa.select(
+            sa.func.count(t.c.id),
+            sa.func.coalesce(sa.func.sum(t.c.vcpus), 0),
+            sa.func.coalesce(sa.func.sum(t.c.memory_mb), 0),
+        ).where(*conditions)).one()
+    return {'instances': int(row[0]), 'cores': int(row[1]),
+            'ram': int(row[2])}
+
+
+# -- instance faults ----------------------------------------------------------
+
+
+# user_data as a key with a quoted value, as a dict repr or JSON shows it.
+_USER_DATA = re.compile(
+    r"""(['"]?user_data['"]?\s*[:=]\s*)(['"])(?:(?!\2).)*\2""",
+    re.DOTALL)
+
+
+def mask_secrets(text: str | None) -> str | None:
+    """``text`` with passwords and user data replaced by ``***``.
+
+    For what is stored from exceptions (tracebacks, fault details, flow
+    records): their text can quote the request that failed.
+    """
+    if text is None:
+        return None
+    text = strutils.mask_password(text)
+    return _USER_DATA.sub(r'\1\2***\2', text)
+
+
+_mask = mask_secrets
+
+
+def instance_fault_create(context: Any, instance_uuid: str,
+                          fault: BaseException | str,
+                          host: str | None = None, *,
+                          code: int | None = None,
+                          details: str | None = None) -> Row:
+    """Record what went wrong with an instance (``server show`` fault).
+
+    ``fault`` is the exception (or a message).  As upstream: a nova
+    exception gives its code and message; any other exception is a 500
+    whose message is the exception's class name only (its text may hold
+    internals) and whose details carry the traceback.
+    """
+    if isinstance(fault, BaseException):
+        fault_code = getattr(fault, 'code', None)
+        if code is None:
+            code = fault_code if isinstance(fault_code, int) else 500
+        if hasattr(fault, 'format_message'):
+            message = fault.format_message()
+        else:
+            message = type(fault).__name__
+        if details is None:
+            if code >= 500:
+                details = ''.join(traceback.format_exception(fault))
+            else:
+                details = str(fault)
+    else:
+        message = str(fault)
+        code = 500 if code is None else code
+    values = {'instance_uuid': instance_uuid, 'code': code,
+              'message': (_mask(message) or '')[:255],
+              'details': _mask(details), 'host': host}
+    with writer(context) as session:
+        return _insert(session, _FAULTS, values)
+
+
+def instance_fault_get_by_instance_uuids(context: Any,
+                                         instance_uuids: Sequence[str],
+                                         latest: bool = False,
+                                         ) -> dict[str, list[Row]]:
+    """Faults per instance, newest first (only the newest if ``latest``)."""
+    f = _FAULTS
+    faults: dict[str, list[Row]] = {u: [] for u in instance_uuids}
+    if not instance_uuids:
+        return faults
+    with reader(context) as session:
+        rows = session.execute(
+            sa.select(f).where(f.c.instance_uuid.in_(list(instance_uuids)),
+                               f.c.deleted == 0)
+            .order_by(f.c.created_at.desc(), f.c.id.desc()))
+        for row in _as_dicts(rows):
+            bucket = faults[row['instance_uuid']]
+            if latest and bucket:
+                continue
+            bucket.append(row)
+    return faults
+
+
+# -- instance actions and events ----------------------------------------------
+
+
+def action_start(context: Any, instance_uuid: str, action: str, *,
+                 request_id: str | None = None,
+                 start_time: datetime.datetime | None = None,
+                 ) -> Row:
+    """Record a user request on an instance (os-instance-actions).
+
+    ``request_id``, the user and the project come from the context unless
+    given; the flow runs the request starts find the action by
+    (instance, request ID).
+    """
+    values = {
+        'action': action, 'instance_uuid': instance_uuid,
+        'request_id': request_id or getattr(context, 'request_id', None),
+        'user_id': getattr(context, 'user_id', None),
+        'project_id': getattr(context, 'project_id', None),
+        'start_time': start_time or timeutils.utcnow(),
+    }
+    with writer(context) as session:
+        return _insert(session, _ACTIONS, values)
+
+
+def action_finish(context: Any, instance_uuid: str,
+                  request_id: str | None = None, *,
+                  finish_time: datetime.datetime | None = None,
+                  message: str | None = None) -> None:
+    """Stamp the action's finish time (and message, e.g. 'Error').
+
+    :raises InstanceActionNotFound:
+    """
+    request_id = request_id or getattr(context, 'request_id', None)
+    a = _ACTIONS
+    now = timeutils.utcnow()
+    values: dict[str, Any] = {'finish_time': finish_time or now,
+                              'updated_at': now}
+    if message is not None:
+        values['message'] = message
+    with writer(context) as session:
+        result = session.execute(sa.update(a).where(
+            a.c.instance_uuid == instance_uuid,
+            a.c.request_id == request_id).values(values))
+    if not result.rowcount:
+        raise exception.InstanceActionNotFound(
+            request_id=request_id, instance_uuid=instance_uuid)
+
+
+def action_get_by_request_id(context: Any, instance_uuid: str,
+                             request_id: str) -> Row | None:
+    a = _ACTIONS
+    with reader(context) as session:
+        return _as_dict(session.execute(
+            sa.select(a).where(a.c.instance_uuid == instance_uuid,
+                               a.c.request_id == request_id)
+            .order_by(a.c.id.desc()).limit(1)).first())
+
+
+def actions_get(context: Any, instance_uuid: str, limit: int | None = None,
+                marker: str | None = None,
+                filters: dict[str, Any] | None = None) -> list[Row]:
+    """An instance's actions, newest first.
+
+    ``marker`` is a request ID; ``filters`` may hold ``changes-since`` /
+    ``changes-before`` (on ``updated_at``).
+
+    :raises MarkerNotFound:
+    """
+    a = _ACTIONS
+    keys, dirs = ['created_at', 'id'], ['desc', 'desc']
+    conditions = [a.c.instance_uuid == instance_uuid]
+    filters = filters or {}
+    changed = sa.func.coalesce(a.c.updated_at, a.c.created_at)
+    if filters.get('changes-since') is not None:
+        conditions.append(changed >= _parse_time(filters['changes-since']))
+    if filters.get('changes-before') is not None:
+        conditions.append(changed <= _parse_time(filters['changes-before']))
+    with reader(context) as session:
+        marker_row = None
+        if marker is not None:
+            marker_row = _as_dict(session.execute(
+                sa.select(a.c.created_at, a.c.id).where(
+                    a.c.instance_uuid == instance_uuid,
+                    a.c.request_id == marker)).first())
+            if marker_row is None:
+                raise exception.MarkerNotFound(marker=marker)
+        return _paginate(session, sa.select(a).where(*conditions), a, keys,
+                         dirs, limit, marker_row)
+
+
+def action_events_get(context: Any, action_id: int) -> list[Row]:
+    """The events (flow stages) of an action, newest first as upstream;
+    the events of one run are told apart by ``run_id`` and ordered by
+    ``seq``."""
+    e = _EVENTS
+    with reader(context) as session:
+        return _as_dicts(session.execute(
+            sa.select(e).where(e.c.action_id == action_id)
+            .order_by(e.c.created_at.desc(), e.c.id.desc())))
+
+
+def action_event_get_by_id(context: Any, action_id: int,
+                           event_id: int) -> Row:
+    """:raises InstanceActionEventNotFound:"""
+    e = _EVENTS
+    with reader(context) as session:
+        row = session.execute(sa.select(e).where(
+            e.c.action_id == action_id, e.c.id == event_id)).first()
+    if row is None:
+        raise exception.InstanceActionEventNotFound(event=event_id,
+                                                    action_id=action_id)
+    return dict(row._mapping)
+
+
+# -- flow runs ----------------------------------------------------------------
+
+
+def _runs_with_events(session: sa.Connection, runs: list[Row]) -> list[Row]:
+    if not runs:
+        return runs
+    e = _EVENTS
+    by_id = {run['id']: run for run in runs}
+    for run in runs:
+        run['events'] = []
+    rows = session.execute(
+        sa.select(e).where(e.c.run_id.in_(list(by_id)))
+        .order_by(e.c.run_id, e.c.seq))
+    for event in _as_dicts(rows):
+        by_id[event['run_id']]['events'].append(event)
+    return runs
+
+
+def flow_run_get(context: Any, run_id: str) -> Row:
+    """A run with its stage events (``events``, in start order).
+
+    :raises FlowRunNotFound:
+    """
+    r = _RUNS
+    with reader(context) as session:
+        row = _as_dict(session.execute(
+            sa.select(r).where(r.c.id == run_id)).first())
+        if row is None:
+            raise exception.FlowRunNotFound(run_id=run_id)
+        return _runs_with_events(session, [row])[0]
+
+
+def flow_runs_get_unfinished(context: Any, host: str | None) -> list[Row]:
+    """Runs on ``host`` still ``running`` (cut by a crash, or going on),
+    oldest first, each with its events in start order."""
+    r = _RUNS
+    with reader(context) as session:
+        runs = _as_dicts(session.execute(
+            sa.select(r).where(_filter_value(r.c.host, host),
+                               r.c.status == 'running')
+            .order_by(r.c.started_at, r.c.id)))
+        return _runs_with_events(session, runs)
+
+
+def flow_runs_get_all(context: Any, filters: dict[str, Any] | None = None,
+                      limit: int | None = None,
+                      with_events: bool = True) -> list[Row]:
+    """Runs newest first; ``filters`` on ``flow``, ``status``, ``host``,
+    ``instance_uuid``, ``request_id``, ``action_id`` (a list means "any
+    of")."""
+    r = _RUNS
+    conditions = []
+    for key, value in (filters or {}).items():
+        if key not in ('flow', 'status', 'host', 'instance_uuid',
+                       'request_id', 'action_id'):
+            raise exception.Invalid(reason=f'Unknown flow run filter {key}')
+        conditions.append(_filter_value(r.c[key], value))
+    query = sa.select(r).where(*conditions).order_by(
+        r.c.started_at.desc(), r.c.id.desc())
+    if limit is not None:
+        query = query.limit(int(limit))
+    with reader(context) as session:
+        runs = _as_dicts(session.execute(query))
+        return _runs_with_events(session, runs) if with_events else runs
+
+
+def flow_runs_get_by_instance(context: Any, instance_uuid: str,
+                              limit: int | None = None) -> list[Row]:
+    return flow_runs_get_all(context, {'instance_uuid': instance_uuid},
+                             limit=limit)
+
+
+def flow_run_close(context: Any, run_id: str, status: str,
+                   message: str | None = None) -> None:
+    """End a run by decision rather than by running it (e.g. its
+    instance is gone): sets status, finish time and message."""
+    r = _RUNS
+    with writer(context) as session:
+        result = session.execute(sa.update(r).where(r.c.id == run_id).values(
+            status=status, finished_at=timeutils.utcnow(),
+            message=_mask(message)))
+    if not result.rowcount:
+        raise exception.FlowRunNotFound(run_id=run_id)
+
+
+# -- services -----------------------------------------------------------------
+
+
+def service_create(context: Any, values: dict[str, Any]) -> Row:
+    """:raises ServiceExists: same host and binary or topic."""
+    values = dict(values)
+    values.setdefault('uuid', str(uuidlib.uuid4()))
+    try:
+        with writer(context) as session:
+            return _insert(session, _SERVICES, values)
+    except db_exc.DBDuplicateEntry:
+        raise exception.ServiceExists(
+            host=values.get('host'), binary=values.get('binary'),
+            topic=values.get('topic')) from None
+
+
+def _service_get(context: Any, condition: Any) -> Row | None:
+    s = _SERVICES
+    with reader(context) as session:
+        return _as_dict(session.execute(
+            sa.select(s).where(condition, s.c.deleted == 0)).first())
+
+
+def service_get(context: Any, service_id: int) -> Row:
+    """:raises ServiceNotFound:"""
+    row = _service_get(context, _SERVICES.c.id == service_id)
+    if row is None:
+        raise exception.ServiceNotFound(service_id=service_id)
+    return row
+
+
+def service_get_by_uuid(context: Any, service_uuid: str) -> Row:
+    """:raises ServiceNotFound:"""
+    row = _service_get(context, _SERVICES.c.uuid == service_uuid)
+    if row is None:
+        raise exception.ServiceNotFound(service_id=service_uuid)
+    return row
+
+
+def service_get_by_host_and_binary(context: Any, host: str,
+                                   binary: str) -> Row:
+    """:raises HostBinaryNotFound:"""
+    s = _SERVICES
+    row = _service_get(context, sa.and_(s.c.host == host,
+                                        s.c.binary == binary))
+    if row is None:
+        raise exception.HostBinaryNotFound(host=host, binary=binary)
+    return row
+
+
+def service_register(context: Any, host: str, binary: str,
+                     topic: str | None = None) -> Row:
+    """The record of a starting service: created the first time, else
+    the existing one (whose ``disabled`` / ``forced_down`` flags stay as
+    the operator set them)."""
+    for _attempt in range(2):
+        try:
+            return service_get_by_host_and_binary(context, host, binary)
+        except exception.HostBinaryNotFound:
+            pass
+        try:
+            return service_create(context, {'host': host, 'binary': binary,
+                                            'topic': topic or binary})
+        except exception.ServiceExists:
+            # Another process of this host won the race: read its row.
+            continue
+    return service_get_by_host_and_binary(context, host, binary)
+
+
+def service_get_all(context: Any, disabled: bool | None = None,
+                    binary: str | None = None,
+                    host: str | None = None) -> list[Row]:
+    s = _SERVICES
+    conditions = [s.c.deleted == 0]
+    if disabled is not None:
+        conditions.append(s.c.disabled == disabled)
+    if binary is not None:
+        conditions.append(s.c.binary == binary)
+    if host is not None:
+        conditions.append(s.c.host == host)
+    with reader(context) as session:
+        return _as_dicts(session.execute(
+            sa.select(s).where(*conditions).order_by(s.c.id)))
+
+
+def service_update(context: Any, service_id: int,
+                   values: dict[str, Any]) -> Row:
+    """:raises ServiceNotFound:"""
+    s = _SERVICES
+    values = _update_values(values)
+    with writer(context) as session:
+        result = session.execute(sa.update(s).where(
+            s.c.id == service_id, s.c.deleted == 0).values(values))
+    if not result.rowcount:
+        raise exception.ServiceNotFound(service_id=service_id)
+    return values
+
+
+def service_heartbeat(context: Any, host: str,
+                      binary: str) -> datetime.datetime:
+    """One report of a running service: count it and stamp
+    ``last_seen_up``.  One UPDATE, by (host, binary), so the service
+    needs no ID to report.
+
+    :raises HostBinaryNotFound: the service was never registered (or was
+        deleted).
+    """
+    s = _SERVICES
+    now = timeutils.utcnow()
+    with writer(context) as session:
+        result = session.execute(sa.update(s).where(
+            s.c.host == host, s.c.binary == binary, s.c.deleted == 0)
+            .values(report_count=s.c.report_count + 1, last_seen_up=now,
+                    updated_at=now))
+    if not result.rowcount:
+        raise exception.HostBinaryNotFound(host=host, binary=binary)
+    return now
+
+
+def service_destroy(context: Any, service_id: int) -> None:
+    """Soft-delete a service. :raises ServiceNotFound:"""
+    s = _SERVICES
+    with writer(context) as session:
+        result = session.execute(sa.update(s).where(
+            s.c.id == service_id, s.c.deleted == 0).values(
+            _soft_delete_values(s)))
+    if not result.rowcount:
+        raise exception.ServiceNotFound(service_id=service_id)
+
+
+# -- compute nodes and claims -------------------------------------------------
+
+
+# Usage belongs to the claims; a capacity report never writes it.
+_NODE_USAGE: Final = frozenset({'vcpus_used', 'memory_mb_used',
+                                'local_gb_used', 'running_vms'})
+
+
+def compute_node_create(context: Any, values: dict[str, Any]) -> Row:
+    values = dict(values)
+    values.setdefault('uuid', str(uuidlib.uuid4()))
+    with writer(context) as session:
+        return _insert(session, _NODES, values)
+
+
+def _node_get(context: Any, *conditions: Any) -> list[Row]:
+    n = _NODES
+    with reader(context) as session:
+        return _as_dicts(session.execute(
+            sa.select(n).where(*conditions, n.c.deleted == 0)
+            .order_by(n.c.id)))
+
+
+def compute_node_get(context: Any, node_id: int) -> Row:
+    """:raises ComputeNodeNotFound:"""
+    rows = _node_get(context, _NODES.c.id == node_id)
+    if not rows:
+        raise exception.ComputeNodeNotFound(hypervisor_id=node_id)
+    return rows[0]
+
+
+def compute_node_get_by_uuid(context: Any, node_uuid: str) -> Row:
+    """:raises ComputeNodeNotFound:"""
+    rows = _node_get(context, _NODES.c.uuid == node_uuid)
+    if not rows:
+        raise exception.ComputeNodeNotFound(hypervisor_id=node_uuid)
+    return rows[0]
+
+
+def compute_node_get_by_host_and_nodename(context: Any, host: str,
+                                          nodename: str) -> Row:
+    """:raises ComputeHostNotFound:"""
+    n = _NODES
+    rows = _node_get(context, n.c.host == host,
+                     n.c.hypervisor_hostname == nodename)
+    if not rows:
+        raise exception.ComputeHostNotFound(host=f'{host}/{nodename}')
+    return rows[0]
+
+
+def compute_node_get_all_by_host(context: Any, host: str) -> list[Row]:
+    return _node_get(context, _NODES.c.host == host)
+
+
+def compute_node_get_all(context: Any) -> list[Row]:
+    return _node_get(context)
+
+
+def compute_node_update(context: Any, node_id: int,
+                        values: dict[str, Any]) -> Row:
+    """:raises ComputeNodeNotFound:"""
+    n = _NODES
+    values = _update_values(values)
+    with writer(context) as session:
+        result = session.execute(sa.update(n).where(
+            n.c.id == node_id, n.c.deleted == 0).values(values))
+    if not result.rowcount:
+        raise exception.ComputeNodeNotFound(hypervisor_id=node_id)
+    return values
+
+
+def compute_node_delete(context: Any, node_id: int) -> None:
+    """Soft-delete a node. :raises ComputeNodeNotFound:"""
+    n = _NODES
+    with writer(context) as session:
+        result = session.execute(sa.update(n).where(
+            n.c.id == node_id, n.c.deleted == 0).values(
+            _soft_delete_values(n)))
+    if not result.rowcount:
+        raise exception.ComputeNodeNotFound(hypervisor_id=node_id)
+
+
+def compute_node_report(context: Any, host: str, nodename: str,
+                        values: dict[str, Any]) -> Row:
+    """Record a node's capacity (create the node the first time).
+
+    Usage columns in ``values`` are ignored: usage is what the claims
+    add up to.  Returns the whole node row, usage included.  Called by
+    the periodic resource report, so it may read after it writes.
+    """
+    n = _NODES
+    capacity = {k: v for k, v in values.items() if k not in _NODE_USAGE}
+    where = (n.c.host == host, n.c.hypervisor_hostname == nodename,
+             n.c.deleted == 0)
+    for attempt in range(2):
+        try:
+            with writer(context) as session:
+                result = session.execute(sa.update(n).where(*where).values(
+                    _update_values(capacity)))
+                if not result.rowcount:
+                    _insert(session, n, dict(
+                        capacity, host=host, hypervisor_hostname=nodename,
+                        uuid=capacity.get('uuid') or str(uuidlib.uuid4())))
+                return dict(session.execute(
+                    sa.select(n).where(*where)).one()._mapping)
+        except db_exc.DBDuplicateEntry:
+            # Created concurrently since our UPDATE: update that one.
+            if attempt:
+                raise
+    raise AssertionError('unreachable')
+
+
+def compute_nodes_for_scheduling(context: Any) -> list[Row]:
+    """Every live node with its compute service's state, in one query.
+
+    Each row is the node's columns plus ``service_id``, ``disabled``,
+    ``disabled_reason``, ``forced_down`` and ``last_seen_up`` (the last
+    heartbeat, else the service record's last update or creation, as
+    upstream's DB servicegroup driver reads it).  A node without a
+    service row has ``last_seen_up`` None.
+    """
+    n, s = _NODES, _SERVICES
+
+    def build() -> Any:
+        join = n.outerjoin(s, sa.and_(s.c.host == n.c.host,
+                                      s.c.binary == 'nova-compute',
+                                      s.c.deleted == 0))
+        return sa.select(
+            n, s.c.id.label('service_id'),
+            sa.func.coalesce(s.c.disabled, False).label('disabled'),
+            s.c.disabled_reason,
+            sa.func.coalesce(s.c.forced_down, False).label('forced_down'),
+            sa.func.coalesce(s.c.last_seen_up, s.c.updated_at,
+                             s.c.created_at).label('last_seen_up'),
+        ).select_from(join).where(n.c.deleted == 0).order_by(n.c.id)
+
+    with reader(context) as session:
+        return _as_dicts(session.execute(
+            _template('nodes_for_scheduling', build)))
+
+
+def allocation_claim(context: Any, node_id: int, instance_uuid: str,
+                     vcpus: int, memory_mb: int, disk_gb: int) -> bool:
+    """Claim resources on a node for an instance; never overcommits.
+
+    One conditional UPDATE adds the amounts to the node's usage only if
+    every total stays within capacity x allocation ratio, and an INSERT
+    records the allocation, in one transaction.  The database evaluates
+    the condition on the locked row, so concurrent claims from any number
+    of processes cannot together exceed the capacity.
+
+    Idempotent: if the instance already holds an allocation, nothing
+    changes and False is returned (True when this call claimed).
+
+    :raises ComputeResourcesUnavailable: the node is full.
+    :raises ComputeNodeNotFound:
+    """
+    for amount in (vcpus, memory_mb, disk_gb):
+        if int(amount) < 0:
+            raise exception.Invalid(reason='Negative claim.')
+    n, a = _NODES, _ALLOCATIONS
+    now = timeutils.utcnow()
+
+    def build() -> Any:
+        vcpus, memory_mb, disk_gb = (
+            _bind('b_vcpus', n.c.vcpus_used),
+            _bind('b_memory_mb', n.c.memory_mb_used),
+            _bind('b_disk_gb', n.c.local_gb_used))
+        return sa.update(n).where(
+            n.c.id == sa.bindparam('b_node_id'), n.c.deleted == 0,
+            n.c.vcpus_used + vcpus <= n.c.vcpus * n.c.cpu_allocation_ratio,
+            n.c.memory_mb_used + memory_mb
+            <= n.c.memory_mb * n.c.ram_allocation_ratio,
+            n.c.local_gb_used + disk_gb
+            <= n.c.local_gb * n.c.disk_allocation_ratio,
+        ).values(vcpus_used=n.c.vcpus_used + vcpus,
+                 memory_mb_used=n.c.memory_mb_used + memory_mb,
+                 local_gb_used=n.c.local_gb_used + disk_gb,
+                 running_vms=n.c.running_vms + 1,
+                 updated_at=_bind('b_now', n.c.updated_at))
+
+    parameters = {'b_node_id': node_id, 'b_vcpus': int(vcpus),
+                  'b_memory_mb': int(memory_mb), 'b_disk_gb': int(disk_gb),
+                  'b_now': now}
+    try:
+        with writer(context) as session:
+            if session.execute(_template('allocation_claim', build),
+                               parameters).rowcount:
+                # A second claim for the instance fails here on the unique
+                # key and rolls the usage increment back with it.
+                _insert(session, a, {
+                    'instance_uuid': instance_uuid,
+                    'compute_node_id': node_id, 'vcpus': vcpus,
+                    'memory_mb': memory_mb, 'disk_gb': disk_gb,
+                    'created_at': now})
+                return True
+            held = session.execute(sa.select(a.c.id).where(
+                a.c.instance_uuid == instance_uuid)).first()
+            node = session.execute(sa.select(n).where(
+                n.c.id == node_id, n.c.deleted == 0)).first()
+    except db_exc.DBDuplicateEntry:
+        return False
+    if held is not None:
+        return False
+    if node is None:
+        raise exception.ComputeNodeNotFound(hypervisor_id=node_id)
+    short = []
+    for used, total, ratio, amount, name in (
+            (node.vcpus_used, node.vcpus, node.cpu_allocation_ratio, vcpus,
+             'vcpus'),
+            (node.memory_mb_used, node.memory_mb, node.ram_allocation_ratio,
+             memory_mb, 'memory_mb'),
+            (node.local_gb_used, node.local_gb, node.disk_allocation_ratio,
+             disk_gb, 'disk_gb')):
+        if used + amount > total * ratio:
+            short.append(f'{name}: requested {amount}, free '
+                         f'{int(total * ratio - used)}')
+    raise exception.ComputeResourcesUnavailable(
+        reason=f'node {node_id}: ' + ('; '.join(short) or 'changed'))
+
+
+def allocation_release(context: Any, instance_uuid: str) -> bool:
+    """Give an instance's allocation back to its node.
+
+    Idempotent: without an allocation nothing happens (False).  The
+    DELETE goes first and returns what it deleted, so of two concurrent
+    releases only one decrements the usage.
+    """
+    n, a = _NODES, _ALLOCATIONS
+    with writer(context) as session:
+        rows = _returning_delete(
+            session, a, a.c.instance_uuid == sa.bindparam('b_uuid'),
+            (a.c.compute_node_id, a.c.vcpus, a.c.memory_mb, a.c.disk_gb),
+            {'b_uuid': instance_uuid}, key='allocation_release')
+        if not rows:
+            return False
+        held = rows[0]
+        session.execute(_template('allocation_release', lambda: sa.update(
+            n).where(n.c.id == sa.bindparam('b_node_id')).values(
+            vcpus_used=n.c.vcpus_used - _bind('b_vcpus', n.c.vcpus_used),
+            memory_mb_used=n.c.memory_mb_used
+            - _bind('b_memory_mb', n.c.memory_mb_used),
+            local_gb_used=n.c.local_gb_used
+            - _bind('b_disk_gb', n.c.local_gb_used),
+            running_vms=n.c.running_vms - 1,
+            updated_at=_bind('b_now', n.c.updated_at))), {
+            'b_node_id': held.compute_node_id, 'b_vcpus': held.vcpus,
+            'b_memory_mb': held.memory_mb, 'b_disk_gb': held.disk_gb,
+            'b_now': timeutils.utcnow()})
+    return True
+
+
+def allocation_get_by_instance(context: Any,
+                               instance_uuid: str) -> Row | None:
+    a = _ALLOCATIONS
+    with reader(context) as session:
+        return _as_dict(session.execute(sa.select(a).where(
+            a.c.instance_uuid == instance_uuid)).first())
+
+
+def allocations_get_by_node(context: Any, node_id: int) -> list[Row]:
+    a = _ALLOCATIONS
+    with reader(context) as session:
+        return _as_dicts(session.execute(sa.select(a).where(
+            a.c.compute_node_id == node_id).order_by(a.c.id)))
+
+
+# -- flavors ------------------------------------------------------------------
+
+
+def _flavor_duplicate(error: db_exc.DBDuplicateEntry,
+                      values: dict[str, Any]) -> exception.Conflict:
+    if 'flavorid' in (error.columns or []):
+        return exception.FlavorIdExists(flavor_id=values.get('flavorid'))
+    return exception.FlavorExists(name=values.get('name'))
+
+
+def flavor_create(context: Any, values: dict[str, Any],
+                  projects: Iterable[str] | None = None) -> Row:
+    """Create a flavor (``flavorid`` defaults to a new UUID); ``projects``
+    may use it when it is private.
+
+    :raises FlavorExists: the name is taken.
+    :raises FlavorIdExists: the flavor ID is taken.
+    """
+    values = dict(values)
+    if values.get('flavorid') in (None, '', 'auto'):
+        values['flavorid'] = str(uuidlib.uuid4())
+    values['flavorid'] = str(values['flavorid'])
+    values.setdefault('extra_specs', {})
+    try:
+        with writer(context) as session:
+            flavor = _insert(session, _FLAVORS, values)
+            projects = sorted(set(projects or ()))
+            if projects:
+                session.execute(sa.insert(_FLAVOR_PROJECTS), [
+                    {'flavor_id': flavor['id'], 'project_id': project,
+                     'created_at': flavor['created_at']}
+                    for project in projects])
+            return flavor
+    except db_exc.DBDuplicateEntry as error:
+        raise _flavor_duplicate(error, values) from None
+
+
+def _flavor_get(context: Any, column: str, value: Any,
+                flavor_id: Any) -> Row:
+    f = _FLAVORS
+    query = _template(('flavor_get', column), lambda: sa.select(f).where(
+        f.c[column] == sa.bindparam('b_value')))
+    with reader(context) as session:
+        row = session.execute(query, {'b_value': value}).first()
+    if row is None:
+        raise exception.FlavorNotFound(flavor_id=flavor_id)
+    return dict(row._mapping)
+
+
+def flavor_get(context: Any, id: int) -> Row:
+    """By internal ``id``. :raises FlavorNotFound:"""
+    return _flavor_get(context, 'id', id, id)
+
+
+def flavor_get_by_flavor_id(context: Any, flavorid: str) -> Row:
+    """By the API's flavor ID. :raises FlavorNotFound:"""
+    return _flavor_get(context, 'flavorid', str(flavorid), flavorid)
+
+
+def flavor_get_by_name(context: Any, name: str) -> Row:
+    """:raises FlavorNotFound:"""
+    return _flavor_get(context, 'name', name, name)
+
+
+def flavor_get_all(context: Any, filters: dict[str, Any] | None = None,
+                   sort_key: str = 'flavorid', sort_dir: str = 'asc',
+                   limit: int | None = None,
+                   marker: str | None = None) -> list[Row]:
+    """Flavors, sorted and paged (``marker`` is a flavor ID).
+
+    Filters: ``is_public`` (True, False, or None for both),
+    ``disabled``, ``min_memory_mb``, ``min_root_gb``, and ``project_id``:
+    only flavors that project may use (public ones and those shared with
+    it).
+
+    :raises MarkerNotFound:
+    """
+    f, fp = _FLAVORS, _FLAVOR_PROJECTS
+    filters = dict(filters or {})
+    conditions = []
+    if filters.get('is_public') is not None:
+        conditions.append(f.c.is_public == _is_true(filters['is_public']))
+    if filters.get('disabled') is not None:
+        conditions.append(f.c.disabled == _is_true(filters['disabled']))
+    if filters.get('min_memory_mb') is not None:
+        conditions.append(f.c.memory_mb >= int(filters['min_memory_mb']))
+    if filters.get('min_root_gb') is not None:
+        conditions.append(f.c.root_gb >= int(filters['min_root_gb']))
+    if filters.get('project_id') is not None:
+        conditions.append(sa.or_(
+            f.c.is_public == sa.true(),
+            f.c.id.in_(sa.select(fp.c.flavor_id).where(
+                fp.c.project_id == filters['project_id']))))
+    keys, dirs = _sort_spec(f, [sort_key], [sort_dir], (), 'asc',
+                            allowed=set(f.c.keys()) - {'extra_specs'})
+    with reader(context) as session:
+        marker_row = None
+        if marker is not None:
+            marker_row = _as_dict(session.execute(
+                sa.select(*(f.c[k] for k in keys)).where(
+                    f.c.flavorid == str(marker))).first())
+            if marker_row is None:
+                raise exception.MarkerNotFound(marker=marker)
+        return _paginate(session, sa.select(f).where(*conditions), f, keys,
+                         dirs, limit, marker_row)
+
+
+def flavor_update(context: Any, flavorid: str,
+                  values: dict[str, Any]) -> Row:
+    """Change a flavor; returns the whole updated flavor.
+
+    The one update that reads back: an admin call, where the API shows
+    the flavor it changed.
+
+    :raises FlavorNotFound:
+    """
+    f = _FLAVORS
+    values = _update_values(values)
+    with writer(context) as session:
+        result = session.execute(sa.update(f).where(
+            f.c.flavorid == str(flavorid)).values(values))
+        if not result.rowcount:
+            raise exception.FlavorNotFound(flavor_id=flavorid)
+        return dict(session.execute(sa.select(f).where(
+            f.c.flavorid == str(flavorid))).one()._mapping)
+
+
+def flavor_destroy(context: Any, flavorid: str) -> None:
+    """Delete a flavor and its project access (instances keep their copy
+    of it). :raises FlavorNotFound:"""
+    f, fp = _FLAVORS, _FLAVOR_PROJECTS
+    with writer(context) as session:
+        session.execute(sa.delete(fp).where(fp.c.flavor_id.in_(
+            sa.select(f.c.id).where(f.c.flavorid == str(flavorid)))))
+        result = session.execute(sa.delete(f).where(
+            f.c.flavorid == str(flavorid)))
+    if not result.rowcount:
+        raise exception.FlavorNotFound(flavor_id=flavorid)
+
+
+def _flavor_internal_id(session: sa.Connection, flavorid: str) -> int:
+    f = _FLAVORS
+    row = session.execute(sa.select(f.c.id).where(
+        f.c.flavorid == str(flavorid))).first()
+    if row is None:
+        raise exception.FlavorNotFound(flavor_id=flavorid)
+    return row.id
+
+
+def flavor_access_get_by_flavor_id(context: Any,
+                                   flavorid: str) -> list[Row]:
+    """Projects a flavor is shared with. :raises FlavorNotFound:"""
+    fp = _FLAVOR_PROJECTS
+    with reader(context) as session:
+        flavor_id = _flavor_internal_id(session, flavorid)
+        return _as_dicts(session.execute(
+            sa.select(fp).where(fp.c.flavor_id == flavor_id)
+            .order_by(fp.c.project_id)))
+
+
+def flavor_access_add(context: Any, flavorid: str, project_id: str) -> Row:
+    """:raises FlavorNotFound: :raises FlavorAccessExists:"""
+    try:
+        with writer(context) as session:
+            return _insert(session, _FLAVOR_PROJECTS, {
+                'flavor_id': _flavor_internal_id(session, flavorid),
+                'project_id': project_id})
+    except db_exc.DBDuplicateEntry:
+        raise exception.FlavorAccessExists(flavor_id=flavorid,
+                                           project_id=project_id) from None
+
+
+def flavor_access_remove(context: Any, flavorid: str,
+                         project_id: str) -> None:
+    """:raises FlavorNotFound: :raises FlavorAccessNotFound:"""
+    fp = _FLAVOR_PROJECTS
+    with writer(context) as session:
+        result = session.execute(sa.delete(fp).where(
+            fp.c.flavor_id == _flavor_internal_id(session, flavorid),
+            fp.c.project_id == project_id))
+    if not result.rowcount:
+        raise exception.FlavorAccessNotFound(flavor_id=flavorid,
+                                             project_id=project_id)
+
+
+def flavor_extra_specs_get(context: Any, flavorid: str) -> dict[str, str]:
+    """:raises FlavorNotFound:"""
+    return dict(flavor_get_by_flavor_id(context, flavorid)['extra_specs']
+                or {})
+
+
+def _flavor_specs_change(context: Any, flavorid: str,
+                         change: Callable[[dict[str, str]], None],
+                         ) -> dict[str, str]:
+    f = _FLAVORS
+    with writer(context) as session:
+        # The specs are one JSON document: lock the row, merge, write.
+        row = session.execute(sa.select(f.c.extra_specs).where(
+            f.c.flavorid == str(flavorid)).with_for_update()).first()
+        if row is None:
+            raise exception.FlavorNotFound(flavor_id=flavorid)
+        specs = dict(row.extra_specs or {})
+        change(specs)
+        session.execute(sa.update(f).where(
+            f.c.flavorid == str(flavorid)).values(
+            extra_specs=specs, updated_at=timeutils.utcnow()))
+    return specs
+
+
+def flavor_extra_specs_update_or_create(context: Any, flavorid: str,
+                                        specs: dict[str, Any],
+                                        ) -> dict[str, str]:
+    """Merge ``specs`` into the flavor's; returns all of them.
+
+    :raises FlavorNotFound:
+    """
+    new = {str(k): str(v) for k, v in specs.items()}
+    return _flavor_specs_change(context, flavorid,
+                                lambda current: current.update(new))
+
+
+def flavor_extra_specs_delete(context: Any, flavorid: str,
+                              key: str) -> dict[str, str]:
+    """:raises FlavorNotFound: :raises FlavorExtraSpecsNotFound:"""
+    def remove(current: dict[str, str]) -> None:
+        if key not in current:
+            raise exception.FlavorExtraSpecsNotFound(
+                flavor_id=flavorid, extra_specs_key=key)
+        del current[key]
+    return _flavor_specs_change(context, flavorid, remove)
+
+
+# -- key pairs ----------------------------------------------------------------
+
+
+def key_pair_create(context: Any, values: dict[str, Any]) -> Row:
+    """:raises KeyPairExists:"""
+    values = dict(values)
+    try:
+        with writer(context) as session:
+            return _insert(session, _KEY_PAIRS, values)
+    except db_exc.DBDuplicateEntry:
+        raise exception.KeyPairExists(key_name=values.get('name')) from None
+
+
+def key_pair_get(context: Any, user_id: str, name: str) -> Row:
+    """:raises KeypairNotFound:"""
+    k = _KEY_PAIRS
+    with reader(context) as session:
+        row = session.execute(sa.select(k).where(
+            k.c.user_id == user_id, k.c.name == name,
+            k.c.deleted == 0)).first()
+    if row is None:
+        raise exception.KeypairNotFound(user_id=user_id, name=name)
+    return dict(row._mapping)
+
+
+def key_pair_get_all_by_user(context: Any, user_id: str,
+                             limit: int | None = None,
+                             marker: str | None = None) -> list[Row]:
+    """A user's key pairs by name; ``marker`` is a key pair name.
+
+    :raises MarkerNotFound:
+    """
+    k = _KEY_PAIRS
+    conditions = [k.c.user_id == user_id, k.c.deleted == 0]
+    keys, dirs = ['name', 'id'], ['asc', 'asc']
+    with reader(context) as session:
+        marker_row = None
+        if marker is not None:
+            marker_row = _as_dict(session.execute(
+                sa.select(k.c.name, k.c.id).where(
+                    *conditions, k.c.name == marker)).first())
+            if marker_row is None:
+                raise exception.MarkerNotFound(marker=marker)
+        return _paginate(session, sa.select(k).where(*conditions), k, keys,
+                         dirs, limit, marker_row)
+
+
+def key_pair_count_by_user(context: Any, user_id: str) -> int:
+    k = _KEY_PAIRS
+    with reader(context) as session:
+        return int(session.execute(sa.select(sa.func.count(k.c.id)).where(
+            k.c.user_id == user_id, k.c.deleted == 0)).scalar_one())
+
+
+def key_pair_destroy(context: Any, user_id: str, name: str) -> None:
+    """Soft-delete (the name can be reused). :raises KeypairNotFound:"""
+    k = _KEY_PAIRS
+    with writer(context) as session:
+        result = session.execute(sa.update(k).where(
+            k.c.user_id == user_id, k.c.name == name, k.c.deleted == 0)
+            .values(_soft_delete_values(k)))
+    if not result.rowcount:
+        raise exception.KeypairNotFound(user_id=user_id, name=name)
+
+
+# -- block device mappings ----------------------------------------------------
+
+
+def block_device_mapping_create(context: Any,
+                                values: dict[str, Any]) -> Row:
+    values = dict(values)
+    values.setdefault('uuid', str(uuidlib.uuid4()))
+    with writer(context) as session:
+        return _insert(session, _BDMS, values)
+
+
+def block_device_mapping_get(context: Any, bdm_id: int) -> Row:
+    """:raises BDMNotFound:"""
+    b = _BDMS
+    with reader(context) as session:
+        row = session.execute(sa.select(b).where(
+            b.c.id == bdm_id, b.c.deleted == 0)).first()
+    if row is None:
+        raise exception.BDMNotFound(id=bdm_id)
+    return dict(row._mapping)
+
+
+def block_device_mapping_get_all_by_instance(context: Any,
+                                             instance_uuid: str,
+                                             ) -> list[Row]:
+    b = _BDMS
+    query = _template('bdms_by_instance', lambda: sa.select(b).where(
+        b.c.instance_uuid == sa.bindparam('b_uuid'), b.c.deleted == 0)
+        .order_by(b.c.id))
+    with reader(context) as session:
+        return _as_dicts(session.execute(query, {'b_uuid': instance_uuid}))
+
+
+def block_device_mapping_get_by_volume_id(context: Any, volume_id: str,
+                                          instance_uuid: str | None = None,
+                                          ) -> Row:
+    """:raises VolumeBDMNotFound:"""
+    b = _BDMS
+    conditions = [b.c.volume_id == volume_id, b.c.deleted == 0]
+    if instance_uuid is not None:
+        conditions.append(b.c.instance_uuid == instance_uuid)
+    with reader(context) as session:
+        row = session.execute(sa.select(b).where(*conditions)
+                              .order_by(b.c.id.desc())).first()
+    if row is None:
+        raise exception.VolumeBDMNotFound(volume_id=volume_id)
+    return dict(row._mapping)
+
+
+def block_device_mapping_update(context: Any, bdm_id: int,
+                                values: dict[str, Any]) -> Row:
+    """:raises BDMNotFound:"""
+    b = _BDMS
+    values = _update_values(values)
+    with writer(context) as session:
+        result = session.execute(sa.update(b).where(
+            b.c.id == bdm_id, b.c.deleted == 0).values(values))
+    if not result.rowcount:
+        raise exception.BDMNotFound(id=bdm_id)
+    return values
+
+
+def block_device_mapping_destroy(context: Any, bdm_id: int) -> None:
+    """Soft-delete. :raises BDMNotFound:"""
+    b = _BDMS
+    with writer(context) as session:
+        result = session.execute(sa.update(b).where(
+            b.c.id == bdm_id, b.c.deleted == 0).values(
+            _soft_delete_values(b)))
+    if not result.rowcount:
+        raise exception.BDMNotFound(id=bdm_id)
+
+
+def block_device_mapping_destroy_by_instance_and_volume(
+        context: Any, instance_uuid: str, volume_id: str) -> int:
+    """Soft-delete; returns how many mappings it deleted (0 is fine)."""
+    b = _BDMS
+    with writer(context) as session:
+        return session.execute(sa.update(b).where(
+            b.c.instance_uuid == instance_uuid, b.c.volume_id == volume_id,
+            b.c.deleted == 0).values(_soft_delete_values(b))).rowcount
+
+
+# -- fixed IPs (nova.network's local flat network) ----------------------------
+
+
+def fixed_ip_associate(context: Any, network: str, address: str,
+                       instance_uuid: str | None, mac: str,
+                       port_id: str) -> Row:
+    """Take ``address`` on ``network`` for a port: one INSERT, which the
+    unique (network, address) key makes race-safe.
+
+    :raises FixedIpAlreadyInUse:
+    """
+    try:
+        with writer(context) as session:
+            return _insert(session, _FIXED_IPS, {
+                'network': network, 'address': address,
+                'instance_uuid': instance_uuid, 'mac': mac,
+                'port_id': port_id})
+    except db_exc.DBDuplicateEntry:
+        raise exception.FixedIpAlreadyInUse(address=address,
+                                            network=network) from None
+
+
+def fixed_ip_get_by_instance(context: Any, instance_uuid: str) -> list[Row]:
+    """The instance's ports, in allocation order."""
+    ip = _FIXED_IPS
+    query = _template('fixed_ips_by_instance', lambda: sa.select(ip).where(
+        ip.c.instance_uuid == sa.bindparam('b_uuid')).order_by(ip.c.id))
+    with reader(context) as session:
+        return _as_dicts(session.execute(query, {'b_uuid': instance_uuid}))
+
+
+def fixed_ips_get_by_instances(context: Any, instance_uuids: Sequence[str],
+                               ) -> dict[str, list[Row]]:
+    """The ports of many instances in one query (for server lists)."""
+    ip = _FIXED_IPS
+    found: dict[str, list[Row]] = {u: [] for u in instance_uuids}
+    if not found:
+        return found
+    with reader(context) as session:
+        for row in _as_dicts(session.execute(sa.select(ip).where(
+                ip.c.instance_uuid.in_(list(found))).order_by(ip.c.id))):
+            found[row['instance_uuid']].append(row)
+    return found
+
+
+def fixed_ip_get_by_port(context: Any, port_id: str) -> Row:
+    """:raises PortNotFound:"""
+    ip = _FIXED_IPS
+    with reader(context) as session:
+        row = session.execute(sa.select(ip).where(
+            ip.c.port_id == port_id)).first()
+    if row is None:
+        raise exception.PortNotFound(port_id=port_id)
+    return dict(row._mapping)
+
+
+def fixed_ip_get_addresses(context: Any, network: str) -> set[str]:
+    """Every address in use on ``network``."""
+    ip = _FIXED_IPS
+    with reader(context) as session:
+        return set(session.execute(sa.select(ip.c.address).where(
+            ip.c.network == network)).scalars())
+
+
+def fixed_ip_disassociate(context: Any, port_id: str) -> bool:
+    """Free a port's address; False if there was no such port."""
+    ip = _FIXED_IPS
+    with writer(context) as session:
+        return bool(session.execute(sa.delete(ip).where(
+            ip.c.port_id == port_id)).rowcount)
+
+
+def fixed_ips_disassociate_by_instance(context: Any,
+                                       instance_uuid: str) -> int:
+    """Free every address of an instance; returns how many."""
+    ip = _FIXED_IPS
+    statement = _template('fixed_ips_free_instance', lambda: sa.delete(
+        ip).where(ip.c.instance_uuid == sa.bindparam('b_uuid')))
+    with writer(context) as session:
+        return session.execute(statement, {'b_uuid': instance_uuid}).rowcount
+
+
+# -- volumes (nova.volume's local volumes) ------------------------------------
+
+
+def volume_create(context: Any, values: dict[str, Any]) -> Row:
+    values = dict(values)
+    values.setdefault('id', str(uuidlib.uuid4()))
+    with writer(context) as session:
+        return _insert(session, _VOLUMES, values)
+
+
+def volume_get(context: Any, volume_id: str) -> Row:
+    """:raises VolumeNotFound:"""
+    v = _VOLUMES
+    with reader(context) as session:
+        row = session.execute(sa.select(v).where(
+            v.c.id == volume_id)).first()
+    if row is None:
+        raise exception.VolumeNotFound(volume_id=volume_id)
+    return dict(row._mapping)
+
+
+def volume_get_all(context: Any,
+                   filters: dict[str, Any] | None = None) -> list[Row]:
+    """Filters: ``project_id``, ``user_id``, ``instance_uuid``,
+    ``status``, ``attach_status`` (a list means "any of")."""
+    v = _VOLUMES
+    conditions = []
+    for key, value in (filters or {}).items():
+        if key not in ('project_id', 'user_id', 'instance_uuid', 'status',
+                       'attach_status', 'display_name'):
+            raise exception.Invalid(reason=f'Unknown volume filter {key}')
+        conditions.append(_filter_value(v.c[key], value))
+    with reader(context) as session:
+        return _as_dicts(session.execute(sa.select(v).where(*conditions)
+                                         .order_by(v.c.created_at, v.c.id)))
+
+
+def _volume_conflict(session: sa.Connection, volume_id: str,
+                     expected: Any) -> exception.NovaException:
+    v = _VOLUMES
+    row = session.execute(sa.select(v.c.status).where(
+        v.c.id == volume_id)).first()
+    if row is None:
+        return exception.VolumeNotFound(volume_id=volume_id)
+    return exception.UnexpectedVolumeStateError(
+        volume_id=volume_id, expected=expected, actual=row.status)
+
+
+def volume_update(context: Any, volume_id: str, values: dict[str, Any],
+                  expected_status: Any = UNSET,
+                  expected_instance_uuid: Any = UNSET) -> Row:
+    """One conditional UPDATE; ``expected_status`` (a value or a list)
+    and ``expected_instance_uuid`` make it a compare-and-swap.
+
+    :raises VolumeNotFound:
+    :raises UnexpectedVolumeStateError: the status (or the instance) did
+        not match; ``kwargs['actual']`` holds the current status.
+    """
+    v = _VOLUMES
+    values = _update_values(values)
+    conditions = [v.c.id == volume_id]
+    if expected_status is not UNSET:
+        conditions.append(_matches(v.c.status, expected_status))
+    if expected_instance_uuid is not UNSET:
+        conditions.append(_matches(v.c.instance_uuid,
+                                   expected_instance_uuid))
+    with writer(context) as session:
+        if session.execute(sa.update(v).where(*conditions)
+                           .values(values)).rowcount:
+            return values
+        error = _volume_conflict(session, volume_id, expected_status)
+    raise error
+
+
+def volume_destroy(context: Any, volume_id: str,
+                   expected_status: Any = UNSET) -> None:
+    """Delete the record (volumes are not soft-deleted).
+
+    :raises VolumeNotFound:
+    :raises UnexpectedVolumeStateError:
+    """
+    v = _VOLUMES
+    conditions = [v.c.id == volume_id]
+    if expected_status is not UNSET:
+        conditions.append(_matches(v.c.status, expected_status))
+    with writer(context) as session:
+        if session.execute(sa.delete(v).where(*conditions)).rowcount:
+            return
+        error = _volume_conflict(session, volume_id, expected_status)
+    raise error
+
+
+# -- images (nova.image's local store) ----------------------------------------
+
+
+def _image_visible(context: Any) -> Any:
+    m = _IMAGES
+    if context is None or getattr(context, 'is_admin', False):
+        return sa.true()
+    return sa.or_(m.c.visibility.in_(('public', 'community')),
+                  m.c.owner == getattr(context, 'project_id', None))
+
+
+def image_create(context: Any, values: dict[str, Any]) -> Row:
+    values = dict(values)
+    values.setdefault('id', str(uuidlib.uuid4()))
+    values.setdefault('properties', {})
+    with writer(context) as session:
+        return _insert(session, _IMAGES, values)
+
+
+def image_get(context: Any, image_id: str,
+              read_deleted: bool = False) -> Row:
+    """An image the context may see (admins see all).
+
+    :raises ImageNotFound:
+    """
+    m = _IMAGES
+    admin = context is None or bool(getattr(context, 'is_admin', False))
+
+    def build() -> Any:
+        conditions = [m.c.id == sa.bindparam('b_id')]
+        if not admin:
+            conditions.append(sa.or_(
+                m.c.visibility.in_(('public', 'community')),
+                m.c.owner == sa.bindparam('b_project')))
+        if not read_deleted:
+            conditions.append(m.c.deleted == sa.false())
+        return sa.select(m).where(*conditions)
+
+    parameters = {'b_id': image_id}
+    if not admin:
+        parameters['b_project'] = getattr(context, 'project_id', None)
+    with reader(context) as session:
+        row = session.execute(_template(
+            ('image_get', admin, bool(read_deleted)), build),
+            parameters).first()
+    if row is None:
+        raise exception.ImageNotFound(image_id=image_id)
+    return dict(row._mapping)
+
+
+_IMAGE_FILTERS: Final = frozenset({
+    'id', 'name', 'status', 'visibility', 'owner', 'disk_format',
+    'container_format', 'protected'})
+
+
+def image_get_all(context: Any, filters: dict[str, Any] | None = None,
+                  limit: int | None = None, marker: str | None = None,
+                  sort_key: str = 'created_at',
+                  sort_dir: str = 'desc') -> list[Row]:
+    """Images the context may see, sorted and paged.
+
+    Filters as glance's: ``id``, ``name``, ``status``, ``visibility``,
+    ``owner``, ``disk_format``, ``container_format``, ``protected``; a
+    list, or a string ``in:a,b``, means "any of".  ``marker`` is an image
+    ID.
+
+    :raises MarkerNotFound:
+    """
+    m = _IMAGES
+    conditions = [m.c.deleted == sa.false(), _image_visible(context)]
+    for key, value in (filters or {}).items():
+        if key not in _IMAGE_FILTERS:
+            raise exception.Invalid(reason=f'Unknown image filter {key}')
+        if isinstance(value, str) and value.startswith('in:'):
+            value = [v.strip('"') for v in value[3:].split(',') if v]
+        if key == 'protected':
+            value = _is_true(value)
+        conditions.append(_filter_value(m.c[key], value))
+    keys, dirs = _sort_spec(m, [sort_key], [sort_dir], (), 'desc',
+                            allowed=set(m.c.keys()) - {'properties'})
+    with reader(context) as session:
+        marker_row = None
+        if marker is not None:
+            marker_row = _as_dict(session.execute(
+                sa.select(*(m.c[k] for k in keys)).where(
+                    m.c.id == marker)).first())
+            if marker_row is None:
+                raise exception.MarkerNotFound(marker=marker)
+        return _paginate(session, sa.select(m).where(*conditions), m, keys,
+                         dirs, limit, marker_row)
+
+
+def image_update(context: Any, image_id: str, values: dict[str, Any],
+                 expected_status: Any = UNSET) -> Row:
+    """One conditional UPDATE of a live image.
+
+    :raises ImageNotFound:
+    :raises InvalidImageState: ``expected_status`` did not match.
+    """
+    m = _IMAGES
+    values = _update_values(values)
+    conditions = [m.c.id == image_id, m.c.deleted == sa.false()]
+    if expected_status is not UNSET:
+        conditions.append(_matches(m.c.status, expected_status))
+    with writer(context) as session:
+        if session.execute(sa.update(m).where(*conditions)
+                           .values(values)).rowcount:
+            return values
+        row = session.execute(sa.select(m.c.status).where(
+            m.c.id == image_id, m.c.deleted == sa.false())).first()
+    if row is None:
+        raise exception.ImageNotFound(image_id=image_id)
+    raise exception.InvalidImageState(image_id=image_id,
+                                      expected=expected_status,
+                                      actual=row.status)
+
+
+def image_destroy(context: Any, image_id: str) -> None:
+    """Soft-delete (status ``deleted``).
+
+    :raises ImageNotFound:
+    :raises ImageProtected:
+    """
+    m = _IMAGES
+    now = timeutils.utcnow()
+    with writer(context) as session:
+        if session.execute(sa.update(m).where(
+                m.c.id == image_id, m.c.deleted == sa.false(),
+                m.c.protected == sa.false()).values(
+                deleted=True, deleted_at=now, updated_at=now,
+                status='deleted')).rowcount:
+            return
+        row = session.execute(sa.select(m.c.protected).where(
+            m.c.id == image_id, m.c.deleted == sa.false())).first()
+    if row is None:
+        raise exception.ImageNotFound(image_id=image_id)
+    raise exception.ImageProtected(image_id=image_id)

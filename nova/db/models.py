@@ -1,0 +1,529 @@
+"""nova's tables, as SQLAlchemy 2 declarative models.
+
+The models define the schema; :mod:`nova.db.api` queries the tables
+through them with Core statements and returns plain dicts, so nothing
+here is ever lazily loaded after a session ends.
+
+Conventions, as upstream nova:
+
+* timestamps are naive UTC (``created_at`` / ``updated_at`` set by the
+  column defaults);
+* a soft-deleted row keeps ``deleted_at`` and has ``deleted`` set to its
+  own ``id`` (0 while alive), so unique constraints that include
+  ``deleted`` let a name be reused after a delete;
+* JSON documents are text columns (:class:`nova.db.types.JSONEncoded`).
+
+Every change here needs a migration in ``nova/db/migrations/versions``;
+``nova.tests.unit.db.test_migrations`` fails when the two drift apart.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from oslo_utils import timeutils
+from sqlalchemy import orm
+from sqlalchemy.orm import Mapped, mapped_column
+
+from nova.db import types
+
+#: Table options for MySQL/MariaDB; ignored by the other backends.
+MYSQL_TABLE_ARGS = {'mysql_engine': 'InnoDB', 'mysql_charset': 'utf8mb4'}
+
+
+def _args(*items: Any) -> tuple[Any, ...]:
+    return (*items, MYSQL_TABLE_ARGS)
+
+
+class Base(orm.DeclarativeBase):
+    pass
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime(), default=timeutils.utcnow)
+    updated_at: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime(), onupdate=timeutils.utcnow)
+
+
+class SoftDeleteMixin:
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime())
+    #: 0 while the row is alive, its own id once soft-deleted.
+    deleted: Mapped[int | None] = mapped_column(sa.Integer, default=0)
+
+
+# -- instances and what hangs off them ----------------------------------------
+
+
+class Instance(TimestampMixin, SoftDeleteMixin, Base):
+    """A server.  Flavor sizes are copied in at create time."""
+
+    __tablename__ = 'instances'
+    __table_args__ = _args(
+        sa.UniqueConstraint('uuid', name='uniq_instances0uuid'),
+        sa.Index('instances_project_id_deleted_idx', 'project_id',
+                 'deleted'),
+        sa.Index('instances_host_node_deleted_idx', 'host', 'node',
+                 'deleted'),
+        sa.Index('instances_deleted_created_at_idx', 'deleted',
+                 'created_at'),
+        sa.Index('instances_updated_at_project_id_idx', 'updated_at',
+                 'project_id'),
+        sa.Index('instances_reservation_id_idx', 'reservation_id'),
+        sa.Index('instances_uuid_deleted_idx', 'uuid', 'deleted'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), nullable=False)
+    user_id: Mapped[str | None] = mapped_column(sa.String(255))
+    project_id: Mapped[str | None] = mapped_column(sa.String(255))
+    display_name: Mapped[str | None] = mapped_column(sa.String(255))
+    display_description: Mapped[str | None] = mapped_column(sa.Text)
+    hostname: Mapped[str | None] = mapped_column(sa.String(255))
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    node: Mapped[str | None] = mapped_column(sa.String(255))
+    launched_on: Mapped[str | None] = mapped_column(sa.String(255))
+    vm_state: Mapped[str | None] = mapped_column(sa.String(255))
+    task_state: Mapped[str | None] = mapped_column(sa.String(255))
+    power_state: Mapped[int | None] = mapped_column(sa.Integer)
+    memory_mb: Mapped[int | None] = mapped_column(sa.Integer)
+    vcpus: Mapped[int | None] = mapped_column(sa.Integer)
+    root_gb: Mapped[int | None] = mapped_column(sa.Integer)
+    ephemeral_gb: Mapped[int | None] = mapped_column(sa.Integer)
+    #: MiB, as the flavor's swap.
+    swap: Mapped[int | None] = mapped_column(sa.Integer)
+    #: The whole flavor (extra_specs included) as it was at create time.
+    flavor: Mapped[dict[str, Any] | None] = mapped_column(types.JSONEncoded)
+    image_ref: Mapped[str | None] = mapped_column(sa.String(255))
+    kernel_id: Mapped[str | None] = mapped_column(sa.String(255))
+    ramdisk_id: Mapped[str | None] = mapped_column(sa.String(255))
+    availability_zone: Mapped[str | None] = mapped_column(sa.String(255))
+    key_name: Mapped[str | None] = mapped_column(sa.String(255))
+    key_data: Mapped[str | None] = mapped_column(types.MediumText())
+    #: Secret: never logged, never put in notifications or records.
+    user_data: Mapped[str | None] = mapped_column(types.MediumText())
+    # ``metadata`` is taken by the declarative base; the column keeps the
+    # name, so the dicts the DB API returns say 'metadata'.
+    metadata_: Mapped[dict[str, Any] | None] = mapped_column(
+        'metadata', types.JSONEncoded)
+    system_metadata: Mapped[dict[str, Any] | None] = mapped_column(
+        types.JSONEncoded)
+    config_drive: Mapped[bool | None] = mapped_column(sa.Boolean,
+                                                      default=False)
+    access_ip_v4: Mapped[str | None] = mapped_column(sa.String(39))
+    access_ip_v6: Mapped[str | None] = mapped_column(sa.String(39))
+    locked: Mapped[bool | None] = mapped_column(sa.Boolean, default=False)
+    locked_by: Mapped[str | None] = mapped_column(sa.String(255))
+    launch_index: Mapped[int | None] = mapped_column(sa.Integer)
+    reservation_id: Mapped[str | None] = mapped_column(sa.String(255))
+    progress: Mapped[int | None] = mapped_column(sa.Integer)
+    tags: Mapped[list[str] | None] = mapped_column(types.JSONEncoded)
+    security_groups: Mapped[list[str] | None] = mapped_column(
+        types.JSONEncoded)
+    launched_at: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime())
+    terminated_at: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime())
+
+
+class InstanceFault(TimestampMixin, SoftDeleteMixin, Base):
+    __tablename__ = 'instance_faults'
+    __table_args__ = _args(
+        sa.Index('instance_faults_instance_uuid_deleted_created_at_idx',
+                 'instance_uuid', 'deleted', 'created_at'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    instance_uuid: Mapped[str | None] = mapped_column(
+        sa.String(36), sa.ForeignKey('instances.uuid',
+                                     name='fk_instance_faults_instance_uuid'))
+    code: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    message: Mapped[str | None] = mapped_column(sa.String(255))
+    details: Mapped[str | None] = mapped_column(types.MediumText())
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class InstanceAction(TimestampMixin, SoftDeleteMixin, Base):
+    """A user request on an instance (os-instance-actions)."""
+
+    __tablename__ = 'instance_actions'
+    __table_args__ = _args(
+        sa.Index('instance_actions_instance_uuid_idx', 'instance_uuid'),
+        sa.Index('instance_actions_request_id_idx', 'request_id'),
+        sa.Index('instance_actions_instance_uuid_updated_at_idx',
+                 'instance_uuid', 'updated_at'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    action: Mapped[str | None] = mapped_column(sa.String(255))
+    instance_uuid: Mapped[str | None] = mapped_column(
+        sa.String(36),
+        sa.ForeignKey('instances.uuid',
+                      name='fk_instance_actions_instance_uuid'))
+    request_id: Mapped[str | None] = mapped_column(sa.String(255))
+    user_id: Mapped[str | None] = mapped_column(sa.String(255))
+    project_id: Mapped[str | None] = mapped_column(sa.String(255))
+    start_time: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime(), default=timeutils.utcnow)
+    finish_time: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime())
+    message: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class InstanceActionEvent(TimestampMixin, SoftDeleteMixin, Base):
+    """One stage of a flow run (or an upstream-style event).
+
+    ``run_id`` and ``seq`` (the event's position in its run) identify the
+    row for the recorder's upserts; ``event`` is the stage ID.
+    """
+
+    __tablename__ = 'instance_actions_events'
+    __table_args__ = _args(
+        sa.UniqueConstraint('run_id', 'seq',
+                            name='uniq_instance_actions_events0run_id0seq'),
+        sa.Index('instance_actions_events_action_id_idx', 'action_id'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    event: Mapped[str | None] = mapped_column(sa.String(255))
+    action_id: Mapped[int | None] = mapped_column(
+        sa.Integer, sa.ForeignKey('instance_actions.id',
+                                  name='fk_instance_actions_events_action_id'))
+    start_time: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime())
+    finish_time: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime())
+    #: 'Success' / 'Error' as upstream; NULL while running.
+    result: Mapped[str | None] = mapped_column(sa.String(255))
+    traceback: Mapped[str | None] = mapped_column(types.MediumText())
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    details: Mapped[str | None] = mapped_column(types.MediumText())
+    run_id: Mapped[str | None] = mapped_column(sa.String(36))
+    seq: Mapped[int | None] = mapped_column(sa.Integer)
+    #: 'reverted' / 'revert_failed' once the stage was undone.
+    revert_result: Mapped[str | None] = mapped_column(sa.String(32))
+
+
+class FlowRun(Base):
+    """One run of a flow; its stages are instance_actions_events rows."""
+
+    __tablename__ = 'flow_runs'
+    __table_args__ = _args(
+        sa.Index('flow_runs_host_status_idx', 'host', 'status'),
+        sa.Index('flow_runs_instance_uuid_idx', 'instance_uuid'),
+        sa.Index('flow_runs_action_id_idx', 'action_id'),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    flow: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    version: Mapped[str | None] = mapped_column(sa.String(32))
+    #: The run's subject (an instance UUID for compute flows).
+    instance_uuid: Mapped[str | None] = mapped_column(sa.String(36))
+    request_id: Mapped[str | None] = mapped_column(sa.String(255))
+    user_id: Mapped[str | None] = mapped_column(sa.String(255))
+    project_id: Mapped[str | None] = mapped_column(sa.String(255))
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    #: running | success | error | reverted
+    status: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    #: The stage the run ended in (set at the end: while the run is going
+    #: its newest event row says where it is, at no extra write).
+    current_stage: Mapped[str | None] = mapped_column(sa.String(255))
+    started_at: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime())
+    finished_at: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime())
+    message: Mapped[str | None] = mapped_column(sa.Text)
+    action_id: Mapped[int | None] = mapped_column(
+        sa.Integer, sa.ForeignKey('instance_actions.id',
+                                  name='fk_flow_runs_action_id'))
+    recovering: Mapped[bool | None] = mapped_column(sa.Boolean,
+                                                    default=False)
+
+
+class BlockDeviceMapping(TimestampMixin, SoftDeleteMixin, Base):
+    __tablename__ = 'block_device_mappings'
+    __table_args__ = _args(
+        sa.UniqueConstraint('uuid', name='uniq_block_device_mappings0uuid'),
+        sa.Index('block_device_mapping_instance_uuid_idx', 'instance_uuid'),
+        sa.Index('block_device_mapping_instance_uuid_volume_id_idx',
+                 'instance_uuid', 'volume_id'),
+        sa.Index('block_device_mapping_snapshot_id_idx', 'snapshot_id'),
+        sa.Index('block_device_mapping_volume_id_idx', 'volume_id'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    uuid: Mapped[str | None] = mapped_column(sa.String(36))
+    instance_uuid: Mapped[str | None] = mapped_column(
+        sa.String(36),
+        sa.ForeignKey('instances.uuid',
+                      name='fk_block_device_mappings_instance_uuid'))
+    source_type: Mapped[str | None] = mapped_column(sa.String(255))
+    destination_type: Mapped[str | None] = mapped_column(sa.String(255))
+    guest_format: Mapped[str | None] = mapped_column(sa.String(255))
+    device_type: Mapped[str | None] = mapped_column(sa.String(255))
+    disk_bus: Mapped[str | None] = mapped_column(sa.String(255))
+    boot_index: Mapped[int | None] = mapped_column(sa.Integer)
+    device_name: Mapped[str | None] = mapped_column(sa.String(255))
+    delete_on_termination: Mapped[bool | None] = mapped_column(
+        sa.Boolean, default=False)
+    snapshot_id: Mapped[str | None] = mapped_column(sa.String(36))
+    volume_id: Mapped[str | None] = mapped_column(sa.String(36))
+    volume_size: Mapped[int | None] = mapped_column(sa.Integer)
+    image_id: Mapped[str | None] = mapped_column(sa.String(36))
+    no_device: Mapped[bool | None] = mapped_column(sa.Boolean)
+    #: May hold credentials (CHAP secrets): never logged.
+    connection_info: Mapped[dict[str, Any] | None] = mapped_column(
+        types.JSONEncoded)
+    attachment_id: Mapped[str | None] = mapped_column(sa.String(36))
+    tag: Mapped[str | None] = mapped_column(sa.String(255))
+    volume_type: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+# -- hosts and capacity -------------------------------------------------------
+
+
+class Service(TimestampMixin, SoftDeleteMixin, Base):
+    __tablename__ = 'services'
+    __table_args__ = _args(
+        sa.UniqueConstraint('host', 'topic', 'deleted',
+                            name='uniq_services0host0topic0deleted'),
+        sa.UniqueConstraint('host', 'binary', 'deleted',
+                            name='uniq_services0host0binary0deleted'),
+        sa.UniqueConstraint('uuid', name='uniq_services0uuid'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    uuid: Mapped[str | None] = mapped_column(sa.String(36))
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    binary: Mapped[str | None] = mapped_column(sa.String(255))
+    topic: Mapped[str | None] = mapped_column(sa.String(255))
+    report_count: Mapped[int] = mapped_column(sa.Integer, nullable=False,
+                                              default=0)
+    disabled: Mapped[bool | None] = mapped_column(sa.Boolean, default=False)
+    disabled_reason: Mapped[str | None] = mapped_column(sa.String(255))
+    last_seen_up: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime())
+    forced_down: Mapped[bool | None] = mapped_column(sa.Boolean,
+                                                     default=False)
+    version: Mapped[int | None] = mapped_column(sa.Integer, default=0)
+
+
+class ComputeNode(TimestampMixin, SoftDeleteMixin, Base):
+    """A hypervisor node: its capacity and the usage claimed against it."""
+
+    __tablename__ = 'compute_nodes'
+    __table_args__ = _args(
+        sa.UniqueConstraint(
+            'host', 'hypervisor_hostname', 'deleted',
+            name='uniq_compute_nodes0host0hypervisor_hostname0deleted'),
+        sa.UniqueConstraint('uuid', name='compute_nodes_uuid_idx'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    uuid: Mapped[str | None] = mapped_column(sa.String(36))
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    hypervisor_hostname: Mapped[str | None] = mapped_column(sa.String(255))
+    hypervisor_type: Mapped[str | None] = mapped_column(sa.String(255))
+    hypervisor_version: Mapped[int | None] = mapped_column(sa.Integer)
+    availability_zone: Mapped[str | None] = mapped_column(sa.String(255))
+    vcpus: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    memory_mb: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    local_gb: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    vcpus_used: Mapped[int] = mapped_column(sa.Integer, nullable=False,
+                                            default=0)
+    memory_mb_used: Mapped[int] = mapped_column(sa.Integer, nullable=False,
+                                                default=0)
+    local_gb_used: Mapped[int] = mapped_column(sa.Integer, nullable=False,
+                                               default=0)
+    running_vms: Mapped[int] = mapped_column(sa.Integer, nullable=False,
+                                             default=0)
+    cpu_allocation_ratio: Mapped[float] = mapped_column(
+        sa.Double, nullable=False, default=16.0)
+    ram_allocation_ratio: Mapped[float] = mapped_column(
+        sa.Double, nullable=False, default=1.5)
+    disk_allocation_ratio: Mapped[float] = mapped_column(
+        sa.Double, nullable=False, default=1.0)
+
+
+class Allocation(TimestampMixin, Base):
+    """What one instance holds on one compute node (a claim)."""
+
+    __tablename__ = 'allocations'
+    __table_args__ = _args(
+        sa.UniqueConstraint('instance_uuid',
+                            name='uniq_allocations0instance_uuid'),
+        sa.Index('allocations_compute_node_id_idx', 'compute_node_id'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    instance_uuid: Mapped[str] = mapped_column(sa.String(36),
+                                               nullable=False)
+    compute_node_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey('compute_nodes.id',
+                                  name='fk_allocations_compute_node_id'),
+        nullable=False)
+    vcpus: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    memory_mb: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    disk_gb: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+
+
+# -- flavors, key pairs -------------------------------------------------------
+
+
+class Flavor(TimestampMixin, Base):
+    __tablename__ = 'flavors'
+    __table_args__ = _args(
+        sa.UniqueConstraint('flavorid', name='uniq_flavors0flavorid'),
+        sa.UniqueConstraint('name', name='uniq_flavors0name'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    flavorid: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    memory_mb: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    vcpus: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    root_gb: Mapped[int | None] = mapped_column(sa.Integer, default=0)
+    ephemeral_gb: Mapped[int | None] = mapped_column(sa.Integer, default=0)
+    swap: Mapped[int] = mapped_column(sa.Integer, nullable=False, default=0)
+    rxtx_factor: Mapped[float | None] = mapped_column(sa.Float, default=1.0)
+    is_public: Mapped[bool | None] = mapped_column(sa.Boolean, default=True)
+    disabled: Mapped[bool | None] = mapped_column(sa.Boolean, default=False)
+    description: Mapped[str | None] = mapped_column(sa.Text)
+    extra_specs: Mapped[dict[str, str] | None] = mapped_column(
+        types.JSONEncoded, default=dict)
+
+
+class FlavorProject(TimestampMixin, Base):
+    """A project allowed to use a private flavor."""
+
+    __tablename__ = 'flavor_projects'
+    __table_args__ = _args(
+        sa.UniqueConstraint('flavor_id', 'project_id',
+                            name='uniq_flavor_projects0flavor_id0project_id'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    flavor_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey('flavors.id',
+                                  name='fk_flavor_projects_flavor_id',
+                                  ondelete='CASCADE'),
+        nullable=False)
+    project_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+
+
+class KeyPair(TimestampMixin, SoftDeleteMixin, Base):
+    __tablename__ = 'key_pairs'
+    __table_args__ = _args(
+        sa.UniqueConstraint('user_id', 'name', 'deleted',
+                            name='uniq_key_pairs0user_id0name0deleted'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    name: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    user_id: Mapped[str | None] = mapped_column(sa.String(255))
+    fingerprint: Mapped[str | None] = mapped_column(sa.String(255))
+    public_key: Mapped[str | None] = mapped_column(sa.Text)
+    #: 'ssh' or 'x509'
+    type: Mapped[str] = mapped_column(sa.String(16), nullable=False,
+                                      default='ssh')
+
+
+# -- local network, volume and image services ---------------------------------
+
+
+class FixedIP(TimestampMixin, Base):
+    """A port of the flat network: one address, one MAC, one instance."""
+
+    __tablename__ = 'fixed_ips'
+    __table_args__ = _args(
+        sa.UniqueConstraint('network', 'address',
+                            name='uniq_fixed_ips0network0address'),
+        sa.UniqueConstraint('port_id', name='uniq_fixed_ips0port_id'),
+        sa.Index('fixed_ips_instance_uuid_idx', 'instance_uuid'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    network: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    address: Mapped[str] = mapped_column(sa.String(39), nullable=False)
+    instance_uuid: Mapped[str | None] = mapped_column(sa.String(36))
+    mac: Mapped[str | None] = mapped_column(sa.String(17))
+    port_id: Mapped[str] = mapped_column(sa.String(36), nullable=False)
+
+
+class Volume(TimestampMixin, Base):
+    __tablename__ = 'volumes'
+    __table_args__ = _args(
+        sa.Index('volumes_instance_uuid_idx', 'instance_uuid'),
+        sa.Index('volumes_project_id_idx', 'project_id'),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    display_name: Mapped[str | None] = mapped_column(sa.String(255))
+    size: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    #: creating | available | reserved | attaching | in-use | detaching |
+    #: deleting | error
+    status: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    #: detached | attached
+    attach_status: Mapped[str] = mapped_column(sa.String(255),
+                                               nullable=False,
+                                               default='detached')
+    instance_uuid: Mapped[str | None] = mapped_column(sa.String(36))
+    mountpoint: Mapped[str | None] = mapped_column(sa.String(255))
+    path: Mapped[str | None] = mapped_column(sa.String(1024))
+    project_id: Mapped[str | None] = mapped_column(sa.String(255))
+    user_id: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class Image(TimestampMixin, Base):
+    """A local image (glance v2 field names)."""
+
+    __tablename__ = 'images'
+    __table_args__ = _args(
+        sa.Index('images_deleted_visibility_idx', 'deleted', 'visibility'),
+        sa.Index('images_owner_idx', 'owner'),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    name: Mapped[str | None] = mapped_column(sa.String(255))
+    #: queued | saving | active | killed | deleted
+    status: Mapped[str] = mapped_column(sa.String(30), nullable=False)
+    disk_format: Mapped[str | None] = mapped_column(sa.String(20))
+    container_format: Mapped[str | None] = mapped_column(sa.String(20))
+    size: Mapped[int | None] = mapped_column(sa.BigInteger)
+    min_disk: Mapped[int] = mapped_column(sa.Integer, nullable=False,
+                                          default=0)
+    min_ram: Mapped[int] = mapped_column(sa.Integer, nullable=False,
+                                         default=0)
+    #: MD5 of the data, as glance's ``checksum``.
+    checksum: Mapped[str | None] = mapped_column(sa.String(32))
+    os_hash_algo: Mapped[str | None] = mapped_column(sa.String(64))
+    os_hash_value: Mapped[str | None] = mapped_column(sa.String(128))
+    path: Mapped[str | None] = mapped_column(sa.String(1024))
+    properties: Mapped[dict[str, Any] | None] = mapped_column(
+        types.JSONEncoded, default=dict)
+    owner: Mapped[str | None] = mapped_column(sa.String(255))
+    #: public | private | shared | community
+    visibility: Mapped[str] = mapped_column(sa.String(20), nullable=False,
+                                            default='shared')
+    protected: Mapped[bool] = mapped_column(sa.Boolean, nullable=False,
+                                            default=False)
+    deleted_at: Mapped[datetime.datetime | None] = mapped_column(
+        types.DateTime())
+    #: Glance's boolean soft delete (the key is a UUID, not an integer).
+    deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False,
+                                          default=False)

@@ -1,0 +1,600 @@
+"""The flow engine's database recorder: runs and stages, and recovery.
+
+:class:`DBRecorder` implements :class:`nova.flow.records.Recorder`:
+
+* a run is a ``flow_runs`` row (status ``running`` until it ends);
+* each stage is an ``instance_actions_events`` row (``event`` = the stage
+  ID, with ``run_id`` and ``seq``, its position in the run), hung off the
+  instance action of the request, so ``openstack server event show``
+  lists a flow's stages.
+
+Cost: one statement per stage on the success path
+-------------------------------------------------
+
+The engine calls ``stage_finished(N)`` and ``stage_started(N+1)`` back to
+back.  A successful finish is not written when it happens: it is kept and
+written *with* the next stage's start, as one multi-row upsert
+(``INSERT .. ON CONFLICT (run_id, seq) DO UPDATE`` on PostgreSQL and
+SQLite, ``ON DUPLICATE KEY UPDATE`` on MariaDB/MySQL).  A run of S stages
+therefore costs 1 INSERT (run) + S upserts + at the end, in one
+transaction, the last stage's finish, the run's UPDATE and the action's
+UPDATE: S + 4 statements (S + 3 without an action).  Failures, reverts
+and the run's end are written at once; a pending finish rides along with
+whichever write comes first.
+
+Deferring is crash-safe: a crash loses at most the finish of the stage
+before the one that was running.  Recovery treats a started stage without
+a recorded finish as interrupted - reverted by a ``revert`` flow, run
+again by a ``resume`` flow, whose stages are idempotent - which is what
+the engine would do for the stage that really was running.  Starts are
+never deferred: a stage's start is in the database before the stage
+runs, so a crash can never hide a stage that did work.
+
+Each write is its own transaction, separate from whatever the stage does:
+a record survives the rollback of the stage's own work.  A database error
+while recording propagates (the run then fails): a run whose record
+cannot be written could not be recovered.
+
+Linking runs to instance actions
+--------------------------------
+
+The API records the action (``nova.db.api.action_start``) with the
+request ID; the run of that request on the compute host carries the same
+request ID in its context.  ``run_started`` finds the action with a
+scalar subquery inside its own INSERT (and reads the ID back with
+``RETURNING``), so linking costs no extra statement.  A caller that knows
+the action ID passes it instead: ``recorder.for_action(action_id)`` gives
+a recorder bound to it, for ``engine.run(..., recorder=...)``.
+
+Secrets: tracebacks and messages are stored with passwords and user
+data masked (:func:`nova.db.api.mask_secrets`); nothing here logs them,
+and the state (which holds user data and admin passwords) is never
+recorded.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import threading
+from typing import Any
+
+import sqlalchemy as sa
+from oslo_utils import timeutils
+
+from nova.db import api as db_api
+from nova.db import models
+from nova.flow import records
+from nova.flow.records import Failure, RunInfo, StageRecord
+
+_RUNS = models.FlowRun.__table__
+_EVENTS = models.InstanceActionEvent.__table__
+_ACTIONS = models.InstanceAction.__table__
+
+# Upstream's event results.
+_EVENT_RESULTS = {records.SUCCESS: 'Success', records.ERROR: 'Error'}
+_RECORD_RESULTS = {v: k for k, v in _EVENT_RESULTS.items()}
+
+# Columns an upsert may fill in on an existing event row; the others are
+# set once, by the stage's start.
+_MUTABLE = ('finish_time', 'result', 'traceback', 'revert_result',
+            'details')
+
+# Keep tracebacks to what matters (their end) and within any column.
+_MAX_TEXT = 60000
+
+
+def _dt(timestamp: float) -> datetime.datetime:
+    """An engine timestamp (time.time()) as a naive UTC datetime."""
+    return datetime.datetime.fromtimestamp(
+        timestamp, datetime.UTC).replace(tzinfo=None)
+
+
+def _ts(moment: datetime.datetime | None) -> float | None:
+    if moment is None:
+        return None
+    return moment.replace(tzinfo=datetime.UTC).timestamp()
+
+
+def _clean(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = db_api.mask_secrets(text) or ''
+    if len(text) > _MAX_TEXT:
+        text = '...\n' + text[-_MAX_TEXT:]
+    return text
+
+
+class _RunState:
+    """What the recorder remembers about a run between calls."""
+
+    __slots__ = ('seq', 'seqs', 'action_id', 'pending', 'last_stage')
+
+    def __init__(self, action_id: int | None = None) -> None:
+        #: The last ``seq`` used in the run.
+        self.seq = 0
+        #: Stage ID -> ``seq`` of its newest event row.
+        self.seqs: dict[str, int] = {}
+        self.action_id = action_id
+        #: A successful finish not written yet (an event row).
+        self.pending: dict[str, Any] | None = None
+        self.last_stage: str | None = None
+
+
+@dataclasses.dataclass
+class RecordedRun:
+    """A run as the database has it, for recovery and introspection.
+
+    Shaped like :class:`nova.flow.records.RunRecord` (``stages``,
+    ``started_stage_ids``, ``completed_stage_ids``, ``info``) with the
+    run's identity also as plain attributes.
+    """
+
+    run_id: str
+    flow: str
+    version: str | None
+    subject: str | None
+    request_id: str | None
+    user_id: str | None
+    project_id: str | None
+    host: str | None
+    status: str
+    started_at: datetime.datetime | None
+    finished_at: datetime.datetime | None
+    message: str | None
+    action_id: int | None
+    recovering: bool
+    current_stage: str | None
+    #: Every event row of the run, in start order.
+    stages: list[StageRecord] = dataclasses.field(default_factory=list)
+
+    @property
+    def result(self) -> str:
+        return self.status
+
+    @property
+    def info(self) -> RunInfo:
+        return RunInfo(self.run_id, self.flow, self.version or '',
+                       self.request_id, self.user_id, self.project_id,
+                       self.subject, self.host,
+                       _ts(self.started_at) or 0.0, self.recovering)
+
+    def _newest(self) -> dict[str, StageRecord]:
+        newest: dict[str, StageRecord] = {}
+        for stage in self.stages:
+            newest[stage.stage_id] = stage
+        return newest
+
+    @property
+    def started_stage_ids(self) -> list[str]:
+        """Stages that may have done work not undone yet, in the order
+        they first started: each stage once, leaving out those whose
+        newest attempt was reverted."""
+        newest = self._newest()
+        seen: list[str] = []
+        for stage in self.stages:
+            if stage.stage_id not in seen and \
+                    newest[stage.stage_id].revert_result is None:
+                seen.append(stage.stage_id)
+        return seen
+
+    @property
+    def completed_stage_ids(self) -> list[str]:
+        """Stages whose newest attempt has a recorded success and was not
+        reverted, in start order (what a resumed run skips)."""
+        newest = self._newest()
+        return [stage_id for stage_id in self.started_stage_ids
+                if newest[stage_id].result == records.SUCCESS]
+
+    def stage(self, stage_id: str) -> StageRecord | None:
+        return self._newest().get(stage_id)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> RecordedRun:
+        run = cls(
+            run_id=row['id'], flow=row['flow'], version=row['version'],
+            subject=row['instance_uuid'], request_id=row['request_id'],
+            user_id=row['user_id'], project_id=row['project_id'],
+            host=row['host'], status=row['status'],
+            started_at=row['started_at'], finished_at=row['finished_at'],
+            message=row['message'], action_id=row['action_id'],
+            recovering=bool(row['recovering']),
+            current_stage=row['current_stage'])
+        for event in row.get('events', ()):
+            run.stages.append(StageRecord(
+                stage_id=event['event'],
+                started_at=_ts(event['start_time']) or 0.0,
+                finished_at=_ts(event['finish_time']),
+                result=_RECORD_RESULTS.get(event['result'],
+                                           event['result']
+                                           or records.RUNNING),
+                traceback=event['traceback'],
+                revert_result=event['revert_result'],
+                revert_traceback=event['details']))
+        return run
+
+
+class DBRecorder:
+    """Records flow runs in the database (see the module docstring).
+
+    :param host: recorded for runs whose engine has no host (the
+        engine's own host wins).
+    :param link_actions: find each run's instance action by (subject,
+        request ID) inside the run's INSERT.
+    :param finish_actions: stamp the linked action's ``finish_time`` (and
+        ``message = 'Error'`` on failure) when the run ends.
+    :param defer_finish: write a successful stage's finish together with
+        the next stage's start (one statement per stage) rather than on
+        its own (two).
+    """
+
+    def __init__(self, host: str | None = None, *,
+                 link_actions: bool = True, finish_actions: bool = True,
+                 defer_finish: bool = True) -> None:
+        self.host = host
+        self.link_actions = link_actions
+        self.finish_actions = finish_actions
+        self.defer_finish = defer_finish
+        # Run ID -> state.  Each run is driven by one thread, so entries
+        # are never shared; the lock only guards lazy loading.
+        self._runs: dict[str, _RunState] = {}
+        self._lock = threading.Lock()
+
+    def for_action(self, action_id: int | None) -> _ActionRecorder:
+        """This recorder, with runs linked to ``action_id`` (no lookup)."""
+        return _ActionRecorder(self, action_id)
+
+    # -- Recorder protocol ---------------------------------------------
+
+    def run_started(self, run: RunInfo) -> None:
+        self._run_started(run, None, explicit=False)
+
+    def stage_started(self, run: RunInfo, stage_id: str, at: float) -> None:
+        state = self._state(run)
+        state.seq += 1
+        state.seqs[stage_id] = state.seq
+        state.last_stage = stage_id
+        row = self._event(run, state, state.seq, stage_id, start=at)
+        self._write_events(state, [row])
+
+    def stage_finished(self, run: RunInfo, stage_id: str, result: str,
+                       started_at: float, finished_at: float,
+                       failure: Failure | None) -> None:
+        state = self._state(run)
+        seq = state.seqs.get(stage_id)
+        if seq is None:
+            # Never recorded as started (cannot happen with the engine):
+            # record it now rather than lose the result.
+            state.seq += 1
+            seq = state.seqs[stage_id] = state.seq
+        row = self._event(
+            run, state, seq, stage_id, start=started_at, finish=finished_at,
+            result=_EVENT_RESULTS.get(result, result),
+            traceback=_clean(failure.traceback) if failure else None)
+        if result == records.SUCCESS and self.defer_finish:
+            if state.pending is not None:
+                self._write_events(state, [])
+            state.pending = row
+            return
+        self._write_events(state, [row])
+
+    def stage_reverted(self, run: RunInfo, stage_id: str, result: str,
+                       started_at: float, finished_at: float,
+                       failure: Failure | None) -> None:
+        state = self._state(run)
+        seq = state.seqs.get(stage_id)
+        if seq is None:
+            state.seq += 1
+            seq = state.seqs[stage_id] = state.seq
+        row = self._event(
+            run, state, seq, stage_id, start=started_at,
+            revert_result=result,
+            details=_clean(f'{failure.message}\n{failure.traceback}')
+            if failure else None)
+        pending = state.pending
+        if pending is not None and pending['seq'] == seq:
+            # The finish and the revert of one stage: one row.
+            row.update({k: pending[k] for k in ('start_time', 'finish_time',
+                                                'result', 'traceback')})
+            state.pending = None
+        self._write_events(state, [row])
+
+    def run_finished(self, run: RunInfo, result: str, finished_at: float,
+                     failure: Failure | None) -> None:
+        state = self._state(run)
+        self._runs.pop(run.run_id, None)
+        finish = _dt(finished_at)
+        with db_api.writer_connection() as connection:
+            if state.pending is not None:
+                _execute_upsert(connection, [state.pending])
+            values: dict[str, Any] = {
+                'status': result, 'finished_at': finish,
+                'message': _clean(failure.message) if failure else None}
+            stage = (failure.stage_id if failure and failure.stage_id
+                     else state.last_stage)
+            if stage is not None:
+                values['current_stage'] = stage
+            # Templates (nova.db.api): the SET clause comes from the
+            # parameters' column names.
+            connection.execute(db_api._template(
+                'recorder_run_finished', lambda: sa.update(_RUNS).where(
+                    _RUNS.c.id == sa.bindparam('b_id'))),
+                dict(values, b_id=run.run_id))
+            if self.finish_actions and state.action_id is not None:
+                action: dict[str, Any] = {'finish_time': finish,
+                                          'updated_at': finish}
+                if result != records.SUCCESS:
+                    action['message'] = 'Error'
+                connection.execute(db_api._template(
+                    'recorder_action_finished', lambda: sa.update(
+                        _ACTIONS).where(
+                        _ACTIONS.c.id == sa.bindparam('b_id'))),
+                    dict(action, b_id=state.action_id))
+
+    # -- queries (recovery, nova-manage) -----------------------------------
+
+    def unfinished_runs(self, ctx: Any, host: str | None) -> list[RecordedRun]:
+        """Runs on ``host`` that never finished, oldest first, each with
+        its stages in start order: what a restarted service recovers."""
+        return [RecordedRun.from_row(row) for row in
+                db_api.flow_runs_get_unfinished(ctx, host)]
+
+    def runs_for_subject(self, ctx: Any, subject: str,
+                         limit: int | None = None) -> list[RecordedRun]:
+        """Runs about one instance, newest first."""
+        return [RecordedRun.from_row(row) for row in
+                db_api.flow_runs_get_by_instance(ctx, subject, limit)]
+
+    def get_run(self, ctx: Any, run_id: str) -> RecordedRun:
+        """:raises FlowRunNotFound:"""
+        return RecordedRun.from_row(db_api.flow_run_get(ctx, run_id))
+
+    def close_orphan(self, ctx: Any, run: RecordedRun | RunInfo,
+                     message: str | None = None) -> None:
+        """End a run that cannot be recovered because its subject is gone
+        (status ``error``)."""
+        run_id = run.run_id
+        self._runs.pop(run_id, None)
+        db_api.flow_run_close(
+            ctx, run_id, records.ERROR,
+            message or f'Closed at recovery: {run.subject} no longer '
+                       f'exists')
+
+    # InMemoryRecorder's query names, for code written against it.
+
+    def unfinished(self, host: str | None = None) -> list[RecordedRun]:
+        return self.unfinished_runs(None, host)
+
+    def for_subject(self, subject: str) -> list[RecordedRun]:
+        return self.runs_for_subject(None, subject)
+
+    def get(self, run_id: str) -> RecordedRun:
+        return self.get_run(None, run_id)
+
+    # -- internals -----------------------------------------------------------
+
+    def _run_started(self, run: RunInfo, action_id: int | None,
+                     explicit: bool) -> None:
+        if run.recovering:
+            self._runs[run.run_id] = self._resume_state(run, action_id,
+                                                        explicit)
+            return
+        state = _RunState(action_id)
+        values = self._run_values(run)
+        with db_api.writer_connection() as connection:
+            if explicit or not self._linkable(run):
+                values['action_id'] = action_id
+                connection.execute(_insert_run_statement(), values)
+            elif connection.dialect.insert_returning:
+                state.action_id = connection.execute(
+                    _insert_linked_run_statement(), dict(
+                        values, b_subject=run.subject,
+                        b_request_id=run.request_id)).scalar()
+            else:
+                # No RETURNING (MySQL proper): look the action up first.
+                state.action_id = values['action_id'] = connection.execute(
+                    self._action_query(run).element).scalar()
+                connection.execute(sa.insert(_RUNS).values(values))
+        self._runs[run.run_id] = state
+
+    def _linkable(self, run: RunInfo) -> bool:
+        return bool(self.link_actions and run.subject and run.request_id)
+
+    @staticmethod
+    def _action_query(run: RunInfo) -> Any:
+        return sa.select(_ACTIONS.c.id).where(
+            _ACTIONS.c.instance_uuid == run.subject,
+            _ACTIONS.c.request_id == run.request_id,
+        ).order_by(_ACTIONS.c.id.desc()).limit(1).scalar_subquery()
+
+    def _run_values(self, run: RunInfo) -> dict[str, Any]:
+        return {
+            'id': run.run_id, 'flow': run.flow, 'version': run.version,
+            'instance_uuid': run.subject, 'request_id': run.request_id,
+            'user_id': run.user_id, 'project_id': run.project_id,
+            'host': run.host or self.host, 'status': records.RUNNING,
+            'started_at': _dt(run.started_at),
+            'recovering': run.recovering,
+        }
+
+    def _resume_state(self, run: RunInfo, action_id: int | None,
+                      explicit: bool) -> _RunState:
+        """Continue the record of an interrupted run (recovery): mark it
+        running again and reload where its stage numbering stands."""
+        with db_api.writer_connection() as connection:
+            updated = connection.execute(sa.update(_RUNS).where(
+                _RUNS.c.id == run.run_id).values(
+                status=records.RUNNING, recovering=True, finished_at=None,
+                **({'action_id': action_id} if explicit else {}))).rowcount
+            if not updated:
+                values = self._run_values(run)
+                values['action_id'] = action_id
+                connection.execute(sa.insert(_RUNS).values(values))
+            return self._load_state(connection, run.run_id)
+
+    def _load_state(self, connection: sa.Connection,
+                    run_id: str) -> _RunState:
+        state = _RunState(connection.execute(
+            sa.select(_RUNS.c.action_id).where(_RUNS.c.id == run_id),
+        ).scalar())
+        for seq, event in connection.execute(
+                sa.select(_EVENTS.c.seq, _EVENTS.c.event).where(
+                    _EVENTS.c.run_id == run_id).order_by(_EVENTS.c.seq)):
+            state.seq = max(state.seq, seq or 0)
+            state.seqs[event] = seq
+            state.last_stage = event
+        return state
+
+    def _state(self, run: RunInfo) -> _RunState:
+        state = self._runs.get(run.run_id)
+        if state is None:
+            # A run this recorder did not start (another recorder object
+            # began it): pick up its numbering from the database.
+            with self._lock, db_api.writer_connection() as connection:
+                state = self._runs.get(run.run_id)
+                if state is None:
+                    state = self._runs[run.run_id] = self._load_state(
+                        connection, run.run_id)
+        return state
+
+    def _event(self, run: RunInfo, state: _RunState, seq: int,
+               stage_id: str, *,
+               start: float | None = None, finish: float | None = None,
+               result: str | None = None, traceback: str | None = None,
+               revert_result: str | None = None,
+               details: str | None = None) -> dict[str, Any]:
+        now = timeutils.utcnow()
+        return {
+            'run_id': run.run_id, 'seq': seq, 'event': stage_id,
+            'action_id': state.action_id, 'host': run.host or self.host,
+            'start_time': _dt(start) if start is not None else None,
+            'finish_time': _dt(finish) if finish is not None else None,
+            'result': result, 'traceback': traceback,
+            'revert_result': revert_result, 'details': details,
+            'created_at': now, 'updated_at': now, 'deleted': 0,
+        }
+
+    def _write_events(self, state: _RunState,
+                      rows: list[dict[str, Any]]) -> None:
+        """One statement: ``rows`` plus the pending finish, if any."""
+        if state.pending is not None:
+            rows = [state.pending, *rows]
+            state.pending = None
+        if not rows:
+            return
+        with db_api.writer_connection() as connection:
+            _execute_upsert(connection, rows)
+
+
+def _insert_run_statement() -> Any:
+    """INSERT a run, its values as parameters (a template, see
+    nova.db.api)."""
+    return db_api._template('recorder_insert_run',
+                            lambda: sa.insert(_RUNS))
+
+
+def _insert_linked_run_statement() -> Any:
+    """INSERT a run whose action_id is the newest action of its instance
+    and request (``b_subject``, ``b_request_id``), RETURNING it."""
+    def build() -> Any:
+        action = sa.select(_ACTIONS.c.id).where(
+            _ACTIONS.c.instance_uuid == sa.bindparam('b_subject'),
+            _ACTIONS.c.request_id == sa.bindparam('b_request_id'),
+        ).order_by(_ACTIONS.c.id.desc()).limit(1).scalar_subquery()
+        return sa.insert(_RUNS).values(action_id=action).returning(
+            _RUNS.c.action_id)
+    return db_api._template('recorder_insert_linked_run', build)
+
+
+_EVENT_COLUMNS = ('run_id', 'seq', 'event', 'action_id', 'host',
+                  'start_time', 'finish_time', 'result', 'traceback',
+                  'revert_result', 'details', 'created_at', 'updated_at',
+                  'deleted')
+
+# (dialect name, number of rows) -> the upsert statement.  Written as
+# text with typed parameters because SQLAlchemy does not cache the
+# compiled form of multi-row INSERT constructs: compiling one again for
+# every stage cost more CPU than the rest of the recording.
+_UPSERTS: dict[tuple[str, int], sa.TextClause] = {}
+
+
+def _upsert_statement(dialect: sa.Dialect, count: int) -> sa.TextClause:
+    """INSERT ``count`` event rows; a row whose (run_id, seq) exists gets
+    the non-NULL ones of its mutable columns instead (PostgreSQL and
+    SQLite: ON CONFLICT .. DO UPDATE; MariaDB/MySQL: ON DUPLICATE KEY
+    UPDATE)."""
+    key = (dialect.name, count)
+    statement = _UPSERTS.get(key)
+    if statement is not None:
+        return statement
+    t = _EVENTS
+    quote = dialect.identifier_preparer.quote
+    table = quote(t.name)
+    columns = ', '.join(quote(c) for c in _EVENT_COLUMNS)
+    rows = ', '.join(
+        '(' + ', '.join(f':{c}_{i}' for c in _EVENT_COLUMNS) + ')'
+        for i in range(count))
+    if dialect.name in ('mysql', 'mariadb'):
+        def new(column: str) -> str:
+            return f'VALUES({quote(column)})'
+        conflict = 'ON DUPLICATE KEY UPDATE'
+    elif dialect.name in ('postgresql', 'sqlite'):
+        def new(column: str) -> str:
+            return f'excluded.{quote(column)}'
+        conflict = (f'ON CONFLICT ({quote("run_id")}, {quote("seq")}) '
+                    f'DO UPDATE SET')
+    else:
+        raise NotImplementedError(
+            f'The flow recorder does not support {dialect.name} databases')
+    updates = [f'{quote(c)} = COALESCE({new(c)}, {table}.{quote(c)})'
+               for c in _MUTABLE]
+    updates.append(f'{quote("updated_at")} = {new("updated_at")}')
+    statement = sa.text(
+        f'INSERT INTO {table} ({columns}) VALUES {rows} {conflict} '
+        + ', '.join(updates)
+    ).bindparams(*(sa.bindparam(f'{c}_{i}', type_=t.c[c].type)
+                   for i in range(count) for c in _EVENT_COLUMNS))
+    _UPSERTS[key] = statement
+    return statement
+
+
+def _execute_upsert(connection: sa.Connection,
+                    rows: list[dict[str, Any]]) -> None:
+    statement = _upsert_statement(connection.dialect, len(rows))
+    connection.execute(statement, {f'{c}_{i}': row[c]
+                                for i, row in enumerate(rows)
+                                for c in _EVENT_COLUMNS})
+
+
+class _ActionRecorder:
+    """A :class:`DBRecorder` whose runs belong to a known action."""
+
+    def __init__(self, parent: DBRecorder, action_id: int | None) -> None:
+        self._parent = parent
+        self.action_id = action_id
+
+    def run_started(self, run: RunInfo) -> None:
+        self._parent._run_started(run, self.action_id, explicit=True)
+
+    def stage_started(self, run: RunInfo, stage_id: str, at: float) -> None:
+        self._parent.stage_started(run, stage_id, at)
+
+    def stage_finished(self, run: RunInfo, stage_id: str, result: str,
+                       started_at: float, finished_at: float,
+                       failure: Failure | None) -> None:
+        self._parent.stage_finished(run, stage_id, result, started_at,
+                                    finished_at, failure)
+
+    def stage_reverted(self, run: RunInfo, stage_id: str, result: str,
+                       started_at: float, finished_at: float,
+                       failure: Failure | None) -> None:
+        self._parent.stage_reverted(run, stage_id, result, started_at,
+                                    finished_at, failure)
+
+    def run_finished(self, run: RunInfo, result: str, finished_at: float,
+                     failure: Failure | None) -> None:
+        self._parent.run_finished(run, result, finished_at, failure)
+
+    def __getattr__(self, name: str) -> Any:
+        # The query methods are the parent's.
+        return getattr(self._parent, name)

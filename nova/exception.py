@@ -1,0 +1,311 @@
+"""nova's exceptions, each carrying the HTTP code the API maps it to."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class NovaException(Exception):
+    """Base class: ``msg_fmt`` is formatted with the keyword arguments."""
+
+    msg_fmt = 'An unknown exception occurred.'
+    code = 500
+
+    def __init__(self, message: str | None = None, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        if message is None:
+            try:
+                message = self.msg_fmt % kwargs
+            except (KeyError, TypeError):
+                message = self.msg_fmt
+        self.message = message
+        super().__init__(message)
+
+    def format_message(self) -> str:
+        return self.message
+
+
+class Invalid(NovaException):
+    msg_fmt = 'Bad request: %(reason)s'
+    code = 400
+
+
+class NotFound(NovaException):
+    msg_fmt = 'Resource could not be found.'
+    code = 404
+
+
+class Forbidden(NovaException):
+    msg_fmt = 'Forbidden'
+    code = 403
+
+
+class Conflict(NovaException):
+    msg_fmt = 'Conflict: %(reason)s'
+    code = 409
+
+
+class InstanceNotFound(NotFound):
+    msg_fmt = 'Instance %(instance_id)s could not be found.'
+
+
+class FlavorNotFound(NotFound):
+    msg_fmt = 'Flavor %(flavor_id)s could not be found.'
+
+
+class ImageNotFound(NotFound):
+    msg_fmt = 'Image %(image_id)s could not be found.'
+
+
+class InstanceInvalidState(Conflict):
+    msg_fmt = ('Cannot \'%(method)s\' instance %(instance_uuid)s while it '
+               'is in %(attr)s %(state)s')
+
+
+class UnexpectedTaskStateError(Conflict):
+    msg_fmt = ('Conflict updating instance %(instance_uuid)s. Expected: '
+               '%(expected)s. Actual: %(actual)s')
+
+
+class NoValidHost(NovaException):
+    msg_fmt = 'No valid host was found. %(reason)s'
+
+
+class RescheduledException(NovaException):
+    msg_fmt = ('Build of instance %(instance_uuid)s was re-scheduled: '
+               '%(reason)s')
+
+
+class ComputeResourcesUnavailable(NovaException):
+    msg_fmt = 'Insufficient compute resources: %(reason)s'
+
+
+class VirtDriverError(NovaException):
+    msg_fmt = 'Virt driver error: %(reason)s'
+
+
+class InstanceExists(Conflict):
+    msg_fmt = 'Instance %(name)s already exists.'
+
+
+class FlavorDiskSmallerThanImage(Invalid):
+    msg_fmt = ('Flavor\'s disk is too small for requested image. Flavor disk '
+               'is %(flavor_size)i bytes, image is %(image_size)i bytes.')
+
+
+class InstanceIsLocked(Conflict):
+    msg_fmt = 'Instance %(instance_uuid)s is locked'
+
+
+# -- API-facing exceptions (nova/api) ----------------------------------------
+
+class ActionNotSupported(Conflict):
+    """The compute API has no flow for this operation yet.
+
+    409, not 501: the request is well formed and may succeed on a cloud (or
+    a later release) that has the operation; clients show the message.
+    """
+
+    msg_fmt = 'Action %(action)s is not supported by this cloud yet.'
+
+
+class InvalidAPIVersionString(Invalid):
+    msg_fmt = ('API Version String %(version)s is of invalid format. Must '
+               'be of format MajorNum.MinorNum.')
+
+
+class InvalidGlobalAPIVersion(NovaException):
+    msg_fmt = ('Version %(req_ver)s is not supported by the API. Minimum '
+               'is %(min_ver)s and maximum is %(max_ver)s.')
+    code = 406
+
+
+class ValidationError(Invalid):
+    msg_fmt = '%(detail)s'
+
+
+class PolicyNotAuthorized(Forbidden):
+    msg_fmt = "Policy doesn't allow %(action)s to be performed."
+
+
+class NotAuthenticated(NovaException):
+    msg_fmt = 'Authentication required.'
+    code = 401
+
+
+class InvalidInput(Invalid):
+    msg_fmt = 'Invalid input received: %(reason)s'
+
+
+class KeypairNotFound(NotFound):
+    msg_fmt = 'Keypair %(name)s not found for user %(user_id)s'
+
+
+class KeyPairExists(Conflict):
+    msg_fmt = "Key pair '%(key_name)s' already exists."
+
+
+class FlavorExists(Conflict):
+    msg_fmt = 'Flavor with name %(name)s already exists.'
+
+
+class FlavorIdExists(Conflict):
+    msg_fmt = 'Flavor with ID %(flavor_id)s already exists.'
+
+
+class FlavorExtraSpecsNotFound(NotFound):
+    msg_fmt = ('Flavor %(flavor_id)s has no extra specs with key '
+               '%(extra_specs_key)s.')
+
+
+class InstanceActionNotFound(NotFound):
+    msg_fmt = ('Action for request_id %(request_id)s on instance '
+               '%(instance_uuid)s not found')
+
+
+class ServiceNotFound(NotFound):
+    msg_fmt = 'Service %(service_id)s could not be found.'
+
+
+class ComputeHostNotFound(NotFound):
+    msg_fmt = 'Compute host %(host)s could not be found.'
+
+
+class HypervisorNotFound(NotFound):
+    msg_fmt = "Hypervisor with ID '%(hypervisor_id)s' could not be found."
+
+
+class MarkerNotFound(NotFound):
+    msg_fmt = 'Marker %(marker)s could not be found.'
+
+
+# -- single-host compute operations (pause ... attach/detach) ----------------
+# The network and volume errors below are raised by the database layer
+# and the local services; being nova.exception classes they cross RPC as
+# themselves (nova.rpc.ALLOWED_EXMODS) when a compute call such as
+# attach_interface fails on the host.
+
+class NetworkNotFound(NotFound):
+    msg_fmt = 'Network %(network_id)s could not be found.'
+
+
+class PortNotFound(NotFound):
+    msg_fmt = 'Port id %(port_id)s could not be found.'
+
+
+class FixedIpAlreadyInUse(Conflict):
+    msg_fmt = ('Fixed IP address %(address)s is already in use on '
+               'network %(network)s.')
+
+
+class FixedIpInvalid(Invalid):
+    msg_fmt = 'Fixed IP address %(address)s is invalid: %(reason)s'
+
+
+class NoMoreFixedIps(NovaException):
+    msg_fmt = 'No fixed IP addresses available for network: %(net)s'
+
+
+class VolumeNotFound(NotFound):
+    msg_fmt = 'Volume %(volume_id)s could not be found.'
+
+
+class InvalidVolume(Invalid):
+    msg_fmt = 'Invalid volume: %(reason)s'
+
+
+class UnexpectedVolumeStateError(InvalidVolume):
+    msg_fmt = ('Volume %(volume_id)s is %(actual)s; expected '
+               '%(expected)s.')
+
+
+class BDMNotFound(NotFound):
+    msg_fmt = 'No Block Device Mapping with id %(id)s.'
+
+
+class VolumeBDMNotFound(NotFound):
+    msg_fmt = 'No volume Block Device Mapping with id %(volume_id)s.'
+
+
+class InvalidDevicePath(Invalid):
+    msg_fmt = 'The supplied device path (%(path)s) is invalid.'
+
+
+class DevicePathInUse(Conflict):
+    msg_fmt = 'The supplied device path (%(path)s) is in use.'
+
+
+class InterfaceAttachFailed(NovaException):
+    msg_fmt = 'Failed to attach network adapter device to %(instance_uuid)s'
+
+
+class InstanceNotReady(Conflict):
+    msg_fmt = 'Instance %(instance_id)s is not ready'
+
+
+class ConsoleNotAvailable(NotFound):
+    msg_fmt = 'Guest does not have a console available.'
+
+
+class UnshelveException(NovaException):
+    msg_fmt = 'Error during unshelve instance %(instance_id)s: %(reason)s'
+
+
+# -- the database layer and the local network, volume and image services --
+
+class InvalidSortKey(Invalid):
+    msg_fmt = 'Sort key %(sort_key)s is not supported.'
+
+
+class UnexpectedVMStateError(Conflict):
+    msg_fmt = ('Conflict updating instance %(instance_uuid)s. Expected '
+               'vm_state: %(expected)s. Actual: %(actual)s')
+
+
+class InstanceActionEventNotFound(NotFound):
+    msg_fmt = 'Event %(event)s not found for action id %(action_id)s'
+
+
+class FlowRunNotFound(NotFound):
+    msg_fmt = 'Flow run %(run_id)s could not be found.'
+
+
+class HostBinaryNotFound(NotFound):
+    msg_fmt = 'Could not find binary %(binary)s on host %(host)s.'
+
+
+class ServiceExists(Conflict):
+    msg_fmt = ('Service with host %(host)s binary %(binary)s topic '
+               '%(topic)s exists.')
+
+
+class FlavorAccessExists(Conflict):
+    msg_fmt = ('Flavor access already exists for flavor %(flavor_id)s '
+               'and project %(project_id)s combination.')
+
+
+class FlavorAccessNotFound(NotFound):
+    msg_fmt = ('Flavor access not found for %(flavor_id)s / '
+               '%(project_id)s combination.')
+
+
+class ImageNotAuthorized(Forbidden):
+    msg_fmt = 'Not authorized for image %(image_id)s.'
+
+
+class ImageProtected(Forbidden):
+    msg_fmt = 'Image %(image_id)s is protected and cannot be deleted.'
+
+
+class InvalidImageState(Conflict):
+    msg_fmt = 'Image %(image_id)s is %(actual)s; expected %(expected)s.'
+
+
+class ImageUnacceptable(Invalid):
+    msg_fmt = 'Image %(image_id)s is unacceptable: %(reason)s'
+
+
+class ComputeNodeNotFound(HypervisorNotFound):
+    """A compute node by ID or UUID (the API's hypervisor)."""
+
+    msg_fmt = 'Compute node %(hypervisor_id)s could not be found.'

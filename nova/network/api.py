@@ -1,0 +1,93 @@
+"""The network service interface compute flows call.
+
+Network info is a list of VIF dicts, shaped like upstream nova's
+``nova.network.model.VIF`` so virt drivers read it the same way::
+
+    {'id': port_id, 'port_id': port_id, 'address': mac,
+     'type': 'bridge', 'devname': 'tap...', 'active': True,
+     'network': {'id': ..., 'label': ..., 'bridge': ...,
+                 'subnets': [{'cidr': '10.0.0.0/24', 'version': 4,
+                              'gateway': {'address': '10.0.0.1', ...},
+                              'dns': [{'address': ...}],
+                              'ips': [{'address': '10.0.0.2',
+                                       'type': 'fixed', 'version': 4,
+                                       'floating_ips': []}],
+                              'routes': []}],
+                 'meta': {...}},
+     ...}
+
+``requested_networks`` is None or ``'auto'`` (one port on the default
+network), ``'none'`` (no port), or a list of dicts with any of
+``network_id`` (or ``uuid``), ``fixed_ip`` (or ``address``) and
+``port_id``.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Sequence
+from typing import Any
+
+from oslo_utils import importutils
+
+import nova.conf
+
+CONF = nova.conf.CONF
+
+VIF = dict[str, Any]
+
+
+class NetworkAPI(abc.ABC):
+    """What nova needs from a network service."""
+
+    @abc.abstractmethod
+    def allocate_for_instance(self, context: Any, instance_uuid: str,
+                              requested_networks: Any = None) -> list[VIF]:
+        """Create the instance's ports; all of them or none.
+
+        Not idempotent: a second call adds ports.  Undo it with
+        :meth:`deallocate_for_instance`.
+        """
+
+    @abc.abstractmethod
+    def deallocate_for_instance(self, context: Any,
+                                instance_uuid: str) -> None:
+        """Remove every port of the instance.  Idempotent."""
+
+    @abc.abstractmethod
+    def allocate_port_for_instance(self, context: Any, instance_uuid: str,
+                                   network_id: str | None = None,
+                                   requested_ip: str | None = None) -> VIF:
+        """Add one port (interface attach)."""
+
+    @abc.abstractmethod
+    def deallocate_port_for_instance(self, context: Any, instance_uuid: str,
+                                     port_id: str) -> bool:
+        """Remove one port (interface detach).  Idempotent: False when
+        the instance had no such port."""
+
+    @abc.abstractmethod
+    def get_instance_nw_info(self, context: Any,
+                             instance_uuid: str) -> list[VIF]:
+        """The instance's ports as network info, in allocation order."""
+
+    def get_nw_info_for_instances(self, context: Any,
+                                  instance_uuids: Sequence[str],
+                                  ) -> dict[str, list[VIF]]:
+        """Network info of many instances; backends may batch it."""
+        return {uuid: self.get_instance_nw_info(context, uuid)
+                for uuid in instance_uuids}
+
+    @abc.abstractmethod
+    def validate_networks(self, context: Any, requested_networks: Any,
+                          num_instances: int) -> int:
+        """Check a request before any instance exists; returns how many
+        of ``num_instances`` can get their ports.
+
+        :raises NetworkNotFound: :raises FixedIpInvalid:
+        """
+
+
+def API(conf: Any = CONF) -> NetworkAPI:  # noqa: N802 (a factory)
+    """The configured network service (``[network] backend``)."""
+    return importutils.import_object(conf.network.backend)

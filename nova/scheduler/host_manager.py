@@ -1,0 +1,49 @@
+"""Turning the database's view of compute nodes into HostStates."""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from oslo_utils import timeutils
+
+import nova.conf
+from nova.scheduler import filters
+
+CONF = nova.conf.CONF
+
+
+class Scheduler:
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+        self.filters = filters.load_filters(CONF.scheduler.enabled_filters)
+
+    def host_states(self, ctx: Any) -> list[filters.HostState]:
+        horizon = timeutils.utcnow() - datetime.timedelta(
+            seconds=CONF.service_down_time)
+        states = []
+        for node in self.db.compute_nodes_for_scheduling(ctx):
+            last_seen = node['last_seen_up']
+            states.append(filters.HostState(
+                host=node['host'], node=node['hypervisor_hostname'],
+                availability_zone=node['availability_zone']
+                or CONF.default_availability_zone,
+                alive=bool(last_seen and last_seen >= horizon
+                           and not node['forced_down']),
+                disabled=bool(node['disabled']),
+                vcpus=node['vcpus'], vcpus_used=node['vcpus_used'],
+                memory_mb=node['memory_mb'],
+                memory_mb_used=node['memory_mb_used'],
+                local_gb=node['local_gb'],
+                local_gb_used=node['local_gb_used'],
+                cpu_allocation_ratio=node['cpu_allocation_ratio'],
+                ram_allocation_ratio=node['ram_allocation_ratio'],
+                disk_allocation_ratio=node['disk_allocation_ratio']))
+        return states
+
+    def select_destinations(self, ctx: Any, spec: dict[str, Any],
+                            count: int) -> list[filters.HostState]:
+        return filters.select_hosts(
+            self.host_states(ctx), spec, self.filters,
+            CONF.scheduler.ram_weight_multiplier, count)

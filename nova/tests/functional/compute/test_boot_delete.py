@@ -1,0 +1,53 @@
+"""Boot and delete through the conductor, in one process on SQLite."""
+
+import testtools
+
+from nova.compute import power_state, vm_states
+from nova.tests.functional import fixtures as func_fixtures
+
+
+class TestBootDelete(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = self.useFixture(func_fixtures.LocalCloud())
+
+    def test_boot_reaches_active_and_delete_frees_everything(self):
+        instance = self.cloud.boot()
+        active = self.cloud.wait_for_state(instance['uuid'], vm_states.ACTIVE)
+        self.assertEqual(power_state.RUNNING, active['power_state'])
+        self.assertEqual('compute1', active['host'])
+        manager = self.cloud.manager('compute1')
+        self.assertTrue(manager.driver.instance_exists(active))
+
+        self.cloud.compute_api.delete(self.cloud.ctx, active)
+        self.cloud.wait_for_deleted(instance['uuid'])
+        self.assertFalse(manager.driver.instance_exists(active))
+
+    def test_every_build_stage_is_an_instance_action_event(self):
+        instance = self.cloud.boot()
+        action = self.cloud.wait_for_action(instance['uuid'], 'create')
+        events = self.cloud.db.action_events_get(self.cloud.ctx,
+                                                 action['id'])
+        prefix = 'compute.build_instance.'
+        self.assertEqual(
+            ['check_instance_not_already_created', 'check_image_size',
+             'notify_usage_start', 'update_building', 'claim_resources',
+             'allocate_network', 'prep_block_device',
+             'spawn.update_spawning', 'spawn.driver_spawn',
+             'spawn.update_active', 'notify_usage_end'],
+            [e['event'].removeprefix(prefix) for e in reversed(events)])
+        self.assertEqual({'Success'}, {e['result'] for e in events})
+        self.assertEqual({'compute1'}, {e['host'] for e in events})
+
+    def test_get_and_list_carry_the_network_info_the_view_shows(self):
+        uuid = self.cloud.boot()['uuid']
+        self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        ctx = self.cloud.user_context()
+        shown = self.cloud.compute_api.get(ctx, uuid)
+        (vif,) = shown['network_info']
+        address = vif['network']['subnets'][0]['ips'][0]['address']
+        (listed,) = self.cloud.compute_api.get_all(
+            ctx, {'project_id': ctx.project_id})
+        self.assertEqual(shown['network_info'], listed['network_info'])
+        self.assertTrue(address.startswith('10.'))

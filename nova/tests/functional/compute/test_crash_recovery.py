@@ -1,0 +1,118 @@
+"""A nova-compute killed inside any stage ends consistent after a restart.
+
+Each scenario runs a real nova-compute process (RabbitMQ, MariaDB, the
+fake hypervisor keeping its guests on disk like real domains) with the
+fault-injection hook enabled, stops it inside one stage - after the
+stage's work, before its finish is recorded, which is the hardest case -
+kills it with SIGKILL, and starts a new nova-compute on the same host:
+
+* build (policy ``revert``): every started stage is reverted; nothing is
+  left on the host (no guest, claim or IP address), the instance has a
+  fault, and with no other host to reschedule to it ends in ERROR;
+* terminate (policy ``resume``): the delete finishes; nothing is left.
+"""
+
+import testscenarios
+import testtools
+from nova_fault_injection_hooks import stage_ids
+
+from nova.compute import vm_states
+from nova.tests.functional import multiprocess
+
+load_tests = testscenarios.load_tests_apply_scenarios
+
+BUILD = 'compute.build_instance'
+TERMINATE = 'compute.terminate_instance'
+
+
+def _scenarios(flow, before):
+    found = [(f'{sid.removeprefix(flow + ".")}:crash-after',
+              {'stage_id': sid, 'kind': 'crash-after'})
+             for sid in stage_ids(flow)]
+    # Killed inside the hypervisor call itself, before it returned.
+    found.append((f'{before}:crash-before',
+                  {'stage_id': f'{flow}.{before}', 'kind': 'crash-before'}))
+    return found
+
+
+class _CrashTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = self.useFixture(multiprocess.ProcessCloud(self))
+
+    def start_compute(self, crash=True):
+        env = {}
+        if crash:
+            env['NOVA_FAULT_AT'] = f'{self.stage_id}:{self.kind}'
+        return self.cloud.start('nova-compute', 'compute1',
+                                hooks=('fault_injection',), **env)
+
+    def crash_and_restart(self, compute):
+        self.cloud.wait_for_marker(self.stage_id)
+        compute.kill()
+        # The same host comes back without the fault: init_host recovers
+        # before it takes new requests.
+        self.start_compute(crash=False)
+
+    def assert_nothing_left(self, uuid):
+        cloud = self.cloud
+        self.assertEqual([], cloud.hypervisor_guests('compute1'))
+        self.assertIsNone(cloud.db.allocation_get_by_instance(cloud.ctx,
+                                                              uuid))
+        node = cloud.db.compute_node_get_all_by_host(cloud.ctx,
+                                                     'compute1')[0]
+        self.assertEqual((0, 0, 0), (node['memory_mb_used'],
+                                     node['vcpus_used'],
+                                     node['local_gb_used']))
+        self.assertEqual([], cloud.db.fixed_ip_get_by_instance(cloud.ctx,
+                                                               uuid))
+
+
+class TestBuildCrash(_CrashTest):
+
+    scenarios = _scenarios(BUILD, 'spawn.driver_spawn')
+
+    def test_restart_reverts_the_interrupted_build(self):
+        compute = self.start_compute()
+        uuid = self.cloud.boot()['uuid']
+        self.crash_and_restart(compute)
+
+        errored = self.cloud.wait_for_state(uuid, vm_states.ERROR)
+        self.assertIsNone(errored['host'])
+        self.assert_nothing_left(uuid)
+        faults = self.cloud.db.instance_fault_get_by_instance_uuids(
+            self.cloud.ctx, [uuid])[uuid]
+        self.assertIn('Interrupted', [f['message'] for f in faults])
+
+        (run,) = self.cloud.wait_for_runs(uuid, 1)
+        self.assertEqual('reverted', run['status'])
+        # The recovery is in the record: the interrupted stage was
+        # reverted (when it has a revert) by the restarted service.
+        action = self.cloud.wait_for_action(uuid, 'create')
+        events = {e['event']: e for e in self.cloud.db.action_events_get(
+            self.cloud.ctx, action['id'])}
+        self.assertIn(self.stage_id, events)
+        self.assertIsNone(events[self.stage_id]['finish_time'])
+
+
+class TestTerminateCrash(_CrashTest):
+
+    scenarios = _scenarios(TERMINATE, 'driver_destroy')
+
+    def test_restart_finishes_the_interrupted_delete(self):
+        compute = self.start_compute()
+        uuid = self.cloud.boot()['uuid']
+        active = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.cloud.compute_api.delete(self.cloud.ctx, active)
+        self.crash_and_restart(compute)
+
+        self.cloud.wait_for_deleted(uuid)
+        deleted = self.cloud.instance(uuid, read_deleted='yes')
+        self.assertEqual(vm_states.DELETED, deleted['vm_state'])
+        self.assert_nothing_left(uuid)
+        runs = self.cloud.wait_for_runs(uuid, 2)
+        self.assertEqual(
+            [('compute.build_instance', 'success'),
+             ('compute.terminate_instance', 'success')],
+            sorted((r['flow'], r['status']) for r in runs))

@@ -1,0 +1,176 @@
+"""A whole cloud inside the test process: conductor and compute services on
+the in-process transport, a migrated database, flavors and an image.
+
+The services are the real ones (``nova.cmd.all.build_services``) with the
+fake virt driver; only the transport and the database location differ
+from a deployment.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from collections.abc import Callable
+from typing import Any
+
+import fixtures
+from oslo_config import fixture as config_fixture
+
+import nova.conf
+from nova import context as nova_context
+from nova import exception, rpc
+from nova.tests.fixtures import database
+from nova.tests.fixtures import rpc as rpc_fixture
+
+CONF = nova.conf.CONF
+
+#: How long a functional test waits for an instance to reach a state.
+WAIT_SECONDS = 30.0
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float = WAIT_SECONDS,
+             what: str = 'condition') -> Any:
+    """Poll ``predicate`` until it returns something true; that value.
+
+    Polling is what a user of the API does too: these tests wait for the
+    effect of asynchronous casts, not for a fixed time.
+    """
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f'timed out after {timeout}s waiting for '
+                                 f'{what}')
+        time.sleep(0.01)
+
+
+class CloudHelpers:
+    """What tests do with a cloud, whichever way its services run.
+
+    Needs ``db``, ``ctx``, ``compute_api`` and ``state_path`` set by the
+    fixture using it.
+    """
+
+    def create_image(self) -> dict[str, Any]:
+        from nova.image import api as image_api
+        with tempfile.NamedTemporaryFile(dir=self.state_path,
+                                         delete=False) as blob:
+            blob.write(b'\0' * 4096)
+        return image_api.API().create_from_file(
+            self.ctx, blob.name, name='cirros', disk_format='raw',
+            container_format='bare', visibility='public')
+
+    def user_context(self, user: str = 'demo',
+                     project: str = 'demo') -> nova_context.RequestContext:
+        return nova_context.RequestContext(user_id=user, project_id=project)
+
+    def boot(self, ctx: Any = None, flavor: str = '1', **kwargs: Any,
+             ) -> dict[str, Any]:
+        ctx = ctx or self.user_context()
+        flavor_row = self.db.flavor_get_by_flavor_id(ctx, flavor)
+        instances, _ = self.compute_api.create(
+            ctx, flavor_row, self.image['id'],
+            name=kwargs.pop('name', 'test'), **kwargs)
+        return instances[0]
+
+    def instance(self, uuid: str, read_deleted: str = 'no',
+                 ) -> dict[str, Any] | None:
+        ctx = nova_context.get_admin_context()
+        ctx.read_deleted = read_deleted
+        try:
+            return self.db.instance_get_by_uuid(ctx, uuid)
+        except exception.InstanceNotFound:
+            return None
+
+    def wait_for_state(self, uuid: str, vm_state: str,
+                       timeout: float = WAIT_SECONDS) -> dict[str, Any]:
+        def reached() -> dict[str, Any] | None:
+            instance = self.instance(uuid, read_deleted='yes')
+            if instance and instance['vm_state'] == vm_state and (
+                    instance['task_state'] is None):
+                return instance
+            return None
+        return wait_for(reached, timeout, f'{uuid} to be {vm_state}')
+
+    def wait_for_deleted(self, uuid: str,
+                         timeout: float = WAIT_SECONDS) -> None:
+        wait_for(lambda: self.instance(uuid) is None, timeout,
+                 f'{uuid} to be deleted')
+
+    def wait_for_action(self, uuid: str, action: str,
+                        timeout: float = WAIT_SECONDS) -> dict[str, Any]:
+        """The newest ``action`` of the instance, once it has finished."""
+        def finished() -> dict[str, Any] | None:
+            for row in self.db.actions_get(self.ctx, uuid):
+                if row['action'] == action and row['finish_time']:
+                    return row
+            return None
+        return wait_for(finished, timeout, f'{action} of {uuid} to finish')
+
+    def wait_for_runs(self, uuid: str, count: int,
+                      timeout: float = WAIT_SECONDS) -> list[dict[str, Any]]:
+        """The instance's flow runs, once ``count`` of them have ended."""
+        def ended() -> list[dict[str, Any]] | None:
+            runs = self.db.flow_runs_get_by_instance(self.ctx, uuid)
+            done = [r for r in runs if r['status'] != 'running']
+            return runs if len(done) >= count else None
+        return wait_for(ended, timeout, f'{count} runs of {uuid} to end')
+
+
+class LocalCloud(CloudHelpers, fixtures.Fixture):
+    """Conductor + ``compute_hosts`` compute services in this process."""
+
+    def __init__(self, backend: str = 'sqlite',
+                 compute_hosts: tuple[str, ...] = ('compute1',),
+                 with_api: bool = False, **overrides: Any) -> None:
+        super().__init__()
+        self.backend = backend
+        self.compute_hosts = compute_hosts
+        self.with_api = with_api
+        self.overrides = overrides
+        self.services: list[Any] = []
+
+    def _setUp(self) -> None:
+        self.state_path = self.useFixture(fixtures.TempDir()).path
+        config = self.useFixture(config_fixture.Config(CONF))
+        config.config(state_path=self.state_path, host='conductor1',
+                      report_interval=60)
+        config.config(state_path=os.path.join(self.state_path, 'hypervisor'),
+                      group='fake_driver')
+        for key, value in self.overrides.items():
+            group, _, name = key.rpartition('__')
+            config.config(**{name: value}, group=group or None)
+        self.db_fixture = self.useFixture(database.Database(self.backend))
+        self.useFixture(rpc_fixture.RPCFixture(url=rpc.IN_PROCESS_URL))
+
+        from nova import service
+        from nova.compute import flavors
+        from nova.db import api as db
+        self.db = db
+        self.ctx = nova_context.get_admin_context()
+        flavors.ensure_standard_flavors(self.ctx)
+        self.image = self.create_image()
+
+        for index, host in enumerate(self.compute_hosts):
+            services = service.build_services(
+                host, with_api=self.with_api and index == 0)
+            if index:
+                # Only one conductor: the others' would share its topic.
+                services = [s for s in services
+                            if s.binary != 'nova-conductor']
+            for svc in services:
+                svc.start()
+                self.addCleanup(svc.stop)
+                self.services.append(svc)
+
+        from nova.compute import api as compute_api
+        self.compute_api = compute_api.API()
+
+    def manager(self, host: str) -> Any:
+        for service in self.services:
+            if service.binary == 'nova-compute' and service.host == host:
+                return service.manager
+        raise KeyError(host)

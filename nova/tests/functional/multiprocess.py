@@ -1,0 +1,218 @@
+"""nova services as separate processes over RabbitMQ, for functional tests.
+
+The test process plays the API: it casts through the real compute API on a
+RabbitMQ transport, while ``nova-conductor`` and ``nova-compute`` run as
+the installed console scripts with a generated nova.conf.
+
+Each test gets a RabbitMQ virtual host of its own (made with the local
+``rabbitmqctl``, deleted after the test): queue names depend only on topic
+and host ("compute.compute1"), so tests running side by side, or a test
+after one whose service was killed with messages still queued, would
+otherwise consume each other's messages.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from typing import Any
+
+import fixtures
+from oslo_config import fixture as config_fixture
+from testtools import content
+
+import nova.conf
+from nova import context as nova_context
+from nova import rpc
+from nova.tests.fixtures import database, services
+from nova.tests.fixtures import rpc as rpc_fixture
+from nova.tests.functional import fixtures as func_fixtures
+
+CONF = nova.conf.CONF
+
+RABBIT_URL = os.environ.get('NOVA_TEST_RABBIT_URL',
+                            'rabbit://guest:guest@127.0.0.1:5672/')
+BIN = os.path.dirname(sys.executable)
+START_TIMEOUT = 60.0
+STOP_TIMEOUT = 10.0
+
+
+class ServiceProcess:
+    """One nova service process started from its console script."""
+
+    def __init__(self, binary: str, config_file: str, log_file: str,
+                 env: dict[str, str]) -> None:
+        self.binary = binary
+        self.config_file = config_file
+        self.log_file = log_file
+        self.env = env
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        # stdout and stderr both go to the log file: oslo.log writes to
+        # stdout, and a pipe nobody drains would block the service.
+        with open(self.log_file, 'ab') as log:
+            self.process = subprocess.Popen(
+                [os.path.join(BIN, self.binary), '--config-file',
+                 self.config_file], stdout=log, stderr=subprocess.STDOUT,
+                env=self.env)
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        """Until the service prints its ready line (after init_host, so
+        after crash recovery) or dies."""
+        assert self.process is not None
+        ready = f'{self.binary} ready'
+
+        def started() -> bool:
+            if self.process.poll() is not None:
+                raise AssertionError(
+                    f'{self.binary} exited with {self.process.returncode}:'
+                    f'\n{self.log_tail()}')
+            with open(self.log_file, errors='replace') as log:
+                return any(line.startswith(ready) for line in log)
+        try:
+            func_fixtures.wait_for(started, START_TIMEOUT,
+                                   f'{self.binary} to start')
+        except AssertionError:
+            self.kill()
+            raise AssertionError(f'{self.binary} did not start:\n'
+                                 f'{self.log_tail()}') from None
+
+    def log_tail(self, size: int = 4000) -> str:
+        with open(self.log_file, errors='replace') as log:
+            return log.read()[-size:]
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(sig)
+            self.process.wait(STOP_TIMEOUT)
+
+    def stop(self) -> None:
+        """SIGTERM, and SIGKILL if that does not end it in time (a service
+        held inside a stage by the fault-injection hook never will)."""
+        try:
+            self.kill(signal.SIGTERM)
+        except subprocess.TimeoutExpired:
+            self.kill(signal.SIGKILL)
+
+
+class ProcessCloud(func_fixtures.CloudHelpers, fixtures.Fixture):
+    """A database, a RabbitMQ virtual host, a conductor in this process and
+    nova-compute processes started on demand."""
+
+    def __init__(self, test: Any, backend: str = 'mysql',
+                 conductor_in_process: bool = True,
+                 concurrency: str = 'eventlet') -> None:
+        super().__init__()
+        self.test = test
+        self.backend = backend
+        #: NOVA_CONCURRENCY of the service processes.
+        self.concurrency = concurrency
+        self.conductor_in_process = conductor_in_process
+        self.processes: dict[str, ServiceProcess] = {}
+
+    def _setUp(self) -> None:
+        services.require_url(self.test, RABBIT_URL, 'RabbitMQ')
+        self.dir = self.useFixture(fixtures.TempDir()).path
+        # Registered before the processes' own cleanups, so it runs after
+        # they stopped: a failing test shows what each service logged.
+        self.addCleanup(self._attach_logs)
+        self.state_path = self.dir
+        self.transport_url = self._make_vhost()
+        self.db_fixture = self.useFixture(database.Database(self.backend))
+        rpc.register_opts(CONF)
+        config = self.useFixture(config_fixture.Config(CONF))
+        config.config(state_path=self.dir, host='api-test',
+                      report_interval=60)
+        self.useFixture(rpc_fixture.RPCFixture(url=self.transport_url))
+        self.marker_dir = os.path.join(self.dir, 'markers')
+        os.makedirs(self.marker_dir)
+
+        from nova.compute import api as compute_api
+        from nova.compute import flavors
+        from nova.db import api as db
+        self.db = db
+        self.ctx = nova_context.get_admin_context()
+        flavors.ensure_standard_flavors(self.ctx)
+        self.image = self.create_image()
+        self.compute_api = compute_api.API()
+        if self.conductor_in_process:
+            from nova import service
+            from nova.conductor import rpcapi
+            conductor = service.Service('conductor-test', 'nova-conductor',
+                                        rpcapi.TOPIC,
+                                        service.make_conductor_manager(), db)
+            conductor.start()
+            self.addCleanup(conductor.stop)
+
+    def _make_vhost(self) -> str:
+        name = f'nova-test-{uuid.uuid4().hex[:12]}'
+
+        def rabbitmqctl(*args: str) -> None:
+            try:
+                subprocess.run(['rabbitmqctl', *args], check=True,
+                               capture_output=True, timeout=60)
+            except (OSError, subprocess.SubprocessError) as exc:
+                raise AssertionError(
+                    f'rabbitmqctl {" ".join(args)} failed: {exc}') from exc
+        rabbitmqctl('add_vhost', name)
+        self.addCleanup(rabbitmqctl, 'delete_vhost', name)
+        rabbitmqctl('set_permissions', '-p', name, 'guest', '.*', '.*', '.*')
+        return RABBIT_URL.rstrip('/') + '/' + name
+
+    def _attach_logs(self) -> None:
+        for name in sorted(os.listdir(self.dir)):
+            if name.endswith('.log'):
+                with open(os.path.join(self.dir, name),
+                          errors='replace') as log:
+                    lines = [line for line in log if ' DEBUG ' not in line]
+                self.test.addDetail(name, content.text_content(
+                    ''.join(lines[-200:])))
+
+    def config_file(self, host: str, hooks: tuple[str, ...] = ()) -> str:
+        path = os.path.join(self.dir, f'{host}.conf')
+        with open(path, 'w') as conf:
+            conf.write(f'''[DEFAULT]
+host = {host}
+state_path = {self.dir}/{host}
+transport_url = {self.transport_url}
+report_interval = 60
+debug = True
+
+[database]
+connection = {self.db_fixture.url}
+
+[fake_driver]
+state_path = {self.dir}/hypervisor-{host}
+
+[flow]
+enabled_hooks = {','.join(hooks)}
+''')
+        return path
+
+    def start(self, binary: str, host: str, hooks: tuple[str, ...] = (),
+              **env: str) -> ServiceProcess:
+        process_env = dict(os.environ, NOVA_FAULT_MARKER_DIR=self.marker_dir,
+                           NOVA_CONCURRENCY=self.concurrency, **env)
+        process = ServiceProcess(
+            binary, self.config_file(host, hooks),
+            os.path.join(self.dir, f'{binary}-{host}.log'), process_env)
+        self.addCleanup(process.stop)
+        process.start()
+        self.processes[host] = process
+        return process
+
+    def wait_for_marker(self, stage_id: str,
+                        timeout: float = func_fixtures.WAIT_SECONDS) -> None:
+        path = os.path.join(self.marker_dir, stage_id)
+        func_fixtures.wait_for(lambda: os.path.exists(path), timeout,
+                               f'a process to stop in {stage_id}')
+
+    def hypervisor_guests(self, host: str) -> list[str]:
+        """Guests the fake hypervisor of ``host`` holds (its state files)."""
+        from nova.virt import fake
+        return sorted(fake.read_state(f'{self.dir}/hypervisor-{host}'))

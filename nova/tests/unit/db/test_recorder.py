@@ -1,0 +1,314 @@
+"""The flow engine's database recorder, on SQLite, MariaDB and PostgreSQL."""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import testscenarios
+
+from nova import context
+from nova.db import api as db
+from nova.db import recorder as db_recorder
+from nova.flow import Flow, FlowEngine, records, sub
+from nova.tests.unit.db import base
+
+load_tests = testscenarios.load_tests_apply_scenarios
+
+
+class Crash(BaseException):
+    """Stands for the process dying inside a stage (like SIGKILL, it
+    leaves the run unfinished: the engine only handles Exception)."""
+
+
+@dataclasses.dataclass
+class DemoState:
+    uuid: str
+    fail_in: str | None = None
+    crash_in: str | None = None
+    fail_revert_of: str | None = None
+    ran: list[str] = dataclasses.field(default_factory=list)
+    reverted: list[str] = dataclasses.field(default_factory=list)
+
+
+STAGES = ('a', 'b', 'c', 'd')
+
+
+def demo_flow() -> Flow:
+    flow = Flow('test.recorded', '1.0', DemoState,
+                subject=lambda state: state.uuid)
+    flow.stages('a', 'b', sub('grp', ['c']), 'd')
+
+    def make(name):
+        def execute(ctx: Any, state: DemoState) -> None:
+            if state.crash_in == name:
+                raise Crash()
+            if state.fail_in == name:
+                raise RuntimeError(f'{name} failed: admin_pass=hunter2')
+            state.ran.append(name)
+
+        def revert(ctx: Any, state: DemoState, failure: Any) -> None:
+            if state.fail_revert_of == name:
+                raise ValueError(f'cannot undo {name}')
+            state.reverted.append(name)
+        return execute, revert
+
+    for name in STAGES:
+        execute, revert = make(name)
+        flow.stage(execute, name=name)
+        flow.revert(name)(revert)
+    return flow
+
+
+class _RecorderTestCase(base.DBTestCase):
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.instance = db.instance_create(self.ctx, {'display_name': 'x'})
+        self.uuid = self.instance['uuid']
+        self.action = db.action_start(self.ctx, self.uuid, 'create')
+        self.recorder = db_recorder.DBRecorder()
+        self.engine = self._engine(self.recorder)
+
+    @staticmethod
+    def _engine(recorder: Any) -> FlowEngine:
+        return FlowEngine.load(flows=[demo_flow()], recorder=recorder,
+                               host='host-a')
+
+    def _run(self, **state: Any) -> DemoState:
+        return self.engine.run('test.recorded', self.ctx,
+                               DemoState(self.uuid, **state))
+
+    def _only_run(self) -> dict[str, Any]:
+        runs = db.flow_runs_get_by_instance(self.ctx, self.uuid)
+        self.assertEqual(1, len(runs))
+        return runs[0]
+
+
+class RecordTestCase(_RecorderTestCase):
+
+    def test_success_records_run_stages_and_action(self):
+        self._run()
+        run = self._only_run()
+        self.assertEqual('success', run['status'])
+        self.assertEqual('test.recorded', run['flow'])
+        self.assertEqual('host-a', run['host'])
+        self.assertEqual(self.ctx.request_id, run['request_id'])
+        self.assertEqual(self.action['id'], run['action_id'])
+        self.assertEqual('test.recorded.d', run['current_stage'])
+        self.assertIsNotNone(run['finished_at'])
+        events = run['events']
+        self.assertEqual(
+            ['test.recorded.a', 'test.recorded.b', 'test.recorded.grp.c',
+             'test.recorded.d'], [e['event'] for e in events])
+        self.assertEqual([1, 2, 3, 4], [e['seq'] for e in events])
+        for event in events:
+            self.assertEqual('Success', event['result'])
+            self.assertEqual('host-a', event['host'])
+            self.assertEqual(self.action['id'], event['action_id'])
+            self.assertLessEqual(event['start_time'], event['finish_time'])
+        # What os-instance-actions shows.
+        self.assertEqual(4, len(db.action_events_get(self.ctx,
+                                                     self.action['id'])))
+        action = db.action_get_by_request_id(self.ctx, self.uuid,
+                                             self.ctx.request_id)
+        self.assertIsNotNone(action['finish_time'])
+        self.assertIsNone(action['message'])
+
+    def test_one_statement_per_stage_on_the_success_path(self):
+        counter = self.count_statements()
+        self._run()
+        # 1 run INSERT + 1 upsert per stage + last finish, run UPDATE and
+        # action UPDATE at the end.
+        self.assertEqual(len(STAGES) + 4, counter.count,
+                         '\n'.join(counter.statements))
+
+    def test_every_transition_writes_at_most_one_statement(self):
+        counter = self.count_statements()
+        per_call: list[tuple[str, int]] = []
+
+        class Counting:
+            def __getattr__(inner, name):
+                method = getattr(self.recorder, name)
+
+                def call(*args: Any) -> None:
+                    before = counter.count
+                    method(*args)
+                    per_call.append((name, counter.count - before))
+                return call
+
+        self.engine = self._engine(Counting())
+        self.assertRaises(RuntimeError, self._run, fail_in='d')
+        self.assertEqual(
+            [('run_started', 1)]
+            # Successful finishes ride with the next start: no write.
+            + [('stage_started', 1), ('stage_finished', 0)] * 3
+            # The failure is written at once, with its traceback.
+            + [('stage_started', 1), ('stage_finished', 1)]
+            + [('stage_reverted', 1)] * 4
+            # The run's end: its UPDATE and the action's.
+            + [('run_finished', 2)],
+            per_call)
+
+    def test_failure_records_error_traceback_and_reverts(self):
+        self.assertRaises(RuntimeError, self._run, fail_in='c')
+        run = self._only_run()
+        self.assertEqual('error', run['status'])
+        self.assertEqual('test.recorded.grp.c', run['current_stage'])
+        self.assertIn('RuntimeError', run['message'])
+        events = {e['event']: e for e in run['events']}
+        failed = events['test.recorded.grp.c']
+        self.assertEqual('Error', failed['result'])
+        self.assertIn('Traceback', failed['traceback'])
+        # Secrets in exception text are masked before they are stored.
+        self.assertNotIn('hunter2', failed['traceback'])
+        self.assertNotIn('hunter2', run['message'])
+        for stage in ('a', 'b', 'grp.c'):
+            self.assertEqual(records.REVERTED,
+                             events[f'test.recorded.{stage}']
+                             ['revert_result'])
+        self.assertEqual('Success', events['test.recorded.a']['result'])
+        self.assertNotIn('test.recorded.d', events)
+        action = db.action_get_by_request_id(self.ctx, self.uuid,
+                                             self.ctx.request_id)
+        self.assertEqual('Error', action['message'])
+
+    def test_failed_revert_is_recorded_with_its_traceback(self):
+        self.assertRaises(RuntimeError, self._run, fail_in='c',
+                          fail_revert_of='a')
+        events = {e['event']: e for e in self._only_run()['events']}
+        first = events['test.recorded.a']
+        self.assertEqual(records.REVERT_FAILED, first['revert_result'])
+        self.assertIn('cannot undo a', first['details'])
+        self.assertEqual('Success', first['result'])
+
+    def test_runs_of_one_action_are_told_apart(self):
+        self._run()
+        self._run()
+        runs = db.flow_runs_get_all(self.ctx, {'action_id': self.action['id']})
+        self.assertEqual(2, len(runs))
+        self.assertNotEqual(runs[0]['id'], runs[1]['id'])
+        self.assertEqual(8, len(db.action_events_get(self.ctx,
+                                                     self.action['id'])))
+        self.assertEqual({runs[0]['id'], runs[1]['id']}, {
+            e['run_id'] for e in db.action_events_get(self.ctx,
+                                                      self.action['id'])})
+
+    def test_explicit_action_and_no_action(self):
+        other = db.action_start(self.ctx, self.uuid, 'reboot',
+                                request_id='req-other')
+        self.engine.run('test.recorded', self.ctx, DemoState(self.uuid),
+                        recorder=self.recorder.for_action(other['id']))
+        run = self._only_run()
+        self.assertEqual(other['id'], run['action_id'])
+        self.assertEqual({other['id']},
+                         {e['action_id'] for e in run['events']})
+        # No action with this request ID: the run stands alone.
+        ctx = context.RequestContext('u', 'p', request_id='req-none')
+        self.engine.run('test.recorded', ctx, DemoState(self.uuid))
+        runs = db.flow_runs_get_all(self.ctx, {'request_id': 'req-none'})
+        self.assertIsNone(runs[0]['action_id'])
+
+    def test_run_without_subject_or_host(self):
+        flow = Flow('test.plain', '1.0', DemoState)
+        flow.stages('only')
+        flow.stage(lambda ctx, state: None, name='only')
+        engine = FlowEngine.load(flows=[flow],
+                                 recorder=db_recorder.DBRecorder('fallback'))
+        engine.run('test.plain', None, DemoState('x'))
+        run = db.flow_runs_get_all(self.ctx, {'flow': 'test.plain'})[0]
+        self.assertEqual('success', run['status'])
+        self.assertIsNone(run['instance_uuid'])
+        self.assertEqual('fallback', run['host'])
+        self.assertEqual(['Success'], [e['result'] for e in run['events']])
+
+
+class RecoveryTestCase(_RecorderTestCase):
+
+    def _crash(self, stage: str) -> None:
+        self.assertRaises(Crash, self._run, crash_in=stage)
+
+    def test_interrupted_run_is_unfinished_with_its_stages(self):
+        self._crash('c')
+        runs = db_recorder.DBRecorder().unfinished_runs(self.admin, 'host-a')
+        self.assertEqual(1, len(runs))
+        run = runs[0]
+        self.assertEqual(self.uuid, run.subject)
+        self.assertEqual('running', run.status)
+        self.assertEqual(['test.recorded.a', 'test.recorded.b',
+                          'test.recorded.grp.c'], run.started_stage_ids)
+        # b's finish was held back to ride with c's start, which was
+        # written: only c is unfinished.
+        self.assertEqual(['test.recorded.a', 'test.recorded.b'],
+                         run.completed_stage_ids)
+        self.assertEqual(self.ctx.request_id, run.info.request_id)
+        self.assertEqual([], db_recorder.DBRecorder().unfinished_runs(
+            self.admin, 'host-b'))
+
+    def test_revert_after_restart(self):
+        self._crash('c')
+        # A new process: new recorder, new engine, nothing in memory.
+        recorder = db_recorder.DBRecorder()
+        engine = self._engine(recorder)
+        run = recorder.unfinished_runs(self.admin, 'host-a')[0]
+        state = DemoState(self.uuid)
+        engine.runner('test.recorded').revert_interrupted(
+            self.admin, state, run.run_id, run.started_stage_ids)
+        self.assertEqual(['c', 'b', 'a'], state.reverted)
+        self.assertEqual([], recorder.unfinished_runs(self.admin, 'host-a'))
+        recorded = recorder.get_run(self.admin, run.run_id)
+        self.assertEqual('reverted', recorded.status)
+        self.assertTrue(recorded.recovering)
+        self.assertEqual(
+            [records.REVERTED] * 3,
+            [recorded.stage(f'test.recorded.{s}').revert_result
+             for s in ('a', 'b', 'grp.c')])
+
+    def test_resume_after_restart_continues_the_numbering(self):
+        self._crash('c')
+        recorder = db_recorder.DBRecorder()
+        engine = self._engine(recorder)
+        run = recorder.unfinished_runs(self.admin, 'host-a')[0]
+        state = engine.runner('test.recorded').resume(
+            self.admin, DemoState(self.uuid), run.run_id,
+            run.completed_stage_ids)
+        self.assertEqual(['c', 'd'], state.ran)
+        recorded = recorder.get_run(self.admin, run.run_id)
+        self.assertEqual('success', recorded.status)
+        self.assertEqual([1, 2, 3, 4, 5], [
+            e['seq'] for e in db.flow_run_get(self.admin,
+                                              run.run_id)['events']])
+        # c ran twice: the cut attempt and the one that finished.
+        self.assertEqual(records.SUCCESS,
+                         recorded.stage('test.recorded.grp.c').result)
+        self.assertEqual(['test.recorded.a', 'test.recorded.b',
+                          'test.recorded.grp.c', 'test.recorded.d'],
+                         recorded.completed_stage_ids)
+
+    def test_close_orphan(self):
+        self._crash('a')
+        recorder = db_recorder.DBRecorder()
+        run = recorder.unfinished_runs(self.admin, 'host-a')[0]
+        recorder.close_orphan(self.admin, run)
+        closed = recorder.get_run(self.admin, run.run_id)
+        self.assertEqual('error', closed.status)
+        self.assertIn(self.uuid, closed.message)
+        self.assertEqual([], recorder.unfinished_runs(self.admin, 'host-a'))
+
+
+class StatementBudgetTestCase(_RecorderTestCase):
+    """The cost of the recorder's options, measured."""
+
+    def test_statements_without_deferring_finishes(self):
+        self.engine = self._engine(db_recorder.DBRecorder(
+            defer_finish=False))
+        counter = self.count_statements()
+        self._run()
+        self.assertEqual(2 * len(STAGES) + 3, counter.count)
+
+    def test_statements_without_action_finish(self):
+        self.engine = self._engine(db_recorder.DBRecorder(
+            finish_actions=False))
+        counter = self.count_statements()
+        self._run()
+        self.assertEqual(len(STAGES) + 3, counter.count)

@@ -1,0 +1,354 @@
+"""nova.concurrency: the same API on native threads and on eventlet.
+
+The in-process tests run in the test runner, which is not monkey-patched
+(so on native threads whatever NOVA_CONCURRENCY says); each mode is then
+proven in a fresh interpreter, since patching is process-wide.
+"""
+
+import ast
+import json
+import os
+import textwrap
+from unittest import mock
+
+import fixtures
+import testtools
+
+from nova import concurrency
+from nova.tests.fixtures import concurrency as concurrency_fixture
+
+TIMEOUT = 30
+
+
+class TestPrimitives(testtools.TestCase):
+
+    def test_spawn_returns_the_result(self):
+        self.assertEqual(5, concurrency.spawn(lambda a, b: a + b, 2,
+                                              b=3).wait(TIMEOUT))
+
+    def test_wait_reraises_the_error(self):
+        def fail():
+            raise KeyError('x')
+
+        handle = concurrency.spawn(fail)
+        self.assertRaises(KeyError, handle.wait, TIMEOUT)
+        self.assertTrue(handle.done())
+
+    def test_wait_times_out_while_running(self):
+        release = concurrency.Event()
+        handle = concurrency.spawn(release.wait)
+        self.assertRaises(TimeoutError, handle.wait, 0.01)
+        self.assertFalse(handle.done())
+        release.set()
+        self.assertTrue(handle.wait(TIMEOUT))
+
+    def test_unretrieved_error_is_logged(self):
+        handle = concurrency.Handle('job')
+        handle._run(lambda: 1 / 0, (), {})
+        with mock.patch.object(concurrency.LOG, 'error') as error:
+            handle.__del__()
+        self.assertEqual('job', error.call_args[0][1])
+        handle._error = None
+
+    def test_spawned_functions_run_concurrently(self):
+        a, b = concurrency.Event(), concurrency.Event()
+
+        def first():
+            a.set()
+            return b.wait(TIMEOUT)
+
+        def second():
+            b.set()
+            return a.wait(TIMEOUT)
+
+        h1, h2 = concurrency.spawn(first), concurrency.spawn(second)
+        self.assertEqual([True, True], [h1.wait(TIMEOUT), h2.wait(TIMEOUT)])
+
+    def test_keyed_lock_serialises_one_key_only(self):
+        locks = concurrency.KeyedLock()
+        holding, release = concurrency.Event(), concurrency.Event()
+
+        def hold():
+            with locks.lock('a'):
+                holding.set()
+                release.wait(TIMEOUT)
+
+        handle = concurrency.spawn(hold)
+        self.assertTrue(holding.wait(TIMEOUT))
+        with testtools.ExpectedException(TimeoutError):
+            with locks.lock('a', timeout=0):
+                pass
+        with locks.lock('b', timeout=0):
+            self.assertEqual(2, len(locks))
+        release.set()
+        handle.wait(TIMEOUT)
+        with locks.lock('a', timeout=0):
+            pass
+
+    def test_keyed_lock_entries_do_not_leak(self):
+        locks = concurrency.KeyedLock()
+        for key in range(100):
+            with locks.lock(key):
+                pass
+        with testtools.ExpectedException(ValueError):
+            with locks.lock('x'):
+                raise ValueError()
+        self.assertEqual(0, len(locks))
+
+    def test_lock_for_is_one_process_wide_keyed_lock(self):
+        with concurrency.lock_for('uuid-1'):
+            self.assertEqual(1, len(concurrency.keyed_lock()))
+            error = self.assertRaises(TimeoutError, concurrency.spawn(
+                self._try_lock, 'uuid-1').wait, TIMEOUT)
+            self.assertIn("lock 'uuid-1' not acquired", str(error))
+        self.assertEqual(0, len(concurrency.keyed_lock()))
+
+    @staticmethod
+    def _try_lock(key):
+        with concurrency.lock_for(key, timeout=0):
+            pass
+
+    def test_pool_runs_at_most_size_at_once(self):
+        pool = concurrency.Pool(2)
+        release = concurrency.Event()
+        started = concurrency.Semaphore(0)
+
+        def job():
+            started.release()
+            release.wait(TIMEOUT)
+
+        pool.spawn(job)
+        pool.spawn(job)
+        for _ in range(2):
+            self.assertTrue(started.acquire(timeout=TIMEOUT))
+        self.assertEqual((2, 0), (pool.running(), pool.free()))
+        # A third must wait for a slot: spawning it blocks its caller.
+        third = concurrency.spawn(pool.spawn, job)
+        self.assertRaises(TimeoutError, third.wait, 0.05)
+        self.assertRaises(TimeoutError, pool.waitall, 0.01)
+        release.set()
+        third.wait(TIMEOUT)
+        pool.waitall(TIMEOUT)
+        self.assertEqual(0, pool.running())
+
+    def test_pool_handles_carry_results_and_errors(self):
+        pool = concurrency.Pool(3)
+        ok = pool.spawn(lambda: 'ok')
+        bad = pool.spawn(lambda: {}['missing'])
+        pool.waitall(TIMEOUT)
+        self.assertEqual('ok', ok.wait(0))
+        self.assertRaises(KeyError, bad.wait, 0)
+        self.assertRaises(ValueError, concurrency.Pool, 0)
+
+    def test_periodic_runs_until_stopped_and_survives_errors(self):
+        calls = []
+        third = concurrency.Event()
+
+        def tick():
+            calls.append(1)
+            if len(calls) == 3:
+                third.set()
+            if len(calls) == 1:
+                raise RuntimeError('first run fails')
+
+        logger = self.useFixture(fixtures.FakeLogger())
+        periodic = concurrency.start_periodic(tick, 0.001)
+        self.assertTrue(third.wait(TIMEOUT))
+        periodic.stop()
+        periodic.wait(TIMEOUT)
+        self.assertIn('Periodic task', logger.output)
+        self.assertIn('first run fails', logger.output)
+        count = len(calls)
+        self.assertGreaterEqual(count, 3)
+        # Stopped means no further runs.
+        self.assertEqual(count, len(calls))
+
+    def test_periodic_initial_delay_can_be_cut_by_stop(self):
+        called = []
+        periodic = concurrency.start_periodic(lambda: called.append(1), 60,
+                                              initial_delay=60)
+        periodic.stop()
+        periodic.wait(TIMEOUT)
+        self.assertEqual([], called)
+
+    def test_run_in_native_thread_unpatched_is_a_call(self):
+        self.assertEqual(3, concurrency.run_in_native_thread(len, 'abc'))
+
+    def test_unpatched_process_uses_the_threading_executor(self):
+        self.assertFalse(concurrency.is_green())
+        self.assertEqual('threading', concurrency.executor_name())
+
+
+class TestMode(testtools.TestCase):
+
+    def _mode(self, value):
+        env = {} if value is None else {concurrency.ENV_VAR: value}
+        with mock.patch.dict(os.environ, env, clear=False), \
+                mock.patch.object(concurrency, '_mode', None):
+            if value is None:
+                os.environ.pop(concurrency.ENV_VAR, None)
+            return concurrency.mode()
+
+    def test_default_mode_is_eventlet(self):
+        self.assertEqual('eventlet', self._mode(None))
+        self.assertEqual('eventlet', self._mode(''))
+
+    def test_mode_comes_from_the_environment(self):
+        self.assertEqual('threading', self._mode('threading'))
+        self.assertEqual('threading', self._mode(' Threading '))
+
+    def test_unknown_mode_is_refused_naming_the_variable(self):
+        error = self.assertRaises(concurrency.ConcurrencyModeError,
+                                  self._mode, 'asyncio')
+        self.assertIn('NOVA_CONCURRENCY', str(error))
+
+
+class TestEventletIsImportedOnlyHere(testtools.TestCase):
+
+    def test_no_other_nova_module_imports_eventlet(self):
+        root = os.path.dirname(concurrency.__file__)
+        offenders = []
+        for directory, _, files in os.walk(root):
+            for name in files:
+                path = os.path.join(directory, name)
+                if not name.endswith('.py') or path == concurrency.__file__:
+                    continue
+                with open(path, encoding='utf-8') as f:
+                    tree = ast.parse(f.read(), path)
+                for node in ast.walk(tree):
+                    if isinstance(node, ast.Import):
+                        modules = [alias.name for alias in node.names]
+                    elif isinstance(node, ast.ImportFrom):
+                        modules = [node.module or '']
+                    else:
+                        continue
+                    if any(m == 'eventlet' or m.startswith('eventlet.')
+                           for m in modules):
+                        offenders.append(f'{path}:{node.lineno}')
+        self.assertEqual([], offenders)
+
+
+# Run in a fresh interpreter per mode; prints one JSON object of findings.
+MODE_PROBE = textwrap.dedent('''
+    import json, sys
+    from nova import concurrency
+    mode = concurrency.setup()
+    assert concurrency.setup() == mode  # idempotent
+    import threading
+    out = {'mode': mode, 'green': concurrency.is_green(),
+           'executor': concurrency.executor_name(),
+           'eventlet_imported': 'eventlet' in sys.modules}
+    if concurrency.is_green():
+        from eventlet import patcher
+        out['thread_patched'] = patcher.is_monkey_patched('thread')
+        real_ident = patcher.original('threading').get_ident
+    else:
+        real_ident = threading.get_ident
+    main_thread = real_ident()
+
+    # Two tasks that can only finish if they run at the same time.
+    a, b = concurrency.Event(), concurrency.Event()
+    def first():
+        a.set()
+        return b.wait(10), real_ident()
+    def second():
+        b.set()
+        return a.wait(10), real_ident()
+    h1, h2 = concurrency.spawn(first), concurrency.spawn(second)
+    (ok1, t1), (ok2, t2) = h1.wait(10), h2.wait(10)
+    out['rendezvous'] = ok1 and ok2
+    # Green threads share the main OS thread; native ones do not.
+    out['same_os_thread'] = t1 == main_thread and t2 == main_thread
+    out['native_call_elsewhere'] = (
+        concurrency.run_in_native_thread(real_ident) != main_thread)
+
+    def fail():
+        raise KeyError('k')
+    try:
+        concurrency.spawn(fail).wait(10)
+    except KeyError:
+        out['error_reraised'] = True
+
+    held, release = concurrency.Event(), concurrency.Event()
+    def hold():
+        with concurrency.lock_for('i1'):
+            held.set()
+            release.wait(10)
+    holder = concurrency.spawn(hold)
+    held.wait(10)
+    try:
+        with concurrency.lock_for('i1', timeout=0.01):
+            out['keyed_lock'] = 'not exclusive'
+    except TimeoutError:
+        out['keyed_lock'] = 'exclusive'
+    release.set()
+    holder.wait(10)
+    out['keyed_lock_entries'] = len(concurrency.keyed_lock())
+
+    pool = concurrency.Pool(3)
+    active, peak, guard = [0], [0], concurrency.Lock()
+    def job():
+        with guard:
+            active[0] += 1
+            peak[0] = max(peak[0], active[0])
+        concurrency.sleep(0.01)
+        with guard:
+            active[0] -= 1
+    for _ in range(9):
+        pool.spawn(job)
+    pool.waitall(10)
+    out['pool_peak'] = peak[0]
+
+    ticks, done = [], concurrency.Event()
+    def tick():
+        ticks.append(1)
+        if len(ticks) == 3:
+            done.set()
+    periodic = concurrency.start_periodic(tick, 0.001)
+    out['periodic'] = done.wait(10)
+    periodic.stop()
+    periodic.wait(10)
+    print(json.dumps(out))
+''')
+
+
+class TestModes(testtools.TestCase):
+
+    def _probe(self, mode):
+        result = concurrency_fixture.run_in_mode(mode, MODE_PROBE)
+        self.assertEqual(0, result.returncode, result.stderr)
+        return json.loads(result.stdout.strip().splitlines()[-1])
+
+    def _assert_works(self, out):
+        self.assertTrue(out['rendezvous'])
+        self.assertTrue(out['error_reraised'])
+        self.assertEqual('exclusive', out['keyed_lock'])
+        self.assertEqual(0, out['keyed_lock_entries'])
+        self.assertEqual(3, out['pool_peak'])
+        self.assertTrue(out['periodic'])
+
+    def test_eventlet_mode_runs_on_patched_green_threads(self):
+        out = self._probe('eventlet')
+        self._assert_works(out)
+        self.assertEqual('eventlet', out['mode'])
+        self.assertTrue(out['green'])
+        self.assertTrue(out['thread_patched'])
+        self.assertEqual('eventlet', out['executor'])
+        self.assertTrue(out['same_os_thread'])
+        self.assertTrue(out['native_call_elsewhere'])
+
+    def test_threading_mode_runs_on_native_threads_without_eventlet(self):
+        out = self._probe('threading')
+        self._assert_works(out)
+        self.assertEqual('threading', out['mode'])
+        self.assertFalse(out['green'])
+        self.assertFalse(out['eventlet_imported'])
+        self.assertEqual('threading', out['executor'])
+        self.assertFalse(out['same_os_thread'])
+
+    def test_bad_mode_stops_setup(self):
+        result = concurrency_fixture.run_in_mode(
+            'gevent', 'from nova import concurrency; concurrency.setup()')
+        self.assertNotEqual(0, result.returncode)
+        self.assertIn("NOVA_CONCURRENCY='gevent' is not a concurrency mode",
+                      result.stderr)

@@ -1,0 +1,115 @@
+"""The volume service interface nova calls, with cinder's states.
+
+A volume goes ``available`` -> (``reserved``) -> (``attaching``) ->
+``in-use`` -> (``detaching``) -> ``available``.  Volumes are dicts with at
+least ``id``, ``size`` (GiB), ``status``, ``attach_status``
+(``detached`` / ``attached``), ``instance_uuid`` and ``mountpoint``.
+
+Every transition is a compare-and-swap on the status, so two requests
+racing for one volume cannot both win.  The calls revert stages use
+(``detach``, ``unreserve``, ``roll_detaching``) are idempotent.
+"""
+
+from __future__ import annotations
+
+import abc
+from typing import Any
+
+from oslo_utils import importutils
+
+import nova.conf
+
+CONF = nova.conf.CONF
+
+AVAILABLE = 'available'
+RESERVED = 'reserved'
+ATTACHING = 'attaching'
+IN_USE = 'in-use'
+DETACHING = 'detaching'
+CREATING = 'creating'
+ERROR = 'error'
+
+ATTACHED = 'attached'
+DETACHED = 'detached'
+
+
+class VolumeAPI(abc.ABC):
+    """What nova needs from a block storage service."""
+
+    @abc.abstractmethod
+    def create(self, context: Any, size: int, name: str | None = None,
+               ) -> dict[str, Any]:
+        """A new ``available`` volume of ``size`` GiB."""
+
+    @abc.abstractmethod
+    def get(self, context: Any, volume_id: str) -> dict[str, Any]:
+        """:raises VolumeNotFound:"""
+
+    @abc.abstractmethod
+    def get_all(self, context: Any,
+                filters: dict[str, Any] | None = None,
+                ) -> list[dict[str, Any]]:
+        """Volumes the context's project owns (all of them for admins)."""
+
+    @abc.abstractmethod
+    def delete(self, context: Any, volume_id: str) -> None:
+        """Delete an ``available`` (or ``error``) volume and its data.
+
+        :raises VolumeNotFound: :raises InvalidVolume: it is attached.
+        """
+
+    @abc.abstractmethod
+    def reserve(self, context: Any, volume_id: str,
+                instance_uuid: str | None = None) -> None:
+        """``available`` -> ``reserved`` (for an instance, if given)."""
+
+    @abc.abstractmethod
+    def unreserve(self, context: Any, volume_id: str) -> None:
+        """``reserved`` / ``attaching`` -> ``available``.  Idempotent."""
+
+    @abc.abstractmethod
+    def initialize_connection(self, context: Any, volume_id: str,
+                              connector: dict[str, Any] | None = None,
+                              ) -> dict[str, Any]:
+        """How the host reaches the volume (``connection_info``);
+        ``reserved`` -> ``attaching``."""
+
+    @abc.abstractmethod
+    def attach(self, context: Any, volume_id: str, instance_uuid: str,
+               mountpoint: str | None = None) -> dict[str, Any]:
+        """-> ``in-use`` by the instance; returns the connection info.
+
+        Accepts an ``available`` volume, or one ``reserved`` /
+        ``attaching`` for this instance.  Attaching again to the same
+        instance is a no-op.
+
+        :raises InvalidVolume: in use by another instance, or busy.
+        """
+
+    @abc.abstractmethod
+    def begin_detaching(self, context: Any, volume_id: str) -> None:
+        """``in-use`` -> ``detaching``."""
+
+    @abc.abstractmethod
+    def roll_detaching(self, context: Any, volume_id: str) -> None:
+        """``detaching`` -> ``in-use``.  Idempotent."""
+
+    @abc.abstractmethod
+    def detach(self, context: Any, volume_id: str,
+               instance_uuid: str | None = None) -> None:
+        """-> ``available`` (from the instance, if given).  Idempotent:
+        an ``available`` volume stays so.
+
+        :raises InvalidVolume: attached to another instance.
+        """
+
+    @abc.abstractmethod
+    def terminate_connection(self, context: Any, volume_id: str,
+                             connector: dict[str, Any] | None = None,
+                             ) -> None:
+        """The host no longer uses the volume."""
+
+
+def API(conf: Any = CONF) -> VolumeAPI:  # noqa: N802 (a factory)
+    """The configured volume service (``[volume] backend``)."""
+    return importutils.import_object(conf.volume.backend)
