@@ -1,0 +1,1 @@
+"""Example vendor hooks for nova's compute API flows."""

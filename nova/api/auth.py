@@ -1,0 +1,96 @@
+"""Authentication: building the RequestContext from the request.
+
+Two strategies, picked by ``[api] auth_strategy`` through
+:func:`pipeline_factory`:
+
+* ``noauth2``: ``X-Auth-Token: user:project`` (a token without ``:`` is
+  both); the user named ``admin`` gets the admin role.  No secret is
+  checked: for tests and the embedded all-in-one cloud only.
+* ``keystone``: keystonemiddleware's ``authtoken`` validates the token and
+  sets ``X-User-Id``/``X-Project-Id``/``X-Roles``; :class:`KeystoneContext`
+  turns those into the context.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import webob.dec
+
+import nova.conf
+from nova import context
+from nova.api.openstack import middleware, wsgi
+
+CONF = nova.conf.CONF
+
+
+def pipeline_factory(loader: Any, global_config: dict[str, Any],
+                     **local_config: str) -> Callable[..., Any]:
+    """Paste composite: the pipeline named by ``[api] auth_strategy``."""
+    pipeline = local_config[CONF.api.auth_strategy].split()
+    filters = [loader.get_filter(name) for name in pipeline[:-1]]
+    app = loader.get_app(pipeline[-1])
+    for filter_ in reversed(filters):
+        app = filter_(app)
+    return app
+
+
+def _request_id(req: wsgi.Request) -> str | None:
+    return req.environ.get('openstack.request_id')
+
+
+def _remote_address(req: wsgi.Request) -> str | None:
+    if CONF.api.use_forwarded_for:
+        forwarded = req.headers.get('X-Forwarded-For')
+        if forwarded:
+            return forwarded.split(',')[0].strip()
+    return req.remote_addr
+
+
+class NoAuthMiddleware(middleware.Middleware):
+    """noauth2: trust ``X-Auth-Token: user:project``."""
+
+    @webob.dec.wsgify(RequestClass=wsgi.Request)
+    def __call__(self, req: wsgi.Request) -> Any:
+        token = req.headers.get('X-Auth-Token', '').strip()
+        if not token:
+            return wsgi.fault_response(
+                req, 401, 'Authentication required: send X-Auth-Token '
+                          '"user:project".')
+        user_id, _sep, project_id = token.partition(':')
+        project_id = project_id or user_id
+        is_admin = user_id == 'admin'
+        roles = ['admin', 'member', 'reader'] if is_admin else [
+            'member', 'reader']
+        req.environ['nova.context'] = context.RequestContext(
+            user_id=user_id, project_id=project_id, is_admin=is_admin,
+            roles=roles, request_id=_request_id(req))
+        req.environ['nova.remote_address'] = _remote_address(req)
+        return req.get_response(self.application)
+
+
+class KeystoneContext(middleware.Middleware):
+    """Context from the headers keystonemiddleware's authtoken sets."""
+
+    @webob.dec.wsgify(RequestClass=wsgi.Request)
+    def __call__(self, req: wsgi.Request) -> Any:
+        if req.headers.get('X-Identity-Status', 'Confirmed') != 'Confirmed':
+            return wsgi.fault_response(req, 401,
+                                       'Authentication required.')
+        user_id = req.headers.get('X-User-Id') or req.headers.get('X-User')
+        project_id = (req.headers.get('X-Project-Id') or
+                      req.headers.get('X-Tenant-Id'))
+        if not user_id or not project_id:
+            return wsgi.fault_response(
+                req, 401, 'The token names no user or no project.')
+        roles = [r.strip() for r in req.headers.get('X-Roles', '').split(',')
+                 if r.strip()]
+        req.environ['nova.context'] = context.RequestContext(
+            user_id=user_id, project_id=project_id, roles=roles,
+            user_name=req.headers.get('X-User-Name'),
+            project_name=req.headers.get('X-Project-Name'),
+            auth_token=req.headers.get('X-Auth-Token'),
+            request_id=_request_id(req))
+        req.environ['nova.remote_address'] = _remote_address(req)
+        return req.get_response(self.application)

@@ -1,0 +1,1 @@
+"""The OpenStack Compute API: WSGI plumbing shared by every resource."""

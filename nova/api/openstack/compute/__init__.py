@@ -1,0 +1,1 @@
+"""OpenStack Compute API v2.1: routes, controllers, views and API flows."""

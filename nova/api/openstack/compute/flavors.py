@@ -1,0 +1,317 @@
+"""Flavors: list, detail, show; create/update/delete (admin); extra specs.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import webob.exc
+
+from nova import exception
+from nova.api.openstack import common, wsgi
+from nova.api.openstack.compute.flows.base import flavor_public_id
+from nova.api.validation import parameter_types as types
+from nova.api.validation import validators
+from nova.policies import enforcer
+
+FM = 'os_compute_api:os-flavor-manage:%s'
+ES = 'os_compute_api:os-flavor-extra-specs:%s'
+
+_SORT_KEYS = ('created_at', 'description', 'disabled', 'ephemeral_gb',
+              'flavorid', 'id', 'is_public', 'memory_mb', 'name', 'root_gb',
+              'rxtx_factor', 'swap', 'updated_at', 'vcpu_weight', 'vcpus')
+
+_EXTRA_SPEC_KEY = {'type': 'string', 'minLength': 1, 'maxLength': 255,
+                   'pattern': '^[a-zA-Z0-9-_:. ]+$'}
+_EXTRA_SPEC_VALUE = {'type': ['string', 'number', 'boolean'],
+                     'minLength': 0, 'maxLength': 255}
+
+
+def create_schema(version: Any) -> dict[str, Any]:
+    flavor: dict[str, Any] = {
+        'name': types.name,
+        'id': {'type': ['string', 'null'], 'minLength': 1, 'maxLength': 255,
+               'pattern': r'^(?! )[a-zA-Z0-9. _-]+(?<! )$'},
+        'ram': {'type': ['integer', 'string'], 'pattern': '^[0-9]+$',
+                'minimum': 1},
+        'vcpus': {'type': ['integer', 'string'], 'pattern': '^[0-9]+$',
+                  'minimum': 1},
+        'disk': {'type': ['integer', 'string'], 'pattern': '^[0-9]+$',
+                 'minimum': 0},
+        'OS-FLV-EXT-DATA:ephemeral': {'type': ['integer', 'string'],
+                                      'pattern': '^[0-9]*$', 'minimum': 0},
+        'swap': {'type': ['integer', 'string'], 'pattern': '^[0-9]*$',
+                 'minimum': 0},
+        'rxtx_factor': {'type': ['number', 'string'],
+                        'pattern': r'^[0-9]+(\.[0-9]+)?$',
+                        'exclusiveMinimum': 0},
+        'os-flavor-access:is_public': types.boolean,
+    }
+    if version >= '2.55':
+        flavor['description'] = types.description
+    return copy.deepcopy({
+        'type': 'object',
+        'properties': {'flavor': {
+            'type': 'object', 'properties': flavor,
+            'required': ['name', 'ram', 'vcpus', 'disk'],
+            'additionalProperties': False}},
+        'required': ['flavor'], 'additionalProperties': False})
+
+
+update_schema: dict[str, Any] = {
+    'type': 'object',
+    'properties': {'flavor': {
+        'type': 'object',
+        'properties': {'description': types.description},
+        'required': ['description'], 'additionalProperties': False}},
+    'required': ['flavor'], 'additionalProperties': False}
+
+extra_specs_schema: dict[str, Any] = {
+    'type': 'object',
+    'properties': {'extra_specs': {
+        'type': 'object',
+        'patternProperties': {'^[a-zA-Z0-9-_:. ]{1,255}$':
+                              _EXTRA_SPEC_VALUE},
+        'additionalProperties': False}},
+    'required': ['extra_specs'], 'additionalProperties': False}
+
+extra_spec_item_schema: dict[str, Any] = {
+    'type': 'object',
+    'patternProperties': {'^[a-zA-Z0-9-_:. ]{1,255}$': _EXTRA_SPEC_VALUE},
+    'additionalProperties': False, 'minProperties': 1, 'maxProperties': 1}
+
+
+def _int(value: Any) -> int:
+    return int(value) if value not in (None, '') else 0
+
+
+class FlavorsController:
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    # -- views -------------------------------------------------------------
+
+    def _links(self, req: wsgi.Request, flavor: Any) -> list[dict]:
+        return common.self_links(req, 'flavors', flavor_public_id(flavor))
+
+    def _basic(self, req: wsgi.Request, flavor: Any) -> dict[str, Any]:
+        view = {'id': flavor_public_id(flavor),
+                'name': common.get(flavor, 'name'),
+                'links': self._links(req, flavor)}
+        if req.is_microversion('2.55'):
+            view['description'] = common.get(flavor, 'description')
+        return view
+
+    def _detail(self, req: wsgi.Request, flavor: Any,
+                extra_specs_allowed: bool) -> dict[str, Any]:
+        swap = common.get(flavor, 'swap') or 0
+        view = {
+            'id': flavor_public_id(flavor),
+            'name': common.get(flavor, 'name'),
+            'ram': common.get(flavor, 'memory_mb'),
+            'disk': common.get(flavor, 'root_gb'),
+            'vcpus': common.get(flavor, 'vcpus'),
+            'links': self._links(req, flavor),
+            'OS-FLV-EXT-DATA:ephemeral': common.get(flavor,
+                                                    'ephemeral_gb') or 0,
+            'OS-FLV-DISABLED:disabled': bool(common.get(flavor,
+                                                        'disabled')),
+            'os-flavor-access:is_public': bool(common.get(
+                flavor, 'is_public', True)),
+            # Before 2.75 an empty swap is "", as upstream.
+            'swap': swap if swap or req.is_microversion('2.75') else '',
+            'rxtx_factor': common.get(flavor, 'rxtx_factor') or 1.0,
+        }
+        if req.is_microversion('2.55'):
+            view['description'] = common.get(flavor, 'description')
+        if req.is_microversion('2.61') and extra_specs_allowed:
+            view['extra_specs'] = dict(common.get(flavor, 'extra_specs')
+                                       or {})
+        return view
+
+    def _specs_allowed(self, req: wsgi.Request) -> bool:
+        return enforcer.authorize(req.context, ES % 'index', fatal=False)
+
+    # -- reads -------------------------------------------------------------
+
+    def _list(self, req: wsgi.Request) -> list[Any]:
+        ctx = req.context
+        filters: dict[str, Any] = {}
+        is_public = req.GET.get('is_public')
+        if ctx.is_admin:
+            # Admins see private flavors too unless they ask otherwise.
+            if is_public is None or is_public.lower() == 'none':
+                filters['is_public'] = None
+            else:
+                filters['is_public'] = common.bool_from_string(is_public)
+        else:
+            filters['is_public'] = True
+        for key, field in (('minRam', 'min_memory_mb'),
+                           ('minDisk', 'min_root_gb')):
+            if key in req.GET:
+                try:
+                    filters[field] = int(req.GET[key])
+                except ValueError:
+                    raise webob.exc.HTTPBadRequest(
+                        explanation=f'Invalid {key} filter '
+                                    f'[{req.GET[key]}]') from None
+        sort_key = req.GET.get('sort_key', 'flavorid')
+        sort_dir = req.GET.get('sort_dir', 'asc')
+        if sort_key not in _SORT_KEYS or sort_dir not in ('asc', 'desc'):
+            raise webob.exc.HTTPBadRequest(
+                explanation=f'Invalid sort_key or sort_dir: {sort_key} '
+                            f'{sort_dir}')
+        limit, marker = common.pagination_params(req)
+        try:
+            flavors = self.db.flavor_get_all(
+                ctx, filters=filters, sort_key=sort_key, sort_dir=sort_dir,
+                limit=limit, marker=marker)
+        except exception.NotFound:
+            if marker is None:
+                raise
+            raise webob.exc.HTTPBadRequest(
+                explanation=f'marker [{marker}] not found') from None
+        result = []
+        for flavor in flavors:
+            if common.get(flavor, 'disabled'):
+                continue
+            if filters.get('is_public') is not None and bool(common.get(
+                    flavor, 'is_public', True)) != filters['is_public']:
+                continue
+            if common.get(flavor, 'memory_mb', 0) < filters.get(
+                    'min_memory_mb', 0):
+                continue
+            if common.get(flavor, 'root_gb', 0) < filters.get(
+                    'min_root_gb', 0):
+                continue
+            result.append(flavor)
+        return result[:limit]
+
+    def _page(self, req: wsgi.Request, views: list[dict[str, Any]],
+              ) -> dict[str, Any]:
+        result: dict[str, Any] = {'flavors': views}
+        limit, _marker = common.pagination_params(req)
+        links = common.next_link(req, 'flavors', views, limit)
+        if links:
+            result['flavors_links'] = links
+        return result
+
+    def index(self, req: wsgi.Request) -> dict[str, Any]:
+        return self._page(req, [self._basic(req, f)
+                                for f in self._list(req)])
+
+    def detail(self, req: wsgi.Request) -> dict[str, Any]:
+        allowed = self._specs_allowed(req)
+        return self._page(req, [self._detail(req, f, allowed)
+                                for f in self._list(req)])
+
+    def _get(self, req: wsgi.Request, id: str) -> Any:
+        return self.db.flavor_get_by_flavor_id(req.context, id)
+
+    def show(self, req: wsgi.Request, id: str) -> dict[str, Any]:
+        return {'flavor': self._detail(req, self._get(req, id),
+                                       self._specs_allowed(req))}
+
+    # -- admin -------------------------------------------------------------
+
+    def create(self, req: wsgi.Request, body: dict[str, Any],
+               ) -> dict[str, Any]:
+        ctx = req.context
+        enforcer.authorize(ctx, FM % 'create')
+        validators.validate(create_schema(req.api_version_request), body)
+        entity = body['flavor']
+        values = {
+            'name': entity['name'].strip(),
+            'flavorid': entity.get('id') or None,
+            'memory_mb': _int(entity['ram']),
+            'vcpus': _int(entity['vcpus']),
+            'root_gb': _int(entity['disk']),
+            'ephemeral_gb': _int(entity.get('OS-FLV-EXT-DATA:ephemeral')),
+            'swap': _int(entity.get('swap')),
+            'rxtx_factor': float(entity.get('rxtx_factor') or 1.0),
+            'is_public': common.bool_from_string(entity.get(
+                'os-flavor-access:is_public', True)),
+            'description': entity.get('description'),
+        }
+        if values['flavorid'] is None:
+            import uuid
+            values['flavorid'] = str(uuid.uuid4())
+        flavor = self.db.flavor_create(ctx, values)
+        return {'flavor': self._detail(req, flavor, True)}
+
+    def update(self, req: wsgi.Request, id: str,
+               body: dict[str, Any]) -> dict[str, Any]:
+        """PUT /flavors/{id} (2.55+): only the description changes."""
+        ctx = req.context
+        if not req.is_microversion('2.55'):
+            raise webob.exc.HTTPNotFound(
+                explanation='The resource could not be found.')
+        enforcer.authorize(ctx, FM % 'update')
+        validators.validate(update_schema, body)
+        self._get(req, id)
+        flavor = self.db.flavor_update(
+            ctx, id, {'description': body['flavor']['description']})
+        return {'flavor': self._detail(req, flavor, True)}
+
+    @wsgi.response(202)
+    def delete(self, req: wsgi.Request, id: str) -> None:
+        ctx = req.context
+        enforcer.authorize(ctx, FM % 'delete')
+        self._get(req, id)
+        self.db.flavor_destroy(ctx, id)
+
+
+class FlavorExtraSpecsController:
+    """/flavors/{flavor_id}/os-extra_specs[/{id}]."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def _specs(self, req: wsgi.Request, flavor_id: str) -> dict[str, str]:
+        flavor = self.db.flavor_get_by_flavor_id(req.context, flavor_id)
+        return dict(common.get(flavor, 'extra_specs') or {})
+
+    def index(self, req: wsgi.Request, flavor_id: str) -> dict[str, Any]:
+        enforcer.authorize(req.context, ES % 'index')
+        return {'extra_specs': self._specs(req, flavor_id)}
+
+    def show(self, req: wsgi.Request, flavor_id: str,
+             id: str) -> dict[str, Any]:
+        enforcer.authorize(req.context, ES % 'show')
+        specs = self._specs(req, flavor_id)
+        if id not in specs:
+            raise exception.FlavorExtraSpecsNotFound(
+                flavor_id=flavor_id, extra_specs_key=id)
+        return {id: specs[id]}
+
+    def create(self, req: wsgi.Request, flavor_id: str,
+               body: dict[str, Any]) -> dict[str, Any]:
+        enforcer.authorize(req.context, ES % 'create')
+        validators.validate(extra_specs_schema, body)
+        specs = {k: str(v) for k, v in body['extra_specs'].items()}
+        self._specs(req, flavor_id)
+        self.db.flavor_extra_specs_update_or_create(req.context, flavor_id,
+                                                    specs)
+        return {'extra_specs': specs}
+
+    def update(self, req: wsgi.Request, flavor_id: str, id: str,
+               body: dict[str, Any]) -> dict[str, Any]:
+        enforcer.authorize(req.context, ES % 'update')
+        validators.validate(extra_spec_item_schema, body)
+        if id not in body:
+            raise webob.exc.HTTPBadRequest(
+                explanation='Request body and URI mismatch')
+        self._specs(req, flavor_id)
+        specs = {id: str(body[id])}
+        self.db.flavor_extra_specs_update_or_create(req.context, flavor_id,
+                                                    specs)
+        return specs
+
+    def delete(self, req: wsgi.Request, flavor_id: str, id: str) -> None:
+        enforcer.authorize(req.context, ES % 'delete')
+        if id not in self._specs(req, flavor_id):
+            raise exception.FlavorExtraSpecsNotFound(
+                flavor_id=flavor_id, extra_specs_key=id)
+        self.db.flavor_extra_specs_delete(req.context, flavor_id, id)

@@ -1,0 +1,80 @@
+"""api.server_resize: the ``resize`` server action."""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+from typing import Any
+
+from nova.api.openstack import common
+from nova.api.openstack.compute.flows import base
+from nova.api.validation import parameter_types as types
+from nova.flow import Flow
+from nova.policies import enforcer
+
+
+@dataclasses.dataclass
+class ServerResizeState:
+    """Contract 1.0 of api.server_resize (what hooks may read and write).
+    """
+
+    req: Any
+    version: Any
+    compute_api: Any
+    db: Any
+    instance: Any
+    body: dict[str, Any]
+    resize: dict[str, Any] = dataclasses.field(default_factory=dict)
+    flavor: Any = None
+    #: Keyword arguments of compute_api.resize beyond the flavor.
+    kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+FLOW = Flow('api.server_resize', '1.0', ServerResizeState,
+            doc='Handle the resize server action.')
+
+FLOW.stages('parse', 'flavor', 'resize')
+
+
+def schema(version: Any) -> dict[str, Any]:
+    return copy.deepcopy({
+        'type': 'object',
+        'properties': {'resize': {
+            'type': 'object',
+            'properties': {
+                'flavorRef': types.flavor_ref,
+                'OS-DCF:diskConfig': {'type': 'string',
+                                      'enum': ['AUTO', 'MANUAL']},
+            },
+            'required': ['flavorRef'],
+            'additionalProperties': False}},
+        'required': ['resize'],
+        'additionalProperties': False,
+    })
+
+
+@FLOW.stage
+def parse(ctx: Any, state: ServerResizeState) -> None:
+    """Check policy; read the disk config."""
+    instance = state.instance
+    enforcer.authorize(ctx, 'os_compute_api:servers:resize',
+                       {'project_id': common.get(instance, 'project_id'),
+                        'user_id': common.get(instance, 'user_id')})
+    state.resize = state.body['resize']
+    if 'OS-DCF:diskConfig' in state.resize:
+        state.kwargs['auto_disk_config'] = \
+            state.resize['OS-DCF:diskConfig'] == 'AUTO'
+
+
+@FLOW.stage
+def flavor(ctx: Any, state: ServerResizeState) -> None:
+    """Look up flavorRef (400 if unknown)."""
+    state.flavor = base.lookup_flavor(state.db, ctx,
+                                      state.resize['flavorRef'])
+
+
+@FLOW.stage
+def resize(ctx: Any, state: ServerResizeState) -> None:
+    """compute_api.resize to the flavor's public ID."""
+    base.call_compute(state.compute_api.resize, ctx, state.instance,
+                      base.flavor_public_id(state.flavor), **state.kwargs)

@@ -1,0 +1,165 @@
+"""The v2.1 router: every path of the API and the controller serving it.
+
+Each route is also reachable below ``/{project_id}`` (the URL form before
+2.18); the resource checks the project matches the caller's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import routes
+import routes.middleware
+import webob.dec
+
+from nova.api.openstack import wsgi
+from nova.api.openstack.compute import (
+    attach_interfaces,
+    availability_zone,
+    flavors,
+    hypervisors,
+    images,
+    instance_actions,
+    keypairs,
+    limits,
+    server_actions,
+    servers,
+    services,
+    volume_attachments,
+)
+from nova.api.openstack.compute.flows import ApiFlows
+
+# (method, path, resource key, controller method), in match order.
+ROUTES: tuple[tuple[str, str, str, str], ...] = (
+    ('GET', '/servers', 'servers', 'index'),
+    ('GET', '/servers/detail', 'servers', 'detail'),
+    ('POST', '/servers', 'servers', 'create'),
+    ('GET', '/servers/{id}', 'servers', 'show'),
+    ('PUT', '/servers/{id}', 'servers', 'update'),
+    ('DELETE', '/servers/{id}', 'servers', 'delete'),
+    ('POST', '/servers/{id}/action', 'servers', 'action'),
+    ('GET', '/servers/{server_id}/os-instance-actions', 'actions', 'index'),
+    ('GET', '/servers/{server_id}/os-instance-actions/{id}', 'actions',
+     'show'),
+    ('GET', '/servers/{server_id}/os-volume_attachments', 'volumes',
+     'index'),
+    ('POST', '/servers/{server_id}/os-volume_attachments', 'volumes',
+     'create'),
+    ('GET', '/servers/{server_id}/os-volume_attachments/{id}', 'volumes',
+     'show'),
+    ('DELETE', '/servers/{server_id}/os-volume_attachments/{id}', 'volumes',
+     'delete'),
+    ('GET', '/servers/{server_id}/os-interface', 'interfaces', 'index'),
+    ('POST', '/servers/{server_id}/os-interface', 'interfaces', 'create'),
+    ('GET', '/servers/{server_id}/os-interface/{id}', 'interfaces', 'show'),
+    ('DELETE', '/servers/{server_id}/os-interface/{id}', 'interfaces',
+     'delete'),
+    ('GET', '/flavors', 'flavors', 'index'),
+    ('GET', '/flavors/detail', 'flavors', 'detail'),
+    ('POST', '/flavors', 'flavors', 'create'),
+    ('GET', '/flavors/{id}', 'flavors', 'show'),
+    ('PUT', '/flavors/{id}', 'flavors', 'update'),
+    ('DELETE', '/flavors/{id}', 'flavors', 'delete'),
+    ('GET', '/flavors/{flavor_id}/os-extra_specs', 'extra_specs', 'index'),
+    ('POST', '/flavors/{flavor_id}/os-extra_specs', 'extra_specs',
+     'create'),
+    ('GET', '/flavors/{flavor_id}/os-extra_specs/{id}', 'extra_specs',
+     'show'),
+    ('PUT', '/flavors/{flavor_id}/os-extra_specs/{id}', 'extra_specs',
+     'update'),
+    ('DELETE', '/flavors/{flavor_id}/os-extra_specs/{id}', 'extra_specs',
+     'delete'),
+    ('GET', '/images', 'images', 'index'),
+    ('GET', '/images/detail', 'images', 'detail'),
+    ('GET', '/images/{id}', 'images', 'show'),
+    ('DELETE', '/images/{id}', 'images', 'delete'),
+    ('GET', '/os-keypairs', 'keypairs', 'index'),
+    ('POST', '/os-keypairs', 'keypairs', 'create'),
+    ('GET', '/os-keypairs/{id}', 'keypairs', 'show'),
+    ('DELETE', '/os-keypairs/{id}', 'keypairs', 'delete'),
+    ('GET', '/os-availability-zone', 'zones', 'index'),
+    ('GET', '/os-availability-zone/detail', 'zones', 'detail'),
+    ('GET', '/limits', 'limits', 'index'),
+    ('GET', '/os-services', 'services', 'index'),
+    ('PUT', '/os-services/{id}', 'services', 'update'),
+    ('DELETE', '/os-services/{id}', 'services', 'delete'),
+    ('GET', '/os-hypervisors', 'hypervisors', 'index'),
+    ('GET', '/os-hypervisors/detail', 'hypervisors', 'detail'),
+    ('GET', '/os-hypervisors/statistics', 'hypervisors', 'statistics'),
+    ('GET', '/os-hypervisors/{id}', 'hypervisors', 'show'),
+)
+
+
+class APIRouterV21:
+    """Routes ``/v2.1/...`` requests to the controllers."""
+
+    def __init__(self, compute_api: Any = None, db: Any = None,
+                 image_api: Any = None, flows: ApiFlows | None = None,
+                 ) -> None:
+        if db is None:
+            from nova.db import api as db
+        if image_api is None:
+            from nova.image import api as image_module
+            image_api = image_module.API()
+        if compute_api is None:
+            from nova.compute import api as compute_module
+            compute_api = compute_module.API(db=db, image_api=image_api)
+        if flows is None:
+            flows = ApiFlows.from_conf()
+        self.flows = flows
+        server_controller = servers.ServersController(compute_api, db,
+                                                      flows)
+        self.resources: dict[str, wsgi.Resource] = {
+            'servers': wsgi.Resource(server_controller, [
+                server_actions.ServerActionsController(compute_api)]),
+            'actions': wsgi.Resource(
+                instance_actions.InstanceActionsController(compute_api, db)),
+            'volumes': wsgi.Resource(
+                volume_attachments.VolumeAttachmentsController(compute_api)),
+            'interfaces': wsgi.Resource(
+                attach_interfaces.InterfaceAttachmentController(
+                    compute_api)),
+            'flavors': wsgi.Resource(flavors.FlavorsController(db)),
+            'extra_specs': wsgi.Resource(
+                flavors.FlavorExtraSpecsController(db)),
+            'images': wsgi.Resource(images.ImagesController(image_api)),
+            'keypairs': wsgi.Resource(keypairs.KeypairsController(db)),
+            'zones': wsgi.Resource(
+                availability_zone.AvailabilityZoneController(db)),
+            'limits': wsgi.Resource(limits.LimitsController(db)),
+            'services': wsgi.Resource(services.ServicesController(db)),
+            'hypervisors': wsgi.Resource(
+                hypervisors.HypervisorsController(compute_api, db)),
+        }
+        self.map = routes.Mapper()
+        for prefix in ('', '/{project_id}'):
+            for method, path, key, action in ROUTES:
+                self.map.connect(
+                    prefix + path, controller=self.resources[key],
+                    action=action, conditions={'method': [method]})
+        self._router = routes.middleware.RoutesMiddleware(self._dispatch,
+                                                          self.map)
+
+    @classmethod
+    def factory(cls, global_config: dict[str, Any],
+                **local_config: Any) -> APIRouterV21:
+        return cls()
+
+    @webob.dec.wsgify(RequestClass=wsgi.Request)
+    def __call__(self, req: wsgi.Request) -> Any:
+        return self._router
+
+    @webob.dec.wsgify(RequestClass=wsgi.Request)
+    def _dispatch(self, req: wsgi.Request) -> Any:
+        match = req.environ['wsgiorg.routing_args'][1]
+        if not match:
+            # Same path with another method: 405, as upstream.
+            if any(self.map.match(req.path_info,
+                                  environ={'REQUEST_METHOD': method})
+                   for method in ('GET', 'POST', 'PUT', 'DELETE')):
+                return wsgi.fault_response(
+                    req, 405, f'The method {req.method} is not allowed for '
+                              f'this resource.')
+            return wsgi.fault_response(req, 404,
+                                       'The resource could not be found.')
+        return match['controller']

@@ -1,0 +1,99 @@
+"""Middleware of the API pipeline (see etc/nova/api-paste.ini).
+
+Order matters and is set by the paste file: the request ID comes first so
+that every later log line and error carries it, the fault wrapper next so
+that nothing below it can answer with a traceback, then the body size
+limit, authentication, and the router.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+import webob
+import webob.dec
+import webob.exc
+from oslo_middleware import request_id
+
+import nova.conf
+from nova.api.openstack import wsgi
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
+
+# Kept for clients that read the pre-2.46 header name.
+COMPUTE_REQUEST_ID_HEADER = 'x-compute-request-id'
+
+
+class Middleware:
+    """Base: wraps ``application``; paste builds it with ``factory``."""
+
+    def __init__(self, application: Callable[..., Any]) -> None:
+        self.application = application
+
+    @classmethod
+    def factory(cls, global_config: dict[str, Any],
+                **local_config: Any) -> Callable[[Any], Middleware]:
+        def _factory(app: Callable[..., Any]) -> Middleware:
+            return cls(app)
+        return _factory
+
+
+class ComputeRequestId(request_id.RequestId):
+    """X-OpenStack-Request-ID plus the legacy X-Compute-Request-ID."""
+
+    compat_headers = [COMPUTE_REQUEST_ID_HEADER]
+
+
+class FaultWrapper(Middleware):
+    """The last net: any exception below becomes an upstream error body."""
+
+    @webob.dec.wsgify(RequestClass=wsgi.Request)
+    def __call__(self, req: wsgi.Request) -> Any:
+        try:
+            return req.get_response(self.application)
+        except Exception as exc:
+            return wsgi.exception_to_response(req, exc)
+
+
+class RequestBodySizeLimiter(Middleware):
+    """413 ``overLimit`` for bodies over ``[api] max_request_body_size``.
+
+    Checks Content-Length first and, for chunked bodies, reads at most one
+    byte past the limit, so a huge body is never held in memory.
+    """
+
+    @webob.dec.wsgify(RequestClass=wsgi.Request)
+    def __call__(self, req: wsgi.Request) -> Any:
+        limit = CONF.api.max_request_body_size
+        too_large = wsgi.fault_response(
+            req, 413, f'Request is too large: the body limit is {limit} '
+                      f'bytes.')
+        if req.content_length is not None and req.content_length > limit:
+            return too_large
+        if req.content_length is None and req.is_body_readable:
+            data = req.body_file.read(limit + 1)
+            if len(data) > limit:
+                return too_large
+            req.body = data
+        return req.get_response(self.application)
+
+
+class RequestLog(Middleware):
+    """One log line per request: method, path, status, microversion, time.
+    """
+
+    @webob.dec.wsgify(RequestClass=wsgi.Request)
+    def __call__(self, req: wsgi.Request) -> Any:
+        start = time.monotonic()
+        resp = req.get_response(self.application)
+        if CONF.wsgi.log_requests:
+            LOG.info('%s "%s %s" status: %s len: %s microversion: %s '
+                     'time: %.4f', req.remote_addr, req.method, req.path_qs,
+                     resp.status_int, resp.content_length,
+                     req.environ.get('nova.api_version', '-'),
+                     time.monotonic() - start)
+        return resp

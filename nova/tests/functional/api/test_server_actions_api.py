@@ -1,0 +1,239 @@
+"""The server actions through the REST API, on a whole cloud in-process.
+
+The paste pipeline (noauth2) in front of the real compute API, conductor
+and compute services: what a client gets back for the actions that have
+flows - 202s, the 409 ``conflictingRequest`` of an invalid transition or
+a locked server, and os-volume_attachments / os-interface end to end.
+"""
+
+from __future__ import annotations
+
+import json
+
+import testtools
+import webob
+
+import nova.conf
+from nova.api.openstack.compute import wsgi_app
+from nova.compute import vm_states
+from nova.policies import enforcer
+from nova.tests.functional import fixtures as func_fixtures
+
+CONF = nova.conf.CONF
+USER = 'demo:demo'
+ADMIN = 'admin:admin'
+
+
+class TestServerActionsAPI(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        # Parsed (with no files) before the cloud sets its options: the
+        # paste file lookup reads [DEFAULT] config_file.
+        CONF([], project='nova', default_config_files=[])
+        self.addCleanup(CONF.reset)
+        self.cloud = self.useFixture(func_fixtures.LocalCloud())
+        enforcer.reset()
+        self.addCleanup(enforcer.reset)
+        self.app = wsgi_app.load_app(CONF)
+        self.server = self.cloud.wait_for_state(
+            self.cloud.boot(self.cloud.user_context())['uuid'],
+            vm_states.ACTIVE)
+        self.uuid = self.server['uuid']
+
+    def call(self, method, path, body=None, token=USER, version='2.79'):
+        req = webob.Request.blank('/v2.1' + path, method=method)
+        req.headers['X-Auth-Token'] = token
+        req.headers['OpenStack-API-Version'] = f'compute {version}'
+        if body is not None:
+            req.body = json.dumps(body).encode()
+            req.content_type = 'application/json'
+        resp = req.get_response(self.app)
+        return resp.status_int, json.loads(resp.body) if resp.body else None
+
+    def action(self, body, token=USER, version='2.79'):
+        return self.call('POST', f'/servers/{self.uuid}/action', body,
+                         token, version)
+
+    def wait_status(self, status):
+        def reached():
+            _, data = self.call('GET', f'/servers/{self.uuid}')
+            server = data['server']
+            return server if server['status'] == status and \
+                server['OS-EXT-STS:task_state'] is None else None
+        return func_fixtures.wait_for(reached, what=f'status {status}')
+
+    def assert_conflict(self, result, text):
+        code, data = result
+        self.assertEqual(409, code, data)
+        self.assertEqual(['conflictingRequest'], list(data))
+        self.assertIn(text, data['conflictingRequest']['message'])
+
+    def test_pause_unpause_and_invalid_transitions_are_409(self):
+        self.assert_conflict(self.action({'unpause': None}),
+                             f"Cannot 'unpause' instance {self.uuid} while "
+                             f"it is in vm_state active")
+        self.assert_conflict(self.action({'os-start': None}),
+                             "Cannot 'start' instance")
+        self.assertEqual(202, self.action({'pause': None})[0])
+        self.wait_status('PAUSED')
+        self.assert_conflict(self.action({'suspend': None}),
+                             'vm_state paused')
+        self.assertEqual(202, self.action({'unpause': None})[0])
+        self.wait_status('ACTIVE')
+        self.assertEqual(202, self.action({'suspend': None})[0])
+        self.wait_status('SUSPENDED')
+        self.assertEqual(202, self.action({'resume': None})[0])
+        self.wait_status('ACTIVE')
+        # The stages are the action's events (openstack server event show).
+        code, data = self.call('GET',
+                               f'/servers/{self.uuid}/os-instance-actions')
+        actions = [a['action'] for a in data['instanceActions']]
+        self.assertEqual(['resume', 'suspend', 'unpause', 'pause', 'create'],
+                         actions)
+        request_id = data['instanceActions'][3]['request_id']
+        code, data = self.call(
+            'GET', f'/servers/{self.uuid}/os-instance-actions/{request_id}')
+        self.assertIn('compute.pause_instance.driver_pause',
+                      [e['event'] for e in data['instanceAction']['events']])
+
+    def test_locked_server_refuses_its_owner_with_409(self):
+        self.assertEqual(202, self.action(
+            {'lock': {'locked_reason': 'maintenance'}})[0])
+        _, data = self.call('GET', f'/servers/{self.uuid}')
+        self.assertEqual((True, 'maintenance'),
+                         (data['server']['locked'],
+                          data['server']['locked_reason']))
+        for body in ({'pause': None}, {'os-stop': None},
+                     {'reboot': {'type': 'HARD'}}, {'shelve': None},
+                     {'rebuild': {'imageRef': self.cloud.image['id']}}):
+            self.assert_conflict(self.action(body),
+                                 f'Instance {self.uuid} is locked')
+        code, _ = self.call('DELETE', f'/servers/{self.uuid}')
+        self.assertEqual(409, code)
+        # An admin is not held back by the lock.
+        self.assertEqual(202, self.action({'pause': None}, ADMIN)[0])
+        self.wait_status('PAUSED')
+        self.assertEqual(202, self.action({'unlock': None})[0])
+        _, data = self.call('GET', f'/servers/{self.uuid}')
+        self.assertEqual((False, None), (data['server']['locked'],
+                                         data['server']['locked_reason']))
+        # An admin's lock is the admin's to lift.
+        self.assertEqual(202, self.action({'lock': None}, ADMIN)[0])
+        code, data = self.action({'unlock': None})
+        self.assertEqual(403, code, data)
+        actions = [a['action'] for a in self.cloud.db.actions_get(
+            self.cloud.ctx, self.uuid)]
+        self.assertEqual(['lock', 'unlock', 'pause', 'lock', 'create'],
+                         actions)
+
+    def test_create_image_rescue_console_and_shelve(self):
+        code, data = self.action({'createImage': {
+            'name': 'snap', 'metadata': {'purpose': 'test'}}},
+            version='2.45')
+        self.assertEqual(202, code, data)
+        image_id = data['image_id']
+        # The image proxy (before 2.36), as openstackclient reads it.
+        func_fixtures.wait_for(lambda: self.call(
+            'GET', f'/images/{image_id}', version='2.1')[1]['image'][
+            'status'] == 'ACTIVE', what='the snapshot to be active')
+        _, image = self.call('GET', f'/images/{image_id}', version='2.1')
+        self.wait_status('ACTIVE')
+        self.assertEqual('test', image['image']['metadata']['purpose'])
+
+        code, data = self.action({'rescue': {'adminPass': 'pw'}})
+        self.assertEqual((200, {'adminPass': 'pw'}), (code, data))
+        self.wait_status('RESCUE')
+        self.assertEqual(202, self.action({'unrescue': None})[0])
+        self.wait_status('ACTIVE')
+
+        code, data = self.action({'os-getConsoleOutput': {'length': 1}})
+        self.assertEqual(200, code, data)
+        self.assertEqual(1, len(data['output'].splitlines()))
+        self.assertIn('unrescue', data['output'])
+
+        self.assertEqual(202, self.action({'shelve': None})[0])
+        self.wait_status('SHELVED_OFFLOADED')
+        self.assert_conflict(self.action({'os-getConsoleOutput': {}}),
+                             'is not ready')
+        code, data = self.action({'shelveOffload': None})
+        self.assertEqual(403, code, data)
+        self.assertEqual(202, self.action({'unshelve': None})[0])
+        self.wait_status('ACTIVE')
+
+    def test_volume_attachments(self):
+        volume_api = self.cloud.manager('compute1').services.volume
+        volume = volume_api.create(self.cloud.user_context(), 1, 'data')
+        path = f'/servers/{self.uuid}/os-volume_attachments'
+        code, data = self.call('POST', path, {'volumeAttachment': {
+            'volumeId': volume['id'], 'tag': 'db'}})
+        self.assertEqual(200, code, data)
+        self.assertEqual({'id': volume['id'], 'volumeId': volume['id'],
+                          'serverId': self.uuid, 'device': '/dev/vdb',
+                          'tag': 'db', 'delete_on_termination': False},
+                         data['volumeAttachment'])
+        func_fixtures.wait_for(lambda: volume_api.get(
+            self.cloud.ctx, volume['id'])['status'] == 'in-use',
+            what='the volume to be in-use')
+
+        code, data = self.call('GET', path)
+        self.assertEqual([volume['id']],
+                         [a['volumeId'] for a in data['volumeAttachments']])
+        code, data = self.call('GET', path, version='2.89')
+        (attachment,) = data['volumeAttachments']
+        self.assertNotIn('id', attachment)
+        self.assertIn('bdm_uuid', attachment)
+        code, data = self.call('GET', f'{path}/{volume["id"]}')
+        self.assertEqual(200, code, data)
+
+        # In use: 400; unknown: 404; device taken: 409.
+        self.assertEqual(400, self.call('POST', path, {'volumeAttachment': {
+            'volumeId': volume['id']}})[0])
+        self.assertEqual(404, self.call('POST', path, {'volumeAttachment': {
+            'volumeId': '9d3d33a4-0000-4000-8000-000000000000'}})[0])
+        other = volume_api.create(self.cloud.user_context(), 1)
+        self.assertEqual(409, self.call('POST', path, {'volumeAttachment': {
+            'volumeId': other['id'], 'device': '/dev/vdb'}})[0])
+        self.assertEqual(400, self.call('POST', path, {'volumeAttachment': {
+            'volumeId': other['id'], 'bogus': 1}})[0])
+
+        self.assertEqual(202, self.call('DELETE',
+                                        f'{path}/{volume["id"]}')[0])
+        func_fixtures.wait_for(lambda: volume_api.get(
+            self.cloud.ctx, volume['id'])['status'] == 'available',
+            what='the volume to be available')
+        self.assertEqual({'volumeAttachments': []}, self.call('GET', path)[1])
+        self.assertEqual(404, self.call('DELETE',
+                                        f'{path}/{volume["id"]}')[0])
+
+    def test_interfaces(self):
+        path = f'/servers/{self.uuid}/os-interface'
+        code, data = self.call('GET', path)
+        self.assertEqual(200, code, data)
+        (boot_port,) = data['interfaceAttachments']
+        self.assertEqual('ACTIVE', boot_port['port_state'])
+        net_id = boot_port['net_id']
+
+        code, data = self.call('POST', path, {'interfaceAttachment': {
+            'net_id': net_id}})
+        self.assertEqual(200, code, data)
+        new = data['interfaceAttachment']
+        self.assertEqual(net_id, new['net_id'])
+        self.assertEqual(1, len(new['fixed_ips']))
+        code, data = self.call('GET', f'{path}/{new["port_id"]}')
+        self.assertEqual((200, new), (code, data['interfaceAttachment']))
+
+        used = boot_port['fixed_ips'][0]['ip_address']
+        self.assertEqual(400, self.call('POST', path, {'interfaceAttachment': {
+            'fixed_ips': [{'ip_address': used}]}})[0])
+        self.assertEqual(404, self.call('POST', path, {'interfaceAttachment': {
+            'net_id': '9d3d33a4-0000-4000-8000-000000000000'}})[0])
+
+        self.assertEqual(202, self.call('DELETE',
+                                        f'{path}/{new["port_id"]}')[0])
+        func_fixtures.wait_for(
+            lambda: len(self.call('GET', path)[1][
+                'interfaceAttachments']) == 1, what='the port to go')
+        self.assertEqual(404, self.call('GET', f'{path}/{new["port_id"]}')[0])
+        self.assertEqual(404, self.call('DELETE',
+                                        f'{path}/{new["port_id"]}')[0])
