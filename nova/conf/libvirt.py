@@ -1,0 +1,109 @@
+"""[libvirt]: the libvirt virt driver (nova.virt.libvirt.LibvirtDriver)."""
+
+from oslo_config import cfg
+
+GROUP = 'libvirt'
+
+
+def _group() -> cfg.OptGroup:
+    # A new OptGroup per registration (see nova.conf.fake_driver).
+    return cfg.OptGroup(
+        GROUP,
+        title='Libvirt driver options',
+        help='Options of the libvirt virt driver ([DEFAULT] compute_driver '
+             '= libvirt.LibvirtDriver), which runs guests with QEMU (with '
+             'or without KVM) through libvirtd. tools/install-libvirt.sh '
+             'installs and starts libvirtd and the Python binding.')
+
+
+libvirt_opts = [
+    cfg.StrOpt(
+        'virt_type',
+        default='kvm',
+        choices=[('kvm', 'QEMU with hardware acceleration (/dev/kvm)'),
+                 ('qemu', 'QEMU alone (TCG: emulation, no /dev/kvm '
+                          'needed, several times slower)')],
+        help='The libvirt domain type guests are created with. Use "qemu" '
+             'where KVM is missing or does not work (e.g. nested '
+             'virtualisation without it).'),
+    cfg.StrOpt(
+        'connection_uri',
+        default='',
+        help='The libvirt URI to connect to. Empty: the default for '
+             'virt_type, "qemu:///system". "test:///default" (libvirt\'s '
+             'test driver, no daemon) is useful for tests only: it runs '
+             'nothing.'),
+    cfg.StrOpt(
+        'instances_path',
+        default='$state_path/instances',
+        help='Directory of the guests\' files: one directory per guest '
+             '(named by instance UUID) with its root disk (a qcow2 '
+             'overlay), ephemeral and swap disks, kernel and ramdisk, and '
+             'console log; and "_base", the cache of the images guests '
+             'were booted from, which overlays refer to. Created if '
+             'missing.'),
+    cfg.StrOpt(
+        'hw_machine_type',
+        default='pc',
+        help='QEMU machine type of new guests (image property '
+             'hw_machine_type overrides it). "pc" hot-plugs disks and NICs '
+             'without extra controllers; "q35" needs PCIe root ports for '
+             'that.'),
+    cfg.StrOpt(
+        'cpu_mode',
+        choices=[('host-model', 'a CPU model like the host\'s (KVM)'),
+                 ('host-passthrough', 'the host CPU as it is (KVM)'),
+                 ('none', 'the hypervisor\'s default CPU')],
+        help='Guest CPU model. Unset: "host-model" with virt_type kvm, '
+             '"none" with qemu.'),
+    cfg.StrOpt(
+        'vif_type',
+        default='auto',
+        choices=[('auto', 'the VIF\'s network bridge if it exists on '
+                          'this host, else "ethernet"'),
+                 ('bridge', 'a tap device in the VIF\'s network bridge, '
+                            'which must exist'),
+                 ('ethernet', 'a tap device named after the VIF '
+                              '(devname), connected to nothing; the '
+                              'network service plugs it'),
+                 ('user', 'QEMU user-mode networking (no host set-up, '
+                          'outbound only)')],
+        help='How a guest\'s network interfaces are connected on the '
+             'host.'),
+    cfg.IntOpt(
+        'wait_soft_reboot_seconds',
+        default=120,
+        min=0,
+        help='Seconds a soft reboot waits for the guest to shut down after '
+             'the ACPI power button before it falls back to a hard reboot. '
+             'The guest needs an ACPI handler for a soft reboot.'),
+    cfg.IntOpt(
+        'device_detach_timeout',
+        default=20,
+        min=1,
+        help='Seconds to wait for a guest to release a disk or interface '
+             'being detached from it while it runs (a hot unplug needs the '
+             'guest\'s cooperation) before the detach fails.'),
+    cfg.StrOpt(
+        'snapshots_directory',
+        default='$instances_path/snapshots',
+        help='Where snapshots are written before they are uploaded to the '
+             'image service.'),
+    cfg.IntOpt(
+        'remove_unused_base_images_age',
+        default=86400,
+        min=-1,
+        help='Seconds an image in the cache ("_base" in instances_path) '
+             'no guest uses is kept before the periodic image cache '
+             'manager removes it. -1: never remove.'),
+]
+
+
+def register_opts(conf: cfg.ConfigOpts) -> None:
+    group = _group()
+    conf.register_group(group)
+    conf.register_opts(libvirt_opts, group=group)
+
+
+def list_opts() -> dict:
+    return {_group(): libvirt_opts}

@@ -1,0 +1,914 @@
+"""A virt driver on libvirt: real guests under QEMU (with or without KVM).
+
+Select it with ``[DEFAULT] compute_driver = libvirt.LibvirtDriver``; see
+``nova.conf.libvirt`` for its options and ``tools/install-libvirt.sh`` for
+the host set-up.
+
+The hypervisor is the source of truth about guests:
+
+* a guest is a persistent libvirt domain whose UUID is the instance's and
+  whose name is ``instance-<uuid>``, with nova's metadata; its files live in
+  ``<instances_path>/<uuid>/`` (see ``nova.virt.libvirt.images`` for the
+  disk layout). ``list_instance_uuids`` and ``instance_exists`` ask libvirt,
+  so a guest left behind by an interrupted build is found after a restart,
+  and ``destroy`` removes the domain and its directory, whatever state
+  either is in;
+* ``spawn`` either finishes or removes what it made before it raises, so a
+  failed spawn leaks nothing even though its flow does not revert it.
+
+Booting: a machine image is the root disk (a qcow2 overlay on the cached
+image); if the instance or image has ``kernel_id`` (and ``ramdisk_id``) the
+kernel and ramdisk images are booted directly, AMI style, with the image
+property ``os_command_line`` as the command line. The serial console is
+written to ``console.log`` in the guest's directory.
+
+Every libvirt call goes through ``nova.virt.libvirt.host.Host``, which runs
+it in a native thread under eventlet.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import shutil
+import socket
+import stat
+import time
+from collections.abc import Callable
+from typing import Any
+
+from oslo_config import cfg
+from oslo_log import log as logging
+from oslo_utils import excutils, timeutils
+
+from nova import concurrency, exception
+from nova.compute import power_state, task_states
+from nova.virt import driver
+from nova.virt.libvirt import config, host, images
+
+LOG = logging.getLogger(__name__)
+
+GiB = 1024 ** 3
+MiB = 1024 ** 2
+DEFAULT_URI = 'qemu:///system'
+DOMAIN_PREFIX = 'instance-'
+DEFAULT_CMDLINE = 'root=/dev/vda console=tty0 console=ttyS0'
+#: How much of the console log get_console_output returns (upstream's).
+MAX_CONSOLE_BYTES = 100 * 1024
+#: A console log past this size is cut to its last MAX_CONSOLE_BYTES when
+#: the guest (re)starts, so a guest rebooted in a loop cannot fill the disk.
+MAX_CONSOLE_LOG = 1024 * 1024
+#: How often state changes (shutdown, detach) are polled for.
+POLL_INTERVAL = 0.1
+
+# libvirt's virDomainState values, so mapping them needs no libvirt.
+VIR_DOMAIN_NOSTATE = 0
+VIR_DOMAIN_RUNNING = 1
+VIR_DOMAIN_BLOCKED = 2
+VIR_DOMAIN_PAUSED = 3
+VIR_DOMAIN_SHUTDOWN = 4
+VIR_DOMAIN_SHUTOFF = 5
+VIR_DOMAIN_CRASHED = 6
+VIR_DOMAIN_PMSUSPENDED = 7
+
+POWER_STATES = {
+    VIR_DOMAIN_NOSTATE: power_state.NOSTATE,
+    VIR_DOMAIN_RUNNING: power_state.RUNNING,
+    VIR_DOMAIN_BLOCKED: power_state.RUNNING,
+    VIR_DOMAIN_PAUSED: power_state.PAUSED,
+    # Shutting down: still running, as far as nova is concerned.
+    VIR_DOMAIN_SHUTDOWN: power_state.RUNNING,
+    VIR_DOMAIN_SHUTOFF: power_state.SHUTDOWN,
+    VIR_DOMAIN_CRASHED: power_state.CRASHED,
+    VIR_DOMAIN_PMSUSPENDED: power_state.SUSPENDED,
+}
+
+# Disk name prefixes by bus.
+_PREFIXES = {'virtio': 'vd', 'scsi': 'sd', 'sata': 'sd', 'usb': 'sd',
+             'ide': 'hd'}
+
+
+def domain_name(uuid: str) -> str:
+    return f'{DOMAIN_PREFIX}{uuid}'
+
+
+def _translate_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn a libvirt error into VirtDriverError naming the operation."""
+
+    @functools.wraps(fn)
+    def wrapper(self: LibvirtDriver, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(self, *args, **kwargs)
+        except host.libvirt.libvirtError as error:
+            raise exception.VirtDriverError(
+                reason=f'{fn.__name__}: {error}') from error
+
+    return wrapper
+
+
+def _sizes(instance: Any) -> dict[str, int]:
+    """vCPUs, RAM, disks and swap of an instance, from it or its flavor."""
+    flavor = driver.instance_attr(instance, 'flavor') or {}
+    sizes = {}
+    for key in ('vcpus', 'memory_mb', 'root_gb', 'ephemeral_gb', 'swap'):
+        value = driver.instance_attr(instance, key)
+        if value is None:
+            value = driver.instance_attr(flavor, key)
+        sizes[key] = int(value or 0)
+    return sizes
+
+
+def _target(mountpoint: str | None) -> str | None:
+    """'/dev/vdb' -> 'vdb'."""
+    return os.path.basename(mountpoint) if mountpoint else None
+
+
+def _next_target(used: set[str], prefix: str) -> str:
+    for index in range(26 * 27):
+        if index < 26:
+            suffix = chr(ord('a') + index)
+        else:
+            suffix = (chr(ord('a') + index // 26 - 1) +
+                      chr(ord('a') + index % 26))
+        if prefix + suffix not in used:
+            return prefix + suffix
+    raise exception.VirtDriverError(reason='no free disk name left')
+
+
+class LibvirtDriver(driver.ComputeDriver):
+
+    capabilities = dict(driver.ComputeDriver.capabilities,
+                        has_imagecache=True,
+                        supports_attach_interface=True)
+
+    def __init__(self, virtapi: Any = None,
+                 conf: cfg.ConfigOpts | None = None) -> None:
+        super().__init__(virtapi, conf)
+        host.require_libvirt()
+        opts = self.conf.libvirt
+        self.virt_type = opts.virt_type
+        self.uri = opts.connection_uri or DEFAULT_URI
+        self.instances_path = opts.instances_path
+        self.cache = images.ImageCache(self.instances_path)
+        self._host = host.Host(self.uri)
+        self._image_api: Any = None
+        self._hostname: str | None = None
+
+    # -- helpers --------------------------------------------------------------
+
+    @property
+    def image_api(self) -> Any:
+        if self._image_api is None:
+            from nova.image import api as image_api
+            self._image_api = image_api.API(self.conf)
+        return self._image_api
+
+    @image_api.setter
+    def image_api(self, value: Any) -> None:
+        self._image_api = value
+
+    @property
+    def libvirt(self) -> Any:
+        return host.libvirt
+
+    def instance_dir(self, instance_or_uuid: Any) -> str:
+        uuid = (instance_or_uuid if isinstance(instance_or_uuid, str)
+                else driver.instance_uuid(instance_or_uuid))
+        return os.path.join(self.instances_path, uuid)
+
+    def _lookup(self, instance: Any) -> Any:
+        return self._host.lookup(driver.instance_uuid(instance))
+
+    @staticmethod
+    def _state(dom: Any) -> int:
+        return dom.state(0)[0]
+
+    def _xml(self, dom: Any, inactive: bool = False) -> Any:
+        flags = self.libvirt.VIR_DOMAIN_XML_INACTIVE if inactive else 0
+        return config.parse(dom.XMLDesc(flags))
+
+    def _is_test_connection(self) -> bool:
+        return self.uri.startswith('test:')
+
+    # -- host -----------------------------------------------------------------
+
+    @_translate_errors
+    def init_host(self, host_name: str) -> None:
+        conn = self._host.get_connection()
+        if not self._is_test_connection():
+            capabilities = conn.getCapabilities()
+            if f"<domain type='{self.virt_type}'" not in capabilities:
+                raise exception.VirtDriverError(reason=(
+                    f'[libvirt] virt_type is {self.virt_type}, which '
+                    f'libvirt at {self.uri} does not offer on this host'
+                    + (' (no usable /dev/kvm): set [libvirt] virt_type = '
+                       'qemu' if self.virt_type == 'kvm' else '')))
+        os.makedirs(self.instances_path, exist_ok=True)
+        LOG.info('Libvirt driver on %s: libvirt %s, %s %s, domain type '
+                 '%s, instances in %s', self.uri, conn.getLibVersion(),
+                 conn.getType(), conn.getVersion(), self.virt_type,
+                 self.instances_path)
+
+    def cleanup_host(self, host_name: str) -> None:
+        self._host.close()
+
+    @_translate_errors
+    def get_available_nodes(self, refresh: bool = False) -> list[str]:
+        if self._hostname is None or refresh:
+            try:
+                self._hostname = self._host.get_connection().getHostname()
+            except self.libvirt.libvirtError:
+                self._hostname = socket.gethostname()
+        return [self._hostname]
+
+    def _nova_domains(self) -> list[Any]:
+        return [dom for dom in self._host.domains()
+                if dom.name() == domain_name(dom.UUIDString())]
+
+    @_translate_errors
+    def get_available_resource(self, nodename: str) -> dict[str, Any]:
+        conn = self._host.get_connection()
+        # [arch, memory MiB, CPUs, MHz, NUMA nodes, sockets, cores, threads]
+        arch, memory_mb, cpus, _, _, sockets, cores, threads = \
+            conn.getInfo()[:8]
+        vcpus_used = guest_memory_mb = running = 0
+        for dom in self._nova_domains():
+            try:
+                # [state, max memory KiB, memory KiB, vCPUs, CPU time]
+                state, _, memory_kib, nr_vcpus, _ = dom.info()
+            except self.libvirt.libvirtError as error:
+                if host.is_not_found(error):
+                    continue          # destroyed meanwhile
+                raise
+            if state in (VIR_DOMAIN_SHUTOFF, VIR_DOMAIN_CRASHED):
+                continue
+            running += 1
+            vcpus_used += nr_vcpus
+            guest_memory_mb += memory_kib // 1024
+        if self._is_test_connection():
+            memory_mb_used = guest_memory_mb
+        else:
+            # The host's own use counts: it is RAM guests cannot have.
+            memory_mb_used = memory_mb - conn.getFreeMemory() // MiB
+        os.makedirs(self.instances_path, exist_ok=True)
+        fs = os.statvfs(self.instances_path)
+        local_gb = fs.f_blocks * fs.f_frsize // GiB
+        free_gb = fs.f_bavail * fs.f_frsize // GiB
+        return {
+            'vcpus': cpus,
+            'memory_mb': memory_mb,
+            'local_gb': local_gb,
+            'vcpus_used': vcpus_used,
+            'memory_mb_used': memory_mb_used,
+            'local_gb_used': local_gb - free_gb,
+            'hypervisor_type': conn.getType(),
+            'hypervisor_version': conn.getVersion(),
+            'hypervisor_hostname': nodename,
+            'cpu_info': json.dumps({
+                'arch': arch, 'model': arch,
+                'topology': {'sockets': sockets, 'cores': cores,
+                             'threads': threads},
+                'features': []}),
+            'disk_available_least': free_gb,
+            'running_vms': running,
+        }
+
+    def manage_image_cache(self, context: Any, all_instances: list) -> None:
+        age = self.conf.libvirt.remove_unused_base_images_age
+        if age >= 0:
+            self.cache.remove_unused(age)
+
+    # -- inventory ------------------------------------------------------------
+
+    @_translate_errors
+    def list_instances(self) -> list[str]:
+        return [dom.name() for dom in self._nova_domains()]
+
+    @_translate_errors
+    def list_instance_uuids(self) -> list[str]:
+        return [dom.UUIDString() for dom in self._nova_domains()]
+
+    @_translate_errors
+    def instance_exists(self, instance: Any) -> bool:
+        return self._host.find(driver.instance_uuid(instance)) is not None
+
+    @_translate_errors
+    def get_info(self, instance: Any, use_cache: bool = True
+                 ) -> driver.InstanceInfo:
+        dom = self._lookup(instance)
+        return driver.InstanceInfo(state=self._power_state(dom),
+                                   internal_id=dom.name())
+
+    def _power_state(self, dom: Any) -> int:
+        state = self._state(dom)
+        if state == VIR_DOMAIN_SHUTOFF and dom.hasManagedSaveImage(0):
+            return power_state.SUSPENDED
+        return POWER_STATES.get(state, power_state.NOSTATE)
+
+    # -- building the guest ---------------------------------------------------
+
+    def _download(self, context: Any, image_id: str, dest: str) -> None:
+        get_path = getattr(self.image_api, 'get_path', None)
+        if get_path is not None:
+            # The local image service: link its (immutable) file.
+            images.link_or_copy(get_path(context, image_id), dest)
+        else:
+            self.image_api.download(context, image_id, dest_path=dest)
+
+    def _fetch(self, context: Any, image_id: str, dest: str) -> str:
+        """Cache image ``image_id`` and link it at ``dest``."""
+        cached = self.cache.fetch(
+            image_id, functools.partial(self._download, context, image_id))
+        images.link_or_copy(cached, dest)
+        return dest
+
+    def _root_disk(self, context: Any, instance: Any,
+                   image_meta: dict[str, Any], directory: str,
+                   bus: str) -> config.Disk:
+        image_id = image_meta['id']
+        disk_format = image_meta.get('disk_format')
+        if disk_format is None:
+            disk_format = self.image_api.get(context, image_id).get(
+                'disk_format')
+        backing_format = images.qemu_format(disk_format)
+        base = self._fetch(context, image_id,
+                           os.path.join(directory, 'disk.base'))
+        if backing_format == 'raw':
+            image_size = os.path.getsize(base)
+        else:
+            image_size = int(images.info(base)['virtual-size'])
+        root_gb = _sizes(instance)['root_gb']
+        if root_gb and image_size > root_gb * GiB:
+            raise exception.FlavorDiskSmallerThanImage(
+                flavor_size=root_gb * GiB, image_size=image_size)
+        path = os.path.join(directory, 'disk')
+        images.create_overlay(path, base, backing_format,
+                              root_gb * GiB if root_gb else None)
+        return config.Disk(path=path, target=_PREFIXES.get(bus, 'vd') + 'a',
+                           bus=bus)
+
+    def _volume_disk(self, connection_info: dict[str, Any],
+                     target: str, bus: str = 'virtio') -> config.Disk:
+        info = connection_info or {}
+        data = info.get('data') or {}
+        kind = info.get('driver_volume_type')
+        path = data.get('device_path') or data.get('path')
+        if kind not in ('local', 'file', 'block') or not path:
+            raise exception.VirtDriverError(reason=(
+                f'volume connection type {kind!r} (with data '
+                f'{sorted(data)}) is not supported by the libvirt driver: '
+                f'it attaches local files and block devices'))
+        try:
+            is_block = stat.S_ISBLK(os.stat(path).st_mode)
+        except FileNotFoundError:
+            raise exception.VirtDriverError(
+                reason=f'volume file {path} does not exist') from None
+        return config.Disk(
+            path=path, target=target, bus=bus,
+            format=data.get('format') or 'raw',
+            source_type='block' if is_block else 'file',
+            serial=info.get('serial') or data.get('volume_id'),
+            readonly=data.get('access_mode') == 'ro')
+
+    def _interface(self, vif: dict[str, Any],
+                   image_meta: dict[str, Any] | None) -> config.Interface:
+        properties = (image_meta or {}).get('properties') or {}
+        network = vif.get('network') or {}
+        bridge = network.get('bridge')
+        kind = self.conf.libvirt.vif_type
+        if kind == 'auto':
+            if bridge and os.path.isdir(f'/sys/class/net/{bridge}/bridge'):
+                kind = 'bridge'
+            elif os.path.exists('/dev/net/tun'):
+                kind = 'ethernet'
+            else:
+                kind = 'user'
+        elif kind == 'bridge' and not bridge:
+            raise exception.VirtDriverError(
+                reason=f'VIF {vif.get("id")} names no bridge')
+        mtu = (network.get('meta') or {}).get('mtu')
+        return config.Interface(
+            mac=vif['address'], type=kind,
+            model=properties.get('hw_vif_model') or 'virtio',
+            bridge=bridge,
+            target=vif.get('devname') or ('tap' + vif['id'])[:14],
+            mtu=int(mtu) if mtu else None)
+
+    def _guest_config(self, context: Any, instance: Any,
+                      image_meta: dict[str, Any],
+                      network_info: list[dict[str, Any]] | None,
+                      block_device_info: dict[str, Any] | None,
+                      directory: str) -> config.GuestConfig:
+        uuid = driver.instance_uuid(instance)
+        sizes = _sizes(instance)
+        properties = image_meta.get('properties') or {}
+        bus = properties.get('hw_disk_bus') or 'virtio'
+        prefix = _PREFIXES.get(bus, 'vd')
+        image_id = image_meta.get('id') or driver.instance_attr(
+            instance, 'image_ref')
+        if image_id and 'id' not in image_meta:
+            image_meta = self.image_api.get(context, image_id)
+            properties = image_meta.get('properties') or {}
+        kernel_id = driver.instance_attr(instance, 'kernel_id') or \
+            properties.get('kernel_id')
+        ramdisk_id = driver.instance_attr(instance, 'ramdisk_id') or \
+            properties.get('ramdisk_id')
+
+        disks = []
+        if image_id:
+            disks.append(self._root_disk(context, instance, image_meta,
+                                         directory, bus))
+        used = {disk.target for disk in disks}
+        volumes = (block_device_info or {}).get('block_device_mapping') or []
+        wanted = {_target(bdm.get('mount_device')) for bdm in volumes}
+        for name, size, in (('disk.local', sizes['ephemeral_gb'] * GiB),
+                            ('disk.swap', sizes['swap'] * MiB)):
+            if size:
+                path = os.path.join(directory, name)
+                images.create_blank(path, size)
+                target = _next_target(used | wanted, prefix)
+                used.add(target)
+                disks.append(config.Disk(path=path, target=target, bus=bus))
+        for bdm in sorted(volumes, key=lambda b: (b.get('boot_index') is None
+                                                  or b['boot_index'] < 0,
+                                                  b.get('boot_index') or 0)):
+            target = _target(bdm.get('mount_device'))
+            if not target or target in used:
+                target = _next_target(used, prefix)
+            used.add(target)
+            disks.append(self._volume_disk(bdm.get('connection_info'),
+                                           target, bus))
+
+        kernel = ramdisk = None
+        if kernel_id:
+            kernel = self._fetch(context, kernel_id,
+                                 os.path.join(directory, 'kernel'))
+            if ramdisk_id:
+                ramdisk = self._fetch(context, ramdisk_id,
+                                      os.path.join(directory, 'ramdisk'))
+
+        cpu_mode = self.conf.libvirt.cpu_mode
+        if cpu_mode is None:
+            cpu_mode = 'host-model' if self.virt_type == 'kvm' else None
+        flavor = driver.instance_attr(instance, 'flavor') or {}
+        return config.GuestConfig(
+            uuid=uuid, name=domain_name(uuid),
+            memory_mb=sizes['memory_mb'] or 512, vcpus=sizes['vcpus'] or 1,
+            virt_type=self.virt_type,
+            machine_type=properties.get('hw_machine_type') or
+            self.conf.libvirt.hw_machine_type,
+            cpu_mode=None if cpu_mode == 'none' else cpu_mode,
+            kernel=kernel, ramdisk=ramdisk,
+            cmdline=(properties.get('os_command_line') or DEFAULT_CMDLINE
+                     if kernel else None),
+            disks=disks,
+            interfaces=[self._interface(vif, image_meta)
+                        for vif in network_info or []],
+            console_log=os.path.join(directory, 'console.log'),
+            metadata={
+                'display_name': driver.instance_attr(instance,
+                                                     'display_name'),
+                'creation_time': timeutils.utcnow().strftime(
+                    '%Y-%m-%d %H:%M:%S'),
+                'flavor': dict(sizes, name=driver.instance_attr(
+                    flavor, 'name')),
+                'owner': {'user_id': driver.instance_attr(instance,
+                                                          'user_id'),
+                          'project_id': driver.instance_attr(instance,
+                                                             'project_id')},
+                'image_id': image_id, 'kernel_id': kernel_id,
+                'ramdisk_id': ramdisk_id})
+
+    # -- life cycle -----------------------------------------------------------
+
+    @_translate_errors
+    def spawn(self, context: Any, instance: Any, image_meta: dict[str, Any],
+              injected_files: list | None, admin_password: str | None,
+              allocations: dict[str, Any] | None,
+              network_info: list[dict[str, Any]] | None = None,
+              block_device_info: dict[str, Any] | None = None,
+              power_on: bool = True) -> None:
+        uuid = driver.instance_uuid(instance)
+        if self._host.find(uuid) is not None:
+            raise exception.InstanceExists(name=uuid)
+        directory = self.instance_dir(uuid)
+        try:
+            # A directory without a domain is what an interrupted spawn
+            # or destroy left: nothing in it is in use.
+            shutil.rmtree(directory, ignore_errors=True)
+            os.makedirs(directory)
+            guest = self._guest_config(context, instance, image_meta or {},
+                                       network_info, block_device_info,
+                                       directory)
+            xml = config.domain_xml(guest)
+            LOG.debug('Defining %s: %s', uuid, xml)
+            dom = self._host.get_connection().defineXML(xml)
+            if power_on:
+                dom.createWithFlags(0)
+        except BaseException:
+            # Leave nothing behind: the flow reverts completed stages only.
+            with excutils.save_and_reraise_exception():
+                try:
+                    self._destroy(uuid, destroy_disks=True)
+                except Exception:
+                    LOG.exception('Cleaning up the failed spawn of %s '
+                                  'failed', uuid)
+        LOG.info('Spawned %s (%s)', uuid, 'running' if power_on
+                 else 'defined')
+
+    def _destroy(self, uuid: str, destroy_disks: bool = True) -> None:
+        dom = self._host.find(uuid)
+        if dom is not None:
+            self._stop(dom)
+            self._undefine(dom)
+        if destroy_disks:
+            directory = self.instance_dir(uuid)
+            if os.path.lexists(directory):
+                shutil.rmtree(directory)
+                LOG.debug('Removed %s', directory)
+
+    def _stop(self, dom: Any) -> None:
+        """Power the domain off now (it may be off already)."""
+        libvirt = self.libvirt
+        for attempt in range(3):
+            try:
+                if not dom.isActive():
+                    return
+                dom.destroy()
+                return
+            except libvirt.libvirtError as error:
+                code = host.error_code(error)
+                if code == libvirt.VIR_ERR_OPERATION_INVALID:
+                    return        # it stopped meanwhile
+                if host.is_not_found(error):
+                    return
+                # QEMU may take a moment to die (EBUSY): retry, as upstream.
+                if attempt == 2 or code != libvirt.VIR_ERR_SYSTEM_ERROR:
+                    raise
+                concurrency.sleep(1)
+
+    def _undefine(self, dom: Any) -> None:
+        """Remove the definition with its managed save and snapshots."""
+        libvirt = self.libvirt
+        everything = (libvirt.VIR_DOMAIN_UNDEFINE_MANAGED_SAVE |
+                      libvirt.VIR_DOMAIN_UNDEFINE_SNAPSHOTS_METADATA)
+        # NVRAM: only some hypervisors (not libvirt's test driver) know it.
+        for flags in (everything | libvirt.VIR_DOMAIN_UNDEFINE_NVRAM,
+                      everything):
+            try:
+                dom.undefineFlags(flags)
+                return
+            except libvirt.libvirtError as error:
+                if host.is_not_found(error):
+                    return
+                if host.error_code(error) not in (
+                        libvirt.VIR_ERR_NO_SUPPORT,
+                        libvirt.VIR_ERR_INVALID_ARG):
+                    raise
+        if dom.hasManagedSaveImage(0):
+            dom.managedSaveRemove(0)
+        dom.undefine()
+
+    @_translate_errors
+    def destroy(self, context: Any, instance: Any,
+                network_info: list[dict[str, Any]] | None,
+                block_device_info: dict[str, Any] | None = None,
+                destroy_disks: bool = True) -> None:
+        self._destroy(driver.instance_uuid(instance), destroy_disks)
+
+    @_translate_errors
+    def cleanup(self, context: Any, instance: Any,
+                network_info: list[dict[str, Any]] | None,
+                block_device_info: dict[str, Any] | None = None,
+                destroy_disks: bool = True, migrate_data: Any = None,
+                destroy_vifs: bool = True) -> None:
+        self._destroy(driver.instance_uuid(instance), destroy_disks)
+
+    def _clean_shutdown(self, dom: Any, timeout: float,
+                        retry_interval: float = 0) -> bool:
+        """Press the guest's ACPI power button and wait up to ``timeout``
+        seconds for it to power off; whether it did.
+        """
+        libvirt = self.libvirt
+        deadline = time.monotonic() + timeout
+        next_press = 0.0
+        while True:
+            now = time.monotonic()
+            try:
+                if not dom.isActive():
+                    return True
+                if now >= next_press:
+                    dom.shutdown()
+                    next_press = (now + retry_interval if retry_interval
+                                  else deadline + 1)
+            except libvirt.libvirtError as error:
+                if host.error_code(error) != \
+                        libvirt.VIR_ERR_OPERATION_INVALID:
+                    raise
+                # Not running any more (or not yet able to take it).
+            if now >= deadline:
+                return False
+            concurrency.sleep(POLL_INTERVAL)
+
+    def _trim_console(self, dom: Any) -> None:
+        path = os.path.join(self.instance_dir(dom.UUIDString()),
+                            'console.log')
+        try:
+            if os.path.getsize(path) <= MAX_CONSOLE_LOG:
+                return
+            with open(path, 'rb') as f:
+                f.seek(-MAX_CONSOLE_BYTES, os.SEEK_END)
+                tail = f.read()
+            with open(path + '.tmp', 'wb') as f:
+                f.write(tail)
+            os.replace(path + '.tmp', path)
+        except FileNotFoundError:
+            pass
+
+    def _create(self, dom: Any) -> None:
+        """Start the (stopped) domain."""
+        self._trim_console(dom)
+        dom.createWithFlags(0)
+
+    def _start(self, dom: Any) -> None:
+        self._create(dom)
+        if self._state(dom) == VIR_DOMAIN_PAUSED:
+            # Restored from a save taken while paused.
+            dom.resume()
+
+    def _hard_reboot(self, dom: Any) -> None:
+        self._stop(dom)
+        if dom.hasManagedSaveImage(0):
+            dom.managedSaveRemove(0)
+        self._create(dom)
+
+    @_translate_errors
+    def reboot(self, context: Any, instance: Any,
+               network_info: list[dict[str, Any]] | None, reboot_type: str,
+               block_device_info: dict[str, Any] | None = None,
+               bad_volumes_callback: Callable[..., Any] | None = None
+               ) -> None:
+        if reboot_type not in ('SOFT', 'HARD'):
+            raise exception.Invalid(
+                reason=f'reboot type {reboot_type!r} is not SOFT or HARD')
+        dom = self._lookup(instance)
+        if reboot_type == 'SOFT' and \
+                self._state(dom) == VIR_DOMAIN_RUNNING:
+            timeout = self.conf.libvirt.wait_soft_reboot_seconds
+            if self._clean_shutdown(dom, timeout):
+                self._create(dom)
+                LOG.info('Soft rebooted %s', driver.instance_uuid(instance))
+                return
+            LOG.warning('%s did not shut down within %ss of an ACPI power '
+                        'button press; rebooting it hard',
+                        driver.instance_uuid(instance), timeout)
+        self._hard_reboot(dom)
+        LOG.info('Hard rebooted %s', driver.instance_uuid(instance))
+
+    @_translate_errors
+    def power_off(self, instance: Any, timeout: int = 0,
+                  retry_interval: int = 0) -> None:
+        dom = self._lookup(instance)
+        if timeout and self._state(dom) == VIR_DOMAIN_RUNNING and \
+                self._clean_shutdown(dom, timeout, retry_interval):
+            return
+        self._stop(dom)
+        if dom.hasManagedSaveImage(0):
+            # Off means off: a suspended guest's memory is dropped.
+            dom.managedSaveRemove(0)
+
+    @_translate_errors
+    def power_on(self, context: Any, instance: Any,
+                 network_info: list[dict[str, Any]] | None,
+                 block_device_info: dict[str, Any] | None = None) -> None:
+        dom = self._lookup(instance)
+        if not dom.isActive():
+            self._start(dom)
+
+    @_translate_errors
+    def resume_state_on_host_boot(self, context: Any, instance: Any,
+                                  network_info: list[dict[str, Any]] | None,
+                                  block_device_info: dict[str, Any] | None
+                                  = None) -> None:
+        dom = self._lookup(instance)
+        if not dom.isActive():
+            self._start(dom)
+
+    @_translate_errors
+    def pause(self, instance: Any) -> None:
+        dom = self._lookup(instance)
+        if self._state(dom) != VIR_DOMAIN_PAUSED:
+            dom.suspend()
+
+    @_translate_errors
+    def unpause(self, instance: Any) -> None:
+        dom = self._lookup(instance)
+        if self._state(dom) == VIR_DOMAIN_PAUSED:
+            dom.resume()
+
+    @_translate_errors
+    def suspend(self, context: Any, instance: Any) -> None:
+        """Save the guest's memory to disk and stop it (managed save)."""
+        dom = self._lookup(instance)
+        if dom.isActive():
+            dom.managedSave(0)
+
+    @_translate_errors
+    def resume(self, context: Any, instance: Any,
+               network_info: list[dict[str, Any]] | None,
+               block_device_info: dict[str, Any] | None = None) -> None:
+        dom = self._lookup(instance)
+        if not dom.isActive():
+            self._start(dom)
+
+    @_translate_errors
+    def snapshot(self, context: Any, instance: Any, image_id: str,
+                 update_task_state: Callable[..., Any]) -> None:
+        """Copy the root disk (flattened, qcow2) into image ``image_id``.
+
+        A running guest is paused for the copy: pausing makes QEMU flush
+        its writes, so the copy is a consistent (crash-consistent, as
+        upstream's) image of the disk; it runs again before the upload.
+        """
+        uuid = driver.instance_uuid(instance)
+        dom = self._lookup(instance)
+        disk = os.path.join(self.instance_dir(uuid), 'disk')
+        if not os.path.exists(disk):
+            raise exception.VirtDriverError(
+                reason=f'{uuid} has no local root disk to snapshot')
+        domain = self._xml(dom)
+        directory = self.conf.libvirt.snapshots_directory
+        os.makedirs(directory, exist_ok=True)
+        out = os.path.join(directory, f'{image_id}.qcow2')
+        try:
+            paused_here = False
+            if self._state(dom) == VIR_DOMAIN_RUNNING:
+                dom.suspend()
+                paused_here = True
+            try:
+                images.convert(disk, out, 'qcow2',
+                               force_share=bool(dom.isActive()))
+            finally:
+                if paused_here:
+                    dom.resume()
+            update_task_state(task_state=task_states.IMAGE_PENDING_UPLOAD)
+            update_task_state(task_state=task_states.IMAGE_UPLOADING,
+                              expected_state=task_states.IMAGE_PENDING_UPLOAD)
+            found = config.nova_metadata(domain)
+            properties = {'image_type': 'snapshot', 'instance_uuid': uuid}
+            for key in ('kernel_id', 'ramdisk_id'):
+                value = driver.instance_attr(instance, key) or found.get(key)
+                if value:
+                    properties[key] = value
+            if found.get('image_id'):
+                properties['base_image_ref'] = found['image_id']
+            if 'kernel_id' in properties and config.cmdline(domain):
+                properties['os_command_line'] = config.cmdline(domain)
+            self.image_api.update(
+                context, image_id,
+                {'disk_format': 'qcow2', 'container_format': 'bare',
+                 'properties': properties}, data=out)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(out)
+        LOG.info('Snapshot of %s uploaded as image %s', uuid, image_id)
+
+    @_translate_errors
+    def get_console_output(self, context: Any, instance: Any) -> str:
+        self._lookup(instance)
+        path = os.path.join(self.instance_dir(instance), 'console.log')
+        try:
+            with open(path, 'rb') as f:
+                size = os.fstat(f.fileno()).st_size
+                f.seek(max(0, size - MAX_CONSOLE_BYTES))
+                data = f.read()
+        except FileNotFoundError:
+            return ''
+        return data.decode('utf-8', errors='replace')
+
+    # -- devices --------------------------------------------------------------
+
+    def _affect(self, dom: Any) -> int:
+        libvirt = self.libvirt
+        flags = libvirt.VIR_DOMAIN_AFFECT_CONFIG
+        if dom.isActive():
+            flags |= libvirt.VIR_DOMAIN_AFFECT_LIVE
+        return flags
+
+    def _detach(self, dom: Any, find: Callable[[Any], Any],
+                what: str) -> None:
+        """Remove the device ``find(domain_xml)`` returns from the
+        persistent definition and from the running guest, and wait until
+        the guest released it.
+        """
+        libvirt = self.libvirt
+        persistent = find(self._xml(dom, inactive=True))
+        if persistent is not None:
+            dom.detachDeviceFlags(config.to_xml(persistent),
+                                  libvirt.VIR_DOMAIN_AFFECT_CONFIG)
+        if not dom.isActive():
+            return
+        live = find(self._xml(dom))
+        if live is None:
+            return
+        xml = config.to_xml(live)
+        timeout = self.conf.libvirt.device_detach_timeout
+        deadline = time.monotonic() + timeout
+        next_request = 0.0
+        while True:
+            now = time.monotonic()
+            if now >= next_request:
+                # Asking again helps a guest that missed the first request
+                # (e.g. it was still booting); as upstream, every few
+                # seconds.
+                try:
+                    dom.detachDeviceFlags(xml,
+                                          libvirt.VIR_DOMAIN_AFFECT_LIVE)
+                except libvirt.libvirtError as error:
+                    if host.error_code(error) not in (
+                            libvirt.VIR_ERR_OPERATION_FAILED,
+                            libvirt.VIR_ERR_DEVICE_MISSING,
+                            libvirt.VIR_ERR_OPERATION_INVALID):
+                        raise
+                next_request = now + 5
+            concurrency.sleep(POLL_INTERVAL)
+            if find(self._xml(dom)) is None:
+                return
+            if time.monotonic() >= deadline:
+                raise exception.VirtDriverError(reason=(
+                    f'the guest did not release {what} within {timeout}s '
+                    f'([libvirt] device_detach_timeout)'))
+
+    @_translate_errors
+    def attach_volume(self, context: Any, connection_info: dict[str, Any],
+                      instance: Any, mountpoint: str,
+                      disk_bus: str | None = None,
+                      device_type: str | None = None,
+                      encryption: dict[str, Any] | None = None) -> None:
+        if encryption:
+            raise exception.VirtDriverError(
+                reason='encrypted volumes are not supported')
+        dom = self._lookup(instance)
+        domain = self._xml(dom)
+        bus = disk_bus or 'virtio'
+        target = _target(mountpoint) or _next_target(
+            set(config.disk_targets(domain)), _PREFIXES.get(bus, 'vd'))
+        disk = self._volume_disk(connection_info, target, bus)
+        present = config.find_disk(domain, target)
+        if present is not None:
+            source = present.find('source')
+            if source is not None and disk.path in (source.get('file'),
+                                                    source.get('dev')):
+                return            # attached already
+            raise exception.VirtDriverError(reason=(
+                f'{mountpoint} of {driver.instance_uuid(instance)} is in '
+                f'use by another disk'))
+        dom.attachDeviceFlags(config.disk_xml(disk), self._affect(dom))
+        LOG.info('Attached volume %s to %s at %s', disk.serial,
+                 driver.instance_uuid(instance), target)
+
+    @_translate_errors
+    def detach_volume(self, context: Any, connection_info: dict[str, Any],
+                      instance: Any, mountpoint: str,
+                      encryption: dict[str, Any] | None = None) -> None:
+        dom = self._host.find(driver.instance_uuid(instance))
+        if dom is None:
+            return
+        target = _target(mountpoint)
+        self._detach(dom, lambda domain: config.find_disk(domain, target),
+                     f'disk {target}')
+        LOG.info('Detached %s from %s', target,
+                 driver.instance_uuid(instance))
+
+    @_translate_errors
+    def attach_interface(self, context: Any, instance: Any,
+                         image_meta: dict[str, Any] | None,
+                         vif: dict[str, Any]) -> None:
+        dom = self._lookup(instance)
+        if config.find_interface(self._xml(dom), vif['address']) is not None:
+            return
+        dom.attachDeviceFlags(
+            config.interface_xml(self._interface(vif, image_meta)),
+            self._affect(dom))
+
+    @_translate_errors
+    def detach_interface(self, context: Any, instance: Any,
+                         vif: dict[str, Any]) -> None:
+        dom = self._host.find(driver.instance_uuid(instance))
+        if dom is None:
+            return
+        mac = vif['address']
+        self._detach(dom, lambda domain: config.find_interface(domain, mac),
+                     f'interface {mac}')
+
+    def plug_vifs(self, instance: Any,
+                  network_info: list[dict[str, Any]]) -> None:
+        # libvirt creates the tap devices (and joins bridges) when the
+        # guest starts.
+        pass
+
+    def unplug_vifs(self, instance: Any,
+                    network_info: list[dict[str, Any]]) -> None:
+        pass
