@@ -69,6 +69,8 @@ def enable() -> None:
     # handler (see snapshot).
     _lock = threading.Lock()
     sa.event.listen(sa.engine.Engine, 'before_cursor_execute', _count)
+    from nova.db import api as db_api
+    db_api.direct_write_observers.append(_count_direct)
     _enabled = True
 
 
@@ -79,11 +81,21 @@ def disable() -> None:
         return
     import sqlalchemy as sa
     sa.event.remove(sa.engine.Engine, 'before_cursor_execute', _count)
+    from nova.db import api as db_api
+    db_api.direct_write_observers.remove(_count_direct)
     _enabled = False
 
 
 def _count(conn: Any, cursor: Any, statement: str, parameters: Any,
            context: Any, executemany: bool) -> None:
+    count_statement(statement)
+
+
+def _count_direct(engine: Any, statement: str) -> None:
+    count_statement(statement)
+
+
+def count_statement(statement: str) -> None:
     words = statement.split(None, 3)
     if not words:
         return

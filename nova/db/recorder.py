@@ -304,32 +304,28 @@ class DBRecorder:
         state = self._state(run)
         self._runs.pop(run.run_id, None)
         finish = _dt(finished_at)
-        with db_api.writer_connection() as connection:
-            if state.pending is not None:
-                _execute_upsert(connection, [state.pending])
-            values: dict[str, Any] = {
-                'status': result, 'finished_at': finish,
-                'message': _clean(failure.message) if failure else None}
-            stage = (failure.stage_id if failure and failure.stage_id
-                     else state.last_stage)
-            if stage is not None:
-                values['current_stage'] = stage
-            # Templates (nova.db.api): the SET clause comes from the
-            # parameters' column names.
-            connection.execute(db_api._template(
-                'recorder_run_finished', lambda: sa.update(_RUNS).where(
-                    _RUNS.c.id == sa.bindparam('b_id'))),
-                dict(values, b_id=run.run_id))
-            if self.finish_actions and state.action_id is not None:
-                action: dict[str, Any] = {'finish_time': finish,
-                                          'updated_at': finish}
-                if result != records.SUCCESS:
-                    action['message'] = 'Error'
-                connection.execute(db_api._template(
-                    'recorder_action_finished', lambda: sa.update(
-                        _ACTIONS).where(
-                        _ACTIONS.c.id == sa.bindparam('b_id'))),
-                    dict(action, b_id=state.action_id))
+        writes = []
+        if state.pending is not None:
+            writes.append(_upsert_write([state.pending]))
+        values: dict[str, Any] = {
+            'status': result, 'finished_at': finish,
+            'message': _clean(failure.message) if failure else None}
+        stage = (failure.stage_id if failure and failure.stage_id
+                 else state.last_stage)
+        if stage is not None:
+            values['current_stage'] = stage
+        # The SET clauses come from the parameters' column names.
+        writes.append(('recorder_run_finished', _update_run_statement,
+                       dict(values, b_id=run.run_id)))
+        if self.finish_actions and state.action_id is not None:
+            action: dict[str, Any] = {'finish_time': finish,
+                                      'updated_at': finish}
+            if result != records.SUCCESS:
+                action['message'] = 'Error'
+            writes.append(('recorder_action_finished',
+                           _update_action_statement,
+                           dict(action, b_id=state.action_id)))
+        db_api.write_idempotent(writes)
 
     # -- queries (recovery, nova-manage) -----------------------------------
 
@@ -482,8 +478,7 @@ class DBRecorder:
             state.pending = None
         if not rows:
             return
-        with db_api.writer_connection() as connection:
-            _execute_upsert(connection, rows)
+        db_api.write_idempotent([_upsert_write(rows)])
 
 
 def _insert_run_statement() -> Any:
@@ -558,12 +553,22 @@ def _upsert_statement(dialect: sa.Dialect, count: int) -> sa.TextClause:
     return statement
 
 
-def _execute_upsert(connection: sa.Connection,
-                    rows: list[dict[str, Any]]) -> None:
-    statement = _upsert_statement(connection.dialect, len(rows))
-    connection.execute(statement, {f'{c}_{i}': row[c]
-                                for i, row in enumerate(rows)
-                                for c in _EVENT_COLUMNS})
+def _upsert_write(rows: list[dict[str, Any]]) -> db_api.DirectWrite:
+    """The upsert of ``rows`` as an idempotent write (it may run twice:
+    the second finds the rows and sets the same values)."""
+    count = len(rows)
+    return (('recorder_upsert', count),
+            lambda dialect: _upsert_statement(dialect, count),
+            {f'{c}_{i}': row[c] for i, row in enumerate(rows)
+             for c in _EVENT_COLUMNS})
+
+
+def _update_run_statement(dialect: sa.Dialect) -> Any:
+    return sa.update(_RUNS).where(_RUNS.c.id == sa.bindparam('b_id'))
+
+
+def _update_action_statement(dialect: sa.Dialect) -> Any:
+    return sa.update(_ACTIONS).where(_ACTIONS.c.id == sa.bindparam('b_id'))
 
 
 class _ActionRecorder:
