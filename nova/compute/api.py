@@ -129,11 +129,14 @@ class API:
                 'tags': list(tags or []),
                 'security_groups': list(security_groups or ['default']),
             }
-            instance = self.db.instance_create(ctx, values)
-            instance_bdms = [self.db.block_device_mapping_create(
-                ctx, dict(bdm, instance_uuid=instance['uuid']))
-                for bdm in bdms]
-            self.db.action_start(ctx, instance['uuid'], CREATE)
+            # One transaction per instance: the record, its block devices
+            # and its action exist together or not at all.
+            with self.db.writer(ctx):
+                instance = self.db.instance_create(ctx, values)
+                instance_bdms = [self.db.block_device_mapping_create(
+                    ctx, dict(bdm, instance_uuid=instance['uuid']))
+                    for bdm in bdms]
+                self.db.action_start(ctx, instance['uuid'], CREATE)
             instances.append((instance, instance_bdms))
         request_spec = {
             'flavor': dict(flavor), 'image': image_meta,
@@ -195,12 +198,13 @@ class API:
     def delete(self, ctx: Any, instance: dict[str, Any]) -> None:
         if instance.get('locked') and not ctx.is_admin:
             raise exception.InstanceIsLocked(instance_uuid=instance['uuid'])
-        self.db.instance_update(
-            ctx, instance['uuid'],
-            {'task_state': task_states.DELETING,
-             'updated_at': timeutils.utcnow()},
-            expected_task_state=_DELETABLE_TASK_STATES)
-        self.db.action_start(ctx, instance['uuid'], DELETE)
+        with self.db.writer(ctx):
+            self.db.instance_update(
+                ctx, instance['uuid'],
+                {'task_state': task_states.DELETING,
+                 'updated_at': timeutils.utcnow()},
+                expected_task_state=_DELETABLE_TASK_STATES)
+            self.db.action_start(ctx, instance['uuid'], DELETE)
         instance = dict(instance, task_state=task_states.DELETING)
         if instance.get('host'):
             self.compute_rpcapi.terminate_instance(ctx, instance)
@@ -266,9 +270,10 @@ class API:
                 attr='host', instance_uuid=instance['uuid'], state=None,
                 method=action)
         values.update(task_state=task_state, updated_at=timeutils.utcnow())
-        self.db.instance_update(ctx, instance['uuid'], values,
-                                expected_task_state=expected)
-        self.db.action_start(ctx, instance['uuid'], action)
+        with self.db.writer(ctx):
+            self.db.instance_update(ctx, instance['uuid'], values,
+                                    expected_task_state=expected)
+            self.db.action_start(ctx, instance['uuid'], action)
         instance.update(values)
 
     @staticmethod

@@ -52,7 +52,7 @@ class _APITest(testtools.TestCase):
 
     def setUp(self):
         super().setUp()
-        self.db = mock.Mock()
+        self.db = mock.MagicMock()
         self.rpc = mock.Mock()
         self.conductor = mock.Mock()
         self.images = mock.Mock()

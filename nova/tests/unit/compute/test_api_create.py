@@ -1,0 +1,77 @@
+"""compute.api.API.create and delete write their records in one
+transaction: a failure leaves nothing half-written."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import sqlalchemy as sa
+import testscenarios
+
+from nova import exception
+from nova.compute import api as compute_api
+from nova.compute import task_states
+from nova.db import api as db
+from nova.db import models
+from nova.tests.unit.db import base
+
+load_tests = testscenarios.load_tests_apply_scenarios
+
+FLAVOR = {'id': 1, 'flavorid': '1', 'name': 'm1.tiny', 'memory_mb': 512,
+          'vcpus': 1, 'root_gb': 1, 'ephemeral_gb': 0, 'swap': 0}
+
+
+class TestCreateIsAtomic(base.DBTestCase):
+
+    def setUp(self):
+        super().setUp()
+        images = mock.Mock()
+        images.get.return_value = {'id': 'image-1', 'status': 'active',
+                                   'size': 1, 'min_disk': 0, 'min_ram': 0,
+                                   'properties': {}}
+        self.conductor = mock.Mock()
+        self.api = compute_api.API(db=db, image_api=images,
+                                   conductor_api=self.conductor,
+                                   compute_rpcapi=mock.Mock(),
+                                   volume_api=mock.Mock(),
+                                   network_api=mock.Mock())
+
+    def count(self, model):
+        with db.reader() as connection:
+            return connection.execute(sa.select(sa.func.count()).select_from(
+                model.__table__)).scalar()
+
+    def test_failed_action_record_leaves_no_instance(self):
+        with mock.patch.object(db, 'action_start',
+                               side_effect=exception.NovaException('boom')):
+            self.assertRaises(exception.NovaException, self.api.create,
+                              self.ctx, FLAVOR, 'image-1', name='vm')
+        self.assertEqual(0, self.count(models.Instance))
+        self.assertEqual(0, self.count(models.BlockDeviceMapping))
+        self.conductor.build_instances.assert_not_called()
+
+    def test_created_records_are_committed_before_the_cast(self):
+        def build_instances(ctx, instances, **kwargs):
+            # What the conductor will read: committed already.
+            self.assertEqual(1, self.count(models.Instance))
+            self.assertEqual(1, self.count(models.InstanceAction))
+        self.conductor.build_instances.side_effect = build_instances
+        instances, _ = self.api.create(self.ctx, FLAVOR, 'image-1',
+                                       name='vm')
+        self.assertEqual(1, len(instances))
+        self.conductor.build_instances.assert_called_once()
+
+    def test_failed_delete_action_leaves_the_task_state(self):
+        instances, _ = self.api.create(self.ctx, FLAVOR, 'image-1',
+                                       name='vm')
+        uuid = instances[0]['uuid']
+        db.instance_update(self.ctx, uuid, {'task_state': None,
+                                            'host': 'compute1'})
+        with mock.patch.object(db, 'action_start',
+                               side_effect=exception.NovaException('boom')):
+            self.assertRaises(exception.NovaException, self.api.delete,
+                              self.ctx, db.instance_get_by_uuid(self.ctx,
+                                                                uuid))
+        self.assertNotEqual(task_states.DELETING,
+                            db.instance_get_by_uuid(self.ctx,
+                                                    uuid)['task_state'])
