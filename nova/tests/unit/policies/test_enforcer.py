@@ -1,0 +1,111 @@
+"""nova's oslo.policy enforcer: the policy file lookup at most once per
+POLICY_PATH_TTL, and check signatures looked up once per class."""
+
+from __future__ import annotations
+
+import os
+from unittest import mock
+
+import fixtures
+import testtools
+from oslo_config import cfg
+from oslo_config import fixture as config_fixture
+from oslo_policy import _checks
+
+import nova.conf
+from nova import context, exception
+from nova.policies import enforcer
+
+CONF = nova.conf.CONF
+
+
+class _EnforcerTest(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        CONF([], project='nova', default_config_files=[])
+        # The [oslo_policy] options exist once an enforcer was made.
+        enforcer.get_enforcer()
+        enforcer.reset()
+        self.config = self.useFixture(config_fixture.Config(CONF))
+        self.tmp = self.useFixture(fixtures.TempDir()).path
+        self.config.config(group='oslo_policy', policy_file=os.path.join(
+            self.tmp, 'policy.yaml'), policy_dirs=[])
+        enforcer.reset()
+        self.addCleanup(enforcer.reset)
+        self.clock = 1000.0
+        self.useFixture(fixtures.MockPatch(
+            'nova.policies.enforcer.time.monotonic', lambda: self.clock))
+        self.member = context.RequestContext('u1', 'p1', roles=['member'])
+
+    def allowed(self, rule='os_compute_api:os-services:list'):
+        return enforcer.authorize(self.member, rule, fatal=False)
+
+
+class TestPolicyFileLookup(_EnforcerTest):
+
+    def test_missing_file_is_looked_for_once_per_ttl(self):
+        with mock.patch.object(CONF, 'find_file',
+                               wraps=CONF.find_file) as find:
+            for _ in range(5):
+                self.allowed()
+            self.assertEqual(1, find.call_count)
+            self.clock += enforcer.POLICY_PATH_TTL + 0.1
+            self.allowed()
+            self.assertEqual(2, find.call_count)
+
+    def test_file_added_later_is_picked_up_after_the_ttl(self):
+        self.assertFalse(self.allowed())
+        with open(os.path.join(self.tmp, 'policy.yaml'), 'w') as f:
+            f.write('"os_compute_api:os-services:list": "role:member"\n')
+        self.clock += enforcer.POLICY_PATH_TTL + 0.1
+        self.assertTrue(self.allowed())
+
+    def test_not_found_is_reported_as_oslo_policy_does(self):
+        enf = enforcer.get_enforcer()
+        self.assertRaises(cfg.ConfigFilesNotFoundError,
+                          enf._get_policy_path, 'absent.yaml')
+
+
+class _LegacyCheck(_checks.Check):
+    def __call__(self, target, creds, enforcer):
+        return creds.get('legacy') == 'yes'
+
+
+class _CurrentRuleCheck(_checks.Check):
+    def __call__(self, target, creds, enforcer, current_rule=None):
+        return current_rule == 'wanted'
+
+
+class TestCheckSignatureCache(_EnforcerTest):
+
+    def test_installed_in_oslo_policy(self):
+        enforcer.get_enforcer()
+        self.assertIs(enforcer._check, _checks._check)
+
+    def test_legacy_and_current_checks_called_as_oslo_policy_does(self):
+        legacy = _LegacyCheck('legacy', 'x')
+        current = _CurrentRuleCheck('current', 'x')
+        self.assertTrue(enforcer._check(legacy, {}, {'legacy': 'yes'},
+                                        None, 'any'))
+        self.assertFalse(enforcer._check(legacy, {}, {}, None, 'any'))
+        self.assertTrue(enforcer._check(current, {}, {}, None, 'wanted'))
+        self.assertFalse(enforcer._check(current, {}, {}, None, 'other'))
+
+    def test_signature_inspected_once_per_class(self):
+        enforcer._takes_current_rule.cache_clear()
+        check = _CurrentRuleCheck('current', 'x')
+        with mock.patch('nova.policies.enforcer.inspect.getfullargspec',
+                        wraps=enforcer.inspect.getfullargspec) as spec:
+            for _ in range(3):
+                enforcer._check(check, {}, {}, None, 'wanted')
+        self.assertEqual(1, spec.call_count)
+
+    def test_decisions_unchanged(self):
+        admin = context.RequestContext('admin', 'p1', is_admin=True,
+                                       roles=['admin', 'member', 'reader'])
+        self.assertFalse(self.allowed())
+        self.assertTrue(enforcer.authorize(
+            admin, 'os_compute_api:os-services:list', fatal=False))
+        self.assertRaises(exception.PolicyNotAuthorized, enforcer.authorize,
+                          self.member, 'os_compute_api:os-services:list')
