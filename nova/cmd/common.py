@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ctypes
+import os
 import signal
 import sys
 from collections.abc import Sequence
@@ -24,7 +26,28 @@ def parse_args(argv: Sequence[str], binary: str,
     logging.register_options(CONF)
     CONF(list(argv[1:]), project='nova', prog=binary)
     logging.setup(CONF, 'nova')
+    limit_malloc_arenas(CONF.malloc_arena_max)
     rpc.init(CONF, default_transport_url)
+
+
+#: glibc's mallopt parameter number for the arena limit.
+_M_ARENA_MAX = -8
+
+
+def limit_malloc_arenas(arenas: int) -> bool:
+    """Apply ``[DEFAULT] malloc_arena_max``; True if glibc took it.
+
+    Called before the services start their threads, so that the limit
+    holds for every arena they would create.
+    """
+    if arenas <= 0 or 'MALLOC_ARENA_MAX' in os.environ:
+        return False
+    try:
+        mallopt = ctypes.CDLL(None).mallopt
+    except (OSError, AttributeError):
+        LOG.debug('No mallopt in this C library: malloc_arena_max ignored')
+        return False
+    return bool(mallopt(_M_ARENA_MAX, arenas))
 
 
 def serve(services: Sequence[Any]) -> int:
