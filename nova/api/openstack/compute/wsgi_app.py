@@ -13,6 +13,7 @@ api_paste_config``.
 from __future__ import annotations
 
 import os
+import sys
 import threading
 from typing import Any
 
@@ -32,8 +33,9 @@ _LOCK = threading.Lock()
 
 
 def find_paste_config(conf: Any = CONF) -> str:
-    """The paste file: absolute, next to the config files, /etc/nova or
-    the source tree's etc/nova."""
+    """The paste file: absolute, next to the config files, /etc/nova,
+    the installation's etc/nova (``pip install`` puts it there) or the
+    source tree's etc/nova."""
     name = conf.api.api_paste_config
     if os.path.isabs(name):
         candidates = [name]
@@ -41,6 +43,7 @@ def find_paste_config(conf: Any = CONF) -> str:
         candidates = [os.path.join(os.path.dirname(path), name)
                       for path in conf.config_file or []]
         candidates += [os.path.join('/etc/nova', name),
+                       os.path.join(sys.prefix, 'etc', 'nova', name),
                        os.path.join(os.path.dirname(__file__), '..', '..',
                                     '..', '..', 'etc', 'nova', name)]
     for path in candidates:
