@@ -252,17 +252,28 @@ class ServersController:
     def update(self, req: wsgi.Request, id: str,
                body: dict[str, Any]) -> dict[str, Any]:
         """PUT /servers/{id}: the api.server_update flow."""
-        flow = server_update.FLOW.name
+        state = self._run_instance_flow(
+            req, id, body, server_update.FLOW.name,
+            lambda instance: server_update.ServerUpdateState(
+                req=req, version=req.api_version_request,
+                compute_api=self.compute_api, instance=instance, body=body,
+                render=self.renderer(req)))
+        assert state.response is not None
+        return state.response
+
+    def _run_instance_flow(self, req: wsgi.Request, id: str,
+                           body: dict[str, Any], flow: str,
+                           make_state: Callable[[dict[str, Any]], Any],
+                           ) -> Any:
+        """Validate ``body`` against ``flow``'s schema (hooks' fragments
+        included), then run the flow on the instance; returns its state.
+        """
         validators.validate(
             self.flows.schema(flow, req.api_version_request), body)
         instance = helpers.get_instance(self.compute_api, req.context, id)
-        state = server_update.ServerUpdateState(
-            req=req, version=req.api_version_request,
-            compute_api=self.compute_api, instance=instance, body=body,
-            render=self.renderer(req))
+        state = make_state(instance)
         self.flows.run(flow, req.context, state)
-        assert state.response is not None
-        return state.response
+        return state
 
     @wsgi.response(204)
     def delete(self, req: wsgi.Request, id: str) -> None:
@@ -308,15 +319,12 @@ class ServersController:
     def rebuild(self, req: wsgi.Request, id: str,
                 body: dict[str, Any]) -> dict[str, Any]:
         """The api.server_rebuild flow."""
-        flow = server_rebuild.FLOW.name
-        validators.validate(
-            self.flows.schema(flow, req.api_version_request), body)
-        instance = helpers.get_instance(self.compute_api, req.context, id)
-        state = server_rebuild.ServerRebuildState(
-            req=req, version=req.api_version_request,
-            compute_api=self.compute_api, instance=instance, body=body,
-            render=self.renderer(req))
-        self.flows.run(flow, req.context, state)
+        state = self._run_instance_flow(
+            req, id, body, server_rebuild.FLOW.name,
+            lambda instance: server_rebuild.ServerRebuildState(
+                req=req, version=req.api_version_request,
+                compute_api=self.compute_api, instance=instance, body=body,
+                render=self.renderer(req)))
         assert state.response is not None
         return state.response
 
@@ -325,15 +333,12 @@ class ServersController:
     def resize(self, req: wsgi.Request, id: str,
                body: dict[str, Any]) -> None:
         """The api.server_resize flow."""
-        flow = server_resize.FLOW.name
-        validators.validate(
-            self.flows.schema(flow, req.api_version_request), body)
-        instance = helpers.get_instance(self.compute_api, req.context, id)
-        state = server_resize.ServerResizeState(
-            req=req, version=req.api_version_request,
-            compute_api=self.compute_api, db=self.db, instance=instance,
-            body=body)
-        self.flows.run(flow, req.context, state)
+        self._run_instance_flow(
+            req, id, body, server_resize.FLOW.name,
+            lambda instance: server_resize.ServerResizeState(
+                req=req, version=req.api_version_request,
+                compute_api=self.compute_api, db=self.db, instance=instance,
+                body=body))
 
     @wsgi.response(204)
     @wsgi.action('confirmResize')
