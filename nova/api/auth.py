@@ -40,34 +40,36 @@ def _request_id(req: wsgi.Request) -> str | None:
     return req.environ.get('openstack.request_id')
 
 
-def _remote_address(req: wsgi.Request) -> str | None:
-    if CONF.api.use_forwarded_for:
-        forwarded = req.headers.get('X-Forwarded-For')
-        if forwarded:
-            return forwarded.split(',')[0].strip()
-    return req.remote_addr
-
-
 class NoAuthMiddleware(middleware.Middleware):
     """noauth2: trust ``X-Auth-Token: user:project``."""
 
-    @webob.dec.wsgify(RequestClass=wsgi.Request)
-    def __call__(self, req: wsgi.Request) -> Any:
-        token = req.headers.get('X-Auth-Token', '').strip()
+    # Plain WSGI (see middleware.FaultWrapper for why).
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Any:
+        token = environ.get('HTTP_X_AUTH_TOKEN', '').strip()
         if not token:
             return wsgi.fault_response(
-                req, 401, 'Authentication required: send X-Auth-Token '
-                          '"user:project".')
+                wsgi.Request(environ), 401,
+                'Authentication required: send X-Auth-Token '
+                '"user:project".')(environ, start_response)
         user_id, _sep, project_id = token.partition(':')
         project_id = project_id or user_id
         is_admin = user_id == 'admin'
         roles = ['admin', 'member', 'reader'] if is_admin else [
             'member', 'reader']
-        req.environ['nova.context'] = context.RequestContext(
+        environ['nova.context'] = context.RequestContext(
             user_id=user_id, project_id=project_id, is_admin=is_admin,
-            roles=roles, request_id=_request_id(req))
-        req.environ['nova.remote_address'] = _remote_address(req)
-        return req.get_response(self.application)
+            roles=roles, request_id=environ.get('openstack.request_id'))
+        environ['nova.remote_address'] = _environ_remote_address(environ)
+        return self.application(environ, start_response)
+
+
+def _environ_remote_address(environ: dict[str, Any]) -> str | None:
+    if CONF.api.use_forwarded_for:
+        forwarded = environ.get('HTTP_X_FORWARDED_FOR')
+        if forwarded:
+            return forwarded.split(',')[0].strip()
+    return environ.get('REMOTE_ADDR')
 
 
 class KeystoneContext(middleware.Middleware):
@@ -92,5 +94,6 @@ class KeystoneContext(middleware.Middleware):
             project_name=req.headers.get('X-Project-Name'),
             auth_token=req.headers.get('X-Auth-Token'),
             request_id=_request_id(req))
-        req.environ['nova.remote_address'] = _remote_address(req)
+        req.environ['nova.remote_address'] = _environ_remote_address(
+            req.environ)
         return req.get_response(self.application)
