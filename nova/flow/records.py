@@ -14,6 +14,8 @@ import traceback
 from collections.abc import Iterable
 from typing import Any, Final, Protocol, TypeAlias
 
+from oslo_utils import strutils
+
 # Stage and run results, as stored and shown (os-instance-actions uses
 # 'Success' / 'Error' for events; these map onto those).
 SUCCESS: Final = 'success'
@@ -35,13 +37,17 @@ class Failure:
     exc: BaseException
     stage_id: str | None
 
+    # Both masked (passwords, tokens): an exception's text can quote the
+    # request that failed, and these go to logs and records.
     @property
     def traceback(self) -> str:
-        return ''.join(traceback.format_exception(self.exc))
+        return strutils.mask_password(
+            ''.join(traceback.format_exception(self.exc)))
 
     @property
     def message(self) -> str:
-        return f'{type(self.exc).__name__}: {self.exc}'
+        return strutils.mask_password(f'{type(self.exc).__name__}: '
+                                      f'{self.exc}')
 
     def __str__(self) -> str:
         return self.message

@@ -272,11 +272,12 @@ class Runner:
         try:
             leaf.revert(run.ctx, run.state, failure)
         except Exception as exc:
-            revert_failure: Failure | None = Failure(exc, leaf.id)
+            failed = Failure(exc, leaf.id)
+            revert_failure: Failure | None = failed
             result = records.REVERT_FAILED
             LOG.error('Revert of stage %s failed (run %s); the original '
-                      'error was %s', leaf.id, run.info.run_id,
-                      failure.message, exc_info=exc)
+                      'error was %s\n%s', leaf.id, run.info.run_id,
+                      failure.message, failed.traceback)
         else:
             revert_failure = None
             result = records.REVERTED
@@ -291,9 +292,10 @@ class Runner:
         for name, handler in self.plan.failure_handlers:
             try:
                 handler(run.ctx, run.state, failure)
-            except Exception:
-                LOG.exception('Failure handler %s.%s failed (run %s)',
-                              self.flow.name, name, run.info.run_id)
+            except Exception as exc:
+                LOG.error('Failure handler %s.%s failed (run %s)\n%s',
+                          self.flow.name, name, run.info.run_id,
+                          Failure(exc, None).traceback)
 
     def _emit(self, run: _Run, kind: EventKind, stage_id: str | None = None,
               result: str | None = None, elapsed: float | None = None,
@@ -303,7 +305,7 @@ class Runner:
         for hook_name, listener in self._listeners[kind]:
             try:
                 listener(event)
-            except Exception:
-                LOG.exception('Listener of hook %s failed on %s of %s',
-                              hook_name, kind.value, stage_id or
-                              self.flow.name)
+            except Exception as exc:
+                LOG.error('Listener of hook %s failed on %s of %s\n%s',
+                          hook_name, kind.value, stage_id or self.flow.name,
+                          Failure(exc, None).traceback)

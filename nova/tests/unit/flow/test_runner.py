@@ -2,8 +2,10 @@
 
 import uuid
 
+import fixtures
+
 from nova import context as nova_context
-from nova.flow import FlowEngine, InMemoryRecorder, records, sub
+from nova.flow import Flow, FlowEngine, InMemoryRecorder, records, sub
 from nova.flow.runner import new_run_id
 from nova.tests.unit.flow import fakes
 
@@ -370,3 +372,38 @@ class TestRecovery(fakes.FlowTestCase):
         self.assertEqual(['c', 'd', 'revert:d', 'revert:c', 'revert:b',
                           'revert:a', 'handler:h1', 'handler:h2'], fresh.log)
         self.assertEqual(records.ERROR, recorder.get(run.run_id).result)
+
+
+class TestSecretsStayOutOfLogs(fakes.FlowTestCase):
+    """A stage's error can quote the request: its password never reaches
+    the log, whether the stage, its revert or a failure handler raised."""
+
+    def test_stage_revert_and_handler_errors_are_masked(self):
+        logs = self.useFixture(fixtures.FakeLogger(level='DEBUG'))
+        flow = Flow('test.secret', '1.0', fakes.LogState)
+        flow.stages('a', 'b')
+
+        @flow.stage
+        def a(ctx, state):
+            pass
+
+        @flow.revert('a')
+        def undo_a(ctx, state, failure):
+            raise ValueError('undo failed: admin_pass=hunter2')
+
+        @flow.stage
+        def b(ctx, state):
+            raise RuntimeError('boot failed: adminPass=hunter2')
+
+        @flow.on_failure
+        def handler(ctx, state, failure):
+            raise RuntimeError('handler failed: password=hunter2')
+
+        engine = FlowEngine.load(flows=[flow], recorder=InMemoryRecorder())
+        self.assertRaises(RuntimeError, engine.run, 'test.secret', None,
+                          fakes.LogState())
+        self.assertIn('Stage test.secret.b failed', logs.output)
+        self.assertIn('Revert of stage test.secret.a failed', logs.output)
+        self.assertIn('Failure handler test.secret.handler failed',
+                      logs.output)
+        self.assertNotIn('hunter2', logs.output)
