@@ -8,27 +8,36 @@
   instance action of the request, so ``openstack server event show``
   lists a flow's stages.
 
-Cost: one statement per stage on the success path
--------------------------------------------------
+Cost: at most one statement per stage
+-------------------------------------
 
-The engine calls ``stage_finished(N)`` and ``stage_started(N+1)`` back to
-back.  A successful finish is not written when it happens: it is kept and
-written *with* the next stage's start, as one multi-row upsert
+A successful finish is not written when it happens: it is kept and
+written *with* the run's next write, as one multi-row upsert
 (``INSERT .. ON CONFLICT (run_id, seq) DO UPDATE`` on PostgreSQL and
-SQLite, ``ON DUPLICATE KEY UPDATE`` on MariaDB/MySQL).  A run of S stages
-therefore costs 1 INSERT (run) + S upserts + at the end, in one
-transaction, the last stage's finish, the run's UPDATE and the action's
-UPDATE: S + 4 statements (S + 3 without an action).  Failures, reverts
-and the run's end are written at once; a pending finish rides along with
-whichever write comes first.
+SQLite, ``ON DUPLICATE KEY UPDATE`` on MariaDB/MySQL).  So is the start of
+a stage that has no revert, unless ``[flow] record_stage_starts = all``:
+only the start of a stage with a revert is written before the stage runs.
+A run of S stages, R of them with a revert, therefore costs 1 INSERT
+(run) + R upserts + at the end, in one transaction, what is still held,
+the run's UPDATE and the action's UPDATE: R + 4 statements (S + 4 with
+``all``).  Failures, reverts and the run's end are written at once; what
+is held rides along with whichever write comes first.
 
-Deferring is crash-safe: a crash loses at most the finish of the stage
-before the one that was running.  Recovery treats a started stage without
-a recorded finish as interrupted - reverted by a ``revert`` flow, run
-again by a ``resume`` flow, whose stages are idempotent - which is what
-the engine would do for the stage that really was running.  Starts are
-never deferred: a stage's start is in the database before the stage
-runs, so a crash can never hide a stage that did work.
+Holding rows back is crash-safe, because recovery needs nothing more:
+
+* a ``revert`` flow reverts every started stage that has a revert; those
+  starts are in the database before the stages run, so a crash can never
+  hide a stage whose work would need undoing.  A started stage without a
+  recorded finish counts as interrupted and is reverted too, which is
+  what the engine would do for the stage that really was running (reverts
+  are idempotent).  A stage without a revert has nothing to undo;
+* a ``resume`` flow runs again every stage without a recorded finish;
+  its stages are idempotent, so running again one that had finished
+  is harmless.
+
+What a crash loses is the record of the stages without a revert since
+the last write: which of them had run, and which was running.  ``all``
+keeps that, at the cost of a write per such stage.
 
 Each write is its own transaction, separate from whatever the stage does:
 a record survives the rollback of the stage's own work.  A database error
@@ -62,10 +71,13 @@ from typing import Any
 import sqlalchemy as sa
 from oslo_utils import timeutils
 
+import nova.conf
 from nova.db import api as db_api
 from nova.db import models
 from nova.flow import records
 from nova.flow.records import Failure, RunInfo, StageRecord
+
+CONF = nova.conf.CONF
 
 _RUNS = models.FlowRun.__table__
 _EVENTS = models.InstanceActionEvent.__table__
@@ -116,8 +128,9 @@ class _RunState:
         #: Stage ID -> ``seq`` of its newest event row.
         self.seqs: dict[str, int] = {}
         self.action_id = action_id
-        #: A successful finish not written yet (an event row).
-        self.pending: dict[str, Any] | None = None
+        #: Event rows not written yet, each the newest state of its stage
+        #: (successful finishes, and starts of stages without a revert).
+        self.pending: list[dict[str, Any]] = []
         self.last_stage: str | None = None
 
 
@@ -224,17 +237,26 @@ class DBRecorder:
     :param finish_actions: stamp the linked action's ``finish_time`` (and
         ``message = 'Error'`` on failure) when the run ends.
     :param defer_finish: write a successful stage's finish together with
-        the next stage's start (one statement per stage) rather than on
+        the next write of the run (one statement per stage) rather than on
         its own (two).
+    :param record_starts: ``'reverting'`` or ``'all'``: the stages whose
+        start is written before they run (see ``[flow]
+        record_stage_starts``, the default).
     """
 
     def __init__(self, host: str | None = None, *,
                  link_actions: bool = True, finish_actions: bool = True,
-                 defer_finish: bool = True) -> None:
+                 defer_finish: bool = True,
+                 record_starts: str | None = None) -> None:
         self.host = host
         self.link_actions = link_actions
         self.finish_actions = finish_actions
         self.defer_finish = defer_finish
+        if record_starts is None:
+            record_starts = CONF.flow.record_stage_starts
+        if record_starts not in ('reverting', 'all'):
+            raise ValueError(f'record_starts: {record_starts!r}')
+        self.all_starts = record_starts == 'all'
         # Run ID -> state.  Each run is driven by one thread, so entries
         # are never shared; the lock only guards lazy loading.
         self._runs: dict[str, _RunState] = {}
@@ -249,13 +271,17 @@ class DBRecorder:
     def run_started(self, run: RunInfo) -> None:
         self._run_started(run, None, explicit=False)
 
-    def stage_started(self, run: RunInfo, stage_id: str, at: float) -> None:
+    def stage_started(self, run: RunInfo, stage_id: str, at: float, *,
+                      reverts: bool = True) -> None:
         state = self._state(run)
         state.seq += 1
         state.seqs[stage_id] = state.seq
         state.last_stage = stage_id
         row = self._event(run, state, state.seq, stage_id, start=at)
-        self._write_events(state, [row])
+        if reverts or self.all_starts:
+            self._write_events(state, [row])
+        else:
+            state.pending.append(row)
 
     def stage_finished(self, run: RunInfo, stage_id: str, result: str,
                        started_at: float, finished_at: float,
@@ -271,10 +297,12 @@ class DBRecorder:
             run, state, seq, stage_id, start=started_at, finish=finished_at,
             result=_EVENT_RESULTS.get(result, result),
             traceback=_clean(failure.traceback) if failure else None)
+        pending = state.pending
+        if pending and pending[-1]['seq'] == seq:
+            # The start was not written yet: the finish replaces it.
+            pending.pop()
         if result == records.SUCCESS and self.defer_finish:
-            if state.pending is not None:
-                self._write_events(state, [])
-            state.pending = row
+            pending.append(row)
             return
         self._write_events(state, [row])
 
@@ -292,11 +320,11 @@ class DBRecorder:
             details=_clean(f'{failure.message}\n{failure.traceback}')
             if failure else None)
         pending = state.pending
-        if pending is not None and pending['seq'] == seq:
+        if pending and pending[-1]['seq'] == seq:
             # The finish and the revert of one stage: one row.
-            row.update({k: pending[k] for k in ('start_time', 'finish_time',
-                                                'result', 'traceback')})
-            state.pending = None
+            held = pending.pop()
+            row.update({k: held[k] for k in ('start_time', 'finish_time',
+                                             'result', 'traceback')})
         self._write_events(state, [row])
 
     def run_finished(self, run: RunInfo, result: str, finished_at: float,
@@ -305,8 +333,8 @@ class DBRecorder:
         self._runs.pop(run.run_id, None)
         finish = _dt(finished_at)
         writes = []
-        if state.pending is not None:
-            writes.append(_upsert_write([state.pending]))
+        if state.pending:
+            writes.append(_upsert_write(state.pending))
         values: dict[str, Any] = {
             'status': result, 'finished_at': finish,
             'message': _clean(failure.message) if failure else None}
@@ -472,10 +500,10 @@ class DBRecorder:
 
     def _write_events(self, state: _RunState,
                       rows: list[dict[str, Any]]) -> None:
-        """One statement: ``rows`` plus the pending finish, if any."""
-        if state.pending is not None:
-            rows = [state.pending, *rows]
-            state.pending = None
+        """One statement: the pending rows, then ``rows``."""
+        if state.pending:
+            rows = [*state.pending, *rows]
+            state.pending = []
         if not rows:
             return
         db_api.write_idempotent([_upsert_write(rows)])
@@ -581,8 +609,9 @@ class _ActionRecorder:
     def run_started(self, run: RunInfo) -> None:
         self._parent._run_started(run, self.action_id, explicit=True)
 
-    def stage_started(self, run: RunInfo, stage_id: str, at: float) -> None:
-        self._parent.stage_started(run, stage_id, at)
+    def stage_started(self, run: RunInfo, stage_id: str, at: float, *,
+                      reverts: bool = True) -> None:
+        self._parent.stage_started(run, stage_id, at, reverts=reverts)
 
     def stage_finished(self, run: RunInfo, stage_id: str, result: str,
                        started_at: float, finished_at: float,

@@ -77,8 +77,11 @@ class RunInfo:
 class Recorder(Protocol):
     def run_started(self, run: RunInfo) -> None: ...
 
-    def stage_started(self, run: RunInfo, stage_id: str,
-                      at: float) -> None: ...
+    def stage_started(self, run: RunInfo, stage_id: str, at: float, *,
+                      reverts: bool = True) -> None:
+        """``reverts``: the stage has a revert, so recovery needs to know
+        it started before it runs (a recorder may write the start of one
+        without, with a later write of the run)."""
 
     def stage_finished(self, run: RunInfo, stage_id: str, result: str,
                        started_at: float, finished_at: float,
@@ -98,7 +101,8 @@ class NullRecorder:
     def run_started(self, run: RunInfo) -> None:
         pass
 
-    def stage_started(self, run: RunInfo, stage_id: str, at: float) -> None:
+    def stage_started(self, run: RunInfo, stage_id: str, at: float, *,
+                      reverts: bool = True) -> None:
         pass
 
     def stage_finished(self, run: RunInfo, stage_id: str, result: str,
@@ -217,7 +221,8 @@ class InMemoryRecorder:
             rows = run.handle = self.runs[run.run_id].rows
         return rows
 
-    def stage_started(self, run: RunInfo, stage_id: str, at: float) -> None:
+    def stage_started(self, run: RunInfo, stage_id: str, at: float, *,
+                      reverts: bool = True) -> None:
         rows = run.handle
         if rows is None:
             rows = self._rows(run)

@@ -137,10 +137,13 @@ class Runner:
         info = self._info(ctx, state, run_id, recovering=True)
         run = _Run(info, ctx, state, recorder or self.recorder, None)
         started = list(started)
+        # The last stage the record shows started: the one that was
+        # running, unless the recorder holds back starts of stages without
+        # a revert (then it ran at or after that stage).
         failure = Failure(records.Interrupted(
-            f'{self.flow.name} was interrupted in stage '
-            f'{started[-1] if started else "(none)"}; reverted on restart'),
-            started[-1] if started else None)
+            f'{self.flow.name} was interrupted; last stage recorded as '
+            f'started: {started[-1] if started else "(none)"}; reverted on '
+            f'restart'), started[-1] if started else None)
         run.failure = failure
         run.recorder.run_started(info)
         leaves = [self.plan.leaves[s] for s in started
@@ -219,7 +222,8 @@ class Runner:
                     started.append(node)
                     continue
                 started_at = now()
-                stage_started(info, stage_id, started_at)
+                stage_started(info, stage_id, started_at,
+                              reverts=node.revert is not None)
                 started.append(node)
                 if on_stage_start:
                     self._emit(run, EventKind.STAGE_START, stage_id)

@@ -17,6 +17,8 @@ import testtools
 from nova_fault_injection_hooks import stage_ids
 
 from nova.compute import vm_states
+from nova.compute.flows import build_instance
+from nova.flow import FlowEngine
 from nova.tests.functional import multiprocess
 
 load_tests = testscenarios.load_tests_apply_scenarios
@@ -87,13 +89,33 @@ class TestBuildCrash(_CrashTest):
 
         (run,) = self.cloud.wait_for_runs(uuid, 1)
         self.assertEqual('reverted', run['status'])
-        # The recovery is in the record: the interrupted stage was
-        # reverted (when it has a revert) by the restarted service.
+        # The recovery is in the record.
         action = self.cloud.wait_for_action(uuid, 'create')
         events = {e['event']: e for e in self.cloud.db.action_events_get(
             self.cloud.ctx, action['id'])}
-        self.assertIn(self.stage_id, events)
-        self.assertIsNone(events[self.stage_id]['finish_time'])
+        if self.reverts(self.stage_id):
+            # Recorded as started before it ran, never finished, and
+            # reverted by the restarted service.
+            self.assertIn(self.stage_id, events)
+            self.assertIsNone(events[self.stage_id]['finish_time'])
+            self.assertEqual('reverted',
+                             events[self.stage_id]['revert_result'])
+        else:
+            # [flow] record_stage_starts = reverting: the start of a stage
+            # without a revert waits for the run's next write, which the
+            # crash cut off; there was nothing of it to undo.
+            self.assertNotIn(self.stage_id, events)
+        # Every stage with a revert that the record shows started was
+        # reverted.
+        for stage_id, event in events.items():
+            if self.reverts(stage_id):
+                self.assertEqual('reverted', event['revert_result'],
+                                 stage_id)
+
+    @staticmethod
+    def reverts(stage_id):
+        engine = FlowEngine.load(flows=[build_instance.FLOW])
+        return engine.plan(BUILD).leaves[stage_id].revert is not None
 
 
 class TestTerminateCrash(_CrashTest):

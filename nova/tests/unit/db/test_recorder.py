@@ -131,9 +131,9 @@ class RecordTestCase(_RecorderTestCase):
             def __getattr__(inner, name):
                 method = getattr(self.recorder, name)
 
-                def call(*args: Any) -> None:
+                def call(*args: Any, **kwargs: Any) -> None:
                     before = counter.count
-                    method(*args)
+                    method(*args, **kwargs)
                     per_call.append((name, counter.count - before))
                 return call
 
@@ -312,3 +312,85 @@ class StatementBudgetTestCase(_RecorderTestCase):
         counter = self.count_statements()
         self._run()
         self.assertEqual(len(STAGES) + 3, counter.count)
+
+
+def mixed_flow() -> Flow:
+    """a, c and d have no revert; b has one."""
+    flow = Flow('test.mixed', '1.0', DemoState,
+                subject=lambda state: state.uuid)
+    flow.stages('a', 'b', 'c', 'd')
+
+    def make(name):
+        def execute(ctx: Any, state: DemoState) -> None:
+            if state.crash_in == name:
+                raise Crash()
+            state.ran.append(name)
+        return execute
+
+    for name in STAGES:
+        flow.stage(make(name), name=name)
+
+    @flow.revert('b')
+    def undo_b(ctx: Any, state: DemoState, failure: Any) -> None:
+        state.reverted.append('b')
+    return flow
+
+
+class HeldStartsTestCase(_RecorderTestCase):
+    """[flow] record_stage_starts: which starts are written before the
+    stage runs, and what a crash leaves for recovery."""
+
+    def _mixed(self, record_starts: str, **state: Any) -> DemoState:
+        self.engine = FlowEngine.load(
+            flows=[mixed_flow()], host='host-a',
+            recorder=db_recorder.DBRecorder(record_starts=record_starts))
+        return self.engine.run('test.mixed', self.ctx,
+                               DemoState(self.uuid, **state))
+
+    def test_reverting_writes_only_the_start_of_the_stage_with_a_revert(self):
+        counter = self.count_statements()
+        self._mixed('reverting')
+        # Run INSERT; b's start (with a's row); at the end c and d, the
+        # run's UPDATE and the action's.
+        self.assertEqual(5, counter.count, '\n'.join(counter.statements))
+        events = self._only_run()['events']
+        self.assertEqual(['test.mixed.a', 'test.mixed.b', 'test.mixed.c',
+                          'test.mixed.d'], [e['event'] for e in events])
+        self.assertEqual(['Success'] * 4, [e['result'] for e in events])
+
+    def test_all_writes_every_start(self):
+        counter = self.count_statements()
+        self._mixed('all')
+        self.assertEqual(len(STAGES) + 4, counter.count,
+                         '\n'.join(counter.statements))
+
+    def test_crash_after_a_held_start_reverts_the_stage_with_a_revert(self):
+        self.assertRaises(Crash, self._mixed, 'reverting', crash_in='c')
+        recorder = db_recorder.DBRecorder()
+        (run,) = recorder.unfinished_runs(self.admin, 'host-a')
+        # c's start was held: the record ends at b, started, its finish
+        # held too.  Recovery reverts b, all there is to undo.
+        self.assertEqual(['test.mixed.a', 'test.mixed.b'],
+                         run.started_stage_ids)
+        self.assertEqual(['test.mixed.a'], run.completed_stage_ids)
+        state = DemoState(self.uuid)
+        FlowEngine.load(flows=[mixed_flow()], recorder=recorder,
+                        host='host-a').runner(
+            'test.mixed').revert_interrupted(
+            self.admin, state, run.run_id, run.started_stage_ids)
+        self.assertEqual(['b'], state.reverted)
+        self.assertEqual('reverted',
+                         recorder.get_run(self.admin, run.run_id).status)
+
+    def test_crash_with_all_shows_the_running_stage(self):
+        self.assertRaises(Crash, self._mixed, 'all', crash_in='c')
+        (run,) = db_recorder.DBRecorder().unfinished_runs(self.admin,
+                                                          'host-a')
+        self.assertEqual(['test.mixed.a', 'test.mixed.b', 'test.mixed.c'],
+                         run.started_stage_ids)
+        self.assertEqual(['test.mixed.a', 'test.mixed.b'],
+                         run.completed_stage_ids)
+
+    def test_unknown_setting_is_refused(self):
+        self.assertRaises(ValueError, db_recorder.DBRecorder,
+                          record_starts='some')

@@ -118,7 +118,8 @@ class RecordingRecorder:
         self.infos.append(run)
         self.calls.append(('run_started', None, None))
 
-    def stage_started(self, run: Any, stage_id: str, at: float) -> None:
+    def stage_started(self, run: Any, stage_id: str, at: float, *,
+                      reverts: bool = True) -> None:
         self.calls.append(('stage_started', stage_id, None))
 
     def stage_finished(self, run: Any, stage_id: str, result: str,
