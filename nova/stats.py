@@ -88,14 +88,14 @@ def disable() -> None:
 
 def _count(conn: Any, cursor: Any, statement: str, parameters: Any,
            context: Any, executemany: bool) -> None:
-    count_statement(statement)
+    _count_statement(statement)
 
 
 def _count_direct(engine: Any, statement: str) -> None:
-    count_statement(statement)
+    _count_statement(statement)
 
 
-def count_statement(statement: str) -> None:
+def _count_statement(statement: str) -> None:
     words = statement.split(None, 3)
     if not words:
         return

@@ -94,6 +94,11 @@ class WriteIdempotentTestCase(base.DBTestCase):
                                   self.run_values())])
         self.assertEqual(2, len(calls))
         self.assertEqual('running', self.stored()['status'])
+        write_lock = db._SQLITE_WRITE_LOCKS.get(engine)
+        if write_lock is not None:
+            # The failed attempt gave its SQLite write turn back.
+            self.assertTrue(write_lock.acquire(timeout=0))
+            write_lock.release()
         # The pool is usable afterwards (on SQLite the write turn was
         # handed back): a plain write goes through at once.
         db.write_idempotent([('test_finish_run', _finish_run,
