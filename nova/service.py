@@ -113,5 +113,8 @@ def make_api_server() -> Any:
     from nova.api import server
     from nova.api.openstack.compute import wsgi_app
     app = wsgi_app.load_app(CONF)
-    return server.APIServer(app, CONF.wsgi.listen, CONF.wsgi.port,
-                            CONF.wsgi.port_file)
+    return server.APIServer(
+        app, CONF.wsgi.listen, CONF.wsgi.port, CONF.wsgi.port_file,
+        keep_alive=CONF.wsgi.keep_alive,
+        client_socket_timeout=CONF.wsgi.client_socket_timeout,
+        workers=CONF.wsgi.workers)

@@ -28,7 +28,25 @@ wsgi_opts = [
         'workers',
         default=16,
         min=1,
-        help='Requests served at once (threads or green threads).'),
+        help='Requests the API works on at once.  Connections beyond '
+             'this stay open and their requests wait for a turn.  Under '
+             'NOVA_CONCURRENCY=threading each is a native thread competing '
+             'for the interpreter lock, so more than a few buys no '
+             'throughput; under eventlet they are green threads.'),
+    cfg.BoolOpt(
+        'keep_alive',
+        default=True,
+        help='Keep a client\'s connection open between its requests '
+             '(HTTP/1.1 persistent connections), as OpenStack clients '
+             'expect.  False closes each connection after one response.'),
+    cfg.IntOpt(
+        'client_socket_timeout',
+        default=900,
+        min=0,
+        help='Seconds a client connection may stay silent (between '
+             'requests or in the middle of one) before nova-api closes '
+             'it; 0 waits forever.  Each open connection holds a thread '
+             'or green thread.'),
     cfg.BoolOpt(
         'log_requests',
         default=True,

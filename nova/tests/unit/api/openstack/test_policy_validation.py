@@ -1,15 +1,12 @@
-"""Policy defaults and overrides, schema validation messages, routing
-helpers and the HTTP server."""
+"""Policy defaults and overrides, schema validation messages and routing
+helpers."""
 
-import json
 import os
 import tempfile
-import urllib.request
 
 import testtools
 
 from nova import context, exception
-from nova.api import server as api_server
 from nova.api.openstack import urlmap
 from nova.api.validation import validators
 from nova.policies import enforcer, list_rules
@@ -106,60 +103,6 @@ class TestURLMap(testtools.TestCase):
         self.assertEqual('api /v2.1 /servers',
                          self._get(mapper, '/v2.1/servers'))
         self.assertIn('itemNotFound', self._get(mapper, '/v3/servers'))
-
-
-class TestAPIServer(testtools.TestCase):
-
-    def test_serves_on_a_free_port_and_stops(self):
-        def app(environ, start_response):
-            start_response('200 OK', [('Content-Type', 'application/json')])
-            return [json.dumps({'path': environ['PATH_INFO']}).encode()]
-        port_file = os.path.join(self.useFixture(
-            fakes.fixtures.TempDir()).path, 'port')
-        server = api_server.APIServer(app, '127.0.0.1', 0, port_file)
-        server.start()
-        self.addCleanup(server.stop)
-        self.assertNotEqual(0, server.port)
-        with open(port_file) as f:
-            self.assertEqual(server.port, int(f.read()))
-        with urllib.request.urlopen(
-                f'http://127.0.0.1:{server.port}/x', timeout=10) as resp:
-            self.assertEqual({'path': '/x'}, json.load(resp))
-
-    def test_listens_with_a_deep_backlog(self):
-        """socketserver's default backlog of 5 made a busy nova-all
-        refuse or reset the sixth of a burst of clients (parallel boots)
-        before it could accept them."""
-        self.assertGreaterEqual(api_server._Server.request_queue_size, 128)
-
-    def test_many_clients_connecting_at_once_are_all_served(self):
-        import threading
-
-        release = threading.Event()
-
-        def app(environ, start_response):
-            release.wait(10)
-            start_response('200 OK', [('Content-Type', 'text/plain')])
-            return [b'ok']
-        server = api_server.APIServer(app, '127.0.0.1', 0)
-        server.start()
-        self.addCleanup(server.stop)
-        results: list[bytes | BaseException] = []
-
-        def get() -> None:
-            try:
-                with urllib.request.urlopen(
-                        f'http://127.0.0.1:{server.port}/', timeout=20) as r:
-                    results.append(r.read())
-            except Exception as error:
-                results.append(error)
-        threads = [threading.Thread(target=get) for _ in range(30)]
-        for thread in threads:
-            thread.start()
-        release.set()
-        for thread in threads:
-            thread.join(30)
-        self.assertEqual([b'ok'] * 30, results)
 
 
 class TestWSGIApp(testtools.TestCase):
