@@ -11,7 +11,9 @@ and each path:
   started as a subprocess on a free loopback port with a temporary state
   directory; boots are ``POST /v2.1/servers`` (noauth2, token
   ``demo:demo``) and deletes ``DELETE /v2.1/servers/{id}``, sent from this
-  process;
+  process, each client thread on one kept-alive HTTP/1.1 connection (as
+  a keystoneauth session keeps its connections; until nova-api kept
+  connections open, every request here opened a new one);
 * ``inprocess``: the same services without the API server, in a worker
   subprocess of this script, driven through the compute API
   (``nova.compute.api.API.create`` / ``delete``) with no HTTP: what the
@@ -382,26 +384,40 @@ class DBWaiter(Waiter):
 # -- clients ------------------------------------------------------------------
 
 class HTTPClient:
-    """Boots and deletes through the REST API."""
+    """Boots and deletes through the REST API, each client thread on its
+    own kept-alive connection, as a keystoneauth session (openstacksdk,
+    openstackclient, novaclient) keeps its connections."""
 
     def __init__(self, port: int, image_id: str) -> None:
         self.port = port
         self.image_id = image_id
+        self._local = threading.local()
+
+    def _connection(self) -> http.client.HTTPConnection:
+        conn = getattr(self._local, 'conn', None)
+        if conn is None:
+            conn = self._local.conn = http.client.HTTPConnection(
+                '127.0.0.1', self.port, timeout=WAIT_TIMEOUT)
+        return conn
 
     def request(self, method: str, path: str, body: Any = None,
                 expect: int = 200) -> Any:
-        conn = http.client.HTTPConnection('127.0.0.1', self.port,
-                                          timeout=WAIT_TIMEOUT)
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {'X-Auth-Token': TOKEN, 'Accept': 'application/json'}
+        if data is not None:
+            headers['Content-Type'] = 'application/json'
+        conn = self._connection()
         try:
-            data = json.dumps(body).encode() if body is not None else None
-            headers = {'X-Auth-Token': TOKEN, 'Accept': 'application/json'}
-            if data is not None:
-                headers['Content-Type'] = 'application/json'
             conn.request(method, '/v2.1' + path, body=data, headers=headers)
             response = conn.getresponse()
             payload = response.read()
-        finally:
+        except BaseException:
             conn.close()
+            self._local.conn = None
+            raise
+        if response.will_close:
+            conn.close()
+            self._local.conn = None
         if response.status != expect:
             raise RuntimeError(f'{method} {path}: {response.status} '
                                f'{payload[:500]!r}')
