@@ -59,6 +59,8 @@ _tpool_execute: Callable[..., Any] | None = None
 # yields, so it is safe in both modes.
 _setup_lock = threading.Lock()
 _default_keyed_lock: KeyedLock | None = None
+# True once psycopg2 waits through eventlet (green_psycopg2).
+_psycopg2_green = False
 
 
 class ConcurrencyModeError(ValueError):
@@ -113,11 +115,31 @@ def setup() -> str:
             warnings.simplefilter('ignore')
             import eventlet
             import eventlet.tpool
-        eventlet.monkey_patch()
+        # Not psycopg: eventlet would import psycopg2 (4.5 MiB with its
+        # libpq and OpenSSL) into every process, most of which never talk
+        # to PostgreSQL.  The database layer greens it when it first
+        # connects to PostgreSQL (green_psycopg2).
+        eventlet.monkey_patch(psycopg=False)
         _green_spawn_n = eventlet.spawn_n
         _tpool_execute = eventlet.tpool.execute
         _green = True
     return chosen
+
+
+def green_psycopg2() -> None:
+    """Make psycopg2 wait for PostgreSQL on the eventlet hub, so that a
+    query blocks its green thread rather than the whole process.
+
+    A no-op unless this process is green.  Call it before psycopg2 opens
+    a connection: psycopg2 decides at connect time whether a connection
+    waits through the callback installed here.
+    """
+    global _psycopg2_green
+    if not _green or _psycopg2_green:
+        return
+    from eventlet.support import psycopg2_patcher
+    psycopg2_patcher.make_psycopg_green()
+    _psycopg2_green = True
 
 
 def _prefer_threading_oslo_service() -> None:

@@ -157,6 +157,17 @@ def _tune_sqlite(engine: sa.Engine) -> None:
 
 context_manager.append_on_engine_create(_tune_sqlite)
 
+
+@sa.event.listens_for(sa.engine.Engine, 'do_connect')
+def _green_postgresql_driver(dialect: sa.Dialect, record: Any,
+                             cargs: Any, cparams: Any) -> None:
+    """Under eventlet, make psycopg2 green before its first connection
+    (nova.concurrency.setup leaves psycopg2 unimported, and oslo.db opens
+    a connection while it creates the engine, before any per-engine hook
+    could run)."""
+    if dialect.driver == 'psycopg2':
+        concurrency.green_psycopg2()
+
 #: Engine -> the lock giving its writers their turn (SQLite only).
 _SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[sa.Engine, Any] = \
     weakref.WeakKeyDictionary()
