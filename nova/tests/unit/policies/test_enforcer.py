@@ -1,9 +1,14 @@
 """nova's oslo.policy enforcer: the policy file lookup at most once per
-POLICY_PATH_TTL, and check signatures looked up once per class."""
+POLICY_PATH_TTL, check signatures looked up once per class, plugin check
+kinds imported when a rule uses them."""
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
+import textwrap
 from unittest import mock
 
 import fixtures
@@ -14,7 +19,7 @@ from oslo_policy import _checks
 
 import nova.conf
 from nova import context, exception
-from nova.policies import enforcer
+from nova.policies import enforcer, rule_checks
 
 CONF = nova.conf.CONF
 
@@ -109,3 +114,49 @@ class TestCheckSignatureCache(_EnforcerTest):
             admin, 'os_compute_api:os-services:list', fatal=False))
         self.assertRaises(exception.PolicyNotAuthorized, enforcer.authorize,
                           self.member, 'os_compute_api:os-services:list')
+
+
+class TestLazyRuleChecks(_EnforcerTest):
+
+    def test_installed_in_oslo_policy(self):
+        self.assertIsInstance(_checks.extension_checks,
+                              rule_checks.LazyRuleChecks)
+
+    def test_lists_the_plugins_and_loads_one_when_asked(self):
+        from oslo_policy import _external
+        checks = rule_checks.LazyRuleChecks()
+        self.assertIn('http', checks)
+        self.assertIn('https', checks)
+        self.assertNotIn('role', checks)
+        self.assertIs(_external.HttpsCheck, checks['https'])
+        self.assertRaises(KeyError, checks.__getitem__, 'gopher')
+
+    def test_a_rule_using_a_plugin_kind_still_parses_to_it(self):
+        from oslo_policy import _external
+        with open(os.path.join(self.tmp, 'policy.yaml'), 'w') as f:
+            f.write('"os_compute_api:os-services:list": '
+                    '"http://127.0.0.1:9/check"\n')
+        policy_enforcer = enforcer.get_enforcer()
+        policy_enforcer.load_rules()
+        self.assertIsInstance(
+            policy_enforcer.rules['os_compute_api:os-services:list'],
+            _external.HttpCheck)
+
+    def test_checking_default_rules_does_not_import_requests(self):
+        probe = textwrap.dedent('''
+            import json, sys
+            import nova.conf
+            from nova import context
+            from nova.policies import enforcer, rule_checks
+            nova.conf.CONF([], project='nova', default_config_files=[])
+            member = context.RequestContext('u1', 'p1', roles=['member'])
+            decision = enforcer.authorize(
+                member, 'os_compute_api:servers:create', fatal=False)
+            print(json.dumps({'allowed': decision,
+                              'requests': 'requests' in sys.modules}))
+        ''')
+        result = subprocess.run([sys.executable, '-c', probe],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(0, result.returncode, result.stderr)
+        out = json.loads(result.stdout.strip().splitlines()[-1])
+        self.assertEqual({'allowed': True, 'requests': False}, out)
