@@ -66,6 +66,43 @@ class TestPolicyFileLookup(_EnforcerTest):
         self.clock += enforcer.POLICY_PATH_TTL + 0.1
         self.assertTrue(self.allowed())
 
+    def test_rules_are_loaded_once_per_ttl(self):
+        from oslo_policy import policy
+        with mock.patch.object(policy.Enforcer, 'load_rules',
+                               autospec=True,
+                               side_effect=policy.Enforcer.load_rules
+                               ) as load:
+            for _ in range(5):
+                self.allowed()
+            self.assertEqual(1, load.call_count)
+            self.clock += enforcer.POLICY_PATH_TTL + 0.1
+            self.allowed()
+            self.assertEqual(2, load.call_count)
+            enforcer.get_enforcer().load_rules(force_reload=True)
+            self.assertEqual(3, load.call_count)
+
+    def test_changed_file_is_picked_up_after_the_ttl(self):
+        path = os.path.join(self.tmp, 'policy.yaml')
+        with open(path, 'w') as f:
+            f.write('"os_compute_api:os-services:list": "role:member"\n')
+        self.assertTrue(self.allowed())
+        written = os.stat(path).st_mtime
+        with open(path, 'w') as f:
+            f.write('"os_compute_api:os-services:list": "role:nobody"\n')
+        # oslo.policy notices a change by a newer mtime; within the same
+        # clock tick the rewrite may not have one.
+        os.utime(path, (written + 10, written + 10))
+        self.clock += enforcer.POLICY_PATH_TTL + 0.1
+        self.assertFalse(self.allowed())
+
+    def test_default_registered_later_is_enforced_at_once(self):
+        from oslo_policy import policy
+        self.allowed()
+        enforcer.get_enforcer().register_default(
+            policy.RuleDefault('nova:test:late', 'role:member'))
+        self.assertTrue(enforcer.authorize(self.member, 'nova:test:late',
+                                           fatal=False))
+
     def test_not_found_is_reported_as_oslo_policy_does(self):
         enf = enforcer.get_enforcer()
         self.assertRaises(cfg.ConfigFilesNotFoundError,
