@@ -26,6 +26,10 @@ sync``, ``flavor create-standard``, ``image create``), boot flavor
 * sequential: boots one at a time (boot -> ACTIVE latency);
 * concurrent: ``--in-flight`` boots at a time (boots/s);
 * deletes of what the two phases booted, ``--in-flight`` at a time;
+* the three again, ``--rounds`` times in all (3); every figure below is
+  the median of the rounds (the JSON also lists each round's CPU per boot
+  and boots/s).  On this shared machine one round's CPU per boot moved by
+  20-40% between runs of the same code;
 * growth (``http`` only): the host is filled with ACTIVE instances up to
   each level of ``--levels``, booted through the API like the measured
   ones (``--in-flight`` at a time, not measured; about 20 s per 1000 on 2
@@ -107,14 +111,14 @@ machine) and targets: see REFERENCE and TARGETS below.
 Usage::
 
     python bench/boot.py [--boots 100] [--concurrent-boots 300]
-        [--in-flight 20] [--levels 0,500,1000] [--warmup 10]
+        [--rounds 3] [--in-flight 20] [--levels 0,500,1000] [--warmup 10]
         [--modes eventlet,threading] [--paths http,inprocess]
         [--poll-ms 1] [--set SECTION.OPTION=VALUE ...] [--keep]
         [--json FILE]
 
 ``--set`` adds options to the generated nova.conf, to measure a setting
 (e.g. ``--set DEFAULT.executor_thread_pool_size=16``).  Defaults run in
-about 2 minutes on 2 cores.  The figures move with the machine's load:
+about 5 minutes on 2 cores.  The figures move with the machine's load:
 compare runs made at the same load average.
 """
 
@@ -468,6 +472,29 @@ class PhaseResult:
         }
 
 
+#: Figures of a phase summary that are medians over the rounds.
+_MEDIAN_FIGURES = ('median_ms', 'p90_ms', 'per_s', 'cpu_ms', 'sql', 'rpc')
+
+
+def median_summary(summaries: list[dict[str, Any]]) -> dict[str, Any]:
+    """One phase's figures over several rounds: the median of each, and
+    each round's CPU per boot and boots/s (to show the spread)."""
+    merged = dict(summaries[0])
+    for figure in _MEDIAN_FIGURES:
+        values = [s[figure] for s in summaries if s[figure] is not None]
+        merged[figure] = statistics.median(values) if values else None
+    kinds = {kind for s in summaries for kind in s['sql_by_kind']}
+    merged['sql_by_kind'] = {
+        kind: statistics.median(s['sql_by_kind'].get(kind, 0)
+                                for s in summaries)
+        for kind in sorted(kinds)}
+    merged['rounds'] = len(summaries)
+    merged['cpu_ms_rounds'] = [round(s['cpu_ms'], 2) for s in summaries]
+    merged['per_s_rounds'] = [round(s['per_s'], 1) if s['per_s'] else None
+                              for s in summaries]
+    return merged
+
+
 def _percentile(values: list[float], fraction: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
@@ -592,16 +619,23 @@ class Bench:
     def level(self, args: argparse.Namespace,
               check: Callable[[list[str]], None] | None = None,
               ) -> dict[str, Any]:
-        """Sequential boots, concurrent boots, then their deletes."""
-        sequential = self.boots(args.boots, 1)
-        concurrent = self.boots(args.concurrent_boots, args.in_flight)
-        booted = sequential.uuids + concurrent.uuids
-        if check is not None:
-            check(booted)
-        deletes = self.deletes(booted, args.in_flight)
-        return {'sequential': sequential.summary(),
-                'concurrent': concurrent.summary(),
-                'delete': deletes.summary()}
+        """``--rounds`` times: sequential boots, concurrent boots, then
+        their deletes (so every round starts from the level); each
+        figure is the median of the rounds."""
+        rounds: dict[str, list[dict[str, Any]]] = {
+            'sequential': [], 'concurrent': [], 'delete': []}
+        for _ in range(args.rounds):
+            sequential = self.boots(args.boots, 1)
+            concurrent = self.boots(args.concurrent_boots, args.in_flight)
+            booted = sequential.uuids + concurrent.uuids
+            if check is not None:
+                check(booted)
+            deletes = self.deletes(booted, args.in_flight)
+            rounds['sequential'].append(sequential.summary())
+            rounds['concurrent'].append(concurrent.summary())
+            rounds['delete'].append(deletes.summary())
+        return {phase: median_summary(summaries)
+                for phase, summaries in rounds.items()}
 
     def run(self, args: argparse.Namespace, levels: list[int],
             check: Callable[[list[str]], None] | None = None,
@@ -755,6 +789,7 @@ def run_inprocess(args: argparse.Namespace, mode: str) -> dict[str, Any]:
         command = [args.python, os.path.abspath(__file__), '--worker',
                    '--config-file', conf, '--image', image_id,
                    '--boots', str(args.boots),
+                   '--rounds', str(args.rounds),
                    '--concurrent-boots', str(args.concurrent_boots),
                    '--in-flight', str(args.in_flight),
                    '--warmup', str(args.warmup),
@@ -1018,6 +1053,11 @@ def main() -> int:
                         help='sequential boots per level (default 100)')
     parser.add_argument('--concurrent-boots', type=int, default=300,
                         help='concurrent boots per level (default 300)')
+    # The machine is shared: one round's CPU per boot moved by 20-40%
+    # from run to run; the median of three moves much less.
+    parser.add_argument('--rounds', type=int, default=3,
+                        help='how many times the phases run at each '
+                             'level; figures are medians (default 3)')
     parser.add_argument('--in-flight', type=int, default=20,
                         help='boots at a time in the concurrent phase and '
                              'when filling the host (default 20)')
@@ -1065,7 +1105,8 @@ def main() -> int:
     print(f'boot benchmark: nova-all, fake driver (no delay), SQLite, '
           f'in-process RPC; {args.boots} sequential + '
           f'{args.concurrent_boots} concurrent boots ({args.in_flight} in '
-          f'flight) and their deletes per level; levels {args.levels} '
+          f'flight) and their deletes per round, medians of '
+          f'{args.rounds} rounds per level; levels {args.levels} '
           f'(http), {args.inprocess_levels} (inprocess)')
     print(f'machine: {os.cpu_count()} CPUs, load average '
           f'{" ".join(f"{x:.2f}" for x in load_before)} at start')
