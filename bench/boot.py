@@ -102,8 +102,11 @@ How each figure is measured
   machine; a cost linear in the instances on the host would be 10x and
   more at 1000).
 
-The machine's load average is printed before and after: on a shared
-machine other work inflates the latency and CPU figures.
+The machine's load average and a speed probe (CPU milliseconds of a
+fixed pure-Python loop) are printed before and after: on a shared
+machine other work inflates the latency and CPU figures, and the probe
+shows by how much (it read 143 ms and, an hour later, 225 ms on the same
+machine; the boot figures moved with it).
 
 Reference (upstream nova 34, one process, fake driver, this kind of
 machine) and targets: see REFERENCE and TARGETS below.
@@ -183,6 +186,21 @@ auth_strategy = noauth2
 # Room for the growth levels (the default /24 holds 253 instances).
 flat_network_cidr = 10.0.0.0/16
 """
+
+
+def speed_probe_ms() -> float:
+    """CPU milliseconds of a fixed pure-Python loop (median of 5): how
+    fast this machine runs Python right now.  The same code measured
+    143 ms at one hour of a session and 225 ms an hour later, with every
+    figure of this bench inflated alike; compare runs at similar probes.
+    """
+    def once() -> float:
+        start = time.process_time()
+        total = 0
+        for i in range(3_000_000):
+            total += i * i % 7
+        return (time.process_time() - start) * 1e3
+    return statistics.median(once() for _ in range(5))
 
 
 def log(message: str) -> None:
@@ -1102,6 +1120,7 @@ def main() -> int:
 
     started = time.monotonic()
     load_before = os.getloadavg()
+    speed_before = speed_probe_ms()
     print(f'boot benchmark: nova-all, fake driver (no delay), SQLite, '
           f'in-process RPC; {args.boots} sequential + '
           f'{args.concurrent_boots} concurrent boots ({args.in_flight} in '
@@ -1109,7 +1128,8 @@ def main() -> int:
           f'{args.rounds} rounds per level; levels {args.levels} '
           f'(http), {args.inprocess_levels} (inprocess)')
     print(f'machine: {os.cpu_count()} CPUs, load average '
-          f'{" ".join(f"{x:.2f}" for x in load_before)} at start')
+          f'{" ".join(f"{x:.2f}" for x in load_before)} at start; speed '
+          f'probe {speed_before:.0f} ms')
     sys.stdout.flush()
     runs = []
     for mode in modes:
@@ -1119,12 +1139,15 @@ def main() -> int:
             runs.append(runner(args, mode))
     results = {f'{run["path"]}/{run["mode"]}': report(run) for run in runs}
     load_after = os.getloadavg()
+    speed_after = speed_probe_ms()
     summary(results)
     print(f'\nload average {" ".join(f"{x:.2f}" for x in load_after)} at '
-          f'end; {time.monotonic() - started:.0f} s in all')
+          f'end; speed probe {speed_after:.0f} ms; '
+          f'{time.monotonic() - started:.0f} s in all')
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump({'runs': runs, 'load': [load_before, load_after]},
+            json.dump({'runs': runs, 'load': [load_before, load_after],
+                       'speed_probe_ms': [speed_before, speed_after]},
                       f, indent=1)
     return 0
 
