@@ -13,7 +13,6 @@ import threading
 import time
 from typing import Any
 
-from oslo_config import cfg
 from oslo_policy import _checks, policy
 
 import nova.conf
@@ -25,9 +24,9 @@ CONF = nova.conf.CONF
 _ENFORCER: policy.Enforcer | None = None
 _LOCK = threading.Lock()
 
-#: How long the enforcer trusts what it found (or did not find) when it
-#: looked for the policy file and directories.
-POLICY_PATH_TTL = 1.0
+#: How long the enforcer trusts the rules it merged from the policy file,
+#: the policy directories and the registered defaults.
+RULES_TTL = 1.0
 
 
 class Enforcer(policy.Enforcer):
@@ -39,7 +38,7 @@ class Enforcer(policy.Enforcer):
     then it stats the files it found and walks every registered rule to
     merge the defaults in.  With several checks per API request the
     search was 3% of the CPU of a boot and the rest another 7% of the API
-    request's.  Here both happen at most once per POLICY_PATH_TTL
+    request's.  Here both happen at most once per RULES_TTL
     seconds: a file an operator adds or changes is picked up within that
     time, as is a rule registered later; ``load_rules(force_reload=True)``
     and ``clear()`` act at once, as before.
@@ -47,13 +46,12 @@ class Enforcer(policy.Enforcer):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._found: dict[str, tuple[float, str | None]] = {}
         self._rules_loaded_at: float | None = None
 
     def load_rules(self, force_reload: bool = False) -> None:
         now = time.monotonic()
         if not force_reload and self._rules_loaded_at is not None and \
-                now - self._rules_loaded_at <= POLICY_PATH_TTL:
+                now - self._rules_loaded_at <= RULES_TTL:
             return
         super().load_rules(force_reload)
         self._rules_loaded_at = now
@@ -66,22 +64,8 @@ class Enforcer(policy.Enforcer):
         super().set_rules(*args, **kwargs)
         self._rules_loaded_at = None
 
-    def _get_policy_path(self, path: str) -> str:
-        now = time.monotonic()
-        found = self._found.get(path)
-        if found is None or now - found[0] > POLICY_PATH_TTL:
-            try:
-                located: str | None = super()._get_policy_path(path)
-            except cfg.ConfigFilesNotFoundError:
-                located = None
-            found = self._found[path] = (now, located)
-        if found[1] is None:
-            raise cfg.ConfigFilesNotFoundError([path])
-        return found[1]
-
     def clear(self) -> None:
         super().clear()
-        self._found = {}
         self._rules_loaded_at = None
 
 

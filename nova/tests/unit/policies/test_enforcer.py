@@ -1,5 +1,5 @@
-"""nova's oslo.policy enforcer: the policy file lookup at most once per
-POLICY_PATH_TTL, check signatures looked up once per class, plugin check
+"""nova's oslo.policy enforcer: policy files and defaults merged at most
+once per RULES_TTL, check signatures looked up once per class, plugin check
 kinds imported when a rule uses them."""
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from unittest import mock
 
 import fixtures
 import testtools
-from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from oslo_policy import _checks
 
@@ -55,7 +54,7 @@ class TestPolicyFileLookup(_EnforcerTest):
             for _ in range(5):
                 self.allowed()
             self.assertEqual(1, find.call_count)
-            self.clock += enforcer.POLICY_PATH_TTL + 0.1
+            self.clock += enforcer.RULES_TTL + 0.1
             self.allowed()
             self.assertEqual(2, find.call_count)
 
@@ -63,7 +62,7 @@ class TestPolicyFileLookup(_EnforcerTest):
         self.assertFalse(self.allowed())
         with open(os.path.join(self.tmp, 'policy.yaml'), 'w') as f:
             f.write('"os_compute_api:os-services:list": "role:member"\n')
-        self.clock += enforcer.POLICY_PATH_TTL + 0.1
+        self.clock += enforcer.RULES_TTL + 0.1
         self.assertTrue(self.allowed())
 
     def test_rules_are_loaded_once_per_ttl(self):
@@ -75,7 +74,7 @@ class TestPolicyFileLookup(_EnforcerTest):
             for _ in range(5):
                 self.allowed()
             self.assertEqual(1, load.call_count)
-            self.clock += enforcer.POLICY_PATH_TTL + 0.1
+            self.clock += enforcer.RULES_TTL + 0.1
             self.allowed()
             self.assertEqual(2, load.call_count)
             enforcer.get_enforcer().load_rules(force_reload=True)
@@ -92,7 +91,7 @@ class TestPolicyFileLookup(_EnforcerTest):
         # oslo.policy notices a change by a newer mtime; within the same
         # clock tick the rewrite may not have one.
         os.utime(path, (written + 10, written + 10))
-        self.clock += enforcer.POLICY_PATH_TTL + 0.1
+        self.clock += enforcer.RULES_TTL + 0.1
         self.assertFalse(self.allowed())
 
     def test_default_registered_later_is_enforced_at_once(self):
@@ -102,11 +101,6 @@ class TestPolicyFileLookup(_EnforcerTest):
             policy.RuleDefault('nova:test:late', 'role:member'))
         self.assertTrue(enforcer.authorize(self.member, 'nova:test:late',
                                            fatal=False))
-
-    def test_not_found_is_reported_as_oslo_policy_does(self):
-        enf = enforcer.get_enforcer()
-        self.assertRaises(cfg.ConfigFilesNotFoundError,
-                          enf._get_policy_path, 'absent.yaml')
 
 
 class _LegacyCheck(_checks.Check):
