@@ -105,8 +105,8 @@ How each figure is measured
 The machine's load average and a speed probe (CPU milliseconds of a
 fixed pure-Python loop) are printed before and after: on a shared
 machine other work inflates the latency and CPU figures, and the probe
-shows by how much (it read 143 ms and, an hour later, 225 ms on the same
-machine; the boot figures moved with it).
+shows by how much (it read 143 ms and, about a quarter of an hour later,
+225 ms on the same machine; the boot figures moved with it).
 
 Reference (upstream nova 34, one process, fake driver, this kind of
 machine) and targets: see REFERENCE and TARGETS below.
@@ -190,8 +190,8 @@ flat_network_cidr = 10.0.0.0/16
 
 def speed_probe_ms() -> float:
     """CPU milliseconds of a fixed pure-Python loop (median of 5): how
-    fast this machine runs Python right now.  The same code measured
-    143 ms at one hour of a session and 225 ms an hour later, with every
+    fast this machine runs Python right now.  It read 143 ms and, about a
+    quarter of an hour later, 225 ms on the same machine, with every
     figure of this bench inflated alike; compare runs at similar probes.
     """
     def once() -> float:
