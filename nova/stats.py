@@ -69,8 +69,8 @@ def enable() -> None:
     # handler (see snapshot).
     _lock = threading.Lock()
     sa.event.listen(sa.engine.Engine, 'before_cursor_execute', _count)
-    from nova.db import api as db_api
-    db_api.direct_write_observers.append(_count_direct)
+    from nova.db import direct
+    direct.statement_observers.append(_count_direct)
     _enabled = True
 
 
@@ -81,8 +81,8 @@ def disable() -> None:
         return
     import sqlalchemy as sa
     sa.event.remove(sa.engine.Engine, 'before_cursor_execute', _count)
-    from nova.db import api as db_api
-    db_api.direct_write_observers.remove(_count_direct)
+    from nova.db import direct
+    direct.statement_observers.remove(_count_direct)
     _enabled = False
 
 

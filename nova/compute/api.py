@@ -131,12 +131,9 @@ class API:
             }
             # One transaction per instance: the record, its block devices
             # and its action exist together or not at all.
-            with self.db.writer(ctx):
-                instance = self.db.instance_create(ctx, values)
-                instance_bdms = [self.db.block_device_mapping_create(
-                    ctx, dict(bdm, instance_uuid=instance['uuid']))
-                    for bdm in bdms]
-                self.db.action_start(ctx, instance['uuid'], CREATE)
+            instance, instance_bdms, _action = \
+                self.db.instance_create_for_request(ctx, values, bdms,
+                                                    CREATE)
             instances.append((instance, instance_bdms))
         request_spec = {
             'flavor': dict(flavor), 'image': image_meta,
@@ -198,13 +195,10 @@ class API:
     def delete(self, ctx: Any, instance: dict[str, Any]) -> None:
         if instance.get('locked') and not ctx.is_admin:
             raise exception.InstanceIsLocked(instance_uuid=instance['uuid'])
-        with self.db.writer(ctx):
-            self.db.instance_update(
-                ctx, instance['uuid'],
-                {'task_state': task_states.DELETING,
-                 'updated_at': timeutils.utcnow()},
-                expected_task_state=_DELETABLE_TASK_STATES)
-            self.db.action_start(ctx, instance['uuid'], DELETE)
+        self.db.instance_update_for_request(
+            ctx, instance['uuid'], {'task_state': task_states.DELETING,
+                                    'updated_at': timeutils.utcnow()},
+            DELETE, expected_task_state=_DELETABLE_TASK_STATES)
         instance = dict(instance, task_state=task_states.DELETING)
         if instance.get('host'):
             self.compute_rpcapi.terminate_instance(ctx, instance)
@@ -270,10 +264,9 @@ class API:
                 attr='host', instance_uuid=instance['uuid'], state=None,
                 method=action)
         values.update(task_state=task_state, updated_at=timeutils.utcnow())
-        with self.db.writer(ctx):
-            self.db.instance_update(ctx, instance['uuid'], values,
-                                    expected_task_state=expected)
-            self.db.action_start(ctx, instance['uuid'], action)
+        self.db.instance_update_for_request(ctx, instance['uuid'], values,
+                                            action,
+                                            expected_task_state=expected)
         instance.update(values)
 
     @staticmethod

@@ -6,7 +6,10 @@ Conventions
 * Every function takes the request context first (``None`` is accepted
   for internal callers without one).  Transactions come from oslo.db's
   enginefacade (:data:`context_manager`); functions called under one
-  ``writer(context)`` block share its transaction.
+  ``writer(context)`` block share its transaction.  The functions a boot
+  and a delete call run their statements with :func:`transaction`
+  instead, which sends them to the DB-API connection directly
+  (nova.db.direct) unless the caller holds such a block open.
 * **Reads return plain dicts** (``{column name: value}``, JSON columns
   decoded, timestamps naive UTC) or lists of them.  Dicts, not ORM
   objects: they outlive the session, cross RPC as they are, and never
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import json
 import os
 import re
@@ -36,7 +40,7 @@ import traceback
 import uuid as uuidlib
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final
+from typing import Any, Final, NoReturn, TypeVar
 
 import sqlalchemy as sa
 from oslo_config import cfg
@@ -47,12 +51,13 @@ from oslo_utils import strutils, timeutils
 
 import nova.conf
 from nova import concurrency, exception
-from nova.db import models
+from nova.db import direct, models
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 
 Row = dict[str, Any]
+_T = TypeVar('_T')
 
 #: The transaction factory of nova's database.  Tests swap its factory
 #: (``context_manager.patch_factory``); see nova.tests.fixtures.database.
@@ -310,7 +315,7 @@ def _template(key: Any, build: Callable[[], Any]) -> Any:
     """The statement built by ``build`` for ``key``, built once."""
     statement = _TEMPLATES.get(key)
     if statement is None:
-        statement = _TEMPLATES.setdefault(key, build())
+        statement = _TEMPLATES.setdefault(key, direct.keep(build()))
     return statement
 
 
@@ -326,142 +331,99 @@ def _plain(values: dict[str, Any]) -> bool:
     return not any(isinstance(v, sa.ClauseElement) for v in values.values())
 
 
-def _match_shape(expected: Any) -> tuple[bool, bool] | None:
-    """What ``_matches`` builds for ``expected``: (has values, has None);
-    None for UNSET."""
+def _match_shape(expected: Any) -> tuple[int, bool] | None:
+    """What ``_matches`` builds for ``expected``: (how many values, has
+    None); None for UNSET."""
     if expected is UNSET:
         return None
     wanted = _as_list(expected)
-    return (any(v is not None for v in wanted),
+    return (sum(v is not None for v in wanted),
             any(v is None for v in wanted))
 
 
 def _match_template(column: sa.Column, name: str,
-                    shape: tuple[bool, bool]) -> Any:
-    """``_matches`` with the values as the expanding parameter ``name``."""
-    has_values, has_none = shape
+                    shape: tuple[int, bool]) -> Any:
+    """``_matches`` with the values as the parameters ``name_0``,
+    ``name_1`` ... (one each rather than an expanding parameter, which
+    SQLAlchemy renders anew at each execution)."""
+    count, has_none = shape
     clauses = []
-    if has_values:
-        clauses.append(column.in_(sa.bindparam(name, expanding=True)))
+    if count:
+        clauses.append(column.in_([sa.bindparam(f'{name}_{i}')
+                                   for i in range(count)]))
     if has_none:
         clauses.append(column.is_(None))
     return sa.or_(*clauses) if clauses else sa.false()
 
 
-# -- direct writes ------------------------------------------------------------
-# A transaction through SQLAlchemy's Connection (events, transaction and
-# result objects, the pool's reset agent) costs about 130 us of CPU on top
-# of the database's own work: a one-row INSERT in its own transaction took
-# 175 us through writer() and 40 us through a pooled DB-API connection.
-# The flow recorder writes once per stage, a dozen times per boot, and its
-# writes were a third of a boot's CPU.  Those writes are idempotent
-# (upserts and updates of the recorder's own rows), so they are sent to
-# the DB-API cursor of a pooled connection directly, as SQLAlchemy
-# compiled them for the dialect (once per statement shape), with the
-# columns' own bind processors.  A write that fails there is retried
-# through writer(), where oslo.db translates the error and handles a lost
-# connection as for every other write: idempotence makes the retry safe
-# whether or not the first attempt reached the database.
-
-class _DirectStatement:
-    """A statement compiled for one dialect, with how to bind it."""
-
-    __slots__ = ('sql', 'positional', 'names', 'processors')
-
-    def __init__(self, statement: Any, dialect: sa.Dialect,
-                 column_keys: Sequence[str]) -> None:
-        compiled = statement.compile(dialect=dialect,
-                                     column_keys=list(column_keys))
-        if any(b.expanding for b in compiled.binds.values()):
-            raise ValueError('direct writes take no expanding parameters')
-        self.sql: str = compiled.string
-        self.positional: bool = bool(dialect.positional)
-        self.names: list[str] = (list(compiled.positiontup or ())
-                                 if self.positional else
-                                 list(compiled.binds))
-        self.processors: dict[str, Callable[[Any], Any]] = {}
-        for name, bind in compiled.binds.items():
-            processor = bind.type.dialect_impl(dialect).bind_processor(
-                dialect)
-            if processor is not None:
-                self.processors[name] = processor
-
-    def parameters(self, values: dict[str, Any]) -> Any:
-        processors = self.processors
-        if self.positional:
-            return [processors[n](values.get(n)) if n in processors
-                    else values.get(n) for n in self.names]
-        return {n: processors[n](values.get(n)) if n in processors
-                else values.get(n) for n in self.names}
+def _match_parameters(name: str, expected: Any) -> dict[str, Any]:
+    """The parameters of ``_match_template(column, name, ...)``."""
+    return {f'{name}_{i}': value for i, value in enumerate(
+        v for v in _as_list(expected) if v is not None)}
 
 
-_DIRECT: dict[Any, _DirectStatement] = {}
+# -- transactions -------------------------------------------------------------
+# The functions of the hot paths (what a boot and a delete run) put their
+# statements in a function of the connection and run it with
+# transaction(): sent to the DB-API connection directly (nova.db.direct:
+# a fraction of the CPU of a transaction through SQLAlchemy), and again
+# through SQLAlchemy if the database raises, so that errors reach callers
+# as oslo.db's exceptions whichever way the statements went.
 
-#: Called as ``observer(engine, statement)`` for every statement a direct
-#: write sends, which SQLAlchemy's ``before_cursor_execute`` event does not
-#: see (statement counters: nova.stats, the tests' StatementCounter).
-direct_write_observers: list[Callable[[sa.Engine, str], None]] = []
+
+def _in_transaction(context: Any) -> bool:
+    """True when this thread holds an enginefacade transaction open for
+    ``context`` (a ``with writer(context)`` around the call): the call
+    must join it."""
+    by_thread = getattr(context, '_enginefacade_context', None)
+    return getattr(by_thread, 'current', None) is not None
+
+
+def transaction(body: Callable[[Any], _T], context: Any = None, *,
+                writing: bool = True) -> _T:
+    """``body(connection)`` in one transaction of its own; its return
+    value.
+
+    ``body`` may run twice (see nova.db.direct): it must have no effect
+    outside the database, and use of the connection only ``execute`` (of
+    statements built once, with :func:`_template`, for the direct path)
+    and ``dialect``.  Inside a transaction the caller holds for
+    ``context``, it joins that transaction through SQLAlchemy.
+    """
+    def through_sqlalchemy() -> _T:
+        with (writer if writing else reader)(context) as connection:
+            return body(connection)
+
+    if context is not None and _in_transaction(context):
+        return through_sqlalchemy()
+    engine = get_engine()
+    write_lock = _SQLITE_WRITE_LOCKS.get(engine)
+    return direct.run(
+        engine, body, writing=writing, fallback=through_sqlalchemy,
+        take_write_turn=None if write_lock is None else functools.partial(
+            _take_sqlite_write_turn, write_lock))
+
 
 #: (key, build, parameters): a statement for :func:`write_idempotent`.
 DirectWrite = tuple[Any, Callable[[sa.Dialect], Any], dict[str, Any]]
 
 
 def write_idempotent(writes: Sequence[DirectWrite]) -> None:
-    """Run ``writes`` in one transaction of their own, on the DB-API
-    connection (see above).
+    """Run ``writes`` in one transaction of their own (the flow
+    recorder's rows).
 
     Each write is ``(key, build, parameters)``: ``build(dialect)`` returns
-    the statement (built once per key, dialect and parameter names; an
-    UPDATE's SET clause is the parameters that name columns).  Only for
-    statements that may safely run twice: a failure is retried once
-    through :func:`writer`.
+    the statement, built and compiled once per key, dialect and parameter
+    names (an UPDATE's SET clause is the parameters that name columns).
     """
-    engine = get_engine()
-    dialect = engine.dialect
-    compiled = []
-    for key, build, values in writes:
-        names = tuple(values)
-        cache_key = (key, dialect.name, names)
-        direct = _DIRECT.get(cache_key)
-        if direct is None:
-            direct = _DIRECT.setdefault(cache_key, _DirectStatement(
-                build(dialect), dialect, names))
-        compiled.append((direct, values))
-    observers = direct_write_observers
-    try:
-        connection = engine.raw_connection()
-    except Exception:
-        _write_through_connection(writes, dialect)
-        return
-    try:
-        write_lock = _SQLITE_WRITE_LOCKS.get(engine)
-        if write_lock is not None:
-            _take_sqlite_write_turn(write_lock, connection.info)
-        cursor = connection.cursor()
-        try:
-            for direct, values in compiled:
-                for observer in observers:
-                    observer(engine, direct.sql)
-                cursor.execute(direct.sql, direct.parameters(values))
-        finally:
-            cursor.close()
-        connection.commit()
-    except Exception:
-        LOG.debug('Direct write failed; retrying it through SQLAlchemy',
-                  exc_info=True)
-        # The connection's state is unknown: never pooled again.
-        connection.invalidate()
-        connection.close()
-        _write_through_connection(writes, dialect)
-        return
-    connection.close()
+    def body(connection: Any) -> None:
+        dialect = connection.dialect
+        for key, build, values in writes:
+            connection.execute(_template(
+                ('write_idempotent', key, dialect.name),
+                lambda build=build: build(dialect)), values)
 
-
-def _write_through_connection(writes: Sequence[DirectWrite],
-                              dialect: sa.Dialect) -> None:
-    with writer() as connection:
-        for _key, build, values in writes:
-            connection.execute(build(dialect), values)
+    transaction(body)
 
 
 # -- helpers ------------------------------------------------------------------
@@ -475,14 +437,19 @@ def _as_dicts(rows: Iterable[sa.Row]) -> list[Row]:
     return [dict(row._mapping) for row in rows]
 
 
-def _column_default(column: sa.Column) -> Any:
-    default = column.default
-    if default is None:
-        return None
-    if default.is_callable:
-        # SQLAlchemy wraps the callable to take an execution context.
-        return default.arg(None)
-    return default.arg if default.is_scalar else None
+def _read_first(context: Any, statement: Any,
+                parameters: dict[str, Any]) -> Row | None:
+    """The first row of a template query, in a read transaction."""
+    return transaction(lambda connection: _as_dict(
+        connection.execute(statement, parameters).first()),
+        context, writing=False)
+
+
+def _read_all(context: Any, statement: Any,
+              parameters: dict[str, Any] | None = None) -> list[Row]:
+    """Every row of a template query, in a read transaction."""
+    return transaction(lambda connection: _as_dicts(
+        connection.execute(statement, parameters)), context, writing=False)
 
 
 def _full_row(table: sa.Table, values: dict[str, Any]) -> Row:
@@ -492,7 +459,7 @@ def _full_row(table: sa.Table, values: dict[str, Any]) -> Row:
         raise ValueError(f'{table.name} has no column(s) '
                          f'{", ".join(sorted(unknown))}')
     return {column.key: values[column.key] if column.key in values
-            else _column_default(column) for column in table.c}
+            else direct.default_value(column.default) for column in table.c}
 
 
 def _insert(session: sa.Connection, table: sa.Table,
@@ -703,15 +670,51 @@ def instance_create(context: Any, values: dict[str, Any]) -> Row:
 
     :raises InstanceExists: the UUID is taken.
     """
+    values = _instance_values(values)
+    try:
+        return transaction(
+            lambda connection: _insert(connection, _INSTANCES, values),
+            context)
+    except db_exc.DBDuplicateEntry:
+        raise exception.InstanceExists(name=values['uuid']) from None
+
+
+def _instance_values(values: dict[str, Any]) -> dict[str, Any]:
     values = dict(values)
     values.setdefault('uuid', str(uuidlib.uuid4()))
     for key, empty in (('metadata', dict), ('system_metadata', dict),
                        ('tags', list), ('security_groups', list)):
         if values.get(key) is None:
             values[key] = empty()
+    return values
+
+
+def instance_create_for_request(
+        context: Any, values: dict[str, Any],
+        block_device_mappings: Sequence[dict[str, Any]], action: str,
+) -> tuple[Row, list[Row], Row]:
+    """Create an instance, its block device mappings and the instance
+    action of the request that creates it, in one transaction: they exist
+    together or not at all.  Returns (instance, mappings, action).
+
+    :raises InstanceExists: the UUID is taken.
+    """
+    values = _instance_values(values)
+    now = timeutils.utcnow()
+    mappings = [dict(bdm, instance_uuid=values['uuid'])
+                for bdm in block_device_mappings]
+    for bdm in mappings:
+        bdm.setdefault('uuid', str(uuidlib.uuid4()))
+    action_values = _action_values(context, values['uuid'], action, None,
+                                   now)
+
+    def body(connection: Any) -> tuple[Row, list[Row], Row]:
+        return (_insert(connection, _INSTANCES, values),
+                [_insert(connection, _BDMS, bdm) for bdm in mappings],
+                _insert(connection, _ACTIONS, action_values))
+
     try:
-        with writer(context) as session:
-            return _insert(session, _INSTANCES, values)
+        return transaction(body, context)
     except db_exc.DBDuplicateEntry:
         raise exception.InstanceExists(name=values['uuid']) from None
 
@@ -723,11 +726,10 @@ def instance_get_by_uuid(context: Any, instance_uuid: str,
     deleted = _read_deleted(context, read_deleted)
     query = _template(('instance_get', deleted), lambda: sa.select(t).where(
         t.c.uuid == sa.bindparam('b_uuid'), _deleted_clause(t, deleted)))
-    with reader(context) as session:
-        row = session.execute(query, {'b_uuid': instance_uuid}).first()
+    row = _read_first(context, query, {'b_uuid': instance_uuid})
     if row is None:
         raise exception.InstanceNotFound(instance_id=instance_uuid)
-    return dict(row._mapping)
+    return row
 
 
 # Filters that are plain column comparisons (a list value means "any of").
@@ -864,19 +866,43 @@ def instance_update(context: Any, instance_uuid: str,
     :raises UnexpectedTaskStateError: the task state did not match.
     :raises UnexpectedVMStateError: the vm_state did not match.
     """
-    t = _INSTANCES
     values = _update_values(values)
-    with writer(context) as session:
-        result = session.execute(*_instance_update_statement(
-            instance_uuid, values, expected_task_state, expected_vm_state))
-        if result.rowcount:
-            return values
-        # Nothing matched: one more statement, only on this path, to say
-        # why.
-        current = session.execute(
-            sa.select(t.c.task_state, t.c.vm_state).where(
-                t.c.uuid == instance_uuid, t.c.deleted == 0)).first()
+    current = transaction(lambda connection: _instance_update_in(
+        connection, instance_uuid, values, expected_task_state,
+        expected_vm_state), context)
     if current is None:
+        return values
+    _raise_update_conflict(instance_uuid, current, expected_task_state,
+                           expected_vm_state)
+
+
+def _instance_update_in(connection: Any, instance_uuid: str,
+                        values: dict[str, Any], expected_task_state: Any,
+                        expected_vm_state: Any) -> Any:
+    """instance_update's statements: None when the row was written, else
+    the row's current (task_state, vm_state) - or the _GONE marker."""
+    t = _INSTANCES
+    result = connection.execute(*_instance_update_statement(
+        instance_uuid, values, expected_task_state, expected_vm_state))
+    if result.rowcount:
+        return None
+    # Nothing matched: one more statement, only on this path, to say why.
+    current = connection.execute(_template(
+        'instance_states', lambda: sa.select(
+            t.c.task_state, t.c.vm_state).where(
+            t.c.uuid == sa.bindparam('b_uuid'), t.c.deleted == 0)),
+        {'b_uuid': instance_uuid}).first()
+    return _GONE if current is None else current
+
+
+#: instance_update's "no such live instance".
+_GONE: Final = object()
+
+
+def _raise_update_conflict(instance_uuid: str, current: Any,
+                           expected_task_state: Any,
+                           expected_vm_state: Any) -> NoReturn:
+    if current is _GONE:
         raise exception.InstanceNotFound(instance_id=instance_uuid)
     if expected_vm_state is not UNSET and not _value_matches(
             current.vm_state, expected_vm_state):
@@ -890,6 +916,37 @@ def instance_update(context: Any, instance_uuid: str,
         expected=(None if expected_task_state is UNSET
                   else expected_task_state),
         actual=current.task_state)
+
+
+def instance_update_for_request(context: Any, instance_uuid: str,
+                                values: dict[str, Any], action: str,
+                                expected_task_state: Any = UNSET,
+                                expected_vm_state: Any = UNSET,
+                                ) -> tuple[Row, Row]:
+    """instance_update and action_start of the request that changes the
+    instance, in one transaction: the action is recorded if and only if
+    the update happened.  Returns (values written, action).
+
+    :raises InstanceNotFound:
+    :raises UnexpectedTaskStateError:
+    :raises UnexpectedVMStateError:
+    """
+    values = _update_values(values)
+    action_values = _action_values(context, instance_uuid, action, None,
+                                   None)
+
+    def body(connection: Any) -> tuple[Any, Row | None]:
+        current = _instance_update_in(connection, instance_uuid, values,
+                                      expected_task_state, expected_vm_state)
+        if current is not None:
+            return current, None
+        return None, _insert(connection, _ACTIONS, action_values)
+
+    current, action_row = transaction(body, context)
+    if action_row is None:
+        _raise_update_conflict(instance_uuid, current, expected_task_state,
+                               expected_vm_state)
+    return values, action_row
 
 
 def _instance_update_statement(instance_uuid: str, values: dict[str, Any],
@@ -921,12 +978,10 @@ def _instance_update_statement(instance_uuid: str, values: dict[str, Any],
     statement = _template(('instance_update', frozenset(values),
                            task_shape, vm_shape), build)
     parameters = dict(values, b_uuid=instance_uuid)
-    if task_shape is not None and task_shape[0]:
-        parameters['b_task'] = [v for v in _as_list(expected_task_state)
-                                if v is not None]
-    if vm_shape is not None and vm_shape[0]:
-        parameters['b_vm'] = [v for v in _as_list(expected_vm_state)
-                              if v is not None]
+    if task_shape is not None:
+        parameters.update(_match_parameters('b_task', expected_task_state))
+    if vm_shape is not None:
+        parameters.update(_match_parameters('b_vm', expected_vm_state))
     return statement, parameters
 
 
@@ -1080,15 +1135,22 @@ def action_start(context: Any, instance_uuid: str, action: str, *,
     given; the flow runs the request starts find the action by
     (instance, request ID).
     """
-    values = {
+    values = _action_values(context, instance_uuid, action, request_id,
+                            start_time)
+    return transaction(
+        lambda connection: _insert(connection, _ACTIONS, values), context)
+
+
+def _action_values(context: Any, instance_uuid: str, action: str,
+                   request_id: str | None,
+                   start_time: datetime.datetime | None) -> dict[str, Any]:
+    return {
         'action': action, 'instance_uuid': instance_uuid,
         'request_id': request_id or getattr(context, 'request_id', None),
         'user_id': getattr(context, 'user_id', None),
         'project_id': getattr(context, 'project_id', None),
         'start_time': start_time or timeutils.utcnow(),
     }
-    with writer(context) as session:
-        return _insert(session, _ACTIONS, values)
 
 
 def action_finish(context: Any, instance_uuid: str,
@@ -1532,9 +1594,7 @@ def compute_nodes_for_scheduling(context: Any) -> list[Row]:
                              s.c.created_at).label('last_seen_up'),
         ).select_from(join).where(n.c.deleted == 0).order_by(n.c.id)
 
-    with reader(context) as session:
-        return _as_dicts(session.execute(
-            _template('nodes_for_scheduling', build)))
+    return _read_all(context, _template('nodes_for_scheduling', build))
 
 
 def allocation_claim(context: Any, node_id: int, instance_uuid: str,
@@ -1580,24 +1640,31 @@ def allocation_claim(context: Any, node_id: int, instance_uuid: str,
     parameters = {'b_node_id': node_id, 'b_vcpus': int(vcpus),
                   'b_memory_mb': int(memory_mb), 'b_disk_gb': int(disk_gb),
                   'b_now': now}
+    allocation = {'instance_uuid': instance_uuid, 'compute_node_id': node_id,
+                  'vcpus': vcpus, 'memory_mb': memory_mb,
+                  'disk_gb': disk_gb, 'created_at': now}
+
+    def body(connection: Any) -> tuple[Any, Any] | None:
+        if connection.execute(_template('allocation_claim', build),
+                              parameters).rowcount:
+            # A second claim for the instance fails here on the unique
+            # key and rolls the usage increment back with it.
+            _insert(connection, a, allocation)
+            return None
+        # Not claimed: why (the failure path only).
+        held = connection.execute(sa.select(a.c.id).where(
+            a.c.instance_uuid == instance_uuid)).first()
+        node = connection.execute(sa.select(n).where(
+            n.c.id == node_id, n.c.deleted == 0)).first()
+        return held, node
+
     try:
-        with writer(context) as session:
-            if session.execute(_template('allocation_claim', build),
-                               parameters).rowcount:
-                # A second claim for the instance fails here on the unique
-                # key and rolls the usage increment back with it.
-                _insert(session, a, {
-                    'instance_uuid': instance_uuid,
-                    'compute_node_id': node_id, 'vcpus': vcpus,
-                    'memory_mb': memory_mb, 'disk_gb': disk_gb,
-                    'created_at': now})
-                return True
-            held = session.execute(sa.select(a.c.id).where(
-                a.c.instance_uuid == instance_uuid)).first()
-            node = session.execute(sa.select(n).where(
-                n.c.id == node_id, n.c.deleted == 0)).first()
+        refused = transaction(body, context)
     except db_exc.DBDuplicateEntry:
         return False
+    if refused is None:
+        return True
+    held, node = refused
     if held is not None:
         return False
     if node is None:
@@ -1705,11 +1772,10 @@ def _flavor_get(context: Any, column: str, value: Any,
     f = _FLAVORS
     query = _template(('flavor_get', column), lambda: sa.select(f).where(
         f.c[column] == sa.bindparam('b_value')))
-    with reader(context) as session:
-        row = session.execute(query, {'b_value': value}).first()
+    row = _read_first(context, query, {'b_value': value})
     if row is None:
         raise exception.FlavorNotFound(flavor_id=flavor_id)
-    return dict(row._mapping)
+    return row
 
 
 def flavor_get(context: Any, id: int) -> Row:
@@ -1967,8 +2033,8 @@ def block_device_mapping_create(context: Any,
                                 values: dict[str, Any]) -> Row:
     values = dict(values)
     values.setdefault('uuid', str(uuidlib.uuid4()))
-    with writer(context) as session:
-        return _insert(session, _BDMS, values)
+    return transaction(
+        lambda connection: _insert(connection, _BDMS, values), context)
 
 
 def block_device_mapping_get(context: Any, bdm_id: int) -> Row:
@@ -2054,12 +2120,12 @@ def fixed_ip_associate(context: Any, network: str, address: str,
 
     :raises FixedIpAlreadyInUse:
     """
+    values = {'network': network, 'address': address,
+              'instance_uuid': instance_uuid, 'mac': mac, 'port_id': port_id}
     try:
-        with writer(context) as session:
-            return _insert(session, _FIXED_IPS, {
-                'network': network, 'address': address,
-                'instance_uuid': instance_uuid, 'mac': mac,
-                'port_id': port_id})
+        return transaction(
+            lambda connection: _insert(connection, _FIXED_IPS, values),
+            context)
     except db_exc.DBDuplicateEntry:
         raise exception.FixedIpAlreadyInUse(address=address,
                                             network=network) from None
@@ -2248,8 +2314,10 @@ def image_get(context: Any, image_id: str,
     def build() -> Any:
         conditions = [m.c.id == sa.bindparam('b_id')]
         if not admin:
+            # Comparisons rather than IN (a literal IN list is rendered
+            # anew at each execution).
             conditions.append(sa.or_(
-                m.c.visibility.in_(('public', 'community')),
+                m.c.visibility == 'public', m.c.visibility == 'community',
                 m.c.owner == sa.bindparam('b_project')))
         if not read_deleted:
             conditions.append(m.c.deleted == sa.false())
@@ -2258,13 +2326,11 @@ def image_get(context: Any, image_id: str,
     parameters = {'b_id': image_id}
     if not admin:
         parameters['b_project'] = getattr(context, 'project_id', None)
-    with reader(context) as session:
-        row = session.execute(_template(
-            ('image_get', admin, bool(read_deleted)), build),
-            parameters).first()
+    row = _read_first(context, _template(
+        ('image_get', admin, bool(read_deleted)), build), parameters)
     if row is None:
         raise exception.ImageNotFound(image_id=image_id)
-    return dict(row._mapping)
+    return row
 
 
 _IMAGE_FILTERS: Final = frozenset({

@@ -405,31 +405,31 @@ class DBRecorder:
             return
         state = _RunState(action_id)
         values = self._run_values(run)
-        with db_api.writer_connection() as connection:
-            if explicit or not self._linkable(run):
-                values['action_id'] = action_id
-                connection.execute(_insert_run_statement(), values)
-            elif connection.dialect.insert_returning:
-                state.action_id = connection.execute(
+        linked = not explicit and self._linkable(run)
+
+        def insert(connection: Any) -> int | None:
+            if not linked:
+                connection.execute(_insert_run_statement(),
+                                   dict(values, action_id=action_id))
+                return action_id
+            if connection.dialect.insert_returning:
+                return connection.execute(
                     _insert_linked_run_statement(), dict(
                         values, b_subject=run.subject,
                         b_request_id=run.request_id)).scalar()
-            else:
-                # No RETURNING (MySQL proper): look the action up first.
-                state.action_id = values['action_id'] = connection.execute(
-                    self._action_query(run).element).scalar()
-                connection.execute(sa.insert(_RUNS).values(values))
+            # No RETURNING (MySQL proper): look the action up first.
+            found = connection.execute(_action_query_statement(), {
+                'b_subject': run.subject,
+                'b_request_id': run.request_id}).scalar()
+            connection.execute(_insert_run_statement(),
+                               dict(values, action_id=found))
+            return found
+
+        state.action_id = db_api.transaction(insert)
         self._runs[run.run_id] = state
 
     def _linkable(self, run: RunInfo) -> bool:
         return bool(self.link_actions and run.subject and run.request_id)
-
-    @staticmethod
-    def _action_query(run: RunInfo) -> Any:
-        return sa.select(_ACTIONS.c.id).where(
-            _ACTIONS.c.instance_uuid == run.subject,
-            _ACTIONS.c.request_id == run.request_id,
-        ).order_by(_ACTIONS.c.id.desc()).limit(1).scalar_subquery()
 
     def _run_values(self, run: RunInfo) -> dict[str, Any]:
         return {
@@ -516,17 +516,27 @@ def _insert_run_statement() -> Any:
                             lambda: sa.insert(_RUNS))
 
 
+def _action_query() -> Any:
+    """The newest action of an instance and request (``b_subject``,
+    ``b_request_id``)."""
+    return sa.select(_ACTIONS.c.id).where(
+        _ACTIONS.c.instance_uuid == sa.bindparam('b_subject'),
+        _ACTIONS.c.request_id == sa.bindparam('b_request_id'),
+    ).order_by(_ACTIONS.c.id.desc()).limit(1)
+
+
+def _action_query_statement() -> Any:
+    return db_api._template('recorder_action_query', _action_query)
+
+
 def _insert_linked_run_statement() -> Any:
     """INSERT a run whose action_id is the newest action of its instance
     and request (``b_subject``, ``b_request_id``), RETURNING it."""
-    def build() -> Any:
-        action = sa.select(_ACTIONS.c.id).where(
-            _ACTIONS.c.instance_uuid == sa.bindparam('b_subject'),
-            _ACTIONS.c.request_id == sa.bindparam('b_request_id'),
-        ).order_by(_ACTIONS.c.id.desc()).limit(1).scalar_subquery()
-        return sa.insert(_RUNS).values(action_id=action).returning(
-            _RUNS.c.action_id)
-    return db_api._template('recorder_insert_linked_run', build)
+    return db_api._template(
+        'recorder_insert_linked_run',
+        lambda: sa.insert(_RUNS).values(
+            action_id=_action_query().scalar_subquery()).returning(
+            _RUNS.c.action_id))
 
 
 _EVENT_COLUMNS = ('run_id', 'seq', 'event', 'action_id', 'host',

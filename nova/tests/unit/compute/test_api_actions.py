@@ -92,14 +92,15 @@ class TestStateChecks(_APITest):
                                           call, self.ctx, instance, *args)
                 self.assertEqual(409, error.code)
                 self.assertIn(vm_state, str(error))
-                self.assertEqual([], self.db.instance_update.mock_calls)
+                self.assertEqual(
+                    [], self.db.instance_update_for_request.mock_calls)
                 self.assertEqual([], self.rpc.mock_calls)
                 continue
             call(self.ctx, instance, *args)
-            values = self.db.instance_update.call_args[0][2]
+            values = self.db.instance_update_for_request.call_args[0][2]
             self.assertEqual(task_state, values['task_state'])
             self.assertEqual(
-                None, self.db.instance_update.call_args[1][
+                None, self.db.instance_update_for_request.call_args[1][
                     'expected_task_state'])
             if rpc:
                 self.assertTrue(getattr(self.rpc, rpc).called,
@@ -111,7 +112,7 @@ class TestStateChecks(_APITest):
         self.assertRaises(exception.InstanceInvalidState,
                           getattr(self.api, method), self.ctx, instance,
                           *args)
-        self.assertEqual([], self.db.instance_update.mock_calls)
+        self.assertEqual([], self.db.instance_update_for_request.mock_calls)
 
 
 class TestLock(_APITest):
@@ -179,7 +180,7 @@ class TestWhatIsSent(_APITest):
             self.ctx, mock.ANY, 'snap-1')
 
     def test_snapshot_deletes_its_image_when_the_server_is_taken(self):
-        self.db.instance_update.side_effect = \
+        self.db.instance_update_for_request.side_effect = \
             exception.UnexpectedTaskStateError(instance_uuid='uuid-1',
                                                expected=None,
                                                actual='pausing')
@@ -190,7 +191,7 @@ class TestWhatIsSent(_APITest):
 
     def test_shelve_notes_its_image_and_unshelve_goes_to_the_conductor(self):
         self.api.shelve(self.ctx, self.instance())
-        values = self.db.instance_update.call_args[0][2]
+        values = self.db.instance_update_for_request.call_args[0][2]
         self.assertEqual({'shelved_image_id': 'snap-1'},
                          values['system_metadata'])
         self.assertEqual('vm-shelved',
@@ -198,7 +199,7 @@ class TestWhatIsSent(_APITest):
         offloaded = self.instance(vm_states.SHELVED_OFFLOADED, host=None)
         self.api.unshelve(self.ctx, offloaded, new_az='az2', host='h2')
         self.assertEqual('az2',
-                         self.db.instance_update.call_args[0][2][
+                         self.db.instance_update_for_request.call_args[0][2][
                              'availability_zone'])
         self.conductor.unshelve_instance.assert_called_once_with(
             self.ctx, offloaded, {'availability_zone': 'az2',
@@ -215,7 +216,7 @@ class TestWhatIsSent(_APITest):
         self.api.rebuild(self.ctx, self.instance(), 'image-1', 'pw',
                          display_name='new', key_name=None,
                          preserve_ephemeral=True)
-        values = self.db.instance_update.call_args[0][2]
+        values = self.db.instance_update_for_request.call_args[0][2]
         self.assertEqual(('image-1', 'new', None, None, 'rebuilding'),
                          (values['image_ref'], values['display_name'],
                           values['key_name'], values['key_data'],

@@ -41,9 +41,19 @@ class TestCreateIsAtomic(base.DBTestCase):
             return connection.execute(sa.select(sa.func.count()).select_from(
                 model.__table__)).scalar()
 
+    def fail_action_insert(self):
+        """Make the INSERT of the instance action fail, inside the
+        transaction that wrote the instance's other records."""
+        real = db._insert
+
+        def insert(connection, table, values):
+            if table is models.InstanceAction.__table__:
+                raise exception.NovaException('boom')
+            return real(connection, table, values)
+        return mock.patch.object(db, '_insert', insert)
+
     def test_failed_action_record_leaves_no_instance(self):
-        with mock.patch.object(db, 'action_start',
-                               side_effect=exception.NovaException('boom')):
+        with self.fail_action_insert():
             self.assertRaises(exception.NovaException, self.api.create,
                               self.ctx, FLAVOR, 'image-1', name='vm')
         self.assertEqual(0, self.count(models.Instance))
@@ -67,8 +77,7 @@ class TestCreateIsAtomic(base.DBTestCase):
         uuid = instances[0]['uuid']
         db.instance_update(self.ctx, uuid, {'task_state': None,
                                             'host': 'compute1'})
-        with mock.patch.object(db, 'action_start',
-                               side_effect=exception.NovaException('boom')):
+        with self.fail_action_insert():
             self.assertRaises(exception.NovaException, self.api.delete,
                               self.ctx, db.instance_get_by_uuid(self.ctx,
                                                                 uuid))
