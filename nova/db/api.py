@@ -1012,16 +1012,20 @@ def instance_destroy(context: Any, instance_uuid: str) -> None:
         ).values(deleted=b.c.id, deleted_at=now, updated_at=now)
 
     parameters = {'b_uuid': instance_uuid, 'b_now': timeutils.utcnow()}
-    with writer(context) as session:
-        result = session.execute(
+
+    def body(connection: Any) -> bool:
+        """False when there is no such instance, deleted or not."""
+        result = connection.execute(
             _template('instance_destroy', build_instance), parameters)
         if not result.rowcount:
-            if session.execute(sa.select(t.c.id).where(
-                    t.c.uuid == instance_uuid)).first() is None:
-                raise exception.InstanceNotFound(instance_id=instance_uuid)
-            return
-        session.execute(_template('instance_destroy_bdms', build_bdms),
-                        parameters)
+            return connection.execute(sa.select(t.c.id).where(
+                t.c.uuid == instance_uuid)).first() is not None
+        connection.execute(_template('instance_destroy_bdms', build_bdms),
+                           parameters)
+        return True
+
+    if not transaction(body, context):
+        raise exception.InstanceNotFound(instance_id=instance_uuid)
 
 
 def instance_usage_by_project(context: Any, project_id: str,
@@ -1692,15 +1696,17 @@ def allocation_release(context: Any, instance_uuid: str) -> bool:
     releases only one decrements the usage.
     """
     n, a = _NODES, _ALLOCATIONS
-    with writer(context) as session:
+    now = timeutils.utcnow()
+
+    def body(connection: Any) -> bool:
         rows = _returning_delete(
-            session, a, a.c.instance_uuid == sa.bindparam('b_uuid'),
+            connection, a, a.c.instance_uuid == sa.bindparam('b_uuid'),
             (a.c.compute_node_id, a.c.vcpus, a.c.memory_mb, a.c.disk_gb),
             {'b_uuid': instance_uuid}, key='allocation_release')
         if not rows:
             return False
         held = rows[0]
-        session.execute(_template('allocation_release', lambda: sa.update(
+        connection.execute(_template('allocation_release', lambda: sa.update(
             n).where(n.c.id == sa.bindparam('b_node_id')).values(
             vcpus_used=n.c.vcpus_used - _bind('b_vcpus', n.c.vcpus_used),
             memory_mb_used=n.c.memory_mb_used
@@ -1711,8 +1717,10 @@ def allocation_release(context: Any, instance_uuid: str) -> bool:
             updated_at=_bind('b_now', n.c.updated_at))), {
             'b_node_id': held.compute_node_id, 'b_vcpus': held.vcpus,
             'b_memory_mb': held.memory_mb, 'b_disk_gb': held.disk_gb,
-            'b_now': timeutils.utcnow()})
-    return True
+            'b_now': now})
+        return True
+
+    return transaction(body, context)
 
 
 def allocation_get_by_instance(context: Any,
@@ -2055,8 +2063,7 @@ def block_device_mapping_get_all_by_instance(context: Any,
     query = _template('bdms_by_instance', lambda: sa.select(b).where(
         b.c.instance_uuid == sa.bindparam('b_uuid'), b.c.deleted == 0)
         .order_by(b.c.id))
-    with reader(context) as session:
-        return _as_dicts(session.execute(query, {'b_uuid': instance_uuid}))
+    return _read_all(context, query, {'b_uuid': instance_uuid})
 
 
 def block_device_mapping_get_by_volume_id(context: Any, volume_id: str,
@@ -2136,8 +2143,7 @@ def fixed_ip_get_by_instance(context: Any, instance_uuid: str) -> list[Row]:
     ip = _FIXED_IPS
     query = _template('fixed_ips_by_instance', lambda: sa.select(ip).where(
         ip.c.instance_uuid == sa.bindparam('b_uuid')).order_by(ip.c.id))
-    with reader(context) as session:
-        return _as_dicts(session.execute(query, {'b_uuid': instance_uuid}))
+    return _read_all(context, query, {'b_uuid': instance_uuid})
 
 
 def fixed_ips_get_by_instances(context: Any, instance_uuids: Sequence[str],
@@ -2187,8 +2193,8 @@ def fixed_ips_disassociate_by_instance(context: Any,
     ip = _FIXED_IPS
     statement = _template('fixed_ips_free_instance', lambda: sa.delete(
         ip).where(ip.c.instance_uuid == sa.bindparam('b_uuid')))
-    with writer(context) as session:
-        return session.execute(statement, {'b_uuid': instance_uuid}).rowcount
+    return transaction(lambda connection: connection.execute(
+        statement, {'b_uuid': instance_uuid}).rowcount, context)
 
 
 # -- volumes (nova.volume's local volumes) ------------------------------------
