@@ -37,7 +37,7 @@ def pipeline_factory(loader: Any, global_config: dict[str, Any],
 
 
 def _request_id(req: wsgi.Request) -> str | None:
-    return req.environ.get('openstack.request_id')
+    return req.environ.get(middleware.ENV_REQUEST_ID)
 
 
 class NoAuthMiddleware(middleware.Middleware):
@@ -59,7 +59,8 @@ class NoAuthMiddleware(middleware.Middleware):
             'member', 'reader']
         environ['nova.context'] = context.RequestContext(
             user_id=user_id, project_id=project_id, is_admin=is_admin,
-            roles=roles, request_id=environ.get('openstack.request_id'))
+            roles=roles, request_id=environ.get(middleware.ENV_REQUEST_ID),
+            global_request_id=environ.get(middleware.ENV_GLOBAL_REQUEST_ID))
         environ['nova.remote_address'] = _environ_remote_address(environ)
         return self.application(environ, start_response)
 
@@ -93,7 +94,9 @@ class KeystoneContext(middleware.Middleware):
             user_name=req.headers.get('X-User-Name'),
             project_name=req.headers.get('X-Project-Name'),
             auth_token=req.headers.get('X-Auth-Token'),
-            request_id=_request_id(req))
+            request_id=_request_id(req),
+            global_request_id=req.environ.get(
+                middleware.ENV_GLOBAL_REQUEST_ID))
         req.environ['nova.remote_address'] = _environ_remote_address(
             req.environ)
         return req.get_response(self.application)

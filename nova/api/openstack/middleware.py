@@ -9,14 +9,15 @@ limit, authentication, and the router.
 from __future__ import annotations
 
 import logging
+import re
 import time
+import uuid
 from collections.abc import Callable
 from typing import Any
 
 import webob
 import webob.dec
 import webob.exc
-from oslo_middleware import request_id
 
 import nova.conf
 from nova.api.openstack import wsgi
@@ -24,8 +25,17 @@ from nova.api.openstack import wsgi
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 
+#: Where the request's ID is kept (the name oslo.middleware and
+#: oslo.context use).
+ENV_REQUEST_ID = 'openstack.request_id'
+#: Where a caller's valid X-OpenStack-Request-ID is kept.
+ENV_GLOBAL_REQUEST_ID = 'openstack.global_request_id'
+REQUEST_ID_HEADER = 'x-openstack-request-id'
 # Kept for clients that read the pre-2.46 header name.
 COMPUTE_REQUEST_ID_HEADER = 'x-compute-request-id'
+_INBOUND_REQUEST_ID = 'HTTP_X_OPENSTACK_REQUEST_ID'
+_REQUEST_ID_FORMAT = re.compile(
+    r'req-[a-f0-9]{8}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{4}-[a-f0-9]{12}')
 
 
 class Middleware:
@@ -42,10 +52,38 @@ class Middleware:
         return _factory
 
 
-class ComputeRequestId(request_id.RequestId):
-    """X-OpenStack-Request-ID plus the legacy X-Compute-Request-ID."""
+class ComputeRequestId(Middleware):
+    """Gives each request an ID (``req-<uuid>``), in the environ for every
+    later layer and log line, and in the response as
+    X-OpenStack-Request-ID and the legacy X-Compute-Request-ID (unless
+    the application set them).  A caller's own X-OpenStack-Request-ID, if
+    well formed, is kept as the global request ID.
 
-    compat_headers = [COMPUTE_REQUEST_ID_HEADER]
+    What oslo.middleware's RequestId does, as plain WSGI: that one wraps
+    every request and response in webob objects, and importing it
+    imports every oslo.middleware module (jinja2 and bcrypt among them)
+    into each API process.
+    """
+
+    _headers = (REQUEST_ID_HEADER, COMPUTE_REQUEST_ID_HEADER)
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Callable[..., Any]) -> Any:
+        request_id = f'req-{uuid.uuid4()}'
+        environ[ENV_REQUEST_ID] = request_id
+        inbound = environ.get(_INBOUND_REQUEST_ID, '')
+        if inbound and _REQUEST_ID_FORMAT.fullmatch(inbound):
+            environ[ENV_GLOBAL_REQUEST_ID] = inbound
+
+        def start_with_ids(status: str, headers: list[tuple[str, str]],
+                           exc_info: Any = None) -> Any:
+            present = {name.lower() for name, _value in headers}
+            headers = list(headers) + [(name, request_id)
+                                       for name in self._headers
+                                       if name not in present]
+            return start_response(status, headers, exc_info)
+
+        return self.application(environ, start_with_ids)
 
 
 class FaultWrapper(Middleware):

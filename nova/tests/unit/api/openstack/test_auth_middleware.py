@@ -1,11 +1,16 @@
 """Authentication, request IDs, the body size limit, version documents."""
 
+import json
+import subprocess
+import sys
+import textwrap
+
 import testtools
 import webob
 
 from nova import context
 from nova.api import auth
-from nova.api.openstack import wsgi
+from nova.api.openstack import middleware, wsgi
 from nova.tests.unit.api import fakes
 
 
@@ -97,6 +102,67 @@ class TestMiddleware(fakes.APITestCase):
         request_id = resp.headers['X-OpenStack-Request-ID']
         self.assertTrue(request_id.startswith('req-'))
         self.assertEqual(request_id, resp.headers['X-Compute-Request-ID'])
+
+    def test_each_request_gets_its_own_id_in_the_context(self):
+        seen = {}
+        app = middleware.ComputeRequestId(auth.NoAuthMiddleware(_app(seen)))
+        ids = []
+        for _ in range(2):
+            resp = webob.Request.blank(
+                '/', headers={'X-Auth-Token': 'bob:proj'}).get_response(app)
+            ids.append(resp.headers['X-OpenStack-Request-ID'])
+            self.assertEqual(ids[-1], seen['nova.context'].request_id)
+        self.assertNotEqual(ids[0], ids[1])
+
+    def test_callers_request_id_becomes_the_global_request_id(self):
+        seen = {}
+        app = middleware.ComputeRequestId(auth.NoAuthMiddleware(_app(seen)))
+        caller = 'req-12345678-1234-1234-1234-123456789abc'
+        resp = webob.Request.blank('/', headers={
+            'X-Auth-Token': 'bob:proj',
+            'X-OpenStack-Request-ID': caller}).get_response(app)
+        ctx = seen['nova.context']
+        self.assertEqual(caller, ctx.global_request_id)
+        # The request still has an ID of its own.
+        self.assertNotEqual(caller, resp.headers['X-OpenStack-Request-ID'])
+        self.assertEqual(ctx.request_id,
+                         resp.headers['X-OpenStack-Request-ID'])
+
+    def test_malformed_callers_request_id_is_ignored(self):
+        seen = {}
+        app = middleware.ComputeRequestId(auth.NoAuthMiddleware(_app(seen)))
+        webob.Request.blank('/', headers={
+            'X-Auth-Token': 'bob:proj',
+            'X-OpenStack-Request-ID': 'req-<script>'}).get_response(app)
+        self.assertIsNone(seen['nova.context'].global_request_id)
+
+    def test_headers_the_application_set_are_kept(self):
+        @webob.dec.wsgify
+        def app(req):
+            return webob.Response(
+                body=b'ok', headers={'X-OpenStack-Request-ID': 'mine'})
+        resp = webob.Request.blank('/').get_response(
+            middleware.ComputeRequestId(app))
+        self.assertEqual(['mine'],
+                         resp.headers.getall('X-OpenStack-Request-ID'))
+        self.assertTrue(
+            resp.headers['X-Compute-Request-ID'].startswith('req-'))
+
+    def test_the_api_does_not_import_oslo_middleware(self):
+        # Its package imports all its middlewares (jinja2, bcrypt ...);
+        # the noauth2 pipeline needs none of them.
+        probe = textwrap.dedent('''
+            import json, sys
+            import nova.conf
+            from nova.api.openstack import middleware
+            from nova.api import auth
+            print(json.dumps('oslo_middleware' in sys.modules))
+        ''')
+        result = subprocess.run([sys.executable, '-c', probe],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(0, result.returncode, result.stderr)
+        self.assertIs(False,
+                      json.loads(result.stdout.strip().splitlines()[-1]))
 
     def test_errors_carry_the_request_id(self):
         _code, _data, resp = self.call('GET', '/nothing')
