@@ -112,6 +112,12 @@ class _ResponseWriter(simple_server.ServerHandler):
     #: Set by the request handler before ``run``.
     closing = False
 
+    # wsgiref starts each request's environ from a copy of this process's
+    # environment.  The API needs none of it, and the process's variables
+    # (credentials among them, in some deployments) do not belong in
+    # every request's environ, where a debug dump of it would log them.
+    os_environ: dict[str, str] = {}
+
     def cleanup_headers(self) -> None:
         super().cleanup_headers()
         if 'Content-Length' not in self.headers:

@@ -72,6 +72,21 @@ class TestListening(ServerTestCase):
                 f'http://127.0.0.1:{server.port}/x', timeout=WAIT) as resp:
             self.assertEqual('/x', json.load(resp)['path'])
 
+    def test_process_environment_stays_out_of_the_wsgi_environ(self):
+        seen = {}
+
+        def app(environ, start_response):
+            seen.update(environ)
+            start_response('204 No Content', [])
+            return []
+        self.useFixture(fixtures.EnvironmentVariable('PATH', '/usr/bin'))
+        server = self.serve(app)
+        conn = self.connect(server)
+        conn.request('GET', '/x')
+        conn.getresponse().read()
+        self.assertEqual('/x', seen['PATH_INFO'])
+        self.assertNotIn('PATH', seen)
+
     def test_listens_with_a_deep_backlog(self):
         """socketserver's default backlog of 5 made a busy nova-all
         refuse or reset the sixth of a burst of clients (parallel boots)
