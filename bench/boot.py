@@ -89,6 +89,15 @@ How each figure is measured
   did not cause, but for a service heartbeat every ``report_interval``
   (one UPDATE).  "Per boot" covers POST to ACTIVE and the flow's last
   records after it; deletes are reported separately.
+* context switches per boot: the process's voluntary context switches
+  over a phase (all threads, finished ones included: ``getrusage``,
+  taken inside nova-all with the statement counters, see nova.stats),
+  divided by its boots.  No target; it explains the CPU figures: under
+  native threads most of them are interpreter-lock hand-offs between
+  threads that have work at the same time, each costing a sleep and a
+  wake-up in the kernel, which is why the concurrent phase costs more CPU
+  per boot than the sequential one there and not under eventlet (one
+  native thread).
 * boots/s: boots of the concurrent phase divided by the time from its
   first request to its last ACTIVE.
 * peak RSS: the peak resident set size of nova-all (``VmHWM`` from
@@ -291,6 +300,8 @@ class Counters:
     cpu: float
     sql: dict[str, int]
     rpc: dict[str, int]
+    #: Voluntary context switches of the process so far.
+    switches: int = 0
 
 
 def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
@@ -470,6 +481,7 @@ class PhaseResult:
     cpu: float = 0.0
     sql: dict[str, int] = dataclasses.field(default_factory=dict)
     rpc: dict[str, int] = dataclasses.field(default_factory=dict)
+    switches: int = 0
 
     def per(self, value: float) -> float:
         return value / self.count if self.count else 0.0
@@ -487,11 +499,13 @@ class PhaseResult:
             'sql_by_kind': {k: round(self.per(v), 2)
                             for k, v in sorted(self.sql.items())},
             'rpc': self.per(_rpc_messages(self.rpc)),
+            'switches': self.per(self.switches),
         }
 
 
 #: Figures of a phase summary that are medians over the rounds.
-_MEDIAN_FIGURES = ('median_ms', 'p90_ms', 'per_s', 'cpu_ms', 'sql', 'rpc')
+_MEDIAN_FIGURES = ('median_ms', 'p90_ms', 'per_s', 'cpu_ms', 'sql', 'rpc',
+                   'switches')
 
 
 def median_summary(summaries: list[dict[str, Any]]) -> dict[str, Any]:
@@ -613,6 +627,7 @@ class Bench:
         result.cpu = after.cpu - before.cpu
         result.sql = _delta(after.sql, before.sql)
         result.rpc = _delta(after.rpc, before.rpc)
+        result.switches = after.switches - before.switches
         return result
 
     def boots(self, count: int, in_flight: int) -> PhaseResult:
@@ -751,7 +766,8 @@ class NovaAll:
     def counters(self) -> Counters:
         data = self.stats()
         times = self.psutil.cpu_times()
-        return Counters(times.user + times.system, data['sql'], data['rpc'])
+        return Counters(times.user + times.system, data['sql'], data['rpc'],
+                        data.get('switches', {}).get('voluntary', 0))
 
     def stop(self) -> None:
         if self.process.poll() is None:
@@ -898,7 +914,7 @@ def worker_main(args: argparse.Namespace) -> int:
         usage = resource.getrusage(resource.RUSAGE_SELF)
         data = stats.snapshot()
         return Counters(usage.ru_utime + usage.ru_stime, data['sql'],
-                        data['rpc'])
+                        data['rpc'], usage.ru_nvcsw)
 
     bench = Bench(boot, delete, waiter, counters,
                   f'inprocess/{concurrency.mode()}')
@@ -992,6 +1008,10 @@ def report(run: dict[str, Any]) -> list[tuple[str, str, bool | None]]:
                  'flat', '-', growth_ok))
     add('  CPU per boot, sequential', seq['cpu_ms'], ' ms', None)
     add('  CPU per boot, concurrent', conc['cpu_ms'], ' ms', None)
+    add('  context switches per boot, sequential', seq.get('switches'), '',
+        None, digits=0)
+    add('  context switches per boot, concurrent', conc.get('switches'), '',
+        None, digits=0)
     add('  median boot->ACTIVE, concurrent', conc['median_ms'], ' ms',
         None)
     add('  p90 boot->ACTIVE, sequential', seq['p90_ms'], ' ms', None)

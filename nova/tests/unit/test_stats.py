@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import threading
 import time
 
 import fixtures
@@ -62,6 +63,22 @@ class StatsTestCase(testtools.TestCase):
         self.assertEqual(first['seq'] + 1, second['seq'])
         self.assertEqual(os.getpid(), second['pid'])
         self.assertEqual(rpc.message_counts(), second['rpc'])
+
+    def test_context_switches_of_finished_threads_are_counted(self):
+        before = stats.snapshot()['switches']
+
+        def sleeper() -> None:
+            # Each sleep puts the thread off the CPU: a voluntary switch.
+            for _ in range(3):
+                time.sleep(0.001)
+
+        thread = threading.Thread(target=sleeper)
+        thread.start()
+        thread.join()
+        after = stats.snapshot()['switches']
+        self.assertEqual({'voluntary', 'involuntary'}, set(after))
+        self.assertGreaterEqual(after['voluntary'] - before['voluntary'], 3)
+        self.assertGreaterEqual(after['involuntary'], before['involuntary'])
 
     def test_reset(self):
         stats.enable()
