@@ -63,10 +63,10 @@ _T = TypeVar('_T')
 #: (``context_manager.patch_factory``); see nova.tests.fixtures.database.
 context_manager = enginefacade.transaction_context()
 # SQLite ignores foreign keys unless asked; enforce them as the servers do.
-# oslo.db's sleep(0) at each connection check-in lets other green threads
-# run between transactions; with native threads it only costs time.
-context_manager.configure(sqlite_fk=True,
-                          thread_checkin=concurrency.is_green())
+# Not oslo.db's sleep(0) at each connection check-in: other green threads
+# get their turn at a check-in once the switch interval has passed
+# (_cooperative_checkin).
+context_manager.configure(sqlite_fk=True, thread_checkin=False)
 
 
 def _tune_sqlite(engine: sa.Engine) -> None:
@@ -161,6 +161,20 @@ def _tune_sqlite(engine: sa.Engine) -> None:
 
 
 context_manager.append_on_engine_create(_tune_sqlite)
+
+
+def _cooperative_checkin(dbapi_connection: Any, record: Any) -> None:
+    concurrency.cooperative_yield()
+
+
+def _yield_at_checkin(engine: sa.Engine) -> None:
+    """Under eventlet, a check-in is where a green thread that has run
+    for its time slice lets the others run (see
+    nova.concurrency.cooperative_yield)."""
+    sa.event.listen(engine, 'checkin', _cooperative_checkin)
+
+
+context_manager.append_on_engine_create(_yield_at_checkin)
 
 
 @sa.event.listens_for(sa.engine.Engine, 'do_connect')

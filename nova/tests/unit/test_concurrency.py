@@ -179,6 +179,52 @@ class TestPrimitives(testtools.TestCase):
         self.assertEqual('threading', concurrency.executor_name())
 
 
+class TestCooperativeYield(testtools.TestCase):
+    """cooperative_yield: a turn for others once per switch interval."""
+
+    def setUp(self):
+        super().setUp()
+        self.now = 100.0
+        self.useFixture(fixtures.MockPatchObject(
+            concurrency.time, 'monotonic', lambda: self.now))
+        self.sleep = self.useFixture(fixtures.MockPatchObject(
+            concurrency.time, 'sleep')).mock
+        self.useFixture(fixtures.MockPatchObject(
+            concurrency, '_turn_started', float('-inf')))
+        self.slice = concurrency.sys.getswitchinterval()
+
+    def test_native_threads_never_yield(self):
+        self.useFixture(fixtures.MockPatchObject(concurrency, '_green',
+                                                 False))
+        concurrency.cooperative_yield()
+        self.sleep.assert_not_called()
+
+    def test_green_threads_yield_once_per_slice(self):
+        self.useFixture(fixtures.MockPatchObject(concurrency, '_green',
+                                                 True))
+        concurrency.cooperative_yield()
+        self.sleep.assert_called_once_with(0)
+        self.now += self.slice * 0.9
+        concurrency.cooperative_yield()
+        self.assertEqual(1, self.sleep.call_count)
+        self.now += self.slice * 0.2
+        concurrency.cooperative_yield()
+        self.assertEqual(2, self.sleep.call_count)
+
+    def test_a_resumed_thread_gets_a_whole_slice(self):
+        self.useFixture(fixtures.MockPatchObject(concurrency, '_green',
+                                                 True))
+
+        def others_run(seconds):
+            self.now += 3 * self.slice
+
+        self.sleep.side_effect = others_run
+        concurrency.cooperative_yield()
+        self.now += self.slice * 0.9
+        concurrency.cooperative_yield()
+        self.assertEqual(1, self.sleep.call_count)
+
+
 class TestMode(testtools.TestCase):
 
     def _mode(self, value):
@@ -308,6 +354,29 @@ MODE_PROBE = textwrap.dedent('''
     out['periodic'] = done.wait(10)
     periodic.stop()
     periodic.wait(10)
+
+    # A task that never waits, offering cooperative yields for 0.2 s,
+    # and one that counts its turns meanwhile.
+    import time
+    def hog(offer):
+        turns[0] = 0
+        end = time.monotonic() + 0.2
+        while time.monotonic() < end:
+            if offer:
+                concurrency.cooperative_yield()
+        return turns[0]
+    def count_turns(stop):
+        while not stop.is_set():
+            turns[0] += 1
+            concurrency.sleep(0.0001)
+    for offer in (False, True):
+        turns, stop = [0], concurrency.Event()
+        counter = concurrency.spawn(count_turns, stop)
+        concurrency.sleep(0.01)
+        out[f'turns_during_hog_offering_{offer}'] = \
+            concurrency.spawn(hog, offer).wait(10)
+        stop.set()
+        counter.wait(10)
     print(json.dumps(out))
 ''')
 
@@ -330,6 +399,12 @@ class TestModes(testtools.TestCase):
     def test_eventlet_mode_runs_on_patched_green_threads(self):
         out = self._probe('eventlet')
         self._assert_works(out)
+        # A green task that never waits starves the others, unless it
+        # offers cooperative yields: then they run about once per switch
+        # interval (5 ms) of its 0.2 s.
+        self.assertEqual(0, out['turns_during_hog_offering_False'])
+        self.assertGreaterEqual(out['turns_during_hog_offering_True'], 1)
+        self.assertLessEqual(out['turns_during_hog_offering_True'], 60)
         self.assertEqual('eventlet', out['mode'])
         self.assertTrue(out['green'])
         self.assertTrue(out['thread_patched'])

@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import threading
 import time
+from unittest import mock
 
 import sqlalchemy as sa
 import testscenarios
 import testtools
 from oslo_config import fixture as config_fixture
+from oslo_db.sqlalchemy import engines
 
 import nova.conf
 from nova import context, exception
@@ -47,6 +49,18 @@ class SQLiteTuningTestCase(testtools.TestCase):
             # oslo.db's own settings still apply.
             self.assertEqual(1, connection.exec_driver_sql(
                 'PRAGMA foreign_keys').scalar())
+
+    def test_each_checkin_offers_a_cooperative_yield(self):
+        # Not oslo.db's sleep(0) at every check-in: nova's, which yields
+        # only once a time slice has passed (nova.concurrency).
+        self.assertFalse(sa.event.contains(self.engine, 'checkin',
+                                           engines._thread_yield))
+        with mock.patch('nova.concurrency.cooperative_yield') as offered:
+            db.instance_create(self.ctx, {'display_name': 'a'})
+            self.assertEqual(1, offered.call_count)
+            with self.engine.connect():
+                pass
+            self.assertEqual(2, offered.call_count)
 
     def test_transactions_still_roll_back(self):
         instance = db.instance_create(self.ctx, {'display_name': 'a'})
