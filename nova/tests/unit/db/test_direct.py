@@ -12,7 +12,9 @@ from unittest import mock
 import fixtures
 import sqlalchemy as sa
 import testscenarios
+import testtools
 from oslo_db import exception as db_exc
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 
 from nova import exception
 from nova.db import api as db
@@ -311,3 +313,39 @@ class InstanceCreateForRequestTestCase(_Base):
             exception.InstanceExists, db.instance_create_for_request,
             self.ctx, {'uuid': created['uuid']}, [], 'create')
         self.assertEqual([], db.actions_get(self.ctx, created['uuid']))
+
+
+class BindProcessorTestCase(testtools.TestCase):
+    """The direct path binds every value as SQLAlchemy would."""
+
+    VALUES = [
+        None,
+        WHEN,
+        datetime.datetime(2026, 12, 2, 11, 38, 15, 74537),
+        datetime.datetime(5, 1, 2, 3, 4, 5, 6),
+        datetime.datetime(2026, 12, 2, tzinfo=datetime.UTC),
+        datetime.datetime(2026, 12, 2, 1, tzinfo=datetime.timezone(
+            datetime.timedelta(hours=2))),
+        datetime.date(2026, 12, 2),
+    ]
+
+    def test_sqlite_datetimes_bind_as_through_sqlalchemy(self):
+        dialect = sqlite.dialect()
+        for type_ in (sa.DateTime(), sa.DateTime(timezone=True),
+                      sqlite.DATETIME()):
+            theirs = type_._cached_bind_processor(dialect)
+            ours = direct._bind_processor(type_, dialect)
+            self.assertIsNot(theirs, ours)
+            for value in self.VALUES:
+                self.assertEqual(theirs(value), ours(value), value)
+
+    def test_other_formats_and_dialects_keep_sqlalchemys(self):
+        custom = sqlite.DATETIME(
+            storage_format='%(year)04d%(month)02d%(day)02d')
+        dialect = sqlite.dialect()
+        self.assertIs(custom._cached_bind_processor(dialect),
+                      direct._bind_processor(custom, dialect))
+        for dialect in (mysql.dialect(), postgresql.dialect()):
+            type_ = sa.DateTime()
+            self.assertIs(type_._cached_bind_processor(dialect),
+                          direct._bind_processor(type_, dialect))
