@@ -78,7 +78,6 @@ class StatsTestCase(testtools.TestCase):
         after = stats.snapshot()['switches']
         self.assertEqual({'voluntary', 'involuntary'}, set(after))
         self.assertGreaterEqual(after['voluntary'] - before['voluntary'], 3)
-        self.assertGreaterEqual(after['involuntary'], before['involuntary'])
 
     def test_reset(self):
         stats.enable()
