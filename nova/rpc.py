@@ -62,6 +62,8 @@ NOTIFICATION_SECRET_KEYS = frozenset({
 TRANSPORT: messaging.Transport | None = None
 NOTIFICATION_TRANSPORT: messaging.Transport | None = None
 NOTIFIER: messaging.Notifier | None = None
+#: Versioned notifications ([notifications] versioned_notifications_topics).
+VERSIONED_NOTIFIER: messaging.Notifier | None = None
 _transport_url: str | None = None
 
 # Messages sent since the last reset, for benchmarks. A native lock: it is
@@ -143,6 +145,7 @@ def init(conf: cfg.ConfigOpts,
         not set; nova-all passes ``IN_PROCESS_URL``.
     """
     global TRANSPORT, NOTIFICATION_TRANSPORT, NOTIFIER, _transport_url
+    global VERSIONED_NOTIFIER
     if TRANSPORT is not None:
         raise RuntimeError('nova.rpc.init() was already called; call '
                            'nova.rpc.cleanup() first')
@@ -159,10 +162,15 @@ def init(conf: cfg.ConfigOpts,
     # No driver configured: say 'noop' explicitly, so that is_enabled() is
     # False and callers skip building payloads nobody receives.
     # (Notifier takes one driver name, or None for the configured list.)
+    driver = None if conf.oslo_messaging_notifications.driver else 'noop'
     NOTIFIER = messaging.Notifier(
-        NOTIFICATION_TRANSPORT,
-        driver=None if conf.oslo_messaging_notifications.driver else 'noop',
+        NOTIFICATION_TRANSPORT, driver=driver,
         serializer=RequestContextSerializer(NotificationPayloadSerializer()))
+    VERSIONED_NOTIFIER = messaging.Notifier(
+        NOTIFICATION_TRANSPORT, driver=driver,
+        serializer=RequestContextSerializer(NotificationPayloadSerializer()),
+        topics=(conf.notifications.versioned_notifications_topics
+                if 'notifications' in conf else ['versioned_notifications']))
     LOG.debug('RPC transport %s, executor %s', TRANSPORT._driver.__class__
               .__name__, concurrency.executor_name())
 
@@ -170,10 +178,12 @@ def init(conf: cfg.ConfigOpts,
 def cleanup() -> None:
     """Close the transports; ``init()`` may be called again afterwards."""
     global TRANSPORT, NOTIFICATION_TRANSPORT, NOTIFIER, _transport_url
+    global VERSIONED_NOTIFIER
     for transport in (TRANSPORT, NOTIFICATION_TRANSPORT):
         if transport is not None:
             transport.cleanup()
     TRANSPORT = NOTIFICATION_TRANSPORT = NOTIFIER = None
+    VERSIONED_NOTIFIER = None
     _transport_url = None
 
 
@@ -237,6 +247,15 @@ def get_notifier(service: str, host: str | None = None,
     if publisher_id is None:
         publisher_id = f'{service}.{host}' if host else service
     return NOTIFIER.prepare(publisher_id=publisher_id)
+
+
+def get_versioned_notifier(publisher_id: str) -> messaging.Notifier:
+    """The notifier of versioned notifications (upstream's publisher
+    IDs: ``'nova-compute:<host>'``, ``'nova-api:<host>'``), sending to
+    ``[notifications] versioned_notifications_topics``."""
+    if VERSIONED_NOTIFIER is None:
+        raise RuntimeError('nova.rpc.init() has not been called')
+    return VERSIONED_NOTIFIER.prepare(publisher_id=publisher_id)
 
 
 # -- counting ---------------------------------------------------------------

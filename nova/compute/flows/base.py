@@ -15,6 +15,7 @@ from typing import Any
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
+from nova import notifications
 from nova.compute import vm_states
 
 LOG = logging.getLogger(__name__)
@@ -72,26 +73,16 @@ def set_state(name: str, **values: Any) -> Callable[[Any, Any], None]:
 
 
 def notify(ctx: Any, state: Any, event: str) -> None:
-    """Send an unversioned ``compute.instance.<event>`` notification.
+    """Send the ``instance.<event>`` notifications (versioned and/or
+    legacy ``compute.instance.<event>``, by ``[notifications]
+    notification_format``; see nova.notifications).
 
-    The payload names the instance and its flavor; it never carries
-    user_data, key data or passwords.
+    Nothing is built unless notifications are enabled. The payloads never
+    carry user_data, key data or passwords.
     """
-    instance = state.instance
-    payload = {
-        'instance_id': instance['uuid'],
-        'display_name': instance.get('display_name'),
-        'tenant_id': instance.get('project_id'),
-        'user_id': instance.get('user_id'),
-        'host': state.compute.host,
-        'state': instance.get('vm_state'),
-        'state_description': instance.get('task_state') or '',
-        'memory_mb': instance.get('memory_mb'),
-        'vcpus': instance.get('vcpus'),
-        'root_gb': instance.get('root_gb'),
-        'image_ref_url': instance.get('image_ref'),
-    }
-    state.compute.notifier.info(ctx, f'compute.instance.{event}', payload)
+    notifications.notify_instance_action(
+        ctx, state.compute.notifier, state.compute.host, state.instance,
+        event, network_info=getattr(state, 'network_info', None))
 
 
 # -- failure handlers shared by the compute flows ---------------------------
