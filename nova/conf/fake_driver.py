@@ -15,7 +15,9 @@ def _group() -> cfg.OptGroup:
         help='Options of nova.virt.fake.FakeDriver ([DEFAULT] '
              'compute_driver = fake.FakeDriver), a hypervisor that runs no '
              'guests. The fault options (delay, failure, blocking) exist '
-             'for tests and benchmarks.')
+             'for tests and benchmarks.'
+         ' This group is this nova\'s own: upstream\'s fake driver has no '
+         'options.')
 
 
 fake_driver_opts = [

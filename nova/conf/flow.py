@@ -4,7 +4,9 @@ flow_group = cfg.OptGroup(
     'flow',
     title='Flow engine options',
     help='Stage hooks and stage switches of the compute and API flows. '
-         'See "nova-manage flow show FLOW" for the effective stage lists.')
+         'See "nova-manage flow show FLOW" for the effective stage lists.'
+         ' This group is this nova\'s own: upstream nova has no flows or '
+         'hooks.')
 
 flow_opts = [
     cfg.ListOpt(

@@ -8,7 +8,9 @@ image_group = cfg.OptGroup(
     help='The image service instances boot from and snapshots go to. The '
          'default backend, nova.image.local.LocalImageAPI, stores image '
          'data as files on this host and their records (glance v2 fields) '
-         'in nova\'s database. "nova-manage image create" adds images.')
+         'in nova\'s database. "nova-manage image create" adds images.'
+         ' This group is this nova\'s own (its in-tree image service); '
+         'upstream nova talks to Glance through [glance].')
 
 image_opts = [
     cfg.StrOpt(

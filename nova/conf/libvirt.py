@@ -34,15 +34,6 @@ libvirt_opts = [
              'test driver, no daemon) is useful for tests only: it runs '
              'nothing.'),
     cfg.StrOpt(
-        'instances_path',
-        default='$state_path/instances',
-        help='Directory of the guests\' files: one directory per guest '
-             '(named by instance UUID) with its root disk (a qcow2 '
-             'overlay), ephemeral and swap disks, kernel and ramdisk, and '
-             'console log; and "_base", the cache of the images guests '
-             'were booted from, which overlays refer to. Created if '
-             'missing.'),
-    cfg.StrOpt(
         'hw_machine_type',
         default='pc',
         help='QEMU machine type of new guests (image property '
@@ -89,13 +80,42 @@ libvirt_opts = [
         default='$instances_path/snapshots',
         help='Where snapshots are written before they are uploaded to the '
              'image service.'),
+]
+
+
+#: Upstream nova's [DEFAULT] option (it was [libvirt] instances_path here).
+instances_path_opt = cfg.StrOpt(
+    'instances_path',
+    default='$state_path/instances',
+    deprecated_group=GROUP,
+    help='Where the virt driver keeps instances\' files. The libvirt '
+         'driver makes one directory per guest (named by instance UUID) '
+         'with its root disk (a qcow2 overlay), ephemeral and swap disks, '
+         'kernel and ramdisk, and console log; and "_base", the cache of '
+         'the images guests were booted from, which overlays refer to. '
+         'Created if missing.')
+
+IMAGE_CACHE_GROUP = 'image_cache'
+
+
+def _image_cache_group() -> cfg.OptGroup:
+    return cfg.OptGroup(
+        IMAGE_CACHE_GROUP, title='Image cache options',
+        help='The cache of images guests were booted from, on each compute '
+             'host (libvirt driver: "_base" in [DEFAULT] instances_path).')
+
+
+image_cache_opts = [
     cfg.IntOpt(
-        'remove_unused_base_images_age',
+        'remove_unused_original_minimum_age_seconds',
         default=86400,
         min=-1,
-        help='Seconds an image in the cache ("_base" in instances_path) '
-             'no guest uses is kept before the periodic image cache '
-             'manager removes it. -1: never remove.'),
+        deprecated_name='remove_unused_base_images_age',
+        deprecated_group=GROUP,
+        help='Seconds an image in the cache no guest uses is kept before '
+             'the periodic image cache manager removes it. -1: never '
+             'remove. (Upstream nova\'s option; it was [libvirt] '
+             'remove_unused_base_images_age here.)'),
 ]
 
 
@@ -103,7 +123,12 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     group = _group()
     conf.register_group(group)
     conf.register_opts(libvirt_opts, group=group)
+    conf.register_opt(instances_path_opt)
+    cache_group = _image_cache_group()
+    conf.register_group(cache_group)
+    conf.register_opts(image_cache_opts, group=cache_group)
 
 
 def list_opts() -> dict:
-    return {_group(): libvirt_opts}
+    return {_group(): libvirt_opts, 'DEFAULT': [instances_path_opt],
+            _image_cache_group(): image_cache_opts}

@@ -9,7 +9,9 @@ network_group = cfg.OptGroup(
          'backend, nova.network.local.FlatNetworkAPI, hands out addresses '
          'of one flat network recorded in nova\'s database; it configures '
          'nothing on the host (the virt driver plugs the VIFs into '
-         '"flat_network_bridge").')
+         '"flat_network_bridge"). This group is this nova\'s own (its '
+         'in-tree network service); upstream nova talks to Neutron '
+         'through [neutron].')
 
 network_opts = [
     cfg.StrOpt(

@@ -13,8 +13,19 @@ scheduler_opts = [
              'for a reason that may be specific to that host, it is '
              'rescheduled to another one until this many were tried; then '
              'the instance goes to ERROR.'),
+]
+
+
+filter_scheduler_group = cfg.OptGroup(
+    'filter_scheduler', title='Filter scheduler options',
+    help='How hosts are filtered and weighed (upstream nova\'s group; the '
+         'options were in [scheduler] here, which still works with a '
+         'deprecation warning).')
+
+filter_scheduler_opts = [
     cfg.ListOpt(
         'enabled_filters',
+        deprecated_group='scheduler',
         default=['ComputeFilter', 'AvailabilityZoneFilter', 'RamFilter',
                  'DiskFilter', 'CoreFilter', 'RetryFilter'],
         help='Host filters, applied in order. Known: ComputeFilter (service '
@@ -23,6 +34,7 @@ scheduler_opts = [
              'already failed on).'),
     cfg.FloatOpt(
         'ram_weight_multiplier',
+        deprecated_group='scheduler',
         default=1.0,
         help='Weight of free RAM when ranking hosts; positive spreads '
              'instances, negative stacks them.'),
@@ -32,7 +44,10 @@ scheduler_opts = [
 def register_opts(conf):
     conf.register_group(scheduler_group)
     conf.register_opts(scheduler_opts, group=scheduler_group)
+    conf.register_group(filter_scheduler_group)
+    conf.register_opts(filter_scheduler_opts, group=filter_scheduler_group)
 
 
 def list_opts():
-    return {scheduler_group: scheduler_opts}
+    return {scheduler_group: scheduler_opts,
+            filter_scheduler_group: filter_scheduler_opts}

@@ -9,7 +9,9 @@ volume_group = cfg.OptGroup(
          'backend, nova.volume.local.LocalVolumeAPI, keeps each volume as '
          'a sparse file on this host and its state in nova\'s database, '
          'with cinder\'s states (available, reserved, attaching, in-use, '
-         'detaching).')
+         'detaching).'
+         ' This group is this nova\'s own (its in-tree volume service); '
+         'upstream nova talks to Cinder through [cinder].')
 
 volume_opts = [
     cfg.StrOpt(

@@ -101,7 +101,8 @@ def load_filters(names: Iterable[str]) -> list[tuple[str, HostFilter]]:
     unknown = [n for n in names if n not in FILTERS]
     if unknown:
         raise exception.Invalid(
-            reason=f'[scheduler] enabled_filters names unknown filter(s) '
+            reason=f'[filter_scheduler] enabled_filters names unknown '
+                   f'filter(s) '
                    f'{", ".join(unknown)}; known: {", ".join(FILTERS)}')
     return [(n, FILTERS[n]) for n in names]
 

@@ -17,7 +17,8 @@ class Scheduler:
 
     def __init__(self, db: Any) -> None:
         self.db = db
-        self.filters = filters.load_filters(CONF.scheduler.enabled_filters)
+        self.filters = filters.load_filters(
+            CONF.filter_scheduler.enabled_filters)
 
     def host_states(self, ctx: Any) -> list[filters.HostState]:
         horizon = timeutils.utcnow() - datetime.timedelta(
@@ -46,4 +47,4 @@ class Scheduler:
                             count: int) -> list[filters.HostState]:
         return filters.select_hosts(
             self.host_states(ctx), spec, self.filters,
-            CONF.scheduler.ram_weight_multiplier, count)
+            CONF.filter_scheduler.ram_weight_multiplier, count)

@@ -150,7 +150,7 @@ class LibvirtDriver(driver.ComputeDriver):
         opts = self.conf.libvirt
         self.virt_type = opts.virt_type
         self.uri = opts.connection_uri or DEFAULT_URI
-        self.instances_path = opts.instances_path
+        self.instances_path = self.conf.instances_path
         self.cache = images.ImageCache(self.instances_path)
         self._host = host.Host(self.uri)
         self._image_api: Any = None
@@ -276,7 +276,8 @@ class LibvirtDriver(driver.ComputeDriver):
         }
 
     def manage_image_cache(self, context: Any, all_instances: list) -> None:
-        age = self.conf.libvirt.remove_unused_base_images_age
+        age = (self.conf.image_cache
+               .remove_unused_original_minimum_age_seconds)
         if age >= 0:
             self.cache.remove_unused(age)
 

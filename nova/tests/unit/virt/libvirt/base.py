@@ -120,8 +120,8 @@ class LibvirtTestCase(testtools.TestCase):
             f.write(NODE_XML)
         self.config = self.useFixture(config_fixture.Config(CONF))
         self.config.config(group='libvirt', connection_uri=f'test://{node}',
-                           virt_type='qemu',
-                           instances_path=os.path.join(self.tmp, 'instances'))
+                           virt_type='qemu')
+        self.config.config(instances_path=os.path.join(self.tmp, 'instances'))
         images_dir = os.path.join(self.tmp, 'images')
         os.makedirs(images_dir)
         self.images = FakeImageAPI(images_dir)

@@ -492,7 +492,8 @@ class TestImageCache(base.LibvirtTestCase):
         # Not old enough yet.
         self.driver.manage_image_cache(None, [])
         self.assertTrue(os.path.exists(self.driver.cache.entry('disk-only')))
-        self.config.config(group='libvirt', remove_unused_base_images_age=0)
+        self.config.config(group='image_cache',
+                           remove_unused_original_minimum_age_seconds=0)
         with mock.patch.object(images.time, 'time',
                                return_value=images.time.time() + 1):
             self.driver.manage_image_cache(None, [])
@@ -509,7 +510,8 @@ class TestImageCache(base.LibvirtTestCase):
         self.driver.reboot(None, kept, None, 'HARD')
 
     def test_never_remove(self):
-        self.config.config(group='libvirt', remove_unused_base_images_age=-1)
+        self.config.config(group='image_cache',
+                           remove_unused_original_minimum_age_seconds=-1)
         self.spawn()
         with mock.patch.object(images.ImageCache, 'remove_unused') as rm:
             self.driver.manage_image_cache(None, [])
