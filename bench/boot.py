@@ -166,9 +166,11 @@ STATS_ENV = 'NOVA_STATS_FILE'
 #: Upstream nova 34 in one process with its fake driver, same machine kind.
 REFERENCE = {'latency_ms': 600.0, 'cpu_ms': 430.0, 'sql': 239.0,
              'boots_per_s': 2.0, 'rss_mib': 226.0}
-#: The targets of issue #3.
-TARGETS = {'latency_ms': 50.0, 'cpu_ms': 10.0, 'sql': 30.0,
-           'boots_per_s': 100.0, 'rss_mib': 100.0}
+#: The targets of issue #12 (re-based when the database went back to one
+#: path through oslo.db and SQLAlchemy's public API); the latency target
+#: is issue #3's, which #12 kept.
+TARGETS = {'latency_ms': 50.0, 'cpu_ms': 20.0, 'sql': 20.0,
+           'boots_per_s': 50.0, 'rss_mib': 120.0}
 #: "Flat" growth: see the module docstring.
 GROWTH_SQL_SLACK = 1.0
 GROWTH_RATIO = 1.5

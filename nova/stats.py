@@ -77,8 +77,6 @@ def enable() -> None:
     # handler (see snapshot).
     _lock = threading.Lock()
     sa.event.listen(sa.engine.Engine, 'before_cursor_execute', _count)
-    from nova.db import direct
-    direct.statement_observers.append(_count_direct)
     _enabled = True
 
 
@@ -89,17 +87,11 @@ def disable() -> None:
         return
     import sqlalchemy as sa
     sa.event.remove(sa.engine.Engine, 'before_cursor_execute', _count)
-    from nova.db import direct
-    direct.statement_observers.remove(_count_direct)
     _enabled = False
 
 
 def _count(conn: Any, cursor: Any, statement: str, parameters: Any,
            context: Any, executemany: bool) -> None:
-    _count_statement(statement)
-
-
-def _count_direct(engine: Any, statement: str) -> None:
     _count_statement(statement)
 
 

@@ -7,9 +7,10 @@ Conventions
   for internal callers without one).  Transactions come from oslo.db's
   enginefacade (:data:`context_manager`); functions called under one
   ``writer(context)`` block share its transaction.  The functions a boot
-  and a delete call run their statements with :func:`transaction`
-  instead, which sends them to the DB-API connection directly
-  (nova.db.direct) unless the caller holds such a block open.
+  and a delete call put their statements in a function of the connection
+  and run it with :func:`transaction`: one enginefacade transaction of
+  its own, or the caller's if it holds one open.  There is one execution
+  path, SQLAlchemy Core through oslo.db, and only its public API.
 * **Reads return plain dicts** (``{column name: value}``, JSON columns
   decoded, timestamps naive UTC) or lists of them.  Dicts, not ORM
   objects: they outlive the session, cross RPC as they are, and never
@@ -31,7 +32,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import functools
 import json
 import os
 import re
@@ -43,7 +43,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, NoReturn, TypeVar
 
 import sqlalchemy as sa
-from oslo_config import cfg
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_log import log as logging
@@ -51,7 +50,7 @@ from oslo_utils import strutils, timeutils
 
 import nova.conf
 from nova import concurrency, exception
-from nova.db import direct, models
+from nova.db import models
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -71,17 +70,12 @@ context_manager.configure(sqlite_fk=True, thread_checkin=False)
 
 def _tune_sqlite(engine: sa.Engine) -> None:
     """Make an SQLite file database fit for a service (nova-all's
-    embedded default): pooled connections, WAL journal.
+    embedded default): one writer at a time, WAL journal.
 
-    * oslo.db gives SQLite file databases a NullPool: a new connection per
-      transaction, and every new SQLite connection parses the whole schema
-      again before its first statement - most of the CPU of a short
-      transaction.  Connections are pooled here instead (a QueuePool, as
-      SQLAlchemy 2 itself uses for SQLite files; its connections are made
-      with ``check_same_thread=False``), without a ping at checkout,
-      which a file never needs, and with few extra connections (see
-      _sqlite_overflow).
-    * BEGIN sent to the DB-API connection (see below).
+    Only public API: SQLAlchemy event listeners on the engine oslo.db
+    made.  The engine keeps the pool oslo.db chose for it (a NullPool for
+    a file: a connection per transaction).
+
     * One writing transaction at a time (see below).
     * WAL journal with ``synchronous = NORMAL``: a commit appends to the
       log without an fsync (the log is synced at checkpoints), and readers
@@ -95,32 +89,6 @@ def _tune_sqlite(engine: sa.Engine) -> None:
     if engine.dialect.name != 'sqlite' or engine.url.database in (
             None, '', ':memory:'):
         return
-    pool = engine.pool
-    if isinstance(pool, sa.pool.NullPool):
-        # As SQLAlchemy's own Pool.recreate() does, with another class.
-        engine.pool = sa.pool.QueuePool(
-            pool._creator, pool_size=CONF.database.max_pool_size or 5,
-            max_overflow=_sqlite_overflow(),
-            timeout=CONF.database.pool_timeout or 30,
-            recycle=pool._recycle, echo=pool.echo,
-            logging_name=pool._orig_logging_name,
-            reset_on_return=pool._reset_on_return, pre_ping=False,
-            _dispatch=pool.dispatch, dialect=pool._dialect)
-    # oslo.db opens each transaction with conn.execute(text('BEGIN')),
-    # which goes through the whole statement machinery of SQLAlchemy
-    # (events, compiled cache, result) and costs as much as a real
-    # statement.  The same BEGIN, sent to the DB-API connection directly:
-    for listener in list(engine.dispatch.begin):
-        if listener.__name__ == '_sqlite_emit_begin':
-            sa.event.remove(engine, 'begin', listener)
-
-            @sa.event.listens_for(engine, 'begin')
-            def _begin(connection: sa.Connection) -> None:
-                # oslo.db's commit and rollback listeners clear the mark.
-                if 'in_transaction' not in connection.info:
-                    connection.connection.driver_connection.execute('BEGIN')
-                    connection.info['in_transaction'] = True
-
     # One writing transaction at a time in this process.  SQLite allows
     # one writer per database; a second one gets SQLITE_BUSY and its busy
     # handler sleeps 1, 2, 5, 10 ... ms before trying again, so with
@@ -203,22 +171,6 @@ def _take_sqlite_write_turn(write_lock: Any, info: dict[str, Any]) -> None:
         info['nova_writing'] = False
         LOG.warning('No SQLite write turn within %ss; writing anyway',
                     _SQLITE_WRITE_WAIT)
-
-
-def _sqlite_overflow() -> int:
-    """Connections an SQLite pool may open beyond ``max_pool_size``:
-    ``[database] max_overflow`` if the operator set it, else 5.
-
-    oslo.db's default (50) suits a database server; SQLite writes one
-    transaction at a time (see _tune_sqlite) and every connection keeps
-    its own page cache and copy of the schema, so dozens of them only
-    cost memory (10 MiB in nova-all under 20 concurrent boots).
-    """
-    location = CONF.get_location('max_overflow', 'database')
-    if location is not None and location.location not in (
-            cfg.Locations.opt_default, cfg.Locations.set_default):
-        return max(int(CONF.database.max_overflow or 0), 0)
-    return 5
 
 
 class _Unset:
@@ -329,7 +281,7 @@ def _template(key: Any, build: Callable[[], Any]) -> Any:
     """The statement built by ``build`` for ``key``, built once."""
     statement = _TEMPLATES.get(key)
     if statement is None:
-        statement = _TEMPLATES.setdefault(key, direct.keep(build()))
+        statement = _TEMPLATES.setdefault(key, build())
     return statement
 
 
@@ -379,50 +331,27 @@ def _match_parameters(name: str, expected: Any) -> dict[str, Any]:
 # -- transactions -------------------------------------------------------------
 # The functions of the hot paths (what a boot and a delete run) put their
 # statements in a function of the connection and run it with
-# transaction(): sent to the DB-API connection directly (nova.db.direct:
-# a fraction of the CPU of a transaction through SQLAlchemy), and again
-# through SQLAlchemy if the database raises, so that errors reach callers
-# as oslo.db's exceptions whichever way the statements went.
-
-
-def _in_transaction(context: Any) -> bool:
-    """True when this thread holds an enginefacade transaction open for
-    ``context`` (a ``with writer(context)`` around the call): the call
-    must join it."""
-    by_thread = getattr(context, '_enginefacade_context', None)
-    return getattr(by_thread, 'current', None) is not None
+# transaction(), one enginefacade transaction each (the caller's, when it
+# holds one open for the same context).
 
 
 def transaction(body: Callable[[Any], _T], context: Any = None, *,
                 writing: bool = True) -> _T:
-    """``body(connection)`` in one transaction of its own; its return
-    value.
+    """``body(connection)`` in one transaction; its return value.
 
-    ``body`` may run twice (see nova.db.direct): it must have no effect
-    outside the database, and use of the connection only ``execute`` (of
-    statements built once, with :func:`_template`, for the direct path)
-    and ``dialect``.  Inside a transaction the caller holds for
-    ``context``, it joins that transaction through SQLAlchemy.
+    A transaction of its own, or, inside a ``with writer(context)`` block
+    the caller holds for ``context``, that transaction (oslo.db's
+    enginefacade joins it).
     """
-    def through_sqlalchemy() -> _T:
-        with (writer if writing else reader)(context) as connection:
-            return body(connection)
-
-    if context is not None and _in_transaction(context):
-        return through_sqlalchemy()
-    engine = get_engine()
-    write_lock = _SQLITE_WRITE_LOCKS.get(engine)
-    return direct.run(
-        engine, body, writing=writing, fallback=through_sqlalchemy,
-        take_write_turn=None if write_lock is None else functools.partial(
-            _take_sqlite_write_turn, write_lock))
+    with (writer if writing else reader)(context) as connection:
+        return body(connection)
 
 
 #: (key, build, parameters): a statement for :func:`write_idempotent`.
-DirectWrite = tuple[Any, Callable[[sa.Dialect], Any], dict[str, Any]]
+Write = tuple[Any, Callable[[sa.Dialect], Any], dict[str, Any]]
 
 
-def write_idempotent(writes: Sequence[DirectWrite]) -> None:
+def write_idempotent(writes: Sequence[Write]) -> None:
     """Run ``writes`` in one transaction of their own (the flow
     recorder's rows).
 
@@ -473,7 +402,18 @@ def _full_row(table: sa.Table, values: dict[str, Any]) -> Row:
         raise ValueError(f'{table.name} has no column(s) '
                          f'{", ".join(sorted(unknown))}')
     return {column.key: values[column.key] if column.key in values
-            else direct.default_value(column.default) for column in table.c}
+            else _default_value(column.default) for column in table.c}
+
+
+def _default_value(default: Any) -> Any:
+    """The value a column's ``default`` gives a row that does not set the
+    column (None for a server-side default)."""
+    if default is None:
+        return None
+    if default.is_callable:
+        # SQLAlchemy wraps the callable to take an execution context.
+        return default.arg(None)
+    return default.arg if default.is_scalar else None
 
 
 def _insert(session: sa.Connection, table: sa.Table,

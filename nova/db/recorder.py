@@ -591,7 +591,7 @@ def _upsert_statement(dialect: sa.Dialect, count: int) -> sa.TextClause:
     return statement
 
 
-def _upsert_write(rows: list[dict[str, Any]]) -> db_api.DirectWrite:
+def _upsert_write(rows: list[dict[str, Any]]) -> db_api.Write:
     """The upsert of ``rows`` as an idempotent write (it may run twice:
     the second finds the rows and sets the same values)."""
     count = len(rows)

@@ -1,4 +1,4 @@
-"""nova-all's embedded SQLite database: pooled, WAL, one writer at a time,
+"""nova-all's embedded SQLite database: WAL, one writer at a time,
 and the statement templates of the hot paths."""
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from unittest import mock
 import sqlalchemy as sa
 import testscenarios
 import testtools
-from oslo_config import fixture as config_fixture
 from oslo_db.sqlalchemy import engines
 
 import nova.conf
@@ -30,14 +29,6 @@ class SQLiteTuningTestCase(testtools.TestCase):
         self.database = self.useFixture(database.Database('sqlite'))
         self.engine = self.database.engine
         self.ctx = context.get_admin_context()
-
-    def test_connections_are_pooled_without_ping(self):
-        self.assertIsInstance(self.engine.pool, sa.pool.QueuePool)
-        self.assertFalse(self.engine.pool._pre_ping)
-        with self.engine.connect() as connection:
-            first = connection.connection.driver_connection
-        with self.engine.connect() as connection:
-            self.assertIs(first, connection.connection.driver_connection)
 
     def test_wal_journal_and_normal_sync(self):
         with self.engine.connect() as connection:
@@ -78,12 +69,6 @@ class SQLiteTuningTestCase(testtools.TestCase):
         counter = self.useFixture(database.StatementCounter(self.engine))
         db.instance_create(self.ctx, {'display_name': 'a'})
         self.assertEqual(1, counter.count, counter.statements)
-
-    def test_overflow_is_small_unless_configured(self):
-        config = self.useFixture(config_fixture.Config(CONF))
-        self.assertEqual(5, db._sqlite_overflow())
-        config.config(max_overflow=30, group='database')
-        self.assertEqual(30, db._sqlite_overflow())
 
     def test_one_writing_transaction_at_a_time(self):
         """A second writer waits for the first one's turn to end instead
