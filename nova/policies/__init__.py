@@ -11,12 +11,7 @@ import itertools
 
 from oslo_policy import policy
 
-from nova.policies import rule_checks
-
-# Before any rule default is parsed: base parses its rules on import.
-rule_checks.install()
-
-from nova.policies import base, resources, servers  # noqa: E402
+from nova.policies import base, resources, servers
 
 
 def list_rules() -> list[policy.RuleDefault]:

@@ -7,13 +7,11 @@ first (see ``nova.api.openstack.compute.helpers.get_instance``).
 
 from __future__ import annotations
 
-import functools
-import inspect
 import threading
 import time
 from typing import Any
 
-from oslo_policy import _checks, policy
+from oslo_policy import policy
 
 import nova.conf
 from nova import exception
@@ -38,68 +36,36 @@ class Enforcer(policy.Enforcer):
     then it stats the files it found and walks every registered rule to
     merge the defaults in.  With several checks per API request the
     search was 3% of the CPU of a boot and the rest another 7% of the API
-    request's.  Here both happen at most once per RULES_TTL
-    seconds: a file an operator adds or changes is picked up within that
-    time, as is a rule registered later; ``load_rules(force_reload=True)``
-    and ``clear()`` act at once, as before.
+    request's.  Here both happen at most once per RULES_TTL seconds
+    (overriding only oslo.policy's public methods): a file an operator
+    adds or changes is picked up within that time, as is a rule
+    registered later; ``load_rules(force_reload=True)`` and ``clear()``
+    act at once, as before.
     """
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self._rules_loaded_at: float | None = None
+        self._nova_rules_loaded_at: float | None = None
 
     def load_rules(self, force_reload: bool = False) -> None:
         now = time.monotonic()
-        if not force_reload and self._rules_loaded_at is not None and \
-                now - self._rules_loaded_at <= RULES_TTL:
+        if not force_reload and self._nova_rules_loaded_at is not None and \
+                now - self._nova_rules_loaded_at <= RULES_TTL:
             return
         super().load_rules(force_reload)
-        self._rules_loaded_at = now
+        self._nova_rules_loaded_at = now
 
     def register_default(self, default: policy.RuleDefault) -> None:
         super().register_default(default)
-        self._rules_loaded_at = None
+        self._nova_rules_loaded_at = None
 
     def set_rules(self, *args: Any, **kwargs: Any) -> None:
         super().set_rules(*args, **kwargs)
-        self._rules_loaded_at = None
+        self._nova_rules_loaded_at = None
 
     def clear(self) -> None:
         super().clear()
-        self._rules_loaded_at = None
-
-
-@functools.cache
-def _takes_current_rule(call: Any) -> bool:
-    return len(inspect.getfullargspec(call).args) > 4
-
-
-def _check(rule: Any, target: Any, creds: Any, enforcer: Any,
-           current_rule: str | None) -> bool:
-    """oslo.policy's ``_check``, with each check class's signature looked
-    up once rather than at every evaluation.
-
-    oslo.policy calls ``inspect.getfullargspec`` on a check's ``__call__``
-    for every check it evaluates, to learn whether the check takes the
-    rule name (newer checks) or not (legacy ones); that was 7% of the CPU
-    of an API request that creates a server.  A class's signature does not
-    change, so the answer is cached per ``__call__`` function; the checks
-    are called exactly as oslo.policy calls them.
-    """
-    call = type(rule).__call__
-    if _takes_current_rule(call):
-        return rule(target, creds, enforcer, current_rule)
-    return rule(target, creds, enforcer)
-
-
-def install_check_signature_cache() -> None:
-    """Make oslo.policy use :func:`_check` (idempotent).
-
-    ``_check`` is private to oslo.policy; if a release renames it, nothing
-    is replaced and checks run at oslo.policy's own speed.
-    """
-    if callable(getattr(_checks, '_check', None)):
-        _checks._check = _check
+        self._nova_rules_loaded_at = None
 
 
 def get_enforcer() -> policy.Enforcer:
@@ -108,7 +74,6 @@ def get_enforcer() -> policy.Enforcer:
     global _ENFORCER
     with _LOCK:
         if _ENFORCER is None:
-            install_check_signature_cache()
             enforcer = Enforcer(CONF)
             enforcer.register_defaults(list_rules())
             _ENFORCER = enforcer

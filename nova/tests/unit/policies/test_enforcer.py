@@ -4,21 +4,16 @@ kinds imported when a rule uses them."""
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
-import textwrap
 from unittest import mock
 
 import fixtures
 import testtools
 from oslo_config import fixture as config_fixture
-from oslo_policy import _checks
 
 import nova.conf
 from nova import context, exception
-from nova.policies import enforcer, rule_checks
+from nova.policies import enforcer
 
 CONF = nova.conf.CONF
 
@@ -103,39 +98,7 @@ class TestPolicyFileLookup(_EnforcerTest):
                                            fatal=False))
 
 
-class _LegacyCheck(_checks.Check):
-    def __call__(self, target, creds, enforcer):
-        return creds.get('legacy') == 'yes'
-
-
-class _CurrentRuleCheck(_checks.Check):
-    def __call__(self, target, creds, enforcer, current_rule=None):
-        return current_rule == 'wanted'
-
-
-class TestCheckSignatureCache(_EnforcerTest):
-
-    def test_installed_in_oslo_policy(self):
-        enforcer.get_enforcer()
-        self.assertIs(enforcer._check, _checks._check)
-
-    def test_legacy_and_current_checks_called_as_oslo_policy_does(self):
-        legacy = _LegacyCheck('legacy', 'x')
-        current = _CurrentRuleCheck('current', 'x')
-        self.assertTrue(enforcer._check(legacy, {}, {'legacy': 'yes'},
-                                        None, 'any'))
-        self.assertFalse(enforcer._check(legacy, {}, {}, None, 'any'))
-        self.assertTrue(enforcer._check(current, {}, {}, None, 'wanted'))
-        self.assertFalse(enforcer._check(current, {}, {}, None, 'other'))
-
-    def test_signature_inspected_once_per_class(self):
-        enforcer._takes_current_rule.cache_clear()
-        check = _CurrentRuleCheck('current', 'x')
-        with mock.patch('nova.policies.enforcer.inspect.getfullargspec',
-                        wraps=enforcer.inspect.getfullargspec) as spec:
-            for _ in range(3):
-                enforcer._check(check, {}, {}, None, 'wanted')
-        self.assertEqual(1, spec.call_count)
+class TestDecisions(_EnforcerTest):
 
     def test_decisions_unchanged(self):
         admin = context.RequestContext('admin', 'p1', is_admin=True,
@@ -147,20 +110,7 @@ class TestCheckSignatureCache(_EnforcerTest):
                           self.member, 'os_compute_api:os-services:list')
 
 
-class TestLazyRuleChecks(_EnforcerTest):
-
-    def test_installed_in_oslo_policy(self):
-        self.assertIsInstance(_checks.extension_checks,
-                              rule_checks.LazyRuleChecks)
-
-    def test_lists_the_plugins_and_loads_one_when_asked(self):
-        from oslo_policy import _external
-        checks = rule_checks.LazyRuleChecks()
-        self.assertIn('http', checks)
-        self.assertIn('https', checks)
-        self.assertNotIn('role', checks)
-        self.assertIs(_external.HttpsCheck, checks['https'])
-        self.assertRaises(KeyError, checks.__getitem__, 'gopher')
+class TestPluginRules(_EnforcerTest):
 
     def test_a_rule_using_a_plugin_kind_still_parses_to_it(self):
         from oslo_policy import _external
@@ -172,22 +122,3 @@ class TestLazyRuleChecks(_EnforcerTest):
         self.assertIsInstance(
             policy_enforcer.rules['os_compute_api:os-services:list'],
             _external.HttpCheck)
-
-    def test_checking_default_rules_does_not_import_requests(self):
-        probe = textwrap.dedent('''
-            import json, sys
-            import nova.conf
-            from nova import context
-            from nova.policies import enforcer, rule_checks
-            nova.conf.CONF([], project='nova', default_config_files=[])
-            member = context.RequestContext('u1', 'p1', roles=['member'])
-            decision = enforcer.authorize(
-                member, 'os_compute_api:servers:create', fatal=False)
-            print(json.dumps({'allowed': decision,
-                              'requests': 'requests' in sys.modules}))
-        ''')
-        result = subprocess.run([sys.executable, '-c', probe],
-                                capture_output=True, text=True, timeout=60)
-        self.assertEqual(0, result.returncode, result.stderr)
-        out = json.loads(result.stdout.strip().splitlines()[-1])
-        self.assertEqual({'allowed': True, 'requests': False}, out)
