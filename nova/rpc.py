@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import collections
 import datetime
-import sys
 import threading
+import urllib.parse
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -92,30 +92,12 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     # First, so that the options carry nova's exchange like the ones oslo
     # registers later (else they would differ: duplicate).
     messaging.set_transport_defaults(CONTROL_EXCHANGE)
-    # The lists oslo_messaging.opts.list_opts() gathers for these groups,
-    # taken from their modules: importing oslo_messaging.opts would also
-    # import the RabbitMQ driver (kombu, amqp, yaml: ~7 MiB and 0.1 s)
-    # into processes that never use it; a rabbit:// transport imports it
-    # when it is made.
-    from oslo_messaging import server, transport
-    from oslo_messaging.notify import notifier
-    from oslo_messaging.rpc import client, dispatcher
-    for group, opts in (
-            (None, [*server._pool_opts, *client._client_opts,
-                    *transport._transport_opts,
-                    *dispatcher._dispatcher_opts]),
-            ('oslo_messaging_notifications', notifier._notifier_opts)):
-        conf.register_opts(opts, group=group)
-    # oslo.messaging 18 registers its tracing and metrics options on the
-    # global cfg.CONF only, yet reads them from the transport's conf on
-    # every send: register them on ``conf`` too, or a transport made with
-    # any other ConfigOpts (tests do that) fails at its first message.
-    for module_name, group in (
-            ('oslo_messaging._tracing.client', 'oslo_messaging_tracing'),
-            ('oslo_messaging._metrics.client', 'oslo_messaging_metrics')):
-        module = sys.modules.get(module_name)
-        opts = getattr(module, group, None)
-        if opts:
+    # oslo.messaging's public list of its options (importing it brings in
+    # the RabbitMQ driver's modules too: ~0.1-0.2 s and a few MiB, paid
+    # once per process; no private option list is read instead).
+    from oslo_messaging import opts as messaging_opts
+    for group, opts in messaging_opts.list_opts():
+        if group in (None, 'oslo_messaging_notifications'):
             conf.register_opts(opts, group=group)
 
 
@@ -171,8 +153,9 @@ def init(conf: cfg.ConfigOpts,
         serializer=RequestContextSerializer(NotificationPayloadSerializer()),
         topics=(conf.notifications.versioned_notifications_topics
                 if 'notifications' in conf else ['versioned_notifications']))
-    LOG.debug('RPC transport %s, executor %s', TRANSPORT._driver.__class__
-              .__name__, concurrency.executor_name())
+    LOG.debug('RPC transport %s, executor %s',
+              urllib.parse.urlsplit(url).scheme or 'default',
+              concurrency.executor_name())
 
 
 def cleanup() -> None:

@@ -33,12 +33,16 @@ SERVER = textwrap.dedent('''
     from nova import concurrency
     concurrency.setup()
     import oslo_messaging as messaging
+    from oslo_messaging import conffixture
     import oslo_messaging.opts
     from oslo_config import cfg
     from nova import exception, rpc
 
     url, exchange, topic = sys.argv[1:4]
     conf = cfg.ConfigOpts()
+    # oslo.messaging's options on a ConfigOpts of our own (it
+    # registers some of them on the global one only).
+    conffixture.ConfFixture(conf)
     for group, opts in oslo_messaging.opts.list_opts():
         if group == 'oslo_messaging_rabbit':
             conf.register_opts(opts, group=group)

@@ -12,6 +12,7 @@ import oslo_messaging as messaging
 import testtools
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
+from oslo_messaging import conffixture
 from oslo_messaging.notify import _impl_test as test_notifier
 
 import nova.conf
@@ -202,6 +203,9 @@ class TestSetup(testtools.TestCase):
             rpc.cleanup()
         self.addCleanup(rpc.cleanup)
         self.conf = cfg.ConfigOpts()
+        # oslo.messaging's options on a ConfigOpts of our own (it
+        # registers some of them on the global one only).
+        conffixture.ConfFixture(self.conf)
         self.conf([])
 
     def test_default_transport_url_applies_when_unset(self):
@@ -242,10 +246,14 @@ EVENTLET_PROBE = textwrap.dedent('''
     from nova import concurrency
     concurrency.setup()
     import oslo_messaging as messaging
+    from oslo_messaging import conffixture
     from oslo_config import cfg
     from nova import context, rpc
 
     conf = cfg.ConfigOpts()
+    # oslo.messaging's options on a ConfigOpts of our own (it
+    # registers some of them on the global one only).
+    conffixture.ConfFixture(conf)
     conf([])
     rpc.init(conf, default_transport_url=rpc.IN_PROCESS_URL)
     got = concurrency.Event()
