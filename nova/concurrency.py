@@ -6,8 +6,11 @@ starts a thread, sleeps, waits or locks goes through this module, so the
 choice is made in one place and no other module imports eventlet (a unit
 test enforces that).
 
-The mode comes from the environment variable ``NOVA_CONCURRENCY``
-(``eventlet`` or ``threading``), not from nova.conf: eventlet's monkey
+The mode comes from upstream nova's environment variable
+``OS_NOVA_DISABLE_EVENTLET_PATCHING`` (a true value - ``1``, ``true``,
+``yes`` - selects native threads, a false one eventlet), or from this
+tree's older alias ``NOVA_CONCURRENCY`` (``eventlet`` or ``threading``);
+both may be set if they agree.  Not from nova.conf: eventlet's monkey
 patching must replace ``socket``, ``threading``, ``time`` ... before any
 other module binds them, which is before oslo.config is even imported, let
 alone before a config file is read. Upstream nova has the same constraint and
@@ -44,6 +47,10 @@ from typing import Any
 LOG = logging.getLogger(__name__)
 
 ENV_VAR = 'NOVA_CONCURRENCY'
+#: Upstream nova's switch: true -> native threads.
+UPSTREAM_ENV_VAR = 'OS_NOVA_DISABLE_EVENTLET_PATCHING'
+_TRUE = ('1', 'true', 'yes', 'on', 'y', 't')
+_FALSE = ('0', 'false', 'no', 'off', 'n', 'f')
 EVENTLET = 'eventlet'
 THREADING = 'threading'
 MODES = (EVENTLET, THREADING)
@@ -68,19 +75,37 @@ _turn_started = float('-inf')
 
 
 class ConcurrencyModeError(ValueError):
-    """NOVA_CONCURRENCY names no known mode."""
+    """The environment names no known mode, or two different ones."""
+
+
+def _mode_from_environment() -> str:
+    alias = os.environ.get(ENV_VAR, '').strip().lower() or None
+    if alias is not None and alias not in MODES:
+        raise ConcurrencyModeError(
+            f'{ENV_VAR}={alias!r} is not a concurrency mode; use one of '
+            f'{", ".join(MODES)}')
+    raw = os.environ.get(UPSTREAM_ENV_VAR, '').strip()
+    upstream = None
+    if raw:
+        if raw.lower() in _TRUE:
+            upstream = THREADING
+        elif raw.lower() in _FALSE:
+            upstream = EVENTLET
+        else:
+            raise ConcurrencyModeError(
+                f'{UPSTREAM_ENV_VAR}={raw!r} is neither true nor false')
+    if alias is not None and upstream is not None and alias != upstream:
+        raise ConcurrencyModeError(
+            f'{UPSTREAM_ENV_VAR}={raw!r} selects {upstream} but '
+            f'{ENV_VAR}={alias!r} selects {alias}: set one of them')
+    return upstream or alias or DEFAULT_MODE
 
 
 def mode() -> str:
     """The configured mode: ``'eventlet'`` or ``'threading'``."""
     global _mode
     if _mode is None:
-        value = os.environ.get(ENV_VAR, '').strip().lower() or DEFAULT_MODE
-        if value not in MODES:
-            raise ConcurrencyModeError(
-                f'{ENV_VAR}={value!r} is not a concurrency mode; use one of '
-                f'{", ".join(MODES)}')
-        _mode = value
+        _mode = _mode_from_environment()
     return _mode
 
 

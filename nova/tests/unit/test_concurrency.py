@@ -8,6 +8,8 @@ proven in a fresh interpreter, since patching is process-wide.
 import ast
 import json
 import os
+import subprocess
+import sys
 import textwrap
 from unittest import mock
 
@@ -227,26 +229,50 @@ class TestCooperativeYield(testtools.TestCase):
 
 class TestMode(testtools.TestCase):
 
-    def _mode(self, value):
-        env = {} if value is None else {concurrency.ENV_VAR: value}
-        with mock.patch.dict(os.environ, env, clear=False), \
+    def _mode(self, value=None, upstream=None):
+        env = {concurrency.ENV_VAR: value,
+               concurrency.UPSTREAM_ENV_VAR: upstream}
+        with mock.patch.dict(os.environ, {}, clear=False), \
                 mock.patch.object(concurrency, '_mode', None):
-            if value is None:
-                os.environ.pop(concurrency.ENV_VAR, None)
+            for name, setting in env.items():
+                if setting is None:
+                    os.environ.pop(name, None)
+                else:
+                    os.environ[name] = setting
             return concurrency.mode()
 
     def test_default_mode_is_eventlet(self):
         self.assertEqual('eventlet', self._mode(None))
         self.assertEqual('eventlet', self._mode(''))
+        self.assertEqual('eventlet', self._mode(upstream=''))
 
     def test_mode_comes_from_the_environment(self):
         self.assertEqual('threading', self._mode('threading'))
         self.assertEqual('threading', self._mode(' Threading '))
 
-    def test_unknown_mode_is_refused_naming_the_variable(self):
+    def test_upstreams_variable_selects_native_threads(self):
+        for true in ('1', 'true', 'True', 'yes'):
+            self.assertEqual('threading', self._mode(upstream=true))
+        for false in ('0', 'false', 'no'):
+            self.assertEqual('eventlet', self._mode(upstream=false))
+
+    def test_both_variables_may_be_set_when_they_agree(self):
+        self.assertEqual('threading', self._mode('threading', upstream='1'))
+        self.assertEqual('eventlet', self._mode('eventlet', upstream='0'))
+
+    def test_disagreeing_variables_are_refused_naming_both(self):
+        error = self.assertRaises(concurrency.ConcurrencyModeError,
+                                  self._mode, 'eventlet', upstream='1')
+        self.assertIn('OS_NOVA_DISABLE_EVENTLET_PATCHING', str(error))
+        self.assertIn('NOVA_CONCURRENCY', str(error))
+
+    def test_unknown_values_are_refused_naming_the_variable(self):
         error = self.assertRaises(concurrency.ConcurrencyModeError,
                                   self._mode, 'asyncio')
         self.assertIn('NOVA_CONCURRENCY', str(error))
+        error = self.assertRaises(concurrency.ConcurrencyModeError,
+                                  self._mode, upstream='maybe')
+        self.assertIn('OS_NOVA_DISABLE_EVENTLET_PATCHING', str(error))
 
 
 class TestEventletIsImportedOnlyHere(testtools.TestCase):
@@ -420,6 +446,22 @@ class TestModes(testtools.TestCase):
         self.assertFalse(out['eventlet_imported'])
         self.assertEqual('threading', out['executor'])
         self.assertFalse(out['same_os_thread'])
+
+    def test_upstreams_variable_runs_a_process_on_native_threads(self):
+        result = subprocess.run(
+            [sys.executable, '-c', textwrap.dedent('''
+                import json, sys
+                from nova import concurrency
+                concurrency.setup()
+                print(json.dumps({'mode': concurrency.mode(),
+                                  'eventlet': 'eventlet' in sys.modules}))
+                ''')],
+            env=concurrency_fixture.python_env(
+                None, OS_NOVA_DISABLE_EVENTLET_PATCHING='true'),
+            capture_output=True, text=True, timeout=120)
+        self.assertEqual(0, result.returncode, result.stderr)
+        out = json.loads(result.stdout.strip().splitlines()[-1])
+        self.assertEqual({'mode': 'threading', 'eventlet': False}, out)
 
     def test_bad_mode_stops_setup(self):
         result = concurrency_fixture.run_in_mode(
