@@ -73,7 +73,8 @@ How each figure is measured
   make and the (small) driving loop.  The verdict uses the worse of the
   sequential and concurrent figures.
 * SQL statements and RPC messages per boot: counted inside nova-all.
-  Started with ``NOVA_STATS_FILE`` set (nova.stats), nova-all counts every
+  Started through bench/nova_stats.py with ``NOVA_STATS_FILE`` set (the
+  bench's own instrumentation, not part of nova), nova-all counts every
   statement its SQLAlchemy engines send (transaction control excluded) and
   every RPC message it sends, and writes the counters to that file on
   SIGUSR1 (numbered, so the bench knows the snapshot its signal caused);
@@ -91,7 +92,8 @@ How each figure is measured
   records after it; deletes are reported separately.
 * context switches per boot: the process's voluntary context switches
   over a phase (all threads, finished ones included: ``getrusage``,
-  taken inside nova-all with the statement counters, see nova.stats),
+  taken inside nova-all with the statement counters, see
+  bench/nova_stats.py),
   divided by its boots.  No target; it explains the CPU figures: under
   native threads most of them are interpreter-lock hand-offs between
   threads that have work at the same time, each costing a sleep and a
@@ -160,7 +162,7 @@ TOKEN = 'demo:demo'
 FLAVOR = '1'
 START_TIMEOUT = 90.0
 WAIT_TIMEOUT = 120.0
-# nova-all's statement counters (see nova.stats).
+# nova-all's statement counters (see bench/nova_stats.py).
 STATS_ENV = 'NOVA_STATS_FILE'
 
 #: Upstream nova 34 in one process with its fake driver, same machine kind.
@@ -312,7 +314,7 @@ def _delta(after: dict[str, int], before: dict[str, int]) -> dict[str, int]:
 
 
 def _rpc_messages(rpc: dict[str, int]) -> int:
-    return rpc.get('call', 0) + rpc.get('cast', 0)
+    return rpc.get('messages', 0)
 
 
 # -- completion signals -------------------------------------------------------
@@ -709,7 +711,8 @@ class NovaAll:
         env = dict(os.environ, NOVA_CONCURRENCY=mode,
                    **{STATS_ENV: self.stats_file})
         self.process = subprocess.Popen(
-            [python, '-m', 'nova.cmd.all', '--config-file', conf],
+            [python, os.path.join(ROOT, 'bench', 'nova_stats.py'),
+             'nova.cmd.all', '--config-file', conf],
             stdout=self.out, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         self.port = self._wait_ready()
         import psutil
@@ -852,8 +855,10 @@ def worker_main(args: argparse.Namespace) -> int:
     concurrency.setup()
     import resource
 
+    import nova_stats  # bench/, this script's directory
+
     from nova import context as nova_context
-    from nova import rpc, service, stats
+    from nova import rpc, service
     from nova.cmd import common
     from nova.compute import api as compute_api_module
     from nova.flow import FlowEngine, hooks
@@ -861,7 +866,7 @@ def worker_main(args: argparse.Namespace) -> int:
     common.parse_args(['nova-bench', '--config-file', args.config_file],
                       'nova-bench', default_transport_url=rpc.IN_PROCESS_URL)
     conf = common.CONF
-    stats.enable()
+    nova_stats.enable()
     services = service.build_services(conf.host, with_api=False)
     waiter = Waiter()
 
@@ -914,7 +919,7 @@ def worker_main(args: argparse.Namespace) -> int:
 
     def counters() -> Counters:
         usage = resource.getrusage(resource.RUSAGE_SELF)
-        data = stats.snapshot()
+        data = nova_stats.snapshot()
         return Counters(usage.ru_utime + usage.ru_stime, data['sql'],
                         data['rpc'], usage.ru_nvcsw)
 

@@ -1,38 +1,45 @@
 """What a nova process has done, counted for benchmarks: SQL statements,
 RPC messages and context switches.
 
-Off unless asked for: a process counts nothing until :func:`enable` is
-called, so a deployment pays nothing for this module.
+Instrumentation the benchmarks install themselves, not part of nova: no
+nova service imports this module. A bench starts the service through
+it::
 
-A service process started with the environment variable
-``NOVA_STATS_FILE`` set to a path (``nova-all``, ``nova-compute`` ...;
-see ``nova.cmd.common.serve``) enables counting at start and writes a
-JSON snapshot of its counters to that path on every SIGUSR1 and once more
-when it exits.  A benchmark (``bench/boot.py``) signals the process before
-and after a phase and subtracts, so the counts are those of the process
-under test, taken inside it, without any request that would itself run
-statements.  An environment variable rather than a nova.conf option: it is
-an instrument for whoever starts the process, not a setting of the
+    NOVA_STATS_FILE=PATH python bench/nova_stats.py nova.cmd.all \
+        --config-file nova.conf
+
+which prepares the concurrency mode as the service's console script
+would, enables counting (SQLAlchemy's public ``before_cursor_execute``
+event on every engine, and a count of the RPC messages nova's serializer
+sees), writes a JSON snapshot of the counters to PATH on every SIGUSR1
+and once more at exit, and then runs the module as ``__main__``; the in-
+process bench path calls :func:`enable` and :func:`snapshot` itself. A
+benchmark (``bench/boot.py``) signals the process before and after a
+phase and subtracts, so the counts are those of the process under test,
+taken inside it, without any request that would itself run statements.
+An environment variable rather than a nova.conf option: it is an
+instrument for whoever starts the process, not a setting of the
 deployment, and the sample configuration should not offer it.
 
 The snapshot::
 
     {"pid": 1234, "seq": 3, "time": 1700000000.0,
      "sql": {"total": 120, "SELECT": 40, "INSERT instances": 10, ...},
-     "rpc": {"call": 0, "cast": 20, "cast:build_instances": 10, ...},
+     "rpc": {"messages": 20},
      "switches": {"voluntary": 5000, "involuntary": 300}}
 
 ``sql`` counts every statement an SQLAlchemy engine of the process sent
 to its database, by verb (and table, for INSERT, UPDATE and DELETE);
-transaction control (BEGIN, COMMIT, SAVEPOINT ...) is left out, as in the
-tests' ``StatementCounter``, so the figure is the same on every backend.
-``rpc`` is :func:`nova.rpc.message_counts`.  ``switches`` are the
-process's context switches so far, all its threads together, finished
-ones included (``getrusage``): a voluntary one is a thread going to sleep
-(a lock, a queue, the interpreter lock, I/O), an involuntary one the
-kernel preempting it.  Under native threads most voluntary switches are
-interpreter-lock hand-offs, and they are what makes concurrent work cost
-more CPU per operation than the same work done one at a time.
+transaction control (BEGIN, COMMIT, SAVEPOINT ...) is left out, as in
+the tests' ``StatementCounter``, so the figure is the same on every
+backend. ``rpc`` counts the RPC messages (calls and casts) the process
+sent. ``switches`` are the process's context switches so far, all its
+threads together, finished ones included (``getrusage``): a voluntary
+one is a thread going to sleep (a lock, a queue, the interpreter lock,
+I/O), an involuntary one the kernel preempting it. Under native threads
+most voluntary switches are interpreter-lock hand-offs, and they are
+what makes concurrent work cost more CPU per operation than the same
+work done one at a time.
 """
 
 from __future__ import annotations
@@ -56,6 +63,7 @@ _CONTROL = frozenset({'BEGIN', 'COMMIT', 'ROLLBACK', 'SAVEPOINT', 'RELEASE',
 _TABLE_WORD = {'INSERT': 2, 'UPDATE': 1, 'DELETE': 2}
 
 _sql: collections.Counter = collections.Counter()
+_rpc: collections.Counter = collections.Counter()
 _lock: Any = None
 _enabled = False
 _seq = 0
@@ -77,7 +85,30 @@ def enable() -> None:
     # handler (see snapshot).
     _lock = threading.Lock()
     sa.event.listen(sa.engine.Engine, 'before_cursor_execute', _count)
+    _count_rpc_messages()
     _enabled = True
+
+
+def _count_rpc_messages() -> None:
+    """Count every RPC message nova sends (call or cast; a fanout cast
+    once): oslo.messaging's client serialises the request context
+    exactly once per message, through nova's serializer, so the bench
+    wraps that method of nova's own class (no library internals).
+    Replies and notifications are not counted (notifications are off
+    unless configured)."""
+    from nova import rpc
+    serializer = rpc.RequestContextSerializer
+    if getattr(serializer.serialize_context, 'nova_stats_counting', False):
+        return
+    original = serializer.serialize_context
+
+    def counting(self: Any, ctxt: Any) -> Any:
+        with _lock:
+            _rpc['messages'] += 1
+        return original(self, ctxt)
+
+    counting.nova_stats_counting = True  # type: ignore[attr-defined]
+    serializer.serialize_context = counting  # type: ignore[method-assign]
 
 
 def disable() -> None:
@@ -114,9 +145,7 @@ def reset() -> None:
     if _lock is not None:
         with _lock:
             _sql.clear()
-    rpc = sys.modules.get('nova.rpc')
-    if rpc is not None:
-        rpc.reset_message_counts()
+            _rpc.clear()
 
 
 def snapshot() -> dict[str, Any]:
@@ -131,12 +160,7 @@ def snapshot() -> dict[str, Any]:
     _seq += 1
     sql = dict(_sql)
     sql['total'] = sum(sql.values())
-    rpc = sys.modules.get('nova.rpc')
-    messages: dict[str, int] = {}
-    if rpc is not None:
-        messages = dict(getattr(rpc, '_counts', {}))
-        messages.setdefault('call', 0)
-        messages.setdefault('cast', 0)
+    messages = dict(_rpc)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {'pid': os.getpid(), 'seq': _seq, 'time': time.time(),
             'sql': sql, 'rpc': messages,
@@ -176,3 +200,22 @@ def install_from_env() -> str | None:
     atexit.register(on_signal, 0, None)
     write(path)
     return path
+
+
+def main(argv: list[str]) -> int:
+    """``nova_stats.py MODULE [ARGS...]``: run a nova console module with
+    the counters installed (see the module docstring)."""
+    if not argv:
+        print('usage: nova_stats.py MODULE [ARGS...]', file=sys.stderr)
+        return 2
+    from nova import concurrency
+    concurrency.setup()
+    install_from_env()
+    import runpy
+    sys.argv = [argv[0], *argv[1:]]
+    runpy.run_module(argv[0], run_name='__main__', alter_sys=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main(sys.argv[1:]))

@@ -27,9 +27,7 @@ Executor: see ``nova.concurrency.executor_name``.
 
 from __future__ import annotations
 
-import collections
 import datetime
-import threading
 import urllib.parse
 import uuid
 from collections.abc import Iterable
@@ -65,13 +63,6 @@ NOTIFIER: messaging.Notifier | None = None
 #: Versioned notifications ([notifications] versioned_notifications_topics).
 VERSIONED_NOTIFIER: messaging.Notifier | None = None
 _transport_url: str | None = None
-
-# Messages sent since the last reset, for benchmarks. A native lock: it is
-# held for one dict update and never across a yield, so it is right in both
-# concurrency modes.
-_counts_lock = threading.Lock()
-_counts: collections.Counter = collections.Counter()
-
 
 class UnserializableEntity(TypeError):
     """An RPC argument or result that is not JSON data."""
@@ -133,8 +124,7 @@ def init(conf: cfg.ConfigOpts,
                            'nova.rpc.cleanup() first')
     url = transport_url(conf, default_transport_url)
     TRANSPORT = messaging.get_rpc_transport(
-        conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS,
-        transport_cls=_CountingTransport)
+        conf, url=url, allowed_remote_exmods=ALLOWED_EXMODS)
     _transport_url = url
     # Notifications follow RPC onto the same bus unless configured apart
     # (oslo's own fallback would ignore default_transport_url).
@@ -241,44 +231,14 @@ def get_versioned_notifier(publisher_id: str) -> messaging.Notifier:
     return VERSIONED_NOTIFIER.prepare(publisher_id=publisher_id)
 
 
-# -- counting ---------------------------------------------------------------
-
-class _CountingTransport(messaging.transport.RPCTransport):
-    """The RPC transport, counting what it sends for ``message_counts``."""
-
-    def _send(self, target: messaging.Target, ctxt: dict, message: dict,
-              wait_for_reply: bool | None = None, **kwargs: Any) -> Any:
-        kind = 'call' if wait_for_reply else 'cast'
-        with _counts_lock:
-            _counts[kind] += 1
-            _counts[f'{kind}:{message.get("method")}'] += 1
-        return super()._send(target, ctxt, message,
-                             wait_for_reply=wait_for_reply, **kwargs)
-
-
-def message_counts() -> dict[str, int]:
-    """RPC messages sent since the last reset: ``{'call': n, 'cast': n}``
-    (a fanout cast counts once), plus ``'call:METHOD'`` / ``'cast:METHOD'``
-    per method.
-    """
-    with _counts_lock:
-        counts = dict(_counts)
-    counts.setdefault('call', 0)
-    counts.setdefault('cast', 0)
-    return counts
-
-
-def reset_message_counts() -> None:
-    with _counts_lock:
-        _counts.clear()
-
-
 # -- serialisation ----------------------------------------------------------
 
 def _is_orm_object(value: Any) -> bool:
-    # SQLAlchemy mapped instances carry their state here; checking the
-    # attribute keeps this module free of an SQLAlchemy import.
-    return hasattr(value, '_sa_instance_state')
+    # Reached only for values no plain type matched; SQLAlchemy's public
+    # inspection API says whether it is a mapped instance.
+    from sqlalchemy import inspect
+    from sqlalchemy.orm import InstanceState
+    return isinstance(inspect(value, raiseerr=False), InstanceState)
 
 
 class _NotPlain(Exception):

@@ -13,7 +13,7 @@ from oslo_config import cfg
 from oslo_log import log as logging
 
 import nova.conf
-from nova import concurrency, rpc, stats
+from nova import concurrency, rpc
 
 CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
@@ -60,8 +60,6 @@ def serve(services: Sequence[Any]) -> int:
 
     signal.signal(signal.SIGTERM, on_signal)
     signal.signal(signal.SIGINT, on_signal)
-    # Benchmarks only: counters written on SIGUSR1 (see nova.stats).
-    stats.install_from_env()
     started = []
     try:
         for service in services:

@@ -158,8 +158,6 @@ class TestRabbitRPCEventletServer(testtools.TestCase):
     def test_cast_is_delivered(self):
         self.client.cast(self.ctxt, 'record', value='v1')
         self.assertEqual(['v1'], self.client.call(self.ctxt, 'recorded'))
-        self.assertEqual((1, 1), (rpc.message_counts()['cast'],
-                                  rpc.message_counts()['call']))
 
     def test_fanout_cast_is_delivered(self):
         self.client.prepare(fanout=True).cast(self.ctxt, 'record', value=2)
