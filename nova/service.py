@@ -110,8 +110,8 @@ def build_services(host: str, with_api: bool = True) -> list[Any]:
 def make_api_server() -> Any:
     """The API server for [wsgi] listen/port, its app loaded (so a broken
     hook or paste file stops the start here)."""
-    from nova.api import server
     from nova.api.openstack.compute import wsgi_app
+    from nova.wsgi import server
     app = wsgi_app.load_app(CONF)
     return server.APIServer(
         app, CONF.wsgi.listen, CONF.wsgi.port, CONF.wsgi.port_file,

@@ -2,7 +2,10 @@
 
 uwsgi / mod_wsgi / gunicorn::
 
-    uwsgi --http :8774 --module nova.api.openstack.compute.wsgi_app:application
+    uwsgi --http :8774 --module nova.wsgi.osapi_compute:application
+
+(``nova.wsgi.osapi_compute`` is upstream's module name for it; this
+module builds it.)
 
 The configuration files come from ``OS_NOVA_CONFIG_FILES`` (a
 ``;``-separated list) or the usual oslo.config search (nova.conf in
@@ -26,6 +29,7 @@ CONF = nova.conf.CONF
 LOG = logging.getLogger(__name__)
 
 CONFIG_FILES_ENV = 'OS_NOVA_CONFIG_FILES'
+CONFIG_DIR_ENV = 'OS_NOVA_CONFIG_DIR'
 PASTE_APP = 'osapi_compute'
 
 _APP: Any = None
@@ -65,10 +69,14 @@ def load_app(conf: Any = CONF, name: str = PASTE_APP) -> Any:
 def init_application() -> Any:
     """Parse configuration, set up logging and RPC, build the app."""
     from nova import rpc
-    files = [f for f in os.environ.get(CONFIG_FILES_ENV, '').split(';')
-             if f]
+    directory = os.environ.get(CONFIG_DIR_ENV) or None
+    files = [f if os.path.isabs(f) or directory is None
+             else os.path.join(directory, f)
+             for f in os.environ.get(CONFIG_FILES_ENV, '').split(';') if f]
     logging.register_options(CONF)
-    CONF([], project='nova', default_config_files=files or None)
+    CONF([], project='nova', default_config_files=files or None,
+         default_config_dirs=[directory] if directory and not files
+         else None)
     logging.setup(CONF, 'nova')
     rpc.init(CONF)
     return load_app(CONF)
