@@ -179,6 +179,8 @@ GROWTH_RATIO = 1.5
 
 CONF_TEMPLATE = """\
 [DEFAULT]
+osapi_compute_listen = 127.0.0.1
+osapi_compute_listen_port = {port}
 state_path = {state}
 host = bench-host
 debug = false
@@ -188,8 +190,6 @@ log_file = {state}/nova.log
 connection = sqlite:///{state}/nova.sqlite
 
 [wsgi]
-listen = 127.0.0.1
-port = {port}
 port_file = {state}/api.port
 
 [api]

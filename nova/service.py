@@ -108,13 +108,15 @@ def build_services(host: str, with_api: bool = True) -> list[Any]:
 
 
 def make_api_server() -> Any:
-    """The API server for [wsgi] listen/port, its app loaded (so a broken
+    """The API server for [DEFAULT] osapi_compute_listen(_port), its app
+    loaded (so a broken
     hook or paste file stops the start here)."""
     from nova.api.openstack.compute import wsgi_app
     from nova.wsgi import server
     app = wsgi_app.load_app(CONF)
     return server.APIServer(
-        app, CONF.wsgi.listen, CONF.wsgi.port, CONF.wsgi.port_file,
+        app, CONF.osapi_compute_listen, CONF.osapi_compute_listen_port,
+        CONF.wsgi.port_file,
         keep_alive=CONF.wsgi.keep_alive,
         client_socket_timeout=CONF.wsgi.client_socket_timeout,
-        workers=CONF.wsgi.workers)
+        workers=CONF.osapi_compute_workers)

@@ -14,12 +14,10 @@ conf=$state/nova.conf
 if [ ! -f "$conf" ]; then
     cat > "$conf" <<CONF
 [DEFAULT]
+osapi_compute_listen = 127.0.0.1
+osapi_compute_listen_port = $port
 state_path = $state
 host = localhost
-
-[wsgi]
-listen = 127.0.0.1
-port = $port
 
 [fake_driver]
 state_path = $state/hypervisor

@@ -19,12 +19,6 @@ api_opts = [
         ],
         help='Which authentication pipeline of api-paste.ini serves the '
              'API. The paste file names one pipeline per strategy.'),
-    cfg.StrOpt(
-        'api_paste_config',
-        default='api-paste.ini',
-        help='PasteDeploy file of the API: an absolute path, or a name '
-             'looked up next to the configuration files and in etc/nova '
-             'of the source tree.'),
     cfg.IntOpt(
         'max_request_body_size',
         default=114688,

@@ -5,21 +5,48 @@ from oslo_config import cfg
 wsgi_group = cfg.OptGroup(
     'wsgi',
     title='WSGI server options',
-    help='The HTTP server of nova-api (and of the API inside nova-all). '
-         'Under an external WSGI server (uwsgi, mod_wsgi) use '
-         'nova.api.openstack.compute.wsgi_app instead and these do not '
-         'apply.')
+    help='The HTTP server of nova-api (and of the API inside nova-all), '
+         'and the paste file. Under an external WSGI server (uWSGI, '
+         'mod_wsgi, gunicorn) loading nova.wsgi.osapi_compute, only '
+         'api_paste_config applies.')
 
-wsgi_opts = [
+#: Upstream nova's [DEFAULT] options for the API's address and workers
+#: (they were [wsgi] listen, port and workers here).
+api_service_opts = [
     cfg.HostAddressOpt(
-        'listen',
+        'osapi_compute_listen',
         default='0.0.0.0',
-        help='Address nova-api listens on.'),
+        deprecated_name='listen', deprecated_group='wsgi',
+        help='Address nova-api (and the API of nova-all) listens on.'),
     cfg.PortOpt(
-        'port',
+        'osapi_compute_listen_port',
         default=8774,
+        deprecated_name='port', deprecated_group='wsgi',
         help='TCP port nova-api listens on; 0 picks a free port (it is '
              'logged and written to [wsgi] port_file when set).'),
+    cfg.IntOpt(
+        'osapi_compute_workers',
+        default=16,
+        min=1,
+        deprecated_name='workers', deprecated_group='wsgi',
+        help='Worker threads of nova-api\'s WSGI server: the requests it '
+             'works on at once (waitress buffers each request whole '
+             'before a worker takes it, so connections beyond this only '
+             'wait). Under native threads (OS_NOVA_DISABLE_EVENTLET_'
+             'PATCHING=1) each competes for the interpreter lock, so more '
+             'than a few buys no throughput; under eventlet they are green '
+             'threads. (Upstream nova counts processes here; this nova-api '
+             'is one process.)'),
+]
+
+wsgi_opts = [
+    cfg.StrOpt(
+        'api_paste_config',
+        default='api-paste.ini',
+        deprecated_group='api',
+        help='PasteDeploy file of the API: an absolute path, or a name '
+             'looked up next to the configuration files, in /etc/nova and '
+             'in etc/nova of the installation or source tree.'),
     cfg.StrOpt(
         'port_file',
         help='File to write the port actually bound to, for callers that '
@@ -36,9 +63,9 @@ wsgi_opts = [
     cfg.BoolOpt(
         'keep_alive',
         default=True,
-        help='Keep a client\'s connection open between its requests '
-             '(HTTP/1.1 persistent connections), as OpenStack clients '
-             'expect.  False closes each connection after one response.'),
+        help='Ignored, with a warning, when false: nova-api\'s server '
+             '(waitress) keeps HTTP/1.1 connections open as the client '
+             'asks. Upstream nova\'s option, kept so its configs load.'),
     cfg.IntOpt(
         'client_socket_timeout',
         default=900,
@@ -55,9 +82,10 @@ wsgi_opts = [
 
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
+    conf.register_opts(api_service_opts)
     conf.register_group(wsgi_group)
     conf.register_opts(wsgi_opts, group=wsgi_group)
 
 
 def list_opts() -> dict:
-    return {wsgi_group: wsgi_opts}
+    return {'DEFAULT': api_service_opts, wsgi_group: wsgi_opts}

@@ -6,7 +6,7 @@ place: what uWSGI, mod_wsgi or gunicorn load in a real deployment::
 The configuration files come from ``OS_NOVA_CONFIG_FILES`` (a
 ``;``-separated list, relative to ``OS_NOVA_CONFIG_DIR`` when that is
 set) or oslo.config's usual search (nova.conf in ~/.nova, ~/, /etc/nova,
-/etc); the paste file from ``[api] api_paste_config``.  Configuration is
+/etc); the paste file from ``[wsgi] api_paste_config``.  Configuration is
 read, logging and RPC set up and the paste pipeline built on first use,
 in the worker process that serves requests (importing this module does
 none of it).

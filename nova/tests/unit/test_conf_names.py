@@ -10,15 +10,22 @@ from oslo_config import cfg
 
 from nova.conf import libvirt as libvirt_conf
 from nova.conf import scheduler as scheduler_conf
+from nova.conf import wsgi as wsgi_conf
 
 
-class TestRenamedOptions(testtools.TestCase):
+class ConfigFileTestCase(testtools.TestCase):
+    """Loads a nova.conf text into a ConfigOpts of its own.
+
+    oslo.config warns about a deprecated name once per process, so each
+    deprecated name is loaded by one test only.
+    """
 
     def setUp(self):
         super().setUp()
         self.conf = cfg.ConfigOpts()
         scheduler_conf.register_opts(self.conf)
         libvirt_conf.register_opts(self.conf)
+        wsgi_conf.register_opts(self.conf)
         self.path = os.path.join(
             self.useFixture(fixtures.TempDir()).path, 'nova.conf')
         self.log = self.useFixture(fixtures.FakeLogger(name='oslo_config'))
@@ -27,6 +34,9 @@ class TestRenamedOptions(testtools.TestCase):
         with open(self.path, 'w') as f:
             f.write(textwrap.dedent(text))
         self.conf(['--config-file', self.path], project='nova')
+
+
+class TestRenamedOptions(ConfigFileTestCase):
 
     def test_upstream_names_load(self):
         self.load('''
@@ -69,5 +79,44 @@ class TestRenamedOptions(testtools.TestCase):
                     '[libvirt] remove_unused_base_images_age',
                     '[libvirt] instances_path'):
             group, name = old[1:].split('] ')
+            self.assertIn(f'Option "{name}" from group "{group}" is '
+                          'deprecated', self.log.output)
+
+
+class TestAPIOptionNames(ConfigFileTestCase):
+    """An operator's nova.conf for upstream nova's API options."""
+
+    def test_upstream_api_options_load(self):
+        self.load('''
+            [DEFAULT]
+            osapi_compute_listen = 127.0.0.2
+            osapi_compute_listen_port = 18774
+            osapi_compute_workers = 4
+            [wsgi]
+            api_paste_config = /etc/nova/api-paste.ini
+            ''')
+        self.assertEqual(('127.0.0.2', 18774, 4, '/etc/nova/api-paste.ini'),
+                         (self.conf.osapi_compute_listen,
+                          self.conf.osapi_compute_listen_port,
+                          self.conf.osapi_compute_workers,
+                          self.conf.wsgi.api_paste_config))
+        self.assertNotIn('deprecated', self.log.output)
+
+    def test_old_api_option_names_still_load_with_warnings(self):
+        self.load('''
+            [wsgi]
+            listen = 127.0.0.2
+            port = 18774
+            workers = 4
+            [api]
+            api_paste_config = /etc/nova/api-paste.ini
+            ''')
+        self.assertEqual(('127.0.0.2', 18774, 4, '/etc/nova/api-paste.ini'),
+                         (self.conf.osapi_compute_listen,
+                          self.conf.osapi_compute_listen_port,
+                          self.conf.osapi_compute_workers,
+                          self.conf.wsgi.api_paste_config))
+        for group, name in (('wsgi', 'listen'), ('wsgi', 'port'),
+                            ('wsgi', 'workers'), ('api', 'api_paste_config')):
             self.assertIn(f'Option "{name}" from group "{group}" is '
                           'deprecated', self.log.output)

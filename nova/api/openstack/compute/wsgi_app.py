@@ -40,7 +40,7 @@ def find_paste_config(conf: Any = CONF) -> str:
     """The paste file: absolute, next to the config files, /etc/nova,
     the installation's etc/nova (``pip install`` puts it there) or the
     source tree's etc/nova."""
-    name = conf.api.api_paste_config
+    name = conf.wsgi.api_paste_config
     if os.path.isabs(name):
         candidates = [name]
     else:
@@ -55,7 +55,7 @@ def find_paste_config(conf: Any = CONF) -> str:
             return os.path.abspath(path)
     raise RuntimeError(f'Cannot find the API paste file {name!r} (looked '
                        f'in {", ".join(candidates)}); set [api] '
-                       f'api_paste_config')
+                       f'api_paste_config in [wsgi]')
 
 
 def load_app(conf: Any = CONF, name: str = PASTE_APP) -> Any:

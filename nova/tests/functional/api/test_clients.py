@@ -43,6 +43,8 @@ TOKEN = 'admin:admin'
 
 CONF_TEMPLATE = """\
 [DEFAULT]
+osapi_compute_listen = 127.0.0.1
+osapi_compute_listen_port = {port}
 state_path = {state}
 host = e2e-host
 debug = false
@@ -52,8 +54,6 @@ log_file = {state}/nova.log
 connection = sqlite:///{state}/nova.sqlite
 
 [wsgi]
-listen = 127.0.0.1
-port = {port}
 port_file = {state}/api.port
 
 [api]

@@ -52,7 +52,8 @@ class LibvirtCloudTestCase(testtools.TestCase):
         func_fixtures.CONF([], project='nova', default_config_files=[])
         self.addCleanup(func_fixtures.CONF.reset)
         self.cloud = self.useFixture(func_fixtures.LocalCloud(
-            with_api=True, wsgi__listen='127.0.0.1', wsgi__port=0,
+            with_api=True, osapi_compute_listen='127.0.0.1',
+            osapi_compute_listen_port=0,
             api__auth_strategy='noauth2',
             compute_driver='libvirt.LibvirtDriver',
             libvirt__virt_type='qemu',

@@ -118,7 +118,7 @@ class TestWSGIApp(testtools.TestCase):
         from nova.api.openstack.compute import wsgi_app
         self.useFixture(fakes.APIFixture())
         fakes.CONF.set_override('api_paste_config', '/nonexistent.ini',
-                                group='api')
+                                group='wsgi')
         error = self.assertRaises(RuntimeError, wsgi_app.find_paste_config,
                                   fakes.CONF)
         self.assertIn('api_paste_config', str(error))
