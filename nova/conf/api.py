@@ -20,12 +20,6 @@ api_opts = [
         help='Which authentication pipeline of api-paste.ini serves the '
              'API. The paste file names one pipeline per strategy.'),
     cfg.IntOpt(
-        'max_request_body_size',
-        default=114688,
-        min=1,
-        help='Largest request body, in bytes, the API reads; a bigger one '
-             'is answered with 413 before it is parsed.'),
-    cfg.IntOpt(
         'max_limit',
         default=1000,
         min=1,

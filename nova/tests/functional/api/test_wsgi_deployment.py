@@ -90,3 +90,22 @@ class TestWSGIDeployment(testtools.TestCase):
         error = self.assertRaises(urllib.error.HTTPError, self.get,
                                   '/v2.1/flavors')
         self.assertEqual(401, error.code)
+
+    def test_one_mebibyte_body_is_refused_with_413(self):
+        request = urllib.request.Request(
+            f'http://127.0.0.1:{self.port}/v2.1/servers', method='POST',
+            data=b'{"server": {"name": "' + b'x' * (1 << 20) + b'"}}',
+            headers={'X-Auth-Token': TOKEN, 'Accept': 'application/json',
+                     'Content-Type': 'application/json'})
+        error = self.assertRaises(urllib.error.HTTPError,
+                                  urllib.request.urlopen, request,
+                                  timeout=30)
+        self.assertEqual(413, error.code)
+        self.assertIn('message', json.load(error))
+
+    def test_healthcheck(self):
+        with urllib.request.urlopen(
+                f'http://127.0.0.1:{self.port}/healthcheck',
+                timeout=30) as response:
+            self.assertEqual((200, b'OK'), (response.status,
+                                            response.read()))
