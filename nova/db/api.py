@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 import json
 import os
 import re
@@ -40,7 +41,7 @@ import traceback
 import uuid as uuidlib
 import weakref
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final, NoReturn, TypeVar
+from typing import Any, Final, NoReturn, TypeVar, cast
 
 import sqlalchemy as sa
 from oslo_db import exception as db_exc
@@ -185,21 +186,27 @@ UNSET: Final = _Unset()
 # vm_states.DELETED; the DB layer does not import the compute package.
 _VM_DELETED: Final = 'deleted'
 
-_INSTANCES = models.Instance.__table__
-_FAULTS = models.InstanceFault.__table__
-_ACTIONS = models.InstanceAction.__table__
-_EVENTS = models.InstanceActionEvent.__table__
-_RUNS = models.FlowRun.__table__
-_BDMS = models.BlockDeviceMapping.__table__
-_SERVICES = models.Service.__table__
-_NODES = models.ComputeNode.__table__
-_ALLOCATIONS = models.Allocation.__table__
-_FLAVORS = models.Flavor.__table__
-_FLAVOR_PROJECTS = models.FlavorProject.__table__
-_KEY_PAIRS = models.KeyPair.__table__
-_FIXED_IPS = models.FixedIP.__table__
-_VOLUMES = models.Volume.__table__
-_IMAGES = models.Image.__table__
+def table_of(model: Any) -> sa.Table:
+    """A model's table (declarative ``__table__`` is typed as a
+    FromClause; for these models it is a Table)."""
+    return cast(sa.Table, model.__table__)
+
+
+_INSTANCES = table_of(models.Instance)
+_FAULTS = table_of(models.InstanceFault)
+_ACTIONS = table_of(models.InstanceAction)
+_EVENTS = table_of(models.InstanceActionEvent)
+_RUNS = table_of(models.FlowRun)
+_BDMS = table_of(models.BlockDeviceMapping)
+_SERVICES = table_of(models.Service)
+_NODES = table_of(models.ComputeNode)
+_ALLOCATIONS = table_of(models.Allocation)
+_FLAVORS = table_of(models.Flavor)
+_FLAVOR_PROJECTS = table_of(models.FlavorProject)
+_KEY_PAIRS = table_of(models.KeyPair)
+_FIXED_IPS = table_of(models.FixedIP)
+_VOLUMES = table_of(models.Volume)
+_IMAGES = table_of(models.Image)
 
 
 # -- sessions -----------------------------------------------------------------
@@ -285,7 +292,7 @@ def _template(key: Any, build: Callable[[], Any]) -> Any:
     return statement
 
 
-def _bind(name: str, column: sa.Column) -> sa.BindParameter:
+def _bind(name: str, column: sa.ColumnElement[Any]) -> sa.BindParameter:
     """A bind parameter typed like ``column`` (so that datetimes and JSON
     are converted as the column's own values are)."""
     return sa.bindparam(name, type_=column.type)
@@ -307,7 +314,7 @@ def _match_shape(expected: Any) -> tuple[int, bool] | None:
             any(v is None for v in wanted))
 
 
-def _match_template(column: sa.Column, name: str,
+def _match_template(column: sa.ColumnElement[Any], name: str,
                     shape: tuple[int, bool]) -> Any:
     """``_matches`` with the values as the parameters ``name_0``,
     ``name_1`` ... (one each rather than an expanding parameter, which
@@ -364,7 +371,7 @@ def write_idempotent(writes: Sequence[Write]) -> None:
         for key, build, values in writes:
             connection.execute(_template(
                 ('write_idempotent', key, dialect.name),
-                lambda build=build: build(dialect)), values)
+                functools.partial(build, dialect)), values)
 
     transaction(body)
 
@@ -430,7 +437,9 @@ def _insert(session: sa.Connection, table: sa.Table,
     else:
         result = session.execute(sa.insert(table).values(to_write))
     if autoincrement and row.get('id') is None:
-        row['id'] = result.inserted_primary_key[0]
+        primary_key = result.inserted_primary_key
+        assert primary_key is not None  # an INSERT's result has one
+        row['id'] = primary_key[0]
     return row
 
 
@@ -2283,7 +2292,7 @@ def image_get(context: Any, image_id: str,
             conditions.append(m.c.deleted == sa.false())
         return sa.select(m).where(*conditions)
 
-    parameters = {'b_id': image_id}
+    parameters: dict[str, Any] = {'b_id': image_id}
     if not admin:
         parameters['b_project'] = getattr(context, 'project_id', None)
     row = _read_first(context, _template(

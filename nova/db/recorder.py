@@ -79,9 +79,9 @@ from nova.flow.records import Failure, RunInfo, StageRecord
 
 CONF = nova.conf.CONF
 
-_RUNS = models.FlowRun.__table__
-_EVENTS = models.InstanceActionEvent.__table__
-_ACTIONS = models.InstanceAction.__table__
+_RUNS = db_api.table_of(models.FlowRun)
+_EVENTS = db_api.table_of(models.InstanceActionEvent)
+_ACTIONS = db_api.table_of(models.InstanceAction)
 
 # Upstream's event results.
 _EVENT_RESULTS = {records.SUCCESS: 'Success', records.ERROR: 'Error'}
