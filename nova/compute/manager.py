@@ -90,6 +90,10 @@ class ComputeManager:
                 user_id=run.user_id, project_id=run.project_id,
                 request_id=run.request_id, is_admin=True,
                 overwrite=False)
+            if flow.load_state is None:
+                LOG.error('Interrupted run %s of %s cannot be recovered: the '
+                          'flow declares no load_state', run.run_id, run.flow)
+                continue
             try:
                 state = flow.load_state(run_ctx, run, self.services)
             except exception.InstanceNotFound:

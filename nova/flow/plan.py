@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 from nova.flow import spec
 from nova.flow.errors import Problem
@@ -105,7 +105,11 @@ def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,
         node_id = f'{prefix}.{entry.name}'
         if isinstance(entry, spec.SubFlow):
             group = Group(node_id, entry.name, None, entry.optional)
-            group.children = _build(entry.entries, node_id, leaves)
+            # A resolved tree's sub-flows hold Stage and SubFlow objects
+            # only (spec.Flow.resolve replaced the names).
+            group.children = _build(
+                cast(Sequence[spec.Stage | spec.SubFlow], entry.entries),
+                node_id, leaves)
             nodes.append(group)
         else:
             leaf = Leaf(node_id, entry.name, entry.hook, entry.optional,

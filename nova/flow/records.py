@@ -236,11 +236,11 @@ class InMemoryRecorder:
             rows = self._rows(run)
         # Stages of a run are sequential: the one finishing is the one
         # started last, so the search is only a fallback.
-        index: int | None = len(rows) - 1
-        if index < 0 or rows[index][0] != stage_id:
-            index = _last_index(rows, stage_id)
-            if index is None:
-                return
+        last = len(rows) - 1
+        index = last if last >= 0 and rows[last][0] == stage_id \
+            else _last_index(rows, stage_id)
+        if index is None:
+            return
         row = rows[index]
         rows[index] = (stage_id, row[1], finished_at, result,
                        None if failure is None else failure.traceback,

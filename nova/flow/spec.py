@@ -104,14 +104,15 @@ class Flow:
         crash cut short: ``revert`` the started stages or ``resume`` from the
         stage that was running.
     :param load_state: rebuilds the state of an interrupted run from the
-        database, given ``(ctx, run_record)``; required for recovery.
+        database, given ``(ctx, run_record, services)`` (the services the
+        flow's stages use, e.g. ComputeServices); required for recovery.
     :param subject: returns the ID of what the run acts on (an instance
         UUID) from the state; recorded with the run.
     """
 
     def __init__(self, name: str, version: str, state_type: type, *,
                  on_interrupt: InterruptPolicy = REVERT,
-                 load_state: Callable[[Any, Any], Any] | None = None,
+                 load_state: Callable[[Any, Any, Any], Any] | None = None,
                  subject: Callable[[Any], str | None] | None = None,
                  doc: str = '') -> None:
         self.name = name
@@ -123,7 +124,7 @@ class Flow:
         self.doc = doc
         self._entries: tuple[str | Stage | SubFlow, ...] = ()
         self._failure_handlers: tuple[str, ...] = ()
-        self._functions: dict[str, ExecuteFn] = {}
+        self._functions: dict[str, Callable[..., Any]] = {}
         self._reverts: dict[str, RevertFn] = {}
         self._optional: set[str] = set()
 
