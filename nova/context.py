@@ -33,7 +33,10 @@ class RequestContext(context.RequestContext):
         return values
 
     @classmethod
-    def from_dict(cls, values: dict[str, Any]) -> RequestContext:
+    def from_dict(cls, values: dict[str, Any],
+                  **kwargs: Any) -> RequestContext:
+        """A context from :meth:`to_dict`'s values (``kwargs`` are
+        accepted as oslo.context's signature has them, and ignored)."""
         return cls(user_id=values.get('user_id'),
                    project_id=values.get('project_id'),
                    is_admin=values.get('is_admin'),

@@ -94,9 +94,9 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
 
 def _operator_set(conf: cfg.ConfigOpts, name: str,
                   group: str | None = None) -> bool:
-    location = conf.get_location(name, group).location
-    return location not in (cfg.Locations.opt_default,
-                            cfg.Locations.set_default)
+    info = conf.get_location(name, group)
+    return info is not None and info.location not in (
+        cfg.Locations.opt_default, cfg.Locations.set_default)
 
 
 def transport_url(conf: cfg.ConfigOpts,

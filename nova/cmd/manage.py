@@ -34,8 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     categories.required = True
     for name, module_name in CATEGORIES:
         module = importlib.import_module(module_name)
-        category = categories.add_parser(name, help=module.__doc__.split(
-            '\n')[0])
+        summary = (module.__doc__ or name).split('\n')[0]
+        category = categories.add_parser(name, help=summary)
         commands = category.add_subparsers(dest='command', metavar='COMMAND')
         commands.required = True
         module.register(commands)

@@ -200,7 +200,8 @@ def runs_command(args: argparse.Namespace) -> int:
     for run in runs:
         finished = run.finished_at.isoformat() if run.finished_at else '-'
         print(f'{run.flow} {run.version}  run {run.run_id}  host '
-              f'{run.host}  {run.status}  {run.started_at.isoformat()} -> '
+              f'{run.host}  {run.status}  '
+              f'{run.started_at.isoformat() if run.started_at else "-"} -> '
               f'{finished}' + ('  (recovered)' if run.recovering else ''))
         if run.message:
             print(f'  message: {run.message}')

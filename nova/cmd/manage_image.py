@@ -85,8 +85,14 @@ def create_command(args: argparse.Namespace) -> int:
         meta['container_format'] = args.container_format
     if args.id:
         meta['id'] = args.id
+    # Only the local image service stores a file given by path.
+    create_from_file = getattr(image_api.API(), 'create_from_file', None)
+    if create_from_file is None:
+        print('nova-manage image create: [image] backend is not the local '
+              'image service; upload the image to your image service')
+        return 2
     try:
-        image = image_api.API().create_from_file(
+        image = create_from_file(
             nova_context.get_admin_context(), args.path, **meta)
     except exception.NovaException as error:
         print(f'nova-manage image create: {error.format_message()}')

@@ -77,9 +77,9 @@ libvirt_opts = [
              'guest\'s cooperation) before the detach fails.'),
     cfg.StrOpt(
         'snapshots_directory',
-        default='$instances_path/snapshots',
         help='Where snapshots are written before they are uploaded to the '
-             'image service.'),
+             'image service. Unset: "snapshots" in [DEFAULT] '
+             'instances_path.'),
 ]
 
 

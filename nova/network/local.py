@@ -60,6 +60,7 @@ class FlatNetworkAPI(api.NetworkAPI):
         self.network_id = str(uuid.uuid5(uuid.NAMESPACE_URL,
                                          f'nova-flat-network:{self.name}'))
         first, last = self._host_range(self.network)
+        self.gateway: ipaddress.IPv4Address | ipaddress.IPv6Address | None
         if opts.flat_network_gateway:
             self.gateway = ipaddress.ip_address(opts.flat_network_gateway)
         elif first <= last:
@@ -213,15 +214,16 @@ class FlatNetworkAPI(api.NetworkAPI):
             return self._vif(row)
         reloaded = False
         for _attempt in range(self.attempts):
-            value = self._reserve_candidate(context, reload=False)
-            if value is None:
+            candidate = self._reserve_candidate(context, reload=False)
+            if candidate is None:
                 if reloaded:
                     break
                 # Others may have freed addresses since we last looked.
-                value = self._reserve_candidate(context, reload=True)
+                candidate = self._reserve_candidate(context, reload=True)
                 reloaded = True
-                if value is None:
+                if candidate is None:
                     break
+            value = candidate
             try:
                 return self._vif(self._insert(context, instance_uuid, value))
             except exception.FixedIpAlreadyInUse:

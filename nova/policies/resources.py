@@ -22,7 +22,7 @@ HV = 'os_compute_api:os-hypervisors:%s'
 # Key pairs belong to users, not projects: the target is the user.
 _KEYPAIR_OWNER = 'rule:context_is_admin or user_id:%(user_id)s'
 
-rules = [
+rules: list[policy.RuleDefault] = [
     _op(FM % 'create', base.ADMIN, 'POST', '/flavors', 'Create a flavor'),
     _op(FM % 'update', base.ADMIN, 'PUT', '/flavors/{flavor_id}',
         'Update a flavor description (2.55+)'),

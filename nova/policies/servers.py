@@ -13,7 +13,7 @@ def _op(name: str, check: str, method: str, path: str,
         name, check, description, [{'method': method, 'path': path}])
 
 
-rules = [
+rules: list[policy.RuleDefault] = [
     _op(S % 'index', base.PROJECT_READER_OR_ADMIN, 'GET', '/servers',
         'List servers'),
     _op(S % 'detail', base.PROJECT_READER_OR_ADMIN, 'GET',

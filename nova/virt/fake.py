@@ -64,7 +64,7 @@ def read_state(state_path: str) -> dict[str, dict[str, Any]]:
     For tests that inspect a (possibly dead) nova-compute's hypervisor
     without starting a driver on it (which would clear its markers).
     """
-    guests = {}
+    guests: dict[str, dict[str, Any]] = {}
     try:
         names = os.listdir(state_path)
     except FileNotFoundError:
@@ -300,6 +300,7 @@ class FakeDriver(driver.ComputeDriver):
 
     def _wait_blocked(self, method: str, uuid: str | None,
                       released: Any) -> None:
+        assert self.state_path is not None  # blocking needs state_path
         path = marker_path(self.state_path, method, uuid)
         self._write_file(path, json.dumps({'pid': os.getpid()}))
         LOG.warning('Fake driver: %s of %s blocked (marker %s)', method,
@@ -319,6 +320,7 @@ class FakeDriver(driver.ComputeDriver):
     def _clear_leftovers(self) -> None:
         # Markers and half-written files of a previous (killed) process:
         # a marker means "a call is blocked now", which is no longer true.
+        assert self.state_path is not None  # only called when it is set
         for name in os.listdir(self.state_path):
             if name.startswith(MARKER_PREFIX) or name.endswith('.tmp'):
                 _remove(os.path.join(self.state_path, name))
@@ -335,6 +337,7 @@ class FakeDriver(driver.ComputeDriver):
         os.replace(tmp, path)
 
     def _record_path(self, uuid: str) -> str:
+        assert self.state_path is not None  # only called when it is set
         return os.path.join(self.state_path, uuid + RECORD_SUFFIX)
 
     def _save(self, record: dict[str, Any]) -> None:

@@ -41,13 +41,14 @@ def schema(source: SchemaSource, min_version: str | None = None,
     """
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         entries = getattr(fn, '_body_schemas', None)
+        target: Callable[..., Any]
         if entries is None:
-            entries = []
+            entries = body_entries = []
 
             @functools.wraps(fn)
             def wrapper(self: Any, req: Any, *args: Any, **kwargs: Any,
                         ) -> Any:
-                chosen = _pick(wrapper._body_schemas, req)
+                chosen = _pick(body_entries, req)
                 if chosen is not None:
                     validators.validate(chosen, kwargs.get('body'))
                 return fn(self, req, *args, **kwargs)
@@ -65,13 +66,14 @@ def query_schema(source: SchemaSource, min_version: str | None = None,
     """Validate the query string; values are lists (a key may repeat)."""
     def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
         entries = getattr(fn, '_query_schemas', None)
+        target: Callable[..., Any]
         if entries is None:
-            entries = []
+            entries = query_entries = []
 
             @functools.wraps(fn)
             def wrapper(self: Any, req: Any, *args: Any, **kwargs: Any,
                         ) -> Any:
-                chosen = _pick(wrapper._query_schemas, req)
+                chosen = _pick(query_entries, req)
                 if chosen is not None:
                     validators.validate(chosen, query_dict(req),
                                         query=True)

@@ -225,8 +225,8 @@ def parse(xml: str) -> ET.Element:
 
 def disk_targets(domain: ET.Element) -> list[str]:
     """Target names (vda ...) of the domain's disks."""
-    return [target.get('dev') for target in
-            domain.findall('./devices/disk/target')]
+    return [dev for target in domain.findall('./devices/disk/target')
+            if (dev := target.get('dev')) is not None]
 
 
 def find_disk(domain: ET.Element, target: str) -> ET.Element | None:
@@ -265,13 +265,14 @@ def cmdline(domain: ET.Element) -> str | None:
 
 def nova_metadata(domain: ET.Element) -> dict[str, str]:
     """image_id, kernel_id and ramdisk_id from nova's metadata."""
-    found = {}
+    found: dict[str, str] = {}
     instance = domain.find(f'./metadata/{_nova("instance")}')
     if instance is None:
         return found
     for tag, key in (('root', 'image_id'), ('kernel', 'kernel_id'),
                      ('ramdisk', 'ramdisk_id')):
         element = instance.find(_nova(tag))
-        if element is not None and element.get('uuid'):
-            found[key] = element.get('uuid')
+        uuid = None if element is None else element.get('uuid')
+        if uuid:
+            found[key] = uuid
     return found

@@ -151,6 +151,8 @@ class LibvirtDriver(driver.ComputeDriver):
         self.virt_type = opts.virt_type
         self.uri = opts.connection_uri or DEFAULT_URI
         self.instances_path = self.conf.instances_path
+        self.snapshots_directory = opts.snapshots_directory or \
+            os.path.join(self.instances_path, 'snapshots')
         self.cache = images.ImageCache(self.instances_path)
         self._host = host.Host(self.uri)
         self._image_api: Any = None
@@ -423,7 +425,8 @@ class LibvirtDriver(driver.ComputeDriver):
                                          directory, bus))
         used = {disk.target for disk in disks}
         volumes = (block_device_info or {}).get('block_device_mapping') or []
-        wanted = {_target(bdm.get('mount_device')) for bdm in volumes}
+        wanted = {target for bdm in volumes
+                  if (target := _target(bdm.get('mount_device')))}
         for name, size, in (('disk.local', sizes['ephemeral_gb'] * GiB),
                             ('disk.swap', sizes['swap'] * MiB)):
             if size:
@@ -435,9 +438,9 @@ class LibvirtDriver(driver.ComputeDriver):
         for bdm in sorted(volumes, key=lambda b: (b.get('boot_index') is None
                                                   or b['boot_index'] < 0,
                                                   b.get('boot_index') or 0)):
-            target = _target(bdm.get('mount_device'))
-            if not target or target in used:
-                target = _next_target(used, prefix)
+            wanted_target = _target(bdm.get('mount_device'))
+            target = wanted_target if wanted_target and \
+                wanted_target not in used else _next_target(used, prefix)
             used.add(target)
             disks.append(self._volume_disk(bdm.get('connection_info'),
                                            target, bus))
@@ -740,7 +743,7 @@ class LibvirtDriver(driver.ComputeDriver):
             raise exception.VirtDriverError(
                 reason=f'{uuid} has no local root disk to snapshot')
         domain = self._xml(dom)
-        directory = self.conf.libvirt.snapshots_directory
+        directory = self.snapshots_directory
         os.makedirs(directory, exist_ok=True)
         out = os.path.join(directory, f'{image_id}.qcow2')
         try:
@@ -765,8 +768,9 @@ class LibvirtDriver(driver.ComputeDriver):
                     properties[key] = value
             if found.get('image_id'):
                 properties['base_image_ref'] = found['image_id']
-            if 'kernel_id' in properties and config.cmdline(domain):
-                properties['os_command_line'] = config.cmdline(domain)
+            command_line = config.cmdline(domain)
+            if 'kernel_id' in properties and command_line:
+                properties['os_command_line'] = command_line
             self.image_api.update(
                 context, image_id,
                 {'disk_format': 'qcow2', 'container_format': 'bare',
@@ -877,7 +881,7 @@ class LibvirtDriver(driver.ComputeDriver):
         dom = self._host.find(driver.instance_uuid(instance))
         if dom is None:
             return
-        target = _target(mountpoint)
+        target = _target(mountpoint) or ''
         self._detach(dom, lambda domain: config.find_disk(domain, target),
                      f'disk {target}')
         LOG.info('Detached %s from %s', target,

@@ -155,7 +155,7 @@ class ImageCache:
         """Remove cache files no guest links to that are older than
         ``max_age`` seconds; their paths.
         """
-        removed = []
+        removed: list[str] = []
         try:
             names = os.listdir(self.path)
         except FileNotFoundError:

@@ -53,6 +53,8 @@ def service_is_up(service: Any) -> bool:
     if last is None:
         return False
     last = common.as_datetime(last)
+    if last is None:
+        return False
     if last.tzinfo is not None:
         last = timeutils.normalize_time(last)
     age = timeutils.utcnow() - last

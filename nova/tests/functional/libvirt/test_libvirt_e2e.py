@@ -218,7 +218,7 @@ class TestLibvirtEndToEnd(LibvirtCloudTestCase):
         self.assertEqual(['_base', 'snapshots'],
                          sorted(os.listdir(self.driver.instances_path)))
         self.assertEqual([], os.listdir(
-            self.driver.conf.libvirt.snapshots_directory))
+            self.driver.snapshots_directory))
 
     def image_if_active(self, image_id: str) -> dict | None:
         from nova.image import api as image_api

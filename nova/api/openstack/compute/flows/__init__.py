@@ -67,7 +67,7 @@ API_FLOWS: tuple[Flow, ...] = (
 VIEW_FLOW = server_view.FLOW.name
 
 # flow ID -> (schema builder by version, the request object's key).
-REQUEST_SCHEMAS: Mapping[str, tuple[Callable[[Any], dict[str, Any]],
+REQUEST_SCHEMAS: Mapping[str, tuple[Callable[..., dict[str, Any]],
                                     str]] = {
     server_create.FLOW.name: (server_create.schema, 'server'),
     server_update.FLOW.name: (server_update.schema, 'server'),
@@ -338,6 +338,7 @@ def _gate_by_version(hook: LoadedHook,
             else None
         if version is None:
             continue
+        gated: Callable[..., Any]
         if point.kind is Kind.AROUND:
             gated = _gated_around(contribution.fn, version)
         else:

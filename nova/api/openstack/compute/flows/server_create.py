@@ -56,7 +56,7 @@ class ServerCreateState:
     name: str | None = None
     flavor_ref: str | None = None
     flavor: Any = None
-    image_href: str = ''
+    image_href: str | None = ''
     admin_password: str | None = dataclasses.field(default=None,
                                                    repr=False)
     #: Keyword arguments of ``compute_api.create``; stages add theirs.

@@ -456,7 +456,7 @@ class TestSnapshot(base.LibvirtTestCase):
             self.assertEqual(b'root disk', f.read(9))
         # Nothing left in the snapshots directory.
         self.assertEqual([], os.listdir(
-            base.CONF.libvirt.snapshots_directory))
+            self.driver.snapshots_directory))
 
     def test_snapshot_of_a_stopped_or_paused_guest(self):
         inst = self.spawn()
@@ -480,7 +480,7 @@ class TestSnapshot(base.LibvirtTestCase):
         self.assertEqual(power_state.RUNNING,
                          self.driver.get_info(inst).state)
         self.assertEqual([], os.listdir(
-            base.CONF.libvirt.snapshots_directory))
+            self.driver.snapshots_directory))
 
 
 class TestImageCache(base.LibvirtTestCase):
