@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run nova's tests: lint, then every unit and functional test with stestr.
+# Run nova's tests: lint (ruff), types (mypy), then every unit and
+# functional test with stestr.
 # Tests that need MariaDB, PostgreSQL or RabbitMQ skip when those are not
 # reachable, unless NOVA_TEST_REQUIRE_SERVICES=1 (CI), where they fail.
 # Extra arguments are passed to "stestr run" (e.g. a test filter regex).
@@ -8,6 +9,7 @@ cd "$(dirname "$0")/.."
 tools/ensure-venv.sh
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check nova bench tools contrib
+mypy  # mypy.ini: the whole nova tree
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

@@ -21,6 +21,8 @@ from typing import Any
 from nova.api.validation import validators
 
 SchemaSource = dict[str, Any] | Callable[[Any], dict[str, Any]]
+#: (schema, first microversion, last microversion)
+_Entry = tuple[SchemaSource, str | None, str | None]
 
 
 def _pick(entries: list[tuple[SchemaSource, str | None, str | None]],
@@ -43,7 +45,8 @@ def schema(source: SchemaSource, min_version: str | None = None,
         entries = getattr(fn, '_body_schemas', None)
         target: Callable[..., Any]
         if entries is None:
-            entries = body_entries = []
+            body_entries: list[_Entry] = []
+            entries = body_entries
 
             @functools.wraps(fn)
             def wrapper(self: Any, req: Any, *args: Any, **kwargs: Any,
@@ -68,7 +71,8 @@ def query_schema(source: SchemaSource, min_version: str | None = None,
         entries = getattr(fn, '_query_schemas', None)
         target: Callable[..., Any]
         if entries is None:
-            entries = query_entries = []
+            query_entries: list[_Entry] = []
+            entries = query_entries
 
             @functools.wraps(fn)
             def wrapper(self: Any, req: Any, *args: Any, **kwargs: Any,

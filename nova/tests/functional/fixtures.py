@@ -54,12 +54,21 @@ class CloudHelpers:
     fixture using it.
     """
 
+    db: Any
+    ctx: Any
+    compute_api: Any
+    image: dict[str, Any]
+    state_path: str
+
     def create_image(self) -> dict[str, Any]:
         from nova.image import api as image_api
+        from nova.image import local
+        api = image_api.API()
+        assert isinstance(api, local.LocalImageAPI)  # the test cloud's
         with tempfile.NamedTemporaryFile(dir=self.state_path,
                                          delete=False) as blob:
             blob.write(b'\0' * 4096)
-        return image_api.API().create_from_file(
+        return api.create_from_file(
             self.ctx, blob.name, name='cirros', disk_format='raw',
             container_format='bare', visibility='public')
 

@@ -66,11 +66,12 @@ class ServiceProcess:
         after crash recovery) or dies."""
         assert self.process is not None
         ready = f'{self.binary} ready'
+        process = self.process
 
         def started() -> bool:
-            if self.process.poll() is not None:
+            if process.poll() is not None:
                 raise AssertionError(
-                    f'{self.binary} exited with {self.process.returncode}:'
+                    f'{self.binary} exited with {process.returncode}:'
                     f'\n{self.log_tail()}')
             with open(self.log_file, errors='replace') as log:
                 return any(line.startswith(ready) for line in log)

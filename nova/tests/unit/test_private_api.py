@@ -153,7 +153,7 @@ def find_private_uses(source: str, path: str = '<snippet>'
 
 
 def _files() -> list[str]:
-    found = []
+    found: list[str] = []
     for top in SCANNED:
         for directory, dirs, files in os.walk(os.path.join(ROOT, top)):
             dirs[:] = [d for d in dirs if d not in (

@@ -208,6 +208,12 @@ class TestClients(testtools.TestCase):
             cls.nova.stop()
         super().tearDownClass()
 
+    @property
+    def cloud(self) -> NovaAll:
+        """The class's nova-all (setUp skips the test without one)."""
+        assert self.nova is not None
+        return self.nova
+
     def setUp(self) -> None:
         super().setUp()
         if self.nova is None:
@@ -219,9 +225,9 @@ class TestClients(testtools.TestCase):
 
     def osc(self, *args: str, parse: bool = True) -> Any:
         env = dict(os.environ,
-                   OS_AUTH_TYPE='admin_token', OS_ENDPOINT=self.nova.endpoint,
+                   OS_AUTH_TYPE='admin_token', OS_ENDPOINT=self.cloud.endpoint,
                    OS_TOKEN=TOKEN,
-                   OS_IDENTITY_ENDPOINT_OVERRIDE=self.nova.endpoint,
+                   OS_IDENTITY_ENDPOINT_OVERRIDE=self.cloud.endpoint,
                    OS_IDENTITY_API_VERSION='3')
         for key in ('OS_CLOUD', 'OS_AUTH_URL', 'OS_USERNAME',
                     'OS_PASSWORD', 'OS_PROJECT_NAME'):
@@ -234,13 +240,13 @@ class TestClients(testtools.TestCase):
         if result.returncode != 0:
             self.fail(f'openstack {" ".join(args)} failed '
                       f'({result.returncode}):\n{result.stderr}\n'
-                      f'--- nova-all ---\n{self.nova.output()}')
+                      f'--- nova-all ---\n{self.cloud.output()}')
         return json.loads(result.stdout) if parse else result.stdout
 
     def wait_status(self, server_id: str, status: str) -> dict:
         deadline = time.monotonic() + WAIT_TIMEOUT
         while time.monotonic() < deadline:
-            server = self.nova.api('GET', f'/servers/{server_id}')['server']
+            server = self.cloud.api('GET', f'/servers/{server_id}')['server']
             if server['status'] == status:
                 return server
             if server['status'] == 'ERROR':
@@ -258,24 +264,24 @@ class TestClients(testtools.TestCase):
         self.fail(f'timed out waiting for {what}')
 
     def cloud_image_id(self) -> str:
-        return self.nova.api('GET', '/images?name=cirros')['images'][0]['id']
+        return self.cloud.api('GET', '/images?name=cirros')['images'][0]['id']
 
     def novaclient(self) -> Any:
         from keystoneauth1 import session, token_endpoint
         from novaclient import client
-        auth = token_endpoint.Token(endpoint=self.nova.endpoint,
+        auth = token_endpoint.Token(endpoint=self.cloud.endpoint,
                                     token=TOKEN)
         return client.Client('2.96', session=session.Session(auth=auth),
-                             endpoint_override=self.nova.endpoint)
+                             endpoint_override=self.cloud.endpoint)
 
     def sdk(self) -> Any:
         import openstack
         return openstack.connect(
             auth_type='admin_token',
-            auth={'endpoint': self.nova.endpoint, 'token': TOKEN},
-            identity_endpoint_override=self.nova.endpoint,
+            auth={'endpoint': self.cloud.endpoint, 'token': TOKEN},
+            identity_endpoint_override=self.cloud.endpoint,
             identity_api_version='3',
-            compute_endpoint_override=self.nova.endpoint)
+            compute_endpoint_override=self.cloud.endpoint)
 
     # -- the scenario ------------------------------------------------------
 
@@ -312,7 +318,7 @@ class TestClients(testtools.TestCase):
         self.assertTrue(detail['events'], detail)
 
         self.osc('server', 'delete', '--wait', 'e2e-vm', parse=False)
-        error = self.assertRaises(urllib.error.HTTPError, self.nova.api,
+        error = self.assertRaises(urllib.error.HTTPError, self.cloud.api,
                                   'GET', f'/servers/{server_id}')
         self.assertEqual(404, error.code)
 
@@ -320,10 +326,10 @@ class TestClients(testtools.TestCase):
         import openstack
         conn = openstack.connect(
             auth_type='admin_token',
-            auth={'endpoint': self.nova.endpoint, 'token': TOKEN},
-            identity_endpoint_override=self.nova.endpoint,
+            auth={'endpoint': self.cloud.endpoint, 'token': TOKEN},
+            identity_endpoint_override=self.cloud.endpoint,
             identity_api_version='3',
-            compute_endpoint_override=self.nova.endpoint)
+            compute_endpoint_override=self.cloud.endpoint)
         flavors = [f.name for f in conn.compute.flavors()]
         self.assertIn('m1.e2e', flavors)
         image = conn.compute.find_image('cirros')
@@ -340,15 +346,15 @@ class TestClients(testtools.TestCase):
     def test_novaclient(self):
         from keystoneauth1 import session, token_endpoint
         from novaclient import api_versions, client
-        auth = token_endpoint.Token(endpoint=self.nova.endpoint,
+        auth = token_endpoint.Token(endpoint=self.cloud.endpoint,
                                     token=TOKEN)
         nova = client.Client('2.1', session=session.Session(auth=auth),
-                             endpoint_override=self.nova.endpoint)
+                             endpoint_override=self.cloud.endpoint)
         version = api_versions.discover_version(
             nova, api_versions.APIVersion('2.96'))
         self.assertEqual('2.96', version.get_string())
         nova = client.Client(version, session=session.Session(auth=auth),
-                             endpoint_override=self.nova.endpoint)
+                             endpoint_override=self.cloud.endpoint)
         self.assertIn('m1.e2e', [f.name for f in nova.flavors.list()])
         self.assertIsInstance(nova.servers.list(), list)
 
@@ -376,7 +382,7 @@ class TestClients(testtools.TestCase):
         self.osc('server', 'image', 'create', '--name', 'e2e-snap',
                  'e2e-actions', parse=False)
         snapshot = self.wait_for(lambda: [
-            i for i in self.nova.api('GET', '/images/detail')['images']
+            i for i in self.cloud.api('GET', '/images/detail')['images']
             if i['name'] == 'e2e-snap' and i['status'] == 'ACTIVE'],
             'the snapshot to be active')[0]
         self.assertEqual(server_id, snapshot['server']['id'])
@@ -385,7 +391,7 @@ class TestClients(testtools.TestCase):
 
         self.osc('server', 'lock', '--reason', 'e2e', 'e2e-actions',
                  parse=False)
-        shown = self.nova.api('GET', f'/servers/{server_id}',
+        shown = self.cloud.api('GET', f'/servers/{server_id}',
                               version='2.73')['server']
         self.assertEqual((True, 'e2e'), (shown['locked'],
                                          shown['locked_reason']))
@@ -471,7 +477,7 @@ class TestClients(testtools.TestCase):
     def test_novaclient_volumes_interfaces_and_lock(self):
         volumes = self.useFixture(NovaAllVolumes(self.nova))
         nova = self.novaclient()
-        image = self.nova.api('GET', '/images?name=cirros')['images'][0]
+        image = self.cloud.api('GET', '/images?name=cirros')['images'][0]
         server = nova.servers.create('nova-vm', image['id'], 'e2e',
                                      nics='auto')
         self.wait_status(server.id, 'ACTIVE')
@@ -502,7 +508,7 @@ class TestClients(testtools.TestCase):
 
         snapshot_id = nova.servers.create_image(server, 'nova-snap',
                                                 {'k': 'v'})
-        self.wait_for(lambda: self.nova.api(
+        self.wait_for(lambda: self.cloud.api(
             'GET', f'/images/{snapshot_id}')['image']['status'] == 'ACTIVE',
             'the snapshot to be active')
         self.wait_status(server.id, 'ACTIVE')

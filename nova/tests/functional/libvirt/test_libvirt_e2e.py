@@ -74,7 +74,9 @@ class LibvirtCloudTestCase(testtools.TestCase):
 
     def register_tiny_guest(self) -> dict:
         from nova.image import api as image_api
+        from nova.image import local
         api = image_api.API()
+        assert isinstance(api, local.LocalImageAPI)  # the test cloud's
         admin = self.cloud.ctx
         kernel = api.create_from_file(
             admin, self.guest_files['kernel'], name='tiny-kernel',

@@ -257,7 +257,7 @@ class FakeComputeAPI:
             'launch_index': 0,
         }
         instance.update(values)
-        self.db.instances[instance['uuid']] = instance
+        self.db.instances[str(instance['uuid'])] = instance
         return instance
 
     def _record(self, _call: str, *args: Any, **kwargs: Any) -> None:

@@ -32,6 +32,7 @@ class TestMigrations(testtools.TestCase):
         super().setUp()
         self.database = self.useFixture(
             database.Database(self.backend, migrate=False))
+        assert self.database.engine is not None
         self.engine = self.database.engine
 
     def test_migrated_schema_matches_models(self) -> None:

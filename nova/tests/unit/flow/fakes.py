@@ -87,7 +87,7 @@ def make_flow(name: str = 'test.demo', version: str = '1.0',
               entries: Sequence[str | SubFlow] = ('a', 'b', 'c', 'd'), *,
               no_revert: Iterable[str] = (), optional: Iterable[str] = (),
               handlers: Sequence[str] = ('h1', 'h2'),
-              on_interrupt: str = 'revert', state_type: type = LogState,
+              on_interrupt: Any = 'revert', state_type: type = LogState,
               subject: Any = None) -> Flow:
     """A flow whose every stage logs itself and has a logging revert."""
     flow = Flow(name, version, state_type, on_interrupt=on_interrupt,

@@ -37,7 +37,7 @@ def bdi(volume_id='vol-1', mount='/dev/vdb'):
 
 
 class FakeDriverTestCase(testtools.TestCase):
-    state_path = True
+    state_path: bool | None = True
 
     def setUp(self):
         super().setUp()

@@ -224,7 +224,8 @@ class TestFaults(testtools.TestCase):
 class TestBadInputNever500(fakes.APITestCase):
     """Wrong types anywhere in a body or query are 4xx, never 500."""
 
-    JUNK = (None, 1, -1, '', 'x', [], {}, [None], {'a': None}, True, 1.5)
+    JUNK: tuple[object, ...] = (None, 1, -1, '', 'x', [], {}, [None],
+                                {'a': None}, True, 1.5)
     ACTIONS = ('reboot', 'os-stop', 'rebuild', 'resize', 'createImage',
                'migrate', 'os-migrateLive', 'evacuate', 'rescue',
                'unshelve', 'lock', 'os-getConsoleOutput', 'confirmResize')
