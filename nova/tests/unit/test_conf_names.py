@@ -86,6 +86,13 @@ class TestRenamedOptions(ConfigFileTestCase):
 class TestAPIOptionNames(ConfigFileTestCase):
     """An operator's nova.conf for upstream nova's API options."""
 
+    def assert_api_options_set(self):
+        self.assertEqual(('127.0.0.2', 18774, 4, '/etc/nova/api-paste.ini'),
+                         (self.conf.osapi_compute_listen,
+                          self.conf.osapi_compute_listen_port,
+                          self.conf.osapi_compute_workers,
+                          self.conf.wsgi.api_paste_config))
+
     def test_upstream_api_options_load(self):
         self.load('''
             [DEFAULT]
@@ -95,11 +102,7 @@ class TestAPIOptionNames(ConfigFileTestCase):
             [wsgi]
             api_paste_config = /etc/nova/api-paste.ini
             ''')
-        self.assertEqual(('127.0.0.2', 18774, 4, '/etc/nova/api-paste.ini'),
-                         (self.conf.osapi_compute_listen,
-                          self.conf.osapi_compute_listen_port,
-                          self.conf.osapi_compute_workers,
-                          self.conf.wsgi.api_paste_config))
+        self.assert_api_options_set()
         self.assertNotIn('deprecated', self.log.output)
 
     def test_old_api_option_names_still_load_with_warnings(self):
@@ -111,11 +114,7 @@ class TestAPIOptionNames(ConfigFileTestCase):
             [api]
             api_paste_config = /etc/nova/api-paste.ini
             ''')
-        self.assertEqual(('127.0.0.2', 18774, 4, '/etc/nova/api-paste.ini'),
-                         (self.conf.osapi_compute_listen,
-                          self.conf.osapi_compute_listen_port,
-                          self.conf.osapi_compute_workers,
-                          self.conf.wsgi.api_paste_config))
+        self.assert_api_options_set()
         for group, name in (('wsgi', 'listen'), ('wsgi', 'port'),
                             ('wsgi', 'workers'), ('api', 'api_paste_config')):
             self.assertIn(f'Option "{name}" from group "{group}" is '
