@@ -41,6 +41,9 @@ class NotificationsTestCase(testtools.TestCase):
                                                     instance['uuid'])
         self.cloud.compute_api.delete(self.cloud.ctx, active)
         self.cloud.wait_for_deleted(instance['uuid'])
+        # The instance is gone before the terminate flow's last stage
+        # (notify_usage_end) runs: wait for both runs to end.
+        self.cloud.wait_for_runs(instance['uuid'], 2)
         return instance['uuid']
 
 
