@@ -59,9 +59,8 @@ DEFAULT_MODE = EVENTLET
 _mode: str | None = None
 # True once eventlet has monkey-patched this process.
 _green = False
-# eventlet.spawn_n / eventlet.tpool.execute, bound by setup() so that no
-# function here imports eventlet on the hot path.
-_green_spawn_n: Callable[..., Any] | None = None
+# eventlet.tpool.execute, bound by setup() so that no function here
+# imports eventlet on the hot path.
 _tpool_execute: Callable[..., Any] | None = None
 # Native lock: taken only at start-up and around O(1) bookkeeping that never
 # yields, so it is safe in both modes.
@@ -115,7 +114,7 @@ def setup() -> str:
     In eventlet mode this monkey-patches the standard library, so it must be
     the first thing a nova entry point does. Calling it again is a no-op.
     """
-    global _green, _green_spawn_n, _tpool_execute
+    global _green, _tpool_execute
     chosen = mode()
     # eventlet reads this when first imported - by this function in
     # eventlet mode, by oslo.service (through oslo.messaging) in threading
@@ -149,7 +148,6 @@ def setup() -> str:
         # to PostgreSQL.  The database layer greens it when it first
         # connects to PostgreSQL (green_psycopg2).
         eventlet.monkey_patch(psycopg=False)
-        _green_spawn_n = eventlet.spawn_n
         _tpool_execute = eventlet.tpool.execute
         _green = True
     return chosen
@@ -269,74 +267,102 @@ def cooperative_yield() -> None:
     _turn_started = time.monotonic()
 
 
+#: Most functions ``spawn`` runs at once (others wait for one to end).
+#: They are long-lived service loops and background tasks, a few per
+#: service; the limit only bounds a runaway.
+SPAWN_MAX_WORKERS = 1000
+
+_spawn_executor: Any = None
+
+
+def _import_futurist() -> None:
+    """Import futurist, quietly.
+
+    Imported on first use: futurist imports eventlet when it is
+    installed, which a process in threading mode then pays for only if
+    it spawns anything (as it would for oslo.messaging's executors).
+    eventlet warns on import that it is deprecated; as in setup(), the
+    threading mode is nova's way off it and the warning helps no
+    operator.
+    """
+    if 'futurist.periodics' in sys.modules:
+        return
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        import futurist  # noqa: F401
+        import futurist.periodics  # noqa: F401
+        import futurist.waiters  # noqa: F401
+
+
+def _new_executor(max_workers: int) -> Any:
+    """A futurist executor for this process's mode: green threads when
+    it is patched, native (daemon) threads otherwise."""
+    _import_futurist()
+    import futurist
+    if _green:
+        return futurist.GreenThreadPoolExecutor(max_workers=max_workers)
+    return futurist.ThreadPoolExecutor(max_workers=max_workers)
+
+
+def _default_executor() -> Any:
+    global _spawn_executor
+    if _spawn_executor is None:
+        with _setup_lock:
+            if _spawn_executor is None:
+                _spawn_executor = _new_executor(SPAWN_MAX_WORKERS)
+    return _spawn_executor
+
+
 class Handle:
-    """A spawned function: ``wait()`` returns its result or raises its error.
+    """A spawned function (a futurist future): ``wait()`` returns its
+    result or raises its error.
 
     An error nobody retrieved with ``wait()`` is logged when the handle is
     garbage collected, so a failing fire-and-forget task is not silent.
     """
 
-    __slots__ = ('_done', '_result', '_error', '_retrieved', 'name')
+    __slots__ = ('future', 'name', '_retrieved')
 
-    def __init__(self, name: str = '') -> None:
-        self._done = threading.Event()
-        self._result: Any = None
-        self._error: BaseException | None = None
-        self._retrieved = False
+    def __init__(self, future: Any, name: str = '') -> None:
+        self.future = future
         self.name = name
-
-    def _run(self, fn: Callable[..., Any], args: tuple,
-             kwargs: dict[str, Any]) -> None:
-        try:
-            self._result = fn(*args, **kwargs)
-        except BaseException as error:
-            self._error = error
-        finally:
-            self._done.set()
+        self._retrieved = False
 
     def done(self) -> bool:
-        return self._done.is_set()
+        return bool(self.future.done())
 
     def wait(self, timeout: float | None = None) -> Any:
         """The function's result; its exception is re-raised here.
 
         :raises TimeoutError: if it has not finished within ``timeout``.
         """
-        if not self._done.wait(timeout):
-            raise TimeoutError(f'{self.name or "task"} still running after '
-                               f'{timeout}s')
+        if not self.future.done():
+            from futurist import waiters
+            waiters.wait_for_all([self.future], timeout)
+            if not self.future.done():
+                raise TimeoutError(f'{self.name or "task"} still running '
+                                   f'after {timeout}s')
         self._retrieved = True
-        if self._error is not None:
-            raise self._error
-        return self._result
+        return self.future.result()
 
     def __del__(self) -> None:
-        if self._error is not None and not self._retrieved:
-            try:
+        try:
+            if self._retrieved or not self.future.done():
+                return
+            error = self.future.exception()
+            if error is not None:
                 LOG.error('Unhandled error in %s: %r', self.name or 'task',
-                          self._error, exc_info=self._error)
-            except Exception:
-                # Logging may be torn down already at interpreter exit.
-                pass
-
-
-def _start(handle: Handle, fn: Callable[..., Any], args: tuple,
-           kwargs: dict[str, Any]) -> None:
-    if _green_spawn_n is not None:
-        # spawn_n: the cheapest green thread; Handle does the bookkeeping.
-        _green_spawn_n(handle._run, fn, args, kwargs)
-    else:
-        # Daemon: a thread stuck in a hypervisor call must not keep the
-        # service from exiting on SIGTERM.
-        threading.Thread(target=handle._run, args=(fn, args, kwargs),
-                         name=handle.name or None, daemon=True).start()
+                          error, exc_info=error)
+        except Exception:
+            # Logging may be torn down already at interpreter exit.
+            pass
 
 
 def spawn(fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Handle:
-    """Run ``fn(*args, **kwargs)`` concurrently; returns its Handle."""
-    handle = Handle(getattr(fn, '__qualname__', ''))
-    _start(handle, fn, args, kwargs)
-    return handle
+    """Run ``fn(*args, **kwargs)`` concurrently (on the process's futurist
+    executor); returns its Handle."""
+    return Handle(_default_executor().submit(fn, *args, **kwargs),
+                  getattr(fn, '__qualname__', ''))
 
 
 def run_in_native_thread(fn: Callable[..., Any], *args: Any,
@@ -356,18 +382,21 @@ def run_in_native_thread(fn: Callable[..., Any], *args: Any,
 class KeyedLock:
     """One lock per key (e.g. per instance UUID), created on demand.
 
-    A key's entry lives only while someone holds or waits for it, so locking
-    on millions of different UUIDs over a service's life leaks nothing.
+    oslo.concurrency's internal locks: a key's semaphore lives in a
+    ``lockutils.Semaphores`` container (one per KeyedLock) only while
+    someone holds or waits for it, so locking on millions of different
+    UUIDs over a service's life leaks nothing.  Keys that are not strings
+    are named by their ``repr``.
     """
 
     def __init__(self) -> None:
-        self._guard = Lock()
-        # key -> [lock, holders + waiters]
-        self._locks: dict[Any, list] = {}
+        from oslo_concurrency import lockutils
+        self._lockutils = lockutils
+        self._semaphores = lockutils.Semaphores()
 
     def __len__(self) -> int:
         """Keys currently held or waited for."""
-        return len(self._locks)
+        return len(self._semaphores)
 
     @contextlib.contextmanager
     def lock(self, key: Any, timeout: float | None = None) -> Iterator[None]:
@@ -375,25 +404,18 @@ class KeyedLock:
 
         :raises TimeoutError: if ``timeout`` seconds pass without getting it.
         """
-        with self._guard:
-            entry = self._locks.get(key)
-            if entry is None:
-                entry = self._locks[key] = [Lock(), 0]
-            entry[1] += 1
+        name = key if isinstance(key, str) else repr(key)
+        semaphore = self._lockutils.internal_lock(name, self._semaphores)
+        if not semaphore.acquire(timeout=timeout):
+            # Not kept alive by the traceback: a key nobody holds must
+            # leave the container.
+            del semaphore
+            raise TimeoutError(f'lock {key!r} not acquired within '
+                               f'{timeout}s')
         try:
-            if not entry[0].acquire(timeout=-1 if timeout is None
-                                    else timeout):
-                raise TimeoutError(f'lock {key!r} not acquired within '
-                                   f'{timeout}s')
-            try:
-                yield
-            finally:
-                entry[0].release()
+            yield
         finally:
-            with self._guard:
-                entry[1] -= 1
-                if not entry[1]:
-                    del self._locks[key]
+            semaphore.release()
 
     __call__ = lock
 
@@ -415,7 +437,8 @@ def lock_for(key: Any, timeout: float | None = None
 
 
 class Pool:
-    """At most ``size`` functions running at once.
+    """At most ``size`` functions running at once, on a futurist executor
+    of that size.
 
     ``spawn`` blocks while the pool is full, which gives callers (e.g. an
     RPC endpoint accepting builds) back-pressure instead of an unbounded
@@ -429,6 +452,7 @@ class Pool:
         self._slots = Semaphore(size)
         self._guard = Lock()
         self._running: set[Handle] = set()
+        self._executor = _new_executor(size)
 
     def running(self) -> int:
         return len(self._running)
@@ -439,25 +463,22 @@ class Pool:
     def spawn(self, fn: Callable[..., Any], *args: Any,
               **kwargs: Any) -> Handle:
         self._slots.acquire()
-        handle = Handle(getattr(fn, '__qualname__', ''))
-
-        def run() -> Any:
-            try:
-                return fn(*args, **kwargs)
-            finally:
-                with self._guard:
-                    self._running.discard(handle)
-                self._slots.release()
-
+        try:
+            future = self._executor.submit(fn, *args, **kwargs)
+        except BaseException:
+            self._slots.release()
+            raise
+        handle = Handle(future, getattr(fn, '__qualname__', ''))
         with self._guard:
             self._running.add(handle)
-        try:
-            _start(handle, run, (), {})
-        except BaseException:
+
+        def finished(_: Any) -> None:
             with self._guard:
                 self._running.discard(handle)
             self._slots.release()
-            raise
+
+        # Runs at once if the function already ended.
+        future.add_done_callback(finished)
         return handle
 
     def waitall(self, timeout: float | None = None) -> None:
@@ -470,52 +491,74 @@ class Pool:
         deadline = None if timeout is None else time.monotonic() + timeout
         while True:
             with self._guard:
-                pending = list(self._running)
+                pending = [handle.future for handle in self._running]
             if not pending:
                 return
-            for handle in pending:
-                left = (None if deadline is None
-                        else max(0.0, deadline - time.monotonic()))
-                if not handle._done.wait(left):
-                    raise TimeoutError(
-                        f'{len(self._running)} tasks still running after '
-                        f'{timeout}s')
+            left = (None if deadline is None
+                    else max(0.0, deadline - time.monotonic()))
+            from futurist import waiters
+            waiters.wait_for_all(pending, left)
+            if any(not future.done() for future in pending):
+                raise TimeoutError(f'{len(self._running)} tasks still '
+                                   f'running after {timeout}s')
 
 
 class Periodic:
-    """A function called every ``interval`` seconds until ``stop()``."""
+    """A function called every ``interval`` seconds until ``stop()``:
+    a futurist ``PeriodicWorker`` running in a spawned thread.
+
+    Runs are spaced start to start (futurist's ``last_started``
+    strategy), so the period does not drift by the run time; a failed run
+    is logged and the next one happens as planned.
+    """
 
     def __init__(self, fn: Callable[[], Any], interval: float,
                  initial_delay: float | None = None) -> None:
         if interval <= 0:
             raise ValueError(f'interval must be positive, not {interval}')
+        _import_futurist()
+        from futurist import periodics
         self.fn = fn
         self.interval = interval
         self.initial_delay = initial_delay
+        self.name = getattr(fn, '__qualname__', repr(fn))
         self._stopped = Event()
+
+        @periodics.periodic(interval, run_immediately=True)
+        def run() -> None:
+            fn()
+
+        # Condition and Event looked up now, after setup(): green ones in
+        # eventlet mode (futurist's defaults are bound at its import).
+        self._worker = periodics.PeriodicWorker(
+            [(run, None, None)], cond_cls=threading.Condition,
+            event_cls=threading.Event, schedule_strategy='last_started',
+            on_failure=self._failed)
         self._handle = spawn(self._loop)
 
+    def _failed(self, cb: Any, kind: str, spacing: float, exc_info: Any,
+                traceback: str | None = None) -> None:
+        # One failed run must not end the task for the process life
+        # (futurist goes on after this).
+        LOG.error('Periodic task %s failed', self.name, exc_info=exc_info)
+
     def _loop(self) -> None:
-        name = getattr(self.fn, '__qualname__', repr(self.fn))
         if self.initial_delay and self._stopped.wait(self.initial_delay):
             return
-        while not self._stopped.is_set():
-            started = time.monotonic()
-            try:
-                self.fn()
-            except Exception:
-                # One failed run must not end the task for the process life.
-                LOG.exception('Periodic task %s failed', name)
-            # Start to start, so the period does not drift by the run time.
-            delay = self.interval - (time.monotonic() - started)
-            if delay <= 0:
-                sleep(0)
-            elif self._stopped.wait(delay):
-                return
+        if self._stopped.is_set():
+            return
+        try:
+            self._worker.start()
+        except RuntimeError:
+            # stop() came between the check above and start(): the
+            # worker is tombstoned and refuses to start, as wanted.
+            if not self._stopped.is_set():
+                raise
 
     def stop(self) -> None:
         """Stop after the current run, if any (does not wait)."""
         self._stopped.set()
+        self._worker.stop()
 
     def wait(self, timeout: float | None = None) -> None:
         """Wait for the loop to end after ``stop()``."""

@@ -6,6 +6,7 @@ proven in a fresh interpreter, since patching is process-wide.
 """
 
 import ast
+import gc
 import json
 import os
 import subprocess
@@ -45,12 +46,33 @@ class TestPrimitives(testtools.TestCase):
         self.assertTrue(handle.wait(TIMEOUT))
 
     def test_unretrieved_error_is_logged(self):
-        handle = concurrency.Handle('job')
-        handle._run(lambda: 1 / 0, (), {})
+        def job():
+            return 1 / 0
+
+        handle = concurrency.spawn(job)
+        self.assertRaises(ZeroDivisionError, handle.future.result, TIMEOUT)
         with mock.patch.object(concurrency.LOG, 'error') as error:
-            handle.__del__()
-        self.assertEqual('job', error.call_args[0][1])
-        handle._error = None
+            del handle
+            gc.collect()
+        self.assertEqual(1, error.call_count)
+        self.assertIn('job', error.call_args[0][1])
+        self.assertIsInstance(error.call_args[0][2], ZeroDivisionError)
+
+    def test_retrieved_error_is_not_logged_again(self):
+        handle = concurrency.spawn(lambda: 1 / 0)
+        self.assertRaises(ZeroDivisionError, handle.wait, TIMEOUT)
+        with mock.patch.object(concurrency.LOG, 'error') as error:
+            del handle
+            gc.collect()
+        self.assertEqual(0, error.call_count)
+
+    def test_spawn_runs_on_a_futurist_executor(self):
+        import futurist
+        handle = concurrency.spawn(lambda: 1)
+        self.assertIsInstance(handle.future, futurist.Future)
+        self.assertIsInstance(concurrency._default_executor(),
+                              futurist.ThreadPoolExecutor)
+        self.assertEqual(1, handle.wait(TIMEOUT))
 
     def test_spawned_functions_run_concurrently(self):
         a, b = concurrency.Event(), concurrency.Event()
