@@ -106,7 +106,9 @@ def _tune_sqlite(engine: sa.Engine) -> None:
     def _take_write_lock(connection: sa.Connection, cursor: Any,
                          statement: str, parameters: Any, context: Any,
                          executemany: bool) -> None:
-        if statement.startswith('SELECT') or \
+        # Reads, and transaction control: oslo.db sends SQLite's BEGIN
+        # as a statement, and a reader's BEGIN must not wait for a writer.
+        if statement.startswith(_NOT_WRITES) or \
                 'nova_writing' in connection.info:
             return
         _take_sqlite_write_turn(write_lock, connection.info)
@@ -159,6 +161,9 @@ def _green_postgresql_driver(dialect: sa.Dialect, record: Any,
 #: Engine -> the lock giving its writers their turn (SQLite only).
 _SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[sa.Engine, Any] = \
     weakref.WeakKeyDictionary()
+#: Statements that never take the SQLite write turn.
+_NOT_WRITES: Final = ('SELECT', 'BEGIN', 'COMMIT', 'ROLLBACK', 'SAVEPOINT',
+                      'RELEASE', 'PRAGMA')
 #: The sqlite3 module's default busy timeout.
 _SQLITE_WRITE_WAIT: Final = 5.0
 
