@@ -38,6 +38,16 @@ class ConfigFileTestCase(testtools.TestCase):
 
 class TestRenamedOptions(ConfigFileTestCase):
 
+    def assert_options_set(self):
+        self.assertEqual(
+            ('/srv/nova/instances', ['ComputeFilter', 'RamFilter'], -1.0,
+             3600),
+            (self.conf.instances_path,
+             self.conf.filter_scheduler.enabled_filters,
+             self.conf.filter_scheduler.ram_weight_multiplier,
+             self.conf.image_cache
+             .remove_unused_original_minimum_age_seconds))
+
     def test_upstream_names_load(self):
         self.load('''
             [DEFAULT]
@@ -48,14 +58,7 @@ class TestRenamedOptions(ConfigFileTestCase):
             [image_cache]
             remove_unused_original_minimum_age_seconds = 3600
             ''')
-        self.assertEqual('/srv/nova/instances', self.conf.instances_path)
-        self.assertEqual(['ComputeFilter', 'RamFilter'],
-                         self.conf.filter_scheduler.enabled_filters)
-        self.assertEqual(-1.0,
-                         self.conf.filter_scheduler.ram_weight_multiplier)
-        self.assertEqual(
-            3600, self.conf.image_cache
-            .remove_unused_original_minimum_age_seconds)
+        self.assert_options_set()
         self.assertNotIn('deprecated', self.log.output)
 
     def test_old_names_load_with_the_same_effect_and_a_warning(self):
@@ -67,14 +70,7 @@ class TestRenamedOptions(ConfigFileTestCase):
             instances_path = /srv/nova/instances
             remove_unused_base_images_age = 3600
             ''')
-        self.assertEqual('/srv/nova/instances', self.conf.instances_path)
-        self.assertEqual(['ComputeFilter', 'RamFilter'],
-                         self.conf.filter_scheduler.enabled_filters)
-        self.assertEqual(-1.0,
-                         self.conf.filter_scheduler.ram_weight_multiplier)
-        self.assertEqual(
-            3600, self.conf.image_cache
-            .remove_unused_original_minimum_age_seconds)
+        self.assert_options_set()
         for old in ('[scheduler] enabled_filters',
                     '[libvirt] remove_unused_base_images_age',
                     '[libvirt] instances_path'):
