@@ -39,7 +39,6 @@ import re
 import threading
 import traceback
 import uuid as uuidlib
-import weakref
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, NoReturn, TypeVar, cast
 
@@ -100,7 +99,7 @@ def _tune_sqlite(engine: sa.Engine) -> None:
     # write, released when its connection goes back to the pool; never
     # waited for longer than SQLite itself would wait, after which SQLite
     # decides as before - so it cannot turn a bug into a hang.
-    write_lock = _SQLITE_WRITE_LOCKS[engine] = concurrency.Lock()
+    write_lock = concurrency.Lock()
 
     @sa.event.listens_for(engine, 'before_cursor_execute')
     def _take_write_lock(connection: sa.Connection, cursor: Any,
@@ -158,9 +157,6 @@ def _green_postgresql_driver(dialect: sa.Dialect, record: Any,
     if dialect.driver == 'psycopg2':
         concurrency.green_psycopg2()
 
-#: Engine -> the lock giving its writers their turn (SQLite only).
-_SQLITE_WRITE_LOCKS: weakref.WeakKeyDictionary[sa.Engine, Any] = \
-    weakref.WeakKeyDictionary()
 #: Statements that never take the SQLite write turn.
 _NOT_WRITES: Final = ('SELECT', 'BEGIN', 'COMMIT', 'ROLLBACK', 'SAVEPOINT',
                       'RELEASE', 'PRAGMA')
