@@ -199,10 +199,13 @@ class TestServerActionsAPI(testtools.TestCase):
 
         self.assertEqual(202, self.call('DELETE',
                                         f'{path}/{volume["id"]}')[0])
-        func_fixtures.wait_for(lambda: volume_api.get(
-            self.cloud.ctx, volume['id'])['status'] == 'available',
-            what='the volume to be available')
-        self.assertEqual({'volumeAttachments': []}, self.call('GET', path)[1])
+        # The detach flow frees the volume before it destroys the block
+        # device mapping (as upstream does), so wait for the mapping.
+        func_fixtures.wait_for(
+            lambda: self.call('GET', path)[1] == {'volumeAttachments': []},
+            what='the attachment to be gone')
+        self.assertEqual('available', volume_api.get(
+            self.cloud.ctx, volume['id'])['status'])
         self.assertEqual(404, self.call('DELETE',
                                         f'{path}/{volume["id"]}')[0])
 
