@@ -569,3 +569,52 @@ def start_periodic(fn: Callable[[], Any], interval: float,
                    initial_delay: float | None = None) -> Periodic:
     """Call ``fn()`` every ``interval`` seconds; ``.stop()`` ends it."""
     return Periodic(fn, interval, initial_delay)
+
+
+# -- the API's HTTP server under eventlet ------------------------------------
+
+class GreenWSGIServer:
+    """``eventlet.wsgi`` serving a WSGI app: the API's server in a green
+    process, as upstream nova's was while it ran on eventlet.
+
+    One green thread per connection (at most ``max_connections``; further
+    connections wait in the listen backlog), HTTP/1.1 keep-alive and
+    chunked request bodies.  Under native threads nova serves the API with
+    waitress instead (nova.wsgi.server): waitress's worker threads wake
+    its I/O loop by writing to one pipe, which eventlet refuses once two
+    green threads wait to write it at once (100 concurrent clients are
+    enough), so it is not used green.
+    """
+
+    def __init__(self, app: Any, host: str, port: int, *,
+                 max_connections: int, keep_alive: bool,
+                 socket_timeout: float | None, backlog: int = 1024) -> None:
+        if not _green:
+            raise RuntimeError('GreenWSGIServer needs an eventlet-patched '
+                               'process (nova.concurrency.setup())')
+        import eventlet
+        import eventlet.wsgi
+        self._sock = eventlet.listen((host, port), backlog=backlog)
+        self.port: int = self._sock.getsockname()[1]
+        self._pool = eventlet.GreenPool(max_connections)
+        self._done = threading.Event()
+        self._thread = eventlet.spawn(
+            eventlet.wsgi.server, self._sock, app, custom_pool=self._pool,
+            keepalive=keep_alive, socket_timeout=socket_timeout,
+            # Requests are logged by the API's request_log filter, and a
+            # failing app gets a 500 without a traceback in the body.
+            log_output=False, debug=False,
+            log=logging.getLogger('nova.wsgi.eventlet'))
+
+    def stop(self) -> None:
+        """Stop accepting and close every connection, kept-alive ones
+        included."""
+        self._thread.kill()
+        self._sock.close()
+        for connection in list(self._pool.coroutines_running):
+            connection.kill()
+        self._done.set()
+
+    def wait(self) -> None:
+        self._done.wait()
+        self._pool.waitall()

@@ -119,4 +119,5 @@ def make_api_server() -> Any:
         CONF.wsgi.port_file,
         keep_alive=CONF.wsgi.keep_alive,
         client_socket_timeout=CONF.wsgi.client_socket_timeout,
-        workers=CONF.osapi_compute_workers)
+        workers=CONF.osapi_compute_workers,
+        pool_size=CONF.wsgi.default_pool_size)

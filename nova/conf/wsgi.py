@@ -29,14 +29,14 @@ api_service_opts = [
         default=16,
         min=1,
         deprecated_name='workers', deprecated_group='wsgi',
-        help='Worker threads of nova-api\'s WSGI server: the requests it '
-             'works on at once (waitress buffers each request whole '
-             'before a worker takes it, so connections beyond this only '
-             'wait). Under native threads (OS_NOVA_DISABLE_EVENTLET_'
-             'PATCHING=1) each competes for the interpreter lock, so more '
-             'than a few buys no throughput; under eventlet they are green '
-             'threads. (Upstream nova counts processes here; this nova-api '
-             'is one process.)'),
+        help='Worker threads of nova-api\'s WSGI server under native '
+             'threads (OS_NOVA_DISABLE_EVENTLET_PATCHING=1, waitress): the '
+             'requests it works on at once (waitress buffers each request '
+             'whole before a worker takes it, so connections beyond this '
+             'only wait).  Each competes for the interpreter lock, so more '
+             'than a few buys no throughput.  Under eventlet see [wsgi] '
+             'default_pool_size.  (Upstream nova counts processes here; '
+             'this nova-api is one process.)'),
 ]
 
 wsgi_opts = [
@@ -52,20 +52,22 @@ wsgi_opts = [
         help='File to write the port actually bound to, for callers that '
              'started the API on port 0.'),
     cfg.IntOpt(
-        'workers',
-        default=16,
+        'default_pool_size',
+        default=1000,
         min=1,
-        help='Requests the API works on at once.  Connections beyond '
-             'this stay open and their requests wait for a turn.  Under '
-             'NOVA_CONCURRENCY=threading each is a native thread competing '
-             'for the interpreter lock, so more than a few buys no '
-             'throughput; under eventlet they are green threads.'),
+        help='Under eventlet (the default concurrency mode), the green '
+             'threads of nova-api\'s server (eventlet.wsgi): the client '
+             'connections it serves at once; further connections wait in '
+             'the listen backlog.  Not used under native threads, where '
+             'waitress serves any number of connections with '
+             '[DEFAULT] osapi_compute_workers worker threads.'),
     cfg.BoolOpt(
         'keep_alive',
         default=True,
-        help='Ignored, with a warning, when false: nova-api\'s server '
-             '(waitress) keeps HTTP/1.1 connections open as the client '
-             'asks. Upstream nova\'s option, kept so its configs load.'),
+        help='Keep client connections open between requests (HTTP/1.1 '
+             'keep-alive); false closes each after its response.  Under '
+             'native threads it is ignored, with a warning, when false: '
+             'waitress keeps connections open as the client asks.'),
     cfg.IntOpt(
         'client_socket_timeout',
         default=900,
