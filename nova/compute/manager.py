@@ -19,7 +19,7 @@ from oslo_log import log as logging
 import nova.conf
 from nova import concurrency, exception
 from nova import context as nova_context
-from nova.compute import resource_tracker
+from nova.compute import resource_tracker, task_states
 from nova.compute.flows import base
 from nova.compute.flows.attach_interface import AttachInterfaceState
 from nova.compute.flows.attach_volume import AttachVolumeState
@@ -83,6 +83,8 @@ class ComputeManager:
     def recover_interrupted_runs(self, ctx: Any) -> int:
         """Finish or revert every run a crash on this host left behind."""
         recovered = 0
+        touched: set[str] = set()
+        deleted: set[str] = set()
         for run in self.recorder.unfinished_runs(ctx, self.host):
             runner = self.flows.runner(run.flow)
             flow = runner.flow
@@ -107,17 +109,42 @@ class ComputeManager:
                         run.started_stage_ids[-1:] or '(none)',
                         flow.on_interrupt)
             with self._locks(run.subject):
-                if flow.on_interrupt == 'resume':
-                    try:
-                        runner.resume(run_ctx, state, run.run_id,
-                                      run.completed_stage_ids)
-                    except Exception:
-                        LOG.exception('Resumed run %s failed', run.run_id)
-                else:
-                    runner.revert_interrupted(run_ctx, state, run.run_id,
-                                              run.started_stage_ids)
+                runner.recover(run_ctx, state, run.run_id,
+                               run.started_stage_ids,
+                               run.completed_stage_ids)
             recovered += 1
+            if run.flow == 'compute.terminate_instance':
+                deleted.add(run.subject)
+            elif run.subject:
+                touched.add(run.subject)
+        # A delete that arrived while an interrupted run held the instance
+        # is not lost with the process: its task_state says so.  Runs of
+        # other flows ended above without rescheduling it; the delete is
+        # finished here, under the delete's own request.
+        for uuid in sorted(touched - deleted):
+            self._finish_requested_delete(ctx, uuid)
         return recovered
+
+    def _finish_requested_delete(self, ctx: Any, uuid: str) -> None:
+        """Run the delete of an instance left in task_state ``deleting``
+        by a recovered run, linked to the delete's own action."""
+        try:
+            instance = self.db.instance_get_by_uuid(ctx, uuid)
+        except exception.InstanceNotFound:
+            return
+        if instance.get('task_state') != task_states.DELETING or \
+                instance.get('host') not in (self.host, None):
+            return
+        actions = [a for a in self.db.actions_get(ctx, uuid)
+                   if a['action'] == 'delete' and a['finish_time'] is None]
+        delete_ctx = nova_context.RequestContext(
+            user_id=instance.get('user_id'),
+            project_id=instance.get('project_id'),
+            request_id=actions[0]['request_id'] if actions else None,
+            is_admin=True, overwrite=False)
+        LOG.warning('Instance %s was being deleted when its run was cut; '
+                    'finishing the delete', uuid)
+        self.terminate_instance(delete_ctx, instance)
 
     # -- RPC methods ------------------------------------------------------
 

@@ -359,9 +359,9 @@ def transaction(body: Callable[[Any], _T], context: Any = None, *,
 Write = tuple[Any, Callable[[sa.Dialect], Any], dict[str, Any]]
 
 
-def write_idempotent(writes: Sequence[Write]) -> None:
+def write_idempotent(writes: Sequence[Write], context: Any = None) -> None:
     """Run ``writes`` in one transaction of their own (the flow
-    recorder's rows).
+    recorder's rows), or in the writer transaction open for ``context``.
 
     Each write is ``(key, build, parameters)``: ``build(dialect)`` returns
     the statement, built and compiled once per key, dialect and parameter
@@ -374,7 +374,7 @@ def write_idempotent(writes: Sequence[Write]) -> None:
                 ('write_idempotent', key, dialect.name),
                 functools.partial(build, dialect)), values)
 
-    transaction(body)
+    transaction(body, context)
 
 
 # -- helpers ------------------------------------------------------------------

@@ -63,9 +63,11 @@ recorded.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import datetime
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
@@ -95,6 +97,10 @@ _MUTABLE = ('finish_time', 'result', 'traceback', 'revert_result',
 # Keep tracebacks to what matters (their end) and within any column.
 _MAX_TEXT = 60000
 
+#: The event recording what recovery did with a run is named
+#: ``<flow><RECOVERY_EVENT>``: never a stage ID (those have no colon).
+RECOVERY_EVENT = ':recovery'
+
 
 def _dt(timestamp: float) -> datetime.datetime:
     """An engine timestamp (time.time()) as a naive UTC datetime."""
@@ -120,7 +126,8 @@ def _clean(text: str | None) -> str | None:
 class _RunState:
     """What the recorder remembers about a run between calls."""
 
-    __slots__ = ('seq', 'seqs', 'action_id', 'pending', 'last_stage')
+    __slots__ = ('seq', 'seqs', 'action_id', 'pending', 'last_stage',
+                 'context')
 
     def __init__(self, action_id: int | None = None) -> None:
         #: The last ``seq`` used in the run.
@@ -132,6 +139,8 @@ class _RunState:
         #: (successful finishes, and starts of stages without a revert).
         self.pending: list[dict[str, Any]] = []
         self.last_stage: str | None = None
+        #: The context of an open stage transaction, which writes join.
+        self.context: Any = None
 
 
 @dataclasses.dataclass
@@ -214,6 +223,8 @@ class RecordedRun:
             recovering=bool(row['recovering']),
             current_stage=row['current_stage'])
         for event in row.get('events', ()):
+            if event['event'].endswith(RECOVERY_EVENT):
+                continue  # not a stage
             run.stages.append(StageRecord(
                 stage_id=event['event'],
                 started_at=_ts(event['start_time']) or 0.0,
@@ -285,7 +296,8 @@ class DBRecorder:
 
     def stage_finished(self, run: RunInfo, stage_id: str, result: str,
                        started_at: float, finished_at: float,
-                       failure: Failure | None) -> None:
+                       failure: Failure | None, *,
+                       durable: bool = False) -> None:
         state = self._state(run)
         seq = state.seqs.get(stage_id)
         if seq is None:
@@ -301,10 +313,50 @@ class DBRecorder:
         if pending and pending[-1]['seq'] == seq:
             # The start was not written yet: the finish replaces it.
             pending.pop()
-        if result == records.SUCCESS and self.defer_finish:
+        if result == records.SUCCESS and self.defer_finish and not durable:
             pending.append(row)
             return
         self._write_events(state, [row])
+
+    def stage_transaction(self, run: RunInfo, ctx: Any
+                          ) -> contextlib.AbstractContextManager[Any]:
+        """A writer transaction for ``ctx`` that the stage's own writes
+        join (nova.db.api joins a transaction open for the same context),
+        and so does the durable finish written inside it, with every row
+        still held: one commit for the stage's effect and its record."""
+        return self._stage_transaction(self._state(run), ctx)
+
+    @contextlib.contextmanager
+    def _stage_transaction(self, state: _RunState,
+                           ctx: Any) -> Iterator[Any]:
+        held = list(state.pending)
+        try:
+            with db_api.writer(ctx) as connection:
+                state.context = ctx
+                try:
+                    yield connection
+                finally:
+                    state.context = None
+        except BaseException:
+            # Rolled back: what it wrote of the held rows is not written.
+            state.pending = held
+            raise
+
+    def run_recovered(self, run: RunInfo, message: str) -> None:
+        """An event ``<flow>:recovery`` (result Success, the message as
+        its details) in the run's action, and the message on the run."""
+        state = self._state(run)
+        state.seq += 1
+        now = timeutils.utcnow().timestamp()
+        row = self._event(run, state, state.seq, run.flow + RECOVERY_EVENT,
+                          start=now, finish=now, result='Success',
+                          details=_clean(message))
+        rows = [*state.pending, row]
+        state.pending = []
+        db_api.write_idempotent([
+            _upsert_write(rows),
+            ('recorder_run_message', _update_run_statement,
+             {'message': _clean(message), 'b_id': run.run_id})])
 
     def stage_reverted(self, run: RunInfo, stage_id: str, result: str,
                        started_at: float, finished_at: float,
@@ -335,9 +387,10 @@ class DBRecorder:
         writes = []
         if state.pending:
             writes.append(_upsert_write(state.pending))
-        values: dict[str, Any] = {
-            'status': result, 'finished_at': finish,
-            'message': _clean(failure.message) if failure else None}
+        values: dict[str, Any] = {'status': result, 'finished_at': finish}
+        if failure is not None or not run.recovering:
+            # A recovered run keeps what recovery said of it.
+            values['message'] = _clean(failure.message) if failure else None
         stage = (failure.stage_id if failure and failure.stage_id
                  else state.last_stage)
         if stage is not None:
@@ -506,7 +559,7 @@ class DBRecorder:
             state.pending = []
         if not rows:
             return
-        db_api.write_idempotent([_upsert_write(rows)])
+        db_api.write_idempotent([_upsert_write(rows)], state.context)
 
 
 def _insert_run_statement() -> Any:
@@ -625,9 +678,17 @@ class _ActionRecorder:
 
     def stage_finished(self, run: RunInfo, stage_id: str, result: str,
                        started_at: float, finished_at: float,
-                       failure: Failure | None) -> None:
+                       failure: Failure | None, *,
+                       durable: bool = False) -> None:
         self._parent.stage_finished(run, stage_id, result, started_at,
-                                    finished_at, failure)
+                                    finished_at, failure, durable=durable)
+
+    def stage_transaction(self, run: RunInfo, ctx: Any
+                          ) -> contextlib.AbstractContextManager[Any]:
+        return self._parent.stage_transaction(run, ctx)
+
+    def run_recovered(self, run: RunInfo, message: str) -> None:
+        self._parent.run_recovered(run, message)
 
     def stage_reverted(self, run: RunInfo, stage_id: str, result: str,
                        started_at: float, finished_at: float,

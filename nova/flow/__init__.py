@@ -2,7 +2,7 @@
 
 Public surface, for flow modules and vendor hooks alike::
 
-    from nova.flow import Flow, sub, stage, REVERT, RESUME
+    from nova.flow import Flow, sub, stage, mark, REVERT, RESUME
     from nova.flow import hooks
 """
 
@@ -10,10 +10,20 @@ from nova.flow.engine import FlowEngine
 from nova.flow.errors import FlowConfigError, FlowError, Problem, UnknownFlow
 from nova.flow.events import EventKind, FlowEvent
 from nova.flow.records import Failure, InMemoryRecorder, NullRecorder
-from nova.flow.spec import RESUME, REVERT, Flow, Stage, SubFlow, stage, sub
+from nova.flow.spec import (
+    RESUME,
+    REVERT,
+    Flow,
+    Stage,
+    SubFlow,
+    mark,
+    stage,
+    sub,
+)
 
 __all__ = [
     'EventKind', 'Failure', 'Flow', 'FlowConfigError', 'FlowEngine',
     'FlowError', 'FlowEvent', 'InMemoryRecorder', 'NullRecorder', 'Problem',
-    'RESUME', 'REVERT', 'Stage', 'SubFlow', 'UnknownFlow', 'stage', 'sub',
+    'RESUME', 'REVERT', 'Stage', 'SubFlow', 'UnknownFlow', 'mark', 'stage',
+    'sub',
 ]

@@ -17,6 +17,14 @@ from nova.flow.errors import Problem
 from nova.flow.events import EVENT_NAMES, EventKind
 from nova.flow.hooks import Contribution, Kind, LoadedHook
 
+# When a stage's completion is recorded (Leaf.record; see nova.flow.runner).
+#: With the run's next write: a crash may lose it.
+DEFERRED = 'deferred'
+#: Before the next stage starts.
+NOW = 'now'
+#: In the stage's own transaction, with its effect.
+ATOMIC = 'atomic'
+
 
 @dataclasses.dataclass(eq=False)
 class Node:
@@ -42,6 +50,14 @@ class Leaf(Node):
     #: a call level per hooked stage over going through ``call``.
     around: Callable[[Any, Any, Callable[[], Any]], Any] | None = None
     inner: Callable[[Any, Any], Any] = None  # type: ignore[assignment]
+    idempotent: bool = False
+    transactional: bool = False
+    #: When its completion is recorded: DEFERRED, NOW or ATOMIC.
+    record: str = DEFERRED
+    #: The flow's point of no return.
+    commits: bool = False
+    #: At or after the point of no return: never reverted.
+    committed: bool = False
 
 
 @dataclasses.dataclass(eq=False)
@@ -95,7 +111,42 @@ def compile_flows(flows: Sequence[spec.Flow], hooks: Sequence[LoadedHook],
     _disable(disabled_stages, plans, problems)
     for plan in plans.values():
         _finish(plan.root)
+        _plan_records(plan)
     return plans, problems
+
+
+def _plan_records(plan: Plan) -> None:
+    """Decide when each stage's completion is recorded.
+
+    Where a crash must not make a stage run twice - every stage of a
+    ``resume`` flow, and of a ``revert`` flow from its point of no return
+    on - the record must say which stages completed: a transactional
+    stage records it in its own transaction, any other stage before the
+    next one starts, except an idempotent one, which may run again (its
+    completion rides with the run's next write).  Elsewhere a crash
+    reverts every started stage, completed or not, so completions wait.
+    """
+    flow = plan.flow
+    ponr = flow.point_of_no_return
+    ponr_id = f'{flow.name}.{ponr}' if ponr else None
+    exact = flow.on_interrupt == spec.RESUME
+    for _, node in plan.walk():
+        if not isinstance(node, Leaf):
+            continue
+        if node.id == ponr_id:
+            node.commits = node.committed = True
+            node.record = ATOMIC if node.transactional else NOW
+            exact = True
+            continue
+        node.committed = exact and ponr_id is not None
+        if not exact:
+            node.record = DEFERRED
+        elif node.transactional:
+            node.record = ATOMIC
+        elif node.idempotent:
+            node.record = DEFERRED
+        else:
+            node.record = NOW
 
 
 def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,
@@ -114,7 +165,8 @@ def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,
         else:
             leaf = Leaf(node_id, entry.name, entry.hook, entry.optional,
                         execute=entry.execute, revert=entry.revert,
-                        doc=entry.doc)
+                        doc=entry.doc, idempotent=entry.idempotent,
+                        transactional=entry.transactional)
             leaves[node_id] = leaf
             nodes.append(leaf)
     return nodes
@@ -250,6 +302,7 @@ def _apply(contributions: Sequence[Contribution], plans: dict[str, Plan],
                 continue
             replaced[node.id] = c
             node.execute = c.fn
+            node.idempotent, node.transactional = spec.flags_of(c.fn)
             if c.revert is not None:
                 node.revert = c.revert
             node.replaced_by = hook.name
@@ -274,9 +327,11 @@ def _apply(contributions: Sequence[Contribution], plans: dict[str, Plan],
                 f"exists there", hook=c.hook.name,
                 entry_point=c.hook.entry_point, stage_id=new_id))
             continue
+        idempotent, transactional = spec.flags_of(c.fn)
         leaf = Leaf(new_id, c.stage_name, c.hook.name, False,
                     execute=c.fn, revert=c.revert,
-                    doc=(c.fn.__doc__ or '').strip().split('\n')[0])
+                    doc=(c.fn.__doc__ or '').strip().split('\n')[0],
+                    idempotent=idempotent, transactional=transactional)
         position = parent.children.index(node)
         if c.point.kind is Kind.AFTER:
             position += 1

@@ -9,6 +9,7 @@ which finished.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import traceback
 from collections.abc import Iterable
@@ -85,7 +86,17 @@ class Recorder(Protocol):
 
     def stage_finished(self, run: RunInfo, stage_id: str, result: str,
                        started_at: float, finished_at: float,
-                       failure: Failure | None) -> None: ...
+                       failure: Failure | None, *,
+                       durable: bool = False) -> None:
+        """``durable``: the finish must be on record when this returns
+        (recovery of the run relies on it); otherwise a recorder may hold
+        a success back and write it with the run's next write."""
+
+    def stage_transaction(self, run: RunInfo,
+                          ctx: Any) -> contextlib.AbstractContextManager[Any]:
+        """A transaction for a transactional stage: the stage's own
+        database writes made with ``ctx`` join it, and so does a durable
+        ``stage_finished`` called inside it, so both commit together."""
 
     def stage_reverted(self, run: RunInfo, stage_id: str, result: str,
                        started_at: float, finished_at: float,
@@ -93,6 +104,10 @@ class Recorder(Protocol):
 
     def run_finished(self, run: RunInfo, result: str, finished_at: float,
                      failure: Failure | None) -> None: ...
+
+    def run_recovered(self, run: RunInfo, message: str) -> None:
+        """Say what recovery did with an interrupted run (resumed from
+        which stage, or reverted), where users see the run's stages."""
 
 
 class NullRecorder:
@@ -107,7 +122,15 @@ class NullRecorder:
 
     def stage_finished(self, run: RunInfo, stage_id: str, result: str,
                        started_at: float, finished_at: float,
-                       failure: Failure | None) -> None:
+                       failure: Failure | None, *,
+                       durable: bool = False) -> None:
+        pass
+
+    def stage_transaction(self, run: RunInfo,
+                          ctx: Any) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def run_recovered(self, run: RunInfo, message: str) -> None:
         pass
 
     def stage_reverted(self, run: RunInfo, stage_id: str, result: str,
@@ -230,7 +253,8 @@ class InMemoryRecorder:
 
     def stage_finished(self, run: RunInfo, stage_id: str, result: str,
                        started_at: float, finished_at: float,
-                       failure: Failure | None) -> None:
+                       failure: Failure | None, *,
+                       durable: bool = False) -> None:
         rows = run.handle
         if rows is None:
             rows = self._rows(run)
@@ -256,12 +280,20 @@ class InMemoryRecorder:
         rows[index] = rows[index][:5] + (
             result, None if failure is None else failure.traceback)
 
+    def stage_transaction(self, run: RunInfo,
+                          ctx: Any) -> contextlib.AbstractContextManager[Any]:
+        return contextlib.nullcontext()
+
+    def run_recovered(self, run: RunInfo, message: str) -> None:
+        self.runs[run.run_id].message = message
+
     def run_finished(self, run: RunInfo, result: str, finished_at: float,
                      failure: Failure | None) -> None:
         record = self.runs[run.run_id]
         record.result = result
         record.finished_at = finished_at
-        record.message = failure.message if failure else None
+        if failure is not None or not run.recovering:
+            record.message = failure.message if failure else None
 
     # -- queries ------------------------------------------------------------
 

@@ -10,15 +10,24 @@ Semantics, in one place:
   leaves the sub-flow, so an ``around`` hook wrapping a sub-flow may retry it
   from a clean slate.  At the top, the flow's failure handlers run and the
   original exception is re-raised unchanged.
+* A flow may declare a *point of no return* (a transactional stage): once
+  it completed, the operation is done.  The stages after it only finish
+  it: one that raises is recorded and logged, nothing is reverted and the
+  remaining stages still run; the run ends as a success.
 * A revert or failure handler that raises is recorded and logged; it never
   replaces the original exception.
 * Only ``Exception`` triggers reverts.  ``BaseException`` (process exit,
   interrupt) leaves the run unfinished in the record for recovery at
   restart, which is the same path a SIGKILL takes.
-* Recovery of an interrupted run applies the flow's policy: ``revert`` runs
-  the reverts of every started stage; ``resume`` runs again from the stage
-  that was cut, skipping the finished ones (so a resumable flow's stages must
-  be idempotent).
+* Recovery of an interrupted run (:meth:`Runner.recover`) applies the
+  flow's policy: a ``resume`` flow, or a ``revert`` flow whose point of no
+  return is recorded as completed, runs again from the stage after the
+  last one recorded as completed; any other ``revert`` flow runs the
+  reverts of every started stage.  Which stages completed is exact where
+  it matters (see :func:`nova.flow.plan._plan_records`): a transactional
+  stage records its completion in its own transaction, another before the
+  next stage starts; only an idempotent stage may run twice.  What
+  recovery did is recorded with the run (``run_recovered``).
 """
 
 from __future__ import annotations
@@ -33,7 +42,7 @@ from typing import Any
 
 from nova.flow import records
 from nova.flow.events import EventKind, FlowEvent
-from nova.flow.plan import Group, Leaf, Plan, wrap
+from nova.flow.plan import ATOMIC, NOW, Group, Leaf, Plan, wrap
 from nova.flow.records import Failure, Recorder, RunInfo
 
 LOG = logging.getLogger(__name__)
@@ -76,7 +85,7 @@ class _Run:
     """What one run carries from stage to stage."""
 
     __slots__ = ('info', 'ctx', 'state', 'recorder', 'started', 'failure',
-                 'skip')
+                 'skip', 'committed', 'late_failures')
 
     def __init__(self, info: RunInfo, ctx: Any, state: Any,
                  recorder: Recorder, skip: frozenset[str] | None) -> None:
@@ -89,6 +98,10 @@ class _Run:
         self.failure: Failure | None = None
         #: Stage IDs a resumed run must not run again.
         self.skip = skip
+        #: True once the flow's point of no return completed.
+        self.committed = False
+        #: Failures of stages after the point of no return.
+        self.late_failures: list[Failure] = []
 
 
 class Runner:
@@ -120,14 +133,57 @@ class Runner:
         run = _Run(info, ctx, state, recorder or self.recorder, None)
         return self._run(run)
 
+    def recover(self, ctx: Any, state: Any, run_id: str,
+                started: Iterable[str], completed: Iterable[str],
+                recorder: Recorder | None = None) -> str:
+        """Finish or undo an interrupted run by the flow's policy (see the
+        module docstring); returns ``'resume'`` or ``'revert'``.  A
+        resumed run that fails again is handled as any failing run (and
+        its error is not raised here)."""
+        completed = list(completed)
+        ponr = self.flow.point_of_no_return
+        if self.flow.on_interrupt == 'resume' or (
+                ponr and f'{self.flow.name}.{ponr}' in completed):
+            try:
+                self.resume(ctx, state, run_id, completed, recorder,
+                            started=started)
+            except Exception:
+                LOG.exception('Resumed run %s of %s failed', run_id,
+                              self.flow.name)
+            return 'resume'
+        self.revert_interrupted(ctx, state, run_id, started, recorder)
+        return 'revert'
+
     def resume(self, ctx: Any, state: Any, run_id: str,
                completed: Iterable[str],
-               recorder: Recorder | None = None) -> Any:
-        """Continue an interrupted run, skipping its completed stages."""
+               recorder: Recorder | None = None, *,
+               started: Iterable[str] = ()) -> Any:
+        """Continue an interrupted run after its last completed stage."""
         info = self._info(ctx, state, run_id, recovering=True)
+        skip = self._done_through(completed)
         run = _Run(info, ctx, state, recorder or self.recorder,
-                   frozenset(completed))
-        return self._run(run)
+                   frozenset(skip))
+        started = list(started)
+        last_done = skip[-1] if skip else None
+        cut = next((s for s in reversed(started) if s not in skip), None)
+        message = (
+            f'{self.flow.name} was interrupted '
+            + (f'in stage {cut}' if cut else 'between stages')
+            + '; resumed on restart '
+            + (f'after stage {last_done}' if last_done
+               else 'from its first stage'))
+        return self._run(run, recovered=message)
+
+    def _done_through(self, completed: Iterable[str]) -> list[str]:
+        """Every stage up to the last completed one, in run order: a stage
+        before it whose completion was held back (an idempotent one) is
+        done too, or the later stage could not have started."""
+        order = [node.id for _, node in self.plan.walk()
+                 if isinstance(node, Leaf)]
+        done = set(completed)
+        last = max((i for i, stage_id in enumerate(order)
+                    if stage_id in done), default=-1)
+        return order[:last + 1]
 
     def revert_interrupted(self, ctx: Any, state: Any, run_id: str,
                            started: Iterable[str],
@@ -146,6 +202,7 @@ class Runner:
             f'restart'), started[-1] if started else None)
         run.failure = failure
         run.recorder.run_started(info)
+        run.recorder.run_recovered(info, str(failure.exc))
         leaves = [self.plan.leaves[s] for s in started
                   if s in self.plan.leaves]
         for leaf in reversed(leaves):
@@ -167,8 +224,15 @@ class Runner:
             getattr(ctx, 'project_id', None), subject, self.host,
             _now(), recovering)
 
-    def _run(self, run: _Run) -> Any:
+    def _run(self, run: _Run, recovered: str | None = None) -> Any:
         run.recorder.run_started(run.info)
+        if recovered is not None:
+            LOG.warning('Run %s: %s', run.info.run_id, recovered)
+            run.recorder.run_recovered(run.info, recovered)
+        if run.skip and self.flow.point_of_no_return and any(
+                self.plan.leaves[s].commits for s in run.skip
+                if s in self.plan.leaves):
+            run.committed = True
         if self._on_run_start:
             self._emit(run, EventKind.RUN_START)
         try:
@@ -198,6 +262,7 @@ class Runner:
         recorder = run.recorder
         stage_started = recorder.stage_started
         stage_finished = recorder.stage_finished
+        stage_transaction = recorder.stage_transaction
         info = run.info
         ctx = run.ctx
         state = run.state
@@ -227,18 +292,35 @@ class Runner:
                 started.append(node)
                 if on_stage_start:
                     self._emit(run, EventKind.STAGE_START, stage_id)
+                record = node.record
                 try:
-                    around = node.around
-                    if around is None:
-                        node.call(ctx, state)
+                    if record == ATOMIC:
+                        # The stage's writes and its completion commit
+                        # together (see Recorder.stage_transaction).
+                        with stage_transaction(info, ctx):
+                            self._call(node, ctx, state)
+                            finished_at = now()
+                            stage_finished(info, stage_id, success,
+                                           started_at, finished_at, None,
+                                           durable=True)
                     else:
-                        around(ctx, state, partial(node.inner, ctx, state))
+                        self._call(node, ctx, state)
+                        finished_at = now()
+                        stage_finished(info, stage_id, success, started_at,
+                                       finished_at, None,
+                                       durable=record == NOW)
                 except Exception as exc:
                     self._stage_failed(node, run, exc, started_at)
+                    if run.committed:
+                        # Past the point of no return: finish, don't undo.
+                        started.pop()
+                        late, run.failure = run.failure, None
+                        if late is not None:
+                            run.late_failures.append(late)
+                        continue
                     raise
-                finished_at = now()
-                stage_finished(info, stage_id, success, started_at,
-                               finished_at, None)
+                if node.commits:
+                    run.committed = True
                 if on_stage_end:
                     self._emit(run, EventKind.STAGE_END, stage_id, success,
                                finished_at - started_at)
@@ -250,6 +332,14 @@ class Runner:
                 self._revert_leaf(leaf, run, failure)
             del started[mark:]
             raise
+
+    @staticmethod
+    def _call(node: Leaf, ctx: Any, state: Any) -> None:
+        around = node.around
+        if around is None:
+            node.call(ctx, state)
+        else:
+            around(ctx, state, partial(node.inner, ctx, state))
 
     def _run_wrapped_group(self, group: Group, run: _Run) -> None:
         def inner(ctx: Any, state: Any) -> None:

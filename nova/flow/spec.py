@@ -63,6 +63,13 @@ class Stage:
     optional: bool = False
     #: Set on stages a hook inserted; None for the flow's own stages.
     hook: str | None = None
+    #: Running it again after it completed has no further effect, so a
+    #: resumed run may repeat it when a crash lost its completion record.
+    idempotent: bool = False
+    #: Its only effect is database writes made with the run's context: it
+    #: runs in a transaction of its own that also records its completion,
+    #: so a crash leaves it either not done and not recorded, or both.
+    transactional: bool = False
 
     @property
     def doc(self) -> str:
@@ -86,9 +93,42 @@ def sub(name: str, entries: Sequence[str | Stage | SubFlow], *,
 
 
 def stage(name: str, execute: ExecuteFn, revert: RevertFn | None = None, *,
-          optional: bool = False) -> Stage:
-    """Declare a stage inline, e.g. a parametrised state update."""
-    return Stage(name, execute, revert, optional)
+          optional: bool = False, idempotent: bool | None = None,
+          transactional: bool | None = None) -> Stage:
+    """Declare a stage inline, e.g. a parametrised state update.
+
+    ``idempotent`` and ``transactional`` default to what ``execute`` was
+    marked with (:func:`mark`).
+    """
+    return Stage(name, execute, revert, optional,
+                 idempotent=_flag(execute, 'idempotent', idempotent),
+                 transactional=_flag(execute, 'transactional',
+                                     transactional))
+
+
+#: Function attributes :func:`mark` sets.
+_MARKS = {'idempotent': 'nova_stage_idempotent',
+          'transactional': 'nova_stage_transactional'}
+
+
+def mark(fn: ExecuteFn, *, idempotent: bool = False,
+         transactional: bool = False) -> ExecuteFn:
+    """Flag a stage function wherever it is listed (shared state updates
+    and notifications are listed by many flows)."""
+    setattr(fn, _MARKS['idempotent'], idempotent)
+    setattr(fn, _MARKS['transactional'], transactional)
+    return fn
+
+
+def flags_of(fn: Any) -> tuple[bool, bool]:
+    """(idempotent, transactional) as :func:`mark` set them on ``fn``."""
+    return _flag(fn, 'idempotent', None), _flag(fn, 'transactional', None)
+
+
+def _flag(fn: Any, name: str, explicit: bool | None) -> bool:
+    if explicit is not None:
+        return explicit
+    return bool(getattr(fn, _MARKS[name], False))
 
 
 class Flow:
@@ -108,17 +148,26 @@ class Flow:
         flow's stages use, e.g. ComputeServices); required for recovery.
     :param subject: returns the ID of what the run acts on (an instance
         UUID) from the state; recorded with the run.
+    :param point_of_no_return: in a ``revert`` flow, the path of the stage
+        (``'spawn.update_active'``) once whose completion the operation is
+        done: the stages after it only finish it, so they are never
+        reverted (a failure among them is recorded and the rest still
+        run), and a run interrupted after it is resumed, not reverted.
+        The stage must be ``transactional``, so that its completion is
+        recorded with its own effect.
     """
 
     def __init__(self, name: str, version: str, state_type: type, *,
                  on_interrupt: InterruptPolicy = REVERT,
                  load_state: Callable[[Any, Any, Any], Any] | None = None,
                  subject: Callable[[Any], str | None] | None = None,
+                 point_of_no_return: str | None = None,
                  doc: str = '') -> None:
         self.name = name
         self.version = version
         self.state_type = state_type
         self.on_interrupt = on_interrupt
+        self.point_of_no_return = point_of_no_return
         self.load_state = load_state
         self.subject = subject
         self.doc = doc
@@ -127,6 +176,8 @@ class Flow:
         self._functions: dict[str, Callable[..., Any]] = {}
         self._reverts: dict[str, RevertFn] = {}
         self._optional: set[str] = set()
+        self._idempotent: set[str] = set()
+        self._transactional: set[str] = set()
 
     def __repr__(self) -> str:
         return f'<Flow {self.name} {self.version}>'
@@ -159,13 +210,19 @@ class Flow:
         self._failure_handlers = tuple(names)
 
     def stage(self, fn: ExecuteFn | None = None, *, name: str | None = None,
-              optional: bool = False) -> Any:
-        """Decorator registering ``fn(ctx, state)`` as the stage ``name``."""
+              optional: bool = False, idempotent: bool = False,
+              transactional: bool = False) -> Any:
+        """Decorator registering ``fn(ctx, state)`` as the stage ``name``
+        (flags: see :class:`Stage`)."""
         def register(func: ExecuteFn) -> ExecuteFn:
             stage_name = name or func.__name__
             self._functions[stage_name] = func
             if optional:
                 self._optional.add(stage_name)
+            if idempotent:
+                self._idempotent.add(stage_name)
+            if transactional:
+                self._transactional.add(stage_name)
             return func
         return register(fn) if fn is not None else register
 
@@ -202,6 +259,7 @@ class Flow:
             problems.append(Problem(
                 f"flow '{self.name}' state type must be a dataclass"))
         tree = self._resolve_entries(self._entries, self.name, problems)
+        self._check_point_of_no_return(tree, problems)
         for handler in self._failure_handlers:
             fn = self._functions.get(handler)
             if fn is None:
@@ -211,6 +269,27 @@ class Flow:
             else:
                 check_signature(fn, 3, f'{self.name}.{handler}', problems)
         return tree, problems
+
+    def _check_point_of_no_return(self, tree: tuple[Stage | SubFlow, ...],
+                                  problems: list[Problem]) -> None:
+        path = self.point_of_no_return
+        if path is None:
+            return
+        where = f'{self.name}.{path}'
+        if self.on_interrupt != REVERT:
+            problems.append(Problem(
+                'a point of no return is for revert flows (a resume flow '
+                'never reverts)', stage_id=where))
+            return
+        found = find_stage(tree, path)
+        if found is None:
+            problems.append(Problem(
+                'the point of no return names no stage of the flow',
+                stage_id=where))
+        elif not found.transactional:
+            problems.append(Problem(
+                'the point of no return must be a transactional stage (its '
+                'completion is recorded with its effect)', stage_id=where))
 
     def failure_handlers(self) -> list[tuple[str, RevertFn]]:
         return [(n, self._functions[n]) for n in self._failure_handlers
@@ -229,8 +308,14 @@ class Flow:
                         f'stage {entry!r} is listed but no function is '
                         f'registered for it', stage_id=f'{prefix}.{entry}'))
                     continue
-                entry = Stage(entry, fn, self._reverts.get(entry),
-                              entry in self._optional)
+                entry = Stage(
+                    entry, fn, self._reverts.get(entry),
+                    entry in self._optional,
+                    idempotent=_flag(fn, 'idempotent',
+                                     entry in self._idempotent or None),
+                    transactional=_flag(fn, 'transactional',
+                                        entry in self._transactional
+                                        or None))
             elif isinstance(entry, SubFlow):
                 children = self._resolve_entries(
                     entry.entries, f'{prefix}.{entry.name}', problems)
@@ -256,6 +341,20 @@ class Flow:
                                     problems)
             resolved.append(entry)
         return tuple(resolved)
+
+
+def find_stage(tree: Iterable[str | Stage | SubFlow],
+               path: str) -> Stage | None:
+    """The stage at ``path`` (``'spawn.update_active'``) in a resolved
+    stage tree."""
+    head, _, rest = path.partition('.')
+    for entry in tree:
+        if isinstance(entry, str) or entry.name != head:
+            continue
+        if isinstance(entry, Stage):
+            return entry if not rest else None
+        return find_stage(entry.entries, rest) if rest else None
+    return None
 
 
 def check_signature(fn: Callable[..., Any], arity: int, where: str,

@@ -9,6 +9,7 @@ what the flow's own stages see.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -17,6 +18,7 @@ from oslo_utils import timeutils
 
 from nova import notifications
 from nova.compute import vm_states
+from nova.flow import spec
 
 LOG = logging.getLogger(__name__)
 
@@ -69,7 +71,9 @@ def set_state(name: str, **values: Any) -> Callable[[Any, Any], None]:
     update.__name__ = name
     update.__doc__ = 'Set ' + ', '.join(
         f'{k}={v}' for k, v in values.items() if k != 'updated_at') + '.'
-    return update
+    # One compare-and-swap UPDATE with the run's context: its completion
+    # is recorded in the same transaction (see nova.flow.runner).
+    return spec.mark(update, transactional=True)
 
 
 def notify(ctx: Any, state: Any, event: str) -> None:
@@ -138,6 +142,7 @@ def load_instance_state(ctx: Any, run: Any,
                              ctx, run.subject))
 
 
+@functools.partial(spec.mark, idempotent=True)
 def load_network_info(ctx: Any, state: Any) -> None:
     """Read the instance's VIFs, which the hypervisor call needs."""
     state.network_info = state.compute.network.get_instance_nw_info(
@@ -150,4 +155,6 @@ def notifier(event: str) -> Callable[[Any, Any], None]:
         notify(ctx, state, event)
     send.__name__ = 'notify_' + event.replace('.', '_')
     send.__doc__ = f'compute.instance.{event} notification.'
-    return send
+    # Sent again if a crash cut the run before its completion was
+    # recorded: notifications are delivered at least once.
+    return spec.mark(send, idempotent=True)

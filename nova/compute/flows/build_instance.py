@@ -9,8 +9,17 @@ already tried) or sets the instance to ERROR.  The user sees the fault
 message on the server and an Error event for the failing stage in
 ``os-instance-actions``.
 
-Interrupted (nova-compute died mid-build): the same reverts run at restart
-from what the database and the hypervisor say, so nothing is leaked.
+Point of no return: ``spawn.update_active``.  Once the instance is ACTIVE
+(its completion is recorded in the same transaction) the build is done:
+a failing ``notify_usage_end`` is recorded on its event and nothing is
+reverted.
+
+Interrupted (nova-compute died mid-build): before ``update_active``
+committed, the same reverts run at restart from what the database and
+the hypervisor say, so nothing is leaked, and the build is rescheduled -
+unless the instance is being deleted (a delete always wins), in which case
+it only ends reverted and the delete finishes it.  After it, the run is
+resumed: the closing stages run and the server stays ACTIVE.
 """
 
 from __future__ import annotations
@@ -92,6 +101,7 @@ def _load_state(ctx: Any, run: Any,
 
 FLOW = Flow('compute.build_instance', '1.0', BuildState,
             on_interrupt=REVERT, subject=_subject, load_state=_load_state,
+            point_of_no_return='spawn.update_active',
             doc='Build and boot an instance on this host.')
 FLOW.stages(
     'check_instance_not_already_created',
@@ -211,7 +221,7 @@ def driver_destroy(ctx: Any, state: BuildState, failure: Any) -> None:
                                  block_device_info=state.block_device_info)
 
 
-@FLOW.stage
+@FLOW.stage(transactional=True)
 def update_active(ctx: Any, state: BuildState) -> None:
     """ACTIVE and running, launched now."""
     base.instance_update(
@@ -220,7 +230,7 @@ def update_active(ctx: Any, state: BuildState) -> None:
         power_state=power_state.RUNNING, launched_at=timeutils.utcnow())
 
 
-@FLOW.stage(optional=True)
+@FLOW.stage(optional=True, idempotent=True)
 def notify_usage_end(ctx: Any, state: BuildState) -> None:
     """compute.instance.create.end notification."""
     base.notify(ctx, state, 'create.end')
@@ -228,7 +238,14 @@ def notify_usage_end(ctx: Any, state: BuildState) -> None:
 
 @FLOW.failure_handler
 def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
-    """Try another host if the error may be host-specific, else ERROR."""
+    """Try another host if the error may be host-specific, else ERROR -
+    unless the instance is being deleted: a delete always wins, and the
+    delete (waiting for this run, or started by recovery) finishes it."""
+    if _delete_requested(ctx, state):
+        LOG.info('Build of %s failed in stage %s while a delete was '
+                 'requested; leaving it to the delete',
+                 state.instance['uuid'], failure.stage_id)
+        return
     if state.compute.conductor is not None and _may_reschedule(
             state, failure):
         retry = state.filter_properties.setdefault(
@@ -253,6 +270,15 @@ def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
         return
     base.instance_update(ctx, state, vm_state=vm_states.ERROR,
                          task_state=None)
+
+
+def _delete_requested(ctx: Any, state: BuildState) -> bool:
+    try:
+        current = state.compute.db.instance_get_by_uuid(
+            ctx, state.instance['uuid'])
+    except exception.InstanceNotFound:
+        return True
+    return bool(current.get('task_state') == task_states.DELETING)
 
 
 # Errors that will fail the same way on every host: no point retrying.

@@ -41,7 +41,7 @@ FLOW.stages(
 FLOW.on_failure(base.record_fault, base.clear_task_state)
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def driver_pause(ctx: Any, state: base.InstanceState) -> None:
     """Pause the guest: its vCPUs stop, its memory stays."""
     state.compute.driver.pause(state.instance)

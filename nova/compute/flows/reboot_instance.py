@@ -61,7 +61,7 @@ FLOW.stages(
 FLOW.on_failure(base.record_fault, base.set_error)
 
 
-@FLOW.stage
+@FLOW.stage(transactional=True)
 def update_reboot_started(ctx: Any, state: RebootState) -> None:
     """REBOOT_STARTED(_HARD): the request reached the host."""
     if state.reboot_type == HARD:
@@ -75,7 +75,7 @@ def update_reboot_started(ctx: Any, state: RebootState) -> None:
                          expected_task_state=expected)
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def driver_reboot(ctx: Any, state: RebootState) -> None:
     """Reboot on the hypervisor; a failed soft reboot is retried hard."""
     driver = state.compute.driver

@@ -16,10 +16,16 @@ gone (or in an unknown state after the driver's rebuild), so there is
 nothing to go back to: the instance goes to ERROR with the fault, as
 upstream.  The user can rebuild again (ERROR allows it) or delete.
 
-Interrupted: reverted at restart, ending in ERROR like a failure (upstream
-too sets a rebuild cut by a restart to ERROR).  Resuming would spawn
-without the admin password given with the request, which is not stored:
-the user would get a server they cannot log in to.
+Point of no return: ``update_rebuilt`` (recorded with its own UPDATE):
+the rebuild is done and the closing notification is never a reason to
+undo it.
+
+Interrupted: reverted at restart if ``update_rebuilt`` had not
+committed, ending in ERROR like a failure (upstream too sets a rebuild
+cut by a restart to ERROR).  Resuming would spawn without the admin
+password given with the request, which is not stored: the user would get
+a server they cannot log in to.  After it, resumed: only the closing
+notification is left.
 """
 
 from __future__ import annotations
@@ -76,6 +82,7 @@ def _powered_on(state: RebuildState) -> bool:
 
 FLOW = Flow('compute.rebuild_instance', '1.0', RebuildState,
             on_interrupt=REVERT, subject=base.instance_subject,
+            point_of_no_return='update_rebuilt',
             load_state=_load_state,
             doc='Rebuild an instance from a new image on this host.')
 FLOW.stages(
@@ -162,7 +169,7 @@ def destroy_new_guest(ctx: Any, state: RebuildState, failure: Any) -> None:
                                  block_device_info=state.block_device_info)
 
 
-@FLOW.stage
+@FLOW.stage(transactional=True)
 def update_rebuilt(ctx: Any, state: RebuildState) -> None:
     """ACTIVE and running (SHUTOFF if it was), launched now."""
     on = _powered_on(state)

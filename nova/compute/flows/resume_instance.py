@@ -43,7 +43,7 @@ FLOW.stages(
 FLOW.on_failure(base.record_fault, base.clear_task_state)
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def driver_resume(ctx: Any, state: base.InstanceState) -> None:
     """Restore the guest's memory from disk and run it."""
     state.compute.driver.resume(ctx, state.instance,

@@ -24,6 +24,7 @@ from oslo_log import log as logging
 from nova import exception
 from nova.compute import power_state, vm_states
 from nova.compute.flows import base
+from nova.flow import spec
 
 LOG = logging.getLogger(__name__)
 
@@ -61,7 +62,7 @@ def set_state_once(name: str, **values: Any) -> Callable[[Any, Any], None]:
     update.__doc__ = 'Set ' + ', '.join(
         f'{k}={"..." if callable(v) else v}' for k, v in values.items()
         if k != 'updated_at') + '.'
-    return update
+    return spec.mark(update, idempotent=True, transactional=True)
 
 
 def instance_update_once(ctx: Any, state: Any, expected_task_state: Any,

@@ -34,7 +34,7 @@ FLOW.stages(
 FLOW.on_failure(base.record_fault, base.clear_task_state)
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def driver_power_on(ctx: Any, state: base.InstanceState) -> None:
     """Boot the guest on the hypervisor."""
     state.compute.driver.power_on(ctx, state.instance, state.network_info)

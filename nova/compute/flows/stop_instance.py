@@ -33,7 +33,7 @@ FLOW.stages(
 FLOW.on_failure(base.record_fault, base.clear_task_state)
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def driver_power_off(ctx: Any, state: base.InstanceState) -> None:
     """Shut the guest down on the hypervisor."""
     state.compute.driver.power_off(state.instance, 0, 0)

@@ -43,7 +43,7 @@ FLOW.stages(
 FLOW.on_failure(base.record_fault, base.clear_task_state)
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def driver_suspend(ctx: Any, state: base.InstanceState) -> None:
     """Save the guest's memory to disk and stop it."""
     state.compute.driver.suspend(ctx, state.instance)

@@ -72,13 +72,13 @@ FLOW.stages(
 FLOW.on_failure(base.record_fault, base.set_error)
 
 
-@FLOW.stage(optional=True)
+@FLOW.stage(optional=True, idempotent=True)
 def notify_usage_start(ctx: Any, state: TerminateState) -> None:
     """compute.instance.delete.start notification."""
     base.notify(ctx, state, 'delete.start')
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def shutdown_instance(ctx: Any, state: TerminateState) -> None:
     """Power the guest off (at once: it is being deleted)."""
     driver = state.compute.driver
@@ -86,7 +86,7 @@ def shutdown_instance(ctx: Any, state: TerminateState) -> None:
         driver.power_off(state.instance, 0, 0)
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def detach_volumes(ctx: Any, state: TerminateState) -> None:
     """Detach every volume; delete those marked delete_on_termination."""
     for bdm in state.block_device_mapping:
@@ -98,33 +98,33 @@ def detach_volumes(ctx: Any, state: TerminateState) -> None:
             state.compute.volume.delete(ctx, volume_id)
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def deallocate_network(ctx: Any, state: TerminateState) -> None:
     """Release the instance's fixed IPs and ports."""
     state.compute.network.deallocate_for_instance(ctx, state.instance['uuid'])
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def driver_destroy(ctx: Any, state: TerminateState) -> None:
     """Remove the guest and its disks from the hypervisor."""
     state.compute.driver.destroy(ctx, state.instance, state.network_info,
                                  block_device_info=None, destroy_disks=True)
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def free_resources(ctx: Any, state: TerminateState) -> None:
     """Give the claimed vCPUs, RAM and disk back to the node."""
     state.compute.resource_tracker.release(ctx, state.instance['uuid'])
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def mark_deleted(ctx: Any, state: TerminateState) -> None:
     """DELETED in the database (soft delete, as upstream)."""
     state.compute.db.instance_destroy(ctx, state.instance['uuid'])
     state.instance.update(vm_state=vm_states.DELETED, task_state=None)
 
 
-@FLOW.stage(optional=True)
+@FLOW.stage(optional=True, idempotent=True)
 def notify_usage_end(ctx: Any, state: TerminateState) -> None:
     """compute.instance.delete.end notification."""
     base.notify(ctx, state, 'delete.end')

@@ -42,7 +42,7 @@ FLOW.stages(
 FLOW.on_failure(base.record_fault, base.clear_task_state)
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def driver_unpause(ctx: Any, state: base.InstanceState) -> None:
     """Let the paused guest run again."""
     state.compute.driver.unpause(state.instance)

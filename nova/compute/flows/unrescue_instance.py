@@ -45,7 +45,7 @@ FLOW.stages(
 FLOW.on_failure(base.record_fault, base.clear_task_state)
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def driver_unrescue(ctx: Any, state: base.InstanceState) -> None:
     """Boot the guest from its own disk again."""
     state.compute.driver.unrescue(ctx, state.instance)

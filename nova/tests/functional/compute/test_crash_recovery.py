@@ -6,9 +6,13 @@ fault-injection hook enabled, stops it inside one stage - after the
 stage's work, before its finish is recorded, which is the hardest case -
 kills it with SIGKILL, and starts a new nova-compute on the same host:
 
-* build (policy ``revert``): every started stage is reverted; nothing is
-  left on the host (no guest, claim or IP address), the instance has a
+* build (policy ``revert``), killed before its point of no return
+  (``update_active`` committed): every started stage is reverted; nothing
+  is left on the host (no guest, claim or IP address), the instance has a
   fault, and with no other host to reschedule to it ends in ERROR;
+* build killed after it: the build is done - the run is resumed after its
+  last completed stage and the server stays ACTIVE, with no fault (it
+  was destroyed and rebuilt elsewhere before);
 * terminate (policy ``resume``): the delete finishes; nothing is left.
 """
 
@@ -27,13 +31,22 @@ BUILD = 'compute.build_instance'
 TERMINATE = 'compute.terminate_instance'
 
 
-def _scenarios(flow, before):
+def _committed(stage_id):
+    """At or after its flow's point of no return (and recorded with it:
+    a crash inside the point of no return itself rolls it back)."""
+    engine = FlowEngine.load(flows=[build_instance.FLOW])
+    leaf = engine.plan(BUILD).leaves.get(stage_id)
+    return leaf is not None and leaf.committed and not leaf.commits
+
+
+def _scenarios(flow, before=None, committed=False):
     found = [(f'{sid.removeprefix(flow + ".")}:crash-after',
               {'stage_id': sid, 'kind': 'crash-after'})
-             for sid in stage_ids(flow)]
-    # Killed inside the hypervisor call itself, before it returned.
-    found.append((f'{before}:crash-before',
-                  {'stage_id': f'{flow}.{before}', 'kind': 'crash-before'}))
+             for sid in stage_ids(flow) if _committed(sid) == committed]
+    if before:
+        # Killed inside the hypervisor call itself, before it returned.
+        found.append((f'{before}:crash-before', {
+            'stage_id': f'{flow}.{before}', 'kind': 'crash-before'}))
     return found
 
 
@@ -105,6 +118,9 @@ class TestBuildCrash(_CrashTest):
             # without a revert waits for the run's next write, which the
             # crash cut off; there was nothing of it to undo.
             self.assertNotIn(self.stage_id, events)
+        # What recovery did is an event of its own.
+        self.assertIn('reverted on restart',
+                      events.pop(BUILD + ':recovery')['details'])
         # Every stage with a revert that the record shows started was
         # reverted.
         for stage_id, event in events.items():
@@ -116,6 +132,42 @@ class TestBuildCrash(_CrashTest):
     def reverts(stage_id):
         engine = FlowEngine.load(flows=[build_instance.FLOW])
         return engine.plan(BUILD).leaves[stage_id].revert is not None
+
+
+class TestBuildCrashAfterPointOfNoReturn(_CrashTest):
+    """Killed after ACTIVE was committed: the build is finished, never
+    reverted (regression: it was destroyed and rebuilt on another host,
+    the action saying Error while the server was ACTIVE)."""
+
+    scenarios = _scenarios(BUILD, committed=True)
+
+    def test_restart_finishes_the_build(self):
+        compute = self.start_compute()
+        uuid = self.cloud.boot()['uuid']
+        self.crash_and_restart(compute)
+
+        (run,) = self.cloud.wait_for_runs(uuid, 1)
+        self.assertEqual('success', run['status'])
+        self.assertIn('resumed on restart after stage '
+                      'compute.build_instance.spawn.update_active',
+                      run['message'])
+        server = self.cloud.instance(uuid)
+        self.assertEqual((vm_states.ACTIVE, None, 'compute1'),
+                         (server['vm_state'], server['task_state'],
+                          server['host']))
+        self.assertEqual([uuid], self.cloud.hypervisor_guests('compute1'))
+        self.assertEqual({uuid: []},
+                         self.cloud.db.instance_fault_get_by_instance_uuids(
+                             self.cloud.ctx, [uuid]))
+        action = self.cloud.wait_for_action(uuid, 'create')
+        self.assertIsNone(action['message'])
+        events = {e['event']: e for e in self.cloud.db.action_events_get(
+            self.cloud.ctx, action['id'])}
+        self.assertIn('resumed on restart',
+                      events[BUILD + ':recovery']['details'])
+        self.assertEqual('Success', events[self.stage_id]['result'])
+        self.assertFalse([e for e in events.values()
+                          if e['revert_result']])
 
 
 class TestTerminateCrash(_CrashTest):
@@ -136,5 +188,33 @@ class TestTerminateCrash(_CrashTest):
         runs = self.cloud.wait_for_runs(uuid, 2)
         self.assertEqual(
             [('compute.build_instance', 'success'),
+             ('compute.terminate_instance', 'success')],
+            sorted((r['flow'], r['status']) for r in runs))
+
+
+class TestDeleteDuringBuildCrash(_CrashTest):
+    """A delete requested while the build holds the instance, then a
+    crash: the delete wins (regression: recovery rescheduled the build,
+    overwriting task_state deleting, and the delete never finished)."""
+
+    scenarios = [('spawn.driver_spawn:crash-before', {
+        'stage_id': f'{BUILD}.spawn.driver_spawn', 'kind': 'crash-before'})]
+
+    def test_restart_ends_in_the_delete(self):
+        compute = self.start_compute()
+        uuid = self.cloud.boot()['uuid']
+        self.cloud.wait_for_marker(self.stage_id)
+        self.cloud.compute_api.delete(self.cloud.ctx,
+                                      self.cloud.instance(uuid))
+        compute.kill()
+        self.start_compute(crash=False)
+
+        self.cloud.wait_for_deleted(uuid)
+        self.assert_nothing_left(uuid)
+        delete = self.cloud.wait_for_action(uuid, 'delete')
+        self.assertIsNotNone(delete['finish_time'])
+        runs = self.cloud.wait_for_runs(uuid, 2)
+        self.assertEqual(
+            [('compute.build_instance', 'reverted'),
              ('compute.terminate_instance', 'success')],
             sorted((r['flow'], r['status']) for r in runs))

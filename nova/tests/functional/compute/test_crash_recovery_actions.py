@@ -107,6 +107,14 @@ class TestResumedActions(_ActionCrash):
         _scenario('suspend_instance', 'driver_suspend'),
         _scenario('resume_instance', 'driver_resume'),
         _scenario('unrescue_instance', 'driver_unrescue'),
+        # Regressions: a resumed run repeated the state update before the
+        # cut stage and ended in ERROR (UnexpectedTaskStateError).
+        _scenario('reboot_instance', 'notify_usage_end'),
+        _scenario('reboot_instance', 'driver_reboot'),
+        _scenario('stop_instance', 'notify_usage_end'),
+        # Cut inside the update's transaction: rolled back, then redone.
+        _scenario('reboot_instance', 'update_reboot_started'),
+        _scenario('stop_instance', 'update_stopped'),
     ]
 
     STEPS = {
@@ -123,6 +131,10 @@ class TestResumedActions(_ActionCrash):
         'compute.unrescue_instance': ([('rescue', vm_states.RESCUED)],
                                       'unrescue', vm_states.ACTIVE,
                                       power_state.RUNNING),
+        'compute.reboot_instance': ([], ('reboot', 'SOFT'), vm_states.ACTIVE,
+                                    power_state.RUNNING),
+        'compute.stop_instance': ([], 'stop', vm_states.STOPPED,
+                                  power_state.SHUTDOWN),
     }
 
     def test_restart_finishes_the_action(self):
@@ -130,9 +142,14 @@ class TestResumedActions(_ActionCrash):
         prepare, action, vm_state, power = self.STEPS[flow]
         for method, state in prepare:
             self.then(method, state)
-        self.act(action)
+        method, *args = (action,) if isinstance(action, str) else action
+        self.act(method, *args)
         self.crash_and_restart()
-        server = self.cloud.wait_for_state(self.uuid, vm_state)
+        self.assertEqual('success', self.wait_run_ended(flow)['status'])
+        server = self.cloud.instance(self.uuid)
+        self.assertEqual((vm_state, None),
+                         (server['vm_state'], server['task_state']))
+        self.assertFalse(self.interrupted_fault())
         self.assertEqual(power, server['power_state'])
         self.assertEqual(power, self.guest()['power_state'])
         self.assertFalse(self.guest()['rescued'])
@@ -270,6 +287,27 @@ class TestRevertedActions(_ActionCrash):
                 # Uploaded before the crash: a good snapshot, kept.
                 self.assertEqual(image_api.ACTIVE, image_api.API().get(
                     self.cloud.ctx, image['id'])['status'])
+
+
+class TestFinishedRebuild(_ActionCrash):
+    """A rebuild killed after ``update_rebuilt`` committed is finished,
+    not reverted (regression: the ACTIVE server was set to ERROR and its
+    guest destroyed)."""
+
+    scenarios = [_scenario('rebuild_instance', 'notify_usage_end')]
+
+    def test_restart_finishes_the_rebuild(self):
+        flow = 'compute.rebuild_instance'
+        self.act('rebuild', self.cloud.image['id'], 'pw')
+        self.crash_and_restart()
+        run = self.wait_run_ended(flow)
+        self.assertEqual('success', run['status'])
+        self.assertIn('resumed on restart', run['message'])
+        server = self.cloud.instance(self.uuid)
+        self.assertEqual((vm_states.ACTIVE, None),
+                         (server['vm_state'], server['task_state']))
+        self.assertEqual(power_state.RUNNING, self.guest()['power_state'])
+        self.assertFalse(self.interrupted_fault())
 
 
 class TestRevertedCalls(_ActionCrash):

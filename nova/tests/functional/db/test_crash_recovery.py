@@ -76,5 +76,10 @@ class CrashRecoveryTestCase(testtools.TestCase):
         done = recorder.get_run(self.ctx, run.run_id)
         self.assertEqual('reverted', done.status)
         self.assertIn('interrupted', done.message)
-        events = db.action_events_get(self.ctx, self.action['id'])
-        self.assertEqual({'reverted'}, {e['revert_result'] for e in events})
+        events = {e['event']: e for e in
+                  db.action_events_get(self.ctx, self.action['id'])}
+        # Recovery says what it did in an event of its own.
+        self.assertIn('reverted on restart',
+                      events.pop('test.crashing:recovery')['details'])
+        self.assertEqual({'reverted'},
+                         {e['revert_result'] for e in events.values()})

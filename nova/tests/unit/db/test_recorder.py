@@ -275,9 +275,13 @@ class RecoveryTestCase(_RecorderTestCase):
         self.assertEqual(['c', 'd'], state.ran)
         recorded = recorder.get_run(self.admin, run.run_id)
         self.assertEqual('success', recorded.status)
-        self.assertEqual([1, 2, 3, 4, 5], [
-            e['seq'] for e in db.flow_run_get(self.admin,
-                                              run.run_id)['events']])
+        events = db.flow_run_get(self.admin, run.run_id)['events']
+        self.assertEqual([1, 2, 3, 4, 5, 6], [e['seq'] for e in events])
+        # What recovery did is an event of its own, after the cut stage.
+        self.assertEqual('test.recorded:recovery', events[3]['event'])
+        self.assertIn('resumed on restart after stage test.recorded.b',
+                      events[3]['details'])
+        self.assertIn('resumed on restart', recorded.message)
         # c ran twice: the cut attempt and the one that finished.
         self.assertEqual(records.SUCCESS,
                          recorded.stage('test.recorded.grp.c').result)
@@ -394,3 +398,79 @@ class HeldStartsTestCase(_RecorderTestCase):
     def test_unknown_setting_is_refused(self):
         self.assertRaises(ValueError, db_recorder.DBRecorder,
                           record_starts='some')
+
+
+def transactional_flow() -> Flow:
+    """a; update (a transactional state update); check: what a crash in
+    or after the update leaves on record."""
+    flow = Flow('test.atomic', '1.0', DemoState, on_interrupt='resume',
+                subject=lambda state: state.uuid)
+    flow.stages('a', 'update', 'check')
+
+    @flow.stage(idempotent=True)
+    def a(ctx: Any, state: DemoState) -> None:
+        state.ran.append('a')
+
+    @flow.stage(transactional=True)
+    def update(ctx: Any, state: DemoState) -> None:
+        db.instance_update(ctx, state.uuid, {'display_name': 'updated'})
+        if state.crash_in == 'update':
+            raise Crash()  # the process dies before the commit
+
+    @flow.stage
+    def check(ctx: Any, state: DemoState) -> None:
+        if state.crash_in == 'check':
+            raise Crash()
+        state.ran.append('check')
+    return flow
+
+
+class TransactionalStageTestCase(_RecorderTestCase):
+    """A transactional stage's effect and its completion commit together:
+    a crash leaves both or neither, so a resumed run neither repeats it
+    nor skips it."""
+
+    def _atomic_run(self, **state: Any) -> DemoState:
+        return self._engine_for_atomic().run('test.atomic', self.ctx,
+                          DemoState(self.uuid, **state))
+
+    def _recorded(self) -> db_recorder.RecordedRun:
+        (run,) = db_recorder.DBRecorder().unfinished_runs(self.admin,
+                                                          'host-a')
+        return run
+
+    def test_crash_inside_leaves_neither_effect_nor_completion(self):
+        self.assertRaises(Crash, self._atomic_run, crash_in='update')
+        self.assertEqual('x', db.instance_get_by_uuid(
+            self.ctx, self.uuid)['display_name'])
+        run = self._recorded()
+        self.assertNotIn('test.atomic.update', run.completed_stage_ids)
+        # Resumed: the update was not done, so it runs (once).
+        state = DemoState(self.uuid)
+        self._engine_for_atomic().runner('test.atomic').recover(
+            self.admin, state, run.run_id, run.started_stage_ids,
+            run.completed_stage_ids)
+        self.assertEqual(['a', 'check'], state.ran)
+        self.assertEqual('updated', db.instance_get_by_uuid(
+            self.ctx, self.uuid)['display_name'])
+
+    @staticmethod
+    def _engine_for_atomic() -> FlowEngine:
+        return FlowEngine.load(flows=[transactional_flow()],
+                               recorder=db_recorder.DBRecorder(),
+                               host='host-a')
+
+    def test_crash_after_leaves_both(self):
+        self.assertRaises(Crash, self._atomic_run, crash_in='check')
+        self.assertEqual('updated', db.instance_get_by_uuid(
+            self.ctx, self.uuid)['display_name'])
+        run = self._recorded()
+        self.assertEqual(['test.atomic.a', 'test.atomic.update'],
+                         run.completed_stage_ids)
+        # Resumed after it: the update is not repeated.
+        state = DemoState(self.uuid)
+        self.assertEqual('resume', self._engine_for_atomic().runner(
+            'test.atomic').recover(
+            self.admin, state, run.run_id, run.started_stage_ids,
+            run.completed_stage_ids))
+        self.assertEqual(['check'], state.ran)

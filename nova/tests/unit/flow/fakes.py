@@ -9,6 +9,7 @@ happy and the failing paths.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -88,16 +89,23 @@ def make_flow(name: str = 'test.demo', version: str = '1.0',
               no_revert: Iterable[str] = (), optional: Iterable[str] = (),
               handlers: Sequence[str] = ('h1', 'h2'),
               on_interrupt: Any = 'revert', state_type: type = LogState,
-              subject: Any = None) -> Flow:
+              subject: Any = None, idempotent: Iterable[str] = (),
+              transactional: Iterable[str] = (),
+              point_of_no_return: str | None = None) -> Flow:
     """A flow whose every stage logs itself and has a logging revert."""
     flow = Flow(name, version, state_type, on_interrupt=on_interrupt,
-                subject=subject, doc=f'Test flow {name}.')
+                subject=subject, point_of_no_return=point_of_no_return,
+                doc=f'Test flow {name}.')
     flow.stages(*entries)
     no_revert = set(no_revert)
     optional = set(optional)
+    idempotent = set(idempotent)
+    transactional = set(transactional)
     for stage_name in _names(entries):
         flow.stage(_execute(stage_name), name=stage_name,
-                   optional=stage_name in optional)
+                   optional=stage_name in optional,
+                   idempotent=stage_name in idempotent,
+                   transactional=stage_name in transactional)
         if stage_name not in no_revert:
             flow.revert(stage_name)(_revert(stage_name))
     for handler_name in handlers:
@@ -113,6 +121,8 @@ class RecordingRecorder:
         self.calls: list[tuple[str, str | None, str | None]] = []
         self.infos: list[Any] = []
         self.failures: list[Any] = []
+        #: Stages whose finish the runner asked to be durable.
+        self.durable: list[str] = []
 
     def run_started(self, run: Any) -> None:
         self.infos.append(run)
@@ -124,9 +134,18 @@ class RecordingRecorder:
 
     def stage_finished(self, run: Any, stage_id: str, result: str,
                        started_at: float, finished_at: float,
-                       failure: Any) -> None:
+                       failure: Any, *, durable: bool = False) -> None:
         self.failures.append(failure)
         self.calls.append(('stage_finished', stage_id, result))
+        if durable:
+            self.durable.append(stage_id)
+
+    def stage_transaction(self, run: Any, ctx: Any) -> Any:
+        self.calls.append(('stage_transaction', None, None))
+        return contextlib.nullcontext()
+
+    def run_recovered(self, run: Any, message: str) -> None:
+        self.calls.append(('run_recovered', None, message))
 
     def stage_reverted(self, run: Any, stage_id: str, result: str,
                        started_at: float, finished_at: float,

@@ -283,6 +283,9 @@ class TestRecorderTransitions(fakes.FlowTestCase):
             None, fakes.LogState(), 'run-1', ['test.demo.a', 'test.demo.b'])
         self.assertEqual([
             ('run_started', None, None),
+            ('run_recovered', None,
+             'test.demo was interrupted; last stage recorded as started: '
+             'test.demo.b; reverted on restart'),
             ('stage_reverted', 'test.demo.b', 'reverted'),
             ('stage_reverted', 'test.demo.a', 'reverted'),
             ('run_finished', None, 'reverted'),
@@ -294,6 +297,9 @@ class TestRecorderTransitions(fakes.FlowTestCase):
             None, fakes.LogState(), 'run-1', ['test.demo.a', 'test.demo.b'])
         self.assertEqual([
             ('run_started', None, None),
+            ('run_recovered', None,
+             'test.demo was interrupted between stages; resumed on restart '
+             'after stage test.demo.b'),
             ('stage_started', 'test.demo.c', None),
             ('stage_finished', 'test.demo.c', 'success'),
             ('stage_started', 'test.demo.d', None),
@@ -407,3 +413,119 @@ class TestSecretsStayOutOfLogs(fakes.FlowTestCase):
         self.assertIn('Failure handler test.secret.handler failed',
                       logs.output)
         self.assertNotIn('hunter2', logs.output)
+
+
+class TestPointOfNoReturn(fakes.FlowTestCase):
+    """After its point of no return a flow finishes, it never reverts."""
+
+    def flow(self, **kwargs):
+        return fakes.make_flow(
+            entries=['a', sub('grp', ['b', 'c']), 'd', 'e'],
+            transactional=['c'], point_of_no_return='grp.c', **kwargs)
+
+    def test_failure_after_it_is_recorded_and_the_rest_still_runs(self):
+        recorder = InMemoryRecorder()
+        state = _engine(self.flow(), recorder).run(
+            FLOW, None, fakes.failing('d'))
+        self.assertEqual(['a', 'b', 'c', 'd', 'e'], state.log)
+        (run,) = recorder.runs.values()
+        self.assertEqual(records.SUCCESS, run.result)
+        self.assertEqual(records.ERROR, run.stage('test.demo.d').result)
+        self.assertIn('Stage test.demo.d failed', self.logger.output)
+
+    def test_failure_before_it_reverts_as_usual(self):
+        engine = _engine(self.flow())
+        state = fakes.failing('c')
+        self.assertRaises(fakes.StageFailed, engine.run, FLOW, None, state)
+        self.assertEqual(['a', 'b', 'c', 'revert:c', 'revert:b', 'revert:a',
+                          'handler:h1', 'handler:h2'], state.log)
+
+    def test_interrupted_after_it_is_resumed_not_reverted(self):
+        state = fakes.LogState()
+        how = _engine(self.flow()).runner(FLOW).recover(
+            None, state, 'run-1',
+            ['test.demo.a', 'test.demo.grp.b', 'test.demo.grp.c',
+             'test.demo.d'],
+            ['test.demo.a', 'test.demo.grp.c'])
+        self.assertEqual('resume', how)
+        # Resumed after the last completed stage: d (cut) and e run.
+        self.assertEqual(['d', 'e'], state.log)
+
+    def test_interrupted_before_it_is_reverted(self):
+        state = fakes.LogState()
+        how = _engine(self.flow()).runner(FLOW).recover(
+            None, state, 'run-1', ['test.demo.a', 'test.demo.grp.b'],
+            ['test.demo.a'])
+        self.assertEqual('revert', how)
+        self.assertEqual(['revert:b', 'revert:a', 'handler:h1',
+                          'handler:h2'], state.log)
+
+    def test_must_name_a_transactional_stage_of_a_revert_flow(self):
+        for kwargs, message in [
+                ({'point_of_no_return': 'grp.c'}, 'must be a transactional'),
+                ({'point_of_no_return': 'grp.x', 'transactional': ['c']},
+                 'names no stage'),
+                ({'point_of_no_return': 'c', 'transactional': ['c'],
+                  'on_interrupt': 'resume'}, 'for revert flows')]:
+            flow = fakes.make_flow(entries=['a', sub('grp', ['b', 'c'])]
+                                   if kwargs['point_of_no_return'] != 'c'
+                                   else ['a', 'b', 'c'], **kwargs)
+            error = self.assertRaises(fakes.FlowConfigError, _engine, flow)
+            self.assertIn(message, str(error))
+            self.assertIn(f'test.demo.{kwargs["point_of_no_return"]}',
+                          str(error))
+
+
+class TestExactCompletions(fakes.FlowTestCase):
+    """Where a crash must not repeat work, completions are on record
+    before the next stage; a transactional stage records its own in its
+    transaction."""
+
+    def test_resume_flow_records_each_completion_it_cannot_repeat(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(on_interrupt='resume', idempotent=['a'],
+                               transactional=['c'])
+        _engine(flow, recorder).run(FLOW, None, fakes.LogState())
+        self.assertEqual(['test.demo.b', 'test.demo.c', 'test.demo.d'],
+                         recorder.durable)
+        # c, and only c, ran inside a stage transaction, its finish too.
+        calls = [c[0] for c in recorder.calls]
+        at = calls.index('stage_transaction')
+        self.assertEqual(['stage_started', 'stage_transaction',
+                          'stage_finished'], calls[at - 1:at + 2])
+        self.assertEqual('test.demo.c', recorder.calls[at + 1][1])
+        self.assertEqual(1, calls.count('stage_transaction'))
+
+    def test_revert_flow_holds_completions_back_until_its_point(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(transactional=['b'], point_of_no_return='b',
+                               idempotent=['d'])
+        _engine(flow, recorder).run(FLOW, None, fakes.LogState())
+        # a: held (a crash reverts it anyway); b: atomic; c: before d
+        # starts; d: idempotent, held.
+        self.assertEqual(['test.demo.b', 'test.demo.c'], recorder.durable)
+
+    def test_resume_skips_every_stage_up_to_the_last_completed(self):
+        # b's completion was held back (idempotent) and lost; c's was on
+        # record, so b had completed too.
+        state = fakes.LogState()
+        flow = fakes.make_flow(on_interrupt='resume', idempotent=['b'])
+        _engine(flow).runner(FLOW).resume(
+            None, state, 'run-1', ['test.demo.a', 'test.demo.c'])
+        self.assertEqual(['d'], state.log)
+
+    def test_recovery_says_what_it_did(self):
+        recorder = InMemoryRecorder()
+        flow = fakes.make_flow(on_interrupt='resume')
+        engine = _engine(flow, recorder)
+        self.assertRaises(fakes.StageFailed, engine.run, FLOW, None,
+                          fakes.failing('c'), run_id='run-1')
+        engine.runner(FLOW).recover(
+            None, fakes.LogState(), 'run-1',
+            ['test.demo.a', 'test.demo.b', 'test.demo.c'],
+            ['test.demo.a', 'test.demo.b'])
+        run = recorder.get('run-1')
+        self.assertEqual(records.SUCCESS, run.result)
+        self.assertEqual('test.demo was interrupted in stage test.demo.c; '
+                         'resumed on restart after stage test.demo.b',
+                         run.message)
