@@ -43,6 +43,9 @@ class Service:
             target = messaging.Target(topic=self.topic, server=self.host)
             self.server = rpc.get_server(target, [self.manager])
             self.server.start()
+        # Up at once: a restarted service (its recovery done, its queue
+        # consumed) must not wait report_interval to be scheduled to.
+        self.report_state()
         self._heartbeat = concurrency.start_periodic(
             self.report_state, CONF.report_interval,
             initial_delay=CONF.report_interval)
