@@ -56,3 +56,12 @@ class RequestContext(context.RequestContext):
 def get_admin_context() -> RequestContext:
     return RequestContext(user_id=None, project_id=None, is_admin=True,
                           roles=['admin'], overwrite=False)
+
+
+def for_run(run: Any) -> RequestContext:
+    """The context a recovered flow run continues under: the interrupted
+    request's user, project and request ID (so the run's record and its
+    instance action stay linked), with admin rights."""
+    return RequestContext(user_id=run.user_id, project_id=run.project_id,
+                          request_id=run.request_id, is_admin=True,
+                          overwrite=False)

@@ -86,10 +86,17 @@ def make_compute_manager(host: str) -> Any:
         recorder=db_recorder.DBRecorder(host))
 
 
-def make_conductor_manager() -> Any:
+def make_conductor_manager(host: str) -> Any:
     from nova.conductor import manager as conductor_manager
     from nova.db import api as db
-    return conductor_manager.ConductorManager(db)
+    from nova.db import recorder as db_recorder
+    from nova.image import api as image_api
+    from nova.network import api as network_api
+    from nova.volume import api as volume_api
+    return conductor_manager.ConductorManager(
+        host=host, db=db, recorder=db_recorder.DBRecorder(host),
+        network=network_api.API(), volume=volume_api.API(),
+        image=image_api.API(), notifier=rpc.get_notifier('conductor', host))
 
 
 def build_services(host: str, with_api: bool = True) -> list[Any]:
@@ -101,7 +108,7 @@ def build_services(host: str, with_api: bool = True) -> list[Any]:
     from nova.db import api as db
     services: list[Any] = [
         Service(host, 'nova-conductor', conductor_rpcapi.TOPIC,
-                make_conductor_manager(), db),
+                make_conductor_manager(host), db),
         Service(host, 'nova-compute', compute_rpcapi.TOPIC,
                 make_compute_manager(host), db),
     ]

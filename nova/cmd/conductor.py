@@ -16,7 +16,7 @@ def main() -> int:
     common.parse_args(sys.argv, 'nova-conductor')
     return common.serve([service.Service(
         CONF.host, 'nova-conductor', rpcapi.TOPIC,
-        service.make_conductor_manager(), db)])
+        service.make_conductor_manager(CONF.host), db)])
 
 
 if __name__ == '__main__':

@@ -35,7 +35,7 @@ from nova.compute.flows.shelve_offload_instance import ShelveOffloadState
 from nova.compute.flows.snapshot_instance import SnapshotState
 from nova.compute.flows.terminate_instance import TerminateState
 from nova.compute.flows.unshelve_instance import UnshelveState
-from nova.flow import FlowEngine
+from nova.flow import FlowEngine, recovery
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -82,48 +82,20 @@ class ComputeManager:
 
     def recover_interrupted_runs(self, ctx: Any) -> int:
         """Finish or revert every run a crash on this host left behind."""
-        recovered = 0
-        touched: set[str] = set()
-        deleted: set[str] = set()
-        for run in self.recorder.unfinished_runs(ctx, self.host):
-            runner = self.flows.runner(run.flow)
-            flow = runner.flow
-            run_ctx = nova_context.RequestContext(
-                user_id=run.user_id, project_id=run.project_id,
-                request_id=run.request_id, is_admin=True,
-                overwrite=False)
-            if flow.load_state is None:
-                LOG.error('Interrupted run %s of %s cannot be recovered: the '
-                          'flow declares no load_state', run.run_id, run.flow)
-                continue
-            try:
-                state = flow.load_state(run_ctx, run, self.services)
-            except exception.InstanceNotFound:
-                LOG.warning('Interrupted run %s of %s: instance %s is gone; '
-                            'closing the run', run.run_id, run.flow,
-                            run.subject)
-                self.recorder.close_orphan(run_ctx, run)
-                continue
-            LOG.warning('Recovering run %s of %s for %s, interrupted in '
-                        'stage %s: %s', run.run_id, run.flow, run.subject,
-                        run.started_stage_ids[-1:] or '(none)',
-                        flow.on_interrupt)
-            with self._locks(run.subject):
-                runner.recover(run_ctx, state, run.run_id,
-                               run.started_stage_ids,
-                               run.completed_stage_ids)
-            recovered += 1
-            if run.flow == 'compute.terminate_instance':
-                deleted.add(run.subject)
-            elif run.subject:
-                touched.add(run.subject)
+        runs = recovery.recover_interrupted_runs(
+            self.flows, self.recorder, ctx, self.services, host=self.host,
+            namespace='compute', run_context=nova_context.for_run,
+            gone=(exception.InstanceNotFound,), lock=self._locks)
         # A delete that arrived while an interrupted run held the instance
         # is not lost with the process: its task_state says so.  Runs of
         # other flows ended above without rescheduling it; the delete is
         # finished here, under the delete's own request.
-        for uuid in sorted(touched - deleted):
+        deleted = {run.subject for run in runs
+                   if run.flow == 'compute.terminate_instance'}
+        for uuid in sorted({run.subject for run in runs if run.subject}
+                           - deleted):
             self._finish_requested_delete(ctx, uuid)
-        return recovered
+        return len(runs)
 
     def _finish_requested_delete(self, ctx: Any, uuid: str) -> None:
         """Run the delete of an instance left in task_state ``deleting``

@@ -1,5 +1,7 @@
 """nova-conductor: schedules builds and unshelves and hands them to
-compute hosts."""
+compute hosts, and runs the conductor's own flows (``nova/conductor/flows``)
+with their records and their recovery at start, as nova-compute does for
+its flows."""
 
 from __future__ import annotations
 
@@ -8,29 +10,53 @@ from typing import Any
 import oslo_messaging as messaging
 from oslo_log import log as logging
 
+import nova.conf
+from nova import context as nova_context
 from nova import exception
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import vm_states
+from nova.conductor.flows import base
+from nova.flow import FlowEngine, recovery
 from nova.scheduler import filters, host_manager
 
 LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
 
 
 class ConductorManager:
     target = messaging.Target(version='1.1')
 
-    def __init__(self, db: Any, image_api: Any = None) -> None:
+    def __init__(self, host: str, db: Any, recorder: Any, *,
+                 network: Any = None, volume: Any = None, image: Any = None,
+                 notifier: Any = None,
+                 engine: FlowEngine | None = None) -> None:
+        self.host = host
         self.db = db
+        self.recorder = recorder
         self.scheduler = host_manager.Scheduler(db)
         self.compute_rpcapi = compute_rpcapi.ComputeAPI()
-        self._image_api = image_api
+        self.services = base.ConductorServices(
+            host=host, network=network, volume=volume, image=image, db=db,
+            notifier=notifier)
+        self.flows = engine or FlowEngine.from_conf(CONF, recorder=recorder,
+                                                    host=host)
 
-    @property
-    def image_api(self) -> Any:
-        if self._image_api is None:
-            from nova.image import api as image_module
-            self._image_api = image_module.API()
-        return self._image_api
+    # -- service life cycle ---------------------------------------------
+
+    def init_host(self) -> None:
+        if CONF.conductor.recover_interrupted_flows:
+            self.recover_interrupted_runs(nova_context.get_admin_context())
+
+    def recover_interrupted_runs(self, ctx: Any) -> int:
+        """Finish or revert every conductor run a crash on this host left
+        behind (the compute runs recorded under the same host name, as in
+        nova-all, are nova-compute's to recover)."""
+        return len(recovery.recover_interrupted_runs(
+            self.flows, self.recorder, ctx, self.services, host=self.host,
+            namespace='conductor', run_context=nova_context.for_run,
+            gone=(exception.InstanceNotFound,)))
+
+    # -- RPC methods ------------------------------------------------------
 
     def build_instances(self, context: Any, instances: list[dict[str, Any]],
                         image_meta: dict[str, Any],
@@ -90,7 +116,7 @@ class ConductorManager:
                 raise exception.UnshelveException(
                     instance_id=uuid, reason='it has no shelved snapshot')
             try:
-                image = self.image_api.get(context, image_id)
+                image = self.services.image.get(context, image_id)
             except exception.ImageNotFound:
                 raise exception.UnshelveException(
                     instance_id=uuid,

@@ -144,9 +144,9 @@ class ProcessCloud(func_fixtures.CloudHelpers, fixtures.Fixture):
         if self.conductor_in_process:
             from nova import service
             from nova.conductor import rpcapi
-            conductor = service.Service('conductor-test', 'nova-conductor',
-                                        rpcapi.TOPIC,
-                                        service.make_conductor_manager(), db)
+            conductor = service.Service(
+                'conductor-test', 'nova-conductor', rpcapi.TOPIC,
+                service.make_conductor_manager('conductor-test'), db)
             conductor.start()
             self.addCleanup(conductor.stop)
 
