@@ -203,10 +203,10 @@ class API:
         if instance.get('host'):
             self.compute_rpcapi.terminate_instance(ctx, instance)
             return
-        # Never reached a host (still scheduling, or NoValidHost): nothing
-        # was allocated on any host, so the record is all there is.
-        LOG.info('Deleting instance %s that has no host', instance['uuid'])
-        self.db.instance_destroy(ctx, instance['uuid'])
+        # No host (shelved-offloaded, still scheduling, or NoValidHost):
+        # the conductor frees what the instance still holds - addresses,
+        # shelve snapshot, volumes, allocation - and deletes the record.
+        self.conductor_api.local_delete_instance(ctx, instance)
 
     # -- single-instance actions --------------------------------------------
 

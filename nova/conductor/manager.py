@@ -5,6 +5,7 @@ its flows."""
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import oslo_messaging as messaging
@@ -15,7 +16,7 @@ from nova import context as nova_context
 from nova import exception
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import vm_states
-from nova.conductor.flows import base
+from nova.conductor.flows import base, local_delete_instance
 from nova.flow import FlowEngine, recovery
 from nova.scheduler import filters, host_manager
 
@@ -24,7 +25,7 @@ CONF = nova.conf.CONF
 
 
 class ConductorManager:
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, host: str, db: Any, recorder: Any, *,
                  network: Any = None, volume: Any = None, image: Any = None,
@@ -132,6 +133,40 @@ class ConductorManager:
             return
         self.compute_rpcapi.unshelve_instance(
             context, instance, host.host, node=host.node, image=image)
+
+    def local_delete_instance(self, context: Any,
+                              instance: dict[str, Any]) -> None:
+        """Delete an instance that has no host: the
+        conductor.local_delete_instance flow, which finishes the
+        request's delete action.
+
+        The instance is read again: if a compute host took it between
+        the API's read and its delete (a build that had just been
+        scheduled), that host's terminate flow deletes it instead.
+        """
+        uuid = instance['uuid']
+        try:
+            current = self.db.instance_get_by_uuid(context, uuid)
+        except exception.InstanceNotFound:
+            LOG.info('Instance %s to delete is already gone', uuid)
+            with contextlib.suppress(exception.InstanceActionNotFound):
+                self.db.action_finish(context, uuid)
+            return
+        if current.get('host'):
+            LOG.info('Instance %s to delete has a host now (%s): deleting '
+                     'it there', uuid, current['host'])
+            self.compute_rpcapi.terminate_instance(context, current)
+            return
+        state = local_delete_instance.new_state(context, self.services,
+                                                current)
+        try:
+            self.flows.run('conductor.local_delete_instance', context,
+                           state)
+        except Exception as exc:
+            # The failure handlers recorded the fault and set ERROR; a
+            # cast has nobody to return the error to.
+            LOG.error('conductor.local_delete_instance failed for '
+                      'instance %s: %s', uuid, exc)
 
     def _select_host(self, context: Any,
                      spec: dict[str, Any]) -> filters.HostState:

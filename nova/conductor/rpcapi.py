@@ -3,6 +3,7 @@
 History:
     1.0 - build_instances
     1.1 - unshelve_instance
+    1.2 - local_delete_instance
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ TOPIC = 'conductor'
 
 
 class ConductorAPI:
-    VERSION = '1.1'
+    VERSION = '1.2'
 
     def __init__(self) -> None:
         target = messaging.Target(topic=TOPIC, version=self.VERSION)
@@ -44,3 +45,10 @@ class ConductorAPI:
         self.client.prepare(version=self.VERSION).cast(
             ctx, 'unshelve_instance', instance=instance,
             request_spec=request_spec)
+
+    def local_delete_instance(self, ctx: Any,
+                              instance: dict[str, Any]) -> None:
+        """Delete an instance that has no host (a cast: the delete
+        action's finish time says when it is done)."""
+        self.client.prepare(version=self.VERSION).cast(
+            ctx, 'local_delete_instance', instance=instance)

@@ -13,6 +13,11 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+from oslo_utils import timeutils
+
+from nova import notifications
+from nova.compute import vm_states
+
 
 @dataclasses.dataclass
 class ConductorServices:
@@ -28,3 +33,31 @@ class ConductorServices:
     def __repr__(self) -> str:
         return f'<ConductorServices host={self.host}>'
 
+
+
+def notify(ctx: Any, state: Any, event: str) -> None:
+    """Send the ``instance.<event>`` notifications from this conductor
+    (see nova.notifications: nothing is built when they are disabled)."""
+    notifications.notify_instance_action(
+        ctx, state.conductor.notifier, state.conductor.host, state.instance,
+        event, network_info=getattr(state, 'network_info', None))
+
+
+# -- failure handlers shared by the conductor flows -------------------------
+
+def record_fault(ctx: Any, state: Any, failure: Any) -> None:
+    """Store the error as an instance fault (what `server show` reports)."""
+    state.conductor.db.instance_fault_create(
+        ctx, state.instance['uuid'], failure.exc, state.conductor.host)
+
+
+def set_error(ctx: Any, state: Any, failure: Any) -> None:
+    """ERROR with the task cleared, unless the flow already marked the
+    instance DELETED (a failing closing notification does not bring a
+    deleted instance back)."""
+    if state.instance.get('vm_state') == vm_states.DELETED:
+        return
+    values = {'vm_state': vm_states.ERROR, 'task_state': None,
+              'updated_at': timeutils.utcnow()}
+    state.conductor.db.instance_update(ctx, state.instance['uuid'], values)
+    state.instance.update(values)

@@ -243,3 +243,38 @@ class TestWhatIsSent(_APITest):
             self.ctx, self.instance(), tail_length=5))
         self.rpc.get_console_output.assert_called_once_with(
             self.ctx, mock.ANY, tail_length=5)
+
+
+class TestDelete(_APITest):
+    """A delete goes to the instance's host, or to the conductor when it
+    has none; the API itself never destroys the record."""
+
+    scenarios = [
+        ('shelved_offloaded', {'vm_state': vm_states.SHELVED_OFFLOADED,
+                               'task_state': None}),
+        ('scheduling', {'vm_state': vm_states.BUILDING,
+                        'task_state': task_states.SCHEDULING}),
+        ('no_valid_host', {'vm_state': vm_states.ERROR,
+                           'task_state': None}),
+    ]
+
+    def test_an_instance_without_host_is_deleted_by_the_conductor(self):
+        instance = self.instance(self.vm_state, self.task_state, host=None)
+        self.api.delete(self.ctx, instance)
+        self.db.instance_update_for_request.assert_called_once_with(
+            self.ctx, 'uuid-1', mock.ANY, 'delete',
+            expected_task_state=mock.ANY)
+        self.conductor.local_delete_instance.assert_called_once_with(
+            self.ctx, mock.ANY)
+        sent = self.conductor.local_delete_instance.call_args[0][1]
+        self.assertEqual(('uuid-1', task_states.DELETING),
+                         (sent['uuid'], sent['task_state']))
+        self.db.instance_destroy.assert_not_called()
+        self.assertEqual([], self.rpc.mock_calls)
+
+    def test_an_instance_with_a_host_is_deleted_there(self):
+        self.api.delete(self.ctx, self.instance(self.vm_state,
+                                                self.task_state))
+        self.rpc.terminate_instance.assert_called_once_with(self.ctx,
+                                                            mock.ANY)
+        self.assertEqual([], self.conductor.mock_calls)
