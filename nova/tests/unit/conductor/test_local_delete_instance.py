@@ -15,7 +15,7 @@ import testtools
 from oslo_config import fixture as config_fixture
 
 import nova.conf
-from nova import context, exception, rpc
+from nova import context, exception, rpc, service
 from nova.compute import task_states, vm_states
 from nova.conductor import manager as conductor_manager
 from nova.conductor.flows import local_delete_instance
@@ -307,3 +307,31 @@ class TestEachStageRunsAgain(_DeleteTestCase):
         self.assertEqual(2, len(attempts), stage_id)
         self.assertEqual(['Success'], [e['result'] for e in attempts
                                        if e['result']])
+
+
+class TestRecoveryAtConductorStart(_DeleteTestCase):
+    """A delete cut by the conductor's death is finished by the next
+    nova-conductor on the host when it starts, before it takes
+    requests."""
+
+    def test_unfinished_run_is_resumed_and_the_instance_ends_deleted(self):
+        self.assertRaises(Crash, self.delete,
+                          self.manager(crash_after('delete_shelve_image')))
+        (run,) = db_recorder.DBRecorder().unfinished_runs(self.admin, HOST)
+        self.assertEqual((NAME, self.uuid), (run.flow, run.subject))
+        # Cut before it finished: nothing after the snapshot is freed.
+        self.assertEqual('in-use', self.volume_status(self.kept))
+        self.assertIsNotNone(db.instance_get_by_uuid(self.admin, self.uuid))
+
+        conductor = service.Service(HOST, 'nova-conductor', None,
+                                    self.manager(), db)
+        conductor.start()
+        self.addCleanup(conductor.stop)
+
+        self.assert_everything_freed()
+        self.assert_action_finished()
+        recorded = db_recorder.DBRecorder().get_run(self.admin, run.run_id)
+        self.assertEqual(('success', True),
+                         (recorded.status, recorded.recovering))
+        self.assertEqual([], db_recorder.DBRecorder().unfinished_runs(
+            self.admin, HOST))
