@@ -31,9 +31,13 @@ Holding rows back is crash-safe, because recovery needs nothing more:
   recorded finish counts as interrupted and is reverted too, which is
   what the engine would do for the stage that really was running (reverts
   are idempotent).  A stage without a revert has nothing to undo;
-* a ``resume`` flow runs again every stage without a recorded finish;
-  its stages are idempotent, so running again one that had finished
-  is harmless.
+* where a crash must not repeat a stage (a ``resume`` flow, a
+  ``revert`` flow past its point of no return), the runner asks for a
+  *durable* finish: written before the next stage starts, or, for a
+  transactional stage, inside the stage's own transaction
+  (:meth:`DBRecorder.stage_transaction`), together with every row still
+  held.  Only the finish of an idempotent stage is still held there: a
+  resumed run may repeat it, harmlessly.
 
 What a crash loses is the record of the stages without a revert since
 the last write: which of them had run, and which was running.  ``all``

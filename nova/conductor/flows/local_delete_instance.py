@@ -99,7 +99,7 @@ FLOW.stages(
 FLOW.on_failure(base.record_fault, base.set_error)
 
 
-@FLOW.stage(optional=True)
+@FLOW.stage(optional=True, idempotent=True)
 def notify_usage_start(ctx: Any, state: LocalDeleteState) -> None:
     """instance.delete.start notification.
 
@@ -108,7 +108,7 @@ def notify_usage_start(ctx: Any, state: LocalDeleteState) -> None:
     base.notify(ctx, state, 'delete.start')
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def deallocate_network(ctx: Any, state: LocalDeleteState) -> None:
     """Release the instance's fixed IPs and ports.
 
@@ -118,7 +118,7 @@ def deallocate_network(ctx: Any, state: LocalDeleteState) -> None:
         ctx, state.instance['uuid'])
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def delete_shelve_image(ctx: Any, state: LocalDeleteState) -> None:
     """Delete the snapshot of a shelved-offloaded instance, if any.
 
@@ -142,7 +142,7 @@ def delete_shelve_image(ctx: Any, state: LocalDeleteState) -> None:
                     state.instance['uuid'])
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def detach_volumes(ctx: Any, state: LocalDeleteState) -> None:
     """Free every volume, then destroy its block device mapping.
 
@@ -171,7 +171,7 @@ def detach_volumes(ctx: Any, state: LocalDeleteState) -> None:
             pass
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def release_claims(ctx: Any, state: LocalDeleteState) -> None:
     """Give back any vCPUs, RAM and disk allocated to the instance.
 
@@ -181,7 +181,7 @@ def release_claims(ctx: Any, state: LocalDeleteState) -> None:
     state.conductor.db.allocation_release(ctx, state.instance['uuid'])
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def destroy_instance(ctx: Any, state: LocalDeleteState) -> None:
     """DELETED in the database (soft delete, as upstream).
 
@@ -192,7 +192,7 @@ def destroy_instance(ctx: Any, state: LocalDeleteState) -> None:
     state.instance.update(vm_state=vm_states.DELETED, task_state=None)
 
 
-@FLOW.stage(optional=True)
+@FLOW.stage(optional=True, idempotent=True)
 def notify_usage_end(ctx: Any, state: LocalDeleteState) -> None:
     """instance.delete.end notification.
 
