@@ -19,12 +19,26 @@ from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
 
 
-def failure_scenarios(flow: str,
-                      skip: tuple[str, ...] = ()) -> list[tuple[str, dict]]:
-    """One testscenarios scenario per stage of ``flow``."""
+def past_point_of_no_return(stage_id: str) -> bool:
+    """After its flow's point of no return: a failure there finishes
+    the operation rather than undoing it."""
+    from nova.flow import FlowEngine
+    engine = FlowEngine.load()
+    flow = stage_id.rsplit('.', 1)[0]
+    while flow not in engine.plans:
+        flow = flow.rsplit('.', 1)[0]
+    leaf = engine.plan(flow).leaves[stage_id]
+    return leaf.committed and not leaf.commits
+
+
+def failure_scenarios(flow: str, skip: tuple[str, ...] = (), *,
+                      committed: bool = False) -> list[tuple[str, dict]]:
+    """One testscenarios scenario per stage of ``flow`` before its point
+    of no return (or, with ``committed``, after it)."""
     return [(stage_id.removeprefix(flow + '.'), {'stage_id': stage_id})
             for stage_id in stage_ids(flow)
-            if stage_id.removeprefix(flow + '.') not in skip]
+            if stage_id.removeprefix(flow + '.') not in skip
+            and past_point_of_no_return(stage_id) == committed]
 
 
 class ActionTestCase(testtools.TestCase):

@@ -14,6 +14,7 @@ from nova_fault_injection_hooks import stage_ids
 
 from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
+from nova.tests.functional.compute import action_helpers as helpers
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
@@ -42,11 +43,38 @@ class _FaultMixin:
             {'uuid': instance_uuid}))
 
 
+class TestBuildFailsAfterPointOfNoReturn(_FaultMixin, testtools.TestCase):
+    """A failure once the server is ACTIVE is recorded on its stage; the
+    build is done and nothing is undone."""
+
+    scenarios = helpers.failure_scenarios('compute.build_instance',
+                                          committed=True)
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = self.useFixture(func_fixtures.LocalCloud(
+            flow__enabled_hooks=['fault_injection']))
+
+    def test_failure_is_recorded_and_the_server_stays_active(self):
+        self.inject(self.stage_id)
+        uuid = self.cloud.boot()['uuid']
+        action = self.cloud.wait_for_action(uuid, 'create')
+        server = self.cloud.instance(uuid)
+        self.assertEqual((vm_states.ACTIVE, None),
+                         (server['vm_state'], server['task_state']))
+        events = {e['event']: e for e in self.cloud.db.action_events_get(
+            self.cloud.ctx, action['id'])}
+        self.assertEqual('Error', events[self.stage_id]['result'])
+        self.assertFalse([e for e in events.values()
+                          if e['revert_result']])
+        self.assertEqual({uuid: []},
+                         self.cloud.db.instance_fault_get_by_instance_uuids(
+                             self.cloud.ctx, [uuid]))
+
+
 class TestBuildFailsInEachStage(_FaultMixin, testtools.TestCase):
 
-    scenarios = [(stage_id.removeprefix('compute.build_instance.'),
-                  {'stage_id': stage_id})
-                 for stage_id in stage_ids('compute.build_instance')]
+    scenarios = helpers.failure_scenarios('compute.build_instance')
 
     def setUp(self):
         super().setUp()

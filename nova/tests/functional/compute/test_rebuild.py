@@ -83,6 +83,23 @@ class TestRebuild(helpers.ActionTestCase):
                          self.server(uuid)['image_ref'])
 
 
+class TestRebuildFailsAfterPointOfNoReturn(helpers.ActionTestCase):
+    """A failure after update_rebuilt: the rebuild is done."""
+
+    scenarios = helpers.failure_scenarios(REBUILD, committed=True)
+
+    def test_failure_is_recorded_and_the_server_stays_active(self):
+        uuid = self.boot_active()['uuid']
+        new_image = self.cloud.create_image()
+        self.inject(self.stage_id)
+        self.act('rebuild', uuid, new_image['id'], None)
+        server = self.wait_done(uuid, 'rebuild')
+        self.assertEqual((vm_states.ACTIVE, None),
+                         (server['vm_state'], server['task_state']))
+        self.assertEqual(new_image['id'],
+                         self.driver.instance_record(uuid)['image_ref'])
+
+
 class TestRebuildFails(helpers.ActionTestCase):
 
     scenarios = helpers.failure_scenarios(REBUILD)
