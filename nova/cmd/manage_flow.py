@@ -4,23 +4,29 @@
 prints one flow's effective stage list (enabled hooks in place, disabled
 stages marked) as text or Graphviz DOT; ``flow hooks`` compares the hooks
 installed in the ``nova.flow.hooks`` entry point namespace with those
-enabled in ``[flow] enabled_hooks``; ``flow runs --instance UUID`` prints
-what the database recorded of the runs about one instance.
+enabled in ``[flow] enabled_hooks``; ``flow runs`` prints what the
+database recorded of the runs: without ``--instance``, one line per run of
+the whole cloud, by default those unfinished or failed (``--host``,
+``--flow``, ``--state``, ``--older-than`` and ``--limit`` narrow them);
+with ``--instance UUID``, that instance's runs stage by stage.
 
-All three load the flows and hooks exactly as a service does at start, so
-a configuration that would stop a service makes them print the same
-problems and exit with status 2.
+``list``, ``show`` and ``hooks`` load the flows and hooks exactly as a
+service does at start, so a configuration that would stop a service makes
+them print the same problems and exit with status 2.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import importlib.metadata
+import math
 import sys
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import nova.conf
-from nova.flow import FlowConfigError, FlowEngine, render
+from nova.flow import FlowConfigError, FlowEngine, records, render
 from nova.flow import hooks as flow_hooks
 from nova.flow.plan import Group, Leaf, Plan
 
@@ -31,6 +37,21 @@ CONF = nova.conf.CONF
 CONFIG_ERROR = 2
 #: Exit status when the flow asked for does not exist.
 NOT_FOUND = 1
+
+#: ``flow runs --state`` values: each names the run statuses it selects.
+STATES: dict[str, tuple[str, ...]] = {
+    records.RUNNING: (records.RUNNING,),
+    records.ERROR: (records.ERROR,),
+    records.REVERTED: (records.REVERTED,),
+    records.REVERT_FAILED: (records.REVERT_FAILED,),
+    records.SUCCESS: (records.SUCCESS,),
+    'unfinished': (records.RUNNING,),
+    'failed': (records.ERROR, records.REVERTED, records.REVERT_FAILED),
+}
+#: What ``flow runs`` lists without --instance or --state.
+DEFAULT_STATES = ('unfinished', 'failed')
+#: The longest MESSAGE a line of the ``flow runs`` table shows.
+MESSAGE_WIDTH = 80
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -48,12 +69,53 @@ def register(commands: argparse._SubParsersAction) -> None:
         'hooks', help='installed hooks versus [flow] enabled_hooks')
     hooks.set_defaults(func=hooks_command)
     runs = commands.add_parser(
-        'runs', help='recorded runs of an instance, stage by stage')
-    runs.add_argument('--instance', required=True, metavar='UUID',
-                      help='the instance the runs acted on')
-    runs.add_argument('--limit', type=int, default=None,
+        'runs', help='recorded runs: unfinished and failed ones cloud-wide, '
+                     'or those of an instance stage by stage',
+        description='Without --instance: one line per run, by default the '
+                    'unfinished and failed runs of the whole cloud. With '
+                    '--instance: the runs of that instance, every stage '
+                    'with its result. The filters combine; runs are '
+                    'listed newest first.')
+    runs.add_argument('--instance', metavar='UUID',
+                      help='the instance the runs acted on (prints each '
+                           'run stage by stage)')
+    runs.add_argument('--host', help='runs recorded by this host')
+    runs.add_argument('--flow', metavar='FLOW',
+                      help='runs of this flow, e.g. compute.build_instance')
+    runs.add_argument('--state', action='append', choices=tuple(STATES),
+                      help='runs in this state (may be repeated): '
+                           'unfinished = running, failed = error, reverted '
+                           'or revert_failed (default: unfinished and '
+                           'failed without --instance, any with it)')
+    runs.add_argument('--older-than', type=_seconds, metavar='SECONDS',
+                      help='runs started more than SECONDS ago')
+    runs.add_argument('--limit', type=_positive_int, default=None,
+                      metavar='N',
                       help='only the newest N runs')
     runs.set_defaults(func=runs_command)
+
+
+def _seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a number of seconds') from None
+    if not (math.isfinite(value) and value >= 0):
+        raise argparse.ArgumentTypeError(
+            f'{text!r}: the age must be 0 seconds or more')
+    return value
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'{text!r} is not a whole number') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'{text!r}: must be 1 or more')
+    return value
 
 
 def _load_engine() -> FlowEngine | None:
@@ -192,10 +254,54 @@ def runs_command(args: argparse.Namespace) -> int:
     from nova.db import recorder as db_recorder
     ctx = nova_context.get_admin_context()
     ctx.read_deleted = 'yes'
-    runs = db_recorder.DBRecorder().runs_for_subject(ctx, args.instance,
-                                                     args.limit)
+    states = args.state or (None if args.instance else DEFAULT_STATES)
+    statuses = None if states is None else {
+        status for state in states for status in STATES[state]}
+    runs = db_recorder.DBRecorder().find_runs(
+        ctx, host=args.host, flow=args.flow, statuses=statuses,
+        older_than=args.older_than, instance=args.instance,
+        limit=args.limit, stages=bool(args.instance))
+    if args.instance:
+        return _print_stages(args.instance, runs)
     if not runs:
-        print(f'no recorded runs for instance {args.instance}')
+        print(f'No {" or ".join(states or ())} runs found'
+              f'{_filters(args)}.')
+        return 0
+    rows = [[run.run_id, run.flow, run.subject or '-', run.host or '-',
+             run.status + (' (recovering)' if run.recovering and
+                           run.status == records.RUNNING else ''),
+             _when(run.started_at), run.current_stage or '-',
+             _one_line(run.message)] for run in runs]
+    sys.stdout.write(_table(['RUN', 'FLOW', 'INSTANCE', 'HOST', 'STATUS',
+                             'STARTED', 'STAGE', 'MESSAGE'], rows))
+    return 0
+
+
+def _filters(args: argparse.Namespace) -> str:
+    given = [f'{name} {value}' for name, value in (
+        ('host', args.host), ('flow', args.flow),
+        ('started more than', None if args.older_than is None
+         else f'{args.older_than:g} s ago')) if value is not None]
+    return f' ({", ".join(given)})' if given else ''
+
+
+def _when(moment: datetime.datetime | None) -> str:
+    return moment.isoformat(timespec='seconds') if moment else '-'
+
+
+def _one_line(message: str | None) -> str:
+    """A message's first line, cut to MESSAGE_WIDTH characters."""
+    if not message:
+        return '-'
+    line = message.strip().splitlines()[0] if message.strip() else '-'
+    if len(line) > MESSAGE_WIDTH:
+        line = line[:MESSAGE_WIDTH - 3] + '...'
+    return line
+
+
+def _print_stages(instance: str, runs: Sequence[Any]) -> int:
+    if not runs:
+        print(f'no recorded runs for instance {instance}')
         return NOT_FOUND
     for run in runs:
         finished = run.finished_at.isoformat() if run.finished_at else '-'

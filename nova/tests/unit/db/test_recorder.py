@@ -300,6 +300,45 @@ class RecoveryTestCase(_RecorderTestCase):
         self.assertEqual([], recorder.unfinished_runs(self.admin, 'host-a'))
 
 
+class FindRunsTestCase(_RecorderTestCase):
+    """find_runs (``nova-manage flow runs``) on every backend."""
+
+    def test_filters_and_current_stage(self):
+        self._run()
+        self.assertRaises(RuntimeError, self._run, fail_in='b')
+        self.assertRaises(Crash, self._run, crash_in='c')
+        # The same flow on another host, cut in its first stage.
+        crashed_b = FlowEngine.load(
+            flows=[demo_flow()], recorder=db_recorder.DBRecorder(),
+            host='host-b')
+        self.assertRaises(Crash, crashed_b.run, 'test.recorded', self.ctx,
+                          DemoState(self.uuid, crash_in='a'))
+        find = self.recorder.find_runs
+        runs = find(self.admin)
+        self.assertEqual(
+            [('running', 'host-b', 'test.recorded.a'),
+             ('running', 'host-a', 'test.recorded.grp.c'),
+             ('error', 'host-a', 'test.recorded.b'),
+             ('success', 'host-a', 'test.recorded.d')],
+            [(r.status, r.host, r.current_stage) for r in runs])
+        self.assertEqual([], runs[0].stages)
+        self.assertEqual(
+            ['running', 'error'],
+            [r.status for r in find(self.admin, host='host-a',
+                                    statuses=['running', 'error'])])
+        self.assertEqual(['host-b'], [r.host for r in find(
+            self.admin, statuses=['running'], limit=1)])
+        self.assertEqual([], find(self.admin, flow='test.other'))
+        self.assertEqual([], find(self.admin, instance='nothing'))
+        self.assertEqual([], find(self.admin, older_than=3600))
+        self.assertEqual(4, len(find(self.admin, older_than=0,
+                                     flow='test.recorded',
+                                     instance=self.uuid)))
+        (with_stages,) = find(self.admin, statuses=['error'], stages=True)
+        self.assertEqual(['test.recorded.a', 'test.recorded.b'],
+                         [s.stage_id for s in with_stages.stages])
+
+
 class StatementBudgetTestCase(_RecorderTestCase):
     """The cost of the recorder's options, measured."""
 

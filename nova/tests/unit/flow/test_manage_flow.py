@@ -1,4 +1,4 @@
-"""nova-manage flow list | show | hooks.
+"""nova-manage flow list | show | hooks | runs.
 
 Most tests call ``nova.cmd.manage.main`` in-process with flow discovery
 patched to return test flows; two run the real ``nova-manage`` console
@@ -6,6 +6,8 @@ script of the venv in a child process.
 """
 
 import contextlib
+import dataclasses
+import datetime
 import io
 import os
 import shutil
@@ -345,3 +347,185 @@ class TestRuns(ManageFlowTestCase):
                                      conf=self.conf)
         self.assertEqual(1, status)
         self.assertIn('no recorded runs for instance nothing', out)
+
+
+class Crash(BaseException):
+    """Stands for the process dying inside a stage: the engine handles
+    Exception only, so the run stays ``running`` in the record."""
+
+
+@dataclasses.dataclass
+class InstanceState(fakes.LogState):
+    instance: str = 'inst-1'
+
+
+class TestRunsCloudWide(ManageFlowTestCase):
+    """``flow runs`` without --instance: a table of runs, filtered."""
+
+    def setUp(self):
+        super().setUp()
+        from nova import context
+        from nova.db import recorder as db_recorder
+        from nova.tests.fixtures import database
+        db = self.useFixture(database.Database('sqlite'))
+        self.conf = f'[database]\nconnection = {db.url}\n'
+        self.admin = context.get_admin_context()
+        self.recorder = db_recorder.DBRecorder()
+        flows = [fakes.make_flow(name, state_type=InstanceState,
+                                 subject=lambda state: state.instance)
+                 for name in ('test.demo', 'test.other')]
+        self.engines = {host: FlowEngine.load(
+            flows=flows, recorder=db_recorder.DBRecorder(host), host=host)
+            for host in ('h1', 'h2')}
+        # One run in each state, newest last.
+        self.success = self._run('h1', 'test.demo', 'inst-1')
+        self.error = self._run('h1', 'test.demo', 'inst-2', fail='c')
+        self.running = self._run('h2', 'test.other', 'inst-3', crash='b')
+        self.reverted = self._run('h2', 'test.demo', 'inst-4', crash='a')
+        # What recovery does to a run it reverts.
+        from nova.db import api as db_api
+        db_api.flow_run_close(self.admin, self.reverted, 'reverted',
+                              'reverted on restart')
+
+    def _run(self, host, flow, instance, fail=None, crash=None):
+        """Record a run; its ID."""
+        state = InstanceState(instance=instance)
+        if fail:
+            state.fail[fail] = 1
+        if crash:
+            state.raises[crash] = Crash()
+        try:
+            self.engines[host].run(flow, None, state)
+        except (fakes.StageFailed, Crash):
+            pass
+        (run,) = self.recorder.find_runs(self.admin, instance=instance)
+        return run.run_id
+
+    def runs(self, *argv):
+        """The table's rows, by run ID, as lists of cells."""
+        status, out, err = self.manage('runs', *argv, conf=self.conf)
+        self.assertEqual(0, status, err)
+        lines = out.splitlines()
+        self.assertEqual(['RUN', 'FLOW', 'INSTANCE', 'HOST', 'STATUS',
+                          'STARTED', 'STAGE', 'MESSAGE'], lines[0].split())
+        return {line.split()[0]: line.split(None, 7) for line in lines[1:]}
+
+    def test_default_is_unfinished_and_failed_runs_cloud_wide(self):
+        rows = self.runs()
+        self.assertEqual({self.error, self.running, self.reverted},
+                         set(rows))
+        running = rows[self.running]
+        self.assertEqual(['test.other', 'inst-3', 'h2', 'running'],
+                         running[1:5])
+        started = self.recorder.get_run(self.admin, self.running).started_at
+        self.assertEqual(started.isoformat(timespec='seconds'), running[5])
+        # A running run's stage is its newest recorded one.
+        self.assertEqual(['test.other.b', '-'], running[6:])
+        error = rows[self.error]
+        self.assertEqual(['test.demo', 'inst-2', 'h1', 'error'], error[1:5])
+        self.assertEqual('test.demo.c', error[6])
+        self.assertIn('StageFailed', error[7])
+        self.assertEqual(['reverted', 'test.demo.a', 'reverted on restart'],
+                         [rows[self.reverted][4],
+                          *rows[self.reverted][6:]])
+
+    def test_newest_first(self):
+        status, out, _ = self.manage('runs', '--state', 'success',
+                                     '--state', 'failed', conf=self.conf)
+        self.assertEqual(0, status)
+        self.assertEqual([self.reverted, self.error, self.success],
+                         [line.split()[0] for line in out.splitlines()[1:]])
+
+    def test_host(self):
+        self.assertEqual({self.error}, set(self.runs('--host', 'h1')))
+        self.assertEqual({self.running, self.reverted},
+                         set(self.runs('--host', 'h2')))
+
+    def test_flow(self):
+        self.assertEqual({self.running}, set(self.runs('--flow',
+                                                        'test.other')))
+        self.assertEqual({self.error, self.reverted},
+                         set(self.runs('--flow', 'test.demo')))
+
+    def test_states(self):
+        self.assertEqual({self.running}, set(self.runs('--state',
+                                                        'unfinished')))
+        self.assertEqual({self.running}, set(self.runs('--state',
+                                                        'running')))
+        self.assertEqual({self.error, self.reverted},
+                         set(self.runs('--state', 'failed')))
+        self.assertEqual({self.error}, set(self.runs('--state', 'error')))
+        self.assertEqual({self.reverted},
+                         set(self.runs('--state', 'reverted')))
+        self.assertEqual({self.success}, set(self.runs('--state',
+                                                        'success')))
+        self.assertEqual({self.success, self.running},
+                         set(self.runs('--state', 'success', '--state',
+                                       'unfinished')))
+
+    def test_filters_combine(self):
+        self.assertEqual({self.reverted}, set(self.runs(
+            '--host', 'h2', '--flow', 'test.demo', '--state', 'failed')))
+
+    def test_older_than_filters_on_the_start(self):
+        from nova.db import api as db_api
+        from nova.db import models
+        runs = db_api.table_of(models.FlowRun)
+        two_hours_ago = (datetime.datetime.now(datetime.UTC).replace(
+            tzinfo=None) - datetime.timedelta(hours=2))
+        with db_api.writer(self.admin) as connection:
+            connection.execute(runs.update().where(
+                runs.c.id == self.error).values(started_at=two_hours_ago))
+        self.assertEqual({self.error}, set(self.runs('--older-than',
+                                                      '3600')))
+        self.assertEqual({self.error, self.running, self.reverted},
+                         set(self.runs('--older-than', '0')))
+
+    def test_limit_keeps_the_newest(self):
+        self.assertEqual({self.reverted}, set(self.runs('--limit', '1')))
+        self.assertEqual({self.reverted, self.running},
+                         set(self.runs('--limit', '2')))
+
+    def test_no_match_says_so_and_succeeds(self):
+        status, out, err = self.manage('runs', '--host', 'h9',
+                                       conf=self.conf)
+        self.assertEqual(0, status, err)
+        self.assertEqual('No unfinished or failed runs found (host h9).\n',
+                         out)
+
+    def test_instance_keeps_the_stage_by_stage_detail(self):
+        status, out, _ = self.manage('runs', '--instance', 'inst-2',
+                                     conf=self.conf)
+        self.assertEqual(0, status)
+        self.assertIn(f'test.demo 1.0  run {self.error}  host h1  error',
+                      out)
+        self.assertRegex(out, r'test\.demo\.c +error')
+        self.assertRegex(out, r'test\.demo\.b +success .*revert: '
+                              r'reverted')
+
+    def test_instance_with_a_filter(self):
+        status, out, _ = self.manage('runs', '--instance', 'inst-2',
+                                     '--state', 'success', conf=self.conf)
+        self.assertEqual(1, status)
+        self.assertIn('no recorded runs for instance inst-2', out)
+
+    def _usage_error(self, *argv):
+        stderr = io.StringIO()
+        with contextlib.redirect_stderr(stderr):
+            error = self.assertRaises(SystemExit, manage.main,
+                                      ['flow', 'runs', *argv])
+        self.assertEqual(2, error.code)
+        return stderr.getvalue()
+
+    def test_bad_state_is_a_usage_error(self):
+        self.assertIn("argument --state: invalid choice: 'broken'",
+                      self._usage_error('--state', 'broken'))
+
+    def test_bad_age_and_limit_are_usage_errors(self):
+        self.assertIn("argument --older-than: '-5': the age must be 0 "
+                      "seconds or more",
+                      self._usage_error('--older-than', '-5'))
+        self.assertIn("argument --older-than: 'soon' is not a number of "
+                      "seconds", self._usage_error('--older-than', 'soon'))
+        self.assertIn("argument --limit: '0': must be 1 or more",
+                      self._usage_error('--limit', '0'))
