@@ -57,6 +57,20 @@ NOTIFICATION_SECRET_KEYS = frozenset({
     'admin_password', 'adminPass', 'user_data', 'rescue_password',
     'new_pass', 'password'})
 
+#: oslo.messaging options whose default nova changes, (group, name) ->
+#: value, set by ``register_opts``:
+#:
+#: * ``[oslo_messaging_rabbit] amqp_durable_queues = True``: the topic
+#:   queues (``conductor``, ``compute.<host>`` ...) and nova's exchange
+#:   survive a RabbitMQ restart, so a cast published after the broker came
+#:   back and before the consumer re-declared its queue is queued instead
+#:   of dropped, and casts queued before the restart are still there
+#:   (oslo.messaging publishes them with delivery mode 2, persistent: it
+#:   leaves kombu's default).  Reply and fanout queues stay transient.
+LIBRARY_DEFAULTS: dict[tuple[str, str], Any] = {
+    ('oslo_messaging_rabbit', 'amqp_durable_queues'): True,
+}
+
 TRANSPORT: messaging.Transport | None = None
 NOTIFICATION_TRANSPORT: messaging.Transport | None = None
 NOTIFIER: messaging.Notifier | None = None
@@ -71,14 +85,17 @@ class UnserializableEntity(TypeError):
 # -- set up -----------------------------------------------------------------
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
-    """Register oslo.messaging's [DEFAULT] and notification options.
+    """Register oslo.messaging's options and set nova's defaults for them.
 
-    oslo.messaging registers them itself only when a transport is made;
-    ``init()`` needs them earlier (to see whether the operator set
+    oslo.messaging registers its options itself only when a transport is
+    made; ``init()`` needs them earlier (to see whether the operator set
     ``transport_url``), and so may a test or command that overrides them.
     They are copies of oslo's, and equal options register once. (Not done
     by nova.conf: importing oslo.messaging there would add a third of a
     second to every nova command.)
+
+    nova's default differs from the library's for one of them (see
+    ``LIBRARY_DEFAULTS``); an operator's value still wins.
     """
     # First, so that the options carry nova's exchange like the ones oslo
     # registers later (else they would differ: duplicate).
@@ -88,8 +105,14 @@ def register_opts(conf: cfg.ConfigOpts) -> None:
     # once per process; no private option list is read instead).
     from oslo_messaging import opts as messaging_opts
     for group, opts in messaging_opts.list_opts():
-        if group in (None, 'oslo_messaging_notifications'):
+        if group in (None, 'oslo_messaging_notifications',
+                     'oslo_messaging_rabbit'):
             conf.register_opts(opts, group=group)
+    # ConfigOpts.set_default keeps the new default in ``conf``, not in the
+    # option objects, so the driver's own (equal) options still register
+    # as the same options when it is loaded.
+    for (group, name), value in LIBRARY_DEFAULTS.items():
+        conf.set_default(name, value, group=group)
 
 
 def _operator_set(conf: cfg.ConfigOpts, name: str,

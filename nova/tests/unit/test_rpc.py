@@ -8,6 +8,7 @@ import textwrap
 import uuid
 from unittest import mock
 
+import fixtures
 import oslo_messaging as messaging
 import testtools
 from oslo_config import cfg
@@ -221,6 +222,36 @@ class TestSetup(testtools.TestCase):
         self.assertFalse(rpc.initialized())
         rpc.init(self.conf, default_transport_url=rpc.IN_PROCESS_URL)
         self.assertTrue(rpc.initialized())
+
+    def test_rabbit_queues_are_durable_by_default(self):
+        rpc.register_opts(self.conf)
+        self.assertIs(True,
+                      self.conf.oslo_messaging_rabbit.amqp_durable_queues)
+        self.assertEqual(
+            cfg.Locations.set_default,
+            self.conf.get_location('amqp_durable_queues',
+                                   'oslo_messaging_rabbit').location)
+
+    def test_operator_can_turn_durable_queues_off(self):
+        path = self.useFixture(fixtures.TempDir()).join('nova.conf')
+        with open(path, 'w') as f:
+            f.write('[oslo_messaging_rabbit]\namqp_durable_queues = false\n')
+        self.conf(['--config-file', path])
+        rpc.register_opts(self.conf)
+        self.assertIs(False,
+                      self.conf.oslo_messaging_rabbit.amqp_durable_queues)
+
+    def test_the_rabbit_driver_keeps_nova_default(self):
+        # The driver registers its own option objects when the transport
+        # is made: they must be taken as the same options (no
+        # DuplicateOptError) and leave nova's default in place.  Making
+        # the transport does not connect.
+        rpc.register_opts(self.conf)
+        self.conf.set_override('transport_url',
+                               'rabbit://u:p@127.0.0.1:1/')
+        rpc.init(self.conf)
+        self.assertIs(True,
+                      self.conf.oslo_messaging_rabbit.amqp_durable_queues)
 
 
 # The in-process transport with the eventlet executor, in a patched process.
