@@ -171,6 +171,20 @@ class ComputeHostNotFound(NotFound):
     msg_fmt = 'Compute host %(host)s could not be found.'
 
 
+class ServiceUnavailable(Invalid):
+    """The service an operation needs is down (upstream's; the API maps
+    it to 409 where the operation can be retried later)."""
+
+    msg_fmt = 'Service is unavailable at this time.'
+
+
+class ComputeServiceUnavailable(ServiceUnavailable):
+    """ServiceUnavailable naming the host: for admins only, as upstream
+    does not show compute host names to users."""
+
+    msg_fmt = 'Compute service of %(host)s is unavailable at this time.'
+
+
 class HypervisorNotFound(NotFound):
     msg_fmt = "Hypervisor with ID '%(hypervisor_id)s' could not be found."
 

@@ -35,7 +35,7 @@ Result = upgradecheck.Result
 
 
 def _service_is_up(service: dict[str, Any]) -> bool:
-    from nova.api.openstack.compute.services import service_is_up
+    from nova.servicegroup import service_is_up
     return service_is_up(service)
 
 

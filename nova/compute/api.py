@@ -15,10 +15,11 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+import oslo_messaging as messaging
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
-from nova import exception
+from nova import exception, servicegroup
 from nova.compute import power_state, task_states, vm_states
 from nova.conductor import rpcapi as conductor_rpcapi
 
@@ -268,6 +269,28 @@ class API:
                                             action,
                                             expected_task_state=expected)
         instance.update(values)
+
+    def _check_compute_up(self, ctx: Any, host: str) -> None:
+        """:raises ServiceUnavailable: nova-compute on ``host`` is down
+        (or was never registered): upstream's ``check_instance_host(
+        check_is_up=True)``."""
+        try:
+            service = self.db.service_get_by_host_and_binary(
+                ctx, host, 'nova-compute')
+        except exception.HostBinaryNotFound:
+            service = None
+        if service is None or not servicegroup.service_is_up(service):
+            raise self._compute_unavailable(ctx, host)
+
+    @staticmethod
+    def _compute_unavailable(ctx: Any,
+                             host: str) -> exception.ServiceUnavailable:
+        """The error for a compute host that cannot serve a request: it
+        names the host for admins only (users are not shown host names,
+        as upstream)."""
+        if ctx.is_admin:
+            return exception.ComputeServiceUnavailable(host=host)
+        return exception.ServiceUnavailable()
 
     @staticmethod
     def _check_lock(ctx: Any, instance: dict[str, Any]) -> None:
@@ -523,21 +546,35 @@ class API:
                 reason=f"volume {volume_id} status must be 'available', "
                        f"not '{volume['status']}'")
         uuid = instance['uuid']
+        offloaded = instance['vm_state'] == vm_states.SHELVED_OFFLOADED
+        if not offloaded:
+            if not instance.get('host'):
+                raise exception.InstanceInvalidState(
+                    attr='host', instance_uuid=uuid, state=None,
+                    method='attach_volume')
+            # The device name is an RPC call to the host: refused at once
+            # when its nova-compute is down, rather than after the RPC
+            # timeout.
+            self._check_compute_up(ctx, instance['host'])
         self.db.action_start(ctx, uuid, 'attach_volume')
-        if instance['vm_state'] == vm_states.SHELVED_OFFLOADED:
+        if offloaded:
             return self._attach_volume_offloaded(ctx, instance, volume_id,
                                                  device, disk_bus,
                                                  device_type, tag,
                                                  delete_on_termination)
-        if not instance.get('host'):
-            raise exception.InstanceInvalidState(
-                attr='host', instance_uuid=uuid, state=None,
-                method='attach_volume')
         try:
             bdm = self.compute_rpcapi.reserve_block_device_name(
                 ctx, instance, volume_id, device=device, disk_bus=disk_bus,
                 device_type=device_type, tag=tag,
                 delete_on_termination=delete_on_termination)
+        except messaging.MessagingTimeout:
+            # Up by its heartbeat, yet no answer (it died since, or is
+            # overloaded): a 409 to try again later, not a 500.
+            self.db.action_finish(ctx, uuid, message='Error')
+            LOG.warning('nova-compute on %s did not answer in time to '
+                        'reserve a device for volume %s of instance %s',
+                        instance['host'], volume_id, uuid)
+            raise self._compute_unavailable(ctx, instance['host']) from None
         except Exception:
             self.db.action_finish(ctx, uuid, message='Error')
             raise

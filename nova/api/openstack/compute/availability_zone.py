@@ -5,8 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from nova.api.openstack import common, wsgi
-from nova.api.openstack.compute.services import service_is_up, service_zone
+from nova.api.openstack.compute.services import service_zone
 from nova.policies import enforcer
+from nova.servicegroup import service_is_up
 
 AZ = 'os_compute_api:os-availability-zone:%s'
 

@@ -10,8 +10,8 @@ import webob.exc
 from nova import exception
 from nova.api.openstack import common, wsgi
 from nova.api.openstack.compute import helpers
-from nova.api.openstack.compute.services import service_is_up
 from nova.policies import enforcer
+from nova.servicegroup import service_is_up
 
 HV = 'os_compute_api:os-hypervisors:%s'
 

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import datetime
 from typing import Any
 
 import webob.exc
-from oslo_utils import timeutils
 
 import nova.conf
 from nova import exception
@@ -15,6 +13,7 @@ from nova.api.openstack.compute import helpers
 from nova.api.validation import parameter_types as types
 from nova.api.validation import validators
 from nova.policies import enforcer
+from nova.servicegroup import service_is_up
 
 CONF = nova.conf.CONF
 SV = 'os_compute_api:os-services:%s'
@@ -42,23 +41,6 @@ legacy_schema: dict[str, Any] = {
     'required': ['host', 'binary'],
     'additionalProperties': False,
 }
-
-
-def service_is_up(service: Any) -> bool:
-    """Up if not forced down and its last heartbeat is recent enough."""
-    if common.get(service, 'forced_down'):
-        return False
-    last = common.get(service, 'last_seen_up') or common.get(
-        service, 'updated_at') or common.get(service, 'created_at')
-    if last is None:
-        return False
-    last = common.as_datetime(last)
-    if last is None:
-        return False
-    if last.tzinfo is not None:
-        last = timeutils.normalize_time(last)
-    age = timeutils.utcnow() - last
-    return age <= datetime.timedelta(seconds=CONF.service_down_time)
 
 
 def service_zone(service: Any) -> str:

@@ -113,7 +113,10 @@ class VolumeAttachmentsController:
                 req.context, instance, entity['volumeId'],
                 device=entity.get('device'), tag=entity.get('tag'),
                 delete_on_termination=delete_on_termination)
-        except exception.DevicePathInUse as exc:
+        except (exception.DevicePathInUse,
+                exception.ServiceUnavailable) as exc:
+            # ServiceUnavailable: the server's nova-compute is down or did
+            # not answer; 409 as upstream maps it for other actions.
             raise webob.exc.HTTPConflict(
                 explanation=exc.format_message()) from None
         view = self._view(req, bdm)

@@ -8,14 +8,18 @@ a locked server, and os-volume_attachments / os-interface end to end.
 
 from __future__ import annotations
 
+import datetime
 import json
 
+import fixtures
+import oslo_messaging as messaging
 import testtools
 import webob
+from oslo_utils import timeutils
 
 import nova.conf
 from nova.api.openstack.compute import wsgi_app
-from nova.compute import vm_states
+from nova.compute import rpcapi, vm_states
 from nova.policies import enforcer
 from nova.tests.functional import fixtures as func_fixtures
 
@@ -208,6 +212,76 @@ class TestServerActionsAPI(testtools.TestCase):
             self.cloud.ctx, volume['id'])['status'])
         self.assertEqual(404, self.call('DELETE',
                                         f'{path}/{volume["id"]}')[0])
+
+    def _compute_heartbeat(self, seconds_ago):
+        """Make compute1's last heartbeat ``seconds_ago`` old."""
+        db = self.cloud.db
+        service = db.service_get_by_host_and_binary(
+            self.cloud.ctx, 'compute1', 'nova-compute')
+        db.service_update(self.cloud.ctx, service['id'], {
+            'last_seen_up': timeutils.utcnow() - datetime.timedelta(
+                seconds=seconds_ago)})
+
+    def _spy_reserve(self, **kwargs):
+        """The compute RPC API's reserve_block_device_name, watched."""
+        real = rpcapi.ComputeAPI.reserve_block_device_name
+        return self.useFixture(fixtures.MockPatchObject(
+            rpcapi.ComputeAPI, 'reserve_block_device_name', autospec=True,
+            side_effect=kwargs.get('side_effect', real))).mock
+
+    def _actions(self):
+        _, data = self.call('GET', f'/servers/{self.uuid}/os-instance-actions')
+        return [(a['action'], a['message']) for a in data['instanceActions']]
+
+    def test_attach_while_the_compute_service_is_down_is_409_at_once(self):
+        volume_api = self.cloud.manager('compute1').services.volume
+        volume = volume_api.create(self.cloud.user_context(), 1)
+        path = f'/servers/{self.uuid}/os-volume_attachments'
+        body = {'volumeAttachment': {'volumeId': volume['id']}}
+        reserve = self._spy_reserve()
+        self._compute_heartbeat(CONF.service_down_time + 60)
+
+        # Upstream's error; the host is named to admins only.
+        self.assert_conflict(self.call('POST', path, body),
+                             'Service is unavailable at this time.')
+        self.assert_conflict(self.call('POST', path, body, token=ADMIN),
+                             'Compute service of compute1 is unavailable '
+                             'at this time.')
+        # Refused before the RPC call that would wait for the RPC timeout,
+        # and before anything was recorded or reserved.
+        reserve.assert_not_called()
+        self.assertEqual('available', volume_api.get(
+            self.cloud.ctx, volume['id'])['status'])
+        self.assertEqual({'volumeAttachments': []}, self.call('GET', path)[1])
+        self.assertNotIn('attach_volume', [a for a, _ in self._actions()])
+
+        # Up again (a heartbeat): the same request attaches the volume.
+        self.cloud.db.service_heartbeat(self.cloud.ctx, 'compute1',
+                                        'nova-compute')
+        code, data = self.call('POST', path, body)
+        self.assertEqual(200, code, data)
+        self.assertEqual(1, reserve.call_count)
+
+    def test_attach_when_the_compute_service_does_not_answer_is_409(self):
+        volume_api = self.cloud.manager('compute1').services.volume
+        volume = volume_api.create(self.cloud.user_context(), 1)
+        path = f'/servers/{self.uuid}/os-volume_attachments'
+        body = {'volumeAttachment': {'volumeId': volume['id']}}
+        # Up by its heartbeat, but the call times out (oslo.messaging's
+        # MessagingTimeout after rpc_response_timeout).
+        reserve = self._spy_reserve(side_effect=messaging.MessagingTimeout(
+            'Timed out waiting for a reply'))
+        self.assert_conflict(self.call('POST', path, body),
+                             'Service is unavailable at this time.')
+        self.assert_conflict(self.call('POST', path, body, token=ADMIN),
+                             'Compute service of compute1 is unavailable '
+                             'at this time.')
+        self.assertEqual(2, reserve.call_count)
+        self.assertEqual('available', volume_api.get(
+            self.cloud.ctx, volume['id'])['status'])
+        self.assertEqual([('attach_volume', 'Error')] * 2,
+                         [a for a in self._actions()
+                          if a[0] == 'attach_volume'])
 
     def test_interfaces(self):
         path = f'/servers/{self.uuid}/os-interface'
