@@ -71,6 +71,13 @@ class NoValidHost(NovaException):
     msg_fmt = 'No valid host was found. %(reason)s'
 
 
+class InstanceBuildLost(NovaException):
+    msg_fmt = ('The request to build instance %(instance_uuid)s was lost: '
+               'no service took it within %(timeout)s seconds (nova-api '
+               'or nova-conductor stopped, or its message was lost). '
+               'Delete the server and create it again.')
+
+
 class RescheduledException(NovaException):
     msg_fmt = ('Build of instance %(instance_uuid)s was re-scheduled: '
                '%(reason)s')

@@ -32,6 +32,7 @@ class Service:
         self.db = db
         self.server: Any = None
         self._heartbeat: concurrency.Periodic | None = None
+        self._periodics: list[concurrency.Periodic] = []
 
     def start(self) -> None:
         ctx = nova_context.get_admin_context()
@@ -49,6 +50,10 @@ class Service:
         self._heartbeat = concurrency.start_periodic(
             self.report_state, CONF.report_interval,
             initial_delay=CONF.report_interval)
+        tasks = getattr(self.manager, 'periodic_tasks', None)
+        for task, interval in (tasks() if tasks is not None else []):
+            self._periodics.append(concurrency.start_periodic(
+                task, interval, initial_delay=interval))
         LOG.info('%s started on %s', self.binary, self.host)
 
     def report_state(self) -> None:
@@ -58,6 +63,9 @@ class Service:
     def stop(self) -> None:
         if self._heartbeat is not None:
             self._heartbeat.stop()
+        for periodic in self._periodics:
+            periodic.stop()
+        self._periodics = []
         if self.server is not None:
             self.server.stop()
             self.server.wait()

@@ -6,16 +6,19 @@ its flows."""
 from __future__ import annotations
 
 import contextlib
+import datetime
+from collections.abc import Callable
 from typing import Any
 
 import oslo_messaging as messaging
 from oslo_log import log as logging
+from oslo_utils import timeutils
 
 import nova.conf
 from nova import context as nova_context
 from nova import exception
 from nova.compute import rpcapi as compute_rpcapi
-from nova.compute import vm_states
+from nova.compute import task_states, vm_states
 from nova.conductor.flows import base, local_delete_instance
 from nova.flow import FlowEngine, recovery
 from nova.scheduler import filters, host_manager
@@ -45,8 +48,54 @@ class ConductorManager:
     # -- service life cycle ---------------------------------------------
 
     def init_host(self) -> None:
+        ctx = nova_context.get_admin_context()
         if CONF.conductor.recover_interrupted_flows:
-            self.recover_interrupted_runs(nova_context.get_admin_context())
+            self.recover_interrupted_runs(ctx)
+        if CONF.conductor.lost_build_timeout:
+            self.fail_lost_builds(ctx)
+
+    def periodic_tasks(self) -> list[tuple[Callable[[], Any], float]]:
+        """What the service runs every so often while it is up."""
+        timeout = CONF.conductor.lost_build_timeout
+        if not timeout:
+            return []
+        return [(lambda: self.fail_lost_builds(
+            nova_context.get_admin_context()), timeout / 2)]
+
+    def fail_lost_builds(self, ctx: Any) -> int:
+        """Set to ERROR, with a fault, every server whose create request
+        no service took within ``[conductor] lost_build_timeout`` (see
+        db.create_requests_lost), and finish its create action; how many.
+
+        A compare-and-swap on BUILDING/``scheduling``: a server a compute
+        host takes meanwhile is left alone, and a compute host does not
+        take one set to ERROR here (its update_building expects
+        BUILDING).  The request's arguments (networks, hints, admin
+        password) were never stored, so it cannot be built instead.
+        """
+        timeout = CONF.conductor.lost_build_timeout
+        cutoff = timeutils.utcnow() - datetime.timedelta(seconds=timeout)
+        failed = 0
+        for request in self.db.create_requests_lost(ctx, cutoff):
+            uuid = request['instance_uuid']
+            try:
+                self.db.instance_update(
+                    ctx, uuid, {'vm_state': vm_states.ERROR,
+                                'task_state': None},
+                    expected_task_state=task_states.SCHEDULING,
+                    expected_vm_state=vm_states.BUILDING)
+            except (exception.UnexpectedTaskStateError,
+                    exception.UnexpectedVMStateError,
+                    exception.InstanceNotFound):
+                continue  # taken or deleted meanwhile
+            lost = exception.InstanceBuildLost(instance_uuid=uuid,
+                                               timeout=timeout)
+            self.db.instance_fault_create(ctx, uuid, lost, None)
+            self.db.action_finish(ctx, uuid, request['request_id'],
+                                  message='Error')
+            LOG.warning('%s (request %s)', lost, request['request_id'])
+            failed += 1
+        return failed
 
     def recover_interrupted_runs(self, ctx: Any) -> int:
         """Finish or revert every conductor run a crash on this host left

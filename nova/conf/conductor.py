@@ -13,6 +13,20 @@ conductor_opts = [
              'unfinished (each flow\'s interrupted-run policy decides '
              'which). Turn off only to inspect a crashed conductor by '
              'hand.'),
+    cfg.IntOpt(
+        'lost_build_timeout',
+        default=300,
+        min=0,
+        help='Seconds after which nova-conductor treats a server still '
+             'waiting to be scheduled, that no service ever took (no flow '
+             'run is recorded for its create request: nova-api stopped '
+             'between writing the server and sending it on, or a '
+             'conductor stopped between receiving the request and '
+             'handing it to a compute host), as lost: it is set to ERROR '
+             'with a fault saying so and its create action is finished, '
+             'rather than staying in BUILD forever. Checked at start and '
+             'every half of this period. 0 disables the check. Must be '
+             'longer than scheduling ever takes under load.'),
 ]
 
 

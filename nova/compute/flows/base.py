@@ -44,7 +44,7 @@ class ComputeServices:
 
 
 def instance_update(ctx: Any, state: Any, *, expected_task_state: Any = UNSET,
-                    **values: Any) -> None:
+                    expected_vm_state: Any = UNSET, **values: Any) -> None:
     """Write ``values`` to the instance with one compare-and-swap UPDATE.
 
     The in-memory instance copy is updated to match, so later stages and
@@ -54,6 +54,8 @@ def instance_update(ctx: Any, state: Any, *, expected_task_state: Any = UNSET,
     kwargs = {}
     if expected_task_state is not UNSET:
         kwargs['expected_task_state'] = expected_task_state
+    if expected_vm_state is not UNSET:
+        kwargs['expected_vm_state'] = expected_vm_state
     values.setdefault('updated_at', timeutils.utcnow())
     state.compute.db.instance_update(ctx, instance['uuid'], values, **kwargs)
     instance.update(values)

@@ -149,8 +149,11 @@ def notify_usage_start(ctx: Any, state: BuildState) -> None:
 @FLOW.stage
 def update_building(ctx: Any, state: BuildState) -> None:
     """Take the instance: BUILDING on this host and node."""
+    # BUILDING expected too: a build that nova-conductor gave up as lost
+    # (ERROR) is not taken.
     base.instance_update(
         ctx, state, expected_task_state=(task_states.SCHEDULING, None),
+        expected_vm_state=vm_states.BUILDING,
         vm_state=vm_states.BUILDING, task_state=None,
         host=state.compute.host, node=state.node,
         launched_on=state.compute.host)
@@ -285,6 +288,7 @@ def _delete_requested(ctx: Any, state: BuildState) -> bool:
 _NOT_RESCHEDULABLE = (exception.InstanceExists,
                       exception.FlavorDiskSmallerThanImage,
                       exception.UnexpectedTaskStateError,
+                      exception.UnexpectedVMStateError,
                       exception.InstanceNotFound)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from unittest import mock
 
 import testtools
@@ -37,3 +38,27 @@ class TestStart(testtools.TestCase):
         self.assertEqual(['init_host', 'serving', 'heartbeat'], order)
         db.service_heartbeat.assert_called_once_with(
             mock.ANY, 'host1', 'nova-compute')
+
+    def test_manager_periodic_tasks_run_while_the_service_is_up(self):
+        # Regression: a periodic the conductor started itself outlived its
+        # service (and kept a test process from exiting).
+        done = threading.Event()
+        manager = mock.Mock(spec=['periodic_tasks'])
+        manager.periodic_tasks.return_value = [(done.set, 0.01)]
+        started = []
+        real = service.concurrency.start_periodic
+
+        def capture(*args, **kwargs):
+            started.append(real(*args, **kwargs))
+            return started[-1]
+
+        svc = service.Service('host1', 'nova-conductor', None, manager,
+                              mock.Mock())
+        with mock.patch.object(service.concurrency, 'start_periodic',
+                               side_effect=capture):
+            svc.start()
+        self.assertTrue(done.wait(10))
+        self.assertEqual(2, len(started))  # the heartbeat and the task
+        svc.stop()
+        for periodic in started:
+            periodic.wait(10)  # ended: raises if still running
