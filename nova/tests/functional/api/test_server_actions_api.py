@@ -9,51 +9,29 @@ a locked server, and os-volume_attachments / os-interface end to end.
 from __future__ import annotations
 
 import datetime
-import json
 
 import fixtures
 import oslo_messaging as messaging
-import testtools
-import webob
 from oslo_utils import timeutils
 
 import nova.conf
-from nova.api.openstack.compute import wsgi_app
 from nova.compute import rpcapi, vm_states
-from nova.policies import enforcer
 from nova.tests.functional import fixtures as func_fixtures
+from nova.tests.functional.api import base as api_base
 
 CONF = nova.conf.CONF
-USER = 'demo:demo'
-ADMIN = 'admin:admin'
+USER = api_base.USER
+ADMIN = api_base.ADMIN
 
 
-class TestServerActionsAPI(testtools.TestCase):
+class TestServerActionsAPI(api_base.APITestCase):
 
     def setUp(self):
         super().setUp()
-        # Parsed (with no files) before the cloud sets its options: the
-        # paste file lookup reads [DEFAULT] config_file.
-        CONF([], project='nova', default_config_files=[])
-        self.addCleanup(CONF.reset)
-        self.cloud = self.useFixture(func_fixtures.LocalCloud())
-        enforcer.reset()
-        self.addCleanup(enforcer.reset)
-        self.app = wsgi_app.load_app(CONF)
         self.server = self.cloud.wait_for_state(
             self.cloud.boot(self.cloud.user_context())['uuid'],
             vm_states.ACTIVE)
         self.uuid = self.server['uuid']
-
-    def call(self, method, path, body=None, token=USER, version='2.79'):
-        req = webob.Request.blank('/v2.1' + path, method=method)
-        req.headers['X-Auth-Token'] = token
-        req.headers['OpenStack-API-Version'] = f'compute {version}'
-        if body is not None:
-            req.body = json.dumps(body).encode()
-            req.content_type = 'application/json'
-        resp = req.get_response(self.app)
-        return resp.status_int, json.loads(resp.body) if resp.body else None
 
     def action(self, body, token=USER, version='2.79'):
         return self.call('POST', f'/servers/{self.uuid}/action', body,

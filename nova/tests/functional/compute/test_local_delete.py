@@ -11,53 +11,29 @@ operator sees it.
 
 from __future__ import annotations
 
-import json
-
-import testtools
-import webob
-
 import nova.conf
 from nova import exception
-from nova.api.openstack.compute import wsgi_app
 from nova.compute import vm_states
 from nova.image import api as image_api
-from nova.policies import enforcer
 from nova.tests.functional import fixtures as func_fixtures
+from nova.tests.functional.api import base as api_base
 
 CONF = nova.conf.CONF
-USER = 'demo:demo'
+USER = api_base.USER
 FLOW = 'conductor.local_delete_instance'
 STAGES = ['notify_usage_start', 'deallocate_network', 'delete_shelve_image',
           'detach_volumes', 'release_claims', 'destroy_instance',
           'notify_usage_end']
 
 
-class TestDeleteWithoutHost(testtools.TestCase):
+class TestDeleteWithoutHost(api_base.APITestCase):
 
     def setUp(self):
         super().setUp()
-        # Parsed (with no files) before the cloud sets its options: the
-        # paste file lookup reads [DEFAULT] config_file.
-        CONF([], project='nova', default_config_files=[])
-        self.addCleanup(CONF.reset)
-        self.cloud = self.useFixture(func_fixtures.LocalCloud())
-        enforcer.reset()
-        self.addCleanup(enforcer.reset)
-        self.app = wsgi_app.load_app(CONF)
         self.ctx = self.cloud.user_context()
         services = self.cloud.manager('compute1').services
         self.volumes = services.volume
         self.network = services.network
-
-    def call(self, method, path, body=None, version='2.79'):
-        req = webob.Request.blank('/v2.1' + path, method=method)
-        req.headers['X-Auth-Token'] = USER
-        req.headers['OpenStack-API-Version'] = f'compute {version}'
-        if body is not None:
-            req.body = json.dumps(body).encode()
-            req.content_type = 'application/json'
-        resp = req.get_response(self.app)
-        return resp.status_int, json.loads(resp.body) if resp.body else None
 
     def volume(self, volume_id):
         return self.volumes.get(self.cloud.ctx, volume_id)
