@@ -22,7 +22,9 @@ Semantics, in one place:
 * Recovery of an interrupted run (:meth:`Runner.recover`) applies the
   flow's policy: a ``resume`` flow, or a ``revert`` flow whose point of no
   return is recorded as completed, runs again from the stage after the
-  last one recorded as completed; any other ``revert`` flow runs the
+  last one recorded as completed (repeating the idempotent stages before
+  it, which rebuild the in-memory state later stages read); any other
+  ``revert`` flow runs the
   reverts of every started stage.  Which stages completed is exact where
   it matters (see :func:`nova.flow.plan._plan_records`): a transactional
   stage records its completion in its own transaction, another before the
@@ -160,12 +162,19 @@ class Runner:
                started: Iterable[str] = ()) -> Any:
         """Continue an interrupted run after its last completed stage."""
         info = self._info(ctx, state, run_id, recovering=True)
-        skip = self._done_through(completed)
+        done = self._done_through(completed)
+        # Idempotent stages run again: they rebuild what later stages
+        # read from the state and the database does not hold (connection
+        # info, ports, network info).  Not a transactional one: its
+        # effect is on record, and the instance may have moved on since
+        # (a request that came after the crash).
+        skip = [s for s in done if not self.plan.leaves[s].idempotent
+                or self.plan.leaves[s].transactional]
         run = _Run(info, ctx, state, recorder or self.recorder,
                    frozenset(skip))
         started = list(started)
-        last_done = skip[-1] if skip else None
-        cut = next((s for s in reversed(started) if s not in skip), None)
+        last_done = done[-1] if done else None
+        cut = next((s for s in reversed(started) if s not in done), None)
         message = (
             f'{self.flow.name} was interrupted '
             + (f'in stage {cut}' if cut else 'between stages')

@@ -80,7 +80,7 @@ FLOW.stages(
 FLOW.on_failure(base.record_fault, 'release_volume')
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def initialize_connection(ctx: Any, state: AttachVolumeState) -> None:
     """Connect this host to the volume: how the guest will reach it."""
     state.connection_info = state.compute.volume.initialize_connection(

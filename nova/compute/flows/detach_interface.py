@@ -63,7 +63,7 @@ FLOW.stages(
 FLOW.on_failure(base.record_fault, 'forget_port')
 
 
-@FLOW.stage
+@FLOW.stage(idempotent=True)
 def get_port(ctx: Any, state: DetachInterfaceState) -> None:
     """The port as network info (empty if it is already gone)."""
     for vif in state.compute.network.get_instance_nw_info(

@@ -512,4 +512,7 @@ class TransactionalStageTestCase(_RecorderTestCase):
             'test.atomic').recover(
             self.admin, state, run.run_id, run.started_stage_ids,
             run.completed_stage_ids))
-        self.assertEqual(['check'], state.ran)
+        # (The idempotent a runs again, as a resumed run's do.)
+        self.assertEqual(['a', 'check'], state.ran)
+        self.assertEqual('updated', db.instance_get_by_uuid(
+            self.ctx, self.uuid)['display_name'])

@@ -506,13 +506,34 @@ class TestExactCompletions(fakes.FlowTestCase):
         self.assertEqual(['test.demo.b', 'test.demo.c'], recorder.durable)
 
     def test_resume_skips_every_stage_up_to_the_last_completed(self):
-        # b's completion was held back (idempotent) and lost; c's was on
-        # record, so b had completed too.
+        # b's completion was not on record; c's was, so b had completed
+        # too.
         state = fakes.LogState()
-        flow = fakes.make_flow(on_interrupt='resume', idempotent=['b'])
+        flow = fakes.make_flow(on_interrupt='resume')
         _engine(flow).runner(FLOW).resume(
             None, state, 'run-1', ['test.demo.a', 'test.demo.c'])
         self.assertEqual(['d'], state.log)
+
+    def test_resume_repeats_idempotent_stages_to_rebuild_the_state(self):
+        # b is idempotent (e.g. it reads connection info into the state,
+        # which d needs): run again though completed; a and c are not.
+        state = fakes.LogState()
+        flow = fakes.make_flow(on_interrupt='resume', idempotent=['b'])
+        _engine(flow).runner(FLOW).resume(
+            None, state, 'run-1', ['test.demo.a', 'test.demo.b',
+                                   'test.demo.c'])
+        self.assertEqual(['b', 'd'], state.log)
+
+    def test_resume_never_repeats_a_completed_transactional_stage(self):
+        # Regression (crash matrix): a completed set_state_once update,
+        # idempotent too, was repeated by the resumed run after a new
+        # request had moved the instance on, and the run failed.
+        state = fakes.LogState()
+        flow = fakes.make_flow(on_interrupt='resume', idempotent=['b'],
+                               transactional=['b'])
+        _engine(flow).runner(FLOW).resume(
+            None, state, 'run-1', ['test.demo.a', 'test.demo.b'])
+        self.assertEqual(['c', 'd'], state.log)
 
     def test_recovery_says_what_it_did(self):
         recorder = InMemoryRecorder()
