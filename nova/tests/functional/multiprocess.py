@@ -50,11 +50,15 @@ class ServiceProcess:
         self.log_file = log_file
         self.env = env
         self.process: subprocess.Popen | None = None
+        self._log_start = 0
 
     def start(self) -> None:
         # stdout and stderr both go to the log file: oslo.log writes to
         # stdout, and a pipe nobody drains would block the service.
         with open(self.log_file, 'ab') as log:
+            # A restarted service appends to the log of the one it
+            # replaces: only what this process writes says it is ready.
+            self._log_start = log.tell()
             self.process = subprocess.Popen(
                 [os.path.join(BIN, self.binary), '--config-file',
                  self.config_file], stdout=log, stderr=subprocess.STDOUT,
@@ -73,8 +77,9 @@ class ServiceProcess:
                 raise AssertionError(
                     f'{self.binary} exited with {process.returncode}:'
                     f'\n{self.log_tail()}')
-            with open(self.log_file, errors='replace') as log:
-                return any(line.startswith(ready) for line in log)
+            with open(self.log_file, 'rb') as log:
+                log.seek(self._log_start)
+                return any(line.startswith(ready.encode()) for line in log)
         try:
             func_fixtures.wait_for(started, START_TIMEOUT,
                                    f'{self.binary} to start')
