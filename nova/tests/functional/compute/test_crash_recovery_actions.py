@@ -22,6 +22,7 @@ import threading
 
 import testscenarios
 import testtools
+from nova_fault_injection_hooks import stage_ids
 from oslo_config import fixture as config_fixture
 
 import nova.conf
@@ -90,6 +91,16 @@ class _ActionCrash(testtools.TestCase):
             lambda: (lambda r: r if r and r['status'] != 'running'
                      else None)(self.run_recorded(flow)),
             what=f'the run of {flow} to end')
+
+    def ran(self, stage_id):
+        """Whether ``stage_id`` had done its work when the process was
+        killed (the scenario's stage, or one before it)."""
+        flow = self.stage_id.rsplit('.', 1)[0]
+        order = stage_ids(flow)
+        if stage_id not in order:
+            return False
+        here, there = order.index(self.stage_id), order.index(stage_id)
+        return there < here or (there == here and self.kind == 'crash-after')
 
     def interrupted_fault(self):
         return 'Interrupted' in [f['message'] for f in
@@ -269,16 +280,22 @@ class TestRevertedActions(_ActionCrash):
         server = self.cloud.instance(self.uuid)
         self.assertIsNone(server['task_state'])
         if flow == 'compute.rebuild_instance':
-            # The old guest was destroyed before the spawn: ERROR, and
-            # the half-built guest is gone.
+            # ERROR, as upstream; once the old guest was destroyed for
+            # the spawn, the half-built one is gone too.  Either way no
+            # other guest is left behind.
             self.assertEqual(vm_states.ERROR, server['vm_state'])
-            self.assertIsNone(self.guest())
+            # (The fake driver has no rebuild of its own: destroy and
+            # spawn.)
+            if self.ran('compute.rebuild_instance.driver_destroy'):
+                self.assertIsNone(self.guest())
+            self.assertLessEqual(
+                set(self.cloud.hypervisor_guests('compute1')), {self.uuid})
             return
         self.assertEqual(vm_states.ACTIVE, server['vm_state'])
         self.assertFalse(self.guest()['rescued'])
         self.assertEqual(power_state.RUNNING, self.guest()['power_state'])
         if image is not None:
-            if self.kind == 'crash-before':
+            if not self.ran('compute.snapshot_instance.driver_snapshot'):
                 # Not uploaded: deleted.
                 self.assertRaises(exception.ImageNotFound,
                                   image_api.API().get, self.cloud.ctx,

@@ -1,0 +1,98 @@
+"""The crash matrix: nova-compute killed before and after every stage of
+every compute flow that runs as a cast, and what a restart makes of it.
+
+Generated from the flows' own stage lists (a new stage is covered without
+editing this file), on the multi-process harness of test_crash_recovery
+and test_crash_recovery_actions (RabbitMQ, MariaDB, SIGKILL), whose test
+methods assert the end state each flow's docstring promises:
+
+* ``crash-before``: killed after the previous stage, with the stage
+  recorded as started but not run (for a stage whose start is held back,
+  not even that);
+* ``crash-after``: killed after the stage's work, before its completion
+  is recorded (inside its transaction, for a transactional stage, which
+  rolls back with the process).
+
+A resume flow ends as if it had completed; a revert flow ends reverted,
+unless the kill came after its point of no return, when it ends
+completed; a delete always ends deleted.
+
+This is the long matrix: it runs as a step of its own
+(``tools/run-crash-matrix.sh``), not in the default test command, whose
+crash tests take one or two stages per flow.
+"""
+
+from __future__ import annotations
+
+import testscenarios
+from nova_fault_injection_hooks import stage_ids
+
+from nova.flow import FlowEngine
+from nova.tests.functional.compute import test_crash_recovery as build
+from nova.tests.functional.compute import test_crash_recovery_actions as act
+
+load_tests = testscenarios.load_tests_apply_scenarios
+
+KINDS = ('crash-before', 'crash-after')
+
+
+def _committed(stage_id: str) -> bool:
+    """Strictly after its flow's point of no return."""
+    flow = stage_id.rsplit('.', 1)[0]
+    engine = FlowEngine.load()
+    while flow not in engine.plans:
+        flow = flow.rsplit('.', 1)[0]
+    leaf = engine.plan(flow).leaves[stage_id]
+    return leaf.committed and not leaf.commits
+
+
+def matrix(flows, committed=None):
+    """Every (stage, kind) of ``flows``; with ``committed``, only the
+    stages on that side of the point of no return."""
+    found = []
+    for flow in flows:
+        for stage_id in stage_ids(flow):
+            if committed is not None and _committed(stage_id) != committed:
+                continue
+            for kind in KINDS:
+                found.append((f'{stage_id.removeprefix("compute.")}:{kind}',
+                              {'stage_id': stage_id, 'kind': kind}))
+    return found
+
+
+class TestBuildMatrix(build.TestBuildCrash):
+    scenarios = matrix(['compute.build_instance'], committed=False)
+
+
+class TestBuildPastPointOfNoReturnMatrix(
+        build.TestBuildCrashAfterPointOfNoReturn):
+    scenarios = matrix(['compute.build_instance'], committed=True)
+
+
+class TestTerminateMatrix(build.TestTerminateCrash):
+    scenarios = matrix(['compute.terminate_instance'])
+
+
+class TestResumedActionsMatrix(act.TestResumedActions):
+    scenarios = matrix(sorted(act.TestResumedActions.STEPS))
+
+
+class TestResumedShelvingMatrix(act.TestResumedShelving):
+    scenarios = matrix(['compute.shelve_instance',
+                        'compute.shelve_offload_instance',
+                        'compute.unshelve_instance'])
+
+
+class TestResumedVolumeAndInterfaceMatrix(act.TestResumedVolumeAndInterface):
+    scenarios = matrix(['compute.attach_volume', 'compute.detach_volume',
+                        'compute.detach_interface'])
+
+
+class TestRevertedActionsMatrix(act.TestRevertedActions):
+    scenarios = matrix(['compute.rescue_instance',
+                        'compute.snapshot_instance'])
+    scenarios += matrix(['compute.rebuild_instance'], committed=False)
+
+
+class TestFinishedRebuildMatrix(act.TestFinishedRebuild):
+    scenarios = matrix(['compute.rebuild_instance'], committed=True)
