@@ -22,13 +22,15 @@ import nova.conf
 CONF = nova.conf.CONF
 
 
-def _get(service: Any, key: str) -> Any:
-    if isinstance(service, Mapping):
-        return service.get(key)
-    return getattr(service, key, None)
+def get(obj: Any, key: str, default: Any = None) -> Any:
+    """``obj[key]`` for dicts, ``obj.key`` for ORM rows."""
+    if isinstance(obj, Mapping):
+        return obj.get(key, default)
+    return getattr(obj, key, default)
 
 
-def _as_datetime(value: Any) -> datetime.datetime | None:
+def as_datetime(value: Any) -> datetime.datetime | None:
+    """A datetime from a datetime, a timestamp or an ISO 8601 string."""
     if value is None or value == '':
         return None
     if isinstance(value, datetime.datetime):
@@ -43,11 +45,11 @@ def service_is_up(service: Any) -> bool:
 
     ``service``: a services row, as a dict or an object.
     """
-    if _get(service, 'forced_down'):
+    if get(service, 'forced_down'):
         return False
-    last = _as_datetime(_get(service, 'last_seen_up')
-                        or _get(service, 'updated_at')
-                        or _get(service, 'created_at'))
+    last = as_datetime(get(service, 'last_seen_up')
+                        or get(service, 'updated_at')
+                        or get(service, 'created_at'))
     if last is None:
         return False
     if last.tzinfo is not None:

@@ -10,6 +10,7 @@ import webob.exc
 from oslo_utils import timeutils
 
 import nova.conf
+from nova import servicegroup
 
 CONF = nova.conf.CONF
 
@@ -110,21 +111,9 @@ def states_from_status(status: str) -> tuple[list[str], list[str] | None]:
 
 # -- values of instances (ORM rows or dicts) ------------------------------
 
-def get(obj: Any, key: str, default: Any = None) -> Any:
-    """``obj[key]`` for dicts, ``obj.key`` for ORM rows."""
-    if isinstance(obj, Mapping):
-        return obj.get(key, default)
-    return getattr(obj, key, default)
-
-
-def as_datetime(value: Any) -> datetime.datetime | None:
-    if value is None or value == '':
-        return None
-    if isinstance(value, datetime.datetime):
-        return value
-    if isinstance(value, (int, float)):
-        return datetime.datetime.fromtimestamp(value, datetime.UTC)
-    return timeutils.parse_isotime(str(value))
+# Shared with the services (nova.servicegroup reads service rows).
+get = servicegroup.get
+as_datetime = servicegroup.as_datetime
 
 
 def isotime(value: Any) -> str | None:

@@ -86,8 +86,14 @@ def notify(ctx: Any, state: Any, event: str) -> None:
     Nothing is built unless notifications are enabled. The payloads never
     carry user_data, key data or passwords.
     """
+    notify_from(state.compute, ctx, state, event)
+
+
+def notify_from(services: Any, ctx: Any, state: Any, event: str) -> None:
+    """:func:`notify` from the host of ``services`` (a compute host's,
+    or a conductor's ConductorServices), with its notifier."""
     notifications.notify_instance_action(
-        ctx, state.compute.notifier, state.compute.host, state.instance,
+        ctx, services.notifier, services.host, state.instance,
         event, network_info=getattr(state, 'network_info', None))
 
 
@@ -95,8 +101,14 @@ def notify(ctx: Any, state: Any, event: str) -> None:
 
 def record_fault(ctx: Any, state: Any, failure: Any) -> None:
     """Store the error as an instance fault (what `server show` reports)."""
-    state.compute.db.instance_fault_create(
-        ctx, state.instance['uuid'], failure.exc, state.compute.host)
+    record_fault_from(state.compute, ctx, state, failure)
+
+
+def record_fault_from(services: Any, ctx: Any, state: Any,
+                      failure: Any) -> None:
+    """:func:`record_fault` with the database and host of ``services``."""
+    services.db.instance_fault_create(
+        ctx, state.instance['uuid'], failure.exc, services.host)
 
 
 def clear_task_state(ctx: Any, state: Any, failure: Any) -> None:

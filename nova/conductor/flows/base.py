@@ -15,8 +15,8 @@ from typing import Any
 
 from oslo_utils import timeutils
 
-from nova import notifications
 from nova.compute import vm_states
+from nova.compute.flows import base as compute_base
 
 
 @dataclasses.dataclass
@@ -38,17 +38,14 @@ class ConductorServices:
 def notify(ctx: Any, state: Any, event: str) -> None:
     """Send the ``instance.<event>`` notifications from this conductor
     (see nova.notifications: nothing is built when they are disabled)."""
-    notifications.notify_instance_action(
-        ctx, state.conductor.notifier, state.conductor.host, state.instance,
-        event, network_info=getattr(state, 'network_info', None))
+    compute_base.notify_from(state.conductor, ctx, state, event)
 
 
 # -- failure handlers shared by the conductor flows -------------------------
 
 def record_fault(ctx: Any, state: Any, failure: Any) -> None:
     """Store the error as an instance fault (what `server show` reports)."""
-    state.conductor.db.instance_fault_create(
-        ctx, state.instance['uuid'], failure.exc, state.conductor.host)
+    compute_base.record_fault_from(state.conductor, ctx, state, failure)
 
 
 def set_error(ctx: Any, state: Any, failure: Any) -> None:
