@@ -118,12 +118,21 @@ def _tune_sqlite(engine: sa.Engine) -> None:
             write_lock.release()
 
     synchronous = CONF.database.sqlite_synchronous
+    # WAL is a property of the database file: once set, every connection
+    # opened later is in WAL mode too.  Setting it takes a lock on the
+    # file and reads its header, and oslo.db pools file databases with
+    # NullPool (a new connection per transaction): done on every connect
+    # it was a fifth of the sampled time of nova-all under native
+    # threads (py-spy, bench/boot.py).  So only until it has taken.
+    wal = [False]
 
     @sa.event.listens_for(engine, 'connect')
     def _pragmas(dbapi_connection: Any, record: Any) -> None:
         cursor = dbapi_connection.cursor()
         try:
-            cursor.execute('PRAGMA journal_mode = WAL')
+            if not wal[0]:
+                mode = cursor.execute('PRAGMA journal_mode = WAL').fetchone()
+                wal[0] = bool(mode) and str(mode[0]).lower() == 'wal'
             if synchronous:
                 cursor.execute('PRAGMA synchronous = NORMAL')
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 import time
+from typing import Any
 from unittest import mock
 
 import sqlalchemy as sa
@@ -40,6 +41,23 @@ class SQLiteTuningTestCase(testtools.TestCase):
             # oslo.db's own settings still apply.
             self.assertEqual(1, connection.exec_driver_sql(
                 'PRAGMA foreign_keys').scalar())
+
+    def test_wal_is_set_once_and_later_connections_keep_it(self):
+        with self.engine.connect() as connection:
+            connection.exec_driver_sql('SELECT 1')
+        statements: list[str] = []
+
+        def trace(dbapi_connection: Any, record: Any) -> None:
+            dbapi_connection.set_trace_callback(statements.append)
+        # Before nova's own connect listener, to see what it sends.
+        sa.event.listen(self.engine, 'connect', trace, insert=True)
+        self.addCleanup(sa.event.remove, self.engine, 'connect', trace)
+        self.engine.dispose()  # the next connect is a new connection
+        with self.engine.connect() as connection:
+            self.assertEqual('wal', connection.exec_driver_sql(
+                'PRAGMA journal_mode').scalar())
+        self.assertIn('PRAGMA synchronous = NORMAL', statements)
+        self.assertNotIn('PRAGMA journal_mode = WAL', statements)
 
     def test_each_checkin_offers_a_cooperative_yield(self):
         # Not oslo.db's sleep(0) at every check-in: nova's, which yields
@@ -155,3 +173,4 @@ class TemplateTestCase(base.DBTestCase):
         self.assertEqual('deleted', found['vm_state'])
         self.assertIsNotNone(found['terminated_at'])
         self.assertEqual(found['id'], found['deleted'])
+
