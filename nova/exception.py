@@ -330,3 +330,60 @@ class ComputeNodeNotFound(HypervisorNotFound):
     """A compute node by ID or UUID (the API's hypervisor)."""
 
     msg_fmt = 'Compute node %(hypervisor_id)s could not be found.'
+
+
+# -- moves between hosts -----------------------------------------------------
+
+class MigrationNotFound(NotFound):
+    msg_fmt = 'Migration %(migration_id)s could not be found.'
+
+
+class MigrationNotFoundForInstance(MigrationNotFound):
+    msg_fmt = ('Migration %(migration_id)s not found for instance '
+               '%(instance_id)s')
+
+
+class MigrationNotFoundByStatus(MigrationNotFound):
+    msg_fmt = ('Migration not found for instance %(instance_id)s with '
+               'status %(status)s.')
+
+
+class UnexpectedMigrationStatusError(Conflict):
+    msg_fmt = ('Conflict updating migration %(migration_id)s. Expected '
+               'status: %(expected)s. Actual: %(actual)s')
+
+
+class InvalidMigrationState(Conflict):
+    msg_fmt = ('Migration %(migration_id)s state of instance '
+               '%(instance_uuid)s is %(state)s. Cannot %(method)s while the '
+               'migration is in this state.')
+
+
+class MigrationPreCheckError(NovaException):
+    msg_fmt = 'Migration pre-check error: %(reason)s'
+    code = 400
+
+
+class MigrationError(NovaException):
+    msg_fmt = 'Migration error: %(reason)s'
+
+
+class CannotResizeToSameFlavor(Invalid):
+    msg_fmt = 'When resizing, instances must change flavor!'
+
+
+class CannotResizeDisk(Invalid):
+    msg_fmt = 'Server disk was unable to be resized because: %(reason)s'
+
+
+class ResizeError(NovaException):
+    msg_fmt = 'Resize error: %(reason)s'
+
+
+class ComputeServiceInUse(Conflict):
+    msg_fmt = 'Compute service of %(host)s is still in use.'
+
+
+class InstanceMigrationIsNotLiveMigration(Conflict):
+    msg_fmt = ('Migration %(migration_id)s of instance %(instance_uuid)s '
+               'is not a live migration.')

@@ -217,6 +217,7 @@ _KEY_PAIRS = table_of(models.KeyPair)
 _FIXED_IPS = table_of(models.FixedIP)
 _VOLUMES = table_of(models.Volume)
 _IMAGES = table_of(models.Image)
+_MIGRATIONS = table_of(models.Migration)
 
 
 # -- sessions -----------------------------------------------------------------
@@ -1597,27 +1598,8 @@ def compute_nodes_for_scheduling(context: Any) -> list[Row]:
     return _read_all(context, _template('nodes_for_scheduling', build))
 
 
-def allocation_claim(context: Any, node_id: int, instance_uuid: str,
-                     vcpus: int, memory_mb: int, disk_gb: int) -> bool:
-    """Claim resources on a node for an instance; never overcommits.
-
-    One conditional UPDATE adds the amounts to the node's usage only if
-    every total stays within capacity x allocation ratio, and an INSERT
-    records the allocation, in one transaction.  The database evaluates
-    the condition on the locked row, so concurrent claims from any number
-    of processes cannot together exceed the capacity.
-
-    Idempotent: if the instance already holds an allocation, nothing
-    changes and False is returned (True when this call claimed).
-
-    :raises ComputeResourcesUnavailable: the node is full.
-    :raises ComputeNodeNotFound:
-    """
-    for amount in (vcpus, memory_mb, disk_gb):
-        if int(amount) < 0:
-            raise exception.Invalid(reason='Negative claim.')
-    n, a = _NODES, _ALLOCATIONS
-    now = timeutils.utcnow()
+def _claim_statement() -> Any:
+    n = _NODES
 
     def build() -> Any:
         vcpus, memory_mb, disk_gb = (
@@ -1637,38 +1619,38 @@ def allocation_claim(context: Any, node_id: int, instance_uuid: str,
                  running_vms=n.c.running_vms + 1,
                  updated_at=_bind('b_now', n.c.updated_at))
 
+    return _template('allocation_claim', build)
+
+
+def _claim_in(connection: Any, node_id: int, consumer: str, vcpus: int,
+              memory_mb: int, disk_gb: int,
+              now: datetime.datetime) -> tuple[Any, Any] | None:
+    """Claim on ``node_id`` for ``consumer`` inside ``connection``'s
+    transaction: None when claimed, else (the consumer's allocation row
+    or None, the node row or None) to say why not."""
+    n, a = _NODES, _ALLOCATIONS
     parameters = {'b_node_id': node_id, 'b_vcpus': int(vcpus),
                   'b_memory_mb': int(memory_mb), 'b_disk_gb': int(disk_gb),
                   'b_now': now}
-    allocation = {'instance_uuid': instance_uuid, 'compute_node_id': node_id,
-                  'vcpus': vcpus, 'memory_mb': memory_mb,
-                  'disk_gb': disk_gb, 'created_at': now}
+    if connection.execute(_claim_statement(), parameters).rowcount:
+        # A second claim for the consumer fails here on the unique key
+        # and rolls the usage increment back with it.
+        _insert(connection, a, {
+            'instance_uuid': consumer, 'compute_node_id': node_id,
+            'vcpus': vcpus, 'memory_mb': memory_mb, 'disk_gb': disk_gb,
+            'created_at': now})
+        return None
+    held = connection.execute(sa.select(a.c.id).where(
+        a.c.instance_uuid == consumer)).first()
+    node = connection.execute(sa.select(n).where(
+        n.c.id == node_id, n.c.deleted == 0)).first()
+    return held, node
 
-    def body(connection: Any) -> tuple[Any, Any] | None:
-        if connection.execute(_template('allocation_claim', build),
-                              parameters).rowcount:
-            # A second claim for the instance fails here on the unique
-            # key and rolls the usage increment back with it.
-            _insert(connection, a, allocation)
-            return None
-        # Not claimed: why (the failure path only).
-        held = connection.execute(sa.select(a.c.id).where(
-            a.c.instance_uuid == instance_uuid)).first()
-        node = connection.execute(sa.select(n).where(
-            n.c.id == node_id, n.c.deleted == 0)).first()
-        return held, node
 
-    try:
-        refused = transaction(body, context)
-    except db_exc.DBDuplicateEntry:
-        return False
-    if refused is None:
-        return True
-    held, node = refused
-    if held is not None:
-        return False
+def _claim_refused(node_id: int, node: Any, vcpus: int, memory_mb: int,
+                   disk_gb: int) -> Exception:
     if node is None:
-        raise exception.ComputeNodeNotFound(hypervisor_id=node_id)
+        return exception.ComputeNodeNotFound(hypervisor_id=node_id)
     short = []
     for used, total, ratio, amount, name in (
             (node.vcpus_used, node.vcpus, node.cpu_allocation_ratio, vcpus,
@@ -1680,43 +1662,151 @@ def allocation_claim(context: Any, node_id: int, instance_uuid: str,
         if used + amount > total * ratio:
             short.append(f'{name}: requested {amount}, free '
                          f'{int(total * ratio - used)}')
-    raise exception.ComputeResourcesUnavailable(
+    return exception.ComputeResourcesUnavailable(
         reason=f'node {node_id}: ' + ('; '.join(short) or 'changed'))
 
 
+def _check_amounts(*amounts: int) -> None:
+    for amount in amounts:
+        if int(amount) < 0:
+            raise exception.Invalid(reason='Negative claim.')
+
+
+def allocation_claim(context: Any, node_id: int, instance_uuid: str,
+                     vcpus: int, memory_mb: int, disk_gb: int) -> bool:
+    """Claim resources on a node for an instance; never overcommits.
+
+    One conditional UPDATE adds the amounts to the node's usage only if
+    every total stays within capacity x allocation ratio, and an INSERT
+    records the allocation, in one transaction.  The database evaluates
+    the condition on the locked row, so concurrent claims from any number
+    of processes cannot together exceed the capacity.
+
+    Idempotent: if the instance already holds an allocation, nothing
+    changes and False is returned (True when this call claimed).
+
+    :raises ComputeResourcesUnavailable: the node is full.
+    :raises ComputeNodeNotFound:
+    """
+    _check_amounts(vcpus, memory_mb, disk_gb)
+    now = timeutils.utcnow()
+    try:
+        refused = transaction(lambda connection: _claim_in(
+            connection, node_id, instance_uuid, vcpus, memory_mb, disk_gb,
+            now), context)
+    except db_exc.DBDuplicateEntry:
+        return False
+    if refused is None:
+        return True
+    held, node = refused
+    if held is not None:
+        return False
+    raise _claim_refused(node_id, node, vcpus, memory_mb, disk_gb)
+
+
+def allocation_move_claim(context: Any, instance_uuid: str,
+                          migration_uuid: str, node_id: int, vcpus: int,
+                          memory_mb: int, disk_gb: int) -> bool:
+    """The destination's claim of a move, in one transaction: what the
+    instance holds on its source passes to the migration (upstream
+    placement's "move the allocation to the migration consumer"), and the
+    instance claims ``node_id`` with the new sizes.  There is no moment
+    when the instance is counted on neither host.
+
+    Idempotent: when the migration already holds the source's
+    allocation, nothing changes and False is returned.  An instance that
+    holds nothing (its source never claimed) just claims.
+
+    :raises ComputeResourcesUnavailable: the node is full; nothing
+        changed.
+    :raises ComputeNodeNotFound:
+    """
+    _check_amounts(vcpus, memory_mb, disk_gb)
+    a = _ALLOCATIONS
+    now = timeutils.utcnow()
+
+    def body(connection: Any) -> tuple[Any, Any] | None:
+        if connection.execute(sa.select(a.c.id).where(
+                a.c.instance_uuid == migration_uuid)).first() is not None:
+            return (True, None)
+        connection.execute(sa.update(a).where(
+            a.c.instance_uuid == instance_uuid).values(
+            instance_uuid=migration_uuid, updated_at=now))
+        refused = _claim_in(connection, node_id, instance_uuid, vcpus,
+                            memory_mb, disk_gb, now)
+        if refused is not None:
+            # Undo the hand-over with the rest: the caller's
+            # transaction rolls back on the error below.
+            raise _claim_refused(node_id, refused[1], vcpus, memory_mb,
+                                 disk_gb)
+        return None
+
+    return transaction(body, context) is None
+
+
+def allocation_move_revert(context: Any, instance_uuid: str,
+                           migration_uuid: str) -> bool:
+    """Undo :func:`allocation_move_claim` in one transaction: the
+    destination's allocation is released and the source's passes back
+    from the migration to the instance.
+
+    Idempotent: when the migration holds nothing (never claimed, or
+    already reverted or confirmed), nothing changes and False is
+    returned - the instance's allocation is then its only one.
+    """
+    a = _ALLOCATIONS
+    now = timeutils.utcnow()
+
+    def body(connection: Any) -> bool:
+        if connection.execute(sa.select(a.c.id).where(
+                a.c.instance_uuid == migration_uuid)).first() is None:
+            return False
+        _release_in(connection, instance_uuid, now)
+        connection.execute(sa.update(a).where(
+            a.c.instance_uuid == migration_uuid).values(
+            instance_uuid=instance_uuid, updated_at=now))
+        return True
+
+    return transaction(body, context)
+
+
+def _release_in(connection: Any, consumer: str,
+                now: datetime.datetime) -> bool:
+    n, a = _NODES, _ALLOCATIONS
+    rows = _returning_delete(
+        connection, a, a.c.instance_uuid == sa.bindparam('b_uuid'),
+        (a.c.compute_node_id, a.c.vcpus, a.c.memory_mb, a.c.disk_gb),
+        {'b_uuid': consumer}, key='allocation_release')
+    if not rows:
+        return False
+    held = rows[0]
+    connection.execute(_template('allocation_release', lambda: sa.update(
+        n).where(n.c.id == sa.bindparam('b_node_id')).values(
+        vcpus_used=n.c.vcpus_used - _bind('b_vcpus', n.c.vcpus_used),
+        memory_mb_used=n.c.memory_mb_used
+        - _bind('b_memory_mb', n.c.memory_mb_used),
+        local_gb_used=n.c.local_gb_used
+        - _bind('b_disk_gb', n.c.local_gb_used),
+        running_vms=n.c.running_vms - 1,
+        updated_at=_bind('b_now', n.c.updated_at))), {
+        'b_node_id': held.compute_node_id, 'b_vcpus': held.vcpus,
+        'b_memory_mb': held.memory_mb, 'b_disk_gb': held.disk_gb,
+        'b_now': now})
+    return True
+
+
 def allocation_release(context: Any, instance_uuid: str) -> bool:
-    """Give an instance's allocation back to its node.
+    """Give what a consumer (an instance, or a migration holding its
+    source's share) holds back to its node.
 
     Idempotent: without an allocation nothing happens (False).  The
     DELETE goes first and returns what it deleted, so of two concurrent
     releases only one decrements the usage.
     """
-    n, a = _NODES, _ALLOCATIONS
     now = timeutils.utcnow()
-
-    def body(connection: Any) -> bool:
-        rows = _returning_delete(
-            connection, a, a.c.instance_uuid == sa.bindparam('b_uuid'),
-            (a.c.compute_node_id, a.c.vcpus, a.c.memory_mb, a.c.disk_gb),
-            {'b_uuid': instance_uuid}, key='allocation_release')
-        if not rows:
-            return False
-        held = rows[0]
-        connection.execute(_template('allocation_release', lambda: sa.update(
-            n).where(n.c.id == sa.bindparam('b_node_id')).values(
-            vcpus_used=n.c.vcpus_used - _bind('b_vcpus', n.c.vcpus_used),
-            memory_mb_used=n.c.memory_mb_used
-            - _bind('b_memory_mb', n.c.memory_mb_used),
-            local_gb_used=n.c.local_gb_used
-            - _bind('b_disk_gb', n.c.local_gb_used),
-            running_vms=n.c.running_vms - 1,
-            updated_at=_bind('b_now', n.c.updated_at))), {
-            'b_node_id': held.compute_node_id, 'b_vcpus': held.vcpus,
-            'b_memory_mb': held.memory_mb, 'b_disk_gb': held.disk_gb,
-            'b_now': now})
-        return True
-
-    return transaction(body, context)
+    return transaction(
+        lambda connection: _release_in(connection, instance_uuid, now),
+        context)
 
 
 def allocation_get_by_instance(context: Any,
@@ -1732,6 +1822,170 @@ def allocations_get_by_node(context: Any, node_id: int) -> list[Row]:
     with reader(context) as session:
         return _as_dicts(session.execute(sa.select(a).where(
             a.c.compute_node_id == node_id).order_by(a.c.id)))
+
+
+# -- migrations ---------------------------------------------------------------
+
+#: Statuses after which a migration has nothing left to do.
+MIGRATION_FINAL_STATUSES: Final = (
+    'confirmed', 'reverted', 'error', 'failed', 'completed', 'cancelled',
+    'done')
+
+
+def migration_create(context: Any, values: dict[str, Any]) -> Row:
+    values = dict(values)
+    values.setdefault('uuid', str(uuidlib.uuid4()))
+    return transaction(
+        lambda connection: _insert(connection, _MIGRATIONS, values), context)
+
+
+def _migration_get(context: Any, condition: Any, ident: Any) -> Row:
+    m = _MIGRATIONS
+    with reader(context) as session:
+        row = session.execute(sa.select(m).where(
+            condition, m.c.deleted == 0)).first()
+    if row is None:
+        raise exception.MigrationNotFound(migration_id=ident)
+    return dict(row._mapping)
+
+
+def migration_get(context: Any, migration_id: int) -> Row:
+    """:raises MigrationNotFound:"""
+    return _migration_get(context, _MIGRATIONS.c.id == migration_id,
+                          migration_id)
+
+
+def migration_get_by_uuid(context: Any, migration_uuid: str) -> Row:
+    """:raises MigrationNotFound:"""
+    return _migration_get(context, _MIGRATIONS.c.uuid == migration_uuid,
+                          migration_uuid)
+
+
+def migration_update(context: Any, migration_uuid: str,
+                     values: dict[str, Any],
+                     expected_status: Any = UNSET) -> Row:
+    """One UPDATE; with ``expected_status`` (a value or a list) a
+    compare-and-swap.  Returns the values written.
+
+    :raises MigrationNotFound:
+    :raises UnexpectedMigrationStatusError:
+    """
+    m = _MIGRATIONS
+    values = _update_values(values)
+    conditions = [m.c.uuid == migration_uuid, m.c.deleted == 0]
+    if expected_status is not UNSET:
+        conditions.append(_matches(m.c.status, expected_status))
+    with writer(context) as session:
+        if session.execute(sa.update(m).where(*conditions)
+                           .values(values)).rowcount:
+            return values
+        current = session.execute(sa.select(m.c.status).where(
+            m.c.uuid == migration_uuid, m.c.deleted == 0)).first()
+    if current is None:
+        raise exception.MigrationNotFound(migration_id=migration_uuid)
+    raise exception.UnexpectedMigrationStatusError(
+        migration_id=migration_uuid, expected=expected_status,
+        actual=current.status)
+
+
+def migration_get_in_progress_by_instance(
+        context: Any, instance_uuid: str,
+        migration_type: str | None = None) -> list[Row]:
+    """The instance's migrations not in a final status, newest first."""
+    m = _MIGRATIONS
+    conditions = [m.c.instance_uuid == instance_uuid, m.c.deleted == 0,
+                  m.c.status.not_in(MIGRATION_FINAL_STATUSES)]
+    if migration_type is not None:
+        conditions.append(m.c.migration_type == migration_type)
+    with reader(context) as session:
+        return _as_dicts(session.execute(sa.select(m).where(
+            *conditions).order_by(m.c.id.desc())))
+
+
+def migration_get_by_instance_and_status(context: Any, instance_uuid: str,
+                                         status: Any) -> Row:
+    """The newest migration of the instance in ``status`` (a value or a
+    list). :raises MigrationNotFoundByStatus:"""
+    m = _MIGRATIONS
+    with reader(context) as session:
+        row = session.execute(sa.select(m).where(
+            m.c.instance_uuid == instance_uuid, m.c.deleted == 0,
+            _matches(m.c.status, status)).order_by(m.c.id.desc())).first()
+    if row is None:
+        raise exception.MigrationNotFoundByStatus(
+            instance_id=instance_uuid, status=status)
+    return dict(row._mapping)
+
+
+def migration_get_all_by_filters(context: Any,
+                                 filters: dict[str, Any] | None = None,
+                                 sort_keys: Sequence[str] | None = None,
+                                 sort_dirs: Sequence[str] | None = None,
+                                 limit: int | None = None,
+                                 marker: str | None = None) -> list[Row]:
+    """Migrations matching ``filters``, newest first (``created_at``,
+    ``id`` descending unless sorted otherwise), paged by the UUID
+    ``marker``.
+
+    Filters (upstream's): ``host`` (source or destination compute),
+    ``node`` (with host: source or destination node), ``source_compute``,
+    ``dest_compute``, ``status``, ``instance_uuid``, ``migration_type``
+    and ``user_id`` / ``project_id`` (a value or a list: any of),
+    ``hidden``, ``changes-since`` / ``changes-before`` (on updated_at).
+
+    :raises MarkerNotFound:
+    """
+    m = _MIGRATIONS
+    filters = filters or {}
+    conditions: list[Any] = [m.c.deleted == 0]
+    host = filters.get('host')
+    node = filters.get('node')
+    if host and node:
+        conditions.append(sa.or_(
+            sa.and_(m.c.source_compute == host, m.c.source_node == node),
+            sa.and_(m.c.dest_compute == host, m.c.dest_node == node)))
+    elif host:
+        conditions.append(sa.or_(m.c.source_compute == host,
+                                 m.c.dest_compute == host))
+    for key in ('source_compute', 'dest_compute', 'status',
+                'instance_uuid', 'migration_type', 'user_id', 'project_id'):
+        if filters.get(key) is not None:
+            conditions.append(_matches(m.c[key], filters[key]))
+    if 'hidden' in filters:
+        conditions.append(sa.func.coalesce(m.c.hidden, False).is_(
+            bool(filters['hidden'])))
+    if filters.get('changes-since') is not None:
+        conditions.append(m.c.updated_at >= _parse_time(
+            filters['changes-since']))
+    if filters.get('changes-before') is not None:
+        conditions.append(m.c.updated_at <= _parse_time(
+            filters['changes-before']))
+    keys, dirs = _sort_spec(m, sort_keys, sort_dirs, ('created_at',),
+                            'desc')
+    with reader(context) as session:
+        marker_row = None
+        if marker is not None:
+            marker_row = _as_dict(session.execute(
+                sa.select(*(m.c[k] for k in keys)).where(
+                    m.c.uuid == marker, m.c.deleted == 0)).first())
+            if marker_row is None:
+                raise exception.MarkerNotFound(marker=marker)
+        return _paginate(session, sa.select(m).where(*conditions), m, keys,
+                         dirs, limit, marker_row)
+
+
+def migration_get_unconfirmed_by_dest_compute(
+        context: Any, confirm_window: int, dest_compute: str) -> list[Row]:
+    """Resizes waiting for their user (status ``finished``) on
+    ``dest_compute`` for longer than ``confirm_window`` seconds."""
+    m = _MIGRATIONS
+    cutoff = timeutils.utcnow() - datetime.timedelta(
+        seconds=confirm_window)
+    with reader(context) as session:
+        return _as_dicts(session.execute(sa.select(m).where(
+            m.c.deleted == 0, m.c.status == 'finished',
+            m.c.dest_compute == dest_compute,
+            m.c.updated_at <= cutoff).order_by(m.c.id)))
 
 
 # -- flavors ------------------------------------------------------------------

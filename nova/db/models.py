@@ -378,6 +378,60 @@ class Allocation(TimestampMixin, Base):
     disk_gb: Mapped[int] = mapped_column(sa.Integer, nullable=False)
 
 
+class Migration(TimestampMixin, SoftDeleteMixin, Base):
+    """One move of an instance between hosts (or on one host): a resize,
+    a cold or live migration or an evacuation, as upstream's table.
+
+    ``uuid`` is also the consumer that holds the source host's allocation
+    while the move is under way (see ``db.allocation_move_claim``).
+    The flavors are stored whole, as the instance's ``flavor``.
+    """
+
+    __tablename__ = 'migrations'
+    __table_args__ = _args(
+        sa.UniqueConstraint('uuid', name='uniq_migrations0uuid'),
+        sa.Index('migrations_instance_uuid_and_status_idx', 'deleted',
+                 'instance_uuid', 'status'),
+        # Upstream's single host/node index is too long a key for
+        # MariaDB with utf8mb4; one per side serves the same queries.
+        sa.Index('migrations_source_compute_status_idx', 'deleted',
+                 'source_compute', 'status'),
+        sa.Index('migrations_dest_compute_status_idx', 'deleted',
+                 'dest_compute', 'status'),
+        sa.Index('migrations_updated_at_idx', 'updated_at'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), nullable=False)
+    instance_uuid: Mapped[str] = mapped_column(sa.String(36),
+                                               nullable=False)
+    source_compute: Mapped[str | None] = mapped_column(sa.String(255))
+    dest_compute: Mapped[str | None] = mapped_column(sa.String(255))
+    source_node: Mapped[str | None] = mapped_column(sa.String(255))
+    dest_node: Mapped[str | None] = mapped_column(sa.String(255))
+    dest_host: Mapped[str | None] = mapped_column(sa.String(255))
+    old_instance_type_id: Mapped[int | None] = mapped_column(sa.Integer)
+    new_instance_type_id: Mapped[int | None] = mapped_column(sa.Integer)
+    old_flavor: Mapped[dict[str, Any] | None] = mapped_column(
+        types.JSONEncoded)
+    new_flavor: Mapped[dict[str, Any] | None] = mapped_column(
+        types.JSONEncoded)
+    status: Mapped[str | None] = mapped_column(sa.String(255))
+    #: 'migration', 'resize', 'live-migration' or 'evacuation'.
+    migration_type: Mapped[str | None] = mapped_column(sa.String(20))
+    hidden: Mapped[bool | None] = mapped_column(sa.Boolean, default=False)
+    progress: Mapped[int | None] = mapped_column(sa.Integer)
+    memory_total: Mapped[int | None] = mapped_column(sa.BigInteger)
+    memory_processed: Mapped[int | None] = mapped_column(sa.BigInteger)
+    memory_remaining: Mapped[int | None] = mapped_column(sa.BigInteger)
+    disk_total: Mapped[int | None] = mapped_column(sa.BigInteger)
+    disk_processed: Mapped[int | None] = mapped_column(sa.BigInteger)
+    disk_remaining: Mapped[int | None] = mapped_column(sa.BigInteger)
+    user_id: Mapped[str | None] = mapped_column(sa.String(255))
+    project_id: Mapped[str | None] = mapped_column(sa.String(255))
+
+
 # -- flavors, key pairs -------------------------------------------------------
 
 
