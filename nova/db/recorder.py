@@ -131,7 +131,7 @@ class _RunState:
     """What the recorder remembers about a run between calls."""
 
     __slots__ = ('seq', 'seqs', 'action_id', 'pending', 'last_stage',
-                 'context')
+                 'context', 'finishes_action')
 
     def __init__(self, action_id: int | None = None) -> None:
         #: The last ``seq`` used in the run.
@@ -145,6 +145,9 @@ class _RunState:
         self.last_stage: str | None = None
         #: The context of an open stage transaction, which writes join.
         self.context: Any = None
+        #: False for a run that is one part of another's work (see
+        #: DBRecorder.as_part): the action finishes with the other run.
+        self.finishes_action = True
 
 
 @dataclasses.dataclass
@@ -281,6 +284,14 @@ class DBRecorder:
         """This recorder, with runs linked to ``action_id`` (no lookup)."""
         return _ActionRecorder(self, action_id)
 
+    def as_part(self) -> _PartRecorder:
+        """This recorder, for runs that do one part of a run elsewhere
+        (a compute host's step of a move the conductor orchestrates):
+        their events join the request's action, but ending does not
+        finish it - the orchestrating run does, when the whole request
+        is done."""
+        return _PartRecorder(self)
+
     # -- Recorder protocol ---------------------------------------------
 
     def run_started(self, run: RunInfo) -> None:
@@ -402,7 +413,8 @@ class DBRecorder:
         # The SET clauses come from the parameters' column names.
         writes.append(('recorder_run_finished', _update_run_statement,
                        dict(values, b_id=run.run_id)))
-        if self.finish_actions and state.action_id is not None:
+        if self.finish_actions and state.action_id is not None and \
+                state.finishes_action:
             action: dict[str, Any] = {'finish_time': finish,
                                       'updated_at': finish}
             if result != records.SUCCESS:
@@ -767,3 +779,16 @@ class _ActionRecorder:
     def __getattr__(self, name: str) -> Any:
         # The query methods are the parent's.
         return getattr(self._parent, name)
+
+
+class _PartRecorder(_ActionRecorder):
+    """A :class:`DBRecorder` whose runs do not finish their action."""
+
+    def __init__(self, parent: DBRecorder) -> None:
+        super().__init__(parent, None)
+
+    def run_started(self, run: RunInfo) -> None:
+        self._parent._run_started(run, None, explicit=False)
+        state = self._parent._runs.get(run.run_id)
+        if state is not None:
+            state.finishes_action = False

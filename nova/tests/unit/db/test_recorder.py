@@ -209,6 +209,23 @@ class RecordTestCase(_RecorderTestCase):
         runs = db.flow_runs_get_all(self.ctx, {'request_id': 'req-none'})
         self.assertIsNone(runs[0]['action_id'])
 
+    def test_part_run_joins_the_action_but_does_not_finish_it(self):
+        self.engine.run('test.recorded', self.ctx, DemoState(self.uuid),
+                        recorder=self.recorder.as_part())
+        run = self._only_run()
+        self.assertEqual('success', run['status'])
+        self.assertEqual(self.action['id'], run['action_id'])
+        self.assertEqual(4, len(db.action_events_get(self.ctx,
+                                                     self.action['id'])))
+        action = db.action_get_by_request_id(self.ctx, self.uuid,
+                                             self.ctx.request_id)
+        self.assertIsNone(action['finish_time'])
+        # The orchestrating run finishes it.
+        self._run()
+        action = db.action_get_by_request_id(self.ctx, self.uuid,
+                                             self.ctx.request_id)
+        self.assertIsNotNone(action['finish_time'])
+
     def test_run_without_subject_or_host(self):
         flow = Flow('test.plain', '1.0', DemoState)
         flow.stages('only')
