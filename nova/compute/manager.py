@@ -26,6 +26,7 @@ from nova.compute.flows.attach_volume import AttachVolumeState
 from nova.compute.flows.build_instance import BuildState
 from nova.compute.flows.detach_interface import DetachInterfaceState
 from nova.compute.flows.detach_volume import DetachVolumeState
+from nova.compute.flows.moves import MoveState
 from nova.compute.flows.reboot_instance import RebootState
 from nova.compute.flows.rebuild_instance import RebuildState
 from nova.compute.flows.rescue_instance import RescueState
@@ -42,7 +43,7 @@ CONF = nova.conf.CONF
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.1')
+    target = messaging.Target(version='1.2')
 
     def __init__(self, host: str, driver: Any, db: Any, network: Any,
                  volume: Any, image: Any, conductor: Any, notifier: Any,
@@ -278,7 +279,7 @@ class ComputeManager:
             compute=self.services, instance=instance, network_id=network_id,
             requested_ip=requested_ip, tag=tag)
         self._call('compute.attach_interface', context, state,
-                   lambda: exception.InterfaceAttachFailed(
+                   lambda exc: exception.InterfaceAttachFailed(
                        instance_uuid=instance['uuid']))
         assert state.vif is not None
         return state.vif
@@ -302,6 +303,69 @@ class ComputeManager:
             return output
         lines = output.splitlines(keepends=True)
         return ''.join(lines[-tail_length:]) if tail_length > 0 else ''
+
+    # -- moves: RPC calls from nova-conductor's move flows ---------------
+    # Each runs this host's part as a flow and answers when it is done;
+    # an error goes back to the conductor, which reverts the move.
+
+    def _move(self, flow: str, context: Any, instance: dict[str, Any],
+              migration: dict[str, Any], flavor: dict[str, Any] | None,
+              **fields: Any) -> MoveState:
+        state = MoveState(compute=self.services, instance=instance,
+                          migration=migration,
+                          flavor=flavor or migration.get('new_flavor') or {},
+                          **fields)
+        self._call(flow, context, state,
+                   lambda exc: exception.MigrationError(
+                       reason=f'{flow} failed on {self.host}: '
+                              f'{type(exc).__name__}: {exc}'),
+                   part=True)
+        return state
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def prep_resize(self, context: Any, instance: dict[str, Any],
+                    migration: dict[str, Any],
+                    flavor: dict[str, Any]) -> None:
+        """Destination: claim ``flavor`` for the move."""
+        self._move('compute.prep_resize', context, instance, migration,
+                   flavor)
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def resize_instance(self, context: Any, instance: dict[str, Any],
+                        migration: dict[str, Any],
+                        flavor: dict[str, Any]) -> str:
+        """Source: power off and hand over the disks; the disk info."""
+        return self._move('compute.resize_instance', context, instance,
+                          migration, flavor).disk_info
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def finish_resize(self, context: Any, instance: dict[str, Any],
+                      migration: dict[str, Any], disk_info: str,
+                      image: dict[str, Any] | None = None) -> None:
+        """Destination: take the instance, start the guest."""
+        self._move('compute.finish_resize', context, instance, migration,
+                   None, disk_info=disk_info or '', image_meta=image or {})
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def confirm_resize(self, context: Any, instance: dict[str, Any],
+                       migration: dict[str, Any]) -> None:
+        """Source: delete what the move left here."""
+        self._move('compute.confirm_resize', context, instance, migration,
+                   None)
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def revert_resize(self, context: Any, instance: dict[str, Any],
+                      migration: dict[str, Any]) -> None:
+        """Destination: destroy the guest the move made here."""
+        self._move('compute.revert_resize', context, instance, migration,
+                   None)
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def finish_revert_resize(self, context: Any, instance: dict[str, Any],
+                             migration: dict[str, Any]) -> None:
+        """Source: take the instance back, start the original guest."""
+        self._move('compute.finish_revert_resize', context, instance,
+                   migration, migration.get('old_flavor'))
 
     # -- running flows ----------------------------------------------------
 
@@ -331,23 +395,31 @@ class ComputeManager:
         return True
 
     def _call(self, flow: str, context: Any, state: Any,
-              error: Any = None) -> None:
+              error: Any = None, part: bool = False) -> None:
         """Run a call's flow; its error goes back to the caller.
 
+        With ``part``, the run is one step of a conductor's run, which
+        finishes the request's action (not this one).
+
         Only nova.exception errors cross RPC as themselves; any other is
-        replaced by ``error()`` (or a plain NovaException) naming it, so
+        replaced by ``error(exc)`` (or a plain NovaException) naming it, so
         the API answers with a meaningful status instead of a RemoteError.
         """
+        kwargs = {}
+        if part and hasattr(self.recorder, 'as_part'):
+            # One step of the conductor's run: that run finishes the
+            # request's action when the whole move is done.
+            kwargs['recorder'] = self.recorder.as_part()
         with self._locks(state.instance['uuid']):
             try:
-                self.flows.run(flow, context, state)
+                self.flows.run(flow, context, state, **kwargs)
             except exception.NovaException as exc:
                 if type(exc).__module__ == exception.__name__:
                     raise
-                raise (error() if error else exception.NovaException(
+                raise (error(exc) if error else exception.NovaException(
                     str(exc))) from exc
             except Exception as exc:
                 LOG.error('%s failed for instance %s: %s', flow,
                           state.instance['uuid'], exc)
-                raise (error() if error else exception.NovaException(
+                raise (error(exc) if error else exception.NovaException(
                     f'{flow} failed: {type(exc).__name__}')) from exc

@@ -65,5 +65,27 @@ class ResourceTracker:
             memory_mb=int(instance.get('memory_mb') or 0),
             disk_gb=_disk_gb(instance))
 
+    def move_claim(self, ctx: Any, instance: dict[str, Any],
+                   migration: dict[str, Any], nodename: str,
+                   flavor: dict[str, Any]) -> None:
+        """Claim ``flavor`` on ``nodename`` for a move of ``instance``;
+        what it holds on its source passes to ``migration`` (one
+        transaction: see db.allocation_move_claim)."""
+        node_id = self.nodes.get(nodename)
+        if node_id is None:
+            raise exception.ComputeResourcesUnavailable(
+                reason=f'node {nodename} is not managed by {self.host}')
+        self.db.allocation_move_claim(
+            ctx, instance['uuid'], migration['uuid'], node_id,
+            vcpus=int(flavor.get('vcpus') or 0),
+            memory_mb=int(flavor.get('memory_mb') or 0),
+            disk_gb=_disk_gb(flavor))
+
+    def drop_move_claim(self, ctx: Any, instance: dict[str, Any],
+                        migration: dict[str, Any]) -> None:
+        """Undo :meth:`move_claim` (idempotent)."""
+        self.db.allocation_move_revert(ctx, instance['uuid'],
+                                       migration['uuid'])
+
     def release(self, ctx: Any, instance_uuid: str) -> None:
         self.db.allocation_release(ctx, instance_uuid)

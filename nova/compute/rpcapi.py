@@ -11,6 +11,9 @@ History:
           reserve_block_device_name (call), attach_volume, detach_volume,
           attach_interface (call), detach_interface,
           get_console_output (call)
+    1.2 - prep_resize, resize_instance, finish_resize, confirm_resize,
+          revert_resize, finish_revert_resize (calls from nova-conductor's
+          move flows)
 
 Calls (the API waits for the answer) are the ones whose result is in the
 API's response: a device name, a new port, console text.
@@ -22,13 +25,16 @@ from typing import Any
 
 import oslo_messaging as messaging
 
+import nova.conf
 from nova import rpc
+
+CONF = nova.conf.CONF
 
 TOPIC = 'compute'
 
 
 class ComputeAPI:
-    VERSION = '1.1'
+    VERSION = '1.2'
 
     def __init__(self) -> None:
         target = messaging.Target(topic=TOPIC, version=self.VERSION)
@@ -36,6 +42,54 @@ class ComputeAPI:
 
     def _host(self, host: str) -> Any:
         return self.client.prepare(server=host, version=self.VERSION)
+
+    def _long_call(self, host: str) -> Any:
+        """For the steps of a move, which may take long: the answer may
+        take ``[DEFAULT] long_rpc_timeout``, but the server's heartbeats
+        must keep coming every ``rpc_response_timeout`` (so a host that
+        dies is noticed then), as upstream's long calls."""
+        return self.client.prepare(
+            server=host, version=self.VERSION,
+            timeout=CONF.long_rpc_timeout,
+            call_monitor_timeout=CONF.rpc_response_timeout)
+
+    # -- moves (calls from nova-conductor) ---------------------------------
+
+    def prep_resize(self, ctx: Any, instance: dict[str, Any],
+                    migration: dict[str, Any], flavor: dict[str, Any],
+                    host: str) -> None:
+        self._long_call(host).call(ctx, 'prep_resize', instance=instance,
+                                   migration=migration, flavor=flavor)
+
+    def resize_instance(self, ctx: Any, instance: dict[str, Any],
+                        migration: dict[str, Any],
+                        flavor: dict[str, Any]) -> str:
+        return self._long_call(migration['source_compute']).call(
+            ctx, 'resize_instance', instance=instance, migration=migration,
+            flavor=flavor)
+
+    def finish_resize(self, ctx: Any, instance: dict[str, Any],
+                      migration: dict[str, Any], disk_info: str,
+                      image: dict[str, Any] | None = None) -> None:
+        self._long_call(migration['dest_compute']).call(
+            ctx, 'finish_resize', instance=instance, migration=migration,
+            disk_info=disk_info, image=image)
+
+    def confirm_resize(self, ctx: Any, instance: dict[str, Any],
+                       migration: dict[str, Any]) -> None:
+        self._long_call(migration['source_compute']).call(
+            ctx, 'confirm_resize', instance=instance, migration=migration)
+
+    def revert_resize(self, ctx: Any, instance: dict[str, Any],
+                      migration: dict[str, Any]) -> None:
+        self._long_call(migration['dest_compute']).call(
+            ctx, 'revert_resize', instance=instance, migration=migration)
+
+    def finish_revert_resize(self, ctx: Any, instance: dict[str, Any],
+                             migration: dict[str, Any]) -> None:
+        self._long_call(migration['source_compute']).call(
+            ctx, 'finish_revert_resize', instance=instance,
+            migration=migration)
 
     def build_and_run_instance(self, ctx: Any, instance: dict[str, Any],
                                host: str, node: str, *,

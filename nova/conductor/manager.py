@@ -20,6 +20,8 @@ from nova import exception
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states, vm_states
 from nova.conductor.flows import base, local_delete_instance
+from nova.conductor.flows.confirm_resize import ConfirmResizeState
+from nova.conductor.flows.resize_instance import ResizeState
 from nova.flow import FlowEngine, recovery
 from nova.scheduler import filters, host_manager
 
@@ -28,7 +30,7 @@ CONF = nova.conf.CONF
 
 
 class ConductorManager:
-    target = messaging.Target(version='1.2')
+    target = messaging.Target(version='1.3')
 
     def __init__(self, host: str, db: Any, recorder: Any, *,
                  network: Any = None, volume: Any = None, image: Any = None,
@@ -41,7 +43,8 @@ class ConductorManager:
         self.compute_rpcapi = compute_rpcapi.ComputeAPI()
         self.services = base.ConductorServices(
             host=host, network=network, volume=volume, image=image, db=db,
-            notifier=notifier)
+            notifier=notifier, compute_rpcapi=self.compute_rpcapi,
+            scheduler=self.scheduler)
         self.flows = engine or FlowEngine.from_conf(CONF, recorder=recorder,
                                                     host=host)
 
@@ -216,6 +219,41 @@ class ConductorManager:
             # cast has nobody to return the error to.
             LOG.error('conductor.local_delete_instance failed for '
                       'instance %s: %s', uuid, exc)
+
+    # -- moves ----------------------------------------------------------
+
+    def resize_instance(self, context: Any, instance: dict[str, Any],
+                        flavor: dict[str, Any], migration_type: str,
+                        host: str | None = None) -> None:
+        """Resize or cold-migrate: the conductor.resize_instance flow."""
+        self._run_flow('conductor.resize_instance', context, ResizeState(
+            conductor=self.services, instance=instance, flavor=flavor,
+            migration_type=migration_type, requested_host=host))
+
+    def confirm_resize(self, context: Any, instance: dict[str, Any],
+                       migration: dict[str, Any]) -> None:
+        self._run_flow('conductor.confirm_resize', context,
+                       ConfirmResizeState(conductor=self.services,
+                                          instance=instance,
+                                          migration=migration))
+
+    def revert_resize(self, context: Any, instance: dict[str, Any],
+                      migration: dict[str, Any]) -> None:
+        self._run_flow('conductor.revert_resize', context,
+                       ConfirmResizeState(conductor=self.services,
+                                          instance=instance,
+                                          migration=migration))
+
+    def _run_flow(self, flow: str, context: Any, state: Any) -> bool:
+        """Run a cast's flow; its failure handlers have recorded what went
+        wrong, and a cast has nobody to return the error to."""
+        try:
+            self.flows.run(flow, context, state)
+        except Exception as exc:
+            LOG.error('%s failed for instance %s: %s', flow,
+                      state.instance['uuid'], exc)
+            return False
+        return True
 
     def _select_host(self, context: Any,
                      spec: dict[str, Any]) -> filters.HostState:

@@ -4,6 +4,7 @@ History:
     1.0 - build_instances
     1.1 - unshelve_instance
     1.2 - local_delete_instance
+    1.3 - resize_instance, confirm_resize, revert_resize
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ TOPIC = 'conductor'
 
 
 class ConductorAPI:
-    VERSION = '1.2'
+    VERSION = '1.3'
 
     def __init__(self) -> None:
         target = messaging.Target(topic=TOPIC, version=self.VERSION)
@@ -52,3 +53,23 @@ class ConductorAPI:
         action's finish time says when it is done)."""
         self.client.prepare(version=self.VERSION).cast(
             ctx, 'local_delete_instance', instance=instance)
+
+    # -- moves (casts: the instance's task and the migration say how far
+    # it got; the action's events say what happened) ---------------------
+
+    def resize_instance(self, ctx: Any, instance: dict[str, Any],
+                        flavor: dict[str, Any], migration_type: str,
+                        host: str | None = None) -> None:
+        self.client.prepare(version=self.VERSION).cast(
+            ctx, 'resize_instance', instance=instance, flavor=flavor,
+            migration_type=migration_type, host=host)
+
+    def confirm_resize(self, ctx: Any, instance: dict[str, Any],
+                       migration: dict[str, Any]) -> None:
+        self.client.prepare(version=self.VERSION).cast(
+            ctx, 'confirm_resize', instance=instance, migration=migration)
+
+    def revert_resize(self, ctx: Any, instance: dict[str, Any],
+                      migration: dict[str, Any]) -> None:
+        self.client.prepare(version=self.VERSION).cast(
+            ctx, 'revert_resize', instance=instance, migration=migration)

@@ -37,6 +37,29 @@ compute_opts = [
     cfg.FloatOpt(
         'disk_allocation_ratio', default=1.0, min=0.0,
         help='Virtual disk per physical disk the claim may hand out.'),
+    cfg.BoolOpt(
+        'allow_resize_to_same_host',
+        default=False,
+        help='Let a resize or cold migration pick the host the server is '
+             'on (the scheduler still has to accept it).  Needs a driver '
+             'that supports it (the fake and libvirt drivers do); useful '
+             'on a single host.'),
+    cfg.IntOpt(
+        'resize_confirm_window',
+        default=0,
+        min=0,
+        help='Seconds after which a resized or cold-migrated server '
+             'waiting in VERIFY_RESIZE is confirmed automatically by its '
+             'new host; 0 disables the automatic confirm.'),
+    cfg.IntOpt(
+        'long_rpc_timeout',
+        default=1800,
+        min=1,
+        help='Seconds nova-conductor waits for the answer to an RPC call '
+             'that may take long (the steps of a move: copying disks, '
+             'migrating memory).  The other side sends heartbeats while '
+             'it works, so a host that dies is noticed after '
+             '[DEFAULT] rpc_response_timeout, not after this.'),
 ]
 
 compute_group = cfg.OptGroup(

@@ -8,6 +8,7 @@ from typing import Any
 from oslo_utils import timeutils
 
 import nova.conf
+from nova import exception
 from nova.scheduler import filters
 
 CONF = nova.conf.CONF
@@ -45,6 +46,26 @@ class Scheduler:
 
     def select_destinations(self, ctx: Any, spec: dict[str, Any],
                             count: int) -> list[filters.HostState]:
+        """``count`` hosts for ``spec``, best first.
+
+        ``spec['ignore_hosts']`` (host names) are never chosen (a move's
+        source); ``spec['requested_destination']`` (a host name) is the
+        only candidate, still filtered (an admin's move to a named host,
+        an unshelve to one).
+        """
+        hosts = self.host_states(ctx)
+        ignore = set(spec.get('ignore_hosts') or ())
+        if ignore:
+            hosts = [h for h in hosts if h.host not in ignore]
+        wanted = spec.get('requested_destination')
+        if wanted:
+            hosts = [h for h in hosts if h.host == wanted]
+            if not hosts:
+                raise exception.NoValidHost(
+                    reason=f'Compute host {wanted} is not known.' if
+                    wanted not in ignore else
+                    f'Compute host {wanted} is the one the instance is '
+                    f'on.')
         return filters.select_hosts(
-            self.host_states(ctx), spec, self.filters,
+            hosts, spec, self.filters,
             CONF.filter_scheduler.ram_weight_multiplier, count)

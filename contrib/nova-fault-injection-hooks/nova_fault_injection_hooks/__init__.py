@@ -1,4 +1,5 @@
-"""Fail, or stop for a kill, inside a chosen stage of a compute flow.
+"""Fail, or stop for a kill, inside a chosen stage of a compute or
+conductor flow.
 
 Every stage of the flows in ``FLOWS`` gets an ``around`` method generated
 from the flows' own stage lists, so a new stage is covered without editing
@@ -38,6 +39,15 @@ FLOWS = {
     'compute.detach_volume': '1.0',
     'compute.attach_interface': '1.0',
     'compute.detach_interface': '1.0',
+    'compute.prep_resize': '1.0',
+    'compute.resize_instance': '1.0',
+    'compute.finish_resize': '1.0',
+    'compute.confirm_resize': '1.0',
+    'compute.revert_resize': '1.0',
+    'compute.finish_revert_resize': '1.0',
+    'conductor.resize_instance': '1.0',
+    'conductor.confirm_resize': '1.0',
+    'conductor.revert_resize': '1.0',
 }
 
 
@@ -64,7 +74,9 @@ def _fault_point(stage_id: str) -> Any:
         if not wanted.startswith(stage_id + ':'):
             return proceed()
         host = os.environ.get('NOVA_FAULT_HOST')
-        if host and getattr(state.compute, 'host', None) != host:
+        services = getattr(state, 'compute', None) or getattr(
+            state, 'conductor', None)
+        if host and getattr(services, 'host', None) != host:
             return proceed()
         kind = wanted[len(stage_id) + 1:]
         if kind == 'fail':
@@ -90,9 +102,9 @@ def _leaf_ids(entries: Any, prefix: str) -> list[str]:
 
 
 def stage_ids(flow_name: str) -> list[str]:
-    """Every stage ID of a compute flow, in order."""
-    module = importlib.import_module(
-        'nova.compute.flows.' + flow_name.split('.', 1)[1])
+    """Every stage ID of a compute or conductor flow, in order."""
+    namespace, name = flow_name.split('.', 1)
+    module = importlib.import_module(f'nova.{namespace}.flows.{name}')
     tree, _ = module.FLOW.resolve()
     return _leaf_ids(tree, flow_name)
 

@@ -29,6 +29,11 @@ class ConductorServices:
     image: Any
     db: Any
     notifier: Any
+    #: The compute hosts' RPC API (nova.compute.rpcapi.ComputeAPI): the
+    #: stages of a move are calls to them.
+    compute_rpcapi: Any = None
+    #: nova.scheduler.host_manager.Scheduler.
+    scheduler: Any = None
 
     def __repr__(self) -> str:
         return f'<ConductorServices host={self.host}>'

@@ -147,8 +147,13 @@ class LocalCloud(CloudHelpers, fixtures.Fixture):
         config = self.useFixture(config_fixture.Config(CONF))
         config.config(state_path=self.state_path, host='conductor1',
                       report_interval=60)
-        config.config(state_path=os.path.join(self.state_path, 'hypervisor'),
-                      group='fake_driver')
+        if len(self.compute_hosts) == 1:
+            # The fake hypervisor's guests as files; with several hosts
+            # in one process they stay in each driver's memory instead
+            # (one directory would mix the hosts' guests up).
+            config.config(
+                state_path=os.path.join(self.state_path, 'hypervisor'),
+                group='fake_driver')
         for key, value in self.overrides.items():
             group, _, name = key.rpartition('__')
             config.config(**{name: value}, group=group or None)

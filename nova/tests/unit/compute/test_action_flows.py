@@ -169,7 +169,7 @@ class TestCallErrors(testtools.TestCase):
     def test_other_errors_become_the_operation_error(self):
         raised = self.call(
             RuntimeError('boom'),
-            lambda: exception.InterfaceAttachFailed(instance_uuid='u'))
+            lambda exc: exception.InterfaceAttachFailed(instance_uuid='u'))
         self.assertIsInstance(raised, exception.InterfaceAttachFailed)
         self.assertIsInstance(self.call(RuntimeError('boom')),
                               exception.NovaException)

@@ -1,0 +1,112 @@
+"""What the compute flows of a move share: their state, and the updates
+of the migration record and of the instance's flavor.
+
+A move (resize, cold migration) is orchestrated by nova-conductor
+(``nova/conductor/flows/resize_instance.py``): each of its stages is an
+RPC call to the source or the destination nova-compute, which runs one
+of the flows here for its part - ``compute.prep_resize``,
+``compute.resize_instance``, ``compute.finish_resize`` - and the user's
+confirm or revert runs ``compute.confirm_resize`` on the source, or
+``compute.revert_resize`` on the destination and then
+``compute.finish_revert_resize`` on the source.
+
+Every compute-side move flow reverts itself when it fails or is
+interrupted (its own stages, on its own host), and raises to the
+conductor, which reverts the parts other hosts did.  Each revert works
+from the database and the hypervisor, and is idempotent, because the
+conductor and a restarted nova-compute may both run it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from oslo_log import log as logging
+
+from nova import exception
+from nova.compute.flows import base
+from nova.flow import mark
+
+LOG = logging.getLogger(__name__)
+
+#: The instance columns a flavor sets (copied at create, as upstream).
+FLAVOR_SIZES = ('memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb', 'swap')
+
+
+@dataclasses.dataclass
+class MoveState:
+    """Contract 1.0 of the compute flows of a resize or cold migration."""
+
+    compute: base.ComputeServices
+    instance: dict[str, Any]
+    #: The migration record (``nova.db.models.Migration``).
+    migration: dict[str, Any]
+    #: The flavor the instance moves to (the old one for a revert).
+    flavor: dict[str, Any] = dataclasses.field(default_factory=dict)
+    network_info: list[dict[str, Any]] = dataclasses.field(
+        default_factory=list)
+    block_device_info: dict[str, Any] = dataclasses.field(
+        default_factory=dict)
+    #: What the source's driver returned for the destination's.
+    disk_info: str = ''
+    image_meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+
+
+def subject(state: MoveState) -> str:
+    return state.instance['uuid']
+
+
+def load_state(ctx: Any, run: Any, compute: base.ComputeServices
+               ) -> MoveState:
+    """An interrupted move's state, from the database: the instance and
+    its newest migration (the one the run worked on)."""
+    instance = compute.db.instance_get_by_uuid(ctx, run.subject)
+    migrations = compute.db.migration_get_all_by_filters(
+        ctx, {'instance_uuid': run.subject}, limit=1)
+    if not migrations:
+        raise exception.MigrationNotFoundForInstance(
+            migration_id='(newest)', instance_id=run.subject)
+    migration = migrations[0]
+    return MoveState(compute=compute, instance=instance,
+                     migration=migration,
+                     flavor=migration.get('new_flavor') or {})
+
+
+def flavor_values(flavor: dict[str, Any]) -> dict[str, Any]:
+    """The instance columns that say it has ``flavor``."""
+    values: dict[str, Any] = {key: int(flavor.get(key) or 0)
+                              for key in FLAVOR_SIZES}
+    values['flavor'] = flavor
+    return values
+
+
+def set_migration(ctx: Any, state: MoveState, status: str,
+                  **values: Any) -> None:
+    """Write the migration's status (and ``values``); the in-memory copy
+    follows."""
+    values['status'] = status
+    state.compute.db.migration_update(ctx, state.migration['uuid'], values)
+    state.migration.update(values)
+
+
+def migration_status(status: str, doc: str) -> Any:
+    """A transactional stage function setting the migration's status."""
+    def update(ctx: Any, state: MoveState) -> None:
+        set_migration(ctx, state, status)
+    update.__name__ = f'update_migration_{status.replace("-", "_")}'
+    update.__doc__ = doc
+    return mark(update, transactional=True)
+
+
+def block_device_info(ctx: Any, state: MoveState) -> dict[str, Any]:
+    """The instance's volumes, as the driver's move calls want them."""
+    volumes = []
+    for bdm in state.compute.db.block_device_mapping_get_all_by_instance(
+            ctx, state.instance['uuid']):
+        if bdm.get('destination_type') == 'volume' and bdm.get(
+                'connection_info'):
+            volumes.append({'volume_id': bdm.get('volume_id'),
+                            'mount_device': bdm.get('device_name'),
+                            'connection_info': bdm['connection_info']})
+    return {'block_device_mapping': volumes}

@@ -1,0 +1,211 @@
+"""Resize and cold migration between two compute hosts, in one process
+(conductor.resize_instance and the compute flows of each host): the
+move, its confirm and revert, and a failure at every stage of every
+flow it runs, reverted on the host that did each part."""
+
+from __future__ import annotations
+
+import fixtures
+import testscenarios
+import testtools
+from nova_fault_injection_hooks import stage_ids
+
+from nova import exception
+from nova.compute import vm_states
+from nova.tests.functional import fixtures as func_fixtures
+from nova.tests.functional.compute import action_helpers as helpers
+
+load_tests = testscenarios.load_tests_apply_scenarios
+
+MOVE_FLOWS = ('conductor.resize_instance', 'compute.prep_resize',
+              'compute.resize_instance', 'compute.finish_resize')
+
+
+class _ResizeBase(testtools.TestCase):
+
+    overrides: dict = {}
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = self.useFixture(func_fixtures.LocalCloud(
+            compute_hosts=('compute1', 'compute2'),
+            flow__enabled_hooks=['fault_injection'], **self.overrides))
+        self.ctx = self.cloud.ctx
+        self.db = self.cloud.db
+
+    def boot_active(self, flavor='1'):
+        instance = self.cloud.boot(flavor=flavor)
+        return self.cloud.wait_for_state(instance['uuid'], vm_states.ACTIVE)
+
+    def guests(self, host):
+        return self.cloud.manager(host).driver.list_instance_uuids()
+
+    def allocation_host(self, consumer):
+        allocation = self.db.allocation_get_by_instance(self.ctx, consumer)
+        if allocation is None:
+            return None
+        return self.db.compute_node_get(
+            self.ctx, allocation['compute_node_id'])['host']
+
+    def other(self, host):
+        return 'compute2' if host == 'compute1' else 'compute1'
+
+    def migration(self, uuid):
+        return self.db.migration_get_all_by_filters(
+            self.ctx, {'instance_uuid': uuid}, limit=1)[0]
+
+    def wait_for_migration(self, uuid, status):
+        return func_fixtures.wait_for(
+            lambda: (self.migration(uuid)
+                     if self.db.migration_get_all_by_filters(
+                         self.ctx, {'instance_uuid': uuid, 'status': status})
+                     else None),
+            what=f'migration of {uuid} never reached {status}')
+
+    def resize(self, instance, flavor_id='2'):
+        self.cloud.compute_api.resize(self.ctx, instance, flavor_id)
+        resized = self.cloud.wait_for_state(instance['uuid'],
+                                            vm_states.RESIZED)
+        self.wait_for_migration(instance['uuid'], 'finished')
+        return resized
+
+
+class TestResize(_ResizeBase):
+
+    def test_resize_and_confirm(self):
+        instance = self.boot_active()
+        source = instance['host']
+        resized = self.resize(instance)
+        dest = self.other(source)
+        self.assertEqual(dest, resized['host'])
+        self.assertEqual('2', resized['flavor']['flavorid'])
+        self.assertIsNone(resized['task_state'])
+        migration = self.migration(instance['uuid'])
+        self.assertEqual((source, dest, 'resize'), (
+            migration['source_compute'], migration['dest_compute'],
+            migration['migration_type']))
+        # Both hosts hold a share until the confirm.
+        self.assertEqual(dest, self.allocation_host(instance['uuid']))
+        self.assertEqual(source, self.allocation_host(migration['uuid']))
+        self.assertIn(instance['uuid'], self.guests(dest))
+
+        self.cloud.compute_api.confirm_resize(self.ctx, resized)
+        self.wait_for_migration(instance['uuid'], 'confirmed')
+        confirmed = self.cloud.wait_for_state(instance['uuid'],
+                                              vm_states.ACTIVE)
+        self.assertIsNone(confirmed['task_state'])
+        self.assertEqual([], self.guests(source))
+        self.assertEqual([instance['uuid']], self.guests(dest))
+        self.assertIsNone(self.allocation_host(migration['uuid']))
+        self.assertEqual(dest, self.allocation_host(instance['uuid']))
+        node = self.db.compute_node_get_all_by_host(self.ctx, source)[0]
+        self.assertEqual(0, node['memory_mb_used'])
+
+    def test_resize_and_revert(self):
+        instance = self.boot_active()
+        source = instance['host']
+        resized = self.resize(instance)
+        migration = self.migration(instance['uuid'])
+        self.cloud.compute_api.revert_resize(self.ctx, resized)
+        self.wait_for_migration(instance['uuid'], 'reverted')
+        reverted = self.cloud.wait_for_state(instance['uuid'],
+                                             vm_states.ACTIVE)
+        self.assertEqual(source, reverted['host'])
+        self.assertEqual('1', reverted['flavor']['flavorid'])
+        self.assertEqual(instance['memory_mb'], reverted['memory_mb'])
+        self.assertEqual([instance['uuid']], self.guests(source))
+        self.assertEqual([], self.guests(self.other(source)))
+        self.assertEqual(source, self.allocation_host(instance['uuid']))
+        self.assertIsNone(self.allocation_host(migration['uuid']))
+        dest_node = self.db.compute_node_get_all_by_host(
+            self.ctx, self.other(source))[0]
+        self.assertEqual(0, dest_node['memory_mb_used'])
+
+    def test_cold_migrate_keeps_the_flavor(self):
+        instance = self.boot_active()
+        self.cloud.compute_api.migrate(self.ctx, instance)
+        resized = self.cloud.wait_for_state(instance['uuid'],
+                                            vm_states.RESIZED)
+        self.assertEqual(self.other(instance['host']), resized['host'])
+        self.assertEqual('1', resized['flavor']['flavorid'])
+        self.assertEqual('migration',
+                         self.migration(instance['uuid'])['migration_type'])
+
+    def test_stopped_instance_stays_stopped(self):
+        instance = self.boot_active()
+        self.cloud.compute_api.stop(self.ctx, instance)
+        stopped = self.cloud.wait_for_state(instance['uuid'],
+                                            vm_states.STOPPED)
+        resized = self.resize(stopped)
+        self.cloud.compute_api.confirm_resize(self.ctx, resized)
+        self.wait_for_migration(instance['uuid'], 'confirmed')
+        self.cloud.wait_for_state(instance['uuid'], vm_states.STOPPED)
+
+    def test_events_of_every_host_under_one_action(self):
+        instance = self.boot_active()
+        self.resize(instance)
+        action = self.cloud.wait_for_action(instance['uuid'], 'resize')
+        events = self.db.action_events_get(self.ctx, action['id'])
+        names = [e['event'] for e in events]
+        for stage in ('conductor.resize_instance.prep_resize',
+                      'compute.prep_resize.claim_resources',
+                      'compute.resize_instance.migrate_disk_and_power_off',
+                      'compute.finish_resize.finish_migration'):
+            self.assertIn(stage, names)
+        hosts = {e['host'] for e in events}
+        self.assertIn(instance['host'], hosts)
+        self.assertIn(self.other(instance['host']), hosts)
+
+    def test_same_flavor_resize_is_refused(self):
+        instance = self.boot_active()
+        self.assertRaises(exception.CannotResizeToSameFlavor,
+                          self.cloud.compute_api.resize, self.ctx, instance,
+                          '1')
+
+
+def _stages():
+    """Every stage before its flow's point of no return, of every flow a
+    resize runs (generated: a new stage is covered without editing)."""
+    return [(stage_id, {'stage_id': stage_id}) for flow in MOVE_FLOWS
+            for stage_id in stage_ids(flow)
+            if not helpers.past_point_of_no_return(stage_id)]
+
+
+class TestResizeFailures(_ResizeBase):
+    """A failure in any stage of the move, on whichever host runs it:
+    the instance is back on its source as it was, the migration is
+    'error', and nothing is left on the destination."""
+
+    scenarios = _stages()
+
+    def test_failure_is_reverted_on_every_host(self):
+        instance = self.boot_active()
+        uuid = instance['uuid']
+        source = instance['host']
+        self.useFixture(fixtures.EnvironmentVariable(
+            'NOVA_FAULT_AT', f'{self.stage_id}:fail'))
+        self.cloud.compute_api.resize(self.ctx, instance, '2')
+        action = self.cloud.wait_for_action(uuid, 'resize')
+        self.assertEqual('Error', action['message'])
+        current = self.cloud.instance(uuid)
+        self.assertEqual((vm_states.ACTIVE, source, '1'), (
+            current['vm_state'], current['host'],
+            current['flavor']['flavorid']))
+        self.assertEqual([uuid], self.guests(source))
+        self.assertEqual([], self.guests(self.other(source)))
+        self.assertEqual(source, self.allocation_host(uuid))
+        migrations = self.db.migration_get_all_by_filters(
+            self.ctx, {'instance_uuid': uuid})
+        # None when the move failed before its record was written.
+        for migration in migrations:
+            self.assertEqual('error', migration['status'])
+            self.assertIsNone(self.allocation_host(migration['uuid']))
+        dest_node = self.db.compute_node_get_all_by_host(
+            self.ctx, self.other(source))[0]
+        self.assertEqual(0, dest_node['memory_mb_used'])
+        faults = self.db.instance_fault_get_by_instance_uuids(
+            self.ctx, [uuid])[uuid]
+        self.assertTrue([f for f in faults if 'injected failure in ' +
+                         self.stage_id in f['message'] + (f['details'] or '')],
+                        faults)
+        self.assertIsNone(current['task_state'])
