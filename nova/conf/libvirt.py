@@ -76,6 +76,37 @@ libvirt_opts = [
              'being detached from it while it runs (a hot unplug needs the '
              'guest\'s cooperation) before the detach fails.'),
     cfg.StrOpt(
+        'remote_filesystem_transport',
+        default='ssh',
+        choices=[('ssh', 'scp to the destination over ssh (upstream\'s '
+                         'default)'),
+                 ('rsync', 'rsync to the destination over ssh'),
+                 ('shared', 'a copy into [libvirt] migration_shared_path, '
+                            'a directory every compute host sees at that '
+                            'path, from where the destination moves the '
+                            'files into its own instances_path')],
+        help='How a resize or cold migration moves a guest\'s files (root, '
+             'ephemeral disks, kernel, ramdisk) to the destination host. '
+             'With "ssh" and "rsync", as upstream, the files go straight '
+             'into the destination\'s instance directory, which must be at '
+             'the same [DEFAULT] instances_path on every host, and root on '
+             'each host must be able to log in to the others without a '
+             'password; a destination that is this host is copied to '
+             'locally. "shared" needs neither: it is for compute hosts that '
+             'share one machine (each with its own instances_path) or that '
+             'mount one shared filesystem, as a multi-host deployment with '
+             'shared storage would.'),
+    cfg.StrOpt(
+        'migration_shared_path',
+        help='With remote_filesystem_transport = shared: the directory, '
+             'the same on all compute hosts (one machine, or a shared '
+             'filesystem mounted at this path everywhere), through which a '
+             'resize or cold migration passes a guest\'s files to the '
+             'destination (one sub-directory per instance, removed by the '
+             'destination once it took the files). On the filesystem of '
+             'instances_path, the destination takes them without copying '
+             'again. Created if missing.'),
+    cfg.StrOpt(
         'snapshots_directory',
         help='Where snapshots are written before they are uploaded to the '
              'image service. Unset: "snapshots" in [DEFAULT] '

@@ -22,6 +22,20 @@ kernel and ramdisk images are booted directly, AMI style, with the image
 property ``os_command_line`` as the command line. The serial console is
 written to ``console.log`` in the guest's directory.
 
+Resize and cold migration follow upstream: the source powers the guest
+off, renames its directory to ``<uuid>_resize`` (the copy a revert goes
+back to) and sends its files to the destination by ``[libvirt]
+remote_filesystem_transport`` (``nova.virt.libvirt.migration``): ``ssh``
+or ``rsync`` into the same ``instances_path`` on the destination as
+upstream, or ``shared``, through ``[libvirt] migration_shared_path``, a
+directory all hosts see: the choice for compute hosts sharing one machine
+(each with its own ``instances_path`` and libvirtd) and for hosts with a
+shared filesystem. The destination defines the guest from the files with
+the new flavor, growing its disks (they never shrink); confirm removes the
+kept copy and the source's domain; a revert moves the copy back and
+starts the guest with its old flavor. A resize to the same host works the
+same way.
+
 Every libvirt call goes through ``nova.virt.libvirt.host.Host``, which runs
 it in a native thread under eventlet.
 """
@@ -47,6 +61,7 @@ from nova import concurrency, exception
 from nova.compute import power_state, task_states
 from nova.virt import driver
 from nova.virt.libvirt import config, host, images
+from nova.virt.libvirt import migration as libvirt_migration
 
 LOG = logging.getLogger(__name__)
 
@@ -62,6 +77,9 @@ MAX_CONSOLE_BYTES = 100 * 1024
 MAX_CONSOLE_LOG = 1024 * 1024
 #: How often state changes (shutdown, detach) are polled for.
 POLL_INTERVAL = 0.1
+#: What the source of a resize or cold migration renames the instance
+#: directory to until the move is confirmed or reverted (upstream's).
+RESIZE_SUFFIX = '_resize'
 
 # libvirt's virDomainState values, so mapping them needs no libvirt.
 VIR_DOMAIN_NOSTATE = 0
@@ -141,7 +159,8 @@ class LibvirtDriver(driver.ComputeDriver):
 
     capabilities = dict(driver.ComputeDriver.capabilities,
                         has_imagecache=True,
-                        supports_attach_interface=True)
+                        supports_attach_interface=True,
+                        supports_migrate_to_same_host=True)
 
     def __init__(self, virtapi: Any = None,
                  conf: cfg.ConfigOpts | None = None) -> None:
@@ -329,7 +348,11 @@ class LibvirtDriver(driver.ComputeDriver):
 
     def _root_disk(self, context: Any, instance: Any,
                    image_meta: dict[str, Any], directory: str,
-                   bus: str) -> config.Disk:
+                   bus: str, existing: bool = False) -> config.Disk:
+        path = os.path.join(directory, 'disk')
+        target = _PREFIXES.get(bus, 'vd') + 'a'
+        if existing and os.path.exists(path):
+            return config.Disk(path=path, target=target, bus=bus)
         image_id = image_meta['id']
         disk_format = image_meta.get('disk_format')
         if disk_format is None:
@@ -346,11 +369,9 @@ class LibvirtDriver(driver.ComputeDriver):
         if root_gb and image_size > root_gb * GiB:
             raise exception.FlavorDiskSmallerThanImage(
                 flavor_size=root_gb * GiB, image_size=image_size)
-        path = os.path.join(directory, 'disk')
         images.create_overlay(path, base, backing_format,
                               root_gb * GiB if root_gb else None)
-        return config.Disk(path=path, target=_PREFIXES.get(bus, 'vd') + 'a',
-                           bus=bus)
+        return config.Disk(path=path, target=target, bus=bus)
 
     def _volume_disk(self, connection_info: dict[str, Any],
                      target: str, bus: str = 'virtio') -> config.Disk:
@@ -403,7 +424,12 @@ class LibvirtDriver(driver.ComputeDriver):
                       image_meta: dict[str, Any],
                       network_info: list[dict[str, Any]] | None,
                       block_device_info: dict[str, Any] | None,
-                      directory: str) -> config.GuestConfig:
+                      directory: str, existing: bool = False
+                      ) -> config.GuestConfig:
+        """The guest of ``instance`` in ``directory``, whose files are
+        made (or, with ``existing``, those there are used, and only those
+        missing are made).
+        """
         uuid = driver.instance_uuid(instance)
         sizes = _sizes(instance)
         properties = image_meta.get('properties') or {}
@@ -412,8 +438,16 @@ class LibvirtDriver(driver.ComputeDriver):
         image_id = image_meta.get('id') or driver.instance_attr(
             instance, 'image_ref')
         if image_id and 'id' not in image_meta:
-            image_meta = self.image_api.get(context, image_id)
-            properties = image_meta.get('properties') or {}
+            try:
+                image_meta = self.image_api.get(context, image_id)
+            except exception.ImageNotFound:
+                if not existing:
+                    raise
+                # The guest's files are here; the properties it booted
+                # with came in image_meta.
+                image_meta = dict(image_meta, id=image_id)
+            else:
+                properties = image_meta.get('properties') or {}
         kernel_id = driver.instance_attr(instance, 'kernel_id') or \
             properties.get('kernel_id')
         ramdisk_id = driver.instance_attr(instance, 'ramdisk_id') or \
@@ -422,7 +456,7 @@ class LibvirtDriver(driver.ComputeDriver):
         disks = []
         if image_id:
             disks.append(self._root_disk(context, instance, image_meta,
-                                         directory, bus))
+                                         directory, bus, existing))
         used = {disk.target for disk in disks}
         volumes = (block_device_info or {}).get('block_device_mapping') or []
         wanted = {target for bdm in volumes
@@ -431,7 +465,8 @@ class LibvirtDriver(driver.ComputeDriver):
                             ('disk.swap', sizes['swap'] * MiB)):
             if size:
                 path = os.path.join(directory, name)
-                images.create_blank(path, size)
+                if not (existing and os.path.exists(path)):
+                    images.create_blank(path, size)
                 target = _next_target(used | wanted, prefix)
                 used.add(target)
                 disks.append(config.Disk(path=path, target=target, bus=bus))
@@ -445,13 +480,17 @@ class LibvirtDriver(driver.ComputeDriver):
             disks.append(self._volume_disk(bdm.get('connection_info'),
                                            target, bus))
 
+        def fetch(image_id: str, name: str) -> str:
+            path = os.path.join(directory, name)
+            if existing and os.path.exists(path):
+                return path
+            return self._fetch(context, image_id, path)
+
         kernel = ramdisk = None
         if kernel_id:
-            kernel = self._fetch(context, kernel_id,
-                                 os.path.join(directory, 'kernel'))
+            kernel = fetch(kernel_id, 'kernel')
             if ramdisk_id:
-                ramdisk = self._fetch(context, ramdisk_id,
-                                      os.path.join(directory, 'ramdisk'))
+                ramdisk = fetch(ramdisk_id, 'ramdisk')
 
         cpu_mode = self.conf.libvirt.cpu_mode
         if cpu_mode is None:
@@ -917,3 +956,274 @@ class LibvirtDriver(driver.ComputeDriver):
     def unplug_vifs(self, instance: Any,
                     network_info: list[dict[str, Any]]) -> None:
         pass
+
+    # -- resize and cold migration --------------------------------------------
+    # As upstream: the source powers the guest off, renames its directory
+    # to <uuid>_resize (kept for a revert) and sends the files to the
+    # destination (nova.virt.libvirt.migration); the destination defines
+    # the guest again from them with the new flavor. The source's domain
+    # stays defined (off) until confirm_migration undefines it and removes
+    # the kept copy, or finish_revert_migration moves the copy back and
+    # starts the guest with its old flavor. On a resize to the same host
+    # the destination's definition replaces the source's (same UUID).
+
+    def _resize_dir(self, uuid: str) -> str:
+        return self.instance_dir(uuid) + RESIZE_SUFFIX
+
+    def _staging_dir(self, uuid: str) -> str:
+        path = self.conf.libvirt.migration_shared_path
+        if not path:
+            raise libvirt_migration.MigrationError(reason=(
+                '[libvirt] remote_filesystem_transport is "shared" but '
+                '[libvirt] migration_shared_path is not set'))
+        return os.path.join(path, uuid)
+
+    def _boot_meta(self, domain: Any | None, uuid: str) -> dict[str, Any]:
+        """What the guest of ``domain`` (its XML) booted with, as image
+        metadata: so it boots the same way from its files, even if its
+        image is gone from the image service.
+        """
+        if domain is None:
+            return {}
+        found = config.nova_metadata(domain)
+        properties: dict[str, Any] = {
+            key: found[key] for key in ('kernel_id', 'ramdisk_id')
+            if key in found}
+        command_line = config.cmdline(domain)
+        if command_line:
+            properties['os_command_line'] = command_line
+        root = os.path.join(self.instance_dir(uuid), 'disk')
+        for disk in domain.findall('./devices/disk'):
+            source = disk.find('source')
+            target = disk.find('target')
+            if source is not None and target is not None and \
+                    source.get('file') == root and target.get('bus'):
+                properties['hw_disk_bus'] = target.get('bus')
+        meta: dict[str, Any] = {'properties': properties}
+        if found.get('image_id'):
+            meta['id'] = found['image_id']
+        return meta
+
+    @staticmethod
+    def _merge_meta(image_meta: dict[str, Any] | None,
+                    saved: dict[str, Any]) -> dict[str, Any]:
+        meta = dict(image_meta or {})
+        properties = dict(saved.get('properties') or {})
+        properties.update(meta.get('properties') or {})
+        meta['properties'] = properties
+        if 'id' not in meta and saved.get('id'):
+            meta['id'] = saved['id']
+        return meta
+
+    def _check_resize(self, instance: Any, flavor: dict[str, Any]) -> None:
+        """Refuse to shrink disks (before anything is done, as
+        upstream).
+        """
+        old = _sizes(instance)
+        new = {key: int(driver.instance_attr(flavor, key) or 0)
+               for key in ('root_gb', 'ephemeral_gb')}
+        root = os.path.join(self.instance_dir(instance), 'disk')
+        if os.path.exists(root):
+            size = int(images.info(root, force_share=True)['virtual-size'])
+            if new['root_gb'] < old['root_gb'] or \
+                    (new['root_gb'] and size > new['root_gb'] * GiB):
+                raise libvirt_migration.ResizeError(reason=(
+                    f'unable to resize the root disk down, from '
+                    f'{max(size, old["root_gb"] * GiB)} bytes to '
+                    f'{new["root_gb"]} GiB'))
+        if new['ephemeral_gb'] < old['ephemeral_gb']:
+            raise libvirt_migration.ResizeError(reason=(
+                f'unable to resize the ephemeral disk down, from '
+                f'{old["ephemeral_gb"]} GiB to {new["ephemeral_gb"]} GiB'))
+
+    @_translate_errors
+    def migrate_disk_and_power_off(self, context: Any, instance: Any,
+                                   dest: str, flavor: dict[str, Any],
+                                   network_info: list[dict[str, Any]] | None,
+                                   block_device_info: dict[str, Any] | None
+                                   = None, timeout: int = 0,
+                                   retry_interval: int = 0) -> str:
+        uuid = driver.instance_uuid(instance)
+        directory = self.instance_dir(uuid)
+        resize_dir = self._resize_dir(uuid)
+        if os.path.exists(resize_dir) and os.path.exists(directory):
+            raise libvirt_migration.MigrationError(reason=(
+                f'{resize_dir} exists: an earlier resize or migration of '
+                f'{uuid} was neither confirmed nor reverted'))
+        dom = self._lookup(instance)
+        if os.path.exists(directory):
+            self._check_resize(instance, flavor)
+        boot = self._boot_meta(self._xml(dom, inactive=True), uuid)
+        transport = self.conf.libvirt.remote_filesystem_transport
+        local = transport == 'shared' or libvirt_migration.is_local(
+            dest, self.conf.host)
+        path = self._staging_dir(uuid) if transport == 'shared' \
+            else directory
+
+        if timeout and self._state(dom) == VIR_DOMAIN_RUNNING and \
+                not self._clean_shutdown(dom, timeout, retry_interval):
+            LOG.warning('%s did not shut down within %ss; powering it '
+                        'off', uuid, timeout)
+        self._stop(dom)
+        if dom.hasManagedSaveImage(0):
+            dom.managedSaveRemove(0)
+        if not os.path.exists(resize_dir):
+            # (Else this is a repeat and it was renamed already.)
+            os.rename(directory, resize_dir)
+        try:
+            names = libvirt_migration.files_to_move(resize_dir)
+            disks = libvirt_migration.disk_details(resize_dir, names)
+            if local:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                libvirt_migration.copy_files(resize_dir, names, path)
+            else:
+                libvirt_migration.copy_remote(transport, resize_dir, names,
+                                              dest, path)
+        except BaseException:
+            with excutils.save_and_reraise_exception():
+                self._undo_send(uuid, dest, path, local)
+        LOG.info('Powered %s off and sent its files (%s) to %s by %s',
+                 uuid, ', '.join(names), dest, transport)
+        return json.dumps({'path': path, 'files': names, 'disks': disks,
+                           'boot': boot, 'source_host': self.conf.host})
+
+    def _undo_send(self, uuid: str, dest: str, path: str,
+                   local: bool) -> None:
+        """Put the guest's files back where they were after a failed
+        send (its power state is the caller's to restore).
+        """
+        try:
+            if local:
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                libvirt_migration.remove_remote(dest, path)
+        except Exception:
+            LOG.exception('Removing the partial copy of %s at %s:%s '
+                          'failed', uuid, dest, path)
+        directory = self.instance_dir(uuid)
+        if not os.path.exists(directory):
+            os.rename(self._resize_dir(uuid), directory)
+
+    def _adopt_disks(self, directory: str, disks: list[dict[str, Any]],
+                     instance: Any) -> None:
+        """Make the moved disks refer to the backing files next to them,
+        and grow them to the (new) flavor's sizes.
+        """
+        for disk in disks:
+            path = os.path.join(directory, disk['name'])
+            backing = disk.get('backing_file')
+            if not backing or not os.path.exists(path):
+                continue
+            wanted = os.path.join(directory, backing)
+            if os.path.exists(wanted) and images.info(path).get(
+                    'backing-filename') != wanted:
+                images.rebase_unsafe(path, wanted,
+                                     disk.get('backing_format') or 'raw')
+        sizes = _sizes(instance)
+        for name, size in (('disk', sizes['root_gb'] * GiB),
+                           ('disk.local', sizes['ephemeral_gb'] * GiB)):
+            path = os.path.join(directory, name)
+            if size and os.path.exists(path) and \
+                    int(images.info(path)['virtual-size']) < size:
+                images.resize(path, size)
+                LOG.debug('Grew %s to %s bytes', path, size)
+
+    def _define_from_files(self, context: Any, instance: Any,
+                           image_meta: dict[str, Any],
+                           network_info: list[dict[str, Any]] | None,
+                           block_device_info: dict[str, Any] | None,
+                           power_on: bool) -> None:
+        uuid = driver.instance_uuid(instance)
+        guest = self._guest_config(context, instance, image_meta,
+                                   network_info, block_device_info,
+                                   self.instance_dir(uuid), existing=True)
+        xml = config.domain_xml(guest)
+        LOG.debug('Defining %s: %s', uuid, xml)
+        dom = self._host.get_connection().defineXML(xml)
+        if power_on and not dom.isActive():
+            self._create(dom)
+
+    @_translate_errors
+    def finish_migration(self, context: Any, migration: dict[str, Any],
+                         instance: Any, disk_info: str,
+                         network_info: list[dict[str, Any]] | None,
+                         image_meta: dict[str, Any],
+                         resize_instance: bool,
+                         allocations: dict[str, Any] | None,
+                         block_device_info: dict[str, Any] | None = None,
+                         power_on: bool = True) -> None:
+        uuid = driver.instance_uuid(instance)
+        directory = self.instance_dir(uuid)
+        info = json.loads(disk_info or '{}')
+        path = info.get('path') or directory
+        if path != directory and os.path.isdir(path):
+            # Sent through the shared directory: take the files.
+            libvirt_migration.move_files(path, directory)
+        if not os.path.isdir(directory):
+            raise libvirt_migration.MigrationError(reason=(
+                f'the files of {uuid} are not here: neither {path} nor '
+                f'{directory} exists'))
+        self._adopt_disks(directory, info.get('disks') or [], instance)
+        self._define_from_files(
+            context, instance,
+            self._merge_meta(image_meta, info.get('boot') or {}),
+            network_info, block_device_info, power_on)
+        LOG.info('Finished the migration of %s here (%s)', uuid,
+                 'running' if power_on else 'defined')
+
+    def _remove_staged(self, uuid: str) -> None:
+        if self.conf.libvirt.remote_filesystem_transport == 'shared' and \
+                self.conf.libvirt.migration_shared_path:
+            shutil.rmtree(self._staging_dir(uuid), ignore_errors=True)
+
+    @_translate_errors
+    def confirm_migration(self, context: Any, migration: dict[str, Any],
+                          instance: Any,
+                          network_info: list[dict[str, Any]] | None) -> None:
+        uuid = driver.instance_uuid(instance)
+        resize_dir = self._resize_dir(uuid)
+        if os.path.lexists(resize_dir):
+            shutil.rmtree(resize_dir)
+        self._remove_staged(uuid)
+        same_host = (driver.instance_attr(migration, 'source_compute') ==
+                     driver.instance_attr(migration, 'dest_compute'))
+        dom = None if same_host else self._host.find(uuid)
+        if dom is not None:
+            if dom.isActive():
+                # Not the guest the migration left here (off): keep it.
+                LOG.warning('%s runs on this host, the source of its '
+                            'confirmed migration: leaving it', uuid)
+            else:
+                self._undefine(dom)
+        LOG.info('Confirmed the migration of %s: removed what was left '
+                 'here', uuid)
+
+    @_translate_errors
+    def finish_revert_migration(self, context: Any, instance: Any,
+                                network_info: list[dict[str, Any]] | None,
+                                migration: dict[str, Any],
+                                block_device_info: dict[str, Any] | None
+                                = None, power_on: bool = True) -> None:
+        uuid = driver.instance_uuid(instance)
+        directory = self.instance_dir(uuid)
+        resize_dir = self._resize_dir(uuid)
+        dom = self._host.find(uuid)
+        domain = None if dom is None else self._xml(dom, inactive=True)
+        if os.path.exists(resize_dir):
+            if dom is not None and dom.isActive():
+                # A resize to this host: the new guest was not destroyed.
+                self._stop(dom)
+            if os.path.lexists(directory):
+                shutil.rmtree(directory)
+            os.rename(resize_dir, directory)
+        elif not os.path.isdir(directory):
+            raise libvirt_migration.MigrationError(reason=(
+                f'neither {resize_dir} nor {directory} exists: there is '
+                f'nothing to revert {uuid} to'))
+        # (Else this is a repeat: the files are back already.)
+        self._remove_staged(uuid)
+        self._define_from_files(context, instance,
+                                self._boot_meta(domain, uuid),
+                                network_info, block_device_info, power_on)
+        LOG.info('Reverted the migration of %s (%s)', uuid,
+                 'running' if power_on else 'defined')

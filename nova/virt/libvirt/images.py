@@ -96,6 +96,19 @@ def create_blank(path: str, size: int) -> None:
     qemu_img('create', '-q', '-f', 'qcow2', path, str(size))
 
 
+def resize(path: str, size: int) -> None:
+    """Grow the disk at ``path`` to ``size`` bytes."""
+    qemu_img('resize', '-q', path, str(size))
+
+
+def rebase_unsafe(path: str, backing: str, backing_format: str) -> None:
+    """Make the qcow2 file at ``path`` refer to ``backing`` (a file with
+    the same data as its backing file had, e.g. a copy of it elsewhere);
+    only its header changes.
+    """
+    qemu_img('rebase', '-u', '-F', backing_format, '-b', backing, path)
+
+
 def convert(source: str, dest: str, out_format: str = 'qcow2',
             force_share: bool = False) -> None:
     """Copy ``source`` and its backing chain into one standalone file."""
