@@ -107,6 +107,22 @@ libvirt_opts = [
              'instances_path, the destination takes them without copying '
              'again. Created if missing.'),
     cfg.StrOpt(
+        'live_migration_inbound_uri',
+        help='The libvirt URI by which the libvirtd of a live migration\'s '
+             'source reaches this host\'s libvirtd (peer to peer) when '
+             'this host is the destination; this host reports it to the '
+             'source. Unset: qemu+tcp://<live_migration_inbound_addr, or '
+             'the destination\'s address>/system (libvirtd listening on '
+             'TCP). Compute hosts sharing one machine give their own '
+             'libvirtd\'s socket, qemu+unix:///system?socket=<path>, '
+             'which libvirt accepts as another host.'),
+    cfg.StrOpt(
+        'live_migration_inbound_addr',
+        help='The address the memory (and, in a block migration, the '
+             'disks) of a guest live migrating to this host is sent to. '
+             'Unset: libvirt\'s choice, the destination\'s host name. '
+             '(Upstream\'s option.)'),
+    cfg.StrOpt(
         'snapshots_directory',
         help='Where snapshots are written before they are uploaded to the '
              'image service. Unset: "snapshots" in [DEFAULT] '

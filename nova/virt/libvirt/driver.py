@@ -36,6 +36,11 @@ kept copy and the source's domain; a revert moves the copy back and
 starts the guest with its old flavor. A resize to the same host works the
 same way.
 
+Live migration is libvirt's, peer to peer to the destination's libvirtd
+(``[libvirt] live_migration_inbound_uri``); without an instances_path
+shared by both hosts it is a block migration, the destination making the
+guest's files first and libvirt copying the disks' data.
+
 Every libvirt call goes through ``nova.virt.libvirt.host.Host``, which runs
 it in a native thread under eventlet.
 """
@@ -50,6 +55,7 @@ import shutil
 import socket
 import stat
 import time
+import uuid as uuid_lib
 from collections.abc import Callable
 from typing import Any
 
@@ -160,7 +166,8 @@ class LibvirtDriver(driver.ComputeDriver):
     capabilities = dict(driver.ComputeDriver.capabilities,
                         has_imagecache=True,
                         supports_attach_interface=True,
-                        supports_migrate_to_same_host=True)
+                        supports_migrate_to_same_host=True,
+                        supports_live_migration=True)
 
     def __init__(self, virtapi: Any = None,
                  conf: cfg.ConfigOpts | None = None) -> None:
@@ -1227,3 +1234,220 @@ class LibvirtDriver(driver.ComputeDriver):
                                 network_info, block_device_info, power_on)
         LOG.info('Reverted the migration of %s (%s)', uuid,
                  'running' if power_on else 'defined')
+
+    # -- live migration -------------------------------------------------------
+    # libvirt moves the running guest, peer to peer: the source's libvirtd
+    # connects to the destination's (live_migration_inbound_uri). Unless
+    # both hosts see one instances_path (shared storage), it is a block
+    # migration: pre_live_migration makes the guest's files on the
+    # destination (root overlay on the cached image, blank ephemeral and
+    # swap, kernel, ramdisk), the source sends a domain XML whose paths are
+    # the destination's and libvirt copies the disks' own data (what is
+    # above the image) while the guest runs. The source's domain is
+    # undefined by libvirt when the guest arrives; post_live_migration
+    # removes its files.
+
+    def _migrate_data(self, data: Any) -> dict[str, Any]:
+        return dict(data or {})
+
+    @_translate_errors
+    def check_can_live_migrate_destination(
+            self, context: Any, instance: Any,
+            src_compute_info: dict[str, Any],
+            dst_compute_info: dict[str, Any],
+            block_migration: bool = False,
+            disk_over_commit: bool = False) -> dict[str, Any]:
+        opts = self.conf.libvirt
+        os.makedirs(self.instances_path, exist_ok=True)
+        # A file only hosts sharing our instances_path can see.
+        marker = f'.live-migration-check-{uuid_lib.uuid4()}'
+        with open(os.path.join(self.instances_path, marker), 'w'):
+            pass
+        return {'block_migration': block_migration,
+                'disk_over_commit': disk_over_commit,
+                'dest_uri': opts.live_migration_inbound_uri,
+                'inbound_addr': opts.live_migration_inbound_addr,
+                'dest_instances_path': self.instances_path,
+                'shared_storage_check_file': marker,
+                'dest_compute': self.conf.host}
+
+    def cleanup_live_migration_destination_check(
+            self, context: Any, dest_check_data: dict[str, Any]) -> None:
+        marker = (dest_check_data or {}).get('shared_storage_check_file')
+        if marker:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(os.path.join(self.instances_path,
+                                       os.path.basename(marker)))
+
+    @_translate_errors
+    def check_can_live_migrate_source(
+            self, context: Any, instance: Any,
+            dest_check_data: dict[str, Any],
+            block_device_info: dict[str, Any] | None = None
+            ) -> dict[str, Any]:
+        data = self._migrate_data(dest_check_data)
+        uuid = driver.instance_uuid(instance)
+        dom = self._lookup(instance)
+        if self._state(dom) not in (VIR_DOMAIN_RUNNING, VIR_DOMAIN_PAUSED):
+            raise libvirt_migration.MigrationPreCheckError(reason=(
+                f'{uuid} is not running: only a running or paused guest '
+                f'can be live migrated'))
+        marker = str(data.get('shared_storage_check_file') or '')
+        shared = bool(marker) and os.path.exists(os.path.join(
+            self.instances_path, os.path.basename(marker))) and \
+            data.get('dest_instances_path') == self.instances_path
+        data['is_shared_instance_path'] = shared
+        if shared and data.get('block_migration'):
+            raise libvirt_migration.MigrationPreCheckError(reason=(
+                f'block migration of {uuid} is pointless: this host and '
+                f'the destination share {self.instances_path}'))
+        if not shared and not data.get('block_migration'):
+            raise libvirt_migration.MigrationPreCheckError(reason=(
+                f'{uuid} has local disks and this host and the '
+                f'destination do not share an instances_path: live '
+                f'migrate it with block migration'))
+        data['source_instance_dir'] = self.instance_dir(uuid)
+        return data
+
+    @_translate_errors
+    def pre_live_migration(self, context: Any, instance: Any,
+                           block_device_info: dict[str, Any] | None,
+                           network_info: list[dict[str, Any]] | None,
+                           disk_info: Any,
+                           migrate_data: dict[str, Any] | None
+                           ) -> dict[str, Any]:
+        data = self._migrate_data(migrate_data)
+        uuid = driver.instance_uuid(instance)
+        directory = self.instance_dir(uuid)
+        data['dest_instance_dir'] = directory
+        if data.get('is_shared_instance_path'):
+            return data
+        if self._host.find(uuid) is not None:
+            raise libvirt_migration.MigrationPreCheckError(reason=(
+                f'{uuid} is defined on this host already'))
+        try:
+            shutil.rmtree(directory, ignore_errors=True)
+            os.makedirs(directory)
+            # The files the guest's definition names, made as for a
+            # spawn; libvirt fills the disks.
+            self._guest_config(context, instance, {}, network_info,
+                               block_device_info, directory)
+        except BaseException:
+            with excutils.save_and_reraise_exception():
+                shutil.rmtree(directory, ignore_errors=True)
+        LOG.info('Ready to receive %s by live migration in %s', uuid,
+                 directory)
+        return data
+
+    def _destination_xml(self, dom: Any, source_dir: str,
+                         dest_dir: str) -> tuple[str, list[str]]:
+        """The guest's migratable XML with the destination's paths, and
+        the targets of its disks in its instance directory.
+        """
+        domain = config.parse(dom.XMLDesc(
+            self.libvirt.VIR_DOMAIN_XML_MIGRATABLE))
+        prefix = source_dir.rstrip('/') + '/'
+
+        def moved(path: str | None) -> str | None:
+            if path and path.startswith(prefix) and source_dir != dest_dir:
+                return os.path.join(dest_dir, path[len(prefix):])
+            return None
+
+        local = []
+        for disk in domain.findall('./devices/disk'):
+            source = disk.find('source')
+            target = disk.find('target')
+            path = None if source is None else source.get('file')
+            if path and path.startswith(prefix) and target is not None:
+                local.append(target.get('dev') or '')
+            if source is not None and (new := moved(path)):
+                source.set('file', new)
+        for tag in ('kernel', 'initrd'):
+            element = domain.find(f'./os/{tag}')
+            if element is not None and (new := moved(element.text)):
+                element.text = new
+        for source in domain.findall('./devices/serial/source') + \
+                domain.findall('./devices/console/source'):
+            if new := moved(source.get('path')):
+                source.set('path', new)
+        return config.to_xml(domain), local
+
+    def live_migration(self, context: Any, instance: Any, dest: str,
+                       post_method: Callable[..., Any],
+                       recover_method: Callable[..., Any],
+                       block_migration: bool = False,
+                       migrate_data: dict[str, Any] | None = None) -> None:
+        try:
+            self._live_migration(instance, dest, block_migration,
+                                 self._migrate_data(migrate_data))
+        except Exception:
+            # The guest still runs here (libvirt resumes it); the manager
+            # rolls back the destination.
+            with excutils.save_and_reraise_exception():
+                LOG.exception('Live migration of %s to %s failed',
+                              driver.instance_uuid(instance), dest)
+                recover_method(context, instance, dest, migrate_data)
+        post_method(context, instance, dest, block_migration, migrate_data)
+
+    @_translate_errors
+    def _live_migration(self, instance: Any, dest: str,
+                        block_migration: bool,
+                        data: dict[str, Any]) -> None:
+        libvirt = self.libvirt
+        uuid = driver.instance_uuid(instance)
+        dom = self._lookup(instance)
+        source_dir = self.instance_dir(uuid)
+        dest_dir = data.get('dest_instance_dir') or os.path.join(
+            data.get('dest_instances_path') or self.instances_path, uuid)
+        xml, disks = self._destination_xml(dom, source_dir, dest_dir)
+        params: dict[str, Any] = {
+            libvirt.VIR_MIGRATE_PARAM_DEST_XML: xml,
+            libvirt.VIR_MIGRATE_PARAM_PERSIST_XML: xml}
+        if data.get('inbound_addr'):
+            params[libvirt.VIR_MIGRATE_PARAM_URI] = \
+                f'tcp://{data["inbound_addr"]}'
+        flags = (libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER |
+                 libvirt.VIR_MIGRATE_PERSIST_DEST |
+                 libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
+        if block_migration:
+            flags |= libvirt.VIR_MIGRATE_NON_SHARED_INC
+            params[libvirt.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = disks
+        uri = data.get('dest_uri') or f'qemu+tcp://{dest}/system'
+        LOG.info('Live migrating %s to %s (%s)', uuid, uri,
+                 'with its disks' if block_migration else 'shared storage')
+        dom.migrateToURI3(uri, params, flags)
+
+    @_translate_errors
+    def post_live_migration(self, context: Any, instance: Any,
+                            block_device_info: dict[str, Any] | None,
+                            migrate_data: dict[str, Any] | None = None
+                            ) -> None:
+        data = self._migrate_data(migrate_data)
+        # libvirt undefined the domain here; its files are the
+        # destination's now, unless both hosts share them.
+        self._destroy(driver.instance_uuid(instance),
+                      destroy_disks=not data.get('is_shared_instance_path'))
+
+    @_translate_errors
+    def post_live_migration_at_destination(
+            self, context: Any, instance: Any,
+            network_info: list[dict[str, Any]] | None,
+            block_migration: bool = False,
+            block_device_info: dict[str, Any] | None = None) -> None:
+        dom = self._lookup(instance)
+        if not dom.isPersistent():
+            self._host.get_connection().defineXML(dom.XMLDesc(0))
+        LOG.info('%s arrived here by live migration',
+                 driver.instance_uuid(instance))
+
+    @_translate_errors
+    def rollback_live_migration_at_destination(
+            self, context: Any, instance: Any,
+            network_info: list[dict[str, Any]] | None,
+            block_device_info: dict[str, Any] | None,
+            destroy_disks: bool = True,
+            migrate_data: dict[str, Any] | None = None) -> None:
+        data = self._migrate_data(migrate_data)
+        self._destroy(driver.instance_uuid(instance),
+                      destroy_disks=destroy_disks and
+                      not data.get('is_shared_instance_path'))

@@ -17,13 +17,15 @@ The tiny guest (tools/build-tiny-guest.py) boots on A, then:
 3. a resize on B itself (same host), confirmed;
 
 and at the end, once it is deleted, no domain, disk or directory of it is
-left on either host, nor in the shared directory.
+left on either host, nor in the shared directory. TestLiveMigration live
+migrates it (block migration, peer to peer) between two libvirtd the test
+starts, there and back.
 
 Needs libvirtd (tools/install-libvirt.sh), root (the second libvirtd runs
 in a mount namespace) and apt-get access for the guest's packages the first
 time; skipped without them, failed under NOVA_TEST_REQUIRE_SERVICES=1.
-Takes about 40 s (the first run up to 10 s more: the second libvirtd
-probes QEMU).
+Takes about 25 s + 20 s (the first run up to 10 s more: a second libvirtd
+probes QEMU once).
 """
 
 from __future__ import annotations
@@ -83,15 +85,19 @@ def instance_of(flavor: dict[str, Any]) -> dict[str, Any]:
                 ramdisk_id='tiny-ramdisk')
 
 
-class TestColdMigration(testtools.TestCase):
+class MovesTestCase(testtools.TestCase):
+
+    def libvirt_hosts(self) -> dict[str, str]:
+        """libvirt URIs of hosts A and B."""
+        return {'A': guest.URI,
+                'B': self.useFixture(guest.SecondLibvirtd(self)).uri}
 
     def setUp(self) -> None:
         super().setUp()
         guest.require_libvirtd(self)
         files = guest.tiny_guest(self)
         self.images = ImageFiles(files)
-        self.hosts = {'A': guest.URI,
-                      'B': self.useFixture(guest.SecondLibvirtd(self)).uri}
+        self.hosts = self.libvirt_hosts()
         self.tmp = self.useFixture(fixtures.TempDir()).path
         self.shared = os.path.join(self.tmp, 'shared')
         self.drivers = {name: self.new_driver(name, uri)
@@ -108,7 +114,9 @@ class TestColdMigration(testtools.TestCase):
                           os.path.join(self.tmp, name, 'instances'))
         for key, value in (('virt_type', 'qemu'), ('connection_uri', uri),
                            ('remote_filesystem_transport', 'shared'),
-                           ('migration_shared_path', self.shared)):
+                           ('migration_shared_path', self.shared),
+                           ('live_migration_inbound_uri', uri),
+                           ('live_migration_inbound_addr', '127.0.0.1')):
             conf.set_override(key, value, group='libvirt')
         drv = driver.LibvirtDriver(conf=conf)
         drv.image_api = self.images
@@ -195,14 +203,21 @@ class TestColdMigration(testtools.TestCase):
         self.assertEqual([], [entry for entry in os.listdir(
             drv.instances_path) if entry != '_base'])
 
-    def test_migrate_revert_confirm_and_resize_on_the_same_host(self):
+    def boot_on_a(self) -> guest.Console:
         self.drivers['A'].spawn(None, instance_of(OLD),
                                 self.images.get(None, 'tiny'), [], None,
                                 None)
+        console = self.console('A')
+        self.assert_runs_on('A', OLD, console)
+        return console
+
+
+class TestColdMigration(MovesTestCase):
+
+    def test_migrate_revert_confirm_and_resize_on_the_same_host(self):
         # A's console log stays with A (appended to after the revert);
         # a guest that arrives on a host starts a new one there.
-        console_a = self.console('A')
-        self.assert_runs_on('A', OLD, console_a)
+        console_a = self.boot_on_a()
 
         # 1. To B, bigger; reverted.
         migration = self.move('A', 'B', OLD, NEW)
@@ -231,3 +246,71 @@ class TestColdMigration(testtools.TestCase):
         for name in self.hosts:
             self.assert_nothing_of_it_on(name)
         self.assertEqual([], os.listdir(self.shared))
+
+
+class TestLiveMigration(MovesTestCase):
+    """Live migration with the disks (block migration), peer to peer
+    between two libvirtd this test starts (the system one cannot be
+    reached from the other's mount namespace at its usual socket).
+    """
+
+    def libvirt_hosts(self) -> dict[str, str]:
+        return {name: self.useFixture(guest.SecondLibvirtd(self)).uri
+                for name in ('A', 'B')}
+
+    def live_migrate(self, source: str, dest: str) -> dict[str, Any]:
+        src, dst = self.drivers[source], self.drivers[dest]
+        instance = instance_of(OLD)
+        check = dst.check_can_live_migrate_destination(
+            None, instance, {}, {}, block_migration=True)
+        try:
+            data = src.check_can_live_migrate_source(None, instance, check)
+        finally:
+            dst.cleanup_live_migration_destination_check(None, check)
+        self.assertFalse(data['is_shared_instance_path'])
+        data = dst.pre_live_migration(None, instance, None, [], None, data)
+        called = []
+
+        def post(ctx, inst, dest_host, block_migration, migrate_data):
+            called.append('post')
+            src.post_live_migration(ctx, inst, None, migrate_data)
+            dst.post_live_migration_at_destination(ctx, inst, [],
+                                                   block_migration)
+
+        def recover(ctx, inst, dest_host, migrate_data):
+            called.append('recover')
+            dst.rollback_live_migration_at_destination(
+                ctx, inst, [], None, migrate_data=migrate_data)
+
+        src.live_migration(None, instance, '127.0.0.1', post, recover,
+                           block_migration=True, migrate_data=data)
+        self.assertEqual(['post'], called)
+        return data
+
+    def test_live_migrate_there_and_back(self):
+        self.boot_on_a()
+        disk_a = os.path.join(self.drivers['A'].instance_dir(UUID), 'disk')
+
+        self.live_migrate('A', 'B')
+        self.assert_nothing_of_it_on('A')
+        self.assertFalse(os.path.exists(disk_a))
+        dst = self.drivers['B']
+        self.assertEqual(power_state.RUNNING,
+                         dst.get_info({'uuid': UUID}).state)
+        self.assertTrue(dst._host.lookup(UUID).isPersistent())
+        # The same guest, still running (it did not boot again): it
+        # answers the power button on B, then boots there.
+        console = self.console('B')
+        self.assertNotIn(guest.INIT_LINE, console.read())
+        dst.reboot(None, {'uuid': UUID}, [], 'SOFT')
+        console.wait('power button pressed', BOOT)
+        self.assert_runs_on('B', OLD, console)
+
+        # And back, to A.
+        self.live_migrate('B', 'A')
+        self.assert_nothing_of_it_on('B')
+        self.assertEqual(power_state.RUNNING,
+                         self.drivers['A'].get_info({'uuid': UUID}).state)
+        self.drivers['A'].destroy(None, instance_of(OLD), [])
+        for name in self.hosts:
+            self.assert_nothing_of_it_on(name)

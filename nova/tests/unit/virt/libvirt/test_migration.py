@@ -11,6 +11,9 @@ import os
 import subprocess
 from unittest import mock
 
+import fixtures
+
+from nova import exception
 from nova.compute import power_state
 from nova.tests.unit.virt.libvirt import base
 from nova.virt.libvirt import config, driver, images, migration
@@ -352,3 +355,146 @@ class TestIsLocal(base.LibvirtTestCase):
     def test_capability(self):
         self.assertTrue(driver.LibvirtDriver.capabilities[
             'supports_migrate_to_same_host'])
+
+
+class TestLiveMigration(MigrationTestCase):
+
+    def checks(self, dest, block_migration=True):
+        inst = self.spawn()
+        check = dest.check_can_live_migrate_destination(
+            None, inst, {}, {}, block_migration=block_migration)
+        marker = os.path.join(dest.instances_path,
+                              check['shared_storage_check_file'])
+        self.assertTrue(os.path.exists(marker))
+        try:
+            return inst, self.source.check_can_live_migrate_source(
+                None, inst, check)
+        finally:
+            dest.cleanup_live_migration_destination_check(None, check)
+            self.assertFalse(os.path.exists(marker))
+
+    def test_checks_without_shared_storage(self):
+        self.config.config(group='libvirt',
+                           live_migration_inbound_uri='qemu+tcp://b/system')
+        inst, data = self.checks(self.dest)
+        self.assertFalse(data['is_shared_instance_path'])
+        self.assertEqual('qemu+tcp://b/system', data['dest_uri'])
+        self.assertEqual(self.source.instance_dir(inst),
+                         data['source_instance_dir'])
+        self.assertRaises(migration.MigrationPreCheckError, self.checks,
+                          self.dest, block_migration=False)
+
+    def test_checks_with_shared_storage(self):
+        inst, data = self.checks(self.source, block_migration=False)
+        self.assertTrue(data['is_shared_instance_path'])
+        self.assertRaises(migration.MigrationPreCheckError, self.checks,
+                          self.source, block_migration=True)
+
+    def test_a_stopped_guest_is_not_live_migrated(self):
+        inst = self.spawn(power_on=False)
+        check = self.dest.check_can_live_migrate_destination(
+            None, inst, {}, {}, block_migration=True)
+        self.addCleanup(self.dest.cleanup_live_migration_destination_check,
+                        None, check)
+        self.assertRaises(migration.MigrationPreCheckError,
+                          self.source.check_can_live_migrate_source,
+                          None, inst, check)
+
+    def test_pre_live_migration_makes_the_files(self):
+        inst, data = self.checks(self.dest)
+        data = self.dest.pre_live_migration(None, inst, None, [], None, data)
+        directory = self.dest.instance_dir(inst)
+        self.assertEqual(directory, data['dest_instance_dir'])
+        self.assertEqual(['disk', 'disk.base', 'kernel', 'ramdisk'],
+                         sorted(os.listdir(directory)))
+        self.assertEqual(1 * GiB, self.virtual_size(self.dest, inst))
+        self.assertFalse(self.dest.instance_exists(inst))
+        # The rollback removes them.
+        self.dest.rollback_live_migration_at_destination(
+            None, inst, [], None, migrate_data=data)
+        self.assertFalse(os.path.exists(directory))
+
+    def test_pre_live_migration_refuses_a_guest_defined_here(self):
+        inst, data = self.checks(self.dest)
+        self.assertRaises(migration.MigrationPreCheckError,
+                          self.source.pre_live_migration, None, inst, None,
+                          [], None, data)
+
+    def fake_domain(self, inst, **methods):
+        real = self.source._host.lookup(inst['uuid'])
+        dom = mock.Mock(XMLDesc=real.XMLDesc, **methods)
+        self.useFixture(fixtures.MockPatchObject(
+            self.source, '_lookup', return_value=dom))
+        return dom
+
+    def test_live_migration_sends_the_destination_paths(self):
+        inst, data = self.checks(self.dest)
+        data = dict(data, dest_instance_dir='/b/inst', dest_uri=None,
+                    inbound_addr='192.0.2.2')
+        dom = self.fake_domain(inst)
+        post, recover = mock.Mock(), mock.Mock()
+        self.source.live_migration(None, inst, 'host-b', post, recover,
+                                   block_migration=True, migrate_data=data)
+        libvirt = self.source.libvirt
+        uri, params, flags = dom.migrateToURI3.call_args.args
+        self.assertEqual('qemu+tcp://host-b/system', uri)
+        self.assertEqual('tcp://192.0.2.2',
+                         params[libvirt.VIR_MIGRATE_PARAM_URI])
+        self.assertEqual(['vda'],
+                         params[libvirt.VIR_MIGRATE_PARAM_MIGRATE_DISKS])
+        domain = config.parse(params[libvirt.VIR_MIGRATE_PARAM_DEST_XML])
+        self.assertEqual(['/b/inst/disk'], config.disk_paths(domain))
+        self.assertEqual('/b/inst/kernel', domain.findtext('os/kernel'))
+        self.assertEqual('/b/inst/console.log', domain.find(
+            'devices/serial/source').get('path'))
+        self.assertEqual({'image_id': 'machine', 'kernel_id': 'kernel',
+                          'ramdisk_id': 'ramdisk'},
+                         config.nova_metadata(domain))
+        for flag in ('LIVE', 'PEER2PEER', 'PERSIST_DEST', 'UNDEFINE_SOURCE',
+                     'NON_SHARED_INC'):
+            self.assertTrue(flags & getattr(libvirt, f'VIR_MIGRATE_{flag}'))
+        post.assert_called_once_with(None, inst, 'host-b', True, data)
+        recover.assert_not_called()
+
+        # After it: the source's files go.
+        self.source.post_live_migration(None, inst, None, data)
+        self.assertFalse(os.path.exists(self.source.instance_dir(inst)))
+
+    def test_a_failed_live_migration_is_recovered(self):
+        inst, data = self.checks(self.dest)
+        libvirt = self.source.libvirt
+        error = libvirt.libvirtError('migration failed')
+        self.fake_domain(inst, migrateToURI3=mock.Mock(side_effect=error))
+        post, recover = mock.Mock(), mock.Mock()
+        self.assertRaises(exception.VirtDriverError,
+                          self.source.live_migration, None, inst, 'host-b',
+                          post, recover, block_migration=True,
+                          migrate_data=data)
+        recover.assert_called_once_with(None, inst, 'host-b', data)
+        post.assert_not_called()
+        # The guest and its files stay here.
+        self.assertTrue(os.path.exists(os.path.join(
+            self.source.instance_dir(inst), 'disk')))
+
+    def test_shared_storage_keeps_paths_and_files(self):
+        inst, data = self.checks(self.source, block_migration=False)
+        dom = self.fake_domain(inst)
+        self.source.live_migration(None, inst, 'host-b', mock.Mock(),
+                                   mock.Mock(), migrate_data=data)
+        libvirt = self.source.libvirt
+        uri, params, flags = dom.migrateToURI3.call_args.args
+        self.assertFalse(flags & libvirt.VIR_MIGRATE_NON_SHARED_INC)
+        self.assertNotIn(libvirt.VIR_MIGRATE_PARAM_MIGRATE_DISKS, params)
+        domain = config.parse(params[libvirt.VIR_MIGRATE_PARAM_DEST_XML])
+        self.assertEqual([os.path.join(self.source.instance_dir(inst),
+                                       'disk')], config.disk_paths(domain))
+        self.source.post_live_migration(None, inst, None, data)
+        self.assertTrue(os.path.exists(self.source.instance_dir(inst)))
+
+    def test_post_at_destination_makes_the_guest_persistent(self):
+        inst = self.spawn()
+        dom = self.source._host.lookup(inst['uuid'])
+        self.source.post_live_migration_at_destination(None, inst, [])
+        self.assertTrue(dom.isPersistent())
+        self.assertTrue(driver.LibvirtDriver.capabilities[
+            'supports_live_migration'])
