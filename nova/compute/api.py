@@ -814,6 +814,102 @@ class API:
         self.db.action_finish(ctx, instance['uuid'])
         instance.update(values)
 
+    # -- live migration: force complete, abort ------------------------------
+    #
+    # What the server migrations API checks before it hands a live
+    # migration under way to the instance's (source) compute host.  The
+    # live migration itself is the conductor's and the compute hosts'
+    # flow; these only record the user's request and cast.
+
+    #: Instance action names, as upstream's instance_actions spells them.
+    LIVE_MIGRATION_FORCE_COMPLETE = 'live_migration_force_complete'
+    LIVE_MIGRATION_CANCEL = 'live_migration_cancel'
+
+    def live_migrate_force_complete(self, ctx: Any,
+                                    instance: dict[str, Any],
+                                    migration_id: Any) -> None:
+        """Have the source host complete a running live migration now
+        (upstream's drivers pause the guest so the last pages copy).
+
+        :raises InstanceIsLocked:
+        :raises InstanceInvalidState: the instance is not active or
+            paused with task_state ``migrating``
+        :raises MigrationNotFoundForInstance:
+        :raises InstanceMigrationIsNotLiveMigration:
+        :raises InvalidMigrationState: the migration is not ``running``
+        """
+        self._check_lock(ctx, instance)
+        self._check_state(instance, 'force_complete',
+                          (vm_states.ACTIVE, vm_states.PAUSED),
+                          (task_states.MIGRATING,))
+        migration = self._live_migration_of(ctx, instance, migration_id)
+        if migration['status'] != 'running':
+            raise exception.InvalidMigrationState(
+                migration_id=migration_id, instance_uuid=instance['uuid'],
+                state=migration['status'], method='force complete')
+        self.db.action_start(ctx, instance['uuid'],
+                             self.LIVE_MIGRATION_FORCE_COMPLETE)
+        self.compute_rpcapi.live_migration_force_complete(ctx, instance,
+                                                          migration)
+
+    def live_migrate_abort(self, ctx: Any, instance: dict[str, Any],
+                           migration_id: Any,
+                           support_abort_in_queue: bool = False) -> None:
+        """Have the source host cancel a running live migration; with
+        ``support_abort_in_queue`` (2.65) a queued or preparing one too.
+
+        :raises InstanceIsLocked:
+        :raises InstanceInvalidState: task_state is not ``migrating``
+        :raises MigrationNotFoundForInstance:
+        :raises InstanceMigrationIsNotLiveMigration:
+        :raises InvalidMigrationState: the migration cannot be aborted in
+            its status
+        """
+        self._check_lock(ctx, instance)
+        if instance.get('task_state') != task_states.MIGRATING:
+            raise exception.InstanceInvalidState(
+                attr='task_state', instance_uuid=instance['uuid'],
+                state=instance.get('task_state'),
+                method='abort live migration')
+        migration = self._live_migration_of(ctx, instance, migration_id)
+        allowed: tuple[str, ...] = ('running',)
+        if support_abort_in_queue:
+            allowed += ('queued', 'preparing')
+        if migration['status'] not in allowed:
+            raise exception.InvalidMigrationState(
+                migration_id=migration_id, instance_uuid=instance['uuid'],
+                state=migration['status'], method='abort live migration')
+        self.db.action_start(ctx, instance['uuid'],
+                             self.LIVE_MIGRATION_CANCEL)
+        self.compute_rpcapi.live_migration_abort(ctx, instance,
+                                                 migration['id'])
+
+    def _live_migration_of(self, ctx: Any, instance: dict[str, Any],
+                           migration_id: Any) -> dict[str, Any]:
+        """Migration ``migration_id`` (the integer ID the URL names) of
+        the instance, which must be a live migration.
+
+        :raises MigrationNotFoundForInstance:
+        :raises InstanceMigrationIsNotLiveMigration:
+        """
+        migration = None
+        text = str(migration_id)
+        # Anything but an ID a row can have is not found (never a DB
+        # error for an ID out of the column's range).
+        if text.isascii() and text.isdigit() and len(text) < 19:
+            try:
+                migration = self.db.migration_get(ctx, int(text))
+            except exception.MigrationNotFound:
+                pass
+        if migration is None or \
+                migration['instance_uuid'] != instance['uuid']:
+            raise exception.MigrationNotFoundForInstance(
+                migration_id=migration_id, instance_id=instance['uuid'])
+        if migration.get('migration_type') != 'live-migration':
+            raise exception.InstanceMigrationIsNotLiveMigration(
+                migration_id=migration_id, instance_uuid=instance['uuid'])
+        return migration
+
 
 def _with_lock_reason(instance: dict[str, Any]) -> dict[str, Any]:
     """The instance with ``locked_reason`` (what the server view shows
