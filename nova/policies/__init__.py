@@ -11,9 +11,10 @@ import itertools
 
 from oslo_policy import policy
 
-from nova.policies import base, resources, servers
+from nova.policies import base, migrations, resources, servers
 
 
 def list_rules() -> list[policy.RuleDefault]:
     return list(itertools.chain(base.list_rules(), servers.list_rules(),
-                                resources.list_rules()))
+                                resources.list_rules(),
+                                migrations.list_rules()))

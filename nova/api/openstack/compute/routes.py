@@ -22,6 +22,7 @@ from nova.api.openstack.compute import (
     instance_actions,
     keypairs,
     limits,
+    migrations,
     server_actions,
     servers,
     services,
@@ -87,6 +88,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ('GET', '/os-hypervisors/detail', 'hypervisors', 'detail'),
     ('GET', '/os-hypervisors/statistics', 'hypervisors', 'statistics'),
     ('GET', '/os-hypervisors/{id}', 'hypervisors', 'show'),
+    ('GET', '/os-migrations', 'migrations', 'index'),
 )
 
 
@@ -130,6 +132,7 @@ class APIRouterV21:
             'services': wsgi.Resource(services.ServicesController(db)),
             'hypervisors': wsgi.Resource(
                 hypervisors.HypervisorsController(compute_api, db)),
+            'migrations': wsgi.Resource(migrations.MigrationsController(db)),
         }
         self.map = routes.Mapper()
         for prefix in ('', '/{project_id}'):

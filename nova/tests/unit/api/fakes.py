@@ -67,6 +67,9 @@ class FakeDB:
              'host_ip': '192.0.2.1'}]
         self.instances: dict[str, dict] = {}
         self.faults: dict[str, list[dict]] = {}
+        self.migrations: list[dict] = []
+        #: (filters, sort_keys, sort_dirs, limit, marker) of each listing.
+        self.migration_queries: list[tuple] = []
 
     # flavors
     def flavor_get_by_flavor_id(self, ctx: Any, flavorid: str) -> dict:
@@ -222,6 +225,70 @@ class FakeDB:
             if node['uuid'] == node_uuid:
                 return dict(node)
         raise exception.HypervisorNotFound(hypervisor_id=node_uuid)
+
+    # migrations
+    def add_migration(self, **values: Any) -> dict:
+        migration_id = len(self.migrations) + 1
+        migration = {
+            'id': migration_id, 'uuid': str(uuid.uuid4()),
+            'instance_uuid': str(uuid.uuid4()), 'source_compute': 'host1',
+            'dest_compute': 'host2', 'source_node': 'node1',
+            'dest_node': 'node2', 'dest_host': '192.0.2.2',
+            'old_instance_type_id': 1, 'new_instance_type_id': 1,
+            'status': 'running', 'migration_type': 'live-migration',
+            'hidden': False, 'memory_total': 1024,
+            'memory_processed': 512, 'memory_remaining': 512,
+            'disk_total': 2048, 'disk_processed': 1024,
+            'disk_remaining': 1024, 'user_id': 'u1', 'project_id': 'p1',
+            'created_at': NOW + datetime.timedelta(minutes=migration_id),
+            'updated_at': None, 'deleted': 0}
+        migration.update(values)
+        self.migrations.append(migration)
+        return migration
+
+    def migration_get(self, ctx: Any, migration_id: int) -> dict:
+        for migration in self.migrations:
+            if migration['id'] == migration_id:
+                return dict(migration)
+        raise exception.MigrationNotFound(migration_id=migration_id)
+
+    def migration_get_in_progress_by_instance(
+            self, ctx: Any, instance_uuid: str,
+            migration_type: Any = None) -> list:
+        final = ('confirmed', 'reverted', 'error', 'failed', 'completed',
+                 'cancelled', 'done')
+        return [dict(m) for m in reversed(self.migrations)
+                if m['instance_uuid'] == instance_uuid and
+                m['status'] not in final and
+                migration_type in (None, m['migration_type'])]
+
+    def migration_get_all_by_filters(self, ctx: Any, filters: dict,
+                                     sort_keys: Any = None,
+                                     sort_dirs: Any = None,
+                                     limit: Any = None,
+                                     marker: Any = None) -> list:
+        """Equality filters (host: either side), newest first."""
+        self.migration_queries.append((dict(filters), sort_keys, sort_dirs,
+                                       limit, marker))
+        ordered = sorted(self.migrations, key=lambda m: (
+            m['created_at'], m['id']), reverse=True)
+        if marker is not None:
+            uuids = [m['uuid'] for m in ordered]
+            if marker not in uuids:
+                raise exception.MarkerNotFound(marker=marker)
+            ordered = ordered[uuids.index(marker) + 1:]
+        found = []
+        for migration in ordered:
+            host = filters.get('host')
+            if host is not None and host not in (
+                    migration['source_compute'], migration['dest_compute']):
+                continue
+            if any(migration[key] != value
+                   for key, value in filters.items()
+                   if key in migration and key != 'host'):
+                continue
+            found.append(dict(migration))
+        return found if limit is None else found[:limit]
 
     def instance_usage_by_project(self, ctx: Any, project_id: str,
                                   user_id: Any = None) -> dict:
