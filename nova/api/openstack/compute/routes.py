@@ -24,6 +24,7 @@ from nova.api.openstack.compute import (
     limits,
     migrations,
     server_actions,
+    server_migrations,
     servers,
     services,
     volume_attachments,
@@ -55,6 +56,14 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ('GET', '/servers/{server_id}/os-interface/{id}', 'interfaces', 'show'),
     ('DELETE', '/servers/{server_id}/os-interface/{id}', 'interfaces',
      'delete'),
+    ('GET', '/servers/{server_id}/migrations', 'server_migrations',
+     'index'),
+    ('GET', '/servers/{server_id}/migrations/{id}', 'server_migrations',
+     'show'),
+    ('DELETE', '/servers/{server_id}/migrations/{id}', 'server_migrations',
+     'delete'),
+    ('POST', '/servers/{server_id}/migrations/{id}/action',
+     'server_migrations', 'action'),
     ('GET', '/flavors', 'flavors', 'index'),
     ('GET', '/flavors/detail', 'flavors', 'detail'),
     ('POST', '/flavors', 'flavors', 'create'),
@@ -133,6 +142,9 @@ class APIRouterV21:
             'hypervisors': wsgi.Resource(
                 hypervisors.HypervisorsController(compute_api, db)),
             'migrations': wsgi.Resource(migrations.MigrationsController(db)),
+            'server_migrations': wsgi.Resource(
+                server_migrations.ServerMigrationsController(compute_api,
+                                                             db)),
         }
         self.map = routes.Mapper()
         for prefix in ('', '/{project_id}'):

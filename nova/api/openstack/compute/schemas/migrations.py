@@ -1,4 +1,4 @@
-"""Schemas of os-migrations."""
+"""Schemas of os-migrations and /servers/{id}/migrations."""
 
 from __future__ import annotations
 
@@ -38,3 +38,10 @@ def list_query(version: Any) -> dict[str, Any]:
     return {'type': 'object', 'properties': properties,
             'additionalProperties': version < '2.59'}
 
+
+force_complete: dict[str, Any] = {
+    'type': 'object',
+    'properties': {'force_complete': {'type': 'null'}},
+    'required': ['force_complete'],
+    'additionalProperties': False,
+}

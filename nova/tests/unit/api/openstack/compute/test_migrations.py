@@ -1,8 +1,11 @@
-"""os-migrations: fields and behaviour by microversion, filters, paging
-and policy."""
+"""os-migrations and /servers/{id}/migrations: fields and behaviour by
+microversion, filters, paging, policy, and the errors of force-complete
+and abort."""
 
 import datetime
+from unittest import mock
 
+from nova import exception
 from nova.tests.unit.api import fakes
 
 BASE = 'http://localhost/v2.1'
@@ -184,3 +187,190 @@ class TestMigrationsList(fakes.APITestCase):
         self.assertEqual(200, code)
         self.assertEqual(3, len(data['migrations']))
 
+
+class _ServerMigrationsTest(fakes.APITestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.server = self.compute.add_instance(vm_state='active',
+                                                task_state='migrating')
+        self.uuid = self.server['uuid']
+        self.live = self.db.add_migration(instance_uuid=self.uuid,
+                                          status='running')
+        self.url = f'/servers/{self.uuid}/migrations'
+
+
+class TestServerMigrationsRead(_ServerMigrationsTest):
+
+    def setUp(self):
+        super().setUp()
+        self.db.add_migration(instance_uuid=self.uuid, status='completed')
+        self.db.add_migration(instance_uuid=self.uuid,
+                              migration_type='resize', status='migrating')
+        self.db.add_migration(status='running')  # another server's
+
+    def expected(self, **extra):
+        view = {
+            'id': 1, 'server_uuid': self.uuid, 'source_node': 'node1',
+            'dest_node': 'node2', 'source_compute': 'host1',
+            'dest_compute': 'host2', 'dest_host': '192.0.2.2',
+            'status': 'running', 'memory_total_bytes': 1024,
+            'memory_processed_bytes': 512, 'memory_remaining_bytes': 512,
+            'disk_total_bytes': 2048, 'disk_processed_bytes': 1024,
+            'disk_remaining_bytes': 1024,
+            'created_at': '2026-01-02T03:05:05.000000', 'updated_at': None}
+        view.update(extra)
+        return view
+
+    def test_not_found_before_223(self):
+        self.assertFault(404, 'itemNotFound', self.admin(
+            'GET', self.url, version='2.22'))
+        self.assertFault(404, 'itemNotFound', self.admin(
+            'GET', self.url + '/1', version='2.22'))
+
+    def test_index_lists_live_migrations_under_way(self):
+        code, data, _ = self.admin('GET', self.url, version='2.23')
+        self.assertEqual(200, code)
+        self.assertEqual({'migrations': [self.expected()]}, data)
+
+    def test_uuid_from_259_user_and_project_from_280(self):
+        _code, data, _ = self.admin('GET', self.url, version='2.59')
+        self.assertEqual([self.expected(uuid=self.live['uuid'])],
+                         data['migrations'])
+        _code, data, _ = self.admin('GET', self.url + '/1', version='2.80')
+        self.assertEqual(self.expected(uuid=self.live['uuid'],
+                                       user_id='u1', project_id='p1'),
+                         data['migration'])
+
+    def test_show(self):
+        code, data, _ = self.admin('GET', self.url + '/1', version='2.23')
+        self.assertEqual(200, code)
+        self.assertEqual({'migration': self.expected()}, data)
+
+    def test_show_not_found_messages(self):
+        for mid, message in (
+                ('4', f'In-progress live migration 4 is not found for '
+                      f'server {self.uuid}.'),
+                ('99', f'In-progress live migration 99 is not found for '
+                       f'server {self.uuid}.'),
+                ('x', f'In-progress live migration x is not found for '
+                      f'server {self.uuid}.'),
+                ('3', f'Migration 3 for server {self.uuid} is not '
+                      f'live-migration.'),
+                ('2', f'Live migration 2 for server {self.uuid} is not in '
+                      f'progress.')):
+            fault = self.assertFault(404, 'itemNotFound', self.admin(
+                'GET', f'{self.url}/{mid}', version='2.23'))
+            self.assertEqual(message, fault['message'])
+
+    def test_admin_only(self):
+        for path in (self.url, self.url + '/1'):
+            self.assertFault(403, 'forbidden', self.call(
+                'GET', path, version='2.23'))
+        # Another project's server is not found, as everywhere.
+        self.assertFault(404, 'itemNotFound', self.call(
+            'GET', self.url, version='2.23', token='u2:p2'))
+
+    def test_unknown_server(self):
+        self.assertFault(404, 'itemNotFound', self.admin(
+            'GET', '/servers/9b1f4b43-0000-4000-8000-000000000000/'
+                   'migrations', version='2.23'))
+
+
+class TestForceComplete(_ServerMigrationsTest):
+
+    def force(self, body=None, version='2.22', admin=True, mid='1'):
+        body = {'force_complete': None} if body is None else body
+        call = self.admin if admin else self.call
+        return call('POST', f'{self.url}/{mid}/action', body,
+                    version=version)
+
+    def test_accepted_from_222(self):
+        self.assertFault(404, 'itemNotFound', self.force(version='2.21'))
+        code, data, resp = self.force()
+        self.assertEqual(202, code)
+        self.assertIsNone(data)
+        self.assertEqual(('live_migrate_force_complete', (self.uuid, '1'),
+                          {}), self.compute.calls[-1])
+
+    def test_body_validated(self):
+        for body in ({'force_complete': {}}, {'force_complete': None,
+                                              'x': 1}):
+            self.assertFault(400, 'badRequest', self.force(body))
+        self.assertEqual([], self.compute.calls)
+
+    def test_admin_only(self):
+        self.assertFault(403, 'forbidden', self.force(admin=False))
+        self.assertEqual([], self.compute.calls)
+
+    def test_migration_errors_are_400(self):
+        for error in (
+                exception.MigrationNotFoundForInstance(
+                    migration_id='1', instance_id=self.uuid),
+                exception.InstanceMigrationIsNotLiveMigration(
+                    migration_id='1', instance_uuid=self.uuid),
+                exception.InvalidMigrationState(
+                    migration_id='1', instance_uuid=self.uuid,
+                    state='queued', method='force complete')):
+            self.compute.live_migrate_force_complete = mock.Mock(
+                side_effect=error)
+            fault = self.assertFault(400, 'badRequest', self.force())
+            self.assertEqual(error.format_message(), fault['message'])
+
+    def test_instance_errors_are_409(self):
+        for error in (
+                exception.InstanceInvalidState(
+                    attr='task_state', instance_uuid=self.uuid, state=None,
+                    method='force_complete'),
+                exception.InstanceIsLocked(instance_uuid=self.uuid)):
+            self.compute.live_migrate_force_complete = mock.Mock(
+                side_effect=error)
+            self.assertFault(409, 'conflictingRequest', self.force())
+
+
+class TestAbort(_ServerMigrationsTest):
+
+    def abort(self, version='2.24', admin=True, mid='1'):
+        call = self.admin if admin else self.call
+        return call('DELETE', f'{self.url}/{mid}', version=version)
+
+    def test_accepted_from_224(self):
+        self.assertFault(404, 'itemNotFound', self.abort(version='2.23'))
+        code, data, _ = self.abort()
+        self.assertEqual(202, code)
+        self.assertIsNone(data)
+        self.assertEqual(('live_migrate_abort', (self.uuid, '1'),
+                          {'support_abort_in_queue': False}),
+                         self.compute.calls[-1])
+
+    def test_queued_abort_from_265(self):
+        self.abort(version='2.64')
+        self.assertFalse(self.compute.calls[-1][2]['support_abort_in_queue'])
+        self.abort(version='2.65')
+        self.assertTrue(self.compute.calls[-1][2]['support_abort_in_queue'])
+
+    def test_admin_only(self):
+        self.assertFault(403, 'forbidden', self.abort(admin=False))
+        self.assertEqual([], self.compute.calls)
+
+    def test_errors(self):
+        for error, code, name in (
+                (exception.MigrationNotFoundForInstance(
+                    migration_id='9', instance_id=self.uuid),
+                 404, 'itemNotFound'),
+                (exception.InvalidMigrationState(
+                    migration_id='1', instance_uuid=self.uuid,
+                    state='completed', method='abort live migration'),
+                 400, 'badRequest'),
+                (exception.InstanceMigrationIsNotLiveMigration(
+                    migration_id='1', instance_uuid=self.uuid),
+                 400, 'badRequest'),
+                (exception.InstanceInvalidState(
+                    attr='task_state', instance_uuid=self.uuid, state=None,
+                    method='abort live migration'),
+                 409, 'conflictingRequest'),
+                (exception.InstanceIsLocked(instance_uuid=self.uuid),
+                 409, 'conflictingRequest')):
+            self.compute.live_migrate_abort = mock.Mock(side_effect=error)
+            fault = self.assertFault(code, name, self.abort())
+            self.assertEqual(error.format_message(), fault['message'])
