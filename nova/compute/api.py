@@ -196,6 +196,8 @@ class API:
     def delete(self, ctx: Any, instance: dict[str, Any]) -> None:
         if instance.get('locked') and not ctx.is_admin:
             raise exception.InstanceIsLocked(instance_uuid=instance['uuid'])
+        if instance.get('vm_state') == vm_states.RESIZED:
+            self._confirm_resize_on_deleting(ctx, instance)
         self.db.instance_update_for_request(
             ctx, instance['uuid'], {'task_state': task_states.DELETING,
                                     'updated_at': timeutils.utcnow()},
@@ -208,6 +210,28 @@ class API:
         # the conductor frees what the instance still holds - addresses,
         # shelve snapshot, volumes, allocation - and deletes the record.
         self.conductor_api.local_delete_instance(ctx, instance)
+
+    def _confirm_resize_on_deleting(self, ctx: Any,
+                                    instance: dict[str, Any]) -> None:
+        """A server deleted while its resize waits to be confirmed: its
+        source first deletes the old guest (upstream's confirm on
+        deleting, an RPC call).  If the source does not answer, the
+        delete goes on: the terminate flow frees what the migration
+        held, and the old guest is left to the source's own cleanup."""
+        try:
+            migration = self.db.migration_get_by_instance_and_status(
+                ctx, instance['uuid'], 'finished')
+        except exception.MigrationNotFound:
+            return
+        try:
+            self.compute_rpcapi.confirm_resize(ctx, instance, migration)
+        except Exception as error:
+            LOG.warning('Could not confirm the resize of %s on %s before '
+                        'deleting it: %s', instance['uuid'],
+                        migration['source_compute'], error)
+        else:
+            instance.update(self.db.instance_get_by_uuid(
+                ctx, instance['uuid']))
 
     # -- single-instance actions --------------------------------------------
 

@@ -81,6 +81,42 @@ class ComputeManager:
         if CONF.compute.recover_interrupted_flows:
             self.recover_interrupted_runs(ctx)
 
+    def periodic_tasks(self) -> list[tuple[Any, float]]:
+        """What the service runs every so often while it is up."""
+        window = CONF.resize_confirm_window
+        if not window:
+            return []
+        return [(lambda: self.poll_unconfirmed_resizes(
+            nova_context.get_admin_context()), min(60.0, window / 2))]
+
+    def poll_unconfirmed_resizes(self, ctx: Any) -> int:
+        """Confirm the moves to this host whose user has not confirmed
+        nor reverted them within ``[DEFAULT] resize_confirm_window``
+        (upstream's ``_poll_unconfirmed_resizes``); how many."""
+        from nova.compute import api as compute_api
+        api = compute_api.API()
+        confirmed = 0
+        for migration in self.db.migration_get_unconfirmed_by_dest_compute(
+                ctx, CONF.resize_confirm_window, self.host):
+            try:
+                instance = self.db.instance_get_by_uuid(
+                    ctx, migration['instance_uuid'])
+                confirm_ctx = nova_context.RequestContext(
+                    user_id=instance.get('user_id'),
+                    project_id=instance.get('project_id'), is_admin=True)
+                api.confirm_resize(confirm_ctx, instance)
+            except Exception as error:
+                # Being deleted, reverted or confirmed by its user right
+                # now: that request wins.
+                LOG.info('Not confirming the resize of %s automatically: '
+                         '%s', migration['instance_uuid'], error)
+                continue
+            LOG.info('Confirmed the resize of %s automatically after '
+                     '%s seconds', migration['instance_uuid'],
+                     CONF.resize_confirm_window)
+            confirmed += 1
+        return confirmed
+
     def recover_interrupted_runs(self, ctx: Any) -> int:
         """Finish or revert every run a crash on this host left behind."""
         runs = recovery.recover_interrupted_runs(

@@ -113,8 +113,14 @@ def driver_destroy(ctx: Any, state: TerminateState) -> None:
 
 @FLOW.stage(idempotent=True)
 def free_resources(ctx: Any, state: TerminateState) -> None:
-    """Give the claimed vCPUs, RAM and disk back to the node."""
-    state.compute.resource_tracker.release(ctx, state.instance['uuid'])
+    """Give the claimed vCPUs, RAM and disk back to the node - and what
+    an unfinished move of the instance still holds on its other host
+    (the migration's share of a resize never confirmed)."""
+    uuid = state.instance['uuid']
+    state.compute.resource_tracker.release(ctx, uuid)
+    for migration in state.compute.db.migration_get_in_progress_by_instance(
+            ctx, uuid):
+        state.compute.resource_tracker.release(ctx, migration['uuid'])
 
 
 @FLOW.stage(idempotent=True)

@@ -163,6 +163,43 @@ class TestResize(_ResizeBase):
                           '1')
 
 
+class TestDeleteAndAutoConfirm(_ResizeBase):
+
+    overrides = {'resize_confirm_window': 1}
+
+    def test_delete_while_waiting_for_confirm_frees_both_hosts(self):
+        instance = self.boot_active()
+        source = instance['host']
+        resized = self.resize(instance)
+        migration = self.migration(instance['uuid'])
+        self.cloud.compute_api.delete(self.ctx, resized)
+        self.cloud.wait_for_deleted(instance['uuid'])
+        self.assertEqual([], self.guests(source))
+        self.assertEqual([], self.guests(self.other(source)))
+        self.assertIsNone(self.allocation_host(instance['uuid']))
+        self.assertIsNone(self.allocation_host(migration['uuid']))
+        for host in ('compute1', 'compute2'):
+            node = self.db.compute_node_get_all_by_host(self.ctx, host)[0]
+            self.assertEqual(0, node['memory_mb_used'])
+
+    def test_confirm_window_confirms_on_its_own(self):
+        instance = self.boot_active()
+        source = instance['host']
+        resized = self.resize(instance)
+        dest = self.cloud.manager(resized['host'])
+        # The periodic task's body, as the service runs it once the
+        # window has passed (the migration's updated_at is older).
+        func_fixtures.wait_for(
+            lambda: dest.poll_unconfirmed_resizes(self.ctx),
+            what='the resize to be old enough to confirm')
+        self.wait_for_migration(instance['uuid'], 'confirmed')
+        self.cloud.wait_for_state(instance['uuid'], vm_states.ACTIVE)
+        self.assertEqual([], self.guests(source))
+        action = self.cloud.wait_for_action(instance['uuid'],
+                                            'confirmResize')
+        self.assertIsNone(action['message'])
+
+
 def _stages():
     """Every stage before its flow's point of no return, of every flow a
     resize runs (generated: a new stage is covered without editing)."""
