@@ -26,6 +26,7 @@ from oslo_log import log as logging
 
 from nova import exception
 from nova.compute.flows import base
+from nova.db import api as db_api
 from nova.flow import mark
 
 LOG = logging.getLogger(__name__)
@@ -81,19 +82,41 @@ def flavor_values(flavor: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def set_migration(ctx: Any, state: MoveState, status: str,
-                  **values: Any) -> None:
+def set_migration(ctx: Any, state: MoveState, status: str, *,
+                  unless_final: bool = False, **values: Any) -> None:
     """Write the migration's status (and ``values``); the in-memory copy
-    follows."""
+    follows.  With ``unless_final``, a migration already in a final
+    status keeps it (a late step of a move the conductor has given up
+    on, run when its host came back, does not reopen the move)."""
     values['status'] = status
-    state.compute.db.migration_update(ctx, state.migration['uuid'], values)
+    expected: Any = db_api.UNSET
+    if unless_final:
+        expected = [s for s in _ALL_STATUSES
+                    if s not in db_api.MIGRATION_FINAL_STATUSES]
+    try:
+        state.compute.db.migration_update(ctx, state.migration['uuid'],
+                                          values, expected_status=expected)
+    except exception.UnexpectedMigrationStatusError as error:
+        LOG.info('Migration %s stays %s: %s', state.migration['uuid'],
+                 error.kwargs.get('actual'), error)
+        return
     state.migration.update(values)
 
 
+# Every status a migration can have (upstream's), for the compare-and-
+# swap above: the database matches a list, not a negation.
+_ALL_STATUSES = (
+    'accepted', 'pre-migrating', 'migrating', 'post-migrating', 'finished',
+    'confirming', 'confirmed', 'reverting', 'reverted', 'queued',
+    'preparing', 'running', 'completed', 'failed', 'cancelled', 'error',
+    'done')
+
+
 def migration_status(status: str, doc: str) -> Any:
-    """A transactional stage function setting the migration's status."""
+    """A transactional stage function setting the migration's status,
+    unless it is already final."""
     def update(ctx: Any, state: MoveState) -> None:
-        set_migration(ctx, state, status)
+        set_migration(ctx, state, status, unless_final=True)
     update.__name__ = f'update_migration_{status.replace("-", "_")}'
     update.__doc__ = doc
     return mark(update, transactional=True)

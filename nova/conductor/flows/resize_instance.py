@@ -71,7 +71,7 @@ class ResizeState:
     migration: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: What the source's driver said the destination needs.
     disk_info: str = ''
-    #: Set when a revert failed: the instance cannot be put back.
+    #: Set when the source's revert failed: the instance is not back.
     revert_failed: bool = False
 
 
@@ -191,9 +191,14 @@ def _revert_on_host(state: ResizeState, host: str, call: Any,
     try:
         call(ctx, _current(ctx, state), state.migration)
     except Exception:
-        state.revert_failed = True
-        LOG.error('Could not revert the move of %s on %s',
-                  state.instance['uuid'], host)
+        # The call stays queued for the host (durable queues) until
+        # [DEFAULT] long_rpc_timeout: a host that comes back in time
+        # still does it, after reverting its own interrupted part.
+        LOG.error('Could not revert the move of %s on %s; the host does '
+                  'it when it is back', state.instance['uuid'], host)
+        if host == state.migration['source_compute']:
+            # The instance is not back on its source: ERROR until then.
+            state.revert_failed = True
         raise
 
 

@@ -112,8 +112,11 @@ class ProcessCloud(func_fixtures.CloudHelpers, fixtures.Fixture):
 
     def __init__(self, test: Any, backend: str = 'mysql',
                  conductor_in_process: bool = True,
-                 concurrency: str = 'eventlet') -> None:
+                 concurrency: str = 'eventlet',
+                 options: dict[str, dict[str, str]] | None = None) -> None:
         super().__init__()
+        #: More options for every service's configuration file, by group.
+        self.options = options or {}
         self.test = test
         self.backend = backend
         #: NOVA_CONCURRENCY of the service processes.
@@ -198,6 +201,10 @@ state_path = {self.dir}/hypervisor-{host}
 [flow]
 enabled_hooks = {','.join(hooks)}
 ''')
+            for group, values in self.options.items():
+                conf.write(f'\n[{group}]\n')
+                for name, value in values.items():
+                    conf.write(f'{name} = {value}\n')
         return path
 
     def start(self, binary: str, host: str, hooks: tuple[str, ...] = (),

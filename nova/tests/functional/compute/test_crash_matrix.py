@@ -30,6 +30,7 @@ from nova_fault_injection_hooks import stage_ids
 from nova.flow import FlowEngine
 from nova.tests.functional.compute import test_crash_recovery as build
 from nova.tests.functional.compute import test_crash_recovery_actions as act
+from nova.tests.functional.compute import test_move_processes as moves
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
@@ -96,3 +97,11 @@ class TestRevertedActionsMatrix(act.TestRevertedActions):
 
 class TestFinishedRebuildMatrix(act.TestFinishedRebuild):
     scenarios = matrix(['compute.rebuild_instance'], committed=True)
+
+
+class TestResizeMatrix(moves.TestResizeCrash):
+    """The conductor, the source or the destination - whichever runs
+    the stage - killed before and after every stage of every flow a
+    resize runs."""
+
+    scenarios = moves.crash_scenarios(kinds=KINDS)
