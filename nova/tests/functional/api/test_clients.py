@@ -49,6 +49,8 @@ state_path = {state}
 host = e2e-host
 debug = false
 log_file = {state}/nova.log
+# One host: moves go to the host the server is on.
+allow_resize_to_same_host = true
 
 [database]
 connection = sqlite:///{state}/nova.sqlite
@@ -198,6 +200,9 @@ class TestClients(testtools.TestCase):
             cls.nova.api('POST', '/flavors', {'flavor': {
                 'name': 'm1.e2e', 'id': 'e2e', 'ram': 128, 'vcpus': 1,
                 'disk': 1}})
+            cls.nova.api('POST', '/flavors', {'flavor': {
+                'name': 'm1.e2e-big', 'id': 'e2e-big', 'ram': 256,
+                'vcpus': 2, 'disk': 2}})
         except Exception:
             cls.nova.stop()
             raise
@@ -414,6 +419,48 @@ class TestClients(testtools.TestCase):
         self.assertIn('compute.shelve_offload_instance.driver_destroy',
                       stages)
         self.osc('server', 'delete', '--wait', 'e2e-actions', parse=False)
+
+    def test_openstackclient_moves(self):
+        """server resize (+ confirm / revert), server migrate and server
+        migration list, as a user types them (one host here: the moves
+        go to the same host, [DEFAULT] allow_resize_to_same_host)."""
+        server = self.osc('server', 'create', '--flavor', 'm1.e2e',
+                          '--image', 'cirros', '--wait', 'e2e-moves')
+        server_id = server['id']
+        self.osc('server', 'resize', '--flavor', 'm1.e2e-big', '--wait',
+                 'e2e-moves', parse=False)
+        self.assertEqual('VERIFY_RESIZE',
+                         self.wait_status(server_id, 'VERIFY_RESIZE')[
+                             'status'])
+        self.osc('server', 'resize', 'confirm', 'e2e-moves', parse=False)
+        shown = self.wait_status(server_id, 'ACTIVE')
+        self.assertEqual('m1.e2e-big', self.cloud.api(
+            'GET', f'/servers/{server_id}', version='2.47')['server'][
+            'flavor']['original_name'])
+        del shown
+
+        self.osc('server', 'migrate', '--wait', 'e2e-moves', parse=False)
+        self.wait_status(server_id, 'VERIFY_RESIZE')
+        self.osc('server', 'resize', 'revert', 'e2e-moves', parse=False)
+        self.wait_status(server_id, 'ACTIVE')
+
+        migrations = self.osc('server', 'migration', 'list', '--server',
+                              'e2e-moves', '--os-compute-api-version',
+                              '2.59')
+        self.assertEqual(
+            [('migration', 'reverted'), ('resize', 'confirmed')],
+            [(m['Type'], m['Status']) for m in migrations])
+        events = self.osc('server', 'event', 'list', 'e2e-moves')
+        self.assertLessEqual({'resize', 'confirmResize', 'migrate',
+                              'revertResize'},
+                             {e['Action'] for e in events})
+        resize = [e for e in events if e['Action'] == 'resize'][0]
+        detail = self.osc('server', 'event', 'show', 'e2e-moves',
+                          resize['Request ID'])
+        stages = [e['event'] for e in detail['events']]
+        self.assertIn('conductor.resize_instance.finish_resize', stages)
+        self.assertIn('compute.finish_resize.finish_migration', stages)
+        self.osc('server', 'delete', '--wait', 'e2e-moves', parse=False)
 
     def test_openstacksdk_server_actions_volumes_and_interfaces(self):
         volumes = self.useFixture(NovaAllVolumes(self.nova))
