@@ -19,7 +19,7 @@ from oslo_log import log as logging
 import nova.conf
 from nova import concurrency, exception
 from nova import context as nova_context
-from nova.compute import resource_tracker, task_states
+from nova.compute import resource_tracker, task_states, vm_states
 from nova.compute.flows import base
 from nova.compute.flows.attach_interface import AttachInterfaceState
 from nova.compute.flows.attach_volume import AttachVolumeState
@@ -80,6 +80,7 @@ class ComputeManager:
         self.resource_tracker.update_available_resource(ctx)
         if CONF.compute.recover_interrupted_flows:
             self.recover_interrupted_runs(ctx)
+            self.finish_pending_move_reverts(ctx)
 
     def periodic_tasks(self) -> list[tuple[Any, float]]:
         """What the service runs every so often while it is up."""
@@ -133,6 +134,57 @@ class ComputeManager:
                            - deleted):
             self._finish_requested_delete(ctx, uuid)
         return len(runs)
+
+    def finish_pending_move_reverts(self, ctx: Any) -> int:
+        """Do this host's part of the moves whose revert it missed while
+        it was down (the conductor's revert call waited in its queue
+        until ``[DEFAULT] long_rpc_timeout`` and expired); how many.
+
+        From what the hypervisor and the migration records say, with
+        the same flows the conductor would have called, so each is a
+        recorded run:
+
+        * a guest here of an instance that is now on another host, whose
+          latest move to this host failed or was reverted: this host was
+          the destination - ``compute.revert_resize`` destroys it;
+        * a guest here of an instance in ERROR whose latest move from
+          this host failed: this host was the source and its revert
+          never ran - ``compute.finish_revert_resize`` brings the
+          instance back here.
+        """
+        done = 0
+        for uuid in self.driver.list_instance_uuids():
+            try:
+                instance = self.db.instance_get_by_uuid(ctx, uuid)
+            except exception.InstanceNotFound:
+                continue
+            migrations = self.db.migration_get_all_by_filters(
+                ctx, {'instance_uuid': uuid,
+                      'migration_type': ['resize', 'migration']}, limit=1)
+            if not migrations:
+                continue
+            migration = migrations[0]
+            status = migration['status']
+            if (migration['dest_compute'] == self.host and
+                    migration['source_compute'] != self.host and
+                    instance.get('host') != self.host and
+                    status in ('error', 'reverted')):
+                flow = 'compute.revert_resize'
+            elif (migration['source_compute'] == self.host and
+                    instance.get('vm_state') == vm_states.ERROR and
+                    status == 'error'):
+                flow = 'compute.finish_revert_resize'
+            else:
+                continue
+            LOG.warning('Finishing the revert of the move of %s (migration '
+                        '%s, %s) that this host missed: %s', uuid,
+                        migration['uuid'], status, flow)
+            state = MoveState(compute=self.services, instance=instance,
+                              migration=migration,
+                              flavor=migration.get('old_flavor') or {})
+            if self._run(flow, ctx, state):
+                done += 1
+        return done
 
     def _finish_requested_delete(self, ctx: Any, uuid: str) -> None:
         """Run the delete of an instance left in task_state ``deleting``

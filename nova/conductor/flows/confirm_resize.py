@@ -6,8 +6,9 @@ is then ACTIVE (or STOPPED, as it was) on its new host.
 Started by the user's confirmResize, or by the destination's
 ``[DEFAULT] resize_confirm_window`` periodic task.
 
-Failure: a confirm cannot be undone; the fault is recorded and the
-instance goes to ERROR (on its new host, which has it).  Interrupted
+Failure: a confirm cannot be undone; the fault is recorded, the
+instance goes to ERROR (on its new host, which has it) and the migration
+to 'error'.  Interrupted
 (nova-conductor died): resumed at restart; the source's flow is
 idempotent, so calling it again is safe.
 """
@@ -44,13 +45,21 @@ def load_state(ctx: Any, run: Any,
                               migration=migration)
 
 
+def set_migration_error(ctx: Any, state: ConfirmResizeState,
+                        failure: Any) -> None:
+    """The migration is 'error': the hosts' start-up finishes what their
+    part missed (see ComputeManager.finish_pending_move_reverts)."""
+    state.conductor.db.migration_update(ctx, state.migration['uuid'],
+                                        {'status': 'error'})
+
+
 FLOW = Flow('conductor.confirm_resize', '1.0', ConfirmResizeState,
             on_interrupt=RESUME, subject=subject, load_state=load_state,
             doc='Confirm a resize or cold migration.')
 FLOW.stages(
     'confirm_on_source',
 )
-FLOW.on_failure(base.record_fault, base.set_error)
+FLOW.on_failure(base.record_fault, base.set_error, set_migration_error)
 
 
 @FLOW.stage(idempotent=True)

@@ -5,9 +5,11 @@ with its old flavor and starts the original guest
 (``compute.finish_revert_resize``), both RPC calls.
 
 Failure: a revert goes on to the end or stops; nothing of it is
-undone.  The fault is recorded and the instance goes to ERROR; reverting
-is not possible again from ERROR, but the source still has the original
-guest and the migration its claim, so an admin can rebuild or delete.
+undone.  The fault is recorded, the instance goes to ERROR and the
+migration to 'error'; each host finishes its missed part when its
+nova-compute starts again (ComputeManager.finish_pending_move_reverts:
+the source takes the instance back, the destination destroys its
+guest), or an admin can rebuild or delete it.
 Interrupted (nova-conductor died): resumed at restart; both hosts' flows
 are idempotent.
 """
@@ -20,6 +22,7 @@ from nova.conductor.flows import base
 from nova.conductor.flows.confirm_resize import (
     ConfirmResizeState,
     load_state,
+    set_migration_error,
     subject,
 )
 from nova.flow import RESUME, Flow
@@ -31,7 +34,7 @@ FLOW.stages(
     'revert_on_destination',
     'finish_revert_on_source',
 )
-FLOW.on_failure(base.record_fault, base.set_error)
+FLOW.on_failure(base.record_fault, base.set_error, set_migration_error)
 
 
 @FLOW.stage(idempotent=True)

@@ -200,6 +200,60 @@ class TestDeleteAndAutoConfirm(_ResizeBase):
         self.assertIsNone(action['message'])
 
 
+class TestMissedRevert(_ResizeBase):
+    """A host whose revert call failed (it was down past the call's
+    life) does its part when it starts again."""
+
+    def test_source_brings_the_instance_back_at_start(self):
+        instance = self.boot_active()
+        uuid, source = instance['uuid'], instance['host']
+        self.useFixture(fixtures.EnvironmentVariable(
+            'NOVA_FAULT_AT', 'compute.finish_resize.finish_migration:fail'))
+        source_driver = self.cloud.manager(source).driver
+        source_driver.inject_failure('finish_revert_migration')
+        self.cloud.compute_api.resize(self.ctx, instance, '2')
+        self.cloud.wait_for_action(uuid, 'resize')
+        self.assertEqual(vm_states.ERROR,
+                         self.cloud.instance(uuid)['vm_state'])
+        self.assertEqual('error', self.migration(uuid)['status'])
+
+        # What nova-compute's init_host runs after its own recovery.
+        self.assertEqual(1, self.cloud.manager(
+            source).finish_pending_move_reverts(self.ctx))
+        server = self.cloud.instance(uuid)
+        self.assertEqual((vm_states.ACTIVE, None, source, '1'), (
+            server['vm_state'], server['task_state'], server['host'],
+            server['flavor']['flavorid']))
+        self.assertEqual('reverted', self.migration(uuid)['status'])
+        self.assertEqual([uuid], self.guests(source))
+        self.assertEqual(source, self.allocation_host(uuid))
+        self.assertEqual(0, self.cloud.manager(
+            source).finish_pending_move_reverts(self.ctx))
+
+    def test_destination_destroys_a_guest_it_kept(self):
+        instance = self.boot_active()
+        uuid, source = instance['uuid'], instance['host']
+        dest = self.other(source)
+        resized = self.resize(instance)
+        # The user's revert, with the destination's part lost: its
+        # guest is left there.
+        self.cloud.manager(dest).driver.inject_failure('destroy')
+        self.cloud.compute_api.revert_resize(self.ctx, resized)
+        self.cloud.wait_for_action(uuid, 'revertResize')
+        self.assertIn(uuid, self.guests(dest))
+        # The revert stopped at the destination: the source still has
+        # to take the instance back, and then the destination cleans up.
+        self.assertEqual(1, self.cloud.manager(
+            source).finish_pending_move_reverts(self.ctx))
+        self.assertEqual(1, self.cloud.manager(
+            dest).finish_pending_move_reverts(self.ctx))
+        self.assertEqual([], self.guests(dest))
+        self.assertEqual([uuid], self.guests(source))
+        self.assertEqual(source, self.cloud.instance(uuid)['host'])
+        self.assertEqual(0, self.db.compute_node_get_all_by_host(
+            self.ctx, dest)[0]['memory_mb_used'])
+
+
 def _stages():
     """Every stage before its flow's point of no return, of every flow a
     resize runs (generated: a new stage is covered without editing)."""
