@@ -113,8 +113,12 @@ class ProcessCloud(func_fixtures.CloudHelpers, fixtures.Fixture):
     def __init__(self, test: Any, backend: str = 'mysql',
                  conductor_in_process: bool = True,
                  concurrency: str = 'eventlet',
-                 options: dict[str, dict[str, str]] | None = None) -> None:
+                 options: dict[str, dict[str, str]] | None = None,
+                 transport_url: str | None = None) -> None:
         super().__init__()
+        #: A broker of the test's own (rabbit.PrivateNode.url) instead of
+        #: a virtual host of the machine's.
+        self.given_transport_url = transport_url
         #: More options for every service's configuration file, by group.
         self.options = options or {}
         self.test = test
@@ -125,13 +129,15 @@ class ProcessCloud(func_fixtures.CloudHelpers, fixtures.Fixture):
         self.processes: dict[str, ServiceProcess] = {}
 
     def _setUp(self) -> None:
-        services.require_url(self.test, RABBIT_URL, 'RabbitMQ')
+        if self.given_transport_url is None:
+            services.require_url(self.test, RABBIT_URL, 'RabbitMQ')
         self.dir = self.useFixture(fixtures.TempDir()).path
         # Registered before the processes' own cleanups, so it runs after
         # they stopped: a failing test shows what each service logged.
         self.addCleanup(self._attach_logs)
         self.state_path = self.dir
-        self.transport_url = self._make_vhost()
+        self.transport_url = (self.given_transport_url or
+                              self._make_vhost())
         self.db_fixture = self.useFixture(database.Database(self.backend))
         rpc.register_opts(CONF)
         config = self.useFixture(config_fixture.Config(CONF))

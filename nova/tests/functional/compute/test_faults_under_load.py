@@ -1,0 +1,126 @@
+"""Nothing stays stuck when a conductor dies or the broker restarts in
+the middle of traffic.
+
+Servers are created from several threads while nova-conductor is
+SIGKILLed and restarted, or while RabbitMQ (a node of the test's own)
+is stopped and started; the conductor and two nova-compute hosts are
+processes.  Afterwards every server must end ACTIVE, or in ERROR with a
+fault that says why (a create the killed conductor had taken but not
+passed on is found by ``[conductor] lost_build_timeout``): the number of
+servers left in BUILD or with a task is reported and must be 0, and no
+flow run is left unfinished.
+"""
+
+from __future__ import annotations
+
+import threading
+
+import testtools
+
+from nova.compute import vm_states
+from nova.tests.fixtures import rabbit
+from nova.tests.functional import fixtures as func_fixtures
+from nova.tests.functional import multiprocess
+
+#: Short, so that lost creates are found within the test.
+LOST_BUILD_TIMEOUT = 10
+SERVERS_PER_WAVE = 6
+
+
+class _UnderLoad(testtools.TestCase):
+
+    def start_cloud(self, transport_url=None):
+        self.cloud = self.useFixture(multiprocess.ProcessCloud(
+            self, 'mysql', conductor_in_process=False,
+            transport_url=transport_url,
+            options={'conductor': {
+                'lost_build_timeout': str(LOST_BUILD_TIMEOUT)}}))
+        self.conductor = self.cloud.start('nova-conductor', 'conductor1')
+        for host in ('compute1', 'compute2'):
+            self.cloud.start('nova-compute', host)
+        self.ctx = self.cloud.user_context()
+        self.uuids: list[str] = []
+        self.errors: list[BaseException] = []
+        self.lock = threading.Lock()
+
+    def create_wave(self):
+        """SERVERS_PER_WAVE creates at once, each from its own thread, as
+        many users would; returns the threads (not joined)."""
+        def create():
+            try:
+                uuid = self.cloud.boot(self.ctx)['uuid']
+            except BaseException as error:  # reported by the test
+                with self.lock:
+                    self.errors.append(error)
+                return
+            with self.lock:
+                self.uuids.append(uuid)
+        threads = [threading.Thread(target=create)
+                   for _ in range(SERVERS_PER_WAVE)]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def join(self, threads):
+        for thread in threads:
+            thread.join(func_fixtures.WAIT_SECONDS * 4)
+
+    def stuck(self):
+        servers = [self.cloud.instance(uuid) for uuid in self.uuids]
+        return [s for s in servers if s['vm_state'] == vm_states.BUILDING
+                or s['task_state'] is not None]
+
+    def assert_nothing_stuck(self):
+        self.assertEqual([], self.errors)
+        self.assertEqual(2 * SERVERS_PER_WAVE, len(self.uuids))
+        try:
+            func_fixtures.wait_for(
+                lambda: not self.stuck(), LOST_BUILD_TIMEOUT * 4 + 60,
+                'every server to leave BUILD')
+        finally:
+            stuck = [(s['uuid'], s['vm_state'], s['task_state'])
+                     for s in self.stuck()]
+            self.addDetail('stuck', testtools.content.text_content(
+                f'{len(stuck)} of {len(self.uuids)} servers stuck: '
+                f'{stuck}'))
+        servers = [self.cloud.instance(uuid) for uuid in self.uuids]
+        faults = self.cloud.db.instance_fault_get_by_instance_uuids(
+            self.cloud.ctx, self.uuids)
+        for server in servers:
+            self.assertIn(server['vm_state'],
+                          (vm_states.ACTIVE, vm_states.ERROR))
+            if server['vm_state'] == vm_states.ERROR:
+                self.assertTrue(faults[server['uuid']], server['uuid'])
+        self.assertEqual([], self.cloud.db.flow_runs_get_unfinished(
+            self.cloud.ctx, None))
+        active = [s for s in servers if s['vm_state'] == vm_states.ACTIVE]
+        self.addDetail('outcome', testtools.content.text_content(
+            f'{len(active)} ACTIVE, {len(servers) - len(active)} ERROR, '
+            f'0 stuck'))
+
+
+class TestConductorKilledUnderLoad(_UnderLoad):
+
+    def test_nothing_stuck(self):
+        self.start_cloud()
+        first = self.create_wave()
+        self.conductor.kill()
+        # Sent while no conductor runs: they wait in its durable queue.
+        second = self.create_wave()
+        self.join(first + second)
+        self.conductor = self.cloud.start('nova-conductor', 'conductor1')
+        self.assert_nothing_stuck()
+
+
+class TestBrokerRestartUnderLoad(_UnderLoad):
+
+    def test_nothing_stuck(self):
+        node = self.useFixture(rabbit.PrivateNode(self))
+        self.start_cloud(transport_url=node.url)
+        first = self.create_wave()
+        node.stop_app()
+        # Sent while the broker is down: the casts wait for it.
+        second = self.create_wave()
+        node.start_app()
+        self.join(first + second)
+        self.assert_nothing_stuck()
