@@ -43,6 +43,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any, Final, NoReturn, TypeVar, cast
 
 import sqlalchemy as sa
+from oslo_db import api as oslo_db_api
 from oslo_db import exception as db_exc
 from oslo_db.sqlalchemy import enginefacade
 from oslo_log import log as logging
@@ -351,6 +352,18 @@ def _match_parameters(name: str, expected: Any) -> dict[str, Any]:
 # statements in a function of the connection and run it with
 # transaction(), one enginefacade transaction each (the caller's, when it
 # holds one open for the same context).
+
+
+#: For the writes that take row locks on both ``compute_nodes`` and
+#: ``allocations`` (claims, releases, the hand-over of a move, a compute
+#: node's report): under concurrency MariaDB may pick one of two such
+#: transactions as a deadlock victim, which is to be retried, as upstream
+#: nova retries its placement and compute node writes.  Only for
+#: functions that run a transaction of their own (not joined to a
+#: caller's): a retry re-runs the whole transaction.
+retry_on_deadlock = oslo_db_api.wrap_db_retry(
+    max_retries=5, retry_interval=0.05, inc_retry_interval=True,
+    max_retry_interval=0.5, retry_on_deadlock=True, jitter=True)
 
 
 def transaction(body: Callable[[Any], _T], context: Any = None, *,
@@ -1541,6 +1554,7 @@ def compute_node_delete(context: Any, node_id: int) -> None:
         raise exception.ComputeNodeNotFound(hypervisor_id=node_id)
 
 
+@retry_on_deadlock
 def compute_node_report(context: Any, host: str, nodename: str,
                         values: dict[str, Any]) -> Row:
     """Record a node's capacity (create the node the first time).
@@ -1622,26 +1636,28 @@ def _claim_statement() -> Any:
     return _template('allocation_claim', build)
 
 
-def _claim_in(connection: Any, node_id: int, consumer: str, vcpus: int,
-              memory_mb: int, disk_gb: int,
+def _claim_in(connection: Any, node_id: int, consumer: str | None,
+              vcpus: int, memory_mb: int, disk_gb: int,
               now: datetime.datetime) -> tuple[Any, Any] | None:
     """Claim on ``node_id`` for ``consumer`` inside ``connection``'s
     transaction: None when claimed, else (the consumer's allocation row
-    or None, the node row or None) to say why not."""
+    or None, the node row or None) to say why not.  Without a consumer
+    only the node's usage changes (the caller records the allocation)."""
     n, a = _NODES, _ALLOCATIONS
     parameters = {'b_node_id': node_id, 'b_vcpus': int(vcpus),
                   'b_memory_mb': int(memory_mb), 'b_disk_gb': int(disk_gb),
                   'b_now': now}
     if connection.execute(_claim_statement(), parameters).rowcount:
-        # A second claim for the consumer fails here on the unique key
-        # and rolls the usage increment back with it.
-        _insert(connection, a, {
-            'instance_uuid': consumer, 'compute_node_id': node_id,
-            'vcpus': vcpus, 'memory_mb': memory_mb, 'disk_gb': disk_gb,
-            'created_at': now})
+        if consumer is not None:
+            # A second claim for the consumer fails here on the unique
+            # key and rolls the usage increment back with it.
+            _insert(connection, a, {
+                'instance_uuid': consumer, 'compute_node_id': node_id,
+                'vcpus': vcpus, 'memory_mb': memory_mb,
+                'disk_gb': disk_gb, 'created_at': now})
         return None
-    held = connection.execute(sa.select(a.c.id).where(
-        a.c.instance_uuid == consumer)).first()
+    held = None if consumer is None else connection.execute(
+        sa.select(a.c.id).where(a.c.instance_uuid == consumer)).first()
     node = connection.execute(sa.select(n).where(
         n.c.id == node_id, n.c.deleted == 0)).first()
     return held, node
@@ -1672,6 +1688,7 @@ def _check_amounts(*amounts: int) -> None:
             raise exception.Invalid(reason='Negative claim.')
 
 
+@retry_on_deadlock
 def allocation_claim(context: Any, node_id: int, instance_uuid: str,
                      vcpus: int, memory_mb: int, disk_gb: int) -> bool:
     """Claim resources on a node for an instance; never overcommits.
@@ -1704,6 +1721,7 @@ def allocation_claim(context: Any, node_id: int, instance_uuid: str,
     raise _claim_refused(node_id, node, vcpus, memory_mb, disk_gb)
 
 
+@retry_on_deadlock
 def allocation_move_claim(context: Any, instance_uuid: str,
                           migration_uuid: str, node_id: int, vcpus: int,
                           memory_mb: int, disk_gb: int) -> bool:
@@ -1729,21 +1747,26 @@ def allocation_move_claim(context: Any, instance_uuid: str,
         if connection.execute(sa.select(a.c.id).where(
                 a.c.instance_uuid == migration_uuid)).first() is not None:
             return (True, None)
+        # The node row first, then the allocations, as a plain claim
+        # takes its locks: opposite orders would deadlock each other.
+        refused = _claim_in(connection, node_id, None, vcpus, memory_mb,
+                            disk_gb, now)
+        if refused is not None:
+            raise _claim_refused(node_id, refused[1], vcpus, memory_mb,
+                                 disk_gb)
         connection.execute(sa.update(a).where(
             a.c.instance_uuid == instance_uuid).values(
             instance_uuid=migration_uuid, updated_at=now))
-        refused = _claim_in(connection, node_id, instance_uuid, vcpus,
-                            memory_mb, disk_gb, now)
-        if refused is not None:
-            # Undo the hand-over with the rest: the caller's
-            # transaction rolls back on the error below.
-            raise _claim_refused(node_id, refused[1], vcpus, memory_mb,
-                                 disk_gb)
+        _insert(connection, a, {
+            'instance_uuid': instance_uuid, 'compute_node_id': node_id,
+            'vcpus': vcpus, 'memory_mb': memory_mb, 'disk_gb': disk_gb,
+            'created_at': now})
         return None
 
     return transaction(body, context) is None
 
 
+@retry_on_deadlock
 def allocation_move_revert(context: Any, instance_uuid: str,
                            migration_uuid: str) -> bool:
     """Undo :func:`allocation_move_claim` in one transaction: the
@@ -1795,6 +1818,7 @@ def _release_in(connection: Any, consumer: str,
     return True
 
 
+@retry_on_deadlock
 def allocation_release(context: Any, instance_uuid: str) -> bool:
     """Give what a consumer (an instance, or a migration holding its
     source's share) holds back to its node.

@@ -42,7 +42,7 @@ def confirm_migration(ctx: Any, state: moves.MoveState) -> None:
                                            state.network_info)
 
 
-@FLOW.stage(transactional=True)
+@FLOW.stage(idempotent=True)
 def release_source_claim(ctx: Any, state: moves.MoveState) -> None:
     """Give back what the migration held on this host."""
     state.compute.resource_tracker.release(ctx, state.migration['uuid'])

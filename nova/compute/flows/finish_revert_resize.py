@@ -32,7 +32,7 @@ FLOW.stages(
 )
 
 
-@FLOW.stage(transactional=True, idempotent=True)
+@FLOW.stage(idempotent=True)
 def drop_move_claim(ctx: Any, state: moves.MoveState) -> None:
     """Release the destination's claim; this host's passes back from the
     migration to the instance (one transaction)."""

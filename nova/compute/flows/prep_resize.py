@@ -38,7 +38,7 @@ def check_can_move_here(ctx: Any, state: moves.MoveState) -> None:
                    f'instance to the host it is on')
 
 
-@FLOW.stage(transactional=True)
+@FLOW.stage
 def claim_resources(ctx: Any, state: moves.MoveState) -> None:
     """Claim the new flavor on this node; the source's claim passes to the
     migration in the same transaction."""
