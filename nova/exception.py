@@ -91,6 +91,13 @@ class VirtDriverError(NovaException):
     msg_fmt = 'Virt driver error: %(reason)s'
 
 
+class HypervisorUnavailable(NovaException):
+    """The hypervisor of a host does not answer (upstream's: a driver
+    whose connection is broken raises it)."""
+
+    msg_fmt = 'Connection to the hypervisor is broken on host %(host)s'
+
+
 class InstanceExists(Conflict):
     msg_fmt = 'Instance %(name)s already exists.'
 

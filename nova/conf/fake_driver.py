@@ -55,6 +55,13 @@ fake_driver_opts = [
              'is inside that call. "spawn" blocks after the call took effect '
              '(the guest exists), "spawn:before" before it did. Requires '
              'state_path.'),
+    cfg.BoolOpt(
+        'host_down',
+        default=False,
+        help='Start with the whole fake hypervisor down: every driver call '
+             'raises HypervisorUnavailable (the guests are kept), as a host '
+             'that died does; tests switch it with '
+             'FakeDriver.set_host_down().'),
 ]
 
 

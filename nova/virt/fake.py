@@ -15,7 +15,17 @@ to nova:
   delay_seconds``, ``set_delay()``), a failure (``fail_methods``,
   ``inject_failure()``) and a call that never returns (``block_methods``,
   ``block()``), which writes ``<state_path>/blocked-<method>-<uuid>`` first
-  so a test knows when to kill the process.
+  so a test knows when to kill the process;
+* the whole host can be down (``[fake_driver] host_down``,
+  ``set_host_down()``): every driver call then raises
+  HypervisorUnavailable, as a real driver does when its hypervisor is
+  gone, and the guests stay as they were - what a compute host that died
+  leaves behind until it comes back (an evacuation's source).  A test
+  stops the host's nova-compute too, and marks its service forced down as
+  an operator does (os-services, 2.11); the guests it keeps are then
+  there for the returning host to clean up.  The introspection helpers
+  for tests (``instance_record``, ``attached_volumes``,
+  ``attached_interfaces``) still answer.
 
 With no fault configured a call costs a dict update (plus a small file write
 with state_path), because a boot benchmark runs thousands of spawns.
@@ -146,6 +156,7 @@ class FakeDriver(driver.ComputeDriver):
         # (method, uuid) of the calls waiting in a block now.
         self._blocked_now: list[tuple[str, str | None]] = []
         self._blocked_changed = concurrency.Condition(concurrency.Lock())
+        self._host_down = bool(opts.host_down)
         self._armed = False
 
         for method, seconds in opts.delay_seconds.items():
@@ -191,7 +202,23 @@ class FakeDriver(driver.ComputeDriver):
 
     def _update_armed(self) -> None:
         self._armed = bool(self._delays or self._always_fail or
-                           self._failures or self._blocks)
+                           self._failures or self._blocks or
+                           self._host_down)
+
+    def set_host_down(self, down: bool = True) -> None:
+        """Take the whole hypervisor down (every driver call raises
+        HypervisorUnavailable) or bring it back; the guests are kept."""
+        with self._lock:
+            self._host_down = bool(down)
+            self._update_armed()
+
+    @property
+    def host_down(self) -> bool:
+        return self._host_down
+
+    def _check_host_up(self) -> None:
+        if self._host_down:
+            raise exception.HypervisorUnavailable(host=self._host)
 
     def set_delay(self, method: str, seconds: float) -> None:
         """Make ``method`` take ``seconds`` longer (0: no delay)."""
@@ -263,6 +290,7 @@ class FakeDriver(driver.ComputeDriver):
         return found[0]
 
     def _before(self, method: str, uuid: str | None) -> None:
+        self._check_host_up()
         delay = self._delays.get(method)
         if delay:
             concurrency.sleep(delay)
@@ -411,6 +439,7 @@ class FakeDriver(driver.ComputeDriver):
         return self._nodes[0] if self._nodes else self._host
 
     def get_available_nodes(self, refresh: bool = False) -> list[str]:
+        self._check_host_up()
         return list(self._nodes) if self._nodes else [self._host]
 
     @_faultable
@@ -442,12 +471,15 @@ class FakeDriver(driver.ComputeDriver):
     # -- inventory ----------------------------------------------------------
 
     def list_instances(self) -> list[str]:
+        self._check_host_up()
         return [record['name'] for record in list(self._instances.values())]
 
     def list_instance_uuids(self) -> list[str]:
+        self._check_host_up()
         return list(self._instances)
 
     def instance_exists(self, instance: Any) -> bool:
+        self._check_host_up()
         return driver.instance_uuid(instance) in self._instances
 
     @_faultable
@@ -670,11 +702,11 @@ class FakeDriver(driver.ComputeDriver):
 
     def plug_vifs(self, instance: Any,
                   network_info: list[dict[str, Any]]) -> None:
-        pass
+        self._check_host_up()
 
     def unplug_vifs(self, instance: Any,
                     network_info: list[dict[str, Any]]) -> None:
-        pass
+        self._check_host_up()
 
     # -- resize and cold migration -----------------------------------------
     # The source guest is powered off and marked; confirm deletes a marked
@@ -751,18 +783,20 @@ class FakeDriver(driver.ComputeDriver):
             dst_compute_info: dict[str, Any],
             block_migration: bool = False,
             disk_over_commit: bool = False) -> dict[str, Any]:
+        self._check_host_up()
         return {'block_migration': block_migration,
                 'disk_over_commit': disk_over_commit}
 
     def cleanup_live_migration_destination_check(
             self, context: Any, dest_check_data: dict[str, Any]) -> None:
-        pass
+        self._check_host_up()
 
     def check_can_live_migrate_source(
             self, context: Any, instance: Any,
             dest_check_data: dict[str, Any],
             block_device_info: dict[str, Any] | None = None
             ) -> dict[str, Any]:
+        self._check_host_up()
         self._get(instance)
         return dest_check_data
 
@@ -780,6 +814,7 @@ class FakeDriver(driver.ComputeDriver):
                        recover_method: Callable[..., Any],
                        block_migration: bool = False,
                        migrate_data: dict[str, Any] | None = None) -> None:
+        self._check_host_up()
         try:
             self._live_migration(instance)
         except Exception:
@@ -800,7 +835,7 @@ class FakeDriver(driver.ComputeDriver):
                             block_device_info: dict[str, Any] | None,
                             migrate_data: dict[str, Any] | None = None
                             ) -> None:
-        pass
+        self._check_host_up()
 
     @_faultable
     def post_live_migration_at_destination(

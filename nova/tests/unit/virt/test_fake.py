@@ -500,6 +500,46 @@ class TestFaults(FakeDriverTestCase):
                           self.driver.get_available_resource, 'fake-host')
 
 
+class TestHostDown(FakeDriverTestCase):
+    """The 'host down' switch: every driver call fails, the guests stay
+    for the host's return."""
+
+    def test_every_driver_call_fails_while_down(self):
+        self.spawn()
+        self.driver.set_host_down(True)
+        self.assertTrue(self.driver.host_down)
+        for call in (lambda: self.spawn(instance('other')),
+                     lambda: self.driver.destroy(None, self.inst, []),
+                     lambda: self.driver.get_info(self.inst),
+                     lambda: self.driver.power_off(self.inst),
+                     lambda: self.driver.get_available_resource('fake-host'),
+                     self.driver.get_available_nodes,
+                     self.driver.list_instances,
+                     self.driver.list_instance_uuids,
+                     lambda: self.driver.instance_exists(self.inst),
+                     lambda: self.driver.plug_vifs(self.inst, [])):
+            error = self.assertRaises(exception.HypervisorUnavailable, call)
+            self.assertIn('fake-host', str(error))
+        # What a test inspects still answers.
+        self.assertIsNotNone(self.driver.instance_record(self.inst))
+
+    def test_guests_are_kept_for_the_return(self):
+        self.spawn()
+        self.driver.set_host_down(True)
+        self.driver.set_host_down(False)
+        self.assertEqual([self.inst['uuid']],
+                         self.driver.list_instance_uuids())
+        self.driver.destroy(None, self.inst, [])
+        self.assertEqual([], self.driver.list_instance_uuids())
+
+    def test_host_down_option(self):
+        driver = self.construct(host_down=True)
+        self.assertRaises(exception.HypervisorUnavailable, driver.init_host,
+                          'fake-host')
+        driver.set_host_down(False)
+        driver.init_host('fake-host')
+
+
 class TestLoadedFromConfig(testtools.TestCase):
 
     def test_compute_driver_option_gives_a_fake_driver(self):
