@@ -619,6 +619,62 @@ class API:
                 message=f'Compute host {host} could not be found.'
             ) from None
 
+    # -- evacuate (conductor.evacuate_instance) ---------------------------
+
+    def evacuate(self, ctx: Any, instance: dict[str, Any],
+                 host: str | None = None, admin_password: str | None = None,
+                 on_shared_storage: bool | None = None,
+                 force: bool | None = None,
+                 target_state: str | None = None) -> None:
+        """Re-create an instance whose compute host is down on another
+        host (``host`` if an admin named one; ``force`` takes it without
+        the scheduler's filters, 2.29 - 2.67).  ``target_state``
+        ('active' or 'stopped', 2.95) is the state it ends in; by default
+        it ends STOPPED if it was STOPPED, else ACTIVE.  The conductor's
+        flow does the rest (a cast).
+
+        :raises ComputeServiceInUse: (409) the source's nova-compute is up.
+        :raises ComputeHostNotFound: (404) ``host`` is no compute host.
+        :raises Invalid: (400) ``host`` is the instance's own, or
+            ``force`` without a host.
+        """
+        self._check_state(instance, 'evacuate', _EVACUATE_VM_STATES,
+                          (None,))
+        source = instance.get('host')
+        if force and not host:
+            raise exception.Invalid(
+                message="Can't force to a non-provided destination")
+        if host:
+            try:
+                self.db.service_get_by_host_and_binary(ctx, host,
+                                                       'nova-compute')
+            except exception.HostBinaryNotFound:
+                raise exception.ComputeHostNotFound(host=host) from None
+            if host == source:
+                raise exception.Invalid(
+                    message="The target host can't be the same one.")
+        if source:
+            try:
+                service = self.db.service_get_by_host_and_binary(
+                    ctx, source, 'nova-compute')
+            except exception.HostBinaryNotFound:
+                service = None
+            if service is not None and servicegroup.service_is_up(service):
+                LOG.error('Compute service of %s expected to be down for '
+                          'the evacuation of %s, but it is up', source,
+                          instance['uuid'])
+                raise exception.ComputeServiceInUse(host=source)
+        if target_state is None:
+            target_state = (vm_states.STOPPED if instance['vm_state'] ==
+                            vm_states.STOPPED else vm_states.ACTIVE)
+        self._start_action(ctx, instance, 'evacuate', task_states.REBUILDING,
+                           None)
+        self.conductor_api.evacuate_instance(
+            ctx, instance, host=host, force=bool(force),
+            admin_password=admin_password,
+            on_shared_storage=on_shared_storage,
+            target_state=_TARGET_STATES.get(target_state, target_state))
+
     # -- volumes ------------------------------------------------------------
 
     def get_volume_attachments(self, ctx: Any, instance: dict[str, Any],
@@ -954,12 +1010,15 @@ def _not_yet(action: str) -> Any:
     return refuse
 
 
-for _action in ('live_migrate', 'evacuate'):
+for _action in ('live_migrate',):
     if not hasattr(API, _action):
         setattr(API, _action, _not_yet(_action))
 
 
 _RESIZE_VM_STATES = (vm_states.ACTIVE, vm_states.STOPPED)
+_EVACUATE_VM_STATES = (vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR)
+#: The API's ``targetState`` (2.95) as a vm_state.
+_TARGET_STATES = {'active': vm_states.ACTIVE, 'stopped': vm_states.STOPPED}
 _RESCUE_VM_STATES = (vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR)
 _REBUILD_VM_STATES = (vm_states.ACTIVE, vm_states.STOPPED, vm_states.ERROR)
 _SNAPSHOT_VM_STATES = (vm_states.ACTIVE, vm_states.STOPPED,

@@ -26,6 +26,7 @@ from nova.compute.flows.attach_volume import AttachVolumeState
 from nova.compute.flows.build_instance import BuildState
 from nova.compute.flows.detach_interface import DetachInterfaceState
 from nova.compute.flows.detach_volume import DetachVolumeState
+from nova.compute.flows.evacuate_instance import EvacuateState
 from nova.compute.flows.moves import MoveState
 from nova.compute.flows.reboot_instance import RebootState
 from nova.compute.flows.rebuild_instance import RebuildState
@@ -43,7 +44,7 @@ CONF = nova.conf.CONF
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.2')
+    target = messaging.Target(version='1.4')
 
     def __init__(self, host: str, driver: Any, db: Any, network: Any,
                  volume: Any, image: Any, conductor: Any, notifier: Any,
@@ -454,6 +455,30 @@ class ComputeManager:
         """Source: take the instance back, start the original guest."""
         self._move('compute.finish_revert_resize', context, instance,
                    migration, migration.get('old_flavor'))
+
+    # -- evacuate (1.4): an RPC call from conductor.evacuate_instance ------
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def evacuate_instance(self, context: Any, instance: dict[str, Any],
+                          migration: dict[str, Any],
+                          admin_password: str | None = None,
+                          on_shared_storage: bool | None = None,
+                          target_state: str | None = None) -> None:
+        """Destination: re-create an instance whose host is down."""
+        flow = 'compute.evacuate_instance'
+        state = EvacuateState(
+            compute=self.services, instance=instance, migration=migration,
+            flavor=instance.get('flavor') or {},
+            admin_password=admin_password,
+            on_shared_storage=on_shared_storage,
+            target_state=target_state or vm_states.ACTIVE)
+        self._call(flow, context, state,
+                   lambda exc: exception.MigrationError(
+                       reason=f'{flow} failed on {self.host}: '
+                              f'{type(exc).__name__}: {exc}'),
+                   part=True)
+
+    # -- end of evacuate --------------------------------------------------
 
     # -- running flows ----------------------------------------------------
 

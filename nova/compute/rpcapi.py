@@ -14,6 +14,7 @@ History:
     1.2 - prep_resize, resize_instance, finish_resize, confirm_resize,
           revert_resize, finish_revert_resize (calls from nova-conductor's
           move flows)
+    1.4 - evacuate_instance (a call from nova-conductor's evacuate flow)
 
 Calls (the API waits for the answer) are the ones whose result is in the
 API's response: a device name, a new port, console text.
@@ -34,7 +35,7 @@ TOPIC = 'compute'
 
 
 class ComputeAPI:
-    VERSION = '1.2'
+    VERSION = '1.4'
 
     def __init__(self) -> None:
         target = messaging.Target(topic=TOPIC, version=self.VERSION)
@@ -90,6 +91,21 @@ class ComputeAPI:
         self._long_call(migration['source_compute']).call(
             ctx, 'finish_revert_resize', instance=instance,
             migration=migration)
+
+    # -- evacuate (1.4; a call from nova-conductor) --------------------------
+
+    def evacuate_instance(self, ctx: Any, instance: dict[str, Any],
+                          migration: dict[str, Any], *,
+                          admin_password: str | None = None,
+                          on_shared_storage: bool | None = None,
+                          target_state: str | None = None) -> None:
+        """Re-create ``instance`` on the migration's destination."""
+        self._long_call(migration['dest_compute']).call(
+            ctx, 'evacuate_instance', instance=instance,
+            migration=migration, admin_password=admin_password,
+            on_shared_storage=on_shared_storage, target_state=target_state)
+
+    # -- end of evacuate -----------------------------------------------------
 
     def build_and_run_instance(self, ctx: Any, instance: dict[str, Any],
                                host: str, node: str, *,

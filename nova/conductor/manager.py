@@ -21,6 +21,7 @@ from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states, vm_states
 from nova.conductor.flows import base, local_delete_instance
 from nova.conductor.flows.confirm_resize import ConfirmResizeState
+from nova.conductor.flows.evacuate_instance import EvacuateState
 from nova.conductor.flows.resize_instance import ResizeState
 from nova.flow import FlowEngine, recovery
 from nova.scheduler import filters, host_manager
@@ -30,7 +31,7 @@ CONF = nova.conf.CONF
 
 
 class ConductorManager:
-    target = messaging.Target(version='1.3')
+    target = messaging.Target(version='1.5')
 
     def __init__(self, host: str, db: Any, recorder: Any, *,
                  network: Any = None, volume: Any = None, image: Any = None,
@@ -243,6 +244,23 @@ class ConductorManager:
                        ConfirmResizeState(conductor=self.services,
                                           instance=instance,
                                           migration=migration))
+
+    # -- evacuate (1.5) ---------------------------------------------------
+
+    def evacuate_instance(self, context: Any, instance: dict[str, Any],
+                          host: str | None = None, force: bool = False,
+                          admin_password: str | None = None,
+                          on_shared_storage: bool | None = None,
+                          target_state: str | None = None) -> None:
+        """Evacuate: the conductor.evacuate_instance flow."""
+        self._run_flow('conductor.evacuate_instance', context, EvacuateState(
+            conductor=self.services, instance=instance,
+            requested_host=host, force=bool(force),
+            admin_password=admin_password,
+            on_shared_storage=on_shared_storage,
+            target_state=target_state or vm_states.ACTIVE))
+
+    # -- end of evacuate --------------------------------------------------
 
     def _run_flow(self, flow: str, context: Any, state: Any) -> bool:
         """Run a cast's flow; its failure handlers have recorded what went

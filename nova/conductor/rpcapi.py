@@ -5,6 +5,7 @@ History:
     1.1 - unshelve_instance
     1.2 - local_delete_instance
     1.3 - resize_instance, confirm_resize, revert_resize
+    1.5 - evacuate_instance
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ TOPIC = 'conductor'
 
 
 class ConductorAPI:
-    VERSION = '1.3'
+    VERSION = '1.5'
 
     def __init__(self) -> None:
         target = messaging.Target(topic=TOPIC, version=self.VERSION)
@@ -73,3 +74,17 @@ class ConductorAPI:
                       migration: dict[str, Any]) -> None:
         self.client.prepare(version=self.VERSION).cast(
             ctx, 'revert_resize', instance=instance, migration=migration)
+
+    # -- evacuate (1.5; a cast, as the moves) --------------------------------
+
+    def evacuate_instance(self, ctx: Any, instance: dict[str, Any], *,
+                          host: str | None = None, force: bool = False,
+                          admin_password: str | None = None,
+                          on_shared_storage: bool | None = None,
+                          target_state: str | None = None) -> None:
+        self.client.prepare(version=self.VERSION).cast(
+            ctx, 'evacuate_instance', instance=instance, host=host,
+            force=force, admin_password=admin_password,
+            on_shared_storage=on_shared_storage, target_state=target_state)
+
+    # -- end of evacuate -----------------------------------------------------

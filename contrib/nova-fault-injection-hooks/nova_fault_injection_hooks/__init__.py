@@ -48,6 +48,8 @@ FLOWS = {
     'conductor.resize_instance': '1.0',
     'conductor.confirm_resize': '1.0',
     'conductor.revert_resize': '1.0',
+    'compute.evacuate_instance': '1.0',
+    'conductor.evacuate_instance': '1.0',
 }
 
 

@@ -124,6 +124,11 @@ class ServerActionsController:
         kwargs: dict[str, Any] = {}
         if 'targetState' in entity:
             kwargs['target_state'] = entity['targetState']
+        if 'onSharedStorage' in entity:
+            kwargs['on_shared_storage'] = bool_value(
+                entity['onSharedStorage'])
+        if entity.get('force') is not None:
+            kwargs['force'] = bool_value(entity['force'])
         call_compute(self.compute_api.evacuate, req.context, instance,
                      entity.get('host'), admin_password=password, **kwargs)
         if version < '2.14':

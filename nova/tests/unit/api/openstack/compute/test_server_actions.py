@@ -136,6 +136,23 @@ class TestActions(fakes.APITestCase):
         self.assertEqual(200, code)
         self.assertIsNone(data)
 
+    def test_evacuate_passes_shared_storage_force_and_target_state(self):
+        self.act({'evacuate': {'host': 'h2', 'onSharedStorage': 'true'}},
+                 version='2.13', token='admin:admin')
+        name, args, kwargs = self.last_call()
+        self.assertEqual(('evacuate', (self.uuid, 'h2')), (name, args))
+        self.assertIs(True, kwargs['on_shared_storage'])
+        self.act({'evacuate': {'host': 'h2', 'force': True}},
+                 version='2.29', token='admin:admin')
+        self.assertIs(True, self.last_call()[2]['force'])
+        self.assertFault(400, 'badRequest', self.act(
+            {'evacuate': {'host': 'h2', 'force': True}}, version='2.68',
+            token='admin:admin'))
+        self.act({'evacuate': {'targetState': 'stopped'}}, version='2.95',
+                 token='admin:admin')
+        self.assertEqual({'admin_password': None, 'target_state': 'stopped'},
+                         self.last_call()[2])
+
     def test_rescue_returns_password(self):
         code, data, _ = self.act({'rescue': {'adminPass': 'x'}})
         self.assertEqual(200, code)
