@@ -21,6 +21,7 @@ from nova import concurrency, exception
 from nova import context as nova_context
 from nova.compute import resource_tracker, task_states, vm_states
 from nova.compute.flows import base
+from nova.compute.flows import destroy_evacuated_instance as evacuated
 from nova.compute.flows.attach_interface import AttachInterfaceState
 from nova.compute.flows.attach_volume import AttachVolumeState
 from nova.compute.flows.build_instance import BuildState
@@ -79,6 +80,7 @@ class ComputeManager:
         ctx = nova_context.get_admin_context()
         self.driver.init_host(self.host)
         self.resource_tracker.update_available_resource(ctx)
+        self.destroy_evacuated_instances(ctx)
         if CONF.compute.recover_interrupted_flows:
             self.recover_interrupted_runs(ctx)
             self.finish_pending_move_reverts(ctx)
@@ -118,6 +120,50 @@ class ComputeManager:
                      CONF.resize_confirm_window)
             confirmed += 1
         return confirmed
+
+    # -- evacuate: the returning source's cleanup --------------------------
+
+    def destroy_evacuated_instances(self, ctx: Any) -> int:
+        """Clean up after every evacuation away from this host whose
+        instance is now on another host or deleted: close the runs a crash
+        here left for it (the instance is another host's now; recovering
+        them would act on it), then run compute.destroy_evacuated_instance
+        for it (upstream's ``_destroy_evacuated_instances``).  How many
+        were cleaned up; one that fails is logged and left for the next
+        start."""
+        migrations = self.db.migration_get_all_by_filters(ctx, {
+            'source_compute': self.host, 'migration_type': 'evacuation',
+            'status': list(evacuated.CLEANUP_STATUSES)})
+        unfinished = [run for run in self.recorder.unfinished_runs(
+            ctx, self.host) if run.flow.startswith('compute.')]
+        done = 0
+        seen = set()
+        for migration in migrations:  # newest first
+            uuid = migration['instance_uuid']
+            if uuid in seen:
+                continue
+            seen.add(uuid)
+            try:
+                instance = evacuated.instance_or_deleted(self.services, ctx,
+                                                         uuid)
+            except exception.InstanceNotFound:
+                # Purged: nothing names the guest's owner any more.
+                instance = {'uuid': uuid, 'deleted': True}
+            if instance.get('host') == self.host and \
+                    not instance.get('deleted'):
+                continue  # not evacuated (yet): still this host's
+            for run in unfinished:
+                if run.subject == uuid:
+                    self.recorder.close_orphan(
+                        ctx, run, f'Closed at start: {uuid} was evacuated '
+                                  f'from {self.host}')
+            LOG.info('Instance %s was evacuated from this host; destroying '
+                     'what it left here', uuid)
+            if self._run('compute.destroy_evacuated_instance', ctx,
+                         MoveState(compute=self.services, instance=instance,
+                                   migration=migration)):
+                done += 1
+        return done
 
     def recover_interrupted_runs(self, ctx: Any) -> int:
         """Finish or revert every run a crash on this host left behind."""

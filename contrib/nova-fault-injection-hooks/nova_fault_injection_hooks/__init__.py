@@ -49,6 +49,7 @@ FLOWS = {
     'conductor.confirm_resize': '1.0',
     'conductor.revert_resize': '1.0',
     'compute.evacuate_instance': '1.0',
+    'compute.destroy_evacuated_instance': '1.0',
     'conductor.evacuate_instance': '1.0',
 }
 

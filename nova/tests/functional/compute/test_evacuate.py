@@ -1,6 +1,7 @@
 """Evacuation between two compute hosts, in one process
 (conductor.evacuate_instance and the destination's
-compute.evacuate_instance).
+compute.evacuate_instance), and the source's cleanup when its
+nova-compute comes back (compute.destroy_evacuated_instance).
 
 A host is down as an operator sees it: its nova-compute stopped and
 forced down (os-services, 2.11: no waiting for service_down_time), and
@@ -10,6 +11,9 @@ still there for its return.
 
 from __future__ import annotations
 
+import time
+import uuid as uuidlib
+
 import fixtures
 import testscenarios
 import testtools
@@ -17,12 +21,14 @@ from nova_fault_injection_hooks import stage_ids
 
 from nova import exception
 from nova.compute import vm_states
+from nova.flow.records import RunInfo
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional.compute import action_helpers as helpers
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
 EVACUATE_FLOWS = ('conductor.evacuate_instance', 'compute.evacuate_instance')
+CLEANUP_FLOW = 'compute.destroy_evacuated_instance'
 
 
 class _EvacuateBase(testtools.TestCase):
@@ -56,7 +62,8 @@ class _EvacuateBase(testtools.TestCase):
         self.force_down(host)
 
     def host_up(self, host):
-        """The host comes back: hypervisor, then nova-compute."""
+        """The host comes back: hypervisor, then nova-compute (whose
+        start cleans up after the evacuations away from it)."""
         self.cloud.manager(host).driver.set_host_down(False)
         self.force_down(host, False)
         self.service(host).start()
@@ -230,6 +237,89 @@ class TestEvacuate(_EvacuateBase):
         self.assertIn('No valid host', self.faults(uuid)[0]['message'])
 
 
+class TestSourceCleanup(_EvacuateBase):
+
+    def test_returning_source_destroys_what_the_evacuation_left(self):
+        source, dest = self.evacuated()
+        migration = self.migrations(self.uuid)[0]
+        self.host_up(source)
+        self.assertEqual([], self.guests(source))
+        self.assertEqual([self.uuid], self.guests(dest))
+        self.assertEqual('completed',
+                         self.migrations(self.uuid)[0]['status'])
+        self.assertIsNone(self.allocation_host(migration['uuid']))
+        self.assertEqual(dest, self.allocation_host(self.uuid))
+        self.assertEqual(0, self.memory_used(source))
+        # A recorded run on the source, for the instance.
+        runs = [r for r in self.db.flow_runs_get_by_instance(self.ctx,
+                                                             self.uuid)
+                if r['flow'] == CLEANUP_FLOW]
+        self.assertEqual([(source, 'success')],
+                         [(r['host'], r['status']) for r in runs])
+        # The instance is untouched on its new host.
+        current = self.cloud.instance(self.uuid)
+        self.assertEqual((vm_states.ACTIVE, None, dest), (
+            current['vm_state'], current['task_state'], current['host']))
+
+    def test_cleanup_runs_once(self):
+        source, _dest = self.evacuated()
+        self.host_up(source)
+        self.cloud.manager(source).init_host()
+        runs = [r for r in self.db.flow_runs_get_by_instance(self.ctx,
+                                                             self.uuid)
+                if r['flow'] == CLEANUP_FLOW]
+        self.assertEqual(1, len(runs))
+
+    def test_runs_the_dead_source_left_are_closed_not_recovered(self):
+        instance = self.boot_active()
+        self.uuid = instance['uuid']
+        source = instance['host']
+        # The host died inside a stop of the instance.
+        cut = RunInfo(run_id=str(uuidlib.uuid4()),
+                      flow='compute.stop_instance', version='1.0',
+                      request_id=None, user_id=None, project_id=None,
+                      subject=self.uuid, host=source,
+                      started_at=time.time())
+        self.cloud.manager(source).recorder.run_started(cut)
+        self.host_down(source)
+        self.evacuate(instance)
+        dest = self.other(source)
+        self.host_up(source)
+        run = self.db.flow_run_get(self.ctx, cut.run_id)
+        self.assertEqual('error', run['status'])
+        self.assertIn('evacuated', run['message'])
+        current = self.cloud.instance(self.uuid)
+        self.assertEqual((vm_states.ACTIVE, None, dest), (
+            current['vm_state'], current['task_state'], current['host']))
+        self.assertEqual([self.uuid], self.guests(dest))
+
+    def test_cleanup_of_a_deleted_instance(self):
+        source, dest = self.evacuated()
+        migration = self.migrations(self.uuid)[0]
+        self.cloud.compute_api.delete(self.ctx,
+                                      self.cloud.instance(self.uuid))
+        self.cloud.wait_for_deleted(self.uuid)
+        self.host_up(source)
+        self.assertEqual([], self.guests(source))
+        self.assertEqual([], self.guests(dest))
+        self.assertIsNone(self.allocation_host(migration['uuid']))
+        self.assertEqual(0, self.memory_used(source))
+        self.assertEqual(0, self.memory_used(dest))
+
+    def test_source_keeps_the_guest_of_a_failed_evacuation(self):
+        instance = self.boot_active()
+        self.uuid = instance['uuid']
+        source = instance['host']
+        self.host_down(source)
+        self.useFixture(fixtures.EnvironmentVariable(
+            'NOVA_FAULT_AT', 'compute.evacuate_instance.driver_spawn:fail'))
+        self.evacuate(instance)
+        self.host_up(source)
+        self.assertEqual([self.uuid], self.guests(source))
+        self.assertEqual(source, self.allocation_host(self.uuid))
+        self.assertEqual('failed', self.migrations(self.uuid)[0]['status'])
+
+
 def _stages(flows):
     """Every stage before its flow's point of no return (generated: a new
     stage is covered without editing)."""
@@ -269,3 +359,32 @@ class TestEvacuateFailures(_EvacuateBase):
                          if 'injected failure in ' + self.stage_id in
                          f['message'] + (f['details'] or '')],
                         self.faults(uuid))
+
+
+class TestSourceCleanupFailures(_EvacuateBase):
+    """A failure in any stage of the source's cleanup: the run is
+    recorded as failed, the migration is left as it was, and the next
+    start of nova-compute finishes the cleanup."""
+
+    scenarios = [(stage_id, {'stage_id': stage_id})
+                 for stage_id in stage_ids(CLEANUP_FLOW)]
+
+    def test_next_start_finishes_the_cleanup(self):
+        source, _dest = self.evacuated()
+        migration = self.migrations(self.uuid)[0]
+        self.useFixture(fixtures.EnvironmentVariable(
+            'NOVA_FAULT_AT', f'{self.stage_id}:fail'))
+        self.host_up(source)
+        runs = [r for r in self.db.flow_runs_get_by_instance(self.ctx,
+                                                             self.uuid)
+                if r['flow'] == CLEANUP_FLOW]
+        self.assertEqual(['error'], [r['status'] for r in runs])
+        self.assertEqual('done', self.migrations(self.uuid)[0]['status'])
+
+        self.useFixture(fixtures.EnvironmentVariable('NOVA_FAULT_AT'))
+        self.cloud.manager(source).init_host()
+        self.assertEqual('completed',
+                         self.migrations(self.uuid)[0]['status'])
+        self.assertEqual([], self.guests(source))
+        self.assertIsNone(self.allocation_host(migration['uuid']))
+        self.assertEqual(0, self.memory_used(source))
