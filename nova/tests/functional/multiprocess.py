@@ -188,7 +188,15 @@ class ProcessCloud(func_fixtures.CloudHelpers, fixtures.Fixture):
                 self.test.addDetail(name, content.text_content(
                     ''.join(lines[-200:])))
 
-    def config_file(self, host: str, hooks: tuple[str, ...] = ()) -> str:
+    def config_file(self, host: str, hooks: tuple[str, ...] = (),
+                    options: dict[str, dict[str, str]] | None = None,
+                    ) -> str:
+        """The configuration file of ``host``'s service: ``options`` (by
+        group) are added to, or replace, those of every service."""
+        merged = {group: dict(values)
+                  for group, values in self.options.items()}
+        for group, values in (options or {}).items():
+            merged.setdefault(group, {}).update(values)
         path = os.path.join(self.dir, f'{host}.conf')
         with open(path, 'w') as conf:
             conf.write(f'''[DEFAULT]
@@ -207,18 +215,22 @@ state_path = {self.dir}/hypervisor-{host}
 [flow]
 enabled_hooks = {','.join(hooks)}
 ''')
-            for group, values in self.options.items():
+            for group, values in merged.items():
                 conf.write(f'\n[{group}]\n')
                 for name, value in values.items():
                     conf.write(f'{name} = {value}\n')
         return path
 
     def start(self, binary: str, host: str, hooks: tuple[str, ...] = (),
+              options: dict[str, dict[str, str]] | None = None,
               **env: str) -> ServiceProcess:
+        """Start ``binary`` as ``host``, with ``options`` (by group) for
+        this host only on top of ``self.options``, and ``env`` in its
+        environment."""
         process_env = dict(os.environ, NOVA_FAULT_MARKER_DIR=self.marker_dir,
                            NOVA_CONCURRENCY=self.concurrency, **env)
         process = ServiceProcess(
-            binary, self.config_file(host, hooks),
+            binary, self.config_file(host, hooks, options),
             os.path.join(self.dir, f'{binary}-{host}.log'), process_env)
         self.addCleanup(process.stop)
         process.start()
