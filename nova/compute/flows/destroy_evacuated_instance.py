@@ -94,7 +94,7 @@ def destroy_guest(ctx: Any, state: moves.MoveState) -> None:
                    destroy_disks=True)
 
 
-@FLOW.stage(transactional=True, idempotent=True)
+@FLOW.stage(idempotent=True)
 def release_source_claim(ctx: Any, state: moves.MoveState) -> None:
     """Give back what the migration held on this host."""
     state.compute.resource_tracker.release(ctx, state.migration['uuid'])

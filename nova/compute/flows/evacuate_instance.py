@@ -107,7 +107,7 @@ FLOW.stages(
 )
 
 
-@FLOW.stage(transactional=True)
+@FLOW.stage
 def claim_resources(ctx: Any, state: EvacuateState) -> None:
     """Claim the flavor on this node; the source's claim passes to the
     migration in the same transaction."""

@@ -26,6 +26,8 @@ def past_point_of_no_return(stage_id: str) -> bool:
     engine = FlowEngine.load()
     flow = stage_id.rsplit('.', 1)[0]
     while flow not in engine.plans:
+        if '.' not in flow:
+            raise KeyError(f'no registered flow has stage {stage_id}')
         flow = flow.rsplit('.', 1)[0]
     leaf = engine.plan(flow).leaves[stage_id]
     return leaf.committed and not leaf.commits

@@ -42,6 +42,8 @@ def _committed(stage_id: str) -> bool:
     flow = stage_id.rsplit('.', 1)[0]
     engine = FlowEngine.load()
     while flow not in engine.plans:
+        if '.' not in flow:
+            raise KeyError(f'no registered flow has stage {stage_id}')
         flow = flow.rsplit('.', 1)[0]
     leaf = engine.plan(flow).leaves[stage_id]
     return leaf.committed and not leaf.commits
