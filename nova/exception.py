@@ -375,6 +375,16 @@ class MigrationError(NovaException):
     msg_fmt = 'Migration error: %(reason)s'
 
 
+class LiveMigrationAborted(MigrationError):
+    """The live migration was cancelled on request (what makes its
+    migration record 'cancelled' rather than 'error')."""
+    msg_fmt = 'Live migration of instance %(instance_uuid)s was aborted.'
+
+
+class NoActiveMigrationForInstance(NotFound):
+    msg_fmt = 'Active live migration for instance %(instance_id)s not found'
+
+
 class CannotResizeToSameFlavor(Invalid):
     msg_fmt = 'When resizing, instances must change flavor!'
 

@@ -387,6 +387,19 @@ class ComputeDriver:
         """
         raise NotImplementedError()
 
+    def live_migration_force_complete(self, instance: Any) -> None:
+        """Source side: have the live migration of ``instance`` under way
+        finish now (upstream's libvirt driver pauses the guest so that its
+        last memory pages copy, or switches to post-copy); it still ends
+        through ``post_method``."""
+        raise NotImplementedError()
+
+    def live_migration_abort(self, instance: Any) -> None:
+        """Source side: cancel the live migration of ``instance`` under
+        way; ``live_migration`` then fails (``recover_method``) with the
+        guest still running here."""
+        raise NotImplementedError()
+
     def post_live_migration(self, context: Any, instance: Any,
                             block_device_info: dict[str, Any] | None,
                             migrate_data: dict[str, Any] | None = None

@@ -15,7 +15,7 @@ to nova:
   delay_seconds``, ``set_delay()``), a failure (``fail_methods``,
   ``inject_failure()``) and a call that never returns (``block_methods``,
   ``block()``), which writes ``<state_path>/blocked-<method>-<uuid>`` first
-  so a test knows when to kill the process;
+  (with a state_path) so a test knows when to kill the process;
 * the whole host can be down (``[fake_driver] host_down``,
   ``set_host_down()``): every driver call then raises
   HypervisorUnavailable, as a real driver does when its hypervisor is
@@ -26,6 +26,9 @@ to nova:
   there for the returning host to clean up.  The introspection helpers
   for tests (``instance_record``, ``attached_volumes``,
   ``attached_interfaces``) still answer.
+* a live migration held by ``block('live_migration', 'before')`` is
+  under way until ``unblock``, ``live_migration_force_complete`` (it
+  finishes) or ``live_migration_abort`` (it fails, the guest stays).
 
 With no fault configured a call costs a dict update (plus a small file write
 with state_path), because a boot benchmark runs thousands of spawns.
@@ -158,6 +161,8 @@ class FakeDriver(driver.ComputeDriver):
         self._blocked_changed = concurrency.Condition(concurrency.Lock())
         self._host_down = bool(opts.host_down)
         self._armed = False
+        # Instances whose live migration was asked to abort.
+        self._aborted: set[str] = set()
 
         for method, seconds in opts.delay_seconds.items():
             self._check_method(method, '[fake_driver] delay_seconds')
@@ -254,13 +259,12 @@ class FakeDriver(driver.ComputeDriver):
     def block(self, method: str, when: str = AFTER) -> None:
         """Make calls of ``method`` wait, with a marker file, until
         ``unblock(method)``: ``when`` is 'after' the call took effect or
-        'before' it did.
+        'before' it did.  Without a state_path no marker file is written
+        (``wait_blocked`` says when a call is blocked).
         """
         self._check_method(method, 'block')
         if when not in (BEFORE, AFTER):
             raise ValueError(f'when must be {BEFORE!r} or {AFTER!r}')
-        if not self.state_path:
-            raise ValueError('block() needs [fake_driver] state_path')
         with self._lock:
             self._blocks[method] = (when, concurrency.Event())
             self._update_armed()
@@ -328,9 +332,10 @@ class FakeDriver(driver.ComputeDriver):
 
     def _wait_blocked(self, method: str, uuid: str | None,
                       released: Any) -> None:
-        assert self.state_path is not None  # blocking needs state_path
-        path = marker_path(self.state_path, method, uuid)
-        self._write_file(path, json.dumps({'pid': os.getpid()}))
+        path = None
+        if self.state_path:
+            path = marker_path(self.state_path, method, uuid)
+            self._write_file(path, json.dumps({'pid': os.getpid()}))
         LOG.warning('Fake driver: %s of %s blocked (marker %s)', method,
                     uuid, path)
         with self._blocked_changed:
@@ -341,7 +346,8 @@ class FakeDriver(driver.ComputeDriver):
         finally:
             with self._blocked_changed:
                 self._blocked_now.remove((method, uuid))
-        _remove(path)
+        if path:
+            _remove(path)
 
     # -- persistence --------------------------------------------------------
 
@@ -784,7 +790,10 @@ class FakeDriver(driver.ComputeDriver):
             block_migration: bool = False,
             disk_over_commit: bool = False) -> dict[str, Any]:
         self._check_host_up()
-        return {'block_migration': block_migration,
+        # None is the API's 'auto': a fake host cannot tell whether it
+        # shares storage with another, so the disks go with the guest.
+        return {'block_migration': True if block_migration is None
+                else block_migration,
                 'disk_over_commit': disk_over_commit}
 
     def cleanup_live_migration_destination_check(
@@ -815,6 +824,7 @@ class FakeDriver(driver.ComputeDriver):
                        block_migration: bool = False,
                        migrate_data: dict[str, Any] | None = None) -> None:
         self._check_host_up()
+        uuid = driver.instance_uuid(instance)
         try:
             self._live_migration(instance)
         except Exception:
@@ -822,14 +832,35 @@ class FakeDriver(driver.ComputeDriver):
             # then let the caller see the error.
             recover_method(context, instance, dest, migrate_data)
             raise
+        finally:
+            with self._lock:
+                self._aborted.discard(uuid)
         post_method(context, instance, dest, block_migration, migrate_data)
 
     # The fault point is named after the public method.
     @_faultable(name='live_migration')
     def _live_migration(self, instance: Any) -> None:
+        uuid = driver.instance_uuid(instance)
         with self._lock:
             self._get(instance)
-            self._delete(driver.instance_uuid(instance))
+            if uuid in self._aborted:
+                raise exception.LiveMigrationAborted(instance_uuid=uuid)
+            self._delete(uuid)
+
+    def live_migration_force_complete(self, instance: Any) -> None:
+        """Finish at once: a live migration held by ``block()`` goes on
+        (the fake has no memory left to copy)."""
+        self._get(instance)
+        self.unblock('live_migration')
+
+    def live_migration_abort(self, instance: Any) -> None:
+        """The live migration fails with the guest still here; one held
+        by ``block()`` is released to fail."""
+        uuid = driver.instance_uuid(instance)
+        with self._lock:
+            self._get(instance)
+            self._aborted.add(uuid)
+        self.unblock('live_migration')
 
     def post_live_migration(self, context: Any, instance: Any,
                             block_device_info: dict[str, Any] | None,
@@ -843,8 +874,11 @@ class FakeDriver(driver.ComputeDriver):
             network_info: list[dict[str, Any]] | None,
             block_migration: bool = False,
             block_device_info: dict[str, Any] | None = None) -> None:
-        record = self._new_record(instance, power_state.RUNNING,
-                                  network_info, block_device_info)
+        # A paused guest arrives paused, as it left.
+        paused = driver.instance_attr(instance, 'vm_state') == 'paused'
+        record = self._new_record(
+            instance, power_state.PAUSED if paused else power_state.RUNNING,
+            network_info, block_device_info)
         record['console'] = _console(record, 'arrived by live migration')
         with self._lock:
             self._save(record)

@@ -1297,6 +1297,10 @@ class LibvirtDriver(driver.ComputeDriver):
             self.instances_path, os.path.basename(marker))) and \
             data.get('dest_instances_path') == self.instances_path
         data['is_shared_instance_path'] = shared
+        if data.get('block_migration') is None:
+            # The API's 'auto', as upstream: the disks go with the guest
+            # unless both hosts see them.
+            data['block_migration'] = not shared
         if shared and data.get('block_migration'):
             raise libvirt_migration.MigrationPreCheckError(reason=(
                 f'block migration of {uuid} is pointless: this host and '

@@ -283,6 +283,69 @@ class TestGuests(FakeDriverTestCase):
         post.assert_not_called()
         self.assertTrue(self.driver.instance_exists(self.inst))
 
+    def _blocked_live_migration(self):
+        self.spawn()
+        self.driver.block('live_migration', fake.BEFORE)
+        post, recover = mock.Mock(), mock.Mock()
+        outcome = {}
+
+        def migrate():
+            try:
+                self.driver.live_migration(None, self.inst, 'dest', post,
+                                           recover)
+            except Exception as error:
+                outcome['error'] = error
+        handle = concurrency.spawn(migrate)
+        self.assertEqual(self.inst['uuid'], self.driver.wait_blocked(
+            'live_migration', timeout=30))
+        return handle, post, recover, outcome
+
+    def test_abort_fails_the_live_migration_and_keeps_the_guest(self):
+        handle, post, recover, outcome = self._blocked_live_migration()
+        self.driver.live_migration_abort(self.inst)
+        handle.wait(timeout=30)
+        self.assertIsInstance(outcome['error'],
+                              exception.LiveMigrationAborted)
+        recover.assert_called_once_with(None, self.inst, 'dest', None)
+        post.assert_not_called()
+        self.assertTrue(self.driver.instance_exists(self.inst))
+        # The next live migration is not aborted.
+        self.driver.live_migration(None, self.inst, 'dest', post, recover)
+        self.assertFalse(self.driver.instance_exists(self.inst))
+
+    def test_force_complete_finishes_the_live_migration(self):
+        handle, post, recover, outcome = self._blocked_live_migration()
+        self.driver.live_migration_force_complete(self.inst)
+        handle.wait(timeout=30)
+        self.assertEqual({}, outcome)
+        post.assert_called_once()
+        self.assertFalse(self.driver.instance_exists(self.inst))
+
+    def test_block_without_a_state_path(self):
+        drv = self.useFixture(virt_fixture.FakeDriverFixture(
+            state_path=None)).driver
+        drv.block('spawn', fake.BEFORE)
+        handle = concurrency.spawn(drv.spawn, None, self.inst, {}, [],
+                                   None, None)
+        self.assertEqual(self.inst['uuid'],
+                         drv.wait_blocked('spawn', timeout=30))
+        self.assertFalse(drv.instance_exists(self.inst))
+        drv.unblock('spawn')
+        handle.wait(timeout=30)
+        self.assertTrue(drv.instance_exists(self.inst))
+
+    def test_abort_of_an_unknown_guest_is_not_found(self):
+        self.assertRaises(exception.InstanceNotFound,
+                          self.driver.live_migration_abort, self.inst)
+
+    def test_auto_block_migration_moves_the_disks(self):
+        data = self.driver.check_can_live_migrate_destination(
+            None, self.inst, {}, {}, block_migration=None)
+        self.assertTrue(data['block_migration'])
+        data = self.driver.check_can_live_migrate_destination(
+            None, self.inst, {}, {}, block_migration=False)
+        self.assertFalse(data['block_migration'])
+
 
 class TestPersistence(FakeDriverTestCase):
 
