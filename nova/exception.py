@@ -375,6 +375,11 @@ class MigrationError(NovaException):
     msg_fmt = 'Migration error: %(reason)s'
 
 
+class UnableToMigrateToSelf(Invalid):
+    msg_fmt = ('Unable to migrate instance (%(instance_id)s) to current '
+               'host (%(host)s).')
+
+
 class LiveMigrationAborted(MigrationError):
     """The live migration was cancelled on request (what makes its
     migration record 'cancelled' rather than 'error')."""

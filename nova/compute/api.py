@@ -4,9 +4,8 @@ It validates what can be validated without a compute host (image state,
 key pair, instance state for an action), writes the records the request
 creates (instances, block device mappings, the instance action that the
 flow's stage events will hang off), and casts to the conductor or the
-instance's compute host.  Requests for an operation whose flow this cloud
-does not have yet are refused with ActionNotSupported instead of failing
-later.
+instance's compute host.  Moves between hosts (resize, cold and live
+migration, evacuate) go to the conductor, which orchestrates them.
 """
 
 from __future__ import annotations
@@ -619,6 +618,48 @@ class API:
                 message=f'Compute host {host} could not be found.'
             ) from None
 
+    # -- live migration (conductor.live_migrate_instance) ------------------
+
+    def live_migrate(self, ctx: Any, instance: dict[str, Any],
+                     host_name: str | None, block_migration: Any,
+                     force: bool | None = None,
+                     disk_over_commit: bool = False,
+                     async_: bool = True) -> None:
+        """Live-migrate to ``host_name`` (or where the scheduler says);
+        ``block_migration`` 'auto' (None) is decided by the drivers'
+        checks.  Upstream's cheap checks here, the rest in the
+        conductor's flow (a cast: ``async_`` is always true here, as
+        upstream's from 2.25).
+
+        :raises InstanceInvalidState: not ACTIVE or PAUSED, or busy
+        :raises Invalid: (400) the host is not a compute host
+        :raises UnableToMigrateToSelf: (400) the host is the source
+        :raises MigrationPreCheckError: (400) the host's nova-compute is
+            down
+        :raises ServiceUnavailable: the source's nova-compute is down
+        """
+        self._check_state(instance, 'live_migrate',
+                          (vm_states.ACTIVE, vm_states.PAUSED), (None,))
+        if block_migration == 'auto':
+            block_migration = None
+        if host_name:
+            if host_name == instance.get('host'):
+                raise exception.UnableToMigrateToSelf(
+                    instance_id=instance['uuid'], host=host_name)
+            self._check_host_exists(ctx, host_name)
+            try:
+                self._check_compute_up(ctx, host_name)
+            except exception.ServiceUnavailable as exc:
+                raise exception.MigrationPreCheckError(
+                    reason=exc.format_message()) from None
+        self._check_compute_up(ctx, instance['host'])
+        self._start_action(ctx, instance, 'live-migration',
+                           task_states.MIGRATING, None)
+        self.conductor_api.live_migrate_instance(
+            ctx, instance, host_name, block_migration,
+            force=bool(force and host_name),
+            disk_over_commit=disk_over_commit)
+
     # -- evacuate (conductor.evacuate_instance) ---------------------------
 
     def evacuate(self, ctx: Any, instance: dict[str, Any],
@@ -998,21 +1039,6 @@ def _with_lock_reason(instance: dict[str, Any]) -> dict[str, Any]:
         instance['locked_reason'] = (instance.get('system_metadata') or
                                      {}).get('locked_reason')
     return instance
-
-
-def _not_yet(action: str) -> Any:
-    def refuse(self: API, ctx: Any, instance: Any, *args: Any,
-               **kwargs: Any) -> None:
-        raise exception.ActionNotSupported(action=action)
-    refuse.__name__ = action
-    refuse.__doc__ = (f'{action}: refused until its compute flow exists '
-                      f'(see nova/compute/flows).')
-    return refuse
-
-
-for _action in ('live_migrate',):
-    if not hasattr(API, _action):
-        setattr(API, _action, _not_yet(_action))
 
 
 _RESIZE_VM_STATES = (vm_states.ACTIVE, vm_states.STOPPED)

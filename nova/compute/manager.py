@@ -20,7 +20,7 @@ import nova.conf
 from nova import concurrency, exception
 from nova import context as nova_context
 from nova.compute import resource_tracker, task_states, vm_states
-from nova.compute.flows import base
+from nova.compute.flows import base, moves
 from nova.compute.flows import destroy_evacuated_instance as evacuated
 from nova.compute.flows.attach_interface import AttachInterfaceState
 from nova.compute.flows.attach_volume import AttachVolumeState
@@ -501,6 +501,144 @@ class ComputeManager:
         """Source: take the instance back, start the original guest."""
         self._move('compute.finish_revert_resize', context, instance,
                    migration, migration.get('old_flavor'))
+
+    # -- live migration (1.3): calls from conductor.live_migrate_instance,
+    # and the user's force-complete and abort (casts) -------------------
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def check_can_live_migrate_destination(
+            self, context: Any, instance: dict[str, Any],
+            migration: dict[str, Any], block_migration: bool | None,
+            disk_over_commit: bool = False) -> dict[str, Any]:
+        """Destination: can the guest come here?  The driver checks this
+        host, then the source's checks its side (a call to the source);
+        the answer is the migrate data, with ``block_migration`` decided.
+
+        Not a flow: it changes nothing, so there is nothing to revert or
+        resume (the driver's check file is removed in any case).
+        """
+        source = migration['source_compute']
+        data = self._precheck(
+            self.driver.check_can_live_migrate_destination, context,
+            instance, self._compute_info(context, source),
+            self._compute_info(context, self.host),
+            block_migration=block_migration,
+            disk_over_commit=disk_over_commit)
+        try:
+            return self.compute_rpcapi.check_can_live_migrate_source(
+                context, instance, data, source)
+        finally:
+            self.driver.cleanup_live_migration_destination_check(context,
+                                                                 data)
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def check_can_live_migrate_source(
+            self, context: Any, instance: dict[str, Any],
+            dest_check_data: dict[str, Any]) -> dict[str, Any]:
+        """Source: can the guest leave?  (A read, as the destination's.)"""
+        state = MoveState(compute=self.services, instance=instance,
+                          migration={})
+        return self._precheck(
+            self.driver.check_can_live_migrate_source, context, instance,
+            dest_check_data,
+            block_device_info=moves.block_device_info(context, state))
+
+    @staticmethod
+    def _precheck(check: Any, *args: Any, **kwargs: Any) -> Any:
+        """A driver's check; its refusal crosses RPC as a NovaException."""
+        try:
+            return check(*args, **kwargs)
+        except exception.NovaException as exc:
+            if type(exc).__module__ == exception.__name__:
+                raise
+            raise exception.MigrationPreCheckError(reason=str(exc)) from exc
+        except Exception as exc:
+            raise exception.MigrationPreCheckError(
+                reason=f'{type(exc).__name__}: {exc}') from exc
+
+    def _compute_info(self, context: Any, host: str) -> dict[str, Any]:
+        nodes = self.db.compute_node_get_all_by_host(context, host)
+        return dict(nodes[0]) if nodes else {}
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def pre_live_migration(self, context: Any, instance: dict[str, Any],
+                           migration: dict[str, Any],
+                           block_migration: bool,
+                           migrate_data: dict[str, Any]) -> dict[str, Any]:
+        """Destination: claim, prepare; the migrate data for the source."""
+        return self._move('compute.pre_live_migration', context, instance,
+                          migration, None, block_migration=block_migration,
+                          migrate_data=dict(migrate_data or {})
+                          ).migrate_data
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def live_migration(self, context: Any, instance: dict[str, Any],
+                       migration: dict[str, Any], block_migration: bool,
+                       migrate_data: dict[str, Any]) -> None:
+        """Source: move the running guest to the destination."""
+        self._move('compute.live_migration', context, instance, migration,
+                   None, block_migration=block_migration,
+                   migrate_data=dict(migrate_data or {}))
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def post_live_migration_at_source(
+            self, context: Any, instance: dict[str, Any],
+            migration: dict[str, Any],
+            migrate_data: dict[str, Any]) -> None:
+        """Source: clean up after the guest left."""
+        self._move('compute.post_live_migration_at_source', context,
+                   instance, migration, None,
+                   migrate_data=dict(migrate_data or {}))
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def post_live_migration_at_destination(
+            self, context: Any, instance: dict[str, Any],
+            migration: dict[str, Any], block_migration: bool) -> None:
+        """Destination: take the instance; the migration 'completed'."""
+        self._move('compute.post_live_migration_at_destination', context,
+                   instance, migration, None,
+                   block_migration=block_migration)
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def rollback_live_migration_at_destination(
+            self, context: Any, instance: dict[str, Any],
+            migration: dict[str, Any],
+            migrate_data: dict[str, Any]) -> None:
+        """Destination: undo pre_live_migration."""
+        self._move('compute.rollback_live_migration_at_destination',
+                   context, instance, migration, None,
+                   migrate_data=dict(migrate_data or {}))
+
+    def live_migration_force_complete(self, context: Any,
+                                      instance: dict[str, Any],
+                                      migration: dict[str, Any]) -> None:
+        """Source (a cast): finish the running live migration now."""
+        self._run_beside('compute.live_migration_force_complete', context,
+                         instance, migration)
+
+    def live_migration_abort(self, context: Any, instance: dict[str, Any],
+                             migration_id: int) -> None:
+        """Source (a cast): abort the live migration."""
+        try:
+            migration = self.db.migration_get(context, migration_id)
+        except exception.MigrationNotFound as exc:
+            LOG.error('Cannot abort the live migration of %s: %s',
+                      instance['uuid'], exc)
+            return
+        self._run_beside('compute.live_migration_abort', context, instance,
+                         migration)
+
+    def _run_beside(self, flow: str, context: Any, instance: dict[str, Any],
+                    migration: dict[str, Any]) -> None:
+        """Run a flow acting on a live migration under way: without the
+        instance's lock, which the migration's own flow holds."""
+        state = MoveState(compute=self.services, instance=instance,
+                          migration=dict(migration))
+        try:
+            self.flows.run(flow, context, state)
+        except Exception as exc:
+            LOG.error('%s failed for instance %s: %s', flow,
+                      instance['uuid'], exc)
 
     # -- evacuate (1.4): an RPC call from conductor.evacuate_instance ------
 

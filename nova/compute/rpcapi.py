@@ -14,6 +14,14 @@ History:
     1.2 - prep_resize, resize_instance, finish_resize, confirm_resize,
           revert_resize, finish_revert_resize (calls from nova-conductor's
           move flows)
+    1.3 - live migration: check_can_live_migrate_destination,
+          check_can_live_migrate_source, pre_live_migration,
+          live_migration, post_live_migration_at_source,
+          post_live_migration_at_destination,
+          rollback_live_migration_at_destination (calls from
+          nova-conductor's live migration flow, and the destination's
+          check to the source); live_migration_force_complete,
+          live_migration_abort (casts from the API)
     1.4 - evacuate_instance (a call from nova-conductor's evacuate flow)
 
 Calls (the API waits for the answer) are the ones whose result is in the
@@ -91,6 +99,79 @@ class ComputeAPI:
         self._long_call(migration['source_compute']).call(
             ctx, 'finish_revert_resize', instance=instance,
             migration=migration)
+
+    # -- live migration (1.3) -------------------------------------------
+
+    def check_can_live_migrate_destination(
+            self, ctx: Any, instance: dict[str, Any],
+            migration: dict[str, Any], block_migration: bool | None,
+            disk_over_commit: bool = False) -> dict[str, Any]:
+        return self._long_call(migration['dest_compute']).call(
+            ctx, 'check_can_live_migrate_destination', instance=instance,
+            migration=migration, block_migration=block_migration,
+            disk_over_commit=disk_over_commit)
+
+    def check_can_live_migrate_source(
+            self, ctx: Any, instance: dict[str, Any],
+            dest_check_data: dict[str, Any], host: str) -> dict[str, Any]:
+        return self._long_call(host).call(
+            ctx, 'check_can_live_migrate_source', instance=instance,
+            dest_check_data=dest_check_data)
+
+    def pre_live_migration(self, ctx: Any, instance: dict[str, Any],
+                           migration: dict[str, Any],
+                           block_migration: bool,
+                           migrate_data: dict[str, Any]) -> dict[str, Any]:
+        return self._long_call(migration['dest_compute']).call(
+            ctx, 'pre_live_migration', instance=instance,
+            migration=migration, block_migration=block_migration,
+            migrate_data=migrate_data)
+
+    def live_migration(self, ctx: Any, instance: dict[str, Any],
+                       migration: dict[str, Any], block_migration: bool,
+                       migrate_data: dict[str, Any]) -> None:
+        self._long_call(migration['source_compute']).call(
+            ctx, 'live_migration', instance=instance, migration=migration,
+            block_migration=block_migration, migrate_data=migrate_data)
+
+    def post_live_migration_at_source(
+            self, ctx: Any, instance: dict[str, Any],
+            migration: dict[str, Any],
+            migrate_data: dict[str, Any]) -> None:
+        self._long_call(migration['source_compute']).call(
+            ctx, 'post_live_migration_at_source', instance=instance,
+            migration=migration, migrate_data=migrate_data)
+
+    def post_live_migration_at_destination(
+            self, ctx: Any, instance: dict[str, Any],
+            migration: dict[str, Any], block_migration: bool) -> None:
+        self._long_call(migration['dest_compute']).call(
+            ctx, 'post_live_migration_at_destination', instance=instance,
+            migration=migration, block_migration=block_migration)
+
+    def rollback_live_migration_at_destination(
+            self, ctx: Any, instance: dict[str, Any],
+            migration: dict[str, Any],
+            migrate_data: dict[str, Any]) -> None:
+        self._long_call(migration['dest_compute']).call(
+            ctx, 'rollback_live_migration_at_destination',
+            instance=instance, migration=migration,
+            migrate_data=migrate_data)
+
+    def live_migration_force_complete(self, ctx: Any,
+                                      instance: dict[str, Any],
+                                      migration: dict[str, Any]) -> None:
+        self._host(migration['source_compute']).cast(
+            ctx, 'live_migration_force_complete', instance=instance,
+            migration=migration)
+
+    def live_migration_abort(self, ctx: Any, instance: dict[str, Any],
+                             migration_id: int) -> None:
+        self._host(instance['host']).cast(
+            ctx, 'live_migration_abort', instance=instance,
+            migration_id=migration_id)
+
+    # -- end of live migration (1.3) ---------------------------------------
 
     # -- evacuate (1.4; a call from nova-conductor) --------------------------
 

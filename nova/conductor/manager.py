@@ -22,6 +22,7 @@ from nova.compute import task_states, vm_states
 from nova.conductor.flows import base, local_delete_instance
 from nova.conductor.flows.confirm_resize import ConfirmResizeState
 from nova.conductor.flows.evacuate_instance import EvacuateState
+from nova.conductor.flows.live_migrate_instance import LiveMigrateState
 from nova.conductor.flows.resize_instance import ResizeState
 from nova.flow import FlowEngine, recovery
 from nova.scheduler import filters, host_manager
@@ -244,6 +245,23 @@ class ConductorManager:
                        ConfirmResizeState(conductor=self.services,
                                           instance=instance,
                                           migration=migration))
+
+    # -- live migration (1.4) --------------------------------------------
+
+    def live_migrate_instance(self, context: Any, instance: dict[str, Any],
+                              host: str | None,
+                              block_migration: bool | None,
+                              force: bool | None = None,
+                              disk_over_commit: bool = False) -> None:
+        """Live-migrate: the conductor.live_migrate_instance flow."""
+        self._run_flow('conductor.live_migrate_instance', context,
+                       LiveMigrateState(
+                           conductor=self.services, instance=instance,
+                           requested_host=host, force=bool(force),
+                           block_migration=block_migration,
+                           disk_over_commit=bool(disk_over_commit)))
+
+    # -- end of live migration (1.4) -------------------------------------
 
     # -- evacuate (1.5) ---------------------------------------------------
 

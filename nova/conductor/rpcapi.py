@@ -5,6 +5,10 @@ History:
     1.1 - unshelve_instance
     1.2 - local_delete_instance
     1.3 - resize_instance, confirm_resize, revert_resize
+    1.4 - live_migrate_instance (a cast: the API makes the cheap checks
+          first - states, hosts known and up, not the source - and the
+          drivers' checks are the flow's; their refusal is the
+          instance's fault and the migration's 'error', as any failure)
     1.5 - evacuate_instance
 """
 
@@ -74,6 +78,20 @@ class ConductorAPI:
                       migration: dict[str, Any]) -> None:
         self.client.prepare(version=self.VERSION).cast(
             ctx, 'revert_resize', instance=instance, migration=migration)
+
+    # -- live migration (1.4) --------------------------------------------
+
+    def live_migrate_instance(self, ctx: Any, instance: dict[str, Any],
+                              host: str | None,
+                              block_migration: bool | None,
+                              force: bool | None = None,
+                              disk_over_commit: bool = False) -> None:
+        self.client.prepare(version=self.VERSION).cast(
+            ctx, 'live_migrate_instance', instance=instance, host=host,
+            block_migration=block_migration, force=force,
+            disk_over_commit=disk_over_commit)
+
+    # -- end of live migration (1.4) -------------------------------------
 
     # -- evacuate (1.5; a cast, as the moves) --------------------------------
 

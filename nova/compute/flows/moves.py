@@ -2,7 +2,8 @@
 of the migration record and of the instance's flavor.
 
 A move (resize, cold migration) is orchestrated by nova-conductor
-(``nova/conductor/flows/resize_instance.py``): each of its stages is an
+(``nova/conductor/flows/resize_instance.py``; a live migration by
+``live_migrate_instance.py``): each of its stages is an
 RPC call to the source or the destination nova-compute, which runs one
 of the flows here for its part - ``compute.prep_resize``,
 ``compute.resize_instance``, ``compute.finish_resize`` - and the user's
@@ -37,7 +38,8 @@ FLAVOR_SIZES = ('memory_mb', 'vcpus', 'root_gb', 'ephemeral_gb', 'swap')
 
 @dataclasses.dataclass
 class MoveState:
-    """Contract 1.0 of the compute flows of a resize or cold migration."""
+    """Contract 1.0 of the compute flows of a move (resize, cold or live
+    migration)."""
 
     compute: base.ComputeServices
     instance: dict[str, Any]
@@ -52,6 +54,13 @@ class MoveState:
     #: What the source's driver returned for the destination's.
     disk_info: str = ''
     image_meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: Live migration: what the drivers' checks and pre_live_migration
+    #: said the other host needs (in memory only: a run recovered after
+    #: a crash has none, and its stages say what they do without it).
+    migrate_data: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: Live migration: whether the disks go with the guest (None until
+    #: the drivers' checks decided an 'auto').
+    block_migration: bool | None = None
 
 
 def subject(state: MoveState) -> str:

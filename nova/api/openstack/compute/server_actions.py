@@ -13,6 +13,7 @@ from typing import Any
 
 import webob.exc
 
+from nova import exception
 from nova.api.openstack import common, wsgi
 from nova.api.openstack.compute import helpers
 from nova.api.openstack.compute.flows.base import bool_value, call_compute
@@ -107,8 +108,20 @@ class ServerActionsController:
         block = entity['block_migration']
         if block != 'auto':
             block = bool_value(block)
-        self.compute_api.live_migrate(req.context, instance, entity['host'],
-                                      block)
+        kwargs: dict[str, Any] = {}
+        # Before 2.30 a named host is taken as it is (upstream's force);
+        # 2.30 to 2.67 say so with force; from 2.68 the scheduler always
+        # checks it.
+        if entity['host'] and (req.api_version_request < '2.30' or
+                               entity.get('force')):
+            kwargs['force'] = True
+        try:
+            self.compute_api.live_migrate(req.context, instance,
+                                          entity['host'], block, **kwargs)
+        except exception.ServiceUnavailable as exc:
+            # The server's own compute service is down: 409, as upstream.
+            raise webob.exc.HTTPConflict(
+                explanation=exc.format_message()) from None
 
     @wsgi.action('evacuate')
     def evacuate(self, req: wsgi.Request, id: str,

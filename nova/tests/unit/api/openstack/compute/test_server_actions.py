@@ -125,6 +125,17 @@ class TestActions(fakes.APITestCase):
         self.assertEqual(('live_migrate', (self.uuid, None, 'auto'), {}),
                          self.last_call())
 
+    def test_live_migrate_to_a_host_is_forced_before_230(self):
+        body = {'os-migrateLive': {'host': 'h2', 'block_migration': False}}
+        self.act(body, version='2.29', token='admin:admin')
+        self.assertEqual(('live_migrate', (self.uuid, 'h2', False),
+                          {'force': True}), self.last_call())
+        self.act(body, version='2.30', token='admin:admin')
+        self.assertEqual({}, self.last_call()[2])
+        body['os-migrateLive']['force'] = True
+        self.act(body, version='2.30', token='admin:admin')
+        self.assertEqual({'force': True}, self.last_call()[2])
+
     def test_evacuate_password_before_214_only(self):
         code, data, _ = self.act(
             {'evacuate': {'host': 'h2', 'onSharedStorage': False}},

@@ -1,0 +1,279 @@
+"""conductor.live_migrate_instance: live-migrate an instance - the
+orchestration of the move of its running guest from its source host to
+a destination.
+
+Every stage past the choice of the destination is one RPC call to one
+host, which runs its part as a recorded flow of its own
+(``nova/compute/flows``)::
+
+    select_destination    scheduler (never the source); an admin's host
+                          is a filtered candidate, or taken as it is
+                          with force (a host before 2.30)
+    create_migration      the migration record, 'live-migration',
+                          'accepted'
+    check_can_live_migrate  destination, then the source from there:
+                          the drivers' checks (a plain call, no flow:
+                          it changes nothing); decides an 'auto' block
+                          migration
+    pre_live_migration    destination: claim, prepare ('preparing')
+    live_migration        source: the driver moves the guest
+                          ('running'; force-complete and abort act here)
+    update_instance_host  the guest runs on the destination: the
+                          instance's host and node say so - the point of
+                          no return
+    post_live_migration   source: clean up after the guest
+    post_live_migration_at_destination
+                          destination: take the instance, release the
+                          source's share; 'completed', task cleared
+    finish_migration      whatever a host's part past the point of no
+                          return left undone of those records
+
+The instance's task is MIGRATING from the API's request to the end; its
+vm_state (ACTIVE or PAUSED) never changes.
+
+Failure before the point of no return: the completed stages are
+reverted newest first, each on the host that did it - the source's
+``compute.live_migration`` reverts itself (the driver leaves the guest
+running there) and the destination undoes its preparation and drops its
+claim (``compute.rollback_live_migration_at_destination``).  Then the
+fault is recorded, the migration is 'cancelled' (an abort) or 'error',
+and the task is cleared: the instance runs on its source as before.  If
+a revert failed (a host that does not answer), the instance goes to
+ERROR and the migration to 'failed'.
+
+Point of no return: ``update_instance_host`` (the engine's, a
+transactional stage).  After it a failing stage is recorded and the
+move still finishes: ``finish_migration`` completes the records.
+
+Known gap: the guest has left its source before the points of no
+return (this one and compute.live_migration's ``update_migration_copied``)
+are written, as they can only be written after the driver returned.  If
+that write itself fails, the move is reverted like any failure before
+it, and the destination's rollback removes the guest that moved.  A
+fix needs the revert of ``live_migration`` to ask the source whether
+the guest is still there and, if not, finish instead.
+
+Interrupted (nova-conductor died): before the point of no return, the
+same reverts at restart; after it, resumed.  A host that died inside its
+stage reverts (or, past its own point of no return, finishes) its part
+when it restarts; the call here fails when its heartbeats stop
+(``[DEFAULT] rpc_response_timeout``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from oslo_log import log as logging
+
+from nova import exception
+from nova.compute import task_states, vm_states
+from nova.conductor.flows import base
+from nova.flow import REVERT, Flow
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class LiveMigrateState:
+    """Contract 1.0 of conductor.live_migrate_instance."""
+
+    conductor: base.ConductorServices
+    instance: dict[str, Any]
+    #: An admin's requested destination host.
+    requested_host: str | None = None
+    #: Take ``requested_host`` without the scheduler (before 2.30).
+    force: bool = False
+    #: True, False, or None for the API's 'auto' (the drivers decide).
+    block_migration: bool | None = None
+    disk_over_commit: bool = False
+    #: Filled in by select_destination.
+    dest_host: str | None = None
+    dest_node: str | None = None
+    #: Filled in by create_migration.
+    migration: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: What the drivers' checks and pre_live_migration said (in memory).
+    migrate_data: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: Set when a revert failed: the instance cannot be put back.
+    revert_failed: bool = False
+
+
+def _subject(state: LiveMigrateState) -> str:
+    return state.instance['uuid']
+
+
+def _load_state(ctx: Any, run: Any,
+                services: base.ConductorServices) -> LiveMigrateState:
+    """The instance and its newest migration, from the database."""
+    instance = services.db.instance_get_by_uuid(ctx, run.subject)
+    migrations = services.db.migration_get_all_by_filters(
+        ctx, {'instance_uuid': run.subject}, limit=1)
+    migration = migrations[0] if migrations else {}
+    return LiveMigrateState(
+        conductor=services, instance=instance,
+        dest_host=migration.get('dest_compute'),
+        dest_node=migration.get('dest_node'), migration=migration)
+
+
+FLOW = Flow('conductor.live_migrate_instance', '1.0', LiveMigrateState,
+            on_interrupt=REVERT, subject=_subject, load_state=_load_state,
+            point_of_no_return='update_instance_host',
+            doc='Live-migrate an instance to another host.')
+FLOW.stages(
+    'select_destination',
+    'create_migration',
+    'check_can_live_migrate',
+    'pre_live_migration',
+    'live_migration',
+    'update_instance_host',
+    'post_live_migration',
+    'post_live_migration_at_destination',
+    'finish_migration',
+)
+FLOW.on_failure(base.record_fault, 'restore_instance')
+
+
+@FLOW.stage
+def select_destination(ctx: Any, state: LiveMigrateState) -> None:
+    """The scheduler's host (or the admin's, forced) - never the source."""
+    instance = state.instance
+    if state.requested_host and state.force:
+        nodes = state.conductor.db.compute_node_get_all_by_host(
+            ctx, state.requested_host)
+        if not nodes:
+            raise exception.ComputeHostNotFound(host=state.requested_host)
+        state.dest_host, state.dest_node = (state.requested_host,
+                                            nodes[0]['hypervisor_hostname'])
+        return
+    spec: dict[str, Any] = {
+        'flavor': instance['flavor'], 'num_instances': 1,
+        'availability_zone': instance.get('availability_zone'),
+        'requested_destination': state.requested_host,
+        'ignore_hosts': [instance['host']]}
+    host = state.conductor.scheduler.select_destinations(ctx, spec, 1)[0]
+    state.dest_host, state.dest_node = host.host, host.node
+
+
+@FLOW.stage(transactional=True)
+def create_migration(ctx: Any, state: LiveMigrateState) -> None:
+    """The migration record, 'accepted'."""
+    instance = state.instance
+    flavor = instance.get('flavor') or {}
+    state.migration = state.conductor.db.migration_create(ctx, {
+        'instance_uuid': instance['uuid'],
+        'source_compute': instance['host'],
+        'source_node': instance['node'],
+        'dest_compute': state.dest_host, 'dest_node': state.dest_node,
+        'dest_host': state.dest_host,
+        'old_instance_type_id': flavor.get('id'),
+        'new_instance_type_id': flavor.get('id'),
+        'old_flavor': flavor, 'new_flavor': flavor,
+        'status': 'accepted', 'migration_type': 'live-migration',
+        'user_id': ctx.user_id, 'project_id': ctx.project_id})
+
+
+@FLOW.stage
+def check_can_live_migrate(ctx: Any, state: LiveMigrateState) -> None:
+    """Destination, then source: can the guest go?  Decides 'auto'."""
+    state.migrate_data = dict(
+        state.conductor.compute_rpcapi.check_can_live_migrate_destination(
+            ctx, state.instance, state.migration, state.block_migration,
+            state.disk_over_commit))
+    state.block_migration = bool(state.migrate_data.get('block_migration'))
+
+
+@FLOW.stage
+def pre_live_migration(ctx: Any, state: LiveMigrateState) -> None:
+    """Destination: claim, prepare (compute.pre_live_migration)."""
+    state.migrate_data = dict(
+        state.conductor.compute_rpcapi.pre_live_migration(
+            ctx, state.instance, state.migration,
+            bool(state.block_migration), state.migrate_data))
+
+
+@FLOW.revert('pre_live_migration')
+def rollback_at_destination(ctx: Any, state: LiveMigrateState,
+                            failure: Any) -> None:
+    try:
+        state.conductor.compute_rpcapi.rollback_live_migration_at_destination(
+            ctx, state.instance, state.migration, state.migrate_data)
+    except Exception:
+        state.revert_failed = True
+        LOG.error('Could not roll back the live migration of %s on %s',
+                  state.instance['uuid'], state.migration['dest_compute'])
+        raise
+
+
+@FLOW.stage
+def live_migration(ctx: Any, state: LiveMigrateState) -> None:
+    """Source: the driver moves the guest (compute.live_migration)."""
+    state.conductor.compute_rpcapi.live_migration(
+        ctx, state.instance, state.migration, bool(state.block_migration),
+        state.migrate_data)
+
+
+@FLOW.stage(transactional=True)
+def update_instance_host(ctx: Any, state: LiveMigrateState) -> None:
+    """The instance is on the destination's host and node."""
+    values = {'host': state.migration['dest_compute'],
+              'node': state.migration['dest_node']}
+    state.conductor.db.instance_update(ctx, state.instance['uuid'], values)
+    state.instance.update(values)
+
+
+@FLOW.stage
+def post_live_migration(ctx: Any, state: LiveMigrateState) -> None:
+    """Source: clean up (compute.post_live_migration_at_source)."""
+    state.conductor.compute_rpcapi.post_live_migration_at_source(
+        ctx, state.instance, state.migration, state.migrate_data)
+
+
+@FLOW.stage
+def post_live_migration_at_destination(ctx: Any,
+                                       state: LiveMigrateState) -> None:
+    """Destination: take the instance
+    (compute.post_live_migration_at_destination)."""
+    state.conductor.compute_rpcapi.post_live_migration_at_destination(
+        ctx, state.instance, state.migration, bool(state.block_migration))
+
+
+@FLOW.stage(transactional=True, idempotent=True)
+def finish_migration(ctx: Any, state: LiveMigrateState) -> None:
+    """The source's share released, the migration 'completed' and the
+    task cleared, if a host's part left them."""
+    db = state.conductor.db
+    db.allocation_release(ctx, state.migration['uuid'])
+    db.migration_update(ctx, state.migration['uuid'],
+                        {'status': 'completed'})
+    db.instance_update(ctx, state.instance['uuid'], {'task_state': None},
+                       expected_task_state=(task_states.MIGRATING, None))
+
+
+@FLOW.failure_handler
+def restore_instance(ctx: Any, state: LiveMigrateState,
+                     failure: Any) -> None:
+    """The migration is 'cancelled', 'error' or (a revert failed)
+    'failed'; the instance runs on its source with its task cleared - or
+    is ERROR if a revert failed."""
+    db = state.conductor.db
+    if state.migration:
+        current = db.migration_get_by_uuid(ctx, state.migration['uuid'])
+        if state.revert_failed:
+            status = 'failed'
+        elif current['status'] == 'cancelled' or isinstance(
+                failure.exc, exception.LiveMigrationAborted):
+            status = 'cancelled'
+        else:
+            status = 'error'
+        db.migration_update(ctx, state.migration['uuid'], {'status': status})
+    values: dict[str, Any] = {'task_state': None}
+    if state.revert_failed:
+        values['vm_state'] = vm_states.ERROR
+    try:
+        db.instance_update(ctx, state.instance['uuid'], values,
+                           expected_task_state=(task_states.MIGRATING, None))
+    except exception.UnexpectedTaskStateError as error:
+        # A delete took over meanwhile: it finishes the instance.
+        LOG.info('Not restoring %s after its failed live migration: %s',
+                 state.instance['uuid'], error)
