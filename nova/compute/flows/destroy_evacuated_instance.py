@@ -72,7 +72,8 @@ FLOW.stages(
     'destroy_guest',
     'release_source_claim',
     stage('update_migration_completed', moves.migration_status(
-        'completed', "The migration is 'completed'.")),
+        'completed', "The migration is 'completed'.",
+        also_from=('done',))),
 )
 
 

@@ -92,16 +92,20 @@ def flavor_values(flavor: dict[str, Any]) -> dict[str, Any]:
 
 
 def set_migration(ctx: Any, state: MoveState, status: str, *,
-                  unless_final: bool = False, **values: Any) -> None:
+                  unless_final: bool = False,
+                  also_from: tuple[str, ...] = (), **values: Any) -> None:
     """Write the migration's status (and ``values``); the in-memory copy
     follows.  With ``unless_final``, a migration already in a final
     status keeps it (a late step of a move the conductor has given up
-    on, run when its host came back, does not reopen the move)."""
+    on, run when its host came back, does not reopen the move); the
+    final statuses in ``also_from`` are the exception (an evacuation's
+    'done', which its source's cleanup completes)."""
     values['status'] = status
     expected: Any = db_api.UNSET
     if unless_final:
         expected = [s for s in _ALL_STATUSES
-                    if s not in db_api.MIGRATION_FINAL_STATUSES]
+                    if s not in db_api.MIGRATION_FINAL_STATUSES or
+                    s in also_from]
     try:
         state.compute.db.migration_update(ctx, state.migration['uuid'],
                                           values, expected_status=expected)
@@ -121,11 +125,13 @@ _ALL_STATUSES = (
     'done')
 
 
-def migration_status(status: str, doc: str) -> Any:
+def migration_status(status: str, doc: str,
+                     also_from: tuple[str, ...] = ()) -> Any:
     """A transactional stage function setting the migration's status,
-    unless it is already final."""
+    unless it is already final (but for those in ``also_from``)."""
     def update(ctx: Any, state: MoveState) -> None:
-        set_migration(ctx, state, status, unless_final=True)
+        set_migration(ctx, state, status, unless_final=True,
+                      also_from=also_from)
     update.__name__ = f'update_migration_{status.replace("-", "_")}'
     update.__doc__ = doc
     return mark(update, transactional=True)
