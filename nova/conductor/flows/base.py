@@ -63,3 +63,37 @@ def set_error(ctx: Any, state: Any, failure: Any) -> None:
               'updated_at': timeutils.utcnow()}
     state.conductor.db.instance_update(ctx, state.instance['uuid'], values)
     state.instance.update(values)
+
+
+# -- moves ---------------------------------------------------------------
+
+
+def create_migration(ctx: Any, state: Any, migration_type: str,
+                     status: str,
+                     new_flavor: dict[str, Any] | None = None) -> None:
+    """Write ``state.migration``: the move of ``state.instance`` from its
+    host and node to ``state.dest_host`` / ``state.dest_node`` (the
+    flavor stays unless ``new_flavor``)."""
+    instance = state.instance
+    old = instance.get('flavor') or {}
+    new = old if new_flavor is None else new_flavor
+    state.migration = state.conductor.db.migration_create(ctx, {
+        'instance_uuid': instance['uuid'],
+        'source_compute': instance['host'],
+        'source_node': instance['node'],
+        'dest_compute': state.dest_host, 'dest_node': state.dest_node,
+        'dest_host': state.dest_host,
+        'old_instance_type_id': old.get('id'),
+        'new_instance_type_id': new.get('id'),
+        'old_flavor': old, 'new_flavor': new,
+        'status': status, 'migration_type': migration_type,
+        'user_id': ctx.user_id, 'project_id': ctx.project_id})
+
+
+def newest_migration(ctx: Any, services: ConductorServices,
+                     instance_uuid: str) -> dict[str, Any]:
+    """The instance's newest migration ({} if none): the one an
+    interrupted run of a move worked on."""
+    found = services.db.migration_get_all_by_filters(
+        ctx, {'instance_uuid': instance_uuid}, limit=1)
+    return found[0] if found else {}

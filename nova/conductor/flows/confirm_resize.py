@@ -39,8 +39,7 @@ def subject(state: ConfirmResizeState) -> str:
 def load_state(ctx: Any, run: Any,
                services: base.ConductorServices) -> ConfirmResizeState:
     instance = services.db.instance_get_by_uuid(ctx, run.subject)
-    migration = services.db.migration_get_all_by_filters(
-        ctx, {'instance_uuid': run.subject}, limit=1)[0]
+    migration = base.newest_migration(ctx, services, run.subject)
     return ConfirmResizeState(conductor=services, instance=instance,
                               migration=migration)
 

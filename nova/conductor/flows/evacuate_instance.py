@@ -147,19 +147,7 @@ def select_destination(ctx: Any, state: EvacuateState) -> None:
 @FLOW.stage(transactional=True)
 def create_migration(ctx: Any, state: EvacuateState) -> None:
     """The migration record: an evacuation, 'accepted'."""
-    instance = state.instance
-    flavor = instance.get('flavor') or {}
-    state.migration = state.conductor.db.migration_create(ctx, {
-        'instance_uuid': instance['uuid'],
-        'source_compute': instance['host'],
-        'source_node': instance['node'],
-        'dest_compute': state.dest_host, 'dest_node': state.dest_node,
-        'dest_host': state.dest_host,
-        'old_instance_type_id': flavor.get('id'),
-        'new_instance_type_id': flavor.get('id'),
-        'old_flavor': flavor, 'new_flavor': flavor,
-        'status': 'accepted', 'migration_type': 'evacuation',
-        'user_id': ctx.user_id, 'project_id': ctx.project_id})
+    base.create_migration(ctx, state, 'evacuation', 'accepted')
 
 
 @FLOW.stage

@@ -107,9 +107,7 @@ def _load_state(ctx: Any, run: Any,
                 services: base.ConductorServices) -> LiveMigrateState:
     """The instance and its newest migration, from the database."""
     instance = services.db.instance_get_by_uuid(ctx, run.subject)
-    migrations = services.db.migration_get_all_by_filters(
-        ctx, {'instance_uuid': run.subject}, limit=1)
-    migration = migrations[0] if migrations else {}
+    migration = base.newest_migration(ctx, services, run.subject)
     return LiveMigrateState(
         conductor=services, instance=instance,
         dest_host=migration.get('dest_compute'),
@@ -158,19 +156,7 @@ def select_destination(ctx: Any, state: LiveMigrateState) -> None:
 @FLOW.stage(transactional=True)
 def create_migration(ctx: Any, state: LiveMigrateState) -> None:
     """The migration record, 'accepted'."""
-    instance = state.instance
-    flavor = instance.get('flavor') or {}
-    state.migration = state.conductor.db.migration_create(ctx, {
-        'instance_uuid': instance['uuid'],
-        'source_compute': instance['host'],
-        'source_node': instance['node'],
-        'dest_compute': state.dest_host, 'dest_node': state.dest_node,
-        'dest_host': state.dest_host,
-        'old_instance_type_id': flavor.get('id'),
-        'new_instance_type_id': flavor.get('id'),
-        'old_flavor': flavor, 'new_flavor': flavor,
-        'status': 'accepted', 'migration_type': 'live-migration',
-        'user_id': ctx.user_id, 'project_id': ctx.project_id})
+    base.create_migration(ctx, state, 'live-migration', 'accepted')
 
 
 @FLOW.stage
@@ -238,7 +224,7 @@ def post_live_migration_at_destination(ctx: Any,
         ctx, state.instance, state.migration, bool(state.block_migration))
 
 
-@FLOW.stage(transactional=True, idempotent=True)
+@FLOW.stage(idempotent=True)
 def finish_migration(ctx: Any, state: LiveMigrateState) -> None:
     """The source's share released, the migration 'completed' and the
     task cleared, if a host's part left them."""

@@ -83,9 +83,7 @@ def _load_state(ctx: Any, run: Any,
                 services: base.ConductorServices) -> ResizeState:
     """The instance and the newest migration of it, from the database."""
     instance = services.db.instance_get_by_uuid(ctx, run.subject)
-    migrations = services.db.migration_get_all_by_filters(
-        ctx, {'instance_uuid': run.subject}, limit=1)
-    migration = migrations[0] if migrations else {}
+    migration = base.newest_migration(ctx, services, run.subject)
     return ResizeState(
         conductor=services, instance=instance,
         flavor=migration.get('new_flavor') or instance['flavor'],
@@ -124,19 +122,8 @@ def select_destination(ctx: Any, state: ResizeState) -> None:
 @FLOW.stage(transactional=True)
 def create_migration(ctx: Any, state: ResizeState) -> None:
     """The migration record, 'pre-migrating'."""
-    instance = state.instance
-    old = instance.get('flavor') or {}
-    state.migration = state.conductor.db.migration_create(ctx, {
-        'instance_uuid': instance['uuid'],
-        'source_compute': instance['host'],
-        'source_node': instance['node'],
-        'dest_compute': state.dest_host, 'dest_node': state.dest_node,
-        'dest_host': state.dest_host,
-        'old_instance_type_id': old.get('id'),
-        'new_instance_type_id': state.flavor.get('id'),
-        'old_flavor': old, 'new_flavor': state.flavor,
-        'status': 'pre-migrating', 'migration_type': state.migration_type,
-        'user_id': ctx.user_id, 'project_id': ctx.project_id})
+    base.create_migration(ctx, state, state.migration_type,
+                          'pre-migrating', new_flavor=state.flavor)
 
 
 @FLOW.stage
