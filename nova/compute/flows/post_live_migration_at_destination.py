@@ -57,7 +57,7 @@ def post_live_migration_at_destination(ctx: Any,
         block_device_info=state.block_device_info)
 
 
-@FLOW.stage(transactional=True, idempotent=True)
+@FLOW.stage(idempotent=True)
 def release_source_claim(ctx: Any, state: moves.MoveState) -> None:
     """Give back what the migration held on the source."""
     finish_records(ctx, state.compute.db, state.migration)

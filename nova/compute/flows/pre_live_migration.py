@@ -36,7 +36,7 @@ FLOW.stages(
 )
 
 
-@FLOW.stage(transactional=True)
+@FLOW.stage
 def claim_resources(ctx: Any, state: moves.MoveState) -> None:
     """Claim the instance's flavor on this node; the source's claim
     passes to the migration in the same transaction."""

@@ -42,7 +42,7 @@ def rollback_live_migration_at_destination(ctx: Any,
     pre_live_migration.rollback_driver(ctx, state)
 
 
-@FLOW.stage(transactional=True, idempotent=True)
+@FLOW.stage(idempotent=True)
 def drop_move_claim(ctx: Any, state: moves.MoveState) -> None:
     """Release this host's claim; the source's passes back from the
     migration to the instance (one transaction)."""
