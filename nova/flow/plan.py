@@ -52,6 +52,8 @@ class Leaf(Node):
     inner: Callable[[Any, Any], Any] = None  # type: ignore[assignment]
     idempotent: bool = False
     transactional: bool = False
+    #: Did its work take effect (spec.Flow.verify)?  None: no check.
+    verify: spec.VerifyFn | None = None
     #: When its completion is recorded: DEFERRED, NOW or ATOMIC.
     record: str = DEFERRED
     #: The flow's point of no return.
@@ -166,7 +168,8 @@ def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,
             leaf = Leaf(node_id, entry.name, entry.hook, entry.optional,
                         execute=entry.execute, revert=entry.revert,
                         doc=entry.doc, idempotent=entry.idempotent,
-                        transactional=entry.transactional)
+                        transactional=entry.transactional,
+                        verify=entry.verify)
             leaves[node_id] = leaf
             nodes.append(leaf)
     return nodes

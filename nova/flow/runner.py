@@ -143,6 +143,11 @@ class Runner:
         resumed run that fails again is handled as any failing run (and
         its error is not raised here)."""
         completed = list(completed)
+        started = list(started)
+        checked = self._first_checked_after(started + completed)
+        if checked is not None and self._took_effect(
+                checked, ctx, state, run_id, None):
+            completed.append(checked.id)
         ponr = self.flow.point_of_no_return
         if self.flow.on_interrupt == 'resume' or (
                 ponr and f'{self.flow.name}.{ponr}' in completed):
@@ -155,6 +160,20 @@ class Runner:
             return 'resume'
         self.revert_interrupted(ctx, state, run_id, started, recorder)
         return 'revert'
+
+    def _first_checked_after(self, recorded: list[str]) -> Leaf | None:
+        """The first stage with a check of its effect (spec.Flow.verify)
+        at or after the last one ``recorded`` as started or completed:
+        the one the crash may have cut short (a stage's start may be held
+        back, so it may be further on).  Its check answers from the effect
+        itself, so a stage that never ran answers no."""
+        order = [node for _, node in self.plan.walk()
+                 if isinstance(node, Leaf) and not node.disabled]
+        seen = set(recorded)
+        last = max((i for i, leaf in enumerate(order) if leaf.id in seen),
+                   default=0)
+        return next((leaf for leaf in order[last:]
+                     if leaf.verify is not None), None)
 
     def resume(self, ctx: Any, state: Any, run_id: str,
                completed: Iterable[str],
@@ -319,15 +338,23 @@ class Runner:
                                        finished_at, None,
                                        durable=record == NOW)
                 except Exception as exc:
-                    self._stage_failed(node, run, exc, started_at)
-                    if run.committed:
-                        # Past the point of no return: finish, don't undo.
-                        started.pop()
-                        late, run.failure = run.failure, None
-                        if late is not None:
-                            run.late_failures.append(late)
-                        continue
-                    raise
+                    if (node.verify is None or record == ATOMIC
+                            or not self._took_effect(
+                                node, ctx, state, info.run_id, exc)):
+                        self._stage_failed(node, run, exc, started_at)
+                        if run.committed:
+                            # Past the point of no return: finish, don't
+                            # undo.
+                            started.pop()
+                            late, run.failure = run.failure, None
+                            if late is not None:
+                                run.late_failures.append(late)
+                            continue
+                        raise
+                    # Its work took effect all the same: completed.
+                    finished_at = now()
+                    stage_finished(info, stage_id, success, started_at,
+                                   finished_at, None, durable=True)
                 if node.commits:
                     run.committed = True
                 if on_stage_end:
@@ -341,6 +368,26 @@ class Runner:
                 self._revert_leaf(leaf, run, failure)
             del started[mark:]
             raise
+
+    @staticmethod
+    def _took_effect(node: Leaf, ctx: Any, state: Any, run_id: str,
+                     exc: Exception | None) -> bool:
+        """Ask a stage's check (spec.Flow.verify) whether its work took
+        effect although it raised ``exc`` (None: a crash cut it short).
+        A check that raises counts as no."""
+        assert node.verify is not None
+        try:
+            done = bool(node.verify(ctx, state))
+        except Exception:
+            LOG.exception('The check of stage %s failed (run %s); the stage '
+                          'counts as not done', node.id, run_id)
+            return False
+        if done:
+            LOG.warning('Stage %s %s, but its work took effect: it counts '
+                        'as completed (run %s)', node.id,
+                        f'raised {exc!r}' if exc is not None
+                        else 'was interrupted', run_id)
+        return done
 
     @staticmethod
     def _call(node: Leaf, ctx: Any, state: Any) -> None:

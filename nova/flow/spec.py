@@ -34,6 +34,7 @@ InterruptPolicy: TypeAlias = Literal['revert', 'resume']
 
 ExecuteFn: TypeAlias = Callable[[Any, Any], Any]
 RevertFn: TypeAlias = Callable[[Any, Any, Any], Any]
+VerifyFn: TypeAlias = Callable[[Any, Any], bool]
 
 _NAME_RE = re.compile(r'^[a-z][a-z0-9_]*$')
 _FLOW_NAME_RE = re.compile(r'^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$')
@@ -70,6 +71,10 @@ class Stage:
     #: runs in a transaction of its own that also records its completion,
     #: so a crash leaves it either not done and not recorded, or both.
     transactional: bool = False
+    #: ``verify(ctx, state) -> bool``: did the stage's work take effect?
+    #: Asked when the stage raised, and at recovery when a crash cut it
+    #: short; True makes it count as completed (see :meth:`Flow.verify`).
+    verify: VerifyFn | None = None
 
     @property
     def doc(self) -> str:
@@ -175,6 +180,7 @@ class Flow:
         self._failure_handlers: tuple[str, ...] = ()
         self._functions: dict[str, Callable[..., Any]] = {}
         self._reverts: dict[str, RevertFn] = {}
+        self._verifiers: dict[str, VerifyFn] = {}
         self._optional: set[str] = set()
         self._idempotent: set[str] = set()
         self._transactional: set[str] = set()
@@ -234,6 +240,24 @@ class Flow:
             return func
         return register
 
+    def verify(self, stage_name: str) -> Callable[[VerifyFn], VerifyFn]:
+        """Decorator registering ``fn(ctx, state) -> bool`` as the check
+        of whether the named stage's work took effect.
+
+        For a stage whose effect outside the database (a guest that left
+        its host) can happen although the stage did not return - its
+        host died, or the call's answer was lost.  When the stage raises,
+        or a crash cut it short, a true answer makes it count as
+        completed: the run goes on (or, recovered, resumes) after it
+        instead of reverting it.  A stage with a check may be the point
+        of no return although it is not transactional.  A check that
+        raises counts as false.
+        """
+        def register(func: VerifyFn) -> VerifyFn:
+            self._verifiers[stage_name] = func
+            return func
+        return register
+
     def failure_handler(self, fn: RevertFn) -> RevertFn:
         """Decorator registering a failure handler's function by its name."""
         self._functions[fn.__name__] = fn
@@ -286,10 +310,11 @@ class Flow:
             problems.append(Problem(
                 'the point of no return names no stage of the flow',
                 stage_id=where))
-        elif not found.transactional:
+        elif not found.transactional and found.verify is None:
             problems.append(Problem(
                 'the point of no return must be a transactional stage (its '
-                'completion is recorded with its effect)', stage_id=where))
+                'completion is recorded with its effect) or have a check '
+                'of its effect (Flow.verify)', stage_id=where))
 
     def failure_handlers(self) -> list[tuple[str, RevertFn]]:
         return [(n, self._functions[n]) for n in self._failure_handlers
@@ -315,7 +340,8 @@ class Flow:
                                      entry in self._idempotent or None),
                     transactional=_flag(fn, 'transactional',
                                         entry in self._transactional
-                                        or None))
+                                        or None),
+                    verify=self._verifiers.get(entry))
             elif isinstance(entry, SubFlow):
                 children = self._resolve_entries(
                     entry.entries, f'{prefix}.{entry.name}', problems)

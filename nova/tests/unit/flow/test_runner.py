@@ -476,6 +476,90 @@ class TestPointOfNoReturn(fakes.FlowTestCase):
                           str(error))
 
 
+class TestVerifiedStage(fakes.FlowTestCase):
+    """A stage whose effect can happen although it did not return (its
+    host died, its answer was lost) is asked whether it took effect:
+    yes makes it count as completed, so the run goes on after it; it
+    may then be a point of no return without being transactional."""
+
+    def flow(self, took_effect, **kwargs):
+        flow = fakes.make_flow(point_of_no_return='c', **kwargs)
+
+        @flow.verify('c')
+        def c_took_effect(ctx, state):
+            state.log.append('verify:c')
+            if isinstance(took_effect, Exception):
+                raise took_effect
+            return took_effect
+        return flow
+
+    def test_a_failing_stage_that_took_effect_counts_as_completed(self):
+        recorder = InMemoryRecorder()
+        state = _engine(self.flow(True), recorder).run(
+            FLOW, None, fakes.failing('c'))
+        self.assertEqual(['a', 'b', 'c', 'verify:c', 'd'], state.log)
+        (run,) = recorder.runs.values()
+        self.assertEqual(records.SUCCESS, run.result)
+        self.assertEqual(records.SUCCESS, run.stage('test.demo.c').result)
+        self.assertIn('Stage test.demo.c raised StageFailed',
+                      self.logger.output)
+
+    def test_a_failing_stage_that_did_not_take_effect_reverts(self):
+        for answer in (False, RuntimeError('host unreachable')):
+            state = fakes.failing('c')
+            self.assertRaises(fakes.StageFailed, _engine(self.flow(answer))
+                              .run, FLOW, None, state)
+            self.assertEqual(['a', 'b', 'c', 'verify:c', 'revert:c',
+                              'revert:b', 'revert:a', 'handler:h1',
+                              'handler:h2'], state.log)
+
+    def test_a_stage_that_returns_is_not_asked(self):
+        state = _engine(self.flow(False)).run(FLOW, None, fakes.LogState())
+        self.assertEqual(['a', 'b', 'c', 'd'], state.log)
+
+    def test_interrupted_in_it_with_its_effect_is_resumed(self):
+        state = fakes.LogState()
+        how = _engine(self.flow(True)).runner(FLOW).recover(
+            None, state, 'run-1', ['test.demo.a', 'test.demo.b',
+                                   'test.demo.c'], [])
+        self.assertEqual('resume', how)
+        self.assertEqual(['verify:c', 'd'], state.log)
+
+    def test_interrupted_in_it_without_its_effect_is_reverted(self):
+        state = fakes.LogState()
+        how = _engine(self.flow(False)).runner(FLOW).recover(
+            None, state, 'run-1', ['test.demo.a', 'test.demo.b',
+                                   'test.demo.c'], [])
+        self.assertEqual('revert', how)
+        self.assertEqual(['verify:c', 'revert:c', 'revert:b', 'revert:a',
+                          'handler:h1', 'handler:h2'], state.log)
+
+    def test_interrupted_earlier_its_check_says_no(self):
+        # Cut in a: the check of c (the first checked stage after what
+        # the record shows) answers from the effect, which is not there.
+        state = fakes.LogState()
+        how = _engine(self.flow(False)).runner(FLOW).recover(
+            None, state, 'run-1', ['test.demo.a'], [])
+        self.assertEqual('revert', how)
+        self.assertEqual(['verify:c', 'revert:a', 'handler:h1',
+                          'handler:h2'], state.log)
+
+    def test_interrupted_after_it_completed_asks_nothing(self):
+        state = fakes.LogState()
+        how = _engine(self.flow(True)).runner(FLOW).recover(
+            None, state, 'run-1', ['test.demo.a', 'test.demo.b',
+                                   'test.demo.c', 'test.demo.d'],
+            ['test.demo.c'])
+        self.assertEqual('resume', how)
+        self.assertEqual(['d'], state.log)
+
+    def test_point_of_no_return_needs_a_transaction_or_a_check(self):
+        flow = fakes.make_flow(point_of_no_return='c')
+        error = self.assertRaises(fakes.FlowConfigError, _engine, flow)
+        self.assertIn('or have a check of its effect', str(error))
+        _engine(self.flow(True))  # loads
+
+
 class TestExactCompletions(fakes.FlowTestCase):
     """Where a crash must not repeat work, completions are on record
     before the next stage; a transactional stage records its own in its
