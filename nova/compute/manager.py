@@ -45,7 +45,7 @@ CONF = nova.conf.CONF
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.4')
+    target = messaging.Target(version='1.5')
 
     def __init__(self, host: str, driver: Any, db: Any, network: Any,
                  volume: Any, image: Any, conductor: Any, notifier: Any,
@@ -608,6 +608,14 @@ class ComputeManager:
         self._move('compute.rollback_live_migration_at_destination',
                    context, instance, migration, None,
                    migrate_data=dict(migrate_data or {}))
+
+    def check_instance_exists(self, context: Any,
+                              instance: dict[str, Any]) -> bool:
+        """Has this host's hypervisor the instance's guest?  Answered
+        once the run acting on the instance here is over (its lock), so
+        the answer is about where that run left the guest."""
+        with self._locks(instance['uuid']):
+            return bool(self.driver.instance_exists(instance))
 
     def live_migration_force_complete(self, context: Any,
                                       instance: dict[str, Any],

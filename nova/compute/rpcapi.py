@@ -23,6 +23,8 @@ History:
           check to the source); live_migration_force_complete,
           live_migration_abort (casts from the API)
     1.4 - evacuate_instance (a call from nova-conductor's evacuate flow)
+    1.5 - check_instance_exists (a call from nova-conductor's live
+          migration flow: did the guest leave the source?)
 
 Calls (the API waits for the answer) are the ones whose result is in the
 API's response: a device name, a new port, console text.
@@ -43,7 +45,7 @@ TOPIC = 'compute'
 
 
 class ComputeAPI:
-    VERSION = '1.4'
+    VERSION = '1.5'
 
     def __init__(self) -> None:
         target = messaging.Target(topic=TOPIC, version=self.VERSION)
@@ -170,6 +172,18 @@ class ComputeAPI:
         self._host(instance['host']).cast(
             ctx, 'live_migration_abort', instance=instance,
             migration_id=migration_id)
+
+    def check_instance_exists(self, ctx: Any, instance: dict[str, Any],
+                              host: str) -> bool:
+        """Has ``host``'s hypervisor the instance's guest - once the run
+        acting on the instance there, if any, is over?  Waits up to
+        ``[DEFAULT] long_rpc_timeout`` for a host that is down to come
+        back (its queue keeps the question): the answer decides whether a
+        move is finished or undone."""
+        return bool(self.client.prepare(
+            server=host, version=self.VERSION,
+            timeout=CONF.long_rpc_timeout).call(
+                ctx, 'check_instance_exists', instance=instance))
 
     # -- end of live migration (1.3) ---------------------------------------
 

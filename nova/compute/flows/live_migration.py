@@ -16,12 +16,12 @@ live_migration fails keeps the guest running on this host.  The error
 goes back to the conductor, which reverts the move ('cancelled' for an
 abort, 'error' otherwise).
 
-Point of no return: ``update_migration_copied``.  Once the driver
-returned the guest runs on the destination and the move must finish;
-a run interrupted after it is resumed (it has nothing left to do).
-Interrupted before it (nova-compute died while the driver was moving
-the guest): reverted at restart; the revert finds whether the guest is
-still here and says so if it is not.
+Point of no return: ``live_migration``, once the guest has left this
+host.  It can leave although the driver call did not return (this
+process died while the driver was moving it), so its check asks the
+hypervisor: a run interrupted in it is resumed when the guest is gone
+(``update_migration_copied`` then records it) and reverted - nothing to
+undo - when it is still here.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ LOG = logging.getLogger(__name__)
 FLOW = Flow('compute.live_migration', '1.0', moves.MoveState,
             on_interrupt=REVERT, subject=moves.subject,
             load_state=moves.load_state,
-            point_of_no_return='update_migration_copied',
+            point_of_no_return='live_migration',
             doc='Move the running guest to the destination.')
 FLOW.stages(
     'update_migration_running',
@@ -86,16 +86,10 @@ def _not_moved(ctx: Any, instance: Any, dest: str,
     """The driver's recover_method: the conductor rolls back."""
 
 
-@FLOW.revert('live_migration')
-def check_guest_here(ctx: Any, state: moves.MoveState, failure: Any) -> None:
-    # Nothing to undo: a failed live_migration leaves the guest running
-    # here.  After a crash inside the driver call, the guest may have
-    # gone all the same: say so, for the admin.
-    if not state.compute.driver.instance_exists(state.instance):
-        LOG.error('The guest of %s is no longer on %s after its '
-                  'interrupted live migration to %s',
-                  state.instance['uuid'], state.compute.host,
-                  state.migration['dest_compute'])
+@FLOW.verify('live_migration')
+def guest_left(ctx: Any, state: moves.MoveState) -> bool:
+    """Has the guest left this host?"""
+    return not state.compute.driver.instance_exists(state.instance)
 
 
 @FLOW.stage(transactional=True)

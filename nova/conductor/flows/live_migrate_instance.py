@@ -18,9 +18,9 @@ host, which runs its part as a recorded flow of its own
     pre_live_migration    destination: claim, prepare ('preparing')
     live_migration        source: the driver moves the guest
                           ('running'; force-complete and abort act here)
+                          - the point of no return
     update_instance_host  the guest runs on the destination: the
-                          instance's host and node say so - the point of
-                          no return
+                          instance's host and node say so
     post_live_migration   source: clean up after the guest
     post_live_migration_at_destination
                           destination: take the instance, release the
@@ -41,17 +41,16 @@ and the task is cleared: the instance runs on its source as before.  If
 a revert failed (a host that does not answer), the instance goes to
 ERROR and the migration to 'failed'.
 
-Point of no return: ``update_instance_host`` (the engine's, a
-transactional stage).  After it a failing stage is recorded and the
-move still finishes: ``finish_migration`` completes the records.
-
-Known gap: the guest has left its source before the points of no
-return (this one and compute.live_migration's ``update_migration_copied``)
-are written, as they can only be written after the driver returned.  If
-that write itself fails, the move is reverted like any failure before
-it, and the destination's rollback removes the guest that moved.  A
-fix needs the revert of ``live_migration`` to ask the source whether
-the guest is still there and, if not, finish instead.
+Point of no return: ``live_migration``, once the guest has left its
+source.  After it a failing stage is recorded and the move still
+finishes: ``finish_migration`` completes the records.  The guest can
+leave although the call did not return - the source died, or its answer
+(or its own record of it) was lost - so when the call fails, and when
+a crash cut this flow short there, the source is asked whether it still
+has the guest (``check_instance_exists``, answered once its own part is
+over; the question waits in its queue while it is down): if not, the
+stage counts as done and the move is finished, never undone - undoing
+it would destroy the only guest.
 
 Interrupted (nova-conductor died): before the point of no return, the
 same reverts at restart; after it, resumed.  A host that died inside its
@@ -116,7 +115,7 @@ def _load_state(ctx: Any, run: Any,
 
 FLOW = Flow('conductor.live_migrate_instance', '1.0', LiveMigrateState,
             on_interrupt=REVERT, subject=_subject, load_state=_load_state,
-            point_of_no_return='update_instance_host',
+            point_of_no_return='live_migration',
             doc='Live-migrate an instance to another host.')
 FLOW.stages(
     'select_destination',
@@ -197,6 +196,15 @@ def live_migration(ctx: Any, state: LiveMigrateState) -> None:
     state.conductor.compute_rpcapi.live_migration(
         ctx, state.instance, state.migration, bool(state.block_migration),
         state.migrate_data)
+
+
+@FLOW.verify('live_migration')
+def guest_left_source(ctx: Any, state: LiveMigrateState) -> bool:
+    """Has the source no guest of the instance any more?"""
+    if not state.migration:
+        return False  # interrupted before there was a move
+    return not state.conductor.compute_rpcapi.check_instance_exists(
+        ctx, state.instance, state.migration['source_compute'])
 
 
 @FLOW.stage(transactional=True)
