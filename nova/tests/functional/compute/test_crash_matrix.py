@@ -1,5 +1,6 @@
 """The crash matrix: nova-compute killed before and after every stage of
-every compute flow that runs as a cast, and what a restart makes of it.
+every compute flow, and the conductor, source or destination of every
+move, and what a restart makes of it.
 
 Generated from the flows' own stage lists (a new stage is covered without
 editing this file), on the multi-process harness of test_crash_recovery
@@ -106,4 +107,18 @@ class TestResizeMatrix(moves.TestResizeCrash):
     the stage - killed before and after every stage of every flow a
     resize runs."""
 
-    scenarios = moves.crash_scenarios(kinds=KINDS)
+    scenarios = moves.move_scenarios(moves.RESIZE_FLOWS, kinds=KINDS)
+
+
+class TestLiveMigrationMatrix(moves.TestLiveMigrationCrash):
+    """The conductor, the source or the destination killed before and
+    after every stage of every flow a live migration runs."""
+
+    scenarios = moves.move_scenarios(moves.LIVE_FLOWS, kinds=KINDS)
+
+
+class TestEvacuateMatrix(moves.TestEvacuateCrash):
+    """The conductor or the destination killed before and after every
+    stage of every flow an evacuation runs."""
+
+    scenarios = moves.move_scenarios(moves.EVACUATE_FLOWS, kinds=KINDS)

@@ -24,6 +24,7 @@ from nova.compute import vm_states
 from nova.flow.records import RunInfo
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional.compute import action_helpers as helpers
+from nova.tests.functional.compute import move_helpers
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
@@ -31,7 +32,7 @@ EVACUATE_FLOWS = ('conductor.evacuate_instance', 'compute.evacuate_instance')
 CLEANUP_FLOW = 'compute.destroy_evacuated_instance'
 
 
-class _EvacuateBase(testtools.TestCase):
+class _EvacuateBase(move_helpers.MoveHelpers, testtools.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -68,9 +69,6 @@ class _EvacuateBase(testtools.TestCase):
         self.force_down(host, False)
         self.service(host).start()
 
-    def other(self, host):
-        return 'compute2' if host == 'compute1' else 'compute1'
-
     # -- what there is ---------------------------------------------------
 
     def boot_active(self):
@@ -84,27 +82,6 @@ class _EvacuateBase(testtools.TestCase):
         """Also while the host is down."""
         driver = self.cloud.manager(host).driver
         return driver.instance_record(uuid) is not None
-
-    def allocation_host(self, consumer):
-        allocation = self.db.allocation_get_by_instance(self.ctx, consumer)
-        if allocation is None:
-            return None
-        return self.db.compute_node_get(
-            self.ctx, allocation['compute_node_id'])['host']
-
-    def memory_used(self, host):
-        return self.db.compute_node_get_all_by_host(
-            self.ctx, host)[0]['memory_mb_used']
-
-    def migrations(self, uuid):
-        return self.db.migration_get_all_by_filters(
-            self.ctx, {'instance_uuid': uuid})
-
-    def wait_for_migration(self, uuid, status):
-        return func_fixtures.wait_for(
-            lambda: [m for m in self.migrations(uuid)
-                     if m['status'] == status],
-            what=f'migration of {uuid} never reached {status}')[0]
 
     def faults(self, uuid):
         return self.db.instance_fault_get_by_instance_uuids(
@@ -249,7 +226,7 @@ class TestSourceCleanup(_EvacuateBase):
                          self.migrations(self.uuid)[0]['status'])
         self.assertIsNone(self.allocation_host(migration['uuid']))
         self.assertEqual(dest, self.allocation_host(self.uuid))
-        self.assertEqual(0, self.memory_used(source))
+        self.assertEqual(0, self.used_memory(source))
         # A recorded run on the source, for the instance.
         runs = [r for r in self.db.flow_runs_get_by_instance(self.ctx,
                                                              self.uuid)
@@ -303,8 +280,8 @@ class TestSourceCleanup(_EvacuateBase):
         self.assertEqual([], self.guests(source))
         self.assertEqual([], self.guests(dest))
         self.assertIsNone(self.allocation_host(migration['uuid']))
-        self.assertEqual(0, self.memory_used(source))
-        self.assertEqual(0, self.memory_used(dest))
+        self.assertEqual(0, self.used_memory(source))
+        self.assertEqual(0, self.used_memory(dest))
 
     def test_source_keeps_the_guest_of_a_failed_evacuation(self):
         instance = self.boot_active()
@@ -349,7 +326,7 @@ class TestEvacuateFailures(_EvacuateBase):
         self.assertEqual((vm_states.ERROR, None, source), (
             current['vm_state'], current['task_state'], current['host']))
         self.assertEqual([], self.guests(dest))
-        self.assertEqual(0, self.memory_used(dest))
+        self.assertEqual(0, self.used_memory(dest))
         self.assertEqual(source, self.allocation_host(uuid))
         # None when the evacuation failed before its record was written.
         for migration in self.migrations(uuid):
@@ -387,4 +364,4 @@ class TestSourceCleanupFailures(_EvacuateBase):
                          self.migrations(self.uuid)[0]['status'])
         self.assertEqual([], self.guests(source))
         self.assertIsNone(self.allocation_host(migration['uuid']))
-        self.assertEqual(0, self.memory_used(source))
+        self.assertEqual(0, self.used_memory(source))

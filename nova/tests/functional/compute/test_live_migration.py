@@ -16,6 +16,7 @@ from nova import exception
 from nova.compute import task_states, vm_states
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional.compute import action_helpers as helpers
+from nova.tests.functional.compute import move_helpers
 from nova.virt import fake
 
 load_tests = testscenarios.load_tests_apply_scenarios
@@ -28,7 +29,7 @@ AFTER_FLOWS = ('compute.post_live_migration_at_source',
                'compute.post_live_migration_at_destination')
 
 
-class _LiveMigrationBase(testtools.TestCase):
+class _LiveMigrationBase(move_helpers.MoveHelpers, testtools.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -45,28 +46,6 @@ class _LiveMigrationBase(testtools.TestCase):
 
     def guests(self, host):
         return self.cloud.manager(host).driver.list_instance_uuids()
-
-    def allocation_host(self, consumer):
-        allocation = self.db.allocation_get_by_instance(self.ctx, consumer)
-        if allocation is None:
-            return None
-        return self.db.compute_node_get(
-            self.ctx, allocation['compute_node_id'])['host']
-
-    def other(self, host):
-        return 'compute2' if host == 'compute1' else 'compute1'
-
-    def migrations(self, uuid):
-        return self.db.migration_get_all_by_filters(
-            self.ctx, {'instance_uuid': uuid})
-
-    def wait_for_migration(self, uuid, *statuses):
-        def reached():
-            found = self.migrations(uuid)
-            return found[0] if found and found[0]['status'] in statuses \
-                else None
-        return func_fixtures.wait_for(
-            reached, what=f'migration of {uuid} to reach {statuses}')
 
     def finished_actions(self, uuid, action='live-migration'):
         return [row for row in self.db.actions_get(self.ctx, uuid)
@@ -253,15 +232,7 @@ class TestLiveMigrationFailures(_LiveMigrationBase):
     host runs it: the instance runs on its source as it did, the
     migration is 'error', nothing is left on the destination."""
 
-    # Not the points of no return themselves (the source's and the
-    # conductor's): the guest has left its source when they run, and
-    # their failing write is reverted like any stage before them, which
-    # cannot bring it back.  A known gap: see the module docstring of
-    # nova/conductor/flows/live_migrate_instance.py.
-    scenarios = [s for s in _stages(BEFORE_FLOWS, committed=False)
-                 if s[0] not in (
-                     'conductor.live_migrate_instance.update_instance_host',
-                     'compute.live_migration.update_migration_copied')]
+    scenarios = _stages(BEFORE_FLOWS, committed=False)
 
     def test_failure_is_reverted_on_every_host(self):
         instance = self.boot_active()

@@ -11,9 +11,16 @@ it does not belong: the instance ACTIVE on its source with its old
 flavor, its guest there only, its claim there only, no migration claim,
 the migration in a final status, no unfinished run.
 
+The same for a live migration (the instance ends on its source, or on
+its destination when the kill came after its guest left the source) and
+an evacuation (the instance ends ERROR on its dead source, or on its
+destination when the kill came after the destination took it; the
+source, back, destroys its guest then).
+
 The scenarios are generated from the flows (a new stage is covered
 without editing this file).  The default run takes a sample (the last
-stage of each flow); test_crash_matrix runs them all.
+stage of each flow, or the one that moves the instance);
+test_crash_matrix runs them all.
 """
 
 from __future__ import annotations
@@ -24,39 +31,79 @@ from nova_fault_injection_hooks import stage_ids
 
 from nova.compute import power_state, vm_states
 from nova.db import api as db_api
+from nova.flow import FlowEngine
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import multiprocess
+from nova.tests.functional.compute import move_helpers
 from nova.virt import fake
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
-#: Every flow a resize runs, and which party runs it.
-RESIZE_FLOWS = {
-    'conductor.resize_instance': 'conductor',
-    'compute.prep_resize': 'dest',
-    'compute.resize_instance': 'source',
-    'compute.finish_resize': 'dest',
+#: Every flow a resize runs, the party running it, and the stage whose
+#: work moves the instance - none: a resize killed anywhere is reverted
+#: (past the destination's point of no return, only the user's revert
+#: undoes it, but the conductor's call has failed by then).
+RESIZE_FLOWS: dict[str, tuple[str, str | None]] = {
+    'conductor.resize_instance': ('conductor', None),
+    'compute.prep_resize': ('dest', None),
+    'compute.resize_instance': ('source', None),
+    'compute.finish_resize': ('dest', None),
+}
+#: Every flow a live migration runs, the party running it, and the stage
+#: whose work moves the instance: a kill after it ends with the instance
+#: on its destination ('*': every stage of the flow is past the move,
+#: None: none is).  A kill after the work of a stage that is not
+#: transactional ('crash-after') leaves that work done.
+LIVE_FLOWS: dict[str, tuple[str, str | None]] = {
+    'conductor.live_migrate_instance': ('conductor', 'live_migration'),
+    'compute.pre_live_migration': ('dest', None),
+    'compute.live_migration': ('source', 'live_migration'),
+    'compute.post_live_migration_at_source': ('source', '*'),
+    'compute.post_live_migration_at_destination': ('dest', '*'),
+}
+#: The same for an evacuation (its source is down and takes no part).
+EVACUATE_FLOWS: dict[str, tuple[str, str | None]] = {
+    'conductor.evacuate_instance': ('conductor', 'rebuild_on_destination'),
+    'compute.evacuate_instance': ('dest', 'update_evacuated'),
 }
 #: How long a killed host's silence takes to fail a conductor's call.
 RPC_TIMEOUT = '5'
 
 
-def crash_scenarios(sample: bool = False,
-                    kinds: tuple[str, ...] = ('crash-after',)
-                    ) -> list[tuple[str, dict]]:
+def _moved(flow: str, moving: str | None, stage_id: str, kind: str) -> bool:
+    """Does a kill at ``stage_id`` (``kind``) come after the move?"""
+    if moving in ('*', None):
+        return moving == '*'
+    stages = stage_ids(flow)
+    at, moves_at = stages.index(stage_id), stages.index(f'{flow}.{moving}')
+    if at != moves_at:
+        return at > moves_at
+    leaf = FlowEngine.load().plan(flow).leaves[stage_id]
+    # A transactional stage's work rolls back with the killed process.
+    return kind == 'crash-after' and not leaf.transactional
+
+
+def move_scenarios(flows: dict[str, tuple[str, str | None]],
+                   sample: bool = False,
+                   kinds: tuple[str, ...] = ('crash-after',)
+                   ) -> list[tuple[str, dict]]:
+    """(flow, stage, kind) cases of a move: with ``sample``, the stage
+    that moves the instance, or else the last stage, of each flow."""
     found = []
-    for flow, party in RESIZE_FLOWS.items():
+    for flow, (party, moving) in flows.items():
         stages = stage_ids(flow)
         if sample:
-            stages = stages[-1:]
+            stages = ([f'{flow}.{moving}'] if moving not in ('*', None)
+                      else stages[-1:])
         for stage_id in stages:
             for kind in kinds:
                 found.append((f'{stage_id}:{kind}', {
-                    'stage_id': stage_id, 'kind': kind, 'party': party}))
+                    'stage_id': stage_id, 'kind': kind, 'party': party,
+                    'moved': _moved(flow, moving, stage_id, kind)}))
     return found
 
 
-class _MoveProcesses(testtools.TestCase):
+class _MoveProcesses(move_helpers.MoveHelpers, testtools.TestCase):
 
     backend = 'mysql'
     hosts: tuple[str, ...] = ('compute1', 'compute2')
@@ -82,27 +129,43 @@ class _MoveProcesses(testtools.TestCase):
         uuid = self.cloud.boot(self.cloud.user_context())['uuid']
         return self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
 
-    def allocation_host(self, consumer):
-        allocation = self.db.allocation_get_by_instance(self.ctx, consumer)
-        if allocation is None:
+    def kill_during(self, instance, source, dest, request):
+        party = {'conductor': 'conductor1', 'source': source,
+                 'dest': dest}[self.party]
+        binary = 'nova-conductor' if party == 'conductor1' else \
+            'nova-compute'
+        self.procs[party].stop()
+        self.procs[party] = self.start(
+            binary, party, NOVA_FAULT_AT=f'{self.stage_id}:{self.kind}')
+        request()
+        self.cloud.wait_for_marker(self.stage_id)
+        self.procs[party].kill()
+        self.procs[party] = self.start(binary, party)
+
+    def runs_ended(self, uuid):
+        runs = self.db.flow_runs_get_by_instance(self.ctx, uuid)
+        if [r for r in runs if r['status'] == 'running']:
             return None
-        return self.db.compute_node_get(
-            self.ctx, allocation['compute_node_id'])['host']
+        return runs
 
-    def migration(self, uuid):
-        found = self.db.migration_get_all_by_filters(
-            self.ctx, {'instance_uuid': uuid}, limit=1)
-        return found[0] if found else None
-
-    def wait_for_migration(self, uuid, statuses):
+    def settled(self, uuid, vm_state, host):
+        """The instance, once ``vm_state`` with no task on ``host``
+        (None: any host)."""
         return func_fixtures.wait_for(
-            lambda: (lambda m: m if m and m['status'] in statuses
-                     else None)(self.migration(uuid)),
-            what=f'the migration of {uuid} to be {statuses}')
+            lambda: (lambda i: i if i['vm_state'] == vm_state and
+                     i['task_state'] is None and
+                     host in (None, i['host']) else None)(
+                self.cloud.instance(uuid)),
+            what=f'{uuid} to be {vm_state} on {host or "a host"}')
 
-    def used_memory(self, host):
-        return self.db.compute_node_get_all_by_host(
-            self.ctx, host)[0]['memory_mb_used']
+    def assert_owned_by(self, uuid, owner, other):
+        """Guest, claim and memory on ``owner`` only."""
+        self.assertEqual([uuid], self.cloud.hypervisor_guests(owner))
+        self.assertEqual([], self.cloud.hypervisor_guests(other))
+        self.assertEqual(owner, self.allocation_host(uuid))
+        self.assertEqual(0, self.used_memory(other))
+        guest = fake.read_state(f'{self.cloud.dir}/hypervisor-{owner}')[uuid]
+        self.assertEqual(power_state.RUNNING, guest['power_state'])
 
 
 class TestMovesOverRabbit(_MoveProcesses):
@@ -120,7 +183,7 @@ class TestMovesOverRabbit(_MoveProcesses):
         self.assertNotEqual(first, second)
         self.assertEqual('2', resized['flavor']['flavorid'])
         self.api.confirm_resize(self.ctx, resized)
-        self.wait_for_migration(uuid, ('confirmed',))
+        self.wait_for_migration(uuid, 'confirmed')
         confirmed = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
         self.assertEqual([], self.cloud.hypervisor_guests(first))
         self.assertEqual([uuid], self.cloud.hypervisor_guests(second))
@@ -133,7 +196,7 @@ class TestMovesOverRabbit(_MoveProcesses):
         self.assertEqual(second, self.allocation_host(
             self.migration(uuid)['uuid']))
         self.api.revert_resize(self.ctx, migrated)
-        self.wait_for_migration(uuid, ('reverted',))
+        self.wait_for_migration(uuid, 'reverted')
         reverted = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
         self.assertEqual((second, '2'), (reverted['host'],
                                          reverted['flavor']['flavorid']))
@@ -147,27 +210,55 @@ class TestMovesOverRabbit(_MoveProcesses):
         self.assertEqual({'conductor1', second, third}, hosts)
 
 
+    def test_live_migrate_then_evacuate(self):
+        instance = self.boot_active()
+        uuid, first = instance['uuid'], instance['host']
+        self.api.live_migrate(self.ctx, instance, None, 'auto')
+        self.wait_for_migration(uuid, 'completed')
+        second = self.settled(uuid, vm_states.ACTIVE, None)['host']
+        self.assertNotEqual(first, second)
+        self.assert_owned_by(uuid, second, first)
+        action = self.cloud.wait_for_action(uuid, 'live-migration')
+        self.assertEqual({'conductor1', first, second}, {
+            e['host'] for e in self.db.action_events_get(
+                self.ctx, action['id'])})
+
+        # The second host dies; the operator forces its service down.
+        self.procs[second].stop()
+        service = self.db.service_get_by_host_and_binary(
+            self.ctx, second, 'nova-compute')
+        self.db.service_update(self.ctx, service['id'],
+                               {'forced_down': True})
+        self.api.evacuate(self.ctx, self.cloud.instance(uuid))
+        third = func_fixtures.wait_for(
+            lambda: (lambda i: i['host'] if i['host'] != second and
+                     i['vm_state'] == vm_states.ACTIVE and
+                     i['task_state'] is None else None)(
+                self.cloud.instance(uuid)),
+            what=f'{uuid} to be ACTIVE away from {second}')
+        self.assertEqual('done', self.migration(uuid)['status'])
+        # It comes back: it destroys the guest that was evacuated away.
+        self.db.service_update(self.ctx, service['id'],
+                               {'forced_down': False})
+        self.procs[second] = self.start('nova-compute', second)
+        self.wait_for_migration(uuid, 'completed')
+        func_fixtures.wait_for(
+            lambda: not self.cloud.hypervisor_guests(second),
+            what=f'{second} to destroy the evacuated guest')
+        self.assert_owned_by(uuid, third, second)
+
+
 class TestResizeCrash(_MoveProcesses):
     """A sample of the crash matrix: the last stage of each flow."""
 
-    scenarios = crash_scenarios(sample=True)
+    scenarios = move_scenarios(RESIZE_FLOWS, sample=True)
 
     def test_killed_party_restarts_and_the_move_is_reverted(self):
         instance = self.boot_active()
         uuid, source = instance['uuid'], instance['host']
         dest = next(h for h in self.hosts if h != source)
-        party = {'conductor': 'conductor1', 'source': source,
-                 'dest': dest}[self.party]
-        binary = 'nova-conductor' if party == 'conductor1' else \
-            'nova-compute'
-        self.procs[party].stop()
-        self.procs[party] = self.start(
-            binary, party, NOVA_FAULT_AT=f'{self.stage_id}:{self.kind}')
-
-        self.api.resize(self.ctx, instance, '2')
-        self.cloud.wait_for_marker(self.stage_id)
-        self.procs[party].kill()
-        self.procs[party] = self.start(binary, party)
+        self.kill_during(instance, source, dest, lambda: self.api.resize(
+            self.ctx, instance, '2'))
 
         server = func_fixtures.wait_for(
             lambda: (lambda i: i if i['vm_state'] == vm_states.ACTIVE and
@@ -182,18 +273,90 @@ class TestResizeCrash(_MoveProcesses):
         # None when the conductor was killed before it wrote one.
         if self.migration(uuid) is not None:
             migration = self.wait_for_migration(
-                uuid, db_api.MIGRATION_FINAL_STATUSES)
+                uuid, *db_api.MIGRATION_FINAL_STATUSES)
             self.assertIsNone(self.allocation_host(migration['uuid']))
         self.assertEqual(0, self.used_memory(dest))
         # Every run of the move ended, on every party.
         self.assertTrue(func_fixtures.wait_for(
-            lambda: self._runs_ended(uuid), what='every run to end'))
+            lambda: self.runs_ended(uuid), what='every run to end'))
         guest = fake.read_state(
             f'{self.cloud.dir}/hypervisor-{source}')[uuid]
         self.assertEqual(power_state.RUNNING, guest['power_state'])
 
-    def _runs_ended(self, uuid):
-        runs = self.db.flow_runs_get_by_instance(self.ctx, uuid)
-        if [r for r in runs if r['status'] == 'running']:
-            return None
-        return runs
+
+class TestLiveMigrationCrash(_MoveProcesses):
+    """A sample of the crash matrix of a live migration."""
+
+    scenarios = move_scenarios(LIVE_FLOWS, sample=True)
+
+    def test_killed_party_restarts_and_the_move_ends_whole(self):
+        instance = self.boot_active()
+        uuid, source = instance['uuid'], instance['host']
+        dest = next(h for h in self.hosts if h != source)
+        self.kill_during(instance, source, dest, lambda: self.api.live_migrate(
+            self.ctx, instance, None, 'auto'))
+
+        owner, other = (dest, source) if self.moved else (source, dest)
+        self.settled(uuid, vm_states.ACTIVE, owner)
+        self.assertTrue(func_fixtures.wait_for(
+            lambda: self.runs_ended(uuid), what='every run to end'))
+        # None when the conductor was killed before it wrote one.
+        if self.migration(uuid) is not None:
+            migration = self.wait_for_migration(
+                uuid, *db_api.MIGRATION_FINAL_STATUSES)
+            self.assertEqual('completed' if self.moved else 'error',
+                             migration['status'])
+            self.assertIsNone(self.allocation_host(migration['uuid']))
+        self.assert_owned_by(uuid, owner, other)
+
+
+class TestEvacuateCrash(_MoveProcesses):
+    """A sample of the crash matrix of an evacuation."""
+
+    scenarios = move_scenarios(EVACUATE_FLOWS, sample=True)
+
+    def test_killed_party_restarts_and_the_evacuation_ends_whole(self):
+        instance = self.boot_active()
+        uuid, source = instance['uuid'], instance['host']
+        dest = next(h for h in self.hosts if h != source)
+        # The source dies; the operator forces its service down.
+        self.procs[source].stop()
+        service = self.db.service_get_by_host_and_binary(
+            self.ctx, source, 'nova-compute')
+        self.db.service_update(self.ctx, service['id'],
+                               {'forced_down': True})
+        self.kill_during(instance, source, dest, lambda: self.api.evacuate(
+            self.ctx, instance))
+
+        if self.moved:
+            self.settled(uuid, vm_states.ACTIVE, dest)
+        else:
+            self.settled(uuid, vm_states.ERROR, source)
+            self.assertEqual([], self.cloud.hypervisor_guests(dest))
+            self.assertEqual(0, self.used_memory(dest))
+        self.assertTrue(func_fixtures.wait_for(
+            lambda: self.runs_ended(uuid), what='every run to end'))
+        # None when the conductor was killed before it wrote one.
+        migration = self.migration(uuid)
+        if migration is not None:
+            migration = self.wait_for_migration(
+                uuid, 'done', 'failed', 'error')
+            self.assertEqual('done' if self.moved else 'failed',
+                             migration['status'])
+
+        # The source comes back: it destroys an evacuated guest, keeps
+        # its own.
+        self.db.service_update(self.ctx, service['id'],
+                               {'forced_down': False})
+        self.procs[source] = self.start('nova-compute', source)
+        if self.moved:
+            self.wait_for_migration(uuid, 'completed')
+            func_fixtures.wait_for(
+                lambda: not self.cloud.hypervisor_guests(source),
+                what=f'{source} to destroy the evacuated guest')
+            self.assert_owned_by(uuid, dest, source)
+        else:
+            self.assertEqual([uuid], self.cloud.hypervisor_guests(source))
+            self.assertEqual(source, self.allocation_host(uuid))
+            if migration is not None:
+                self.assertIsNone(self.allocation_host(migration['uuid']))

@@ -14,6 +14,7 @@ from nova import exception
 from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional.compute import action_helpers as helpers
+from nova.tests.functional.compute import move_helpers
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
@@ -21,7 +22,7 @@ MOVE_FLOWS = ('conductor.resize_instance', 'compute.prep_resize',
               'compute.resize_instance', 'compute.finish_resize')
 
 
-class _ResizeBase(testtools.TestCase):
+class _ResizeBase(move_helpers.MoveHelpers, testtools.TestCase):
 
     overrides: dict = {}
 
@@ -39,28 +40,6 @@ class _ResizeBase(testtools.TestCase):
 
     def guests(self, host):
         return self.cloud.manager(host).driver.list_instance_uuids()
-
-    def allocation_host(self, consumer):
-        allocation = self.db.allocation_get_by_instance(self.ctx, consumer)
-        if allocation is None:
-            return None
-        return self.db.compute_node_get(
-            self.ctx, allocation['compute_node_id'])['host']
-
-    def other(self, host):
-        return 'compute2' if host == 'compute1' else 'compute1'
-
-    def migration(self, uuid):
-        return self.db.migration_get_all_by_filters(
-            self.ctx, {'instance_uuid': uuid}, limit=1)[0]
-
-    def wait_for_migration(self, uuid, status):
-        return func_fixtures.wait_for(
-            lambda: (self.migration(uuid)
-                     if self.db.migration_get_all_by_filters(
-                         self.ctx, {'instance_uuid': uuid, 'status': status})
-                     else None),
-            what=f'migration of {uuid} never reached {status}')
 
     def resize(self, instance, flavor_id='2'):
         self.cloud.compute_api.resize(self.ctx, instance, flavor_id)
