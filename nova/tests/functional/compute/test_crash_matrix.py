@@ -98,6 +98,14 @@ class TestRevertedActionsMatrix(act.TestRevertedActions):
     scenarios += matrix(['compute.rebuild_instance'], committed=False)
 
 
+class TestRevertedCallsMatrix(act.TestRevertedCalls):
+    """The flows the API calls (and waits for): the caller saw the call
+    fail, so each ends reverted."""
+
+    scenarios = matrix(['compute.attach_interface',
+                        'compute.reserve_block_device_name'])
+
+
 class TestFinishedRebuildMatrix(act.TestFinishedRebuild):
     scenarios = matrix(['compute.rebuild_instance'], committed=True)
 
