@@ -1,19 +1,25 @@
-"""Nothing stays stuck when a conductor dies or the broker restarts in
-the middle of traffic.
+"""Nothing stays stuck when nova-api or a conductor dies, or the broker
+restarts, in the middle of traffic.
 
 Servers are created from several threads while nova-conductor is
 SIGKILLed and restarted, or while RabbitMQ (a node of the test's own)
-is stopped and started; the conductor and two nova-compute hosts are
-processes.  Afterwards every server must end ACTIVE, or in ERROR with a
-fault that says why (a create the killed conductor had taken but not
-passed on is found by ``[conductor] lost_build_timeout``): the number of
+is stopped and started, or through nova-api's HTTP endpoint while
+nova-api is SIGKILLed; the services are processes (the conductor, two
+nova-compute hosts, and nova-api where it is killed).  Afterwards
+every server must end ACTIVE, or in ERROR with a fault that says why (a
+create the killed conductor or nova-api had taken but not passed on is
+found by ``[conductor] lost_build_timeout``): the number of
 servers left in BUILD or with a task is reported and must be 0, and no
 flow run is left unfinished.
 """
 
 from __future__ import annotations
 
+import json
+import socket
 import threading
+import urllib.error
+import urllib.request
 
 import testtools
 
@@ -73,6 +79,11 @@ class _UnderLoad(testtools.TestCase):
     def assert_nothing_stuck(self):
         self.assertEqual([], self.errors)
         self.assertEqual(2 * SERVERS_PER_WAVE, len(self.uuids))
+        self.assert_settled()
+
+    def assert_settled(self):
+        """Every server of self.uuids ACTIVE, or ERROR with a fault, in
+        time; no run unfinished."""
         try:
             func_fixtures.wait_for(
                 lambda: not self.stuck(), LOST_BUILD_TIMEOUT * 4 + 60,
@@ -124,3 +135,80 @@ class TestBrokerRestartUnderLoad(_UnderLoad):
         node.start_app()
         self.join(first + second)
         self.assert_nothing_stuck()
+
+
+class TestApiKilledUnderLoad(_UnderLoad):
+    """Creates stream into nova-api over HTTP, from several threads, when
+    it is SIGKILLed.  A create it answered is built; one it was killed
+    in left nothing (its transaction rolled back) or a server that never
+    reached the conductor, which ``lost_build_timeout`` ends in ERROR
+    with a fault.  Every server in the database is counted, whether its
+    creator got an answer or not."""
+
+    THREADS = 4
+
+    def start_api(self):
+        with socket.socket() as sock:
+            sock.bind(('127.0.0.1', 0))
+            port = sock.getsockname()[1]
+        self.api = self.cloud.start('nova-api', 'api1', options={
+            'DEFAULT': {'osapi_compute_listen': '127.0.0.1',
+                        'osapi_compute_listen_port': str(port),
+                        'osapi_compute_workers': '1'},
+            'api': {'auth_strategy': 'noauth2'}})
+        self.endpoint = f'http://127.0.0.1:{port}/v2.1'
+
+    def post_server(self):
+        request = urllib.request.Request(
+            f'{self.endpoint}/servers', method='POST',
+            headers={'X-Auth-Token': 'admin:admin',
+                     'Content-Type': 'application/json'},
+            data=json.dumps({'server': {
+                'name': 'load', 'flavorRef': '1',
+                'imageRef': self.cloud.image['id']}}).encode())
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.load(response)['server']['id']
+
+    def servers_in_database(self):
+        return [s['uuid'] for s in self.cloud.db.instance_get_all_by_filters(
+            self.cloud.ctx, {})]
+
+    def test_nothing_stuck(self):
+        self.start_cloud()
+        self.start_api()
+        answered, cut = [], []
+        enough = threading.Event()
+
+        def create_until_cut():
+            while True:
+                try:
+                    uuid = self.post_server()
+                except (urllib.error.URLError, ConnectionError,
+                        OSError) as error:
+                    with self.lock:
+                        cut.append(error)
+                    return
+                with self.lock:
+                    answered.append(uuid)
+                    if len(answered) >= 2 * self.THREADS:
+                        enough.set()
+        threads = [threading.Thread(target=create_until_cut)
+                   for _ in range(self.THREADS)]
+        for thread in threads:
+            thread.start()
+        # Killed while every thread is in a request (each posts again as
+        # soon as it has its answer).
+        self.assertTrue(enough.wait(func_fixtures.WAIT_SECONDS))
+        self.api.kill()
+        self.join(threads)
+        self.assertEqual(self.THREADS, len(cut))
+
+        # A new nova-api takes creates at once.
+        self.start_api()
+        after = [self.post_server() for _ in range(2)]
+        self.uuids = self.servers_in_database()
+        self.assertTrue(set(answered + after) <= set(self.uuids))
+        self.addDetail('requests', testtools.content.text_content(
+            f'{len(answered)} answered before the kill, {len(cut)} cut, '
+            f'{len(after)} after; {len(self.uuids)} servers created'))
+        self.assert_settled()
