@@ -35,7 +35,7 @@ class FlowEngine:
                          for name, plan in plans.items()}
 
     @classmethod
-    def load(cls, *, flows: Iterable[Flow] | None = None,
+    def load(cls, *, flows: Iterable[Flow[Any]] | None = None,
              hook_names: Iterable[str] = (),
              hook_objects: Sequence[Any] = (),
              disabled_stages: Iterable[str] = (),
@@ -70,7 +70,7 @@ class FlowEngine:
 
     @classmethod
     def from_conf(cls, conf: cfg.ConfigOpts, *,
-                  flows: Iterable[Flow] | None = None,
+                  flows: Iterable[Flow[Any]] | None = None,
                   recorder: Recorder | None = None,
                   host: str | None = None) -> FlowEngine:
         return cls.load(flows=flows, hook_names=conf.flow.enabled_hooks,

@@ -32,7 +32,7 @@ import dataclasses
 import enum
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from stevedore import named
 
@@ -40,6 +40,11 @@ from nova.flow.errors import Problem
 
 NAMESPACE = 'nova.flow.hooks'
 _MARK = '_nova_flow_points'
+
+#: A hook method: the decorators return it unchanged, with its own type, so
+#: that a vendor's type checker checks it against the flow's state type
+#: (as pluggy's ``HookimplMarker`` does).
+F = TypeVar('F', bound=Callable[..., Any])
 
 
 class Kind(enum.StrEnum):
@@ -77,8 +82,8 @@ class Point:
     priority: int = 0
 
 
-def _mark(point: Point) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    def decorate(fn: Callable[..., Any]) -> Callable[..., Any]:
+def _mark(point: Point) -> Callable[[F], F]:
+    def decorate(fn: F) -> F:
         points = list(getattr(fn, _MARK, ()))
         points.append(point)
         setattr(fn, _MARK, tuple(points))
@@ -87,7 +92,7 @@ def _mark(point: Point) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
 
 
 def before(stage_id: str, *, name: str | None = None,
-           revert: str | None = None, priority: int = 0) -> Callable:
+           revert: str | None = None, priority: int = 0) -> Callable[[F], F]:
     """Insert the method ``(ctx, state)`` as a stage before ``stage_id``.
 
     ``name`` is the new stage's name (default: the method name); ``revert``
@@ -97,12 +102,12 @@ def before(stage_id: str, *, name: str | None = None,
 
 
 def after(stage_id: str, *, name: str | None = None,
-          revert: str | None = None, priority: int = 0) -> Callable:
+          revert: str | None = None, priority: int = 0) -> Callable[[F], F]:
     """Insert the method ``(ctx, state)`` as a stage after ``stage_id``."""
     return _mark(Point(Kind.AFTER, stage_id, name, revert, priority=priority))
 
 
-def around(stage_id: str, *, priority: int = 0) -> Callable:
+def around(stage_id: str, *, priority: int = 0) -> Callable[[F], F]:
     """Wrap ``stage_id`` (a stage or sub-flow) with ``(ctx, state, proceed)``.
 
     ``proceed()`` runs what is wrapped and returns its result; the method may
@@ -111,7 +116,7 @@ def around(stage_id: str, *, priority: int = 0) -> Callable:
     return _mark(Point(Kind.AROUND, stage_id, priority=priority))
 
 
-def replace(stage_id: str, *, revert: str | None = None) -> Callable:
+def replace(stage_id: str, *, revert: str | None = None) -> Callable[[F], F]:
     """Run the method ``(ctx, state)`` instead of the stage's own function.
 
     Only one enabled hook may replace a given stage.  ``revert`` names the
@@ -120,7 +125,7 @@ def replace(stage_id: str, *, revert: str | None = None) -> Callable:
     return _mark(Point(Kind.REPLACE, stage_id, revert=revert))
 
 
-def listen(flow_name: str, *events: str) -> Callable:
+def listen(flow_name: str, *events: str) -> Callable[[F], F]:
     """Call the method ``(event)`` on the named run events of a flow.
 
     With no events named, every event is delivered.  Listeners observe: an

@@ -73,7 +73,7 @@ class Group(Node):
 class Plan:
     """One flow with the enabled hooks in place."""
 
-    flow: spec.Flow
+    flow: spec.Flow[Any]
     root: Group
     leaves: dict[str, Leaf]
     listeners: dict[EventKind, list[tuple[str, Callable[[Any], Any]]]]
@@ -88,7 +88,7 @@ class Plan:
         return visit(self.root, 0)
 
 
-def compile_flows(flows: Sequence[spec.Flow], hooks: Sequence[LoadedHook],
+def compile_flows(flows: Sequence[spec.Flow[Any]], hooks: Sequence[LoadedHook],
                   disabled_stages: Iterable[str] = (),
                   ) -> tuple[dict[str, Plan], list[Problem]]:
     """Build a :class:`Plan` per flow; return every problem found."""
@@ -159,7 +159,7 @@ def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,
         if isinstance(entry, spec.SubFlow):
             group = Group(node_id, entry.name, None, entry.optional)
             # A resolved tree's sub-flows hold Stage and SubFlow objects
-            # only (spec.Flow.resolve replaced the names).
+            # only (spec.Flow[Any].resolve replaced the names).
             group.children = _build(
                 cast(Sequence[spec.Stage | spec.SubFlow], entry.entries),
                 node_id, leaves)

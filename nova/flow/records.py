@@ -239,7 +239,7 @@ class InMemoryRecorder:
         run.handle = record.rows
 
     def _rows(self, run: RunInfo) -> list[StageRow]:
-        rows = run.handle
+        rows: list[StageRow] | None = run.handle
         if rows is None:  # a RunInfo this recorder did not start
             rows = run.handle = self.runs[run.run_id].rows
         return rows

@@ -17,7 +17,7 @@ NAMESPACE = 'nova.flows'
 
 
 def discover_flows(namespace: str = NAMESPACE,
-                   ) -> tuple[list[Flow], list[Problem]]:
+                   ) -> tuple[list[Flow[Any]], list[Problem]]:
     """Every flow registered under ``namespace``, sorted by name."""
     problems: list[Problem] = []
 
@@ -30,7 +30,7 @@ def discover_flows(namespace: str = NAMESPACE,
     manager = extension.ExtensionManager(
         namespace, invoke_on_load=False,
         on_load_failure_callback=on_load_failure)
-    flows: list[Flow] = []
+    flows: list[Flow[Any]] = []
     for ext in manager.extensions:
         if not isinstance(ext.plugin, Flow):
             problems.append(Problem(

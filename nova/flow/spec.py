@@ -23,8 +23,8 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import re
-from collections.abc import Callable, Iterable, Sequence
-from typing import Any, Final, Literal, TypeAlias
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any, Final, Generic, Literal, TypeAlias, TypeVar, overload
 
 from nova.flow.errors import Problem
 
@@ -35,6 +35,11 @@ InterruptPolicy: TypeAlias = Literal['revert', 'resume']
 ExecuteFn: TypeAlias = Callable[[Any, Any], Any]
 RevertFn: TypeAlias = Callable[[Any, Any, Any], Any]
 VerifyFn: TypeAlias = Callable[[Any, Any], bool]
+
+#: The state type of a flow (a dataclass).
+S = TypeVar('S')
+#: A stage or failure-handler function, kept as declared by the decorators.
+F = TypeVar('F', bound=Callable[..., Any])
 
 _NAME_RE = re.compile(r'^[a-z][a-z0-9_]*$')
 _FLOW_NAME_RE = re.compile(r'^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$')
@@ -75,6 +80,10 @@ class Stage:
     #: Asked when the stage raised, and at recovery when a crash cut it
     #: short; True makes it count as completed (see :meth:`Flow.verify`).
     verify: VerifyFn | None = None
+    #: Former names of the stage (renamed within a major contract version):
+    #: hooks may still target ``<parent>.<alias>``, with a deprecation
+    #: warning naming the new ID.
+    aliases: tuple[str, ...] = ()
 
     @property
     def doc(self) -> str:
@@ -89,26 +98,30 @@ class SubFlow:
     name: str
     entries: tuple[str | Stage | SubFlow, ...]
     optional: bool = False
+    #: Former names, as for :attr:`Stage.aliases`.
+    aliases: tuple[str, ...] = ()
 
 
 def sub(name: str, entries: Sequence[str | Stage | SubFlow], *,
-        optional: bool = False) -> SubFlow:
+        optional: bool = False, aliases: Sequence[str] = ()) -> SubFlow:
     """Declare a sub-flow in a stage list."""
-    return SubFlow(name, tuple(entries), optional)
+    return SubFlow(name, tuple(entries), optional, tuple(aliases))
 
 
 def stage(name: str, execute: ExecuteFn, revert: RevertFn | None = None, *,
           optional: bool = False, idempotent: bool | None = None,
-          transactional: bool | None = None) -> Stage:
+          transactional: bool | None = None,
+          aliases: Sequence[str] = ()) -> Stage:
     """Declare a stage inline, e.g. a parametrised state update.
 
     ``idempotent`` and ``transactional`` default to what ``execute`` was
-    marked with (:func:`mark`).
+    marked with (:func:`mark`); ``aliases`` are the stage's former names.
     """
     return Stage(name, execute, revert, optional,
                  idempotent=_flag(execute, 'idempotent', idempotent),
                  transactional=_flag(execute, 'transactional',
-                                     transactional))
+                                     transactional),
+                 aliases=tuple(aliases))
 
 
 #: Function attributes :func:`mark` sets.
@@ -136,8 +149,11 @@ def _flag(fn: Any, name: str, explicit: bool | None) -> bool:
     return bool(getattr(fn, _MARKS[name], False))
 
 
-class Flow:
+class Flow(Generic[S]):
     """The definition of one operation: contract, stages, failure handling.
+
+    ``Flow[BuildState]``: generic over its state type, so that stage
+    functions and typed hooks are checked against it.
 
     :param name: dotted flow ID, e.g. ``compute.build_instance``.
     :param version: contract version ``MAJOR.MINOR``.  Bump MINOR when a
@@ -160,17 +176,22 @@ class Flow:
         run), and a run interrupted after it is resumed, not reverted.
         The stage must be ``transactional``, so that its completion is
         recorded with its own effect.
+    :param changes: the contract's changelog, version -> what changed
+        (``'1.0'`` needs no entry); published in the contract snapshot and
+        quoted when a hook written for an older major is refused.
     """
 
-    def __init__(self, name: str, version: str, state_type: type, *,
+    def __init__(self, name: str, version: str, state_type: type[S], *,
                  on_interrupt: InterruptPolicy = REVERT,
-                 load_state: Callable[[Any, Any, Any], Any] | None = None,
-                 subject: Callable[[Any], str | None] | None = None,
+                 load_state: Callable[[Any, Any, Any], S] | None = None,
+                 subject: Callable[[S], str | None] | None = None,
                  point_of_no_return: str | None = None,
-                 doc: str = '') -> None:
+                 doc: str = '',
+                 changes: Mapping[str, str] | None = None) -> None:
         self.name = name
         self.version = version
         self.state_type = state_type
+        self.changes: dict[str, str] = dict(changes or {})
         self.on_interrupt = on_interrupt
         self.point_of_no_return = point_of_no_return
         self.load_state = load_state
@@ -184,6 +205,7 @@ class Flow:
         self._optional: set[str] = set()
         self._idempotent: set[str] = set()
         self._transactional: set[str] = set()
+        self._aliases: dict[str, tuple[str, ...]] = {}
 
     def __repr__(self) -> str:
         return f'<Flow {self.name} {self.version}>'
@@ -215,14 +237,29 @@ class Flow:
             names.append(handler)
         self._failure_handlers = tuple(names)
 
-    def stage(self, fn: ExecuteFn | None = None, *, name: str | None = None,
+    @overload
+    def stage(self, fn: F, *, name: str | None = None,
               optional: bool = False, idempotent: bool = False,
-              transactional: bool = False) -> Any:
+              transactional: bool = False,
+              aliases: Sequence[str] = ()) -> F: ...
+
+    @overload
+    def stage(self, fn: None = None, *, name: str | None = None,
+              optional: bool = False, idempotent: bool = False,
+              transactional: bool = False,
+              aliases: Sequence[str] = ()) -> Callable[[F], F]: ...
+
+    def stage(self, fn: F | None = None, *, name: str | None = None,
+              optional: bool = False, idempotent: bool = False,
+              transactional: bool = False,
+              aliases: Sequence[str] = ()) -> F | Callable[[F], F]:
         """Decorator registering ``fn(ctx, state)`` as the stage ``name``
-        (flags: see :class:`Stage`)."""
-        def register(func: ExecuteFn) -> ExecuteFn:
+        (flags: see :class:`Stage`; ``aliases``: its former names)."""
+        def register(func: F) -> F:
             stage_name = name or func.__name__
             self._functions[stage_name] = func
+            if aliases:
+                self._aliases[stage_name] = tuple(aliases)
             if optional:
                 self._optional.add(stage_name)
             if idempotent:
@@ -341,11 +378,13 @@ class Flow:
                     transactional=_flag(fn, 'transactional',
                                         entry in self._transactional
                                         or None),
-                    verify=self._verifiers.get(entry))
+                    verify=self._verifiers.get(entry),
+                    aliases=self._aliases.get(entry, ()))
             elif isinstance(entry, SubFlow):
                 children = self._resolve_entries(
                     entry.entries, f'{prefix}.{entry.name}', problems)
-                entry = SubFlow(entry.name, children, entry.optional)
+                entry = SubFlow(entry.name, children, entry.optional,
+                                entry.aliases)
             elif not isinstance(entry, Stage):
                 problems.append(Problem(
                     f'stage list entry {entry!r} is not a name, Stage or '
@@ -360,6 +399,12 @@ class Flow:
                 problems.append(Problem(
                     'duplicate stage name', stage_id=stage_id))
             seen.add(entry.name)
+            for alias in entry.aliases:
+                if alias in seen or not _NAME_RE.match(alias):
+                    problems.append(Problem(
+                        f"alias '{alias}' is not a free stage name",
+                        stage_id=stage_id))
+                seen.add(alias)
             if isinstance(entry, Stage):
                 check_signature(entry.execute, 2, stage_id, problems)
                 if entry.revert is not None:
