@@ -6,6 +6,7 @@ Public surface, for flow modules and vendor hooks alike::
     from nova.flow import hooks
 """
 
+from nova.flow import contract, hooks
 from nova.flow.engine import FlowEngine
 from nova.flow.errors import FlowConfigError, FlowError, Problem, UnknownFlow
 from nova.flow.events import EventKind, FlowEvent
@@ -24,6 +25,6 @@ from nova.flow.spec import (
 __all__ = [
     'EventKind', 'Failure', 'Flow', 'FlowConfigError', 'FlowEngine',
     'FlowError', 'FlowEvent', 'InMemoryRecorder', 'NullRecorder', 'Problem',
-    'RESUME', 'REVERT', 'Stage', 'SubFlow', 'UnknownFlow', 'mark', 'stage',
-    'sub',
+    'RESUME', 'REVERT', 'Stage', 'SubFlow', 'UnknownFlow', 'contract',
+    'hooks', 'mark', 'stage', 'sub',
 ]

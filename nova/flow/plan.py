@@ -8,14 +8,18 @@ hooks can fail for configuration reasons while an operation runs.
 from __future__ import annotations
 
 import dataclasses
+import logging
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from functools import partial
 from typing import Any, cast
 
-from nova.flow import spec
+from nova.flow import contract, spec
 from nova.flow.errors import Problem
 from nova.flow.events import EVENT_NAMES, EventKind
 from nova.flow.hooks import Contribution, Kind, LoadedHook
+
+LOG = logging.getLogger(__name__)
 
 # When a stage's completion is recorded (Leaf.record; see nova.flow.runner).
 #: With the run's next write: a crash may lose it.
@@ -35,6 +39,8 @@ class Node:
     optional: bool
     disabled: bool = False
     arounds: list[Contribution] = dataclasses.field(default_factory=list)
+    #: Former IDs of the stage (declared aliases), still valid targets.
+    aliases: tuple[str, ...] = ()
 
 
 @dataclasses.dataclass(eq=False)
@@ -157,7 +163,9 @@ def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,
     for entry in tree:
         node_id = f'{prefix}.{entry.name}'
         if isinstance(entry, spec.SubFlow):
-            group = Group(node_id, entry.name, None, entry.optional)
+            group = Group(node_id, entry.name, None, entry.optional,
+                          aliases=tuple(f'{prefix}.{a}'
+                                        for a in entry.aliases))
             # A resolved tree's sub-flows hold Stage and SubFlow objects
             # only (spec.Flow[Any].resolve replaced the names).
             group.children = _build(
@@ -169,23 +177,41 @@ def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,
                         execute=entry.execute, revert=entry.revert,
                         doc=entry.doc, idempotent=entry.idempotent,
                         transactional=entry.transactional,
-                        verify=entry.verify)
+                        verify=entry.verify,
+                        aliases=tuple(f'{prefix}.{a}'
+                                      for a in entry.aliases))
             leaves[node_id] = leaf
             nodes.append(leaf)
     return nodes
 
 
 def _index(plan: Plan) -> dict[str, tuple[Node, Group]]:
-    """Stage ID -> (node, the group holding it)."""
+    """Stage ID -> (node, the group holding it); a stage's aliases (its
+    former IDs) lead to it too."""
     found: dict[str, tuple[Node, Group]] = {}
+    aliases: dict[str, tuple[Node, Group]] = {}
 
     def visit(group: Group) -> None:
         for child in group.children:
             found[child.id] = (child, group)
+            for alias in child.aliases:
+                aliases[alias] = (child, group)
             if isinstance(child, Group):
                 visit(child)
     visit(plan.root)
+    for alias, entry in aliases.items():
+        found.setdefault(alias, entry)
     return found
+
+
+def _warn_alias(target: str, node: Node, who: str) -> None:
+    """A hook or option named a stage by its former ID."""
+    if target == node.id:
+        return
+    message = (f"{who} names stage '{target}', which was renamed to "
+               f"'{node.id}'; the old ID is deprecated, use '{node.id}'")
+    LOG.warning('%s', message)
+    warnings.warn(message, DeprecationWarning, stacklevel=3)
 
 
 def flow_of(target: str, plans: dict[str, Plan]) -> Plan | None:
@@ -220,11 +246,19 @@ def _check_supports(hooks: Sequence[LoadedHook],
             if have is None:
                 continue  # the flow's bad version is reported on its own
             if wanted_version[0] != have[0] or wanted_version[1] > have[1]:
+                targets = sorted({
+                    c.point.target for c in contributions
+                    if c.hook is hook
+                    and c.point.target.startswith(flow_name + '.')})
+                acts = (f"; the hook acts at {', '.join(targets)}"
+                        if targets else '')
                 problems.append(Problem(
                     f"was written for contract {wanted} of flow "
                     f"'{flow_name}', which is at {plan.flow.version} "
-                    f"(same major and at least that minor are required)",
-                    hook=hook.name, entry_point=hook.entry_point))
+                    f"(same major and at least that minor are required)"
+                    + _changelog(plan.flow, wanted_version) + acts,
+                    hook=hook.name, entry_point=hook.entry_point,
+                    stage_id=targets[0] if targets else None))
     for contribution in contributions:
         if contribution.point.kind is Kind.LISTEN:
             flow_name = contribution.point.target
@@ -240,6 +274,17 @@ def _check_supports(hooks: Sequence[LoadedHook],
                 hook=contribution.hook.name,
                 entry_point=contribution.hook.entry_point,
                 stage_id=contribution.point.target))
+
+
+def _changelog(flow: spec.Flow[Any], since: tuple[int, int]) -> str:
+    """The flow's changelog entries after version ``since``."""
+    entries = sorted(
+        (parsed, version, text) for version, text in flow.changes.items()
+        if (parsed := spec.parse_version(version)) and parsed > since)
+    if not entries:
+        return ''
+    return '; changelog: ' + '; '.join(
+        f'{version}: {text}' for _, version, text in entries)
 
 
 _ARITY = {Kind.BEFORE: 2, Kind.AFTER: 2, Kind.AROUND: 3, Kind.REPLACE: 2,
@@ -294,6 +339,10 @@ def _apply(contributions: Sequence[Contribution], plans: dict[str, Plan],
                     f"'{point.target}'")
             continue
         node, parent = found
+        assert plan is not None
+        _warn_alias(point.target, node, f"hook '{hook.name}'")
+        if point.kind in (Kind.AROUND, Kind.REPLACE):
+            c = _guarded(c, node.id, plan.flow.state_type)
         if point.kind is Kind.REPLACE:
             if not isinstance(node, Leaf):
                 problem('only a stage can be replaced, not a sub-flow')
@@ -324,6 +373,7 @@ def _apply(contributions: Sequence[Contribution], plans: dict[str, Plan],
         assert plan is not None
         node, parent = indexes[plan.flow.name][c.point.target]
         new_id = f'{parent.id}.{c.stage_name}'
+        c = _guarded(c, new_id, plan.flow.state_type)
         if any(child.name == c.stage_name for child in parent.children):
             problems.append(Problem(
                 f"inserts a stage named '{c.stage_name}', which already "
@@ -342,6 +392,17 @@ def _apply(contributions: Sequence[Contribution], plans: dict[str, Plan],
         plan.leaves[new_id] = leaf
 
 
+def _guarded(c: Contribution, stage_id: str,
+             state_type: type) -> Contribution:
+    """The contribution with its functions handed a state whose
+    read-only fields it cannot assign (see nova.flow.contract)."""
+    name = c.hook.name
+    return dataclasses.replace(
+        c, fn=contract.guard(c.fn, name, stage_id, state_type),
+        revert=(contract.guard(c.revert, name, stage_id, state_type)
+                if c.revert is not None else None))
+
+
 def _disable(stage_ids: Iterable[str], plans: dict[str, Plan],
              problems: list[Problem]) -> None:
     for stage_id in stage_ids:
@@ -353,6 +414,7 @@ def _disable(stage_ids: Iterable[str], plans: dict[str, Plan],
                 stage_id=stage_id))
             continue
         node = found[0]
+        _warn_alias(stage_id, node, '[flow] disabled_stages')
         if not node.optional:
             problems.append(Problem(
                 '[flow] disabled_stages names a stage that is not optional; '

@@ -399,18 +399,21 @@ class Flow(Generic[S]):
                 problems.append(Problem(
                     'duplicate stage name', stage_id=stage_id))
             seen.add(entry.name)
-            for alias in entry.aliases:
-                if alias in seen or not _NAME_RE.match(alias):
-                    problems.append(Problem(
-                        f"alias '{alias}' is not a free stage name",
-                        stage_id=stage_id))
-                seen.add(alias)
             if isinstance(entry, Stage):
                 check_signature(entry.execute, 2, stage_id, problems)
                 if entry.revert is not None:
                     check_signature(entry.revert, 3, stage_id + ' (revert)',
                                     problems)
             resolved.append(entry)
+        aliases: set[str] = set()
+        for entry in resolved:
+            for alias in entry.aliases:
+                if alias in seen or alias in aliases or \
+                        not _NAME_RE.match(alias):
+                    problems.append(Problem(
+                        f"alias '{alias}' is not a free stage name",
+                        stage_id=f'{prefix}.{entry.name}'))
+                aliases.add(alias)
         return tuple(resolved)
 
 

@@ -541,7 +541,8 @@ class TestAllProblemsTogether(ValidationTestCase):
             "flow 'test.broken' state type must be a dataclass",
             "stage 'test.broken.ghost': stage 'ghost' is listed but no "
             "function is registered",
-            "hook 'messy': was written for contract 2.0 of flow 'test.demo'",
+            "hook 'messy', stage 'test.demo.a': was written for contract "
+            "2.0 of flow 'test.demo'",
             "hook 'messy': declares support for unknown flow 'test.absent'",
             "hook 'messy', stage 'test.demo.grp.nope': before names unknown "
             "stage",
