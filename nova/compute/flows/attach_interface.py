@@ -29,8 +29,11 @@ from nova.flow import REVERT, Flow, stage
 class AttachInterfaceState(base.InstanceState):
     """Contract 1.0 of compute.attach_interface."""
 
+    #: The network to create the port on (None: a given port or any network).
     network_id: str | None = None
+    #: The fixed IP requested for the new port.
     requested_ip: str | None = None
+    #: The device tag the user gave the interface (2.49+).
     tag: str | None = None
     #: Filled in by allocate_port: the new port as network info.
     vif: dict[str, Any] | None = None

@@ -34,6 +34,7 @@ from nova.volume import api as volume_api
 class AttachVolumeState(base.InstanceState):
     """Contract 1.0: the instance action state plus the mapping."""
 
+    #: The block device mapping of the volume being attached.
     bdm: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: Filled in by initialize_connection.
     connection_info: dict[str, Any] = dataclasses.field(

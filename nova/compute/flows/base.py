@@ -18,7 +18,7 @@ from oslo_utils import timeutils
 
 from nova import notifications
 from nova.compute import vm_states
-from nova.flow import spec
+from nova.flow import contract, spec
 
 LOG = logging.getLogger(__name__)
 
@@ -138,8 +138,14 @@ class InstanceState:
     need it for the driver call.
     """
 
-    compute: ComputeServices
-    instance: dict[str, Any]
+    #: The compute services the stages call (DB, driver, network, volume, image
+    #: APIs).
+    compute: ComputeServices = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The instance (its database row as a dict); stages keep it current after
+    #: each update.
+    instance: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The instance's network info (VIFs), filled in by load_network_info in
+    #: the flows whose driver call needs it.
     network_info: list[dict[str, Any]] = dataclasses.field(
         default_factory=list)
 

@@ -34,7 +34,7 @@ import nova.conf
 from nova import exception
 from nova.compute import power_state, task_states, vm_states
 from nova.compute.flows import base
-from nova.flow import REVERT, Flow, stage, sub
+from nova.flow import REVERT, Flow, contract, stage, sub
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -44,22 +44,36 @@ CONF = nova.conf.CONF
 class BuildState:
     """Contract 1.0 of compute.build_instance (what hooks may use)."""
 
-    compute: base.ComputeServices
-    instance: dict[str, Any]
-    node: str
+    #: The compute services the stages call (DB, driver, network, volume, image
+    #: APIs).
+    compute: base.ComputeServices = dataclasses.field(
+        metadata=contract.READ_ONLY)
+    #: The instance (its database row as a dict); stages keep it current after
+    #: each update.
+    instance: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The compute node (hypervisor) the scheduler chose on this host.
+    node: str = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The image the instance boots from (empty for a volume-backed instance).
     image_meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The scheduler's request spec of the build.
     request_spec: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: ``retry``: ``{'num_attempts': n, 'hosts': [[host, node], ...]}``
     filter_properties: dict[str, Any] = dataclasses.field(
         default_factory=dict)
+    #: The networks or ports the user asked for (``networks`` of the request).
     requested_networks: Any = None
+    #: The block device mappings of the instance, as the API created them.
     block_device_mapping: list[dict[str, Any]] = dataclasses.field(
         default_factory=list)
+    #: Personality files to inject (before 2.57).
     injected_files: list[Any] = dataclasses.field(default_factory=list)
+    #: The admin password to set in the guest (never logged).
     admin_password: str | None = dataclasses.field(default=None, repr=False)
-    #: Filled in by allocate_network / prep_block_device.
+    #: The network info (VIFs) of the instance, filled in by
+    #: allocate_network.
     network_info: list[dict[str, Any]] = dataclasses.field(
         default_factory=list)
+    #: The volumes as the driver takes them, filled in by prep_block_device.
     block_device_info: dict[str, Any] = dataclasses.field(
         default_factory=dict)
     #: Set by reschedule_or_error when the build went to another host.

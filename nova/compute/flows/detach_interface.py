@@ -34,6 +34,7 @@ NOTE = 'detaching_port_id'
 class DetachInterfaceState(base.InstanceState):
     """Contract 1.0 of compute.detach_interface."""
 
+    #: The port being detached.
     port_id: str = ''
     #: The port as network info (what the driver unplugs).
     vif: dict[str, Any] = dataclasses.field(default_factory=dict)

@@ -32,6 +32,7 @@ from nova.volume import api as volume_api
 class DetachVolumeState(base.InstanceState):
     """Contract 1.0: the instance action state plus the mapping."""
 
+    #: The block device mapping of the volume being detached.
     bdm: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 

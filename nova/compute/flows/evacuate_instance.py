@@ -53,6 +53,7 @@ from nova.flow import REVERT, Flow, stage
 class EvacuateState(moves.MoveState):
     """Contract 1.0 of compute.evacuate_instance."""
 
+    #: The admin password to set in the rebuilt guest (never logged).
     admin_password: str | None = dataclasses.field(default=None,
                                                    repr=False)
     #: What the admin said of the instance's disks (before 2.14); None:

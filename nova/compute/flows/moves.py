@@ -28,7 +28,7 @@ from oslo_log import log as logging
 from nova import exception
 from nova.compute.flows import base
 from nova.db import api as db_api
-from nova.flow import mark
+from nova.flow import contract, mark
 
 LOG = logging.getLogger(__name__)
 
@@ -41,18 +41,26 @@ class MoveState:
     """Contract 1.0 of the compute flows of a move (resize, cold or live
     migration)."""
 
-    compute: base.ComputeServices
-    instance: dict[str, Any]
+    #: The compute services the stages call (DB, driver, network, volume, image
+    #: APIs).
+    compute: base.ComputeServices = dataclasses.field(
+        metadata=contract.READ_ONLY)
+    #: The instance (its database row as a dict); stages keep it current after
+    #: each update.
+    instance: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
     #: The migration record (``nova.db.models.Migration``).
     migration: dict[str, Any]
     #: The flavor the instance moves to (the old one for a revert).
     flavor: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The instance's network info (VIFs) for the driver calls.
     network_info: list[dict[str, Any]] = dataclasses.field(
         default_factory=list)
+    #: The volumes as the driver takes them.
     block_device_info: dict[str, Any] = dataclasses.field(
         default_factory=dict)
     #: What the source's driver returned for the destination's.
     disk_info: str = ''
+    #: The image the instance was built from.
     image_meta: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: Live migration: what the drivers' checks and pre_live_migration
     #: said the other host needs (in memory only: a run recovered after

@@ -31,6 +31,7 @@ HARD = 'HARD'
 class RebootState(base.InstanceState):
     """Contract 1.0: the instance action state plus the reboot type."""
 
+    #: 'SOFT' or 'HARD'.
     reboot_type: str = SOFT
 
 

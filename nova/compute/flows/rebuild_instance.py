@@ -44,16 +44,21 @@ from nova.flow import REVERT, Flow, stage
 class RebuildState(base.InstanceState):
     """Contract 1.0 of compute.rebuild_instance."""
 
+    #: The admin password to set in the rebuilt guest (never logged).
     admin_password: str | None = dataclasses.field(default=None,
                                                    repr=False)
+    #: Keep the ephemeral disk (the request's ``preserve_ephemeral``).
     preserve_ephemeral: bool = False
+    #: Personality files to inject (before 2.57).
     injected_files: list[Any] = dataclasses.field(default_factory=list)
     #: ACTIVE, STOPPED or ERROR: a STOPPED instance is rebuilt powered off.
     original_vm_state: str = vm_states.ACTIVE
+    #: The block device mappings of the instance.
     block_device_mapping: list[dict[str, Any]] = dataclasses.field(
         default_factory=list)
     #: Filled in by get_image_meta / prep_block_device.
     image_meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The volumes as the driver takes them, filled in by prep_block_device.
     block_device_info: dict[str, Any] = dataclasses.field(
         default_factory=dict)
 

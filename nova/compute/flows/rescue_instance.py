@@ -32,7 +32,9 @@ from nova.flow import REVERT, Flow, stage
 class RescueState(base.InstanceState):
     """Contract 1.0: the instance action state plus the rescue request."""
 
+    #: The image to boot the rescue from (None: the instance's own image).
     rescue_image_ref: str | None = None
+    #: The admin password of the rescue guest (never logged).
     rescue_password: str | None = dataclasses.field(default=None,
                                                     repr=False)
     #: The vm_state to go back to on failure (and what unrescue ends in

@@ -26,7 +26,7 @@ from typing import Any
 
 from nova import exception
 from nova.compute.flows import base
-from nova.flow import REVERT, Flow
+from nova.flow import REVERT, Flow, contract
 
 _DEVICE = re.compile(r'^/dev/(?P<prefix>x?[a-z]+?d)(?P<letters>[a-z]+)$')
 DEFAULT_PREFIX = 'vd'
@@ -36,16 +36,29 @@ DEFAULT_PREFIX = 'vd'
 class ReserveDeviceState:
     """Contract 1.0 of compute.reserve_block_device_name."""
 
-    compute: base.ComputeServices
-    instance: dict[str, Any]
-    volume_id: str
+    #: The compute services the stages call (DB, driver, network, volume, image
+    #: APIs).
+    compute: base.ComputeServices = dataclasses.field(
+        metadata=contract.READ_ONLY)
+    #: The instance (its database row as a dict); stages keep it current after
+    #: each update.
+    instance: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The volume a device name is reserved for.
+    volume_id: str = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The device name the user asked for (None: the driver chooses).
     device: str | None = None
+    #: The disk bus the user asked for.
     disk_bus: str | None = None
+    #: The device type the user asked for (disk, cdrom...).
     device_type: str | None = None
+    #: The device tag the user gave the volume (2.49+).
     tag: str | None = None
+    #: Delete the volume with the instance (2.79+).
     delete_on_termination: bool = False
     #: Filled in by choose_device_name / create_bdm.
     device_name: str | None = None
+    #: The block device mapping created for the volume, filled in by
+    #: create_bdm.
     bdm: dict[str, Any] | None = None
 
 

@@ -53,6 +53,7 @@ _AS_SHELVING = {task_states.IMAGE_PENDING_UPLOAD:
 class ShelveState(base.InstanceState):
     """Contract 1.0: the instance action state plus the snapshot image."""
 
+    #: The snapshot image the shelve uploads to (None when volume-backed).
     image_id: str | None = None
     #: The vm_state before the shelve (what a failure restores).
     original_vm_state: str = vm_states.ACTIVE

@@ -32,6 +32,8 @@ from nova.flow import RESUME, Flow, stage
 class ShelveOffloadState(base.InstanceState):
     """Contract 1.0: the instance action state plus its block devices."""
 
+    #: The block device mappings of the instance (volumes to detach from the
+    #: host).
     block_device_mapping: list[dict[str, Any]] = dataclasses.field(
         default_factory=list)
 

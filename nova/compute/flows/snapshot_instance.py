@@ -43,6 +43,7 @@ _UNFINISHED = (image_api.QUEUED, image_api.SAVING, image_api.KILLED)
 class SnapshotState(base.InstanceState):
     """Contract 1.0: the instance action state plus the image ID."""
 
+    #: The image the API created for the snapshot, uploaded to by the driver.
     image_id: str | None = None
 
 

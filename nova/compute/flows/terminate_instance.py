@@ -21,7 +21,7 @@ from oslo_log import log as logging
 
 from nova.compute import vm_states
 from nova.compute.flows import base
-from nova.flow import RESUME, Flow
+from nova.flow import RESUME, Flow, contract
 
 LOG = logging.getLogger(__name__)
 
@@ -30,10 +30,18 @@ LOG = logging.getLogger(__name__)
 class TerminateState:
     """Contract 1.0 of compute.terminate_instance."""
 
-    compute: base.ComputeServices
-    instance: dict[str, Any]
+    #: The compute services the stages call (DB, driver, network, volume, image
+    #: APIs).
+    compute: base.ComputeServices = dataclasses.field(
+        metadata=contract.READ_ONLY)
+    #: The instance (its database row as a dict); stages keep it current after
+    #: each update.
+    instance: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The block device mappings of the instance (volumes to detach, delete or
+    #: keep).
     block_device_mapping: list[dict[str, Any]] = dataclasses.field(
         default_factory=list)
+    #: The instance's network info, read before the ports are deallocated.
     network_info: list[dict[str, Any]] = dataclasses.field(
         default_factory=list)
 

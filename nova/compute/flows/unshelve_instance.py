@@ -46,11 +46,14 @@ LOG = logging.getLogger(__name__)
 class UnshelveState(base.InstanceState):
     """Contract 1.0 of compute.unshelve_instance."""
 
+    #: The compute node the scheduler chose on this host (SHELVED_OFFLOADED
+    #: only).
     node: str | None = None
     #: The snapshot to spawn from (SHELVED_OFFLOADED only).
     image_meta: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: SHELVED or SHELVED_OFFLOADED: what the instance was.
     shelved_vm_state: str = vm_states.SHELVED_OFFLOADED
+    #: The block device mappings of the instance.
     block_device_mapping: list[dict[str, Any]] = dataclasses.field(
         default_factory=list)
     #: Filled in by prep_block_device.

@@ -19,7 +19,7 @@ import dataclasses
 from typing import Any
 
 from nova.conductor.flows import base
-from nova.flow import RESUME, Flow
+from nova.flow import RESUME, Flow, contract
 
 
 @dataclasses.dataclass
@@ -27,9 +27,13 @@ class ConfirmResizeState:
     """Contract 1.0 of conductor.confirm_resize and
     conductor.revert_resize."""
 
-    conductor: base.ConductorServices
-    instance: dict[str, Any]
-    migration: dict[str, Any]
+    #: The conductor services the stages call (DB, scheduler, compute RPC API).
+    conductor: base.ConductorServices = dataclasses.field(
+        metadata=contract.READ_ONLY)
+    #: The instance (its database row as a dict).
+    instance: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The migration record being confirmed or reverted.
+    migration: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
 
 
 def subject(state: ConfirmResizeState) -> str:

@@ -52,7 +52,7 @@ from oslo_utils import timeutils
 from nova import exception
 from nova.compute import task_states, vm_states
 from nova.conductor.flows import base
-from nova.flow import REVERT, Flow
+from nova.flow import REVERT, Flow, contract
 
 LOG = logging.getLogger(__name__)
 
@@ -64,13 +64,17 @@ _UNFINISHED = ('accepted', 'pre-migrating')
 class EvacuateState:
     """Contract 1.0 of conductor.evacuate_instance."""
 
-    conductor: base.ConductorServices
-    instance: dict[str, Any]
+    #: The conductor services the stages call (DB, scheduler, compute RPC API).
+    conductor: base.ConductorServices = dataclasses.field(
+        metadata=contract.READ_ONLY)
+    #: The instance (its database row as a dict).
+    instance: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
     #: An admin's requested destination host.
     requested_host: str | None = None
     #: Take ``requested_host`` without the scheduler's filters (2.29 -
     #: 2.67 ``force``).
     force: bool = False
+    #: The admin password to set in the rebuilt guest (never logged).
     admin_password: str | None = dataclasses.field(default=None,
                                                    repr=False)
     #: ``onSharedStorage`` (before 2.14); None: the driver finds out.
@@ -79,6 +83,7 @@ class EvacuateState:
     target_state: str = vm_states.ACTIVE
     #: Filled in by select_destination.
     dest_host: str | None = None
+    #: The compute node chosen on dest_host, filled in by select_destination.
     dest_node: str | None = None
     #: Filled in by create_migration.
     migration: dict[str, Any] = dataclasses.field(default_factory=dict)

@@ -69,7 +69,7 @@ from oslo_log import log as logging
 from nova import exception
 from nova.compute import task_states, vm_states
 from nova.conductor.flows import base
-from nova.flow import REVERT, Flow
+from nova.flow import REVERT, Flow, contract
 
 LOG = logging.getLogger(__name__)
 
@@ -78,17 +78,22 @@ LOG = logging.getLogger(__name__)
 class LiveMigrateState:
     """Contract 1.0 of conductor.live_migrate_instance."""
 
-    conductor: base.ConductorServices
-    instance: dict[str, Any]
+    #: The conductor services the stages call (DB, scheduler, compute RPC API).
+    conductor: base.ConductorServices = dataclasses.field(
+        metadata=contract.READ_ONLY)
+    #: The instance (its database row as a dict).
+    instance: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
     #: An admin's requested destination host.
     requested_host: str | None = None
     #: Take ``requested_host`` without the scheduler (before 2.30).
     force: bool = False
     #: True, False, or None for the API's 'auto' (the drivers decide).
     block_migration: bool | None = None
+    #: Allow disk over-commit on the destination (before 2.25).
     disk_over_commit: bool = False
     #: Filled in by select_destination.
     dest_host: str | None = None
+    #: The compute node chosen on dest_host, filled in by select_destination.
     dest_node: str | None = None
     #: Filled in by create_migration.
     migration: dict[str, Any] = dataclasses.field(default_factory=dict)

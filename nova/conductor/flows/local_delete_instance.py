@@ -40,7 +40,7 @@ from oslo_log import log as logging
 from nova import exception
 from nova.compute import vm_states
 from nova.conductor.flows import base
-from nova.flow import RESUME, Flow
+from nova.flow import RESUME, Flow, contract
 
 LOG = logging.getLogger(__name__)
 
@@ -49,8 +49,12 @@ LOG = logging.getLogger(__name__)
 class LocalDeleteState:
     """Contract 1.0 of conductor.local_delete_instance."""
 
-    conductor: base.ConductorServices
-    instance: dict[str, Any]
+    #: The conductor services the stages call (DB, scheduler, compute RPC API).
+    conductor: base.ConductorServices = dataclasses.field(
+        metadata=contract.READ_ONLY)
+    #: The instance (its database row as a dict).
+    instance: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The block device mappings of the instance (volumes to detach or delete).
     block_device_mapping: list[dict[str, Any]] = dataclasses.field(
         default_factory=list)
     #: For the notifications' payloads (read before the ports are freed).

@@ -46,7 +46,7 @@ import nova.conf
 from nova import exception
 from nova.compute import task_states, vm_states
 from nova.conductor.flows import base
-from nova.flow import REVERT, Flow
+from nova.flow import REVERT, Flow, contract
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -56,7 +56,11 @@ CONF = nova.conf.CONF
 class ResizeState:
     """Contract 1.0 of conductor.resize_instance."""
 
-    conductor: base.ConductorServices
+    #: The conductor services the stages call (DB, scheduler, compute RPC API).
+    conductor: base.ConductorServices = dataclasses.field(
+        metadata=contract.READ_ONLY)
+    #: The instance (its database row as a dict); reread after the source's
+    #: revert.
     instance: dict[str, Any]
     #: The flavor to move to (the current one for a cold migration).
     flavor: dict[str, Any]
@@ -66,6 +70,7 @@ class ResizeState:
     requested_host: str | None = None
     #: Filled in by select_destination.
     dest_host: str | None = None
+    #: The compute node chosen on dest_host, filled in by select_destination.
     dest_node: str | None = None
     #: Filled in by create_migration.
     migration: dict[str, Any] = dataclasses.field(default_factory=dict)

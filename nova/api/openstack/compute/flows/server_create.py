@@ -37,7 +37,7 @@ from nova import exception
 from nova.api.openstack import common
 from nova.api.openstack.compute.flows import base
 from nova.api.validation import parameter_types as types
-from nova.flow import Flow
+from nova.flow import Flow, contract
 from nova.policies import enforcer
 
 
@@ -46,27 +46,40 @@ class ServerCreateState:
     """Contract 1.0 of api.server_create (what hooks may read and write).
     """
 
-    req: Any
-    version: Any
-    compute_api: Any
-    db: Any
-    body: dict[str, Any]
+    #: The WebOb request being answered.
+    req: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The request's API microversion (``APIVersionRequest``).
+    version: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The compute API (``nova.compute.api.API``) the stages call.
+    compute_api: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The database API.
+    db: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The request body as validated against the schema.
+    body: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
     #: ``body['server']``: the validated request, read by the stages.
     server: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The server name.
     name: str | None = None
+    #: The flavor ID or link of the request.
     flavor_ref: str | None = None
+    #: The flavor looked up from flavor_ref.
     flavor: Any = None
+    #: The image ID or link ('' for a volume-backed server).
     image_href: str | None = ''
+    #: The admin password (generated when not given; never logged).
     admin_password: str | None = dataclasses.field(default=None,
                                                    repr=False)
     #: Keyword arguments of ``compute_api.create``; stages add theirs.
     create_kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: Answer with the reservation ID instead of the server (multiple create).
     return_reservation_id: bool = False
     #: Filled by ``create``.
     instances: list[Any] = dataclasses.field(default_factory=list)
+    #: The reservation ID of the created servers, filled in by create.
     reservation_id: str | None = None
     #: Filled by ``response``: the body and headers of the 202.
     response: dict[str, Any] | None = None
+    #: Headers of the 202 response (Location), filled in by response.
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
 

@@ -23,7 +23,7 @@ from nova.api.openstack.compute.flows.server_create import (
     generate_password,
 )
 from nova.api.validation import parameter_types as types
-from nova.flow import Flow
+from nova.flow import Flow, contract
 from nova.policies import enforcer
 
 
@@ -32,19 +32,30 @@ class ServerRebuildState:
     """Contract 1.0 of api.server_rebuild (what hooks may read and write).
     """
 
-    req: Any
-    version: Any
-    compute_api: Any
+    #: The WebOb request being answered.
+    req: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The request's API microversion (``APIVersionRequest``).
+    version: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The compute API (``nova.compute.api.API``) the stages call.
+    compute_api: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The instance being rebuilt; reread by the rebuild stage for the
+    #: response.
     instance: Any
-    body: dict[str, Any]
-    render: Callable[[Any], dict[str, Any]]
+    #: The request body as validated against the schema.
+    body: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
+    #: Renders an instance with api.server_view (for the response).
+    render: Callable[[Any], dict[str, Any]] = dataclasses.field(
+        metadata=contract.READ_ONLY)
     #: ``body['rebuild']``.
     rebuild: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The image to rebuild with (``imageRef``).
     image_href: str = ''
+    #: The admin password (generated when not given; never logged).
     admin_password: str | None = dataclasses.field(default=None,
                                                    repr=False)
     #: Keyword arguments of compute_api.rebuild (instance field names).
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The response body, filled in by the response stage.
     response: dict[str, Any] | None = None
 
 

@@ -9,7 +9,7 @@ from typing import Any
 from nova.api.openstack import common
 from nova.api.openstack.compute.flows import base
 from nova.api.validation import parameter_types as types
-from nova.flow import Flow
+from nova.flow import Flow, contract
 from nova.policies import enforcer
 
 
@@ -18,13 +18,21 @@ class ServerResizeState:
     """Contract 1.0 of api.server_resize (what hooks may read and write).
     """
 
-    req: Any
-    version: Any
-    compute_api: Any
-    db: Any
-    instance: Any
-    body: dict[str, Any]
+    #: The WebOb request being answered.
+    req: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The request's API microversion (``APIVersionRequest``).
+    version: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The compute API (``nova.compute.api.API``) the stages call.
+    compute_api: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The database API.
+    db: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The instance being resized.
+    instance: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The request body as validated against the schema.
+    body: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
+    #: ``body['resize']``.
     resize: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The flavor to resize to, looked up from ``flavorRef``.
     flavor: Any = None
     #: Keyword arguments of compute_api.resize beyond the flavor.
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)

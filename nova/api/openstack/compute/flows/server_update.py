@@ -15,7 +15,7 @@ from typing import Any
 
 from nova.api.openstack import common
 from nova.api.validation import parameter_types as types
-from nova.flow import Flow
+from nova.flow import Flow, contract
 from nova.policies import enforcer
 
 
@@ -24,16 +24,24 @@ class ServerUpdateState:
     """Contract 1.0 of api.server_update (what hooks may read and write).
     """
 
-    req: Any
-    version: Any
-    compute_api: Any
+    #: The WebOb request being answered.
+    req: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The request's API microversion (``APIVersionRequest``).
+    version: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The compute API (``nova.compute.api.API``) the stages call.
+    compute_api: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The instance being updated; replaced by the updated one.
     instance: Any
-    body: dict[str, Any]
+    #: The request body as validated against the schema.
+    body: dict[str, Any] = dataclasses.field(metadata=contract.READ_ONLY)
     #: Renders an instance with api.server_view (for the response).
-    render: Callable[[Any], dict[str, Any]]
+    render: Callable[[Any], dict[str, Any]] = dataclasses.field(
+        metadata=contract.READ_ONLY)
+    #: ``body['server']``.
     server: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: Instance fields to update; stages add theirs.
     values: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The response body, filled in by the response stage.
     response: dict[str, Any] | None = None
 
 

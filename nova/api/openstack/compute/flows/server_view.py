@@ -21,7 +21,7 @@ from typing import Any
 import nova.conf
 from nova.api.openstack import common
 from nova.api.openstack.compute.flows import base
-from nova.flow import Flow
+from nova.flow import Flow, contract
 
 CONF = nova.conf.CONF
 
@@ -48,10 +48,15 @@ class ViewOptions:
 class ServerViewState:
     """Contract 1.0 of api.server_view (what hooks may read and write)."""
 
-    req: Any
-    version: Any
-    instance: Any
-    options: ViewOptions = ViewOptions()
+    #: The WebOb request being answered.
+    req: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The request's API microversion (``APIVersionRequest``).
+    version: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: The instance being shown.
+    instance: Any = dataclasses.field(metadata=contract.READ_ONLY)
+    #: What the request may see, decided by policy.
+    options: ViewOptions = dataclasses.field(
+        default=ViewOptions(), metadata=contract.READ_ONLY)
     #: True for a single-server response (show, update, rebuild), False
     #: for an item of GET /servers/detail.
     show: bool = True
