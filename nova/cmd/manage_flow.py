@@ -26,6 +26,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import nova.conf
+from nova.cmd import manage_flow_contract
 from nova.flow import FlowConfigError, FlowEngine, records, render
 from nova.flow import hooks as flow_hooks
 from nova.flow.plan import Group, Leaf, Plan
@@ -93,6 +94,7 @@ def register(commands: argparse._SubParsersAction) -> None:
                       metavar='N',
                       help='only the newest N runs')
     runs.set_defaults(func=runs_command)
+    manage_flow_contract.register(commands)
 
 
 def _seconds(text: str) -> float:
