@@ -32,11 +32,12 @@ import dataclasses
 import enum
 import inspect
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeAlias, TypeVar, overload
 
 from stevedore import named
 
 from nova.flow.errors import Problem
+from nova.flow.spec import StageRef
 
 NAMESPACE = 'nova.flow.hooks'
 _MARK = '_nova_flow_points'
@@ -82,6 +83,21 @@ class Point:
     priority: int = 0
 
 
+#: What a typed decorator (given a StageRef[S]) keeps: the hook's class,
+#: its result, and the flow's state type its ``state`` must accept.
+H = TypeVar('H')
+R = TypeVar('R')
+S = TypeVar('S')
+#: A hook method ``(self, ctx, state)`` of a stage of a Flow[S].
+StageMethod: TypeAlias = Callable[[H, Any, S], R]
+#: An ``around`` hook method ``(self, ctx, state, proceed)``.
+AroundMethod: TypeAlias = Callable[[H, Any, S, Callable[[], Any]], R]
+#: What the decorators return for a typed stage reference.
+TypedStage: TypeAlias = Callable[[StageMethod[H, S, R]], StageMethod[H, S, R]]
+TypedAround: TypeAlias = Callable[[AroundMethod[H, S, R]],
+                                  AroundMethod[H, S, R]]
+
+
 def _mark(point: Point) -> Callable[[F], F]:
     def decorate(fn: F) -> F:
         points = list(getattr(fn, _MARK, ()))
@@ -91,8 +107,20 @@ def _mark(point: Point) -> Callable[[F], F]:
     return decorate
 
 
+@overload
+def before(stage_id: StageRef[S], *, name: str | None = None,  # type: ignore[overload-overlap]
+           revert: str | None = None, priority: int = 0,
+           ) -> TypedStage[H, S, R]: ...
+
+
+@overload
 def before(stage_id: str, *, name: str | None = None,
-           revert: str | None = None, priority: int = 0) -> Callable[[F], F]:
+           revert: str | None = None, priority: int = 0,
+           ) -> Callable[[F], F]: ...
+
+
+def before(stage_id: str, *, name: str | None = None,
+           revert: str | None = None, priority: int = 0) -> Any:
     """Insert the method ``(ctx, state)`` as a stage before ``stage_id``.
 
     ``name`` is the new stage's name (default: the method name); ``revert``
@@ -101,13 +129,34 @@ def before(stage_id: str, *, name: str | None = None,
     return _mark(Point(Kind.BEFORE, stage_id, name, revert, priority=priority))
 
 
+@overload
+def after(stage_id: StageRef[S], *, name: str | None = None,  # type: ignore[overload-overlap]
+          revert: str | None = None, priority: int = 0,
+          ) -> TypedStage[H, S, R]: ...
+
+
+@overload
 def after(stage_id: str, *, name: str | None = None,
-          revert: str | None = None, priority: int = 0) -> Callable[[F], F]:
+          revert: str | None = None, priority: int = 0,
+          ) -> Callable[[F], F]: ...
+
+
+def after(stage_id: str, *, name: str | None = None,
+          revert: str | None = None, priority: int = 0) -> Any:
     """Insert the method ``(ctx, state)`` as a stage after ``stage_id``."""
     return _mark(Point(Kind.AFTER, stage_id, name, revert, priority=priority))
 
 
-def around(stage_id: str, *, priority: int = 0) -> Callable[[F], F]:
+@overload
+def around(stage_id: StageRef[S], *, priority: int = 0,  # type: ignore[overload-overlap]
+           ) -> TypedAround[H, S, R]: ...
+
+
+@overload
+def around(stage_id: str, *, priority: int = 0) -> Callable[[F], F]: ...
+
+
+def around(stage_id: str, *, priority: int = 0) -> Any:
     """Wrap ``stage_id`` (a stage or sub-flow) with ``(ctx, state, proceed)``.
 
     ``proceed()`` runs what is wrapped and returns its result; the method may
@@ -116,7 +165,17 @@ def around(stage_id: str, *, priority: int = 0) -> Callable[[F], F]:
     return _mark(Point(Kind.AROUND, stage_id, priority=priority))
 
 
-def replace(stage_id: str, *, revert: str | None = None) -> Callable[[F], F]:
+@overload
+def replace(stage_id: StageRef[S], *, revert: str | None = None,  # type: ignore[overload-overlap]
+            ) -> TypedStage[H, S, R]: ...
+
+
+@overload
+def replace(stage_id: str, *, revert: str | None = None,
+            ) -> Callable[[F], F]: ...
+
+
+def replace(stage_id: str, *, revert: str | None = None) -> Any:
     """Run the method ``(ctx, state)`` instead of the stage's own function.
 
     Only one enabled hook may replace a given stage.  ``revert`` names the

@@ -46,6 +46,14 @@ _FLOW_NAME_RE = re.compile(r'^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$')
 _VERSION_RE = re.compile(r'^(\d+)\.(\d+)$')
 
 
+class StageRef(str, Generic[S]):
+    """A stage ID typed with its flow's state: what :meth:`Flow.at`
+    returns.  A hook decorator given one makes a type checker check the
+    hook's ``state`` parameter against the flow's state type."""
+
+    __slots__ = ()
+
+
 def parse_version(text: str) -> tuple[int, int] | None:
     """``'1.2'`` -> ``(1, 2)``; ``None`` when it is not MAJOR.MINOR."""
     match = _VERSION_RE.match(text or '')
@@ -216,6 +224,17 @@ class Flow(Generic[S]):
         if parsed is None:
             raise ValueError(f'flow {self.name}: bad version {self.version}')
         return parsed
+
+    def at(self, path: str) -> StageRef[S]:
+        """The ID of the stage at ``path`` (``'spawn.driver_spawn'``),
+        typed with this flow's state, for hook decorators::
+
+            @hooks.before(build_instance.FLOW.at('spawn.driver_spawn'))
+            def add_sauce(self, ctx: Any, state: BuildState) -> None: ...
+
+        It is checked with the hooks, when the service starts.
+        """
+        return StageRef(f'{self.name}.{path}')
 
     # -- declaration -------------------------------------------------------
 
