@@ -25,8 +25,8 @@ State fields are documented where they are declared, in the dataclass::
 A field's doc is the ``doc`` of its metadata or else the ``#:`` comment
 right above it (the attribute-comment convention Sphinx reads); a field is
 writable unless its metadata says ``writable=False``.  A hook that assigns a
-read-only field gets :class:`ReadOnlyFieldError` naming the hook, the stage
-and the field.
+read-only field fails its stage with :class:`ReadOnlyFieldError` naming the
+hook, the stage and the field (the field gets its value back).
 
 The contract of every registered flow is committed as a JSON snapshot
 (:func:`snapshot_path`); :func:`compare` says what differs between a
@@ -44,6 +44,7 @@ import functools
 import inspect
 import itertools
 import json
+import operator
 import os
 import textwrap
 import types
@@ -555,54 +556,45 @@ def check_flow(flow: spec.Flow[Any], tree: str = TREE,
 
 # -- enforcing read-only fields ------------------------------------------
 
-class GuardedState:
-    """What a hook's function gets as ``state``: the run's state object,
-    except that assigning a read-only field raises
-    :class:`ReadOnlyFieldError`.  ``isinstance`` sees the state's type."""
-
-    __slots__ = ('_nova_state', '_nova_where')
-
-    def __init__(self, state: Any, where: tuple[str, str, frozenset[str]],
-                 ) -> None:
-        object.__setattr__(self, '_nova_state', state)
-        object.__setattr__(self, '_nova_where', where)
-
-    @property  # type: ignore[misc]
-    def __class__(self) -> type:  # noqa: D105 - isinstance() support
-        return type(object.__getattribute__(self, '_nova_state'))
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(object.__getattribute__(self, '_nova_state'), name)
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        self._check(name)
-        setattr(object.__getattribute__(self, '_nova_state'), name, value)
-
-    def __delattr__(self, name: str) -> None:
-        self._check(name)
-        delattr(object.__getattribute__(self, '_nova_state'), name)
-
-    def _check(self, name: str) -> None:
-        state = object.__getattribute__(self, '_nova_state')
-        hook, stage_id, read_only = object.__getattribute__(
-            self, '_nova_where')
-        if name in read_only:
-            raise ReadOnlyFieldError(hook, stage_id, type(state), name)
-
-    def __repr__(self) -> str:
-        return repr(object.__getattribute__(self, '_nova_state'))
-
-
 def guard(fn: Callable[..., Any], hook: str, stage_id: str,
           state_type: type) -> Callable[..., Any]:
-    """``fn(ctx, state, ...)`` handed a :class:`GuardedState` when the
-    state type has read-only fields; ``fn`` itself otherwise."""
-    read_only = read_only_fields(state_type)
+    """``fn(ctx, state, ...)`` held to the state type's read-only fields:
+    when it returns (or raises) having assigned or deleted one, the field
+    gets its value back and :class:`ReadOnlyFieldError` is raised.
+
+    Checking identities after the call rather than handing the hook a
+    proxy keeps the state what it is (its type, ``dataclasses``
+    functions) and costs a fraction of a microsecond per call.
+    """
+    read_only = tuple(sorted(read_only_fields(state_type)))
     if not read_only:
         return fn
-    where = (hook, stage_id, read_only)
+    # attrgetter of two names or more returns a tuple, in C.
+    values = operator.attrgetter(*read_only, *read_only[:1])
+
+    def check(state: Any, before: tuple[Any, ...]) -> None:
+        try:
+            after = values(state)
+        except AttributeError:  # a field deleted
+            after = ()
+        if len(after) == len(before) and \
+                not any(map(operator.is_not, before, after)):
+            return
+        pairs = list(zip(read_only, before, strict=False))
+        changed = next(name for name, old in pairs
+                       if getattr(state, name, None) is not old)
+        for name, old in pairs:
+            setattr(state, name, old)
+        raise ReadOnlyFieldError(hook, stage_id, state_type, changed)
 
     @functools.wraps(fn)
     def guarded(ctx: Any, state: Any, *args: Any) -> Any:
-        return fn(ctx, GuardedState(state, where), *args)
+        before = values(state)
+        try:
+            result = fn(ctx, state, *args)
+        except BaseException:
+            check(state, before)
+            raise
+        check(state, before)
+        return result
     return guarded

@@ -296,6 +296,7 @@ class Writer(hooks.Hook):
     @hooks.before(f'{FLOW}.grp.c')
     def write(self, ctx, state):
         self.seen_type = isinstance(state, DemoState)
+        self.seen_fields = dataclasses.asdict(state)
         setattr(state, self.field, ['written'])
 
 
@@ -311,6 +312,7 @@ class TestReadOnlyFields(fakes.FlowTestCase):
         state = self.engine(hook).run(FLOW, None, DemoState())
         self.assertEqual(['written', 'c', 'd'], state.log)
         self.assertTrue(hook.seen_type)
+        self.assertEqual(['a', 'b'], hook.seen_fields['log'])
 
     def test_hook_assigning_a_read_only_field_fails_the_stage(self):
         hook = Writer()
@@ -339,7 +341,7 @@ class TestReadOnlyFields(fakes.FlowTestCase):
 
             @hooks.replace(f'{FLOW}.d')
             def instead(self, ctx, state):
-                del state.subject
+                state.subject = "vm-2"
         for hook, stage_id, field in ((Around, f'{FLOW}.a', 'services'),
                                       (Replace, f'{FLOW}.d', 'subject')):
             error = self.assertRaises(ReadOnlyFieldError,
@@ -347,6 +349,14 @@ class TestReadOnlyFields(fakes.FlowTestCase):
                                       DemoState())
             self.assertEqual((stage_id, field),
                              (error.stage_id, error.field))
+
+    def test_the_field_gets_its_value_back(self):
+        hook = Writer()
+        hook.field = 'subject'
+        state = DemoState()
+        self.assertRaises(ReadOnlyFieldError, self.engine(hook).run, FLOW,
+                          None, state)
+        self.assertEqual('vm-1', state.subject)
 
     def test_the_flow_own_stages_are_not_guarded(self):
         flow = demo_flow()
