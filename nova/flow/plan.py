@@ -167,7 +167,7 @@ def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,
                           aliases=tuple(f'{prefix}.{a}'
                                         for a in entry.aliases))
             # A resolved tree's sub-flows hold Stage and SubFlow objects
-            # only (spec.Flow[Any].resolve replaced the names).
+            # only (spec.Flow.resolve replaced the names).
             group.children = _build(
                 cast(Sequence[spec.Stage | spec.SubFlow], entry.entries),
                 node_id, leaves)
@@ -394,8 +394,8 @@ def _apply(contributions: Sequence[Contribution], plans: dict[str, Plan],
 
 def _guarded(c: Contribution, stage_id: str,
              state_type: type) -> Contribution:
-    """The contribution with its functions handed a state whose
-    read-only fields it cannot assign (see nova.flow.contract)."""
+    """The contribution with its functions held to the state's read-only
+    fields (see nova.flow.contract.guard)."""
     name = c.hook.name
     return dataclasses.replace(
         c, fn=contract.guard(c.fn, name, stage_id, state_type),
