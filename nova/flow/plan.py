@@ -84,6 +84,13 @@ class Plan:
     leaves: dict[str, Leaf]
     listeners: dict[EventKind, list[tuple[str, Callable[[Any], Any]]]]
     failure_handlers: list[tuple[str, spec.RevertFn]]
+    #: Former stage ID (a declared alias) -> the stage's ID.
+    aliases: dict[str, str] = dataclasses.field(default_factory=dict)
+
+    def current_ids(self, stage_ids: Iterable[str]) -> list[str]:
+        """Recorded stage IDs as the flow names them now: a run recorded
+        before a stage was renamed names it by its alias."""
+        return [self.aliases.get(s, s) for s in stage_ids]
 
     def walk(self) -> Iterable[tuple[int, Node]]:
         def visit(group: Group, depth: int) -> Iterable[tuple[int, Node]]:
@@ -112,6 +119,9 @@ def compile_flows(flows: Sequence[spec.Flow[Any]], hooks: Sequence[LoadedHook],
         plans[flow.name] = Plan(flow, root,
                                 leaves, {k: [] for k in EventKind},
                                 flow.failure_handlers())
+        plans[flow.name].aliases = {
+            alias: node.id for _, node in plans[flow.name].walk()
+            for alias in node.aliases}
 
     contributions = [c for hook in hooks for c in hook.contributions()]
     _check_supports(hooks, contributions, plans, problems)

@@ -142,8 +142,8 @@ class Runner:
         module docstring); returns ``'resume'`` or ``'revert'``.  A
         resumed run that fails again is handled as any failing run (and
         its error is not raised here)."""
-        completed = list(completed)
-        started = list(started)
+        completed = self.plan.current_ids(completed)
+        started = self.plan.current_ids(started)
         checked = self._first_checked_after(started + completed)
         if checked is not None and self._took_effect(
                 checked, ctx, state, run_id, None):
@@ -181,7 +181,7 @@ class Runner:
                started: Iterable[str] = ()) -> Any:
         """Continue an interrupted run after its last completed stage."""
         info = self._info(ctx, state, run_id, recovering=True)
-        done = self._done_through(completed)
+        done = self._done_through(self.plan.current_ids(completed))
         # Idempotent stages run again: they rebuild what later stages
         # read from the state and the database does not hold (connection
         # info, ports, network info).  Not a transactional one: its
@@ -191,7 +191,7 @@ class Runner:
                 or self.plan.leaves[s].transactional]
         run = _Run(info, ctx, state, recorder or self.recorder,
                    frozenset(skip))
-        started = list(started)
+        started = self.plan.current_ids(started)
         last_done = done[-1] if done else None
         cut = next((s for s in reversed(started) if s not in done), None)
         message = (
@@ -220,7 +220,7 @@ class Runner:
         then run the failure handlers.  Returns the failure it recorded."""
         info = self._info(ctx, state, run_id, recovering=True)
         run = _Run(info, ctx, state, recorder or self.recorder, None)
-        started = list(started)
+        started = self.plan.current_ids(started)
         # The last stage the record shows started: the one that was
         # running, unless the recorder holds back starts of stages without
         # a revert (then it ran at or after that stage).

@@ -434,3 +434,28 @@ class TestRefusedMajor(fakes.FlowTestCase):
             f"2.0 (same major and at least that minor are required); "
             f"changelog: 2.0: d reverts nothing now.; the hook acts at "
             f"{FLOW}.d", problem.message)
+
+
+class TestRecoveryAcrossARename(fakes.FlowTestCase):
+    """A run cut before an upgrade renamed a stage is recovered after it:
+    the record names the stage by its alias."""
+
+    def test_revert_reaches_the_renamed_stage(self):
+        flow = Flow(FLOW, '1.1', fakes.LogState,
+                    changes={'1.1': 'b renamed bb.'})
+        flow.stages('a', 'bb', 'c')
+        for name in ('a', 'bb', 'c'):
+            flow.stage(fakes._execute(name), name=name,
+                       aliases=('b',) if name == 'bb' else ())
+            flow.revert(name)(fakes._revert(name))
+        flow.failure_handler(fakes._handler('h'))
+        flow.on_failure('h')
+        engine = FlowEngine.load(flows=[flow], recorder=InMemoryRecorder())
+        state = fakes.LogState()
+        engine.runner(FLOW).revert_interrupted(
+            None, state, 'run-1', [f'{FLOW}.a', f'{FLOW}.b'])
+        self.assertEqual(['revert:bb', 'revert:a', 'handler:h'], state.log)
+        state = fakes.LogState()
+        engine.runner(FLOW).resume(None, state, 'run-2',
+                                   [f'{FLOW}.a', f'{FLOW}.b'])
+        self.assertEqual(['c'], state.log)
