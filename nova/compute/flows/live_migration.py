@@ -35,10 +35,15 @@ from nova.flow import REVERT, Flow, stage
 
 LOG = logging.getLogger(__name__)
 
-FLOW = Flow('compute.live_migration', '1.0', moves.MoveState,
+FLOW = Flow('compute.live_migration', '2.0', moves.MoveState,
             on_interrupt=REVERT, subject=moves.subject,
             load_state=moves.load_state,
             point_of_no_return='live_migration',
+            changes={'2.0': 'The point of no return is live_migration (the '
+                             'guest left its source, checked when the stage '
+                             'raised or was cut short), no longer '
+                             'update_migration_copied: a failure or crash '
+                             'after the guest left finishes the move.'},
             doc='Move the running guest to the destination.')
 FLOW.stages(
     'update_migration_running',

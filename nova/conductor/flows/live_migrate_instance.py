@@ -118,9 +118,14 @@ def _load_state(ctx: Any, run: Any,
         dest_node=migration.get('dest_node'), migration=migration)
 
 
-FLOW = Flow('conductor.live_migrate_instance', '1.0', LiveMigrateState,
+FLOW = Flow('conductor.live_migrate_instance', '2.0', LiveMigrateState,
             on_interrupt=REVERT, subject=_subject, load_state=_load_state,
             point_of_no_return='live_migration',
+            changes={'2.0': 'The point of no return is live_migration (the '
+                             'guest left its source, checked when the stage '
+                             'raised or was cut short), no longer '
+                             'update_instance_host: a failure or crash '
+                             'after the guest left finishes the move.'},
             doc='Live-migrate an instance to another host.')
 FLOW.stages(
     'select_destination',
