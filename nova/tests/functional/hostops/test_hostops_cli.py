@@ -212,7 +212,8 @@ class TestEvacuate(_HostOpsCloud):
 
 class TestOneServerFails(_HostOpsCloud):
     """The stopped server is cold migrated, and the destinations fail
-    the cold migration's first stage; the running ones live-migrate."""
+    the cold migration's first stage; the running ones live-migrate.
+    Then --retry-failed, without the fault, moves the failed one."""
 
     servers = 3
     stopped = 1
@@ -224,13 +225,27 @@ class TestOneServerFails(_HostOpsCloud):
         row = report[failing]
         self.assertEqual(('migrate', 'failed'),
                          (row['Action'], row['Result']))
-        self.assertNotEqual('', row['Error'])
+        # The failed event of the move's instance action.
+        self.assertIn(f'injected failure in {COLD_DEST_STAGE}', row['Error'])
         self.assertEqual('compute1', self.host_of(failing))
         for uuid in moving:
             self.assertEqual(('live-migrate', 'done'),
                              (report[uuid]['Action'],
                               report[uuid]['Result']))
             self.assertNotEqual('compute1', self.host_of(uuid))
+
+        # The fault gone, --retry-failed moves the failed server only.
+        for host in ('compute2', 'compute3'):
+            self.procs[host].stop()
+            self.start('nova-compute', host)
+        report = self.move('drain', 'compute1', '--retry-failed')
+        self.assertEqual({'done'}, {r['Result'] for r in report.values()})
+        self.assertNotEqual('compute1', self.host_of(failing))
+        self.assertEqual(['confirmed', 'error'], sorted(
+            m.status for m in self.migrations(failing)))
+        for uuid in moving:
+            self.assertEqual(['completed'],
+                             [m.status for m in self.migrations(uuid)])
 
 
 class TestResume(_HostOpsCloud):
