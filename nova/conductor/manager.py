@@ -133,9 +133,10 @@ class ConductorManager:
                    else LOG.exception)
             log('No valid host for %s: %s',
                 ', '.join(i['uuid'] for i in instances), exc)
+            fault, details = _scheduling_fault(exc, spec)
             for instance in instances:
-                self.db.instance_fault_create(context, instance['uuid'], exc,
-                                              None)
+                self.db.instance_fault_create(context, instance['uuid'],
+                                              fault, None, details=details)
                 self.db.instance_update(context, instance['uuid'], {
                     'vm_state': vm_states.ERROR, 'task_state': None})
             return
@@ -303,3 +304,20 @@ class ConductorManager:
                 reason=f'Compute host {wanted} is not known.')
         return filters.select_hosts(
             hosts, spec, self.scheduler.filters, 1.0, 1)[0]
+
+
+def _scheduling_fault(exc: Exception, spec: dict[str, Any],
+                      ) -> tuple[Exception, str | None]:
+    """The fault of a build no host was found for, and its details.
+
+    After a reschedule the scheduler's NoValidHost alone would hide why
+    the build left its first host(s) (the retry filter removed them), so
+    the fault keeps the last build failure's reason, as upstream's
+    ``exc_reason``; the scheduler's own reason goes to the details.
+    """
+    reason = (spec.get('retry') or {}).get('exc_reason')
+    if not isinstance(exc, exception.NoValidHost) or not reason:
+        return exc, None
+    return (exception.NoValidHost(reason=f'Last build failure: {reason}'),
+            exc.format_message())
+

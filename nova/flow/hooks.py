@@ -48,6 +48,39 @@ _MARK = '_nova_flow_points'
 F = TypeVar('F', bound=Callable[..., Any])
 
 
+class RunRefused(Exception):
+    """Raise from a hook's stage to fail the run with your own message.
+
+    The run fails like for any other exception (completed stages are
+    reverted, the failure handlers run) with two differences users see:
+    the flow does not try again elsewhere (a build is not rescheduled: it
+    ends in ERROR) and the instance fault, which ``openstack server show``
+    prints, carries ``user_message`` as it is, so write it for the user
+    and put nothing secret in it.  ``code`` is the fault's HTTP-like code
+    (400 by default: the request was refused, nothing broke)::
+
+        from nova.flow import hooks
+
+        @hooks.before('compute.build_instance.claim_resources')
+        def check_licence(self, ctx, state):
+            if not self.licensed(state.instance):
+                raise hooks.RunRefused('No licence left for this image.')
+    """
+
+    def __init__(self, user_message: str, *, code: int = 400) -> None:
+        super().__init__(user_message)
+        self.user_message = user_message
+        self.code = code
+
+    def format_message(self) -> str:
+        """The user-facing message (what an instance fault shows)."""
+        return self.user_message
+
+
+#: Another name for :class:`RunRefused`.
+HookRefusal = RunRefused
+
+
 class Kind(enum.StrEnum):
     BEFORE = 'before'
     AFTER = 'after'

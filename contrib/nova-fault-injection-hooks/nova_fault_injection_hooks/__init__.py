@@ -92,6 +92,8 @@ def _fault_point(stage_id: str) -> Any:
         kind = wanted[len(stage_id) + 1:]
         if kind == 'fail':
             raise InjectedFault(f'injected failure in {stage_id}')
+        if kind == 'refuse':
+            raise hooks.RunRefused(f'injected refusal in {stage_id}')
         if kind == 'crash-before':
             _wait_for_kill(stage_id)
         result = proceed()

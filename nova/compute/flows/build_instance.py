@@ -5,9 +5,12 @@ destroyed, volumes detached, the network deallocated, the resource claim
 released); then ``record_fault`` stores the error as an instance fault and
 ``reschedule_or_error`` either sends the build back to the conductor for
 another host (up to ``[scheduler] max_attempts`` hosts, skipping the ones
-already tried) or sets the instance to ERROR.  The user sees the fault
-message on the server and an Error event for the failing stage in
-``os-instance-actions``.
+already tried) or sets the instance to ERROR.  A hook that raises
+``nova.flow.hooks.RunRefused`` is never rescheduled: the instance goes to
+ERROR with the hook's message as its fault.  When a reschedule finds no
+host, the NoValidHost fault keeps the reason of the last build failure.
+The user sees the fault message on the server and an Error event for the
+failing stage in ``os-instance-actions``.
 
 Point of no return: ``spawn.update_active``.  Once the instance is ACTIVE
 (its completion is recorded in the same transaction) the build is done:
@@ -35,6 +38,7 @@ from nova import exception
 from nova.compute import power_state, task_states, vm_states
 from nova.compute.flows import base
 from nova.flow import REVERT, Flow, contract, stage, sub
+from nova.flow.hooks import RunRefused
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -269,6 +273,9 @@ def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
             'retry', {'num_attempts': 1, 'hosts': []})
         retry['num_attempts'] += 1
         retry['hosts'].append([state.compute.host, state.node])
+        # Kept for the user: if no other host can build it, the fault
+        # says why this one failed, not only that no host was left.
+        retry['exc_reason'] = _fault_message(failure.exc)
         base.instance_update(ctx, state, vm_state=vm_states.BUILDING,
                              task_state=task_states.SCHEDULING, host=None,
                              node=None)
@@ -303,7 +310,18 @@ _NOT_RESCHEDULABLE = (exception.InstanceExists,
                       exception.FlavorDiskSmallerThanImage,
                       exception.UnexpectedTaskStateError,
                       exception.UnexpectedVMStateError,
-                      exception.InstanceNotFound)
+                      exception.InstanceNotFound,
+                      # A hook refused the build on purpose.
+                      RunRefused)
+
+
+def _fault_message(exc: BaseException) -> str:
+    """What an instance fault would say about ``exc`` (never the text of
+    an unexpected exception, which may hold internals)."""
+    format_message = getattr(exc, 'format_message', None)
+    if callable(format_message):
+        return str(format_message())
+    return type(exc).__name__
 
 
 def _may_reschedule(state: BuildState, failure: Any) -> bool:

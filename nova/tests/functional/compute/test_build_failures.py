@@ -130,6 +130,46 @@ class TestRescheduleToAnotherHost(_FaultMixin, testtools.TestCase):
         self.assert_nothing_left_on('compute2', uuid)
 
 
+class TestHookRefusesTheBuild(_FaultMixin, testtools.TestCase):
+    """A hook raising RunRefused fails the build with its own message:
+    no reschedule, ERROR, and the message is the fault users see."""
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = self.useFixture(func_fixtures.LocalCloud(
+            compute_hosts=('compute1', 'compute2'),
+            flow__enabled_hooks=['fault_injection']))
+
+    def test_refusal_is_not_rescheduled_and_is_the_fault(self):
+        stage_id = 'compute.build_instance.claim_resources'
+        self.inject(stage_id, kind='refuse')
+        uuid = self.cloud.boot()['uuid']
+        errored = self.cloud.wait_for_state(uuid, vm_states.ERROR)
+        runs = self.cloud.wait_for_runs(uuid, 1)
+        self.assertEqual(['error'], [r['status'] for r in runs])
+        faults = self.cloud.db.instance_fault_get_by_instance_uuids(
+            self.cloud.ctx, [uuid])[uuid]
+        self.assertEqual([(400, f'injected refusal in {stage_id}')],
+                         [(f['code'], f['message']) for f in faults])
+        # One host tried (the first by name), none after it.
+        self.assertEqual('compute2', errored['host'])
+        self.assertEqual(1, len(self.cloud.db.flow_runs_get_by_instance(
+            self.cloud.ctx, uuid)))
+        self.assert_nothing_left_on('compute2', uuid)
+
+    def test_no_valid_host_after_reschedules_keeps_the_cause(self):
+        # Fails on every host: the last reschedule finds none left.
+        self.inject('compute.build_instance.spawn.driver_spawn')
+        uuid = self.cloud.boot()['uuid']
+        self.cloud.wait_for_state(uuid, vm_states.ERROR)
+        self.cloud.wait_for_runs(uuid, 2)
+        faults = self.cloud.db.instance_fault_get_by_instance_uuids(
+            self.cloud.ctx, [uuid], latest=True)[uuid]
+        self.assertEqual('No valid host was found. Last build failure: '
+                         'InjectedFault', faults[0]['message'])
+        self.assertIn('RetryFilter', faults[0]['details'])
+
+
 class TestTerminateFailsInEachStage(_FaultMixin, testtools.TestCase):
     """A delete that fails leaves the instance in ERROR with a fault; the
     user deletes it again and the delete completes."""
