@@ -2,7 +2,8 @@
 
 Every compute operation is a flow whose stages are recorded as the
 action's events (one per stage), so ``openstack server event show`` lists
-the stages that ran, their result and (for admins) the traceback.
+the stages that ran, their result and (for admins) the traceback; a stage
+undone after a later failure adds the event ``<stage ID>:revert``.
 """
 
 from __future__ import annotations
@@ -109,6 +110,41 @@ class InstanceActionsController:
             view['details'] = common.get(event, 'details')
         return view
 
+    def _revert_view(self, req: wsgi.Request, event: Any, project_id: str,
+                     show_internals: bool, show_details: bool,
+                     ) -> dict[str, Any]:
+        """The revert of a stage, as an event of its own.
+
+        A stage that completed and was later undone keeps its own event
+        (its result is what the stage did); its revert is the event
+        ``<stage ID>:revert`` (as a recovery is ``<flow>:recovery``), with
+        the standard fields only, so every client shows it: result
+        Success when the stage was undone, Error when its revert failed
+        (the revert's traceback for those allowed internals).  The record
+        keeps one row per stage, so the revert's time is when it was
+        recorded.
+        """
+        failed = common.get(event, 'revert_result') != 'reverted'
+        when = common.usage_time(common.get(event, 'updated_at'))
+        view: dict[str, Any] = {
+            'event': f"{common.get(event, 'event')}:revert",
+            'start_time': when,
+            'finish_time': when,
+            'result': 'Error' if failed else 'Success',
+        }
+        if show_internals:
+            view['traceback'] = common.get(event, 'details') if failed \
+                else None
+        if req.is_microversion('2.62'):
+            host = common.get(event, 'host')
+            view['hostId'] = host_id(project_id, host)
+            if show_internals:
+                view['host'] = host or ''
+        if req.is_microversion('2.84') and show_details:
+            view['details'] = 'The revert of this stage failed.' \
+                if failed else 'The stage was reverted.'
+        return view
+
     def index(self, req: wsgi.Request, server_id: str) -> dict[str, Any]:
         """GET /servers/{id}/os-instance-actions."""
         ctx = req.context
@@ -157,9 +193,11 @@ class InstanceActionsController:
                                         instance, fatal=False)
             events = self.db.action_events_get(ctx, common.get(action,
                                                                'id'))
+            project_id = common.get(instance, 'project_id')
             view['events'] = [
-                self._event_view(req, e, common.get(instance,
-                                                    'project_id'),
-                                 internals, details)
+                self._revert_view(req, e, project_id, internals, details)
+                for e in reversed(events)
+                if common.get(e, 'revert_result')] + [
+                self._event_view(req, e, project_id, internals, details)
                 for e in events]
         return {'instanceAction': view}

@@ -22,13 +22,17 @@ ADMIN = 'admin:admin'
 class APITestCase(testtools.TestCase):
     """``self.cloud`` (a LocalCloud) and ``self.call`` to its API."""
 
+    #: Keyword arguments of the LocalCloud (its option overrides).
+    cloud_options: dict[str, Any] = {}
+
     def setUp(self) -> None:
         super().setUp()
         # Parsed (with no files) before the cloud sets its options: the
         # paste file lookup reads [DEFAULT] config_file.
         CONF([], project='nova', default_config_files=[])
         self.addCleanup(CONF.reset)
-        self.cloud = self.useFixture(func_fixtures.LocalCloud())
+        self.cloud = self.useFixture(func_fixtures.LocalCloud(
+            **self.cloud_options))
         enforcer.reset()
         self.addCleanup(enforcer.reset)
         self.app = wsgi_app.load_app(CONF)
