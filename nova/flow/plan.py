@@ -8,6 +8,7 @@ hooks can fail for configuration reasons while an operation runs.
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import logging
 import warnings
 from collections.abc import Callable, Iterable, Sequence
@@ -268,7 +269,7 @@ def _check_supports(hooks: Sequence[LoadedHook],
                     f"(same major and at least that minor are required)"
                     + _changelog(plan.flow, wanted_version) + acts,
                     hook=hook.name, entry_point=hook.entry_point,
-                    stage_id=targets[0] if targets else None))
+                    stage_id=targets[0] if targets else flow_name))
     for contribution in contributions:
         if contribution.point.kind is Kind.LISTEN:
             flow_name = contribution.point.target
@@ -303,9 +304,15 @@ _ARITY = {Kind.BEFORE: 2, Kind.AFTER: 2, Kind.AROUND: 3, Kind.REPLACE: 2,
 
 def _apply(contributions: Sequence[Contribution], plans: dict[str, Plan],
            problems: list[Problem]) -> None:
-    indexes = {name: _index(plan) for name, plan in plans.items()}
+    """Put the hooks' contributions in place.
+
+    A contribution may target a stage another hook inserts: insertions
+    are made in rounds, each round placing what targets a stage that
+    exists by then, until a round places nothing; what is left names a
+    stage that no flow and no enabled hook provides.
+    """
     replaced: dict[str, Contribution] = {}
-    inserts: list[Contribution] = []
+    pending: list[Contribution] = []
     for c in sorted(contributions, key=Contribution.sort_key):
         hook, point = c.hook, c.point
 
@@ -330,7 +337,8 @@ def _apply(contributions: Sequence[Contribution], plans: dict[str, Plan],
         if point.kind is Kind.LISTEN:
             plan = plans.get(point.target)
             if plan is None:
-                problem(f"listens to unknown flow '{point.target}'")
+                problem(f"listens to unknown flow '{point.target}'"
+                        f"{_suggest(point.target, plans)}")
                 continue
             unknown = sorted(point.events - EVENT_NAMES)
             if unknown:
@@ -341,65 +349,110 @@ def _apply(contributions: Sequence[Contribution], plans: dict[str, Plan],
                 if not point.events or kind.value in point.events:
                     plan.listeners[kind].append((hook.name, c.fn))
             continue
+        pending.append(c)
 
-        plan = flow_of(point.target, plans)
-        found = indexes[plan.flow.name].get(point.target) if plan else None
-        if found is None or found[0].hook is not None:
-            problem(f"{point.kind.value} names unknown stage "
-                    f"'{point.target}'")
-            continue
-        node, parent = found
-        assert plan is not None
-        _warn_alias(point.target, node, f"hook '{hook.name}'")
-        if point.kind in (Kind.AROUND, Kind.REPLACE):
-            c = _guarded(c, node.id, plan.flow.state_type)
-        if point.kind is Kind.REPLACE:
-            if not isinstance(node, Leaf):
-                problem('only a stage can be replaced, not a sub-flow')
-                continue
-            if node.id in replaced:
-                other = replaced[node.id].hook
-                problem(f"is replaced by both hook '{other.name}' and hook "
-                        f"'{hook.name}'; enable only one of them")
-                continue
-            replaced[node.id] = c
-            node.execute = c.fn
-            node.idempotent, node.transactional = spec.flags_of(c.fn)
-            if c.revert is not None:
-                node.revert = c.revert
-            node.replaced_by = hook.name
-        elif point.kind is Kind.AROUND:
-            node.arounds.append(c)
-        else:
-            inserts.append(c)
+    while pending:
+        indexes = {name: _index(plan) for name, plan in plans.items()}
+        ready: list[tuple[Contribution, Plan, Node, Group]] = []
+        waiting: list[Contribution] = []
+        for c in pending:
+            plan = flow_of(c.point.target, plans)
+            found = indexes[plan.flow.name].get(c.point.target) \
+                if plan else None
+            if found is None:
+                waiting.append(c)
+            else:
+                assert plan is not None
+                ready.append((c, plan, *found))
+        if not ready:
+            break
+        pending = waiting
+        inserts: list[tuple[Contribution, Plan, Node, Group]] = []
+        for c, plan, node, parent in ready:
+            _warn_alias(c.point.target, node, f"hook '{c.hook.name}'")
+            if c.point.kind in (Kind.AROUND, Kind.REPLACE):
+                c = _guarded(c, node.id, plan.flow.state_type)
+            if c.point.kind is Kind.REPLACE:
+                _replace(c, node, replaced, problems)
+            elif c.point.kind is Kind.AROUND:
+                node.arounds.append(c)
+            else:
+                inserts.append((c, plan, node, parent))
+        # Inserting after every target of the round was found keeps its
+        # anchors stable; inserting the 'after' ones in reverse leaves all
+        # of them in sort order.
+        befores = [i for i in inserts if i[0].point.kind is Kind.BEFORE]
+        afters = [i for i in inserts if i[0].point.kind is Kind.AFTER]
+        for c, plan, node, parent in befores + afters[::-1]:
+            _insert(c, plan, node, parent, problems)
 
-    # Inserting after every target was checked keeps anchors stable: a
-    # hook's stage is anchored on the flow's own stages only.  Inserting the
-    # 'after' ones in reverse leaves all of them in sort order.
-    befores = [c for c in inserts if c.point.kind is Kind.BEFORE]
-    afters = [c for c in inserts if c.point.kind is Kind.AFTER]
-    for c in befores + afters[::-1]:
-        plan = flow_of(c.point.target, plans)
-        assert plan is not None
-        node, parent = indexes[plan.flow.name][c.point.target]
-        new_id = f'{parent.id}.{c.stage_name}'
-        c = _guarded(c, new_id, plan.flow.state_type)
-        if any(child.name == c.stage_name for child in parent.children):
-            problems.append(Problem(
-                f"inserts a stage named '{c.stage_name}', which already "
-                f"exists there", hook=c.hook.name,
-                entry_point=c.hook.entry_point, stage_id=new_id))
-            continue
-        idempotent, transactional = spec.flags_of(c.fn)
-        leaf = Leaf(new_id, c.stage_name, c.hook.name, False,
-                    execute=c.fn, revert=c.revert,
-                    doc=(c.fn.__doc__ or '').strip().split('\n')[0],
-                    idempotent=idempotent, transactional=transactional)
-        position = parent.children.index(node)
-        if c.point.kind is Kind.AFTER:
-            position += 1
-        parent.children.insert(position, leaf)
-        plan.leaves[new_id] = leaf
+    for c in pending:
+        target = c.point.target
+        problems.append(Problem(
+            f"{c.point.kind.value} names unknown stage '{target}'"
+            f"{_suggest(target, plans)}", hook=c.hook.name,
+            entry_point=c.hook.entry_point, stage_id=target))
+
+
+def _suggest(target: str, plans: dict[str, Plan]) -> str:
+    """'; did you mean ...?' with the nearest flow or stage ID, if any."""
+    known = list(plans)
+    for plan in plans.values():
+        known.extend(_index(plan))
+    close = difflib.get_close_matches(target, known, n=1, cutoff=0.75)
+    return f"; did you mean '{close[0]}'?" if close else ''
+
+
+def _replace(c: Contribution, node: Node, replaced: dict[str, Contribution],
+             problems: list[Problem]) -> None:
+    hook = c.hook
+
+    def problem(message: str) -> None:
+        problems.append(Problem(message, hook=hook.name,
+                                entry_point=hook.entry_point,
+                                stage_id=c.point.target))
+
+    if not isinstance(node, Leaf):
+        problem('only a stage can be replaced, not a sub-flow')
+        return
+    if node.hook is not None:
+        problem(f"replaces a stage hook '{node.hook}' inserts; only a "
+                f"flow's own stages can be replaced (wrap it with "
+                f"'around' instead)")
+        return
+    if node.id in replaced:
+        other = replaced[node.id].hook
+        problem(f"is replaced by both hook '{other.name}' and hook "
+                f"'{hook.name}'; enable only one of them")
+        return
+    replaced[node.id] = c
+    node.execute = c.fn
+    node.idempotent, node.transactional = spec.flags_of(c.fn)
+    if c.revert is not None:
+        node.revert = c.revert
+    node.replaced_by = hook.name
+
+
+def _insert(c: Contribution, plan: Plan, node: Node, parent: Group,
+            problems: list[Problem]) -> None:
+    new_id = f'{parent.id}.{c.stage_name}'
+    c = _guarded(c, new_id, plan.flow.state_type)
+    if any(child.name == c.stage_name for child in parent.children):
+        problems.append(Problem(
+            f"inserts a stage named '{c.stage_name}', which already "
+            f"exists there", hook=c.hook.name,
+            entry_point=c.hook.entry_point, stage_id=new_id))
+        return
+    idempotent, transactional = spec.flags_of(c.fn)
+    leaf = Leaf(new_id, c.stage_name, c.hook.name, False,
+                execute=c.fn, revert=c.revert,
+                doc=(c.fn.__doc__ or '').strip().split('\n')[0],
+                idempotent=idempotent, transactional=transactional)
+    position = parent.children.index(node)
+    if c.point.kind is Kind.AFTER:
+        position += 1
+    parent.children.insert(position, leaf)
+    plan.leaves[new_id] = leaf
 
 
 def _guarded(c: Contribution, stage_id: str,

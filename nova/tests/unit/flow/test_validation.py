@@ -95,7 +95,89 @@ class TestHookProblems(ValidationTestCase):
             hook='elsewhere', entry_point=fakes.entry_point_of(Elsewhere),
             stage_id='test.other.a')
 
-    def test_stage_inserted_by_a_hook_is_not_a_hook_point(self):
+    def test_unknown_stage_id_suggests_the_nearest(self):
+        class Typo(hooks.Hook):
+            supports = {FLOW: '1.0'}
+
+            @hooks.around('test.demo.grp.cc')
+            def wrap(self, ctx, state, proceed):
+                return proceed()
+        error = fakes.compile_error([_flow()], [('typo', Typo)])
+        self.assertOnlyProblem(
+            error, "around names unknown stage 'test.demo.grp.cc'; did you "
+                   "mean 'test.demo.grp.c'?", hook='typo',
+            stage_id='test.demo.grp.cc')
+
+    def test_unknown_flow_suggests_the_nearest(self):
+        class Typo(hooks.Hook):
+            supports = {FLOW: '1.0'}
+
+            @hooks.listen('test.demoo')
+            def hear(self, event):
+                pass
+        error = fakes.compile_error([_flow()], [('typo', Typo)])
+        self.assertProblem(
+            error, "listens to unknown flow 'test.demoo'; did you mean "
+                   "'test.demo'?", hook='typo')
+
+    def test_no_suggestion_when_nothing_is_near(self):
+        class Far(hooks.Hook):
+            supports = {FLOW: '1.0'}
+
+            @hooks.before('test.demo.zzzzzzzz')
+            def sauce(self, ctx, state):
+                pass
+        error = fakes.compile_error([_flow()], [('far', Far)])
+        self.assertNotIn('did you mean', str(error))
+
+    def test_stages_anchored_on_a_stage_another_hook_inserted(self):
+        class Inserter(hooks.Hook):
+            supports = {FLOW: '1.0'}
+
+            @hooks.before('test.demo.d')
+            def sauce(self, ctx, state):
+                state.log.append('sauce')
+
+        class OnTop(hooks.Hook):
+            supports = {FLOW: '1.0'}
+
+            @hooks.after('test.demo.sauce')
+            def more(self, ctx, state):
+                state.log.append('more')
+
+            @hooks.before('test.demo.more')
+            def between(self, ctx, state):
+                state.log.append('between')
+
+            @hooks.around('test.demo.sauce')
+            def wrap(self, ctx, state, proceed):
+                state.log.append('wrap')
+                return proceed()
+        # OnTop comes first in the configuration: its anchors are found
+        # in a later round all the same.
+        engine = FlowEngine.load(flows=[_flow()],
+                                 hook_objects=[OnTop(), Inserter()])
+        state = engine.run(FLOW, None, fakes.LogState())
+        self.assertEqual(['a', 'b', 'c', 'wrap', 'sauce', 'between',
+                          'more', 'd'], state.log)
+
+    def test_stages_anchored_on_each_other_only_are_unknown(self):
+        class Loop(hooks.Hook):
+            supports = {FLOW: '1.0'}
+
+            @hooks.before('test.demo.second')
+            def first(self, ctx, state):
+                pass
+
+            @hooks.before('test.demo.first')
+            def second(self, ctx, state):
+                pass
+        error = fakes.compile_error([_flow()], [('loop', Loop)])
+        self.assertEqual(2, len(error.problems), str(error))
+        self.assertProblem(error, "before names unknown stage "
+                                  "'test.demo.second'", hook='loop')
+
+    def test_a_stage_another_hook_inserted_cannot_be_replaced(self):
         class Inserter(hooks.Hook):
             supports = {FLOW: '1.0'}
 
@@ -103,36 +185,42 @@ class TestHookProblems(ValidationTestCase):
             def sauce(self, ctx, state):
                 pass
 
-        class OnTop(hooks.Hook):
+        class Replacer(hooks.Hook):
             supports = {FLOW: '1.0'}
 
-            @hooks.after('test.demo.sauce')
-            def more(self, ctx, state):
+            @hooks.replace('test.demo.sauce')
+            def other(self, ctx, state):
                 pass
         error = fakes.compile_error(
-            [_flow()], [('inserter', Inserter), ('on_top', OnTop)])
+            [_flow()], [('inserter', Inserter), ('replacer', Replacer)])
         self.assertOnlyProblem(
-            error, "after names unknown stage 'test.demo.sauce'",
-            hook='on_top', entry_point=fakes.entry_point_of(OnTop),
-            stage_id='test.demo.sauce')
+            error, "replaces a stage hook 'inserter' inserts",
+            hook='replacer', stage_id='test.demo.sauce')
 
     def test_incompatible_contract_major(self):
         class Old(hooks.Hook):
             supports = {FLOW: '2.0'}
+
+            @hooks.after('test.demo.grp.b')
+            def later(self, ctx, state):
+                pass
         error = fakes.compile_error([_flow()], [('old', Old)])
+        # Named: the hook, its entry point and the stage it acts on.
         self.assertOnlyProblem(
             error, f"was written for contract 2.0 of flow '{FLOW}', which "
                    f"is at 1.3", hook='old',
-            entry_point=fakes.entry_point_of(Old))
+            entry_point=fakes.entry_point_of(Old),
+            stage_id='test.demo.grp.b')
 
     def test_contract_minor_too_new(self):
         class Eager(hooks.Hook):
             supports = {FLOW: '1.4'}
         error = fakes.compile_error([_flow()], [('eager', Eager)])
+        # A hook acting on no stage of the flow: the flow's ID.
         self.assertOnlyProblem(
             error, f"was written for contract 1.4 of flow '{FLOW}', which "
                    f"is at 1.3", hook='eager',
-            entry_point=fakes.entry_point_of(Eager))
+            entry_point=fakes.entry_point_of(Eager), stage_id=FLOW)
 
     def test_older_minor_of_the_same_major_is_accepted(self):
         class Patient(hooks.Hook):
