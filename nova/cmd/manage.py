@@ -46,8 +46,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     try:
-        CONF([], project='nova',
-             default_config_files=args.config_file or None)
+        # A sub-command may take --config-file after its name too.
+        files = args.config_file + getattr(args, 'command_config_file', [])
+        CONF([], project='nova', default_config_files=files or None)
         return int(args.func(args) or 0)
     except cfg.Error as exc:
         print(f'nova-manage: configuration error: {exc}', file=sys.stderr)

@@ -4,7 +4,11 @@
 prints one flow's effective stage list (enabled hooks in place, disabled
 stages marked) as text or Graphviz DOT; ``flow hooks`` compares the hooks
 installed in the ``nova.flow.hooks`` entry point namespace with those
-enabled in ``[flow] enabled_hooks``; ``flow runs`` prints what the
+enabled in ``[flow] enabled_hooks`` (STATUS ``loads`` only for a hook
+without any problem); ``flow check`` prints every problem of the hooks
+and options a nova.conf enables, as a service would report them at start,
+and exits 1 if there is any (for a vendor's CI and an operator's
+pre-upgrade check); ``flow runs`` prints what the
 database recorded of the runs: without ``--instance``, one line per run of
 the whole cloud, by default those unfinished or failed (``--host``,
 ``--flow``, ``--state``, ``--older-than`` and ``--limit`` narrow them);
@@ -28,6 +32,7 @@ from typing import Any
 import nova.conf
 from nova.cmd import manage_flow_contract
 from nova.flow import FlowConfigError, FlowEngine, records, render
+from nova.flow import engine as engine_mod
 from nova.flow import hooks as flow_hooks
 from nova.flow.plan import Group, Leaf, Plan
 
@@ -69,6 +74,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     hooks = commands.add_parser(
         'hooks', help='installed hooks versus [flow] enabled_hooks')
     hooks.set_defaults(func=hooks_command)
+    check = commands.add_parser(
+        'check', help='validate the hooks a nova.conf enables, as every '
+                      'service does at start; exit 1 on any problem',
+        description='Loads the hooks [flow] enabled_hooks names and checks '
+                    'them, and [flow] disabled_stages, against every '
+                    'registered flow (compute, conductor and API) with '
+                    "every service's rules; prints every problem. Exit "
+                    'status 0 when there is none, 1 otherwise.')
+    check.add_argument('--config-file', dest='command_config_file',
+                       action='append', default=[], metavar='PATH',
+                       help='nova.conf to check (may be repeated; same as '
+                            "nova-manage's own --config-file)")
+    check.set_defaults(func=check_command)
     runs = commands.add_parser(
         'runs', help='recorded runs: unfinished and failed ones cloud-wide, '
                      'or those of an instance stage by stage',
@@ -209,26 +227,32 @@ def _provider(entry_point: importlib.metadata.EntryPoint) -> str:
     return f'{entry_point.value}  ({dist.name} {dist.version})'
 
 
-def _load_status(name: str, installed: bool) -> str:
+def _load_status(name: str, installed: bool,
+                 checked: engine_mod.Checked) -> str:
     if not installed:
         return 'NOT INSTALLED'
-    loaded, problems = flow_hooks.load_hooks([name])
-    if problems:
+    if name not in {hook.name for hook in checked.hooks}:
         return 'FAILS TO LOAD'
+    problems = checked.problems_of(name)
+    if problems:
+        return f'{len(problems)} PROBLEM(S)'
     return 'loads'
 
 
 def hooks_command(args: argparse.Namespace) -> int:
     installed = _installed_hooks()
     enabled = list(CONF.flow.enabled_hooks)
+    # The validation every service does at start, once: STATUS says
+    # 'loads' only for a hook with no problem at all.
+    checked = engine_mod.check_conf(CONF)
     positions: dict[str, str] = {}
     for index, name in enumerate(enabled, 1):
         positions.setdefault(name, str(index))
     rows = []
     for name in sorted(set(installed) | set(enabled)):
         is_enabled = name in positions
-        status = (_load_status(name, name in installed) if is_enabled
-                  else '-')
+        status = (_load_status(name, name in installed, checked)
+                  if is_enabled else '-')
         provider = _provider(installed[name]) if name in installed else '-'
         rows.append([name, positions.get(name, '-'), status, provider])
     print(f"Hooks installed in entry point namespace "
@@ -239,15 +263,27 @@ def hooks_command(args: argparse.Namespace) -> int:
                                 rows))
     else:
         print('(none installed, none enabled)')
-    # Loading is not all: the enabled hooks must also fit the flows they
-    # act on, which only the complete load, as at service start, checks.
-    try:
-        FlowEngine.from_conf(CONF)
-    except FlowConfigError as exc:
-        _print_problems(exc)
+    if checked.problems:
+        _print_problems(FlowConfigError(checked.problems))
         return CONFIG_ERROR
     if enabled:
         print('The enabled hooks load and fit the registered flows.')
+    return 0
+
+
+def check_command(args: argparse.Namespace) -> int:
+    """Every problem a service would stop with, one per line; exit 1."""
+    checked = engine_mod.check_conf(CONF)
+    enabled = list(CONF.flow.enabled_hooks)
+    if checked.problems:
+        for problem in checked.problems:
+            print(f'ERROR: {problem}')
+        print(f'{len(checked.problems)} problem(s) in flow configuration '
+              f'({len(enabled)} hook(s) enabled, {len(checked.plans)} '
+              f'flow(s) registered).')
+        return 1
+    print(f'OK: {len(enabled)} hook(s) enabled ({", ".join(enabled) or "none"}'
+          f'), {len(checked.plans)} flow(s) registered, no problems.')
     return 0
 
 

@@ -3,11 +3,24 @@
 Build one at start-up with :meth:`FlowEngine.from_conf`; it raises
 :class:`~nova.flow.errors.FlowConfigError` listing every problem before any
 operation can run.
+
+There is one validation, :func:`validate`, for every service and for
+``nova-manage flow check|hooks|list|show``: it checks the enabled hooks
+against every registered flow - compute, conductor and API flows at
+once - with the engine's rules and the API's own (schema fragments,
+microversions, view hooks), so nova-compute refuses a configuration
+nova-api would refuse, and all problems of all kinds come in one report.
+
+A process running several services (nova-all) creates each enabled hook
+once: :func:`sharing_hooks` makes the engines built inside it use the
+same hook objects.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import dataclasses
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 from oslo_config import cfg
@@ -19,6 +32,71 @@ from nova.flow.records import InMemoryRecorder, Recorder
 from nova.flow.registry import discover_flows
 from nova.flow.runner import Runner
 from nova.flow.spec import Flow
+
+#: The hooks the engines built inside sharing_hooks() use.
+_shared: list[tuple[list[hooks_mod.LoadedHook], list[Problem]]] = []
+
+
+@contextlib.contextmanager
+def sharing_hooks(conf: cfg.ConfigOpts) -> Iterator[None]:
+    """Load ``[flow] enabled_hooks`` once; every engine built from
+    ``conf`` inside the block (``FlowEngine.from_conf``, the API's) gets
+    those same hook objects, so a hook's state is one per process."""
+    _shared.append(hooks_mod.load_hooks(conf.flow.enabled_hooks))
+    try:
+        yield
+    finally:
+        _shared.pop()
+
+
+def enabled_hooks(conf: cfg.ConfigOpts,
+                  ) -> tuple[list[hooks_mod.LoadedHook], list[Problem]]:
+    """The hooks ``[flow] enabled_hooks`` names, loaded (or shared)."""
+    if _shared:
+        loaded, problems = _shared[-1]
+        return list(loaded), list(problems)
+    return hooks_mod.load_hooks(conf.flow.enabled_hooks)
+
+
+def validate(flows: Sequence[Flow], hooks: Sequence[hooks_mod.LoadedHook],
+             disabled_stages: Iterable[str] = (),
+             ) -> tuple[dict[str, Plan], list[Problem]]:
+    """Compile ``flows`` with ``hooks``; every problem, the API's rules
+    included (they only read what hooks declare, whichever flows are
+    given)."""
+    # Imported here: the API package builds on this module.
+    from nova.api.openstack.compute import flows as api_flows
+    problems = api_flows.check_hooks(hooks)
+    plans, compile_problems = compile_flows(flows, hooks, disabled_stages)
+    return plans, problems + compile_problems
+
+
+@dataclasses.dataclass
+class Checked:
+    """What :func:`check_conf` found."""
+
+    hooks: list[hooks_mod.LoadedHook]
+    plans: dict[str, Plan]
+    problems: list[Problem]
+
+    def problems_of(self, hook: str) -> list[Problem]:
+        return [p for p in self.problems if p.hook == hook]
+
+
+def check_conf(conf: cfg.ConfigOpts, *,
+               flows: Iterable[Flow] | None = None) -> Checked:
+    """The whole validation a service does at start, without raising."""
+    problems: list[Problem] = []
+    if flows is None:
+        found, flow_problems = discover_flows()
+        problems.extend(flow_problems)
+    else:
+        found = list(flows)
+    loaded, hook_problems = enabled_hooks(conf)
+    problems.extend(hook_problems)
+    plans, compile_problems = validate(found, loaded,
+                                       conf.flow.disabled_stages)
+    return Checked(loaded, plans, problems + compile_problems)
 
 
 class FlowEngine:
@@ -40,12 +118,15 @@ class FlowEngine:
              hook_objects: Sequence[Any] = (),
              disabled_stages: Iterable[str] = (),
              recorder: Recorder | None = None,
-             host: str | None = None) -> FlowEngine:
+             host: str | None = None,
+             hooks: Sequence[hooks_mod.LoadedHook] | None = None,
+             ) -> FlowEngine:
         """Load, validate and compile; all problems raise together.
 
         ``flows`` defaults to the installed ``nova.flows`` entry points;
         ``hook_names`` are loaded with stevedore, ``hook_objects`` are hooks
-        given directly (tests, embedding).
+        given directly (tests, embedding); ``hooks`` are hooks already
+        loaded (instead of ``hook_names``).
         """
         problems: list[Problem] = []
         if flows is None:
@@ -53,16 +134,18 @@ class FlowEngine:
             problems.extend(flow_problems)
         else:
             found = list(flows)
-        loaded, hook_problems = hooks_mod.load_hooks(hook_names)
-        problems.extend(hook_problems)
+        if hooks is not None:
+            loaded = list(hooks)
+        else:
+            loaded, hook_problems = hooks_mod.load_hooks(hook_names)
+            problems.extend(hook_problems)
         if hook_objects:
             extra, extra_problems = hooks_mod.hooks_from_objects(hook_objects)
             for hook in extra:
                 hook.order += len(loaded)
             loaded.extend(extra)
             problems.extend(extra_problems)
-        plans, compile_problems = compile_flows(found, loaded,
-                                                disabled_stages)
+        plans, compile_problems = validate(found, loaded, disabled_stages)
         problems.extend(compile_problems)
         if problems:
             raise FlowConfigError(problems)
@@ -73,9 +156,12 @@ class FlowEngine:
                   flows: Iterable[Flow[Any]] | None = None,
                   recorder: Recorder | None = None,
                   host: str | None = None) -> FlowEngine:
-        return cls.load(flows=flows, hook_names=conf.flow.enabled_hooks,
-                        disabled_stages=conf.flow.disabled_stages,
-                        recorder=recorder, host=host)
+        """The engine of ``[flow]``: raises every problem
+        :func:`check_conf` finds."""
+        checked = check_conf(conf, flows=flows)
+        if checked.problems:
+            raise FlowConfigError(checked.problems)
+        return cls(checked.plans, checked.hooks, recorder, host)
 
     def names(self) -> list[str]:
         return sorted(self.plans)

@@ -236,8 +236,82 @@ class TestHooks(ManageFlowTestCase):
             enabled_hooks = example_special_sauce
             ''')
         self.assertEqual(2, status)
-        self.assertEqual(['1', 'loads'], self._rows(out)[SAUCE][:2])
+        # It loads, but it has problems: STATUS says so.
+        self.assertEqual(['1', '4', 'PROBLEM(S)'],
+                         self._rows(out)[SAUCE][:3])
         self.assertIn(f"declares support for unknown flow '{BUILD}'", err)
+
+    def test_api_only_rules_apply_to_the_hooks_listing(self):
+        status, out, err = self.manage('hooks', conf='''
+            [flow]
+            enabled_hooks = example_special_sauce,
+                            example_api_view_without_microversion
+            ''')
+        self.assertEqual(2, status)
+        rows = {line.split()[0]: line.split()[1:]
+                for line in out.splitlines()[2:]}
+        self.assertEqual(['1', 'loads'], rows[SAUCE][:2])
+        self.assertEqual('PROBLEM(S)',
+                         rows['example_api_view_without_microversion'][2])
+        self.assertIn("declares no microversions['api.server_view']", err)
+
+
+class TestCheck(ManageFlowTestCase):
+    """nova-manage flow check: every problem, exit 1."""
+
+    def setUp(self):
+        super().setUp()
+        # The registered flows: the real compute, conductor and API ones.
+        self.discovery.mock.side_effect = None
+        from nova.flow.registry import discover_flows
+        self.discovery.mock.return_value = discover_flows()
+
+    def test_clean_configuration(self):
+        status, out, err = self.manage('check', conf='''
+            [flow]
+            enabled_hooks = example_special_sauce, example_api_vendor_field
+            ''')
+        self.assertEqual(0, status, out + err)
+        self.assertIn('OK: 2 hook(s) enabled (example_special_sauce, '
+                      'example_api_vendor_field)', out)
+
+    def test_problems_of_every_kind_come_together(self):
+        status, out, err = self.manage('check', conf='''
+            [flow]
+            enabled_hooks = example_special_sauce, example_broken_import,
+                            example_api_view_without_microversion
+            disabled_stages = compute.build_instance.claim_resources,
+                              compute.build_instance.spwan
+            ''')
+        self.assertEqual(1, status)
+        lines = [line for line in out.splitlines()
+                 if line.startswith('ERROR: ')]
+        text = '\n'.join(lines)
+        # A hook that does not import, an API-only rule, two option
+        # problems, all in one report.
+        self.assertIn("hook 'example_broken_import'", text)
+        self.assertIn("hook 'example_api_view_without_microversion', "
+                      "entry point 'nova_example_api_hooks.broken:"
+                      "ViewWithoutMicroversion', stage "
+                      "'api.server_view.basic': acts on api.server_view but "
+                      "declares no microversions", text)
+        self.assertIn("stage 'compute.build_instance.claim_resources': "
+                      "[flow] disabled_stages names a stage that is not "
+                      "optional", text)
+        self.assertIn("stage 'compute.build_instance.spwan'", text)
+        self.assertEqual(4, len(lines), text)
+        self.assertIn('4 problem(s) in flow configuration', out)
+
+    def test_config_file_after_the_command(self):
+        path = os.path.join(self.tempdir, 'other.conf')
+        with open(path, 'w') as f:
+            f.write('[flow]\nenabled_hooks = example_not_a_hook\n')
+        out, err = io.StringIO(), io.StringIO()
+        with contextlib.redirect_stdout(out), \
+                contextlib.redirect_stderr(err):
+            status = manage.main(['flow', 'check', '--config-file', path])
+        self.assertEqual(1, status)
+        self.assertIn("ERROR: hook 'example_not_a_hook'", out.getvalue())
 
 
 class TestParser(fakes.FlowTestCase):

@@ -647,3 +647,33 @@ class TestAllProblemsTogether(ValidationTestCase):
         for fragment in expected:
             self.assertIn(fragment, text)
         self.assertEqual(len(expected), len(error.problems), text)
+
+
+class TestOneValidationForEveryService(ValidationTestCase):
+    """The engine of nova-compute or nova-conductor applies the API's
+    rules too: a configuration nova-api refuses is refused everywhere,
+    with the problems of every flow in one report."""
+
+    def test_api_rule_and_engine_problem_together(self):
+        class Both(hooks.Hook):
+            supports = {FLOW: '1.0', 'api.server_view': '1.0'}
+            schema_fragments = {'api.server_create': {'properties': {
+                'x': {'type': 'string'}}}}
+
+            @hooks.before('test.demo.grp.bb')
+            def typo(self, ctx, state):
+                pass
+
+            @hooks.after('api.server_view.basic')
+            def view(self, ctx, state):
+                pass
+        from nova.api.openstack.compute.flows import server_view
+        error = self.assertRaises(
+            FlowConfigError, FlowEngine.load,
+            flows=[_flow(), server_view.FLOW], hook_objects=[Both()])
+        self.assertEqual(3, len(error.problems), str(error))
+        self.assertProblem(error, "before names unknown stage "
+                                  "'test.demo.grp.bb'")
+        self.assertProblem(error, 'declares no microversions')
+        self.assertProblem(error, 'has a schema fragment for a flow it '
+                                  "does not declare in 'supports'")

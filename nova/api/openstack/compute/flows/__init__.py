@@ -48,10 +48,10 @@ from nova.api.openstack.compute.flows import (
 )
 from nova.api.validation import validators
 from nova.flow import FlowEngine, NullRecorder
+from nova.flow import engine as engine_mod
 from nova.flow import hooks as hooks_mod
 from nova.flow.errors import FlowConfigError, Problem
 from nova.flow.hooks import Kind, LoadedHook
-from nova.flow.registry import discover_flows
 from nova.flow.spec import Flow
 
 CONF = nova.conf.CONF
@@ -99,60 +99,50 @@ class ApiFlows:
     def load(cls, *, flows: Iterable[Flow] | None = None,
              hook_names: Iterable[str] = (),
              hook_objects: Sequence[Any] = (),
-             disabled_stages: Iterable[str] = ()) -> ApiFlows:
+             disabled_stages: Iterable[str] = (),
+             hooks: Sequence[LoadedHook] | None = None) -> ApiFlows:
         """Compile the API flows (and ``flows``) with the hooks.
 
-        Hooks are loaded here first so that their API declarations can be
-        checked and their API-flow methods gated by microversion before
-        the engine compiles them.  Raises FlowConfigError listing every
-        problem, the engine's and the API's, together.
+        ``hooks`` are hooks already loaded (instead of ``hook_names``).
+        Raises FlowConfigError listing every problem, the engine's and
+        the API's (:func:`check_hooks`), together.
         """
         all_flows = list(flows or ())
         names = {flow.name for flow in all_flows}
         all_flows.extend(f for f in API_FLOWS if f.name not in names)
         problems: list[Problem] = []
-        loaded, load_problems = hooks_mod.load_hooks(hook_names)
-        problems.extend(load_problems)
+        if hooks is not None:
+            loaded = list(hooks)
+        else:
+            loaded, load_problems = hooks_mod.load_hooks(hook_names)
+            problems.extend(load_problems)
         extra, extra_problems = hooks_mod.hooks_from_objects(hook_objects)
         problems.extend(extra_problems)
         for hook in extra:
             hook.order += len(loaded)
         loaded.extend(extra)
-        fragments = _fragments(loaded, problems)
-        versions = _hook_versions(loaded, problems)
-        _check_view_hooks(loaded, versions, problems)
-        for hook in loaded:
-            _gate_by_version(hook, versions)
-        try:
-            engine = FlowEngine.load(
-                flows=all_flows, hook_objects=[h.obj for h in loaded],
-                disabled_stages=disabled_stages, recorder=NullRecorder())
-        except FlowConfigError as exc:
-            # The engine saw hook objects; name their entry points again.
-            entry_points = {h.name: h.entry_point for h in loaded}
-            problems.extend(
-                dataclasses.replace(p, entry_point=entry_points[p.hook])
-                if p.hook in entry_points and p.entry_point is None else p
-                for p in exc.problems)
+        plans, engine_problems = engine_mod.validate(all_flows, loaded,
+                                                     disabled_stages)
+        problems.extend(engine_problems)
         if problems:
             raise FlowConfigError(problems)
-        return cls(engine, fragments)
+        return cls(FlowEngine(plans, loaded, NullRecorder()),
+                   _fragments(loaded, []))
 
     @classmethod
     def from_conf(cls, conf: Any = CONF) -> ApiFlows:
-        """The installed flows (``nova.flows``) plus the API flows, with
-        ``[flow] enabled_hooks``: the same hooks the compute services
-        load apply to the API flows too."""
-        found, problems = discover_flows()
-        try:
-            api_flows = cls.load(flows=found,
-                                 hook_names=conf.flow.enabled_hooks,
-                                 disabled_stages=conf.flow.disabled_stages)
-        except FlowConfigError as exc:
-            raise FlowConfigError(problems + exc.problems) from None
+        """The installed flows (``nova.flows``) with ``[flow]
+        enabled_hooks``, validated as every service validates them
+        (:func:`nova.flow.engine.check_conf`)."""
+        found, problems = engine_mod.discover_flows()
+        names = {flow.name for flow in found}
+        found.extend(f for f in API_FLOWS if f.name not in names)
+        checked = engine_mod.check_conf(conf, flows=found)
+        problems.extend(checked.problems)
         if problems:
             raise FlowConfigError(problems)
-        return api_flows
+        return cls(FlowEngine(checked.plans, checked.hooks, NullRecorder()),
+                   _fragments(checked.hooks, []))
 
     # -- use ------------------------------------------------------------
 
@@ -180,6 +170,20 @@ class ApiFlows:
         with self._lock:
             self._schemas[key] = result
         return result
+
+
+def check_hooks(hooks: Sequence[LoadedHook]) -> list[Problem]:
+    """The API's rules for hooks, for every service's validation
+    (:func:`nova.flow.engine.validate`): schema fragments,
+    microversions, view hooks.  Also gates each hook's methods in API
+    flows by the microversion it declared (once per hook object)."""
+    problems: list[Problem] = []
+    _fragments(hooks, problems)
+    versions = _hook_versions(hooks, problems)
+    _check_view_hooks(hooks, versions, problems)
+    for hook in hooks:
+        _gate_by_version(hook, versions)
+    return problems
 
 
 def _hook_versions(hooks: Sequence[LoadedHook], problems: list[Problem],
@@ -336,14 +340,20 @@ def _gate_by_version(hook: LoadedHook,
         flow_name = _api_flow_of(point.target)
         version = versions.get((hook.name, flow_name)) if flow_name \
             else None
-        if version is None:
+        if version is None or getattr(contribution.fn, _GATED, False):
             continue
         gated: Callable[..., Any]
         if point.kind is Kind.AROUND:
             gated = _gated_around(contribution.fn, version)
         else:
             gated = _gated_stage(contribution.fn, version)
+        setattr(gated, _GATED, True)
         setattr(hook.obj, contribution.method, gated)
+
+
+#: Set on a gated method: validating the same hook object again (one
+#: per process in nova-all) does not gate it twice.
+_GATED = '_nova_api_gated'
 def _gated_stage(fn: Callable[[Any, Any], Any],
                  version: avr.APIVersionRequest,
                  ) -> Callable[[Any, Any], Any]:
