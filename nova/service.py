@@ -114,14 +114,18 @@ def build_services(host: str, with_api: bool = True) -> list[Any]:
     from nova.compute import rpcapi as compute_rpcapi
     from nova.conductor import rpcapi as conductor_rpcapi
     from nova.db import api as db
-    services: list[Any] = [
-        Service(host, 'nova-conductor', conductor_rpcapi.TOPIC,
-                make_conductor_manager(host), db),
-        Service(host, 'nova-compute', compute_rpcapi.TOPIC,
-                make_compute_manager(host), db),
-    ]
-    if with_api:
-        services.append(make_api_server())
+    from nova.flow import engine
+    # One object per enabled hook for the services of this process, so
+    # a hook keeps one state whichever service runs its stages.
+    with engine.sharing_hooks(CONF):
+        services: list[Any] = [
+            Service(host, 'nova-conductor', conductor_rpcapi.TOPIC,
+                    make_conductor_manager(host), db),
+            Service(host, 'nova-compute', compute_rpcapi.TOPIC,
+                    make_compute_manager(host), db),
+        ]
+        if with_api:
+            services.append(make_api_server())
     return services
 
 
