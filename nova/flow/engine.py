@@ -42,7 +42,7 @@ def sharing_hooks(conf: cfg.ConfigOpts) -> Iterator[None]:
     """Load ``[flow] enabled_hooks`` once; every engine built from
     ``conf`` inside the block (``FlowEngine.from_conf``, the API's) gets
     those same hook objects, so a hook's state is one per process."""
-    _shared.append(hooks_mod.load_hooks(conf.flow.enabled_hooks))
+    _shared.append(_load_enabled(conf))
     try:
         yield
     finally:
@@ -55,7 +55,14 @@ def enabled_hooks(conf: cfg.ConfigOpts,
     if _shared:
         loaded, problems = _shared[-1]
         return list(loaded), list(problems)
-    return hooks_mod.load_hooks(conf.flow.enabled_hooks)
+    return _load_enabled(conf)
+
+
+def _load_enabled(conf: cfg.ConfigOpts,
+                  ) -> tuple[list[hooks_mod.LoadedHook], list[Problem]]:
+    loaded, problems = hooks_mod.load_hooks(conf.flow.enabled_hooks)
+    problems.extend(hooks_mod.register_options(loaded, conf))
+    return loaded, problems
 
 
 def validate(flows: Sequence[Flow], hooks: Sequence[hooks_mod.LoadedHook],

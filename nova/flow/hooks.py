@@ -100,8 +100,69 @@ class Hook:
 
     supports: ClassVar[Mapping[str, str]] = {}
     priority: ClassVar[int] = 0
+    #: oslo.config options of the hook, registered in the group
+    #: ``[hook:<entry point name>]`` (see :func:`group_name`) when the hook
+    #: is enabled, and listed in the generated sample configuration.
+    options: ClassVar[Sequence[Any]] = ()
     #: Set at load to the entry point name.
     name: str = ''
+    #: Set at load, before the first stage runs (not yet in ``__init__``):
+    #: the hook's option group, e.g. ``self.conf.endpoint``.
+    conf: Any = None
+
+
+def group_name(hook_name: str) -> str:
+    """The oslo.config group of a hook's options: ``hook:<name>``."""
+    return f'hook:{hook_name}'
+
+
+def register_options(loaded: Sequence[LoadedHook],
+                     conf: Any) -> list[Problem]:
+    """Register each loaded hook's ``options`` in its group of ``conf``
+    and hand the group to the hook (``hook.conf``)."""
+    from oslo_config import cfg
+    problems: list[Problem] = []
+    for hook in loaded:
+        options = list(getattr(hook.obj, 'options', ()) or ())
+        group = group_name(hook.name)
+        bad = [o for o in options if not isinstance(o, cfg.Opt)]
+        if bad:
+            problems.append(Problem(
+                f'options must be oslo.config Opt objects, not {bad[0]!r}',
+                hook=hook.name, entry_point=hook.entry_point))
+            continue
+        try:
+            conf.register_group(cfg.OptGroup(group))
+            conf.register_opts(options, group=group)
+        except cfg.Error as exc:
+            problems.append(Problem(
+                f'cannot register its options in [{group}]: {exc}',
+                hook=hook.name, entry_point=hook.entry_point))
+            continue
+        hook.obj.conf = conf[group]
+    return problems
+
+
+def list_opts() -> list[tuple[str, list[Any]]]:
+    """For oslo-config-generator (``oslo.config.opts`` entry point
+    ``nova.flow.hooks``): the options of every installed hook, each in its
+    ``[hook:<entry point name>]`` group.  Hooks that cannot be imported
+    are left out."""
+    import importlib.metadata
+    found: dict[str, list[Any]] = {}
+    for entry_point in importlib.metadata.entry_points(group=NAMESPACE):
+        if entry_point.name in found:
+            continue
+        try:
+            plugin = entry_point.load()
+        except Exception:
+            continue
+        options = list(getattr(plugin, 'options', ()) or ()) if (
+            inspect.isclass(plugin) or isinstance(plugin, Hook)) else []
+        if options:
+            found[entry_point.name] = options
+    return [(group_name(name), options)
+            for name, options in sorted(found.items())]
 
 
 @dataclasses.dataclass(frozen=True)

@@ -23,6 +23,8 @@ import logging
 import threading
 import time
 
+from oslo_config import cfg
+
 from nova.flow import hooks
 
 LOG = logging.getLogger(__name__)
@@ -34,11 +36,17 @@ class SpecialSauce(hooks.Hook):
     """Adds special sauce before the driver spawns an instance."""
 
     supports = {BUILD: '1.0'}
+    # In nova.conf as [hook:example_special_sauce]; read as self.conf.
+    options = [
+        cfg.StrOpt('recipe', default='house',
+                   help='Which special sauce to add to every build.'),
+    ]
 
     def __init__(self):
         # Stages of concurrent builds call one hook object.
         self._lock = threading.Lock()
         self.sauce_added = 0
+        self.last_recipe = None
         self.sauce_removed = 0
         self.network_calls = 0
         self.network_seconds = 0.0
@@ -50,7 +58,9 @@ class SpecialSauce(hooks.Hook):
         """Add the vendor's special sauce before the driver spawns."""
         with self._lock:
             self.sauce_added += 1
-        LOG.info('Special sauce added (request %s)',
+        recipe = self.conf.recipe if self.conf is not None else 'house'
+        self.last_recipe = recipe
+        LOG.info('Special sauce %s added (request %s)', recipe,
                  getattr(ctx, 'request_id', None))
 
     def remove_special_sauce(self, ctx, state, failure):

@@ -50,6 +50,9 @@ class TestGeneratedSamples(testtools.TestCase):
         self.assertIn('#enabled_hooks =', text)
         self.assertIn('#transport_url =', text)
         self.assertIn('#connection = <None>', text)
+        # Each installed hook's options, in its own group.
+        self.assertIn('hook:example_special_sauce', parser.sections())
+        self.assertIn('#recipe = house', text)
 
     def test_policy_sample_generates(self):
         text = self._generate('oslopolicy-sample-generator',

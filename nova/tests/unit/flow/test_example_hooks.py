@@ -10,6 +10,7 @@ stage list and trivial stages, so that these tests prove the engine and the
 vendor package whatever the compute flow does.
 """
 
+import fixtures
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 
@@ -121,6 +122,29 @@ class TestExampleSpecialSauce(fakes.FlowTestCase):
         self.assertEqual([SAUCE], [hook.name for hook in engine.hooks])
         self.assertIn(f'{BUILD}.spawn.add_special_sauce',
                       engine.plan(BUILD).leaves)
+
+    def test_options_in_its_own_group(self):
+        path = self.useFixture(fixtures.TempDir()).join('nova.conf')
+        with open(path, 'w') as f:
+            f.write(f'[flow]\nenabled_hooks = {SAUCE}\n\n'
+                    f'[hook:{SAUCE}]\nrecipe = hot\n')
+        conf = cfg.ConfigOpts()
+        nova.conf.flow.register_opts(conf)
+        conf([], default_config_files=[path])
+        engine = FlowEngine.from_conf(conf, flows=[stand_in_build_flow()])
+        (hook,) = engine.hooks
+        self.assertEqual('hot', conf[f'hook:{SAUCE}'].recipe)
+        self.assertEqual('hot', hook.obj.conf.recipe)
+        engine.run(BUILD, None, StandInBuildState())
+        self.assertEqual('hot', hook.obj.last_recipe)
+
+    def test_options_listed_for_the_sample_config(self):
+        from nova.flow import hooks
+        groups = dict(hooks.list_opts())
+        self.assertEqual(['recipe'],
+                         [o.name for o in groups[f'hook:{SAUCE}']])
+        # A hook that fails to import is left out, not an error.
+        self.assertNotIn('hook:example_broken_import', groups)
 
 
 class TestEntryPointProblems(fakes.FlowTestCase):
