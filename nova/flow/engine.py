@@ -38,11 +38,20 @@ _shared: list[tuple[list[hooks_mod.LoadedHook], list[Problem]]] = []
 
 
 @contextlib.contextmanager
-def sharing_hooks(conf: cfg.ConfigOpts) -> Iterator[None]:
+def sharing_hooks(conf: cfg.ConfigOpts,
+                  hook_objects: Sequence[Any] = ()) -> Iterator[None]:
     """Load ``[flow] enabled_hooks`` once; every engine built from
     ``conf`` inside the block (``FlowEngine.from_conf``, the API's) gets
-    those same hook objects, so a hook's state is one per process."""
-    _shared.append(_load_enabled(conf))
+    those same hook objects, so a hook's state is one per process.
+
+    ``hook_objects`` are hooks given directly (``nova.flow.testing``),
+    after the enabled ones.  Inside an enclosing block, the enclosing
+    block's hooks are used.
+    """
+    if _shared:
+        yield
+        return
+    _shared.append(_load_enabled(conf, hook_objects))
     try:
         yield
     finally:
@@ -58,9 +67,15 @@ def enabled_hooks(conf: cfg.ConfigOpts,
     return _load_enabled(conf)
 
 
-def _load_enabled(conf: cfg.ConfigOpts,
+def _load_enabled(conf: cfg.ConfigOpts, hook_objects: Sequence[Any] = (),
                   ) -> tuple[list[hooks_mod.LoadedHook], list[Problem]]:
     loaded, problems = hooks_mod.load_hooks(conf.flow.enabled_hooks)
+    if hook_objects:
+        extra, extra_problems = hooks_mod.hooks_from_objects(hook_objects)
+        for hook in extra:
+            hook.order += len(loaded)
+        loaded.extend(extra)
+        problems.extend(extra_problems)
     problems.extend(hooks_mod.register_options(loaded, conf))
     return loaded, problems
 

@@ -1,0 +1,101 @@
+"""nova.flow.testing, the kit vendors test their hooks with.
+
+The kit's own tests use it as a vendor would: the example hook enabled by
+entry point name, a hook object given directly, an injected failure, and
+the record helpers.
+"""
+
+from __future__ import annotations
+
+import testtools
+
+from nova.compute import vm_states
+from nova.flow import hooks, testing
+
+BUILD = 'compute.build_instance'
+SAUCE = 'example_special_sauce'
+BUILD_STAGES = [
+    'check_instance_not_already_created', 'check_image_size',
+    'notify_usage_start', 'update_building', 'claim_resources',
+    'allocate_network', 'prep_block_device', 'spawn.update_spawning',
+    'spawn.add_special_sauce', 'spawn.driver_spawn', 'spawn.update_active',
+    'notify_usage_end']
+
+
+class TestKitWithAnInstalledHook(testtools.TestCase):
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = self.useFixture(testing.FlowTestCloud(hooks=[SAUCE]))
+
+    def test_stages_that_ran_include_the_hooks(self):
+        uuid = self.cloud.boot()['uuid']
+        self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.cloud.assert_stages_ran(uuid, BUILD, BUILD_STAGES)
+        self.assertEqual(1, self.cloud.hook(SAUCE).sauce_added)
+        events = self.cloud.events(uuid, 'create')
+        self.assertEqual((f'{BUILD}.spawn.add_special_sauce', 'Success'),
+                         events[8])
+
+    def test_assert_stages_ran_says_what_differs(self):
+        uuid = self.cloud.boot()['uuid']
+        self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        error = self.assertRaises(
+            AssertionError, self.cloud.assert_stages_ran, uuid, BUILD,
+            BUILD_STAGES[:-1])
+        self.assertIn('expected:', str(error))
+
+    def test_injected_failure_reverts_the_hooks_stage(self):
+        self.cloud.fail_at(f'{BUILD}.spawn.driver_spawn')
+        uuid = self.cloud.boot()['uuid']
+        self.cloud.wait_for_state(uuid, vm_states.ERROR)
+        self.assertEqual(
+            [f'{BUILD}.spawn.driver_spawn', f'{BUILD}.spawn.add_special_sauce',
+             f'{BUILD}.prep_block_device', f'{BUILD}.allocate_network',
+             f'{BUILD}.claim_resources'],
+            self.cloud.reverted_stages(uuid, BUILD))
+        self.assertEqual(1, self.cloud.hook(SAUCE).sauce_removed)
+        self.assertIn((f'{BUILD}.spawn.driver_spawn', 'Error'),
+                      self.cloud.events(uuid, 'create'))
+        self.assertEqual('InjectedFailure',
+                         self.cloud.faults(uuid)[-1]['message'])
+
+    def test_hook_options_are_set_through_the_kit(self):
+        self.cloud.config(group=f'hook:{SAUCE}', recipe='hot')
+        uuid = self.cloud.boot()['uuid']
+        self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.assertEqual('hot', self.cloud.hook(SAUCE).last_recipe)
+
+
+class Refuse(hooks.Hook):
+    supports = {BUILD: '1.0'}
+
+    @hooks.before(f'{BUILD}.claim_resources')
+    def check_quota_elsewhere(self, ctx, state):
+        raise hooks.RunRefused('Your vendor quota is used up.')
+
+
+class TestKitWithHookObjects(testtools.TestCase):
+
+    def test_refusal_from_a_hook_object(self):
+        cloud = self.useFixture(testing.FlowTestCloud(
+            hook_objects=[Refuse()], compute_hosts=('compute1', 'compute2')))
+        uuid = cloud.boot()['uuid']
+        cloud.wait_for_state(uuid, vm_states.ERROR)
+        self.assertEqual('Your vendor quota is used up.',
+                         cloud.faults(uuid)[0]['message'])
+        self.assertEqual(1, len(cloud.runs(uuid, BUILD)))
+
+
+class TestPytestFixture(testtools.TestCase):
+
+    def test_generator_sets_up_and_cleans_up(self):
+        fixture = testing.pytest_cloud(hooks=[SAUCE])
+        generator = fixture()
+        cloud = next(generator)
+        uuid = cloud.boot()['uuid']
+        cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.assertRaises(StopIteration, next, generator)
+        # Cleaned up: its messaging is gone with it.
+        from nova import rpc
+        self.assertFalse(rpc.initialized())
