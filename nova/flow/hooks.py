@@ -254,7 +254,10 @@ def around(stage_id: str, *, priority: int = 0) -> Any:
     """Wrap ``stage_id`` (a stage or sub-flow) with ``(ctx, state, proceed)``.
 
     ``proceed()`` runs what is wrapped and returns its result; the method may
-    call it more than once (retry), not at all (skip) or time it.
+    call it more than once (retry), not at all (skip) or time it.  A failed
+    sub-flow has reverted its started stages before the exception reaches
+    the wrapper, so calling ``proceed()`` again retries it from a clean
+    slate (``compute.build_instance.spawn`` is tested doing so).
     """
     return _mark(Point(Kind.AROUND, stage_id, priority=priority))
 

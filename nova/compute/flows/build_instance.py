@@ -130,9 +130,11 @@ FLOW.stages(
     'allocate_network',
     'prep_block_device',
     sub('spawn', [
+        # SPAWNING expected too: an 'around' hook may run the spawn
+        # sub-flow again after a failure (its reverts ran), in one run.
         stage('update_spawning', base.set_state(
             'update_spawning', task_state=task_states.SPAWNING,
-            expected_task_state=(None,))),
+            expected_task_state=(None, task_states.SPAWNING))),
         'driver_spawn',
         'update_active',
     ]),

@@ -2,7 +2,9 @@
 
 The kit's own tests use it as a vendor would: the example hook enabled by
 entry point name, a hook object given directly, an injected failure, and
-the record helpers.
+the record helpers.  They also prove the promise of ``around`` on a
+sub-flow: a hook may run ``compute.build_instance.spawn`` again after a
+failure, within one run.
 """
 
 from __future__ import annotations
@@ -67,6 +69,24 @@ class TestKitWithAnInstalledHook(testtools.TestCase):
         self.assertEqual('hot', self.cloud.hook(SAUCE).last_recipe)
 
 
+class RetrySpawn(hooks.Hook):
+    """Runs the spawn sub-flow again once when it fails."""
+
+    supports = {BUILD: '1.0'}
+
+    def __init__(self):
+        self.attempts = 0
+
+    @hooks.around(f'{BUILD}.spawn')
+    def retry(self, ctx, state, proceed):
+        self.attempts += 1
+        try:
+            return proceed()
+        except testing.InjectedFailure:
+            self.attempts += 1
+            return proceed()
+
+
 class Refuse(hooks.Hook):
     supports = {BUILD: '1.0'}
 
@@ -76,6 +96,20 @@ class Refuse(hooks.Hook):
 
 
 class TestKitWithHookObjects(testtools.TestCase):
+
+    def test_around_retries_the_spawn_sub_flow(self):
+        hook = RetrySpawn()
+        cloud = self.useFixture(testing.FlowTestCloud(hook_objects=[hook]))
+        cloud.fail_at(f'{BUILD}.spawn.driver_spawn', times=1)
+        uuid = cloud.boot()['uuid']
+        cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.assertEqual(2, hook.attempts)
+        ran = cloud.stages_run(uuid, BUILD)
+        # One event per stage: the second attempt's stages update them.
+        self.assertEqual(f'{BUILD}.spawn.update_active', ran[-2])
+        self.assertEqual('success', cloud.runs(uuid, BUILD)[-1]['status'])
+        self.assertTrue(cloud.manager().driver.instance_exists(
+            {'uuid': uuid}))
 
     def test_refusal_from_a_hook_object(self):
         cloud = self.useFixture(testing.FlowTestCloud(
