@@ -6,6 +6,9 @@
 # Extra arguments are passed to "stestr run" (e.g. a test filter regex).
 # The long crash matrix (test_crash_matrix) runs only with
 # NOVA_TEST_CRASH_MATRIX=1: see tools/run-crash-matrix.sh.
+# Then, without a filter (or with NOVA_TEST_CONTRIB=1), the example hook
+# packages' own test suites (contrib/*/tests, written with the hook test
+# kit nova.flow.testing), each run as a vendor runs it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/ensure-venv.sh
@@ -28,5 +31,18 @@ echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
 if [ "${passed:-0}" = 0 ] && [ "$status" = 0 ]; then
     echo "no test ran" >&2
     exit 1
+fi
+if [ $# = 0 ] || [ "${NOVA_TEST_CONTRIB:-0}" = 1 ]; then
+    for tests in contrib/*/tests; do
+        pkg=$(dirname "$tests")
+        if (cd "$pkg" && "$OLDPWD/.venv/bin/python" -m unittest discover \
+                -s tests -t . 2>"$log"); then
+            echo "$pkg: $(grep '^Ran ' "$log")  OK"
+        else
+            cat "$log"
+            echo "$pkg: FAILED" >&2
+            status=1
+        fi
+    done
 fi
 exit "$status"

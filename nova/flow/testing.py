@@ -150,6 +150,8 @@ class FlowTestCloud(fixtures.Fixture):
     :param hooks: entry point names, as in ``[flow] enabled_hooks``.
     :param hook_objects: Hook instances (or classes) enabled after those.
     :param compute_hosts: one compute service per name.
+    :param with_api: also build the compute REST API (paste pipeline,
+        noauth2) for :meth:`api`, to test hooks on the API flows.
     :param overrides: nova options, ``GROUP__NAME=value`` (no group:
         ``[DEFAULT]``).
 
@@ -161,8 +163,10 @@ class FlowTestCloud(fixtures.Fixture):
     def __init__(self, hooks: Sequence[str] = (),
                  hook_objects: Sequence[Any] = (),
                  compute_hosts: Sequence[str] = ('compute1',),
-                 **overrides: Any) -> None:
+                 with_api: bool = False, **overrides: Any) -> None:
         super().__init__()
+        self.with_api = with_api
+        self.app: Any = None
         self.hook_names = list(hooks)
         self.hook_objects = list(hook_objects)
         self.compute_hosts = tuple(compute_hosts)
@@ -231,6 +235,8 @@ class FlowTestCloud(fixtures.Fixture):
                     svc.start()
                     self.addCleanup(svc.stop)
                     self.services.append(svc)
+            if self.with_api:
+                self.app = self._load_api()
         self.compute_api = compute_api.API()
 
     def _create_image(self) -> dict[str, Any]:
@@ -244,6 +250,38 @@ class FlowTestCloud(fixtures.Fixture):
         return api.create_from_file(
             self.ctx, blob.name, name='cirros', disk_format='raw',
             container_format='bare', visibility='public')
+
+    def _load_api(self) -> Any:
+        from nova.api.openstack.compute import wsgi_app
+        from nova.policies import enforcer
+        if 'config_file' not in CONF:
+            # The paste file lookup reads [DEFAULT] config_file, which
+            # exists once the options were parsed (here: no file).
+            CONF([], project='nova', default_config_files=[])
+            self.addCleanup(CONF.reset)
+        enforcer.reset()
+        self.addCleanup(enforcer.reset)
+        return wsgi_app.load_app(CONF)
+
+    def api(self, method: str, path: str, body: Any = None,
+            token: str = 'demo:demo', version: str = '2.1',
+            ) -> tuple[int, Any]:
+        """``(status, decoded JSON body)`` of ``method /v2.1<path>`` (with
+        ``with_api=True``); ``token`` is noauth2's ``user:project``
+        (``admin:admin`` for an admin), ``version`` the microversion."""
+        import json
+
+        import webob
+        if self.app is None:
+            raise RuntimeError('FlowTestCloud(with_api=True) is needed')
+        req = webob.Request.blank('/v2.1' + path, method=method)
+        req.headers['X-Auth-Token'] = token
+        req.headers['OpenStack-API-Version'] = f'compute {version}'
+        if body is not None:
+            req.body = json.dumps(body).encode()
+            req.content_type = 'application/json'
+        resp = req.get_response(self.app)
+        return resp.status_int, json.loads(resp.body) if resp.body else None
 
     def config(self, group: str | None = None, **values: Any) -> None:
         """Set options (e.g. a hook's group ``hook:NAME``) for the test."""
