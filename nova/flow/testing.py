@@ -408,14 +408,17 @@ class FlowTestCloud(fixtures.Fixture):
 
     def events(self, uuid: str, action: str | None = None,
                ) -> list[tuple[str, str | None]]:
-        """(event, result) of the newest action (named ``action``), in
-        the order they were recorded, as ``server event show`` has them
-        (its ``<stage>:revert`` events aside)."""
-        actions = [a for a in self.db.actions_get(self.ctx, uuid)
-                   if action is None or a['action'] == action]
-        if not actions:
-            raise AssertionError(f'no {action or ""} action on {uuid}')
-        rows = self.db.action_events_get(self.ctx, actions[0]['id'])
+        """(event, result) of the newest action (named ``action``), once
+        it finished, in the order they were recorded, as ``server event
+        show`` has them (its ``<stage>:revert`` events aside)."""
+        def finished() -> dict[str, Any] | None:
+            for row in self.db.actions_get(self.ctx, uuid):
+                if action is None or row['action'] == action:
+                    return row if row['finish_time'] else None
+            return None
+        found = wait_for(finished, what=f'the {action or "newest"} action '
+                                        f'of {uuid} to finish')
+        rows = self.db.action_events_get(self.ctx, found['id'])
         rows = sorted(rows, key=lambda e: (e['created_at'], e['id']))
         return [(e['event'], e['result']) for e in rows]
 
