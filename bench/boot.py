@@ -195,6 +195,13 @@ port_file = {state}/api.port
 [api]
 auth_strategy = noauth2
 
+[quota]
+# Benchmarks boot far more servers than the default quotas allow.
+instances = -1
+cores = -1
+ram = -1
+max_instances_per_request = 100000
+
 [network]
 # Room for the growth levels (the default /24 holds 253 instances).
 flat_network_cidr = 10.0.0.0/16

@@ -164,6 +164,13 @@ connection = {database}
 [api]
 auth_strategy = noauth2
 
+[quota]
+# Benchmarks boot far more servers than the default quotas allow.
+instances = -1
+cores = -1
+ram = -1
+max_instances_per_request = 100000
+
 [image]
 images_path = {state}/images
 

@@ -409,3 +409,29 @@ class ComputeServiceInUse(Conflict):
 class InstanceMigrationIsNotLiveMigration(Conflict):
     msg_fmt = ('Migration %(migration_id)s of instance %(instance_uuid)s '
                'is not a live migration.')
+
+
+# -- quotas -------------------------------------------------------------------
+
+
+class QuotaError(Forbidden):
+    """A quota would be exceeded: 403, as upstream."""
+
+    msg_fmt = 'Quota exceeded: code=%(code)s'
+
+
+class OverQuota(QuotaError):
+    msg_fmt = 'Quota exceeded for resources: %(overs)s'
+
+
+class TooManyInstances(QuotaError):
+    msg_fmt = ('Quota exceeded for %(overs)s: Requested %(req)s, but '
+               'already used %(used)s of %(allowed)s %(overs)s')
+
+
+class MetadataLimitExceeded(QuotaError):
+    msg_fmt = 'Maximum number of metadata items exceeds %(allowed)d'
+
+
+class KeypairLimitExceeded(QuotaError):
+    msg_fmt = 'Quota exceeded, too many key pairs.'

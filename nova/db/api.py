@@ -219,6 +219,8 @@ _FIXED_IPS = table_of(models.FixedIP)
 _VOLUMES = table_of(models.Volume)
 _IMAGES = table_of(models.Image)
 _MIGRATIONS = table_of(models.Migration)
+_QUOTAS = table_of(models.Quota)
+_USER_QUOTAS = table_of(models.ProjectUserQuota)
 
 
 # -- sessions -----------------------------------------------------------------
@@ -2306,6 +2308,83 @@ def key_pair_destroy(context: Any, user_id: str, name: str) -> None:
             .values(_soft_delete_values(k)))
     if not result.rowcount:
         raise exception.KeypairNotFound(user_id=user_id, name=name)
+
+
+# -- quotas -------------------------------------------------------------------
+
+
+def quota_get_all_by_project(context: Any, project_id: str,
+                             ) -> dict[str, int]:
+    """{resource: hard_limit} of the limits stored for a project."""
+    q = _QUOTAS
+    with reader(context) as session:
+        rows = session.execute(sa.select(q.c.resource, q.c.hard_limit)
+                               .where(q.c.project_id == project_id))
+        return {r.resource: int(r.hard_limit) for r in rows
+                if r.hard_limit is not None}
+
+
+def quota_get_all_by_project_and_user(context: Any, project_id: str,
+                                      user_id: str) -> dict[str, int]:
+    """{resource: hard_limit} of the limits stored for a user."""
+    q = _USER_QUOTAS
+    with reader(context) as session:
+        rows = session.execute(sa.select(q.c.resource, q.c.hard_limit)
+                               .where(q.c.project_id == project_id,
+                                      q.c.user_id == user_id))
+        return {r.resource: int(r.hard_limit) for r in rows
+                if r.hard_limit is not None}
+
+
+def quota_get_user_limits_of_project(context: Any, project_id: str,
+                                     ) -> list[Row]:
+    """Every user limit stored in a project."""
+    q = _USER_QUOTAS
+    with reader(context) as session:
+        return _as_dicts(session.execute(sa.select(q).where(
+            q.c.project_id == project_id)))
+
+
+def quota_set(context: Any, project_id: str, limits: dict[str, int],
+              user_id: str | None = None) -> None:
+    """Store limits of a project (or of one of its users), creating or
+    updating a row per resource, in one transaction."""
+    table = _QUOTAS if user_id is None else _USER_QUOTAS
+    owner = [table.c.project_id == project_id]
+    if user_id is not None:
+        owner.append(table.c.user_id == user_id)
+    now = timeutils.utcnow()
+
+    def body(session: Any) -> None:
+        for resource, limit in limits.items():
+            result = session.execute(sa.update(table).where(
+                *owner, table.c.resource == resource).values(
+                    hard_limit=limit, updated_at=now))
+            if not result.rowcount:
+                values = {'project_id': project_id, 'resource': resource,
+                          'hard_limit': limit, 'created_at': now}
+                if user_id is not None:
+                    values['user_id'] = user_id
+                session.execute(sa.insert(table).values(values))
+
+    transaction(body, context)
+
+
+def quota_destroy_all_by_project(context: Any, project_id: str) -> None:
+    """Back to the defaults: the project's and its users' limits go."""
+    with writer(context) as session:
+        for table in (_USER_QUOTAS, _QUOTAS):
+            session.execute(sa.delete(table).where(
+                table.c.project_id == project_id))
+
+
+def quota_destroy_all_by_project_and_user(context: Any, project_id: str,
+                                          user_id: str) -> None:
+    """A user's limits go: the project's apply again."""
+    q = _USER_QUOTAS
+    with writer(context) as session:
+        session.execute(sa.delete(q).where(q.c.project_id == project_id,
+                                           q.c.user_id == user_id))
 
 
 # -- block device mappings ----------------------------------------------------

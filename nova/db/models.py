@@ -496,6 +496,45 @@ class KeyPair(TimestampMixin, SoftDeleteMixin, Base):
                                       default='ssh')
 
 
+# -- quotas -------------------------------------------------------------------
+
+
+class Quota(TimestampMixin, Base):
+    """A project's limit of one resource (over the ``[quota]`` default).
+    """
+
+    __tablename__ = 'quotas'
+    __table_args__ = _args(
+        sa.UniqueConstraint('project_id', 'resource',
+                            name='uniq_quotas0project_id0resource'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    project_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    resource: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    hard_limit: Mapped[int | None] = mapped_column(sa.Integer)
+
+
+class ProjectUserQuota(TimestampMixin, Base):
+    """A user's limit of one resource within a project."""
+
+    __tablename__ = 'project_user_quotas'
+    __table_args__ = _args(
+        sa.UniqueConstraint(
+            'user_id', 'project_id', 'resource',
+            name='uniq_project_user_quotas0user_id0project_id0resource'),
+        sa.Index('project_user_quotas_project_id_idx', 'project_id'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    project_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    user_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    resource: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    hard_limit: Mapped[int | None] = mapped_column(sa.Integer)
+
+
 # -- local network, volume and image services ---------------------------------
 
 

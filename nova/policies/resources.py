@@ -18,6 +18,7 @@ KP = 'os_compute_api:os-keypairs:%s'
 IA = 'os_compute_api:os-instance-actions:%s'
 SV = 'os_compute_api:os-services:%s'
 HV = 'os_compute_api:os-hypervisors:%s'
+QS = 'os_compute_api:os-quota-sets:%s'
 
 # Key pairs belong to users, not projects: the target is the user.
 _KEYPAIR_OWNER = 'rule:context_is_admin or user_id:%(user_id)s'
@@ -64,6 +65,17 @@ rules: list[policy.RuleDefault] = [
         'List availability zones with their hosts'),
     _op('os_compute_api:limits', base.ANY, 'GET', '/limits',
         'Show the caller\'s limits'),
+    _op(QS % 'show', base.PROJECT_READER_OR_ADMIN, 'GET',
+        '/os-quota-sets/{tenant_id}', 'Show the quotas of a project'),
+    _op(QS % 'detail', base.PROJECT_READER_OR_ADMIN, 'GET',
+        '/os-quota-sets/{tenant_id}/detail',
+        'Show the quotas of a project with their usage'),
+    _op(QS % 'defaults', base.ANY, 'GET',
+        '/os-quota-sets/{tenant_id}/defaults', 'Show the default quotas'),
+    _op(QS % 'update', base.ADMIN, 'PUT', '/os-quota-sets/{tenant_id}',
+        'Set the quotas of a project or of a user'),
+    _op(QS % 'delete', base.ADMIN, 'DELETE', '/os-quota-sets/{tenant_id}',
+        'Revert the quotas of a project or of a user to the defaults'),
     _op(SV % 'list', base.ADMIN, 'GET', '/os-services', 'List services'),
     _op(SV % 'update', base.ADMIN, 'PUT', '/os-services/{service_id}',
         'Enable, disable or force down a service'),

@@ -10,7 +10,7 @@ from typing import Any
 
 import webob.exc
 
-from nova import exception
+from nova import exception, quota
 from nova.api.openstack import common, wsgi
 from nova.api.validation import parameter_types as types
 from nova.api.validation import validators
@@ -139,6 +139,7 @@ class KeypairsController:
         validators.validate(create_schema(req.api_version_request), body)
         entity = body['keypair']
         user_id = self._user(req, entity.get('user_id'), 'create')
+        quota.QuotaEngine(self.db).check_key_pairs(req.context, user_id)
         key_type = entity.get('type', 'ssh')
         public_key = entity.get('public_key')
         private_key = None

@@ -23,6 +23,7 @@ from nova.api.openstack.compute import (
     keypairs,
     limits,
     migrations,
+    quota_sets,
     server_actions,
     server_migrations,
     servers,
@@ -90,6 +91,11 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ('GET', '/os-availability-zone', 'zones', 'index'),
     ('GET', '/os-availability-zone/detail', 'zones', 'detail'),
     ('GET', '/limits', 'limits', 'index'),
+    ('GET', '/os-quota-sets/{id}/defaults', 'quota_sets', 'defaults'),
+    ('GET', '/os-quota-sets/{id}/detail', 'quota_sets', 'detail'),
+    ('GET', '/os-quota-sets/{id}', 'quota_sets', 'show'),
+    ('PUT', '/os-quota-sets/{id}', 'quota_sets', 'update'),
+    ('DELETE', '/os-quota-sets/{id}', 'quota_sets', 'delete'),
     ('GET', '/os-services', 'services', 'index'),
     ('PUT', '/os-services/{id}', 'services', 'update'),
     ('DELETE', '/os-services/{id}', 'services', 'delete'),
@@ -138,6 +144,8 @@ class APIRouterV21:
             'zones': wsgi.Resource(
                 availability_zone.AvailabilityZoneController(db)),
             'limits': wsgi.Resource(limits.LimitsController(db)),
+            'quota_sets': wsgi.Resource(
+                quota_sets.QuotaSetsController(db)),
             'services': wsgi.Resource(services.ServicesController(db)),
             'hypervisors': wsgi.Resource(
                 hypervisors.HypervisorsController(compute_api, db)),

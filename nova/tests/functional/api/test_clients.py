@@ -327,6 +327,22 @@ class TestClients(testtools.TestCase):
                                   'GET', f'/servers/{server_id}')
         self.assertEqual(404, error.code)
 
+    def test_quotas_and_limits(self):
+        # openstackclient resolves a project named on the command line
+        # through Keystone (GET /v3/projects), which this keystone-less
+        # cloud does not have: the quota set goes through openstacksdk,
+        # as `openstack quota set` would send it.
+        conn = self.sdk()
+        conn.compute.update_quota_set('admin', instances=5)
+        self.assertEqual(5, conn.compute.get_quota_set('admin').instances)
+        limits = self.osc('limits', 'show', '--absolute')
+        absolute = {row['Name']: row['Value'] for row in limits}
+        self.assertEqual(5, absolute['max_total_instances'])
+        self.assertEqual(20, absolute['max_total_cores'])
+        self.assertIn('total_instances_used', absolute)
+        self.cloud.api('DELETE', '/os-quota-sets/admin')
+        self.assertEqual(10, conn.compute.get_quota_set('admin').instances)
+
     def test_openstacksdk(self):
         import openstack
         conn = openstack.connect(

@@ -70,6 +70,8 @@ class FakeDB:
         self.migrations: list[dict] = []
         #: (filters, sort_keys, sort_dirs, limit, marker) of each listing.
         self.migration_queries: list[tuple] = []
+        #: (project_id, user_id or None) -> {resource: limit}
+        self.quotas: dict[tuple[str, Any], dict[str, int]] = {}
 
     # flavors
     def flavor_get_by_flavor_id(self, ctx: Any, flavorid: str) -> dict:
@@ -293,10 +295,36 @@ class FakeDB:
     def instance_usage_by_project(self, ctx: Any, project_id: str,
                                   user_id: Any = None) -> dict:
         mine = [i for i in self.instances.values()
-                if i['project_id'] == project_id]
+                if i['project_id'] == project_id and
+                user_id in (None, i.get('user_id'))]
         return {'instances': len(mine),
                 'cores': sum(i['flavor']['vcpus'] for i in mine),
                 'ram': sum(i['flavor']['memory_mb'] for i in mine)}
+
+    # quotas
+    def quota_get_all_by_project(self, ctx: Any, project_id: str) -> dict:
+        return dict(self.quotas.get((project_id, None), {}))
+
+    def quota_get_all_by_project_and_user(self, ctx: Any, project_id: str,
+                                          user_id: str) -> dict:
+        return dict(self.quotas.get((project_id, user_id), {}))
+
+    def quota_set(self, ctx: Any, project_id: str, limits: dict,
+                  user_id: Any = None) -> None:
+        self.quotas.setdefault((project_id, user_id), {}).update(limits)
+
+    def quota_destroy_all_by_project(self, ctx: Any,
+                                     project_id: str) -> None:
+        for key in [k for k in self.quotas if k[0] == project_id]:
+            del self.quotas[key]
+
+    def quota_destroy_all_by_project_and_user(self, ctx: Any,
+                                              project_id: str,
+                                              user_id: str) -> None:
+        self.quotas.pop((project_id, user_id), None)
+
+    def key_pair_count_by_user(self, ctx: Any, user_id: str) -> int:
+        return sum(1 for k in self.keypairs if k[0] == user_id)
 
 
 class FakeComputeAPI:

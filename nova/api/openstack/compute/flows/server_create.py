@@ -33,7 +33,7 @@ from typing import Any
 
 import webob.exc
 
-from nova import exception
+from nova import exception, quota
 from nova.api.openstack import common
 from nova.api.openstack.compute.flows import base
 from nova.api.validation import parameter_types as types
@@ -43,7 +43,7 @@ from nova.policies import enforcer
 
 @dataclasses.dataclass
 class ServerCreateState:
-    """Contract 1.0 of api.server_create (what hooks may read and write).
+    """Contract 1.1 of api.server_create (what hooks may read and write).
     """
 
     #: The WebOb request being answered.
@@ -83,7 +83,7 @@ class ServerCreateState:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-FLOW = Flow('api.server_create', '1.0', ServerCreateState,
+FLOW = Flow('api.server_create', '1.1', ServerCreateState,
             doc='Handle POST /servers: validate, build the create '
                 'arguments feature by feature, create, respond.')
 
@@ -103,6 +103,7 @@ FLOW.stages(
     'description',
     'tags',
     'hostname',
+    'check_quota',
     'create',
     'response',
 )
@@ -644,6 +645,24 @@ def hostname(ctx: Any, state: ServerCreateState) -> None:
     if state.create_kwargs.get('max_count', 1) > 1:
         raise _bad_request('Cannot set hostname when max_count > 1')
     state.create_kwargs['hostname'] = state.server['hostname']
+
+
+@FLOW.stage
+def check_quota(ctx: Any, state: ServerCreateState) -> None:
+    """Quotas (upstream's compute API checks, here a stage a vendor may
+    wrap or replace): the servers must fit the project's and the user's
+    instances, cores and ram quotas - ``max_count`` is reduced to what
+    fits when that is at least ``min_count``, else 403 - and the
+    metadata must fit metadata_items (403)."""
+    quotas = quota.QuotaEngine(state.db)
+    kwargs = state.create_kwargs
+    min_count = kwargs.get('min_count', 1)
+    max_count = kwargs.get('max_count', min_count)
+    allowed = quotas.check_num_instances(ctx, state.flavor, min_count,
+                                         max_count)
+    if allowed != max_count:
+        kwargs['max_count'] = allowed
+    quotas.check_metadata(ctx, kwargs.get('metadata'))
 
 
 @FLOW.stage

@@ -6,6 +6,7 @@ import copy
 import dataclasses
 from typing import Any
 
+from nova import quota
 from nova.api.openstack import common
 from nova.api.openstack.compute.flows import base
 from nova.api.validation import parameter_types as types
@@ -15,7 +16,7 @@ from nova.policies import enforcer
 
 @dataclasses.dataclass
 class ServerResizeState:
-    """Contract 1.0 of api.server_resize (what hooks may read and write).
+    """Contract 1.1 of api.server_resize (what hooks may read and write).
     """
 
     #: The WebOb request being answered.
@@ -38,10 +39,10 @@ class ServerResizeState:
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-FLOW = Flow('api.server_resize', '1.0', ServerResizeState,
+FLOW = Flow('api.server_resize', '1.1', ServerResizeState,
             doc='Handle the resize server action.')
 
-FLOW.stages('parse', 'flavor', 'resize')
+FLOW.stages('parse', 'flavor', 'check_quota', 'resize')
 
 
 def schema(version: Any) -> dict[str, Any]:
@@ -79,6 +80,18 @@ def flavor(ctx: Any, state: ServerResizeState) -> None:
     """Look up flavorRef (400 if unknown)."""
     state.flavor = base.lookup_flavor(state.db, ctx,
                                       state.resize['flavorRef'])
+
+
+@FLOW.stage
+def check_quota(ctx: Any, state: ServerResizeState) -> None:
+    """A bigger flavor needs room for the vCPUs and RAM it adds in the
+    server's project's (and user's) cores and ram quotas (403)."""
+    instance = state.instance
+    quota.QuotaEngine(state.db).check_resize(
+        ctx, {'vcpus': common.get(instance, 'vcpus'),
+              'memory_mb': common.get(instance, 'memory_mb'),
+              'project_id': common.get(instance, 'project_id'),
+              'user_id': common.get(instance, 'user_id')}, state.flavor)
 
 
 @FLOW.stage

@@ -3,10 +3,14 @@
 import datetime
 from unittest import mock
 
+from oslo_config import fixture as config_fixture
 from oslo_utils import timeutils
 
+import nova.conf
 from nova import exception
 from nova.tests.unit.api import fakes
+
+CONF = nova.conf.CONF
 
 
 class TestAvailabilityZones(fakes.APITestCase):
@@ -35,15 +39,28 @@ class TestAvailabilityZones(fakes.APITestCase):
 
 class TestLimits(fakes.APITestCase):
 
-    def test_usage_and_unlimited_maxima(self):
+    def test_usage_and_quota_maxima(self):
         self.compute.add_instance()
+        self.db.quota_set(None, 'p1', {'cores': 7})
         code, data, _ = self.call('GET', '/limits')
         self.assertEqual(200, code)
         absolute = data['limits']['absolute']
         self.assertEqual(1, absolute['totalInstancesUsed'])
         self.assertEqual(512, absolute['totalRAMUsed'])
+        self.assertEqual(10, absolute['maxTotalInstances'])
+        self.assertEqual(7, absolute['maxTotalCores'])
+        self.assertEqual(51200, absolute['maxTotalRAMSize'])
+        self.assertEqual(128, absolute['maxServerMeta'])
+        self.assertEqual(100, absolute['maxTotalKeypairs'])
+        self.assertEqual(5, absolute['maxPersonality'])
+
+    def test_noop_driver_makes_every_maximum_unlimited(self):
+        self.useFixture(config_fixture.Config(CONF)).config(
+            driver='nova.quota.NoopQuotaDriver', group='quota')
+        _code, data, _ = self.call('GET', '/limits')
+        absolute = data['limits']['absolute']
         self.assertEqual(-1, absolute['maxTotalInstances'])
-        self.assertIn('maxPersonality', absolute)
+        self.assertEqual(-1, absolute['maxServerMeta'])
 
     def test_fields_removed_by_microversions(self):
         _code, data, _ = self.call('GET', '/limits', version='2.57')
