@@ -18,11 +18,13 @@ import oslo_messaging as messaging
 from oslo_log import log as logging
 from oslo_utils import timeutils
 
-from nova import exception, servicegroup
+import nova.conf
+from nova import exception, quota, servicegroup
 from nova.compute import power_state, task_states, vm_states
 from nova.conductor import rpcapi as conductor_rpcapi
 
 LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
 
 # Action names as upstream's instance_actions module spells them.
 CREATE = 'create'
@@ -85,6 +87,7 @@ class API:
                admin_password: str | None = None,
                access_ip_v4: str | None = None,
                access_ip_v6: str | None = None,
+               recheck_quota: bool = False,
                ) -> tuple[list[dict[str, Any]], str]:
         image_meta = self._image_for_boot(ctx, image_href)
         key_data = None
@@ -135,6 +138,8 @@ class API:
                 self.db.instance_create_for_request(ctx, values, bdms,
                                                     CREATE)
             instances.append((instance, instance_bdms))
+        if recheck_quota and CONF.quota.recheck_quota:
+            self._recheck_quota(ctx, [i for i, _ in instances])
         request_spec = {
             'flavor': dict(flavor), 'image': image_meta,
             'availability_zone': availability_zone,
@@ -148,6 +153,29 @@ class API:
             block_device_mapping=instances[0][1],
             admin_password=admin_password, injected_files=[])
         return [i for i, _ in instances], reservation_id
+
+    def _recheck_quota(self, ctx: Any,
+                       instances: list[dict[str, Any]]) -> None:
+        """Upstream's quota recheck ([quota] recheck_quota): with the
+        records written, the project's usage must still fit its limits;
+        if a concurrent request raced this one past them, this request's
+        servers are deleted again and it fails with 403 before anything
+        is scheduled.  Asked for by api.server_create.check_quota (the
+        callers that checked the quota first)."""
+        try:
+            quota.QuotaEngine(self.db).check_deltas(
+                ctx, {'instances': 0, 'cores': 0, 'ram': 0})
+        except exception.OverQuota as error:
+            for instance in instances:
+                self.db.instance_destroy(ctx, instance['uuid'])
+            overs = error.kwargs['overs']
+            raise exception.TooManyInstances(
+                overs=', '.join(overs),
+                req=', '.join('0' for _ in overs),
+                used=', '.join(str(error.kwargs['usages'][n])
+                               for n in overs),
+                allowed=', '.join(str(error.kwargs['quotas'][n])
+                                  for n in overs)) from None
 
     def _image_for_boot(self, ctx: Any, image_href: str | None,
                         ) -> dict[str, Any]:

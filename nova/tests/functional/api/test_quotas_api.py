@@ -4,6 +4,8 @@ reduced by the instances quota."""
 
 from __future__ import annotations
 
+import fixtures
+
 from nova.tests.functional.api import base as api_base
 
 USER = api_base.USER
@@ -59,3 +61,19 @@ class TestQuotasAPI(api_base.APITestCase):
         self.assertEqual(3, absolute['totalInstancesUsed'])
         code, data = self.boot()
         self.assertEqual(403, code, data)
+
+    def test_recheck_fails_a_request_that_raced_past_the_quota(self):
+        # Another request's servers written after this one's check: the
+        # recheck in compute_api.create sees usage over the limit.
+        self.call('PUT', '/os-quota-sets/demo',
+                  {'quota_set': {'instances': 1}}, token=ADMIN)
+        self.cloud.boot(self.cloud.user_context())
+        self.useFixture(fixtures.MockPatch(
+            'nova.quota.QuotaEngine.check_num_instances',
+            side_effect=lambda ctx, flavor, lo, hi, *a: hi))
+        code, data = self.boot()
+        self.assertEqual(403, code, data)
+        self.assertIn('Quota exceeded for instances',
+                      data['forbidden']['message'])
+        _code, data = self.call('GET', '/servers')
+        self.assertEqual(1, len(data['servers']))

@@ -653,7 +653,7 @@ def check_quota(ctx: Any, state: ServerCreateState) -> None:
     wrap or replace): the servers must fit the project's and the user's
     instances, cores and ram quotas - ``max_count`` is reduced to what
     fits when that is at least ``min_count``, else 403 - and the
-    metadata must fit metadata_items (403)."""
+    metadata must fit metadata_items (403); then ``create`` rechecks."""
     quotas = quota.QuotaEngine(state.db)
     kwargs = state.create_kwargs
     min_count = kwargs.get('min_count', 1)
@@ -663,6 +663,9 @@ def check_quota(ctx: Any, state: ServerCreateState) -> None:
     if allowed != max_count:
         kwargs['max_count'] = allowed
     quotas.check_metadata(ctx, kwargs.get('metadata'))
+    # Checked here: compute_api.create counts again once the servers are
+    # written ([quota] recheck_quota).
+    kwargs['recheck_quota'] = True
 
 
 @FLOW.stage
