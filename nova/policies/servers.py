@@ -46,6 +46,26 @@ rules: list[policy.RuleDefault] = [
         'server (2.47+)'),
 ]
 
+SM = 'os_compute_api:server-metadata:%s'
+rules += [
+    _op(SM % 'index', base.PROJECT_READER_OR_ADMIN, 'GET',
+        '/servers/{server_id}/metadata', 'List the metadata of a server'),
+    _op(SM % 'show', base.PROJECT_READER_OR_ADMIN, 'GET',
+        '/servers/{server_id}/metadata/{key}',
+        'Show one metadata item of a server'),
+    _op(SM % 'create', base.PROJECT_MEMBER_OR_ADMIN, 'POST',
+        '/servers/{server_id}/metadata', 'Add metadata items to a server'),
+    _op(SM % 'update_all', base.PROJECT_MEMBER_OR_ADMIN, 'PUT',
+        '/servers/{server_id}/metadata',
+        'Replace the metadata of a server'),
+    _op(SM % 'update', base.PROJECT_MEMBER_OR_ADMIN, 'PUT',
+        '/servers/{server_id}/metadata/{key}',
+        'Set one metadata item of a server'),
+    _op(SM % 'delete', base.PROJECT_MEMBER_OR_ADMIN, 'DELETE',
+        '/servers/{server_id}/metadata/{key}',
+        'Delete one metadata item of a server'),
+]
+
 _ACTION = '/servers/{server_id}/action (%s)'
 for _name, _check, _action in (
         (S % 'reboot', base.PROJECT_MEMBER_OR_ADMIN, 'reboot'),

@@ -25,6 +25,7 @@ from nova.api.openstack.compute import (
     migrations,
     quota_sets,
     server_actions,
+    server_metadata,
     server_migrations,
     servers,
     services,
@@ -65,6 +66,16 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
      'delete'),
     ('POST', '/servers/{server_id}/migrations/{id}/action',
      'server_migrations', 'action'),
+    ('GET', '/servers/{server_id}/metadata', 'server_metadata', 'index'),
+    ('POST', '/servers/{server_id}/metadata', 'server_metadata', 'create'),
+    ('PUT', '/servers/{server_id}/metadata', 'server_metadata',
+     'update_all'),
+    ('GET', '/servers/{server_id}/metadata/{id}', 'server_metadata',
+     'show'),
+    ('PUT', '/servers/{server_id}/metadata/{id}', 'server_metadata',
+     'update'),
+    ('DELETE', '/servers/{server_id}/metadata/{id}', 'server_metadata',
+     'delete'),
     ('GET', '/flavors', 'flavors', 'index'),
     ('GET', '/flavors/detail', 'flavors', 'detail'),
     ('POST', '/flavors', 'flavors', 'create'),
@@ -136,6 +147,8 @@ class APIRouterV21:
             'interfaces': wsgi.Resource(
                 attach_interfaces.InterfaceAttachmentController(
                     compute_api)),
+            'server_metadata': wsgi.Resource(
+                server_metadata.ServerMetadataController(compute_api, db)),
             'flavors': wsgi.Resource(flavors.FlavorsController(db)),
             'extra_specs': wsgi.Resource(
                 flavors.FlavorExtraSpecsController(db)),

@@ -343,6 +343,22 @@ class TestClients(testtools.TestCase):
         self.cloud.api('DELETE', '/os-quota-sets/admin')
         self.assertEqual(10, conn.compute.get_quota_set('admin').instances)
 
+    def test_openstackclient_server_properties(self):
+        server = self.osc('server', 'create', '--flavor', 'm1.e2e',
+                          '--image', 'cirros', '--property', 'a=1',
+                          '--wait', 'e2e-meta')
+        self.addCleanup(self.osc, 'server', 'delete', '--wait', 'e2e-meta',
+                        parse=False)
+        self.osc('server', 'set', '--property', 'b=2', '--property', 'c=3',
+                 'e2e-meta', parse=False)
+        self.osc('server', 'unset', '--property', 'a', 'e2e-meta',
+                 parse=False)
+        metadata = self.cloud.api(
+            'GET', f'/servers/{server["id"]}/metadata')['metadata']
+        self.assertEqual({'b': '2', 'c': '3'}, metadata)
+        shown = self.osc('server', 'show', 'e2e-meta')
+        self.assertEqual({'b': '2', 'c': '3'}, shown['properties'])
+
     def test_openstacksdk(self):
         import openstack
         conn = openstack.connect(
