@@ -66,6 +66,22 @@ rules += [
         'Delete one metadata item of a server'),
 ]
 
+ST = 'os_compute_api:os-server-tags:%s'
+rules += [
+    _op(ST % 'index', base.PROJECT_READER_OR_ADMIN, 'GET',
+        '/servers/{server_id}/tags', 'List the tags of a server'),
+    _op(ST % 'show', base.PROJECT_READER_OR_ADMIN, 'GET',
+        '/servers/{server_id}/tags/{tag}', 'Check a tag of a server'),
+    _op(ST % 'update_all', base.PROJECT_MEMBER_OR_ADMIN, 'PUT',
+        '/servers/{server_id}/tags', 'Replace the tags of a server'),
+    _op(ST % 'update', base.PROJECT_MEMBER_OR_ADMIN, 'PUT',
+        '/servers/{server_id}/tags/{tag}', 'Add a tag to a server'),
+    _op(ST % 'delete_all', base.PROJECT_MEMBER_OR_ADMIN, 'DELETE',
+        '/servers/{server_id}/tags', 'Delete every tag of a server'),
+    _op(ST % 'delete', base.PROJECT_MEMBER_OR_ADMIN, 'DELETE',
+        '/servers/{server_id}/tags/{tag}', 'Delete a tag of a server'),
+]
+
 _ACTION = '/servers/{server_id}/action (%s)'
 for _name, _check, _action in (
         (S % 'reboot', base.PROJECT_MEMBER_OR_ADMIN, 'reboot'),

@@ -27,6 +27,7 @@ from nova.api.openstack.compute import (
     server_actions,
     server_metadata,
     server_migrations,
+    server_tags,
     servers,
     services,
     volume_attachments,
@@ -76,6 +77,12 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
      'update'),
     ('DELETE', '/servers/{server_id}/metadata/{id}', 'server_metadata',
      'delete'),
+    ('GET', '/servers/{server_id}/tags', 'server_tags', 'index'),
+    ('PUT', '/servers/{server_id}/tags', 'server_tags', 'update_all'),
+    ('DELETE', '/servers/{server_id}/tags', 'server_tags', 'delete_all'),
+    ('GET', '/servers/{server_id}/tags/{id}', 'server_tags', 'show'),
+    ('PUT', '/servers/{server_id}/tags/{id}', 'server_tags', 'update'),
+    ('DELETE', '/servers/{server_id}/tags/{id}', 'server_tags', 'delete'),
     ('GET', '/flavors', 'flavors', 'index'),
     ('GET', '/flavors/detail', 'flavors', 'detail'),
     ('POST', '/flavors', 'flavors', 'create'),
@@ -149,6 +156,8 @@ class APIRouterV21:
                     compute_api)),
             'server_metadata': wsgi.Resource(
                 server_metadata.ServerMetadataController(compute_api, db)),
+            'server_tags': wsgi.Resource(
+                server_tags.ServerTagsController(compute_api)),
             'flavors': wsgi.Resource(flavors.FlavorsController(db)),
             'extra_specs': wsgi.Resource(
                 flavors.FlavorExtraSpecsController(db)),

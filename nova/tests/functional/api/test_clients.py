@@ -359,6 +359,22 @@ class TestClients(testtools.TestCase):
         shown = self.osc('server', 'show', 'e2e-meta')
         self.assertEqual({'b': '2', 'c': '3'}, shown['properties'])
 
+    def test_openstackclient_server_tags(self):
+        server = self.osc('server', 'create', '--flavor', 'm1.e2e',
+                          '--image', 'cirros', '--wait', 'e2e-tags')
+        self.addCleanup(self.osc, 'server', 'delete', '--wait', 'e2e-tags',
+                        parse=False)
+        self.osc('server', 'set', '--tag', 'blue', '--tag', 'big',
+                 'e2e-tags', parse=False)
+        listed = self.osc('server', 'list', '--tags', 'blue')
+        self.assertEqual([server['id']], [s['ID'] for s in listed])
+        self.assertEqual([], self.osc('server', 'list', '--tags', 'red'))
+        self.osc('server', 'unset', '--tag', 'big', 'e2e-tags',
+                 parse=False)
+        tags = self.cloud.api('GET', f'/servers/{server["id"]}/tags',
+                              version='2.26')['tags']
+        self.assertEqual(['blue'], tags)
+
     def test_openstacksdk(self):
         import openstack
         conn = openstack.connect(
