@@ -1034,6 +1034,25 @@ def instance_usage_by_project(context: Any, project_id: str,
             'ram': int(row[2])}
 
 
+def instance_get_active_by_window(context: Any, begin: datetime.datetime,
+                                  end: datetime.datetime,
+                                  project_id: str | None = None,
+                                  ) -> list[Row]:
+    """Instances, deleted ones included, that existed at some time in
+    [begin, end] (not terminated before ``begin``, launched or created
+    by ``end``), oldest first: what usage is reported for."""
+    t = _INSTANCES
+    conditions = [
+        sa.or_(t.c.terminated_at.is_(None), t.c.terminated_at >= begin),
+        sa.func.coalesce(t.c.launched_at, t.c.created_at) <= end]
+    if project_id is not None:
+        conditions.append(t.c.project_id == project_id)
+    with reader(context) as session:
+        return _as_dicts(session.execute(
+            sa.select(t).where(*conditions).order_by(t.c.created_at,
+                                                     t.c.id)))
+
+
 # -- instance faults ----------------------------------------------------------
 
 

@@ -30,6 +30,7 @@ from nova.api.openstack.compute import (
     server_tags,
     servers,
     services,
+    simple_tenant_usage,
     volume_attachments,
 )
 from nova.api.openstack.compute.flows import ApiFlows
@@ -122,6 +123,8 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ('GET', '/os-hypervisors/statistics', 'hypervisors', 'statistics'),
     ('GET', '/os-hypervisors/{id}', 'hypervisors', 'show'),
     ('GET', '/os-migrations', 'migrations', 'index'),
+    ('GET', '/os-simple-tenant-usage', 'usage', 'index'),
+    ('GET', '/os-simple-tenant-usage/{id}', 'usage', 'show'),
 )
 
 
@@ -172,6 +175,8 @@ class APIRouterV21:
             'hypervisors': wsgi.Resource(
                 hypervisors.HypervisorsController(compute_api, db)),
             'migrations': wsgi.Resource(migrations.MigrationsController(db)),
+            'usage': wsgi.Resource(
+                simple_tenant_usage.SimpleTenantUsageController(db)),
             'server_migrations': wsgi.Resource(
                 server_migrations.ServerMigrationsController(compute_api,
                                                              db)),

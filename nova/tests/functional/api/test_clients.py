@@ -375,6 +375,20 @@ class TestClients(testtools.TestCase):
                               version='2.26')['tags']
         self.assertEqual(['blue'], tags)
 
+    def test_openstackclient_usage(self):
+        server = self.osc('server', 'create', '--flavor', 'm1.e2e',
+                          '--image', 'cirros', '--wait', 'e2e-usage')
+        self.addCleanup(self.osc, 'server', 'delete', '--wait',
+                        'e2e-usage', parse=False)
+        listed = self.osc('usage', 'list')
+        self.assertIn('admin', [row['Project'] for row in listed])
+        # `usage show` needs Keystone (to resolve --project, or the
+        # token's project when there is none), which this cloud does not
+        # have: the same request through openstacksdk.
+        usage = self.sdk().compute.get_usage('admin')
+        self.assertIn(server['id'], [s['instance_id']
+                                     for s in usage.server_usages])
+
     def test_openstacksdk(self):
         import openstack
         conn = openstack.connect(
