@@ -16,7 +16,7 @@ from typing import Any
 
 import webob.exc
 
-from nova import exception
+from nova import exception, quota
 from nova.api.openstack import common
 from nova.api.openstack.compute.flows import base
 from nova.api.openstack.compute.flows.server_create import (
@@ -29,7 +29,7 @@ from nova.policies import enforcer
 
 @dataclasses.dataclass
 class ServerRebuildState:
-    """Contract 1.0 of api.server_rebuild (what hooks may read and write).
+    """Contract 1.1 of api.server_rebuild (what hooks may read and write).
     """
 
     #: The WebOb request being answered.
@@ -59,12 +59,12 @@ class ServerRebuildState:
     response: dict[str, Any] | None = None
 
 
-FLOW = Flow('api.server_rebuild', '1.0', ServerRebuildState,
+FLOW = Flow('api.server_rebuild', '1.1', ServerRebuildState,
             doc='Handle the rebuild server action.')
 
 FLOW.stages('parse', 'description', 'key_name', 'user_data',
-            'trusted_image_certificates', 'hostname', 'rebuild',
-            'response')
+            'trusted_image_certificates', 'hostname', 'check_quota',
+            'rebuild', 'response')
 
 
 def schema(version: Any) -> dict[str, Any]:
@@ -177,6 +177,19 @@ def hostname(ctx: Any, state: ServerRebuildState) -> None:
     """hostname (2.90+)."""
     if 'hostname' in state.rebuild:
         state.kwargs['hostname'] = state.rebuild['hostname']
+
+
+@FLOW.stage
+def check_quota(ctx: Any, state: ServerRebuildState) -> None:
+    """New metadata must fit the metadata_items quota (403)."""
+    if 'metadata' in state.kwargs:
+        instance = state.instance
+        # The compute API's database (this state has none of its own).
+        quota.QuotaEngine(getattr(state.compute_api, 'db', None)
+                          ).check_metadata(
+            ctx, state.kwargs['metadata'],
+            common.get(instance, 'project_id'),
+            common.get(instance, 'user_id'))
 
 
 @FLOW.stage

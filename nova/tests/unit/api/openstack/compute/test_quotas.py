@@ -191,3 +191,13 @@ class TestResizeAndKeypairQuota(fakes.APITestCase):
                 'name': 'k', 'public_key': 'ssh-rsa AAAA x'}}))
         self.assertEqual('Quota exceeded, too many key pairs.',
                          fault['message'])
+
+    def test_rebuild_metadata_quota(self):
+        server = self.compute.add_instance()
+        self.db.quota_set(None, 'p1', {'metadata_items': 1})
+        fault = self.assertFault(403, 'forbidden', self.call(
+            'POST', f'/servers/{server["uuid"]}/action',
+            {'rebuild': {'imageRef': fakes.IMAGE_ID,
+                         'metadata': {'a': '1', 'b': '2'}}}))
+        self.assertEqual('Maximum number of metadata items exceeds 1',
+                         fault['message'])
