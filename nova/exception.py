@@ -435,3 +435,23 @@ class MetadataLimitExceeded(QuotaError):
 
 class KeypairLimitExceeded(QuotaError):
     msg_fmt = 'Quota exceeded, too many key pairs.'
+
+
+class InstanceGroupNotFound(NotFound):
+    msg_fmt = 'Instance group %(group_uuid)s could not be found.'
+
+
+class AggregateNotFound(NotFound):
+    msg_fmt = 'Aggregate %(aggregate_id)s could not be found.'
+
+
+class AggregateNameExists(Conflict):
+    msg_fmt = 'Aggregate %(aggregate_name)s already exists.'
+
+
+class AggregateHostExists(Conflict):
+    msg_fmt = ('Aggregate %(aggregate_id)s already has host %(host)s.')
+
+
+class AggregateHostNotFound(NotFound):
+    msg_fmt = 'Aggregate %(aggregate_id)s has no host %(host)s.'

@@ -221,6 +221,10 @@ _IMAGES = table_of(models.Image)
 _MIGRATIONS = table_of(models.Migration)
 _QUOTAS = table_of(models.Quota)
 _USER_QUOTAS = table_of(models.ProjectUserQuota)
+_GROUPS = table_of(models.InstanceGroup)
+_GROUP_MEMBERS = table_of(models.InstanceGroupMember)
+_AGGREGATES = table_of(models.Aggregate)
+_AGGREGATE_HOSTS = table_of(models.AggregateHost)
 
 
 # -- sessions -----------------------------------------------------------------
@@ -681,10 +685,13 @@ def _instance_values(values: dict[str, Any]) -> dict[str, Any]:
 def instance_create_for_request(
         context: Any, values: dict[str, Any],
         block_device_mappings: Sequence[dict[str, Any]], action: str,
+        group_id: int | None = None,
 ) -> tuple[Row, list[Row], Row]:
     """Create an instance, its block device mappings and the instance
     action of the request that creates it, in one transaction: they exist
     together or not at all.  Returns (instance, mappings, action).
+    With ``group_id`` the instance joins that server group in the same
+    transaction.
 
     :raises InstanceExists: the UUID is taken.
     """
@@ -698,9 +705,13 @@ def instance_create_for_request(
                                    now)
 
     def body(connection: Any) -> tuple[Row, list[Row], Row]:
-        return (_insert(connection, _INSTANCES, values),
-                [_insert(connection, _BDMS, bdm) for bdm in mappings],
-                _insert(connection, _ACTIONS, action_values))
+        result = (_insert(connection, _INSTANCES, values),
+                  [_insert(connection, _BDMS, bdm) for bdm in mappings],
+                  _insert(connection, _ACTIONS, action_values))
+        if group_id is not None:
+            _insert(connection, _GROUP_MEMBERS,
+                    {'group_id': group_id, 'instance_uuid': values['uuid']})
+        return result
 
     try:
         return transaction(body, context)
@@ -2798,3 +2809,238 @@ def image_destroy(context: Any, image_id: str) -> None:
     if row is None:
         raise exception.ImageNotFound(image_id=image_id)
     raise exception.ImageProtected(image_id=image_id)
+
+
+# -- server groups ------------------------------------------------------------
+
+
+def _group_members(session: sa.Connection,
+                   group_ids: Sequence[int]) -> dict[int, list[Row]]:
+    """Each group's live members: ``{'instance_uuid', 'host'}`` (host
+    None while unscheduled), oldest first."""
+    m, i = _GROUP_MEMBERS, _INSTANCES
+    result: dict[int, list[Row]] = {gid: [] for gid in group_ids}
+    if not group_ids:
+        return result
+    rows = session.execute(
+        sa.select(m.c.group_id, m.c.instance_uuid, i.c.host)
+        .select_from(m.join(i, sa.and_(i.c.uuid == m.c.instance_uuid,
+                                       i.c.deleted == 0)))
+        .where(m.c.group_id.in_(list(group_ids))).order_by(m.c.id))
+    for row in rows:
+        result[row.group_id].append({'instance_uuid': row.instance_uuid,
+                                     'host': row.host})
+    return result
+
+
+def _with_members(session: sa.Connection, groups: list[Row]) -> list[Row]:
+    members = _group_members(session, [g['id'] for g in groups])
+    for group in groups:
+        group['members'] = members[group['id']]
+    return groups
+
+
+def instance_group_create(context: Any, values: dict[str, Any]) -> Row:
+    """A server group (``uuid`` generated when not given)."""
+    values = dict(values)
+    values.setdefault('uuid', str(uuidlib.uuid4()))
+    values.setdefault('rules', {})
+    with writer(context) as session:
+        row = _insert(session, _GROUPS, values)
+    row['members'] = []
+    return row
+
+
+def instance_group_get(context: Any, group_uuid: str) -> Row:
+    """The group with its ``members``. :raises InstanceGroupNotFound:"""
+    g = _GROUPS
+    with reader(context) as session:
+        row = _as_dict(session.execute(sa.select(g).where(
+            g.c.uuid == group_uuid, g.c.deleted == 0)).first())
+        if row is None:
+            raise exception.InstanceGroupNotFound(group_uuid=group_uuid)
+        return _with_members(session, [row])[0]
+
+
+def instance_group_get_all(context: Any, project_id: str | None = None,
+                           limit: int | None = None,
+                           offset: int | None = None) -> list[Row]:
+    """Groups (of one project, or all), oldest first, with members."""
+    g = _GROUPS
+    query = sa.select(g).where(g.c.deleted == 0).order_by(g.c.id)
+    if project_id is not None:
+        query = query.where(g.c.project_id == project_id)
+    if offset:
+        query = query.offset(offset)
+    if limit is not None:
+        query = query.limit(limit)
+    with reader(context) as session:
+        return _with_members(session, _as_dicts(session.execute(query)))
+
+
+def instance_group_get_by_instance(context: Any,
+                                   instance_uuid: str) -> Row | None:
+    """The group ``instance_uuid`` is a member of, or None."""
+    g, m = _GROUPS, _GROUP_MEMBERS
+    with reader(context) as session:
+        row = _as_dict(session.execute(
+            sa.select(g).select_from(g.join(m, m.c.group_id == g.c.id))
+            .where(m.c.instance_uuid == instance_uuid,
+                   g.c.deleted == 0)).first())
+        if row is None:
+            return None
+        return _with_members(session, [row])[0]
+
+
+def instance_group_delete(context: Any, group_uuid: str) -> None:
+    """Soft-delete the group and drop its memberships.
+
+    :raises InstanceGroupNotFound:
+    """
+    g, m = _GROUPS, _GROUP_MEMBERS
+    with writer(context) as session:
+        row = session.execute(sa.select(g.c.id).where(
+            g.c.uuid == group_uuid, g.c.deleted == 0)).first()
+        if row is None:
+            raise exception.InstanceGroupNotFound(group_uuid=group_uuid)
+        session.execute(sa.delete(m).where(m.c.group_id == row.id))
+        session.execute(sa.update(g).where(g.c.id == row.id).values(
+            _soft_delete_values(g)))
+
+
+# -- host aggregates ----------------------------------------------------------
+
+
+def _aggregate_rows(session: sa.Connection, *conditions: Any) -> list[Row]:
+    a, h = _AGGREGATES, _AGGREGATE_HOSTS
+    rows = _as_dicts(session.execute(sa.select(a).where(
+        a.c.deleted == 0, *conditions).order_by(a.c.id)))
+    hosts: dict[int, list[str]] = {row['id']: [] for row in rows}
+    if rows:
+        for entry in session.execute(sa.select(
+                h.c.aggregate_id, h.c.host).where(
+                h.c.aggregate_id.in_(list(hosts))).order_by(h.c.id)):
+            hosts[entry.aggregate_id].append(entry.host)
+    for row in rows:
+        row['hosts'] = hosts[row['id']]
+        row['metadata'] = dict(row.get('metadata') or {})
+    return rows
+
+
+def aggregate_create(context: Any, name: str,
+                     metadata: dict[str, str] | None = None) -> Row:
+    """:raises AggregateNameExists:"""
+    a = _AGGREGATES
+    values = {'uuid': str(uuidlib.uuid4()), 'name': name,
+              'metadata': dict(metadata or {})}
+    with writer(context) as session:
+        if session.execute(sa.select(a.c.id).where(
+                a.c.name == name, a.c.deleted == 0)).first():
+            raise exception.AggregateNameExists(aggregate_name=name)
+        try:
+            row = _insert(session, a, values)
+        except db_exc.DBDuplicateEntry:
+            raise exception.AggregateNameExists(
+                aggregate_name=name) from None
+    row['hosts'] = []
+    return row
+
+
+def aggregate_get(context: Any, aggregate_id: int) -> Row:
+    """The aggregate with ``hosts``. :raises AggregateNotFound:"""
+    with reader(context) as session:
+        rows = _aggregate_rows(session, _AGGREGATES.c.id == aggregate_id)
+    if not rows:
+        raise exception.AggregateNotFound(aggregate_id=aggregate_id)
+    return rows[0]
+
+
+def aggregate_get_all(context: Any) -> list[Row]:
+    with reader(context) as session:
+        return _aggregate_rows(session)
+
+
+def aggregate_get_by_host(context: Any, host: str) -> list[Row]:
+    """The aggregates ``host`` is in."""
+    h = _AGGREGATE_HOSTS
+    with reader(context) as session:
+        return _aggregate_rows(session, _AGGREGATES.c.id.in_(
+            sa.select(h.c.aggregate_id).where(h.c.host == host)))
+
+
+def aggregate_update(context: Any, aggregate_id: int,
+                     name: str | None = None,
+                     metadata: dict[str, str | None] | None = None) -> Row:
+    """Rename and/or merge ``metadata`` (a None value removes the key).
+
+    :raises AggregateNotFound:
+    :raises AggregateNameExists:
+    """
+    a = _AGGREGATES
+    with writer(context) as session:
+        rows = _aggregate_rows(session, a.c.id == aggregate_id)
+        if not rows:
+            raise exception.AggregateNotFound(aggregate_id=aggregate_id)
+        row = rows[0]
+        values: dict[str, Any] = {}
+        if name is not None and name != row['name']:
+            if session.execute(sa.select(a.c.id).where(
+                    a.c.name == name, a.c.deleted == 0)).first():
+                raise exception.AggregateNameExists(aggregate_name=name)
+            values['name'] = name
+        if metadata is not None:
+            merged = dict(row['metadata'])
+            for key, value in metadata.items():
+                if value is None:
+                    merged.pop(key, None)
+                else:
+                    merged[key] = value
+            values['metadata'] = merged
+        if values:
+            values = _update_values(values)
+            session.execute(sa.update(a).where(a.c.id == aggregate_id)
+                            .values(values))
+            row.update(values)
+    return row
+
+
+def aggregate_delete(context: Any, aggregate_id: int) -> None:
+    """:raises AggregateNotFound:"""
+    a, h = _AGGREGATES, _AGGREGATE_HOSTS
+    with writer(context) as session:
+        if not session.execute(sa.update(a).where(
+                a.c.id == aggregate_id, a.c.deleted == 0).values(
+                _soft_delete_values(a))).rowcount:
+            raise exception.AggregateNotFound(aggregate_id=aggregate_id)
+        session.execute(sa.delete(h).where(h.c.aggregate_id == aggregate_id))
+
+
+def aggregate_host_add(context: Any, aggregate_id: int, host: str) -> None:
+    """:raises AggregateNotFound: :raises AggregateHostExists:"""
+    a, h = _AGGREGATES, _AGGREGATE_HOSTS
+    with writer(context) as session:
+        if not session.execute(sa.select(a.c.id).where(
+                a.c.id == aggregate_id, a.c.deleted == 0)).first():
+            raise exception.AggregateNotFound(aggregate_id=aggregate_id)
+        if session.execute(sa.select(h.c.id).where(
+                h.c.aggregate_id == aggregate_id, h.c.host == host)).first():
+            raise exception.AggregateHostExists(aggregate_id=aggregate_id,
+                                                host=host)
+        try:
+            _insert(session, h, {'aggregate_id': aggregate_id,
+                                 'host': host})
+        except db_exc.DBDuplicateEntry:
+            raise exception.AggregateHostExists(
+                aggregate_id=aggregate_id, host=host) from None
+
+
+def aggregate_host_delete(context: Any, aggregate_id: int,
+                          host: str) -> None:
+    """:raises AggregateHostNotFound:"""
+    h = _AGGREGATE_HOSTS
+    with writer(context) as session:
+        if not session.execute(sa.delete(h).where(
+                h.c.aggregate_id == aggregate_id,
+                h.c.host == host)).rowcount:
+            raise exception.AggregateHostNotFound(
+                aggregate_id=aggregate_id, host=host)

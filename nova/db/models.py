@@ -620,3 +620,84 @@ class Image(TimestampMixin, Base):
     #: Glance's boolean soft delete (the key is a UUID, not an integer).
     deleted: Mapped[bool] = mapped_column(sa.Boolean, nullable=False,
                                           default=False)
+
+
+# -- server groups and host aggregates ----------------------------------------
+
+
+class InstanceGroup(TimestampMixin, SoftDeleteMixin, Base):
+    """A server group: one policy (2.64's ``policy``) and its ``rules``
+    (``max_server_per_host`` for anti-affinity)."""
+
+    __tablename__ = 'instance_groups'
+    __table_args__ = _args(
+        sa.UniqueConstraint('uuid', 'deleted',
+                            name='uniq_instance_groups0uuid0deleted'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), nullable=False)
+    name: Mapped[str | None] = mapped_column(sa.String(255))
+    user_id: Mapped[str | None] = mapped_column(sa.String(255))
+    project_id: Mapped[str | None] = mapped_column(sa.String(255))
+    #: affinity, anti-affinity, soft-affinity or soft-anti-affinity.
+    policy: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    rules: Mapped[dict[str, Any] | None] = mapped_column(
+        types.JSONEncoded, default=dict)
+
+
+class InstanceGroupMember(TimestampMixin, Base):
+    """An instance of a server group (until it is deleted)."""
+
+    __tablename__ = 'instance_group_member'
+    __table_args__ = _args(
+        sa.UniqueConstraint('instance_uuid',
+                            name='uniq_instance_group_member0instance_uuid'),
+        sa.Index('instance_group_member_group_idx', 'group_id'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    group_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey('instance_groups.id',
+                                  name='fk_instance_group_member_group_id',
+                                  ondelete='CASCADE'),
+        nullable=False)
+    instance_uuid: Mapped[str] = mapped_column(sa.String(36),
+                                               nullable=False)
+
+
+class Aggregate(TimestampMixin, SoftDeleteMixin, Base):
+    """A host aggregate; its ``availability_zone`` metadata makes it a
+    zone."""
+
+    __tablename__ = 'aggregates'
+    __table_args__ = _args(
+        sa.UniqueConstraint('name', 'deleted',
+                            name='uniq_aggregates0name0deleted'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    uuid: Mapped[str] = mapped_column(sa.String(36), nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    metadata_: Mapped[dict[str, str] | None] = mapped_column(
+        'metadata', types.JSONEncoded, default=dict)
+
+
+class AggregateHost(TimestampMixin, Base):
+    __tablename__ = 'aggregate_hosts'
+    __table_args__ = _args(
+        sa.UniqueConstraint('host', 'aggregate_id',
+                            name='uniq_aggregate_hosts0host0aggregate_id'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    aggregate_id: Mapped[int] = mapped_column(
+        sa.Integer, sa.ForeignKey('aggregates.id',
+                                  name='fk_aggregate_hosts_aggregate_id',
+                                  ondelete='CASCADE'),
+        nullable=False)
+    host: Mapped[str] = mapped_column(sa.String(255), nullable=False)
