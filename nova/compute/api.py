@@ -81,6 +81,7 @@ class API:
                metadata: dict[str, str] | None = None,
                config_drive: bool | None = None,
                scheduler_hints: dict[str, Any] | None = None,
+               instance_group: dict[str, Any] | None = None,
                security_groups: list[str] | None = None,
                description: str | None = None,
                tags: list[str] | None = None, hostname: str | None = None,
@@ -135,8 +136,10 @@ class API:
             # One transaction per instance: the record, its block devices
             # and its action exist together or not at all.
             instance, instance_bdms, _action = \
-                self.db.instance_create_for_request(ctx, values, bdms,
-                                                    CREATE)
+                self.db.instance_create_for_request(
+                    ctx, values, bdms, CREATE,
+                    group_id=instance_group['id'] if instance_group
+                    else None)
             instances.append((instance, instance_bdms))
         if recheck_quota and CONF.quota.recheck_quota:
             self._recheck_quota(ctx, [i for i, _ in instances])

@@ -121,7 +121,8 @@ class ConductorManager:
                         block_device_mapping: Any = None,
                         admin_password: str | None = None,
                         injected_files: Any = None) -> None:
-        spec = dict(request_spec, retry=filter_properties.get('retry'))
+        spec = dict(request_spec, retry=filter_properties.get('retry'),
+                    instance_uuids=[i['uuid'] for i in instances])
         try:
             hosts = self.scheduler.select_destinations(context, spec,
                                                        len(instances))
@@ -178,7 +179,7 @@ class ConductorManager:
                     instance_id=uuid,
                     reason=f'its snapshot {image_id} is gone') from None
             spec = dict(request_spec, flavor=instance['flavor'],
-                        image=image)
+                        image=image, instance_uuids=[uuid])
             host = self._select_host(context, spec)
         except (exception.NoValidHost, exception.UnshelveException) as exc:
             LOG.warning('Cannot unshelve %s: %s', uuid, exc)

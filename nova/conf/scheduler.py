@@ -27,17 +27,35 @@ filter_scheduler_opts = [
         'enabled_filters',
         deprecated_group='scheduler',
         default=['ComputeFilter', 'AvailabilityZoneFilter', 'RamFilter',
-                 'DiskFilter', 'CoreFilter', 'RetryFilter'],
+                 'DiskFilter', 'CoreFilter', 'RetryFilter',
+                 'ServerGroupAntiAffinityFilter',
+                 'ServerGroupAffinityFilter'],
         help='Host filters, applied in order. Known: ComputeFilter (service '
              'enabled and alive), AvailabilityZoneFilter, RamFilter, '
              'DiskFilter, CoreFilter, RetryFilter (skip hosts a build '
-             'already failed on).'),
+             'already failed on), ServerGroupAntiAffinityFilter and '
+             'ServerGroupAffinityFilter (the server group\'s '
+             'anti-affinity and affinity policies).'),
     cfg.FloatOpt(
         'ram_weight_multiplier',
         deprecated_group='scheduler',
         default=1.0,
         help='Weight of free RAM when ranking hosts; positive spreads '
              'instances, negative stacks them.'),
+    cfg.FloatOpt(
+        'soft_affinity_weight_multiplier',
+        default=1.0,
+        min=0.0,
+        help='Weight of the soft-affinity policy of a server group: hosts '
+             'with more of the group\'s servers rank higher. Each '
+             'weigher\'s values are normalized to 0..1 before this '
+             'multiplier applies.'),
+    cfg.FloatOpt(
+        'soft_anti_affinity_weight_multiplier',
+        default=1.0,
+        min=0.0,
+        help='Weight of the soft-anti-affinity policy of a server group: '
+             'hosts with fewer of the group\'s servers rank higher.'),
 ]
 
 

@@ -2816,20 +2816,21 @@ def image_destroy(context: Any, image_id: str) -> None:
 
 def _group_members(session: sa.Connection,
                    group_ids: Sequence[int]) -> dict[int, list[Row]]:
-    """Each group's live members: ``{'instance_uuid', 'host'}`` (host
-    None while unscheduled), oldest first."""
+    """Each group's live members: ``{'instance_uuid', 'host',
+    'vm_state'}`` (host None while unscheduled), oldest first."""
     m, i = _GROUP_MEMBERS, _INSTANCES
     result: dict[int, list[Row]] = {gid: [] for gid in group_ids}
     if not group_ids:
         return result
     rows = session.execute(
-        sa.select(m.c.group_id, m.c.instance_uuid, i.c.host)
+        sa.select(m.c.group_id, m.c.instance_uuid, i.c.host, i.c.vm_state)
         .select_from(m.join(i, sa.and_(i.c.uuid == m.c.instance_uuid,
                                        i.c.deleted == 0)))
         .where(m.c.group_id.in_(list(group_ids))).order_by(m.c.id))
     for row in rows:
         result[row.group_id].append({'instance_uuid': row.instance_uuid,
-                                     'host': row.host})
+                                     'host': row.host,
+                                     'vm_state': row.vm_state})
     return result
 
 

@@ -11,10 +11,17 @@ import itertools
 
 from oslo_policy import policy
 
-from nova.policies import base, migrations, resources, servers
+from nova.policies import (
+    base,
+    migrations,
+    resources,
+    server_groups,
+    servers,
+)
 
 
 def list_rules() -> list[policy.RuleDefault]:
     return list(itertools.chain(base.list_rules(), servers.list_rules(),
                                 resources.list_rules(),
-                                migrations.list_rules()))
+                                migrations.list_rules(),
+                                server_groups.list_rules()))

@@ -59,6 +59,8 @@ def _disk_gb(flavor: dict[str, Any]) -> int:
 
 
 HostFilter = Callable[[HostState, dict[str, Any]], bool]
+#: A weigher's raw value for a host; normalized over the candidates.
+HostWeigher = Callable[[HostState, dict[str, Any]], float]
 
 
 def compute_filter(host: HostState, spec: dict[str, Any]) -> bool:
@@ -87,6 +89,37 @@ def retry_filter(host: HostState, spec: dict[str, Any]) -> bool:
     return [host.host, host.node] not in [list(h) for h in tried]
 
 
+def _group(spec: dict[str, Any], *policies: str) -> dict[str, Any] | None:
+    """The request's server group (``spec['instance_group']``: uuid,
+    policy, rules and the ``hosts`` its other members are on), when its
+    policy is one of ``policies``."""
+    group = spec.get('instance_group')
+    if group and group.get('policy') in policies:
+        return group
+    return None
+
+
+def server_group_affinity_filter(host: HostState,
+                                 spec: dict[str, Any]) -> bool:
+    """affinity: the host the group's members are on (any host while the
+    group has none)."""
+    group = _group(spec, 'affinity')
+    if group is None or not group['hosts']:
+        return True
+    return host.host in group['hosts']
+
+
+def server_group_anti_affinity_filter(host: HostState,
+                                      spec: dict[str, Any]) -> bool:
+    """anti-affinity: fewer than ``max_server_per_host`` (default 1) of
+    the group's members on the host."""
+    group = _group(spec, 'anti-affinity')
+    if group is None:
+        return True
+    limit = int((group.get('rules') or {}).get('max_server_per_host', 1))
+    return group['hosts'].count(host.host) < limit
+
+
 FILTERS: dict[str, HostFilter] = {
     'ComputeFilter': compute_filter,
     'AvailabilityZoneFilter': availability_zone_filter,
@@ -94,7 +127,52 @@ FILTERS: dict[str, HostFilter] = {
     'DiskFilter': disk_filter,
     'CoreFilter': core_filter,
     'RetryFilter': retry_filter,
+    'ServerGroupAffinityFilter': server_group_affinity_filter,
+    'ServerGroupAntiAffinityFilter': server_group_anti_affinity_filter,
 }
+
+
+def ram_weigher(host: HostState, spec: dict[str, Any]) -> float:
+    return host.free_ram_mb
+
+
+def soft_affinity_weigher(host: HostState, spec: dict[str, Any]) -> float:
+    """soft-affinity: more of the group's members here, better."""
+    group = _group(spec, 'soft-affinity')
+    return float(group['hosts'].count(host.host)) if group else 0.0
+
+
+def soft_anti_affinity_weigher(host: HostState,
+                               spec: dict[str, Any]) -> float:
+    """soft-anti-affinity: fewer of the group's members here, better."""
+    group = _group(spec, 'soft-anti-affinity')
+    return -float(group['hosts'].count(host.host)) if group else 0.0
+
+
+def _normalized(values: list[float]) -> list[float]:
+    """Values scaled to 0..1 over the candidates (all 0 when equal), so
+    that each weigher's multiplier says how much it counts, as
+    upstream's weighers."""
+    low, high = min(values), max(values)
+    if high == low:
+        return [0.0 for _ in values]
+    return [(v - low) / (high - low) for v in values]
+
+
+def weigh(hosts: Sequence[HostState], spec: dict[str, Any],
+          weighers: Sequence[tuple[HostWeigher, float]]) -> HostState:
+    """The best host: the highest sum of normalized weights times their
+    multipliers; ties go to the host name, then the node."""
+    totals = [0.0 for _ in hosts]
+    for weigher, multiplier in weighers:
+        if not multiplier:
+            continue
+        values = _normalized([weigher(h, spec) for h in hosts])
+        totals = [t + v * multiplier for t, v in zip(totals, values,
+                                                     strict=True)]
+    best = max(range(len(hosts)),
+               key=lambda i: (totals[i], hosts[i].host, hosts[i].node))
+    return hosts[best]
 
 
 def load_filters(names: Iterable[str]) -> list[tuple[str, HostFilter]]:
@@ -110,8 +188,12 @@ def load_filters(names: Iterable[str]) -> list[tuple[str, HostFilter]]:
 def select_hosts(hosts: Sequence[HostState], spec: dict[str, Any],
                  filters: Sequence[tuple[str, HostFilter]],
                  ram_weight_multiplier: float, count: int,
+                 weighers: Sequence[tuple[HostWeigher, float]] = (),
                  ) -> list[HostState]:
     """``count`` hosts, best first; a host may be picked more than once.
+
+    Each pick counts for the next ones: it consumes the flavor on the
+    host and, in a server group, is a host the group is on.
 
     Raises NoValidHost naming the filter that removed the last candidates,
     which is what an operator needs to see in the instance fault.
@@ -124,12 +206,13 @@ def select_hosts(hosts: Sequence[HostState], spec: dict[str, Any],
             remaining = [h for h in remaining if host_filter(h, spec)]
             if not remaining:
                 raise exception.NoValidHost(
-                    reason=f'There are not enough hosts available '
-                           f'(filter {name} removed the last of '
-                           f'{len(candidates)} candidates).')
-        best = max(remaining,
-                   key=lambda h: (h.free_ram_mb * ram_weight_multiplier,
-                                  h.host, h.node))
+                    reason=f'There are not enough hosts available. '
+                           f'(Filter {name} removed the last of '
+                           f'{len(candidates)} candidates.)')
+        best = weigh(remaining, spec,
+                     [(ram_weigher, ram_weight_multiplier), *weighers])
         best.consume(spec['flavor'])
+        if spec.get('instance_group'):
+            spec['instance_group']['hosts'].append(best.host)
         chosen.append(best)
     return chosen

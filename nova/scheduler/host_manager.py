@@ -66,6 +66,41 @@ class Scheduler:
                     wanted not in ignore else
                     f'Compute host {wanted} is the one the instance is '
                     f'on.')
+        spec['instance_group'] = self.instance_group(ctx, spec)
+        fs = CONF.filter_scheduler
         return filters.select_hosts(
-            hosts, spec, self.filters,
-            CONF.filter_scheduler.ram_weight_multiplier, count)
+            hosts, spec, self.filters, fs.ram_weight_multiplier, count,
+            weighers=[
+                (filters.soft_affinity_weigher,
+                 fs.soft_affinity_weight_multiplier),
+                (filters.soft_anti_affinity_weigher,
+                 fs.soft_anti_affinity_weight_multiplier)])
+
+    def instance_group(self, ctx: Any,
+                       spec: dict[str, Any]) -> dict[str, Any] | None:
+        """The server group the request is scheduled for, as the group
+        filters and weighers read it, or None.
+
+        The group is the ``group`` scheduler hint's, else the one the
+        instances being scheduled (``spec['instance_uuids']``: a build,
+        a reschedule, a move) are members of; ``hosts`` lists the host
+        of each of its other members (once per member).
+        """
+        moving = set(spec.get('instance_uuids') or ())
+        hint = (spec.get('scheduler_hints') or {}).get('group')
+        if isinstance(hint, list):
+            hint = hint[0] if hint else None
+        group = None
+        if hint:
+            group = self.db.instance_group_get(ctx, hint)
+        else:
+            for uuid in moving:
+                group = self.db.instance_group_get_by_instance(ctx, uuid)
+                if group is not None:
+                    break
+        if group is None:
+            return None
+        return {'uuid': group['uuid'], 'policy': group['policy'],
+                'rules': dict(group.get('rules') or {}),
+                'hosts': [m['host'] for m in group['members']
+                          if m['host'] and m['instance_uuid'] not in moving]}

@@ -34,7 +34,7 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 import nova.conf
-from nova import exception
+from nova import concurrency, exception
 from nova.compute import power_state, task_states, vm_states
 from nova.compute.flows import base
 from nova.flow import REVERT, Flow, contract, stage, sub
@@ -46,7 +46,10 @@ CONF = nova.conf.CONF
 
 @dataclasses.dataclass
 class BuildState:
-    """Contract 1.0 of compute.build_instance (what hooks may use)."""
+    """Contract 1.1 of compute.build_instance (what hooks may use).
+
+    1.1: the ``validate_instance_group_policy`` stage.
+    """
 
     #: The compute services the stages call (DB, driver, network, volume, image
     #: APIs).
@@ -117,7 +120,7 @@ def _load_state(ctx: Any, run: Any,
             ctx, instance['uuid']))
 
 
-FLOW = Flow('compute.build_instance', '1.0', BuildState,
+FLOW = Flow('compute.build_instance', '1.1', BuildState,
             on_interrupt=REVERT, subject=_subject, load_state=_load_state,
             point_of_no_return='spawn.update_active',
             doc='Build and boot an instance on this host.')
@@ -127,6 +130,7 @@ FLOW.stages(
     'notify_usage_start',
     'update_building',
     'claim_resources',
+    'validate_instance_group_policy',
     'allocate_network',
     'prep_block_device',
     sub('spawn', [
@@ -189,6 +193,67 @@ def claim_resources(ctx: Any, state: BuildState) -> None:
 @FLOW.revert('claim_resources')
 def release_claim(ctx: Any, state: BuildState, failure: Any) -> None:
     state.compute.resource_tracker.release(ctx, state.instance['uuid'])
+
+
+#: (host, instance) of the builds that passed the anti-affinity check on
+#: a host of this process and are still building; the lock makes the
+#: checks of one process one at a time.
+_GROUP_CHECKED: set[tuple[str, str]] = set()
+_GROUP_CHECK_LOCK = concurrency.Lock()
+
+
+@FLOW.stage(optional=True)
+def validate_instance_group_policy(ctx: Any, state: BuildState) -> None:
+    """Late check of the server group's (anti-)affinity on this host.
+
+    Builds scheduled at the same time cannot see each other's hosts;
+    this runs once this one holds its host (``update_building``), as
+    upstream's ``_validate_instance_group_policy``, and raises
+    RescheduledException (the build goes to another host) on a
+    violation.  Anti-affinity counts the members on this host that are
+    built or passed this check before (checks on one host are one at a
+    time), so of two builds racing for one host the first to check
+    stays and the other moves.
+    """
+    uuid = state.instance['uuid']
+    group = state.compute.db.instance_group_get_by_instance(ctx, uuid)
+    if group is None or group['policy'] not in ('affinity',
+                                                'anti-affinity'):
+        return
+    here = state.compute.host
+    others = [m for m in group['members']
+              if m['host'] and m['instance_uuid'] != uuid]
+    if group['policy'] == 'affinity':
+        hosts = {m['host'] for m in others}
+        if hosts and here not in hosts:
+            raise exception.RescheduledException(
+                instance_uuid=uuid,
+                reason='Affinity instance group policy was violated.')
+        return
+    limit = int((group.get('rules') or {}).get('max_server_per_host', 1))
+    with _GROUP_CHECK_LOCK:
+        # Read again under the lock: what the checks before this one let
+        # through is in it.
+        group = state.compute.db.instance_group_get_by_instance(
+            ctx, uuid) or group
+        for m in group['members']:
+            if m['vm_state'] != vm_states.BUILDING:
+                _GROUP_CHECKED.discard((here, m['instance_uuid']))
+        here_count = sum(
+            1 for m in group['members']
+            if m['host'] == here and m['instance_uuid'] != uuid and (
+                m['vm_state'] != vm_states.BUILDING
+                or (here, m['instance_uuid']) in _GROUP_CHECKED))
+        if here_count >= limit:
+            raise exception.RescheduledException(
+                instance_uuid=uuid,
+                reason='Anti-affinity instance group policy was violated.')
+        _GROUP_CHECKED.add((here, uuid))
+
+
+@FLOW.revert('validate_instance_group_policy')
+def forget_group_check(ctx: Any, state: BuildState, failure: Any) -> None:
+    _GROUP_CHECKED.discard((state.compute.host, state.instance['uuid']))
 
 
 @FLOW.stage

@@ -143,6 +143,7 @@ def select_destination(ctx: Any, state: EvacuateState) -> None:
     else:
         host = scheduler.select_destinations(ctx, {
             'flavor': instance['flavor'], 'num_instances': 1,
+            'instance_uuids': [instance['uuid']],
             'availability_zone': instance.get('availability_zone'),
             'ignore_hosts': [source],
             'requested_destination': state.requested_host}, 1)[0]

@@ -155,6 +155,7 @@ def select_destination(ctx: Any, state: LiveMigrateState) -> None:
         return
     spec: dict[str, Any] = {
         'flavor': instance['flavor'], 'num_instances': 1,
+        'instance_uuids': [instance['uuid']],
         'availability_zone': instance.get('availability_zone'),
         'requested_destination': state.requested_host,
         'ignore_hosts': [instance['host']]}

@@ -116,6 +116,7 @@ def select_destination(ctx: Any, state: ResizeState) -> None:
     instance = state.instance
     spec: dict[str, Any] = {
         'flavor': state.flavor, 'num_instances': 1,
+        'instance_uuids': [instance['uuid']],
         'availability_zone': instance.get('availability_zone'),
         'requested_destination': state.requested_host}
     if not CONF.allow_resize_to_same_host:

@@ -25,6 +25,7 @@ from nova.api.openstack.compute import (
     migrations,
     quota_sets,
     server_actions,
+    server_groups,
     server_metadata,
     server_migrations,
     server_tags,
@@ -125,6 +126,10 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ('GET', '/os-migrations', 'migrations', 'index'),
     ('GET', '/os-simple-tenant-usage', 'usage', 'index'),
     ('GET', '/os-simple-tenant-usage/{id}', 'usage', 'show'),
+    ('GET', '/os-server-groups', 'server_groups', 'index'),
+    ('POST', '/os-server-groups', 'server_groups', 'create'),
+    ('GET', '/os-server-groups/{id}', 'server_groups', 'show'),
+    ('DELETE', '/os-server-groups/{id}', 'server_groups', 'delete'),
 )
 
 
@@ -177,6 +182,8 @@ class APIRouterV21:
             'migrations': wsgi.Resource(migrations.MigrationsController(db)),
             'usage': wsgi.Resource(
                 simple_tenant_usage.SimpleTenantUsageController(db)),
+            'server_groups': wsgi.Resource(
+                server_groups.ServerGroupController(db)),
             'server_migrations': wsgi.Resource(
                 server_migrations.ServerMigrationsController(compute_api,
                                                              db)),

@@ -1,7 +1,7 @@
 """Server groups and host aggregates.
 
 Revision ID: 0004_groups_aggregates
-Revises: 0002_migrations
+Revises: 0003_quotas_tags
 Create Date: 2026-12-06 00:00:00
 """
 

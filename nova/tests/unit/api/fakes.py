@@ -68,6 +68,8 @@ class FakeDB:
         self.instances: dict[str, dict] = {}
         self.faults: dict[str, list[dict]] = {}
         self.migrations: list[dict] = []
+        self.aggregates: list[dict] = []
+        self.groups: dict[str, dict] = {}
         #: (filters, sort_keys, sort_dirs, limit, marker) of each listing.
         self.migration_queries: list[tuple] = []
         #: (project_id, user_id or None) -> {resource: limit}
@@ -212,6 +214,14 @@ class FakeDB:
 
     def service_destroy(self, ctx: Any, service_id: int) -> None:
         self.services = [s for s in self.services if s['id'] != service_id]
+
+    def aggregate_get_all(self, ctx: Any) -> list:
+        return [dict(a) for a in self.aggregates]
+
+    def instance_group_get(self, ctx: Any, group_uuid: str) -> dict:
+        if group_uuid not in self.groups:
+            raise exception.InstanceGroupNotFound(group_uuid=group_uuid)
+        return dict(self.groups[group_uuid])
 
     def compute_node_get_all(self, ctx: Any) -> list:
         return [dict(n) for n in self.nodes]

@@ -43,7 +43,7 @@ from nova.policies import enforcer
 
 @dataclasses.dataclass
 class ServerCreateState:
-    """Contract 1.1 of api.server_create (what hooks may read and write).
+    """Contract 1.2 of api.server_create (what hooks may read and write).
     """
 
     #: The WebOb request being answered.
@@ -83,7 +83,7 @@ class ServerCreateState:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-FLOW = Flow('api.server_create', '1.1', ServerCreateState,
+FLOW = Flow('api.server_create', '1.2', ServerCreateState,
             doc='Handle POST /servers: validate, build the create '
                 'arguments feature by feature, create, respond.')
 
@@ -98,6 +98,7 @@ FLOW.stages(
     'block_device_mapping',
     'config_drive',
     'scheduler_hints',
+    'server_group',
     'security_groups',
     'metadata',
     'description',
@@ -605,6 +606,25 @@ def scheduler_hints(ctx: Any, state: ServerCreateState) -> None:
         'OS-SCH-HNT:scheduler_hints')
     if hints:
         state.create_kwargs['scheduler_hints'] = dict(hints)
+
+
+@FLOW.stage(optional=True)
+def server_group(ctx: Any, state: ServerCreateState) -> None:
+    """The ``group`` scheduler hint: the server group the servers join
+    (400 if there is no such group); the scheduler and the compute host
+    apply its policy."""
+    group_id = (state.create_kwargs.get('scheduler_hints') or {}).get(
+        'group')
+    if not group_id:
+        return
+    try:
+        group = state.db.instance_group_get(ctx, group_id)
+    except exception.InstanceGroupNotFound as exc:
+        raise _bad_request(exc.format_message()) from None
+    if not ctx.is_admin and group.get('project_id') != ctx.project_id:
+        raise _bad_request(exception.InstanceGroupNotFound(
+            group_uuid=group_id).format_message())
+    state.create_kwargs['instance_group'] = group
 
 
 @FLOW.stage(optional=True)

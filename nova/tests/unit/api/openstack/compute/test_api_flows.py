@@ -44,9 +44,9 @@ class TestFlowShapes(testtools.TestCase):
         self.assertEqual(
             ['parse', 'flavor', 'networks', 'multiple_create', 'key_name',
              'user_data', 'availability_zone', 'block_device_mapping',
-             'config_drive', 'scheduler_hints', 'security_groups',
-             'metadata', 'description', 'tags', 'hostname', 'check_quota',
-             'create', 'response'], create)
+             'config_drive', 'scheduler_hints', 'server_group',
+             'security_groups', 'metadata', 'description', 'tags',
+             'hostname', 'check_quota', 'create', 'response'], create)
 
     def test_no_extension_loaded_checks_anywhere_in_nova(self):
         root = os.path.dirname(nova.__file__)

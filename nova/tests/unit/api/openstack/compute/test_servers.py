@@ -329,7 +329,13 @@ class TestCreate(fakes.APITestCase):
                                                 {'name': 'web'}],
             metadata={'a': 'b'}, description='d', tags=['t1'],
             hostname='box')
-        body['os:scheduler_hints'] = {'group': str(uuid.uuid4())}
+        group = str(uuid.uuid4())
+        self.db.groups[group] = {'id': 7, 'uuid': group, 'project_id': 'p1',
+                                 'policy': 'affinity', 'members': []}
+        self.db.aggregates.append({
+            'id': 1, 'name': 'agg1', 'hosts': ['host1'],
+            'metadata': {'availability_zone': 'az1'}})
+        body['os:scheduler_hints'] = {'group': group}
         code, data, _ = self._create(body)
         self.assertEqual(202, code, data)
         _args, kwargs = self._kwargs()
@@ -343,6 +349,7 @@ class TestCreate(fakes.APITestCase):
         self.assertEqual(['t1'], kwargs['tags'])
         self.assertEqual('box', kwargs['hostname'])
         self.assertIn('group', kwargs['scheduler_hints'])
+        self.assertEqual(7, kwargs['instance_group']['id'])
         self.assertEqual([{'name': 'web'}], data['server']['security_groups'])
 
     def test_fields_rejected_before_their_microversion(self):

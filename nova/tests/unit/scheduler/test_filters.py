@@ -1,0 +1,87 @@
+"""The server group filters and weighers."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import testtools
+
+from nova.scheduler import filters
+
+
+def host(name: str, free_ram: int = 1024, **kw: Any) -> filters.HostState:
+    return filters.HostState(
+        host=name, node=name, availability_zone='nova', alive=True,
+        disabled=False, vcpus=8, vcpus_used=0, memory_mb=free_ram,
+        memory_mb_used=0, local_gb=100, local_gb_used=0,
+        cpu_allocation_ratio=1.0, ram_allocation_ratio=1.0,
+        disk_allocation_ratio=1.0, **kw)
+
+
+FLAVOR = {'memory_mb': 64, 'vcpus': 1, 'root_gb': 1, 'ephemeral_gb': 0,
+          'swap': 0}
+
+
+def spec(policy: str | None = None, hosts: tuple[str, ...] = (),
+         **rules: int) -> dict[str, Any]:
+    result: dict[str, Any] = {'flavor': dict(FLAVOR)}
+    if policy:
+        result['instance_group'] = {'uuid': 'g', 'policy': policy,
+                                    'rules': rules, 'hosts': list(hosts)}
+    return result
+
+
+class TestGroupFilters(testtools.TestCase):
+
+    def test_anti_affinity_default_limit_is_one(self) -> None:
+        check = filters.server_group_anti_affinity_filter
+        self.assertFalse(check(host('a'), spec('anti-affinity', ('a',))))
+        self.assertTrue(check(host('b'), spec('anti-affinity', ('a',))))
+
+    def test_anti_affinity_max_server_per_host(self) -> None:
+        check = filters.server_group_anti_affinity_filter
+        two = spec('anti-affinity', ('a',), max_server_per_host=2)
+        self.assertTrue(check(host('a'), two))
+        two['instance_group']['hosts'].append('a')
+        self.assertFalse(check(host('a'), two))
+
+    def test_affinity(self) -> None:
+        check = filters.server_group_affinity_filter
+        self.assertTrue(check(host('b'), spec('affinity')))
+        self.assertFalse(check(host('b'), spec('affinity', ('a',))))
+        self.assertTrue(check(host('a'), spec('affinity', ('a',))))
+
+    def test_other_policies_pass(self) -> None:
+        for check in (filters.server_group_affinity_filter,
+                      filters.server_group_anti_affinity_filter):
+            self.assertTrue(check(host('a'), spec('soft-affinity', ('b',))))
+            self.assertTrue(check(host('a'), spec()))
+
+    def test_multiple_picks_spread_in_one_request(self) -> None:
+        chosen = filters.select_hosts(
+            [host('a', 4096), host('b', 1024)], spec('anti-affinity'),
+            filters.load_filters(['ServerGroupAntiAffinityFilter']), 1.0, 2)
+        self.assertEqual(['a', 'b'], [h.host for h in chosen])
+
+
+class TestWeighers(testtools.TestCase):
+
+    def _pick(self, group: dict[str, Any], multiplier: float = 1.0) -> str:
+        weighers = [(filters.soft_affinity_weigher, multiplier),
+                    (filters.soft_anti_affinity_weigher, multiplier)]
+        # 'b' has a little more free RAM; the group decides.
+        return filters.select_hosts(
+            [host('a', 1000), host('b', 1010)], group, [], 0.5, 1,
+            weighers=weighers)[0].host
+
+    def test_soft_affinity_prefers_the_groups_host(self) -> None:
+        self.assertEqual('a', self._pick(spec('soft-affinity', ('a',))))
+
+    def test_soft_anti_affinity_avoids_it(self) -> None:
+        self.assertEqual('a', self._pick(spec('soft-anti-affinity',
+                                              ('b',))))
+
+    def test_zero_multiplier_leaves_ram_to_decide(self) -> None:
+        self.assertEqual('b', self._pick(spec('soft-affinity', ('a',)),
+                                         multiplier=0.0))
+
