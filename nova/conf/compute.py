@@ -14,8 +14,16 @@ compute_opts = [
     cfg.StrOpt(
         'default_availability_zone',
         default='nova',
-        help='Availability zone of compute hosts that do not set '
+        help='Availability zone of compute hosts that are in no host '
+             'aggregate with availability_zone metadata and do not set '
              '[compute] availability_zone.'),
+    cfg.StrOpt(
+        'internal_service_availability_zone',
+        default='internal',
+        help='Availability zone of the services other than nova-compute '
+             '(nova-conductor, nova-scheduler ...). It is not listed to '
+             'users, servers cannot be created in it, and no aggregate '
+             'may be given its name.'),
     cfg.IntOpt(
         'report_interval',
         default=10,

@@ -35,7 +35,10 @@ filter_scheduler_opts = [
              'DiskFilter, CoreFilter, RetryFilter (skip hosts a build '
              'already failed on), ServerGroupAntiAffinityFilter and '
              'ServerGroupAffinityFilter (the server group\'s '
-             'anti-affinity and affinity policies).'),
+             'anti-affinity and affinity policies), '
+             'AggregateInstanceExtraSpecsFilter (flavor extra specs '
+             'aggregate_instance_extra_specs:KEY must match the metadata of '
+             'an aggregate of the host).'),
     cfg.FloatOpt(
         'ram_weight_multiplier',
         deprecated_group='scheduler',

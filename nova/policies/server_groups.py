@@ -1,10 +1,11 @@
-"""Defaults of os-server-groups, as upstream."""
+"""Defaults of os-server-groups and os-aggregates, as upstream."""
 
 from oslo_policy import policy
 
 from nova.policies import base
 
 SG = 'os_compute_api:os-server-groups:%s'
+AG = 'os_compute_api:os-aggregates:%s'
 
 
 def _op(name: str, check: str, method: str, path: str,
@@ -25,6 +26,25 @@ rules: list[policy.RuleDefault] = [
                              '(all_projects)'),
     _op(SG % 'show', base.PROJECT_READER_OR_ADMIN, 'GET',
         '/os-server-groups/{server_group_id}', 'Show a server group'),
+    _op(AG % 'index', base.ADMIN, 'GET', '/os-aggregates',
+        'List host aggregates'),
+    _op(AG % 'create', base.ADMIN, 'POST', '/os-aggregates',
+        'Create a host aggregate'),
+    _op(AG % 'show', base.ADMIN, 'GET', '/os-aggregates/{aggregate_id}',
+        'Show a host aggregate'),
+    _op(AG % 'update', base.ADMIN, 'PUT', '/os-aggregates/{aggregate_id}',
+        'Rename a host aggregate or change its availability zone'),
+    _op(AG % 'delete', base.ADMIN, 'DELETE',
+        '/os-aggregates/{aggregate_id}', 'Delete a host aggregate'),
+    _op(AG % 'add_host', base.ADMIN, 'POST',
+        '/os-aggregates/{aggregate_id}/action (add_host)',
+        'Add a host to an aggregate'),
+    _op(AG % 'remove_host', base.ADMIN, 'POST',
+        '/os-aggregates/{aggregate_id}/action (remove_host)',
+        'Remove a host from an aggregate'),
+    _op(AG % 'set_metadata', base.ADMIN, 'POST',
+        '/os-aggregates/{aggregate_id}/action (set_metadata)',
+        'Set or unset metadata of an aggregate'),
 ]
 
 

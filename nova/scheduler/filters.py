@@ -32,6 +32,9 @@ class HostState:
     cpu_allocation_ratio: float
     ram_allocation_ratio: float
     disk_allocation_ratio: float
+    #: Metadata of the host's aggregates: key -> every value it has.
+    aggregate_metadata: dict[str, set[str]] = dataclasses.field(
+        default_factory=dict)
 
     @property
     def free_ram_mb(self) -> float:
@@ -89,6 +92,25 @@ def retry_filter(host: HostState, spec: dict[str, Any]) -> bool:
     return [host.host, host.node] not in [list(h) for h in tried]
 
 
+_AGGREGATE_SCOPE = 'aggregate_instance_extra_specs'
+
+
+def aggregate_instance_extra_specs_filter(host: HostState,
+                                          spec: dict[str, Any]) -> bool:
+    """Flavor extra specs ``aggregate_instance_extra_specs:KEY`` (and
+    unscoped ``KEY``) must match the metadata of one of the host's
+    aggregates (a comma-separated aggregate value lists several)."""
+    for key, wanted in (spec['flavor'].get('extra_specs') or {}).items():
+        scope, _, name = key.rpartition(':')
+        if scope and scope != _AGGREGATE_SCOPE:
+            continue
+        values = {v.strip() for value in host.aggregate_metadata.get(
+            name, ()) for v in str(value).split(',')}
+        if str(wanted).strip() not in values:
+            return False
+    return True
+
+
 def _group(spec: dict[str, Any], *policies: str) -> dict[str, Any] | None:
     """The request's server group (``spec['instance_group']``: uuid,
     policy, rules and the ``hosts`` its other members are on), when its
@@ -128,6 +150,8 @@ FILTERS: dict[str, HostFilter] = {
     'CoreFilter': core_filter,
     'RetryFilter': retry_filter,
     'ServerGroupAffinityFilter': server_group_affinity_filter,
+    'AggregateInstanceExtraSpecsFilter':
+        aggregate_instance_extra_specs_filter,
     'ServerGroupAntiAffinityFilter': server_group_anti_affinity_filter,
 }
 

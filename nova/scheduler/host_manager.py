@@ -9,6 +9,7 @@ from oslo_utils import timeutils
 
 import nova.conf
 from nova import exception
+from nova.compute import availability_zones
 from nova.scheduler import filters
 
 CONF = nova.conf.CONF
@@ -25,12 +26,22 @@ class Scheduler:
         horizon = timeutils.utcnow() - datetime.timedelta(
             seconds=CONF.service_down_time)
         states = []
+        metadata: dict[str, dict[str, set[str]]] = {}
+        for aggregate in self.db.aggregate_get_all(ctx):
+            for host in aggregate['hosts']:
+                for key, value in aggregate['metadata'].items():
+                    metadata.setdefault(host, {}).setdefault(
+                        key, set()).add(value)
+        zones = {host: min(values[availability_zones.AZ_KEY])
+                 for host, values in metadata.items()
+                 if values.get(availability_zones.AZ_KEY)}
         for node in self.db.compute_nodes_for_scheduling(ctx):
             last_seen = node['last_seen_up']
             states.append(filters.HostState(
                 host=node['host'], node=node['hypervisor_hostname'],
-                availability_zone=node['availability_zone']
-                or CONF.default_availability_zone,
+                availability_zone=availability_zones.host_zone(
+                    node['host'], node['availability_zone'], zones),
+                aggregate_metadata=metadata.get(node['host'], {}),
                 alive=bool(last_seen and last_seen >= horizon
                            and not node['forced_down']),
                 disabled=bool(node['disabled']),

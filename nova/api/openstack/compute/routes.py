@@ -14,6 +14,7 @@ import webob.dec
 
 from nova.api.openstack import wsgi
 from nova.api.openstack.compute import (
+    aggregates,
     attach_interfaces,
     availability_zone,
     flavors,
@@ -130,6 +131,12 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ('POST', '/os-server-groups', 'server_groups', 'create'),
     ('GET', '/os-server-groups/{id}', 'server_groups', 'show'),
     ('DELETE', '/os-server-groups/{id}', 'server_groups', 'delete'),
+    ('GET', '/os-aggregates', 'aggregates', 'index'),
+    ('POST', '/os-aggregates', 'aggregates', 'create'),
+    ('GET', '/os-aggregates/{id}', 'aggregates', 'show'),
+    ('PUT', '/os-aggregates/{id}', 'aggregates', 'update'),
+    ('DELETE', '/os-aggregates/{id}', 'aggregates', 'delete'),
+    ('POST', '/os-aggregates/{id}/action', 'aggregates', 'action'),
 )
 
 
@@ -184,6 +191,8 @@ class APIRouterV21:
                 simple_tenant_usage.SimpleTenantUsageController(db)),
             'server_groups': wsgi.Resource(
                 server_groups.ServerGroupController(db)),
+            'aggregates': wsgi.Resource(
+                aggregates.AggregateController(db)),
             'server_migrations': wsgi.Resource(
                 server_migrations.ServerMigrationsController(compute_api,
                                                              db)),

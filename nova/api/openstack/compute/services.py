@@ -12,6 +12,7 @@ from nova.api.openstack import common, wsgi
 from nova.api.openstack.compute import helpers
 from nova.api.validation import parameter_types as types
 from nova.api.validation import validators
+from nova.compute import availability_zones
 from nova.policies import enforcer
 from nova.servicegroup import service_is_up
 
@@ -47,7 +48,7 @@ def service_zone(service: Any) -> str:
     if common.get(service, 'binary') == 'nova-compute':
         return common.get(service, 'availability_zone') or \
             CONF.default_availability_zone
-    return 'internal'
+    return CONF.internal_service_availability_zone
 
 
 class ServicesController:
@@ -78,6 +79,12 @@ class ServicesController:
         services = self.db.service_get_all(
             req.context, binary=req.GET.get('binary') or None,
             host=req.GET.get('host') or None)
+        # A compute host's zone is its aggregate's, when one names it.
+        zones = availability_zones.aggregate_zones(req.context, self.db)
+        services = [
+            dict(s, availability_zone=zones[common.get(s, 'host')])
+            if common.get(s, 'binary') == 'nova-compute'
+            and common.get(s, 'host') in zones else s for s in services]
         return {'services': [self._view(req, s) for s in services]}
 
     def _find(self, req: wsgi.Request, id: str) -> Any:

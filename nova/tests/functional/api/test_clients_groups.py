@@ -1,4 +1,4 @@
-"""The openstack client's server group commands against a
+"""The openstack client's server group (and aggregate) commands against a
 real nova-all, as in test_clients (one compute host, ``e2e-host``)."""
 
 from __future__ import annotations
@@ -41,6 +41,33 @@ class TestGroupClients(test_clients.TestClients):
         self.osc('server', 'group', 'delete', 'e2e-group', parse=False)
         listed = self.osc('server', 'group', 'list')
         self.assertNotIn(group['id'], [g['ID'] for g in listed])
+
+    def test_aggregate_and_zone_commands(self) -> None:
+        agg = self.osc('aggregate', 'create', '--zone', 'e2e-az',
+                       'e2e-agg')
+        self.assertEqual('e2e-az', agg['availability_zone'])
+        self.osc('aggregate', 'add', 'host', 'e2e-agg', 'e2e-host')
+        self.osc('aggregate', 'set', '--property', 'ssd=true', 'e2e-agg',
+                 parse=False)
+        shown = self.osc('aggregate', 'show', 'e2e-agg')
+        self.assertEqual(['e2e-host'], shown['hosts'])
+        properties = shown['properties']
+        self.assertEqual('true', properties['ssd'])
+        listed = self.osc('aggregate', 'list')
+        self.assertIn('e2e-agg', [a['Name'] for a in listed])
+        zones = self.osc('availability', 'zone', 'list', '--compute')
+        self.assertIn('e2e-az', [z['Zone Name'] for z in zones])
+
+        server = self.osc('server', 'create', '--flavor', 'm1.e2e',
+                          '--image', 'cirros', '--availability-zone',
+                          'e2e-az', '--wait', 'e2e-az-vm')
+        self.assertEqual('e2e-az', server['OS-EXT-AZ:availability_zone'])
+        self.osc('server', 'delete', '--wait', 'e2e-az-vm', parse=False)
+
+        self.osc('aggregate', 'remove', 'host', 'e2e-agg', 'e2e-host')
+        self.osc('aggregate', 'delete', 'e2e-agg', parse=False)
+        listed = self.osc('aggregate', 'list')
+        self.assertNotIn('e2e-agg', [a['Name'] for a in listed])
 
 
 for _name in dir(test_clients.TestClients):

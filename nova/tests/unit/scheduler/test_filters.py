@@ -1,4 +1,4 @@
-"""The server group filters and weighers."""
+"""The server group and aggregate filters and the weighers."""
 
 from __future__ import annotations
 
@@ -85,3 +85,23 @@ class TestWeighers(testtools.TestCase):
         self.assertEqual('b', self._pick(spec('soft-affinity', ('a',)),
                                          multiplier=0.0))
 
+
+class TestAggregateExtraSpecs(testtools.TestCase):
+
+    def test_scoped_and_unscoped_keys(self) -> None:
+        check = filters.aggregate_instance_extra_specs_filter
+        fast = host('a', aggregate_metadata={'ssd': {'true'},
+                                             'gpu': {'a100,h100'}})
+        slow = host('b')
+        for specs in ({'aggregate_instance_extra_specs:ssd': 'true'},
+                      {'ssd': 'true'},
+                      {'aggregate_instance_extra_specs:gpu': 'h100'}):
+            wanted = dict(spec(), flavor=dict(FLAVOR, extra_specs=specs))
+            self.assertTrue(check(fast, wanted), specs)
+            self.assertFalse(check(slow, wanted), specs)
+
+    def test_other_scopes_ignored(self) -> None:
+        wanted = dict(spec(), flavor=dict(
+            FLAVOR, extra_specs={'hw:cpu_policy': 'dedicated'}))
+        self.assertTrue(filters.aggregate_instance_extra_specs_filter(
+            host('b'), wanted))

@@ -37,6 +37,7 @@ from nova import exception, quota
 from nova.api.openstack import common
 from nova.api.openstack.compute.flows import base
 from nova.api.validation import parameter_types as types
+from nova.compute import availability_zones
 from nova.flow import Flow, contract
 from nova.policies import enforcer
 
@@ -491,6 +492,11 @@ def availability_zone(ctx: Any, state: ServerCreateState) -> None:
         if ':' in zone:
             enforcer.authorize(ctx, 'os_compute_api:servers:create:'
                                     'forced_host')
+        name = zone.split(':', 1)[0]
+        if name and name not in availability_zones.compute_zones(
+                ctx, state.db):
+            raise _bad_request('The requested availability zone is not '
+                               'available')
         state.create_kwargs['availability_zone'] = zone
     host = server.get('host')
     node = server.get('hypervisor_hostname')
