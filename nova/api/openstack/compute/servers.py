@@ -63,6 +63,14 @@ class ServersController:
                options: server_view.ViewOptions | None = None,
                full: bool = True) -> dict[str, Any]:
         """One server at the request's microversion (api.server_view)."""
+        if show and full and req.is_microversion('2.71') and \
+                common.get(instance, 'server_groups') is None:
+            # The view's server_groups (2.71+): the group the server is a
+            # member of; single-server responses only, as upstream.
+            group = self.db.instance_group_get_by_instance(
+                req.context, common.get(instance, 'uuid'))
+            instance = dict(instance,
+                            server_groups=[group['uuid']] if group else [])
         state = server_view.ServerViewState(
             req=req, version=req.api_version_request, instance=instance,
             options=options or self.view_options(req), show=show, full=full)

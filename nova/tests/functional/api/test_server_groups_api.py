@@ -138,6 +138,12 @@ class TestServerGroupsAPI(ServerGroupsTestCase):
         self.active_host(uuid)
         status, shown = self.call('GET', f'/os-server-groups/{group["id"]}')
         self.assertEqual([uuid], shown['server_group']['members'])
+        status, server = self.call('GET', f'/servers/{uuid}',
+                                   version='2.71')
+        self.assertEqual([group['id']], server['server']['server_groups'])
+        status, server = self.call('GET', f'/servers/{uuid}',
+                                   version='2.70')
+        self.assertNotIn('server_groups', server['server'])
         self.call('DELETE', f'/servers/{uuid}')
         self.cloud.wait_for_deleted(uuid)
         status, shown = self.call('GET', f'/os-server-groups/{group["id"]}')

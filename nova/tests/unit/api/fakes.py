@@ -218,6 +218,14 @@ class FakeDB:
     def aggregate_get_all(self, ctx: Any) -> list:
         return [dict(a) for a in self.aggregates]
 
+    def instance_group_get_by_instance(self, ctx: Any,
+                                       instance_uuid: str) -> Any:
+        for group in self.groups.values():
+            if instance_uuid in [m['instance_uuid']
+                                 for m in group['members']]:
+                return dict(group)
+        return None
+
     def instance_group_get(self, ctx: Any, group_uuid: str) -> dict:
         if group_uuid not in self.groups:
             raise exception.InstanceGroupNotFound(group_uuid=group_uuid)
