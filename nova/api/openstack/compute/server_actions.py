@@ -22,6 +22,7 @@ from nova.api.openstack.compute.flows.server_create import (
 )
 from nova.api.openstack.compute.schemas import server_actions as schemas
 from nova.api.validation import validators
+from nova.compute import availability_zones
 
 
 class ServerActionsController:
@@ -170,7 +171,14 @@ class ServerActionsController:
         entity = body['unshelve'] or {}
         kwargs: dict[str, Any] = {}
         if 'availability_zone' in entity:
-            kwargs['new_az'] = entity['availability_zone']
+            zone = entity['availability_zone']
+            if zone is not None and zone not in \
+                    availability_zones.compute_zones(req.context,
+                                                     self.compute_api.db):
+                raise webob.exc.HTTPBadRequest(
+                    explanation='The requested availability zone is not '
+                                'available')
+            kwargs['new_az'] = zone
         if entity.get('host'):
             helpers.authorize(req.context,
                               'os_compute_api:os-shelve:unshelve_to_host',

@@ -156,6 +156,26 @@ class TestAvailabilityZones(AggregatesTestCase):
         self.assertEqual('The requested availability zone is not '
                          'available', body['badRequest']['message'])
 
+    def test_unshelve_to_a_zone(self) -> None:
+        self.aggregate('agg2', 'az2', 'compute2')
+        uuid = self.boot(availability_zone='nova')
+        self.assertEqual('compute1', self.active_host(uuid))
+        status, _ = self.call('POST', f'/servers/{uuid}/action',
+                              {'shelve': None})
+        self.assertEqual(202, status)
+        self.cloud.wait_for_state(uuid, 'shelved_offloaded')
+        status, body = self.call('POST', f'/servers/{uuid}/action',
+                                 {'unshelve': {'availability_zone': 'nosuch'}},
+                                 version='2.77')
+        self.assertEqual(400, status)
+        self.assertEqual('The requested availability zone is not '
+                         'available', body['badRequest']['message'])
+        status, body = self.call('POST', f'/servers/{uuid}/action',
+                                 {'unshelve': {'availability_zone': 'az2'}},
+                                 version='2.77')
+        self.assertEqual(202, status, body)
+        self.assertEqual('compute2', self.active_host(uuid))
+
 
 class TestAggregateExtraSpecs(AggregatesTestCase):
 
