@@ -148,6 +148,9 @@ class API:
             'availability_zone': availability_zone,
             'scheduler_hints': dict(scheduler_hints or {}),
             'num_instances': max_count,
+            # conductor.build_instances builds between min_count and
+            # num_instances of them, or none.
+            'min_count': min_count,
         }
         self.conductor_api.build_instances(
             ctx, [i for i, _ in instances], image_meta=image_meta,

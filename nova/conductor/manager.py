@@ -20,6 +20,7 @@ from nova import exception
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states, vm_states
 from nova.conductor.flows import base, local_delete_instance
+from nova.conductor.flows.build_instances import BuildInstancesState
 from nova.conductor.flows.confirm_resize import ConfirmResizeState
 from nova.conductor.flows.evacuate_instance import EvacuateState
 from nova.conductor.flows.live_migrate_instance import LiveMigrateState
@@ -121,34 +122,32 @@ class ConductorManager:
                         block_device_mapping: Any = None,
                         admin_password: str | None = None,
                         injected_files: Any = None) -> None:
-        spec = dict(request_spec, retry=filter_properties.get('retry'),
-                    instance_uuids=[i['uuid'] for i in instances])
+        """Build a create request (or a host's reschedule of one
+        instance): the conductor.build_instances flow, which places and
+        claims all of them (between ``request_spec['min_count']`` and
+        all, or none) before any host builds one.  Its events join the
+        create action of the first instance; the hosts' builds finish
+        the actions."""
+        state = BuildInstancesState(
+            conductor=self.services, instances=list(instances),
+            image_meta=image_meta, request_spec=request_spec,
+            filter_properties=filter_properties,
+            requested_networks=requested_networks,
+            block_device_mapping=block_device_mapping,
+            admin_password=admin_password, injected_files=injected_files)
+        kwargs = {}
+        if hasattr(self.recorder, 'as_part'):
+            kwargs['recorder'] = self.recorder.as_part()
         try:
-            hosts = self.scheduler.select_destinations(context, spec,
-                                                       len(instances))
+            self.flows.run('conductor.build_instances', context, state,
+                           **kwargs)
         except Exception as exc:
-            # NoValidHost, or a bad request spec: either way no host will
-            # build these, and a cast has nobody to report to - the
-            # instances must not stay in BUILDING.
+            # The failure handler set the instances to ERROR with the
+            # fault; a cast has nobody to report to.
             log = (LOG.warning if isinstance(exc, exception.NoValidHost)
                    else LOG.exception)
             log('No valid host for %s: %s',
                 ', '.join(i['uuid'] for i in instances), exc)
-            fault, details = _scheduling_fault(exc, spec)
-            for instance in instances:
-                self.db.instance_fault_create(context, instance['uuid'],
-                                              fault, None, details=details)
-                self.db.instance_update(context, instance['uuid'], {
-                    'vm_state': vm_states.ERROR, 'task_state': None})
-            return
-        for instance, host in zip(instances, hosts, strict=True):
-            self.compute_rpcapi.build_and_run_instance(
-                context, instance, host.host, host.node,
-                image_meta=image_meta, request_spec=request_spec,
-                filter_properties=filter_properties,
-                requested_networks=requested_networks,
-                block_device_mapping=block_device_mapping,
-                admin_password=admin_password, injected_files=injected_files)
 
     def unshelve_instance(self, context: Any, instance: dict[str, Any],
                           request_spec: dict[str, Any]) -> None:
@@ -305,20 +304,3 @@ class ConductorManager:
                 reason=f'Compute host {wanted} is not known.')
         return filters.select_hosts(
             hosts, spec, self.scheduler.filters, 1.0, 1)[0]
-
-
-def _scheduling_fault(exc: Exception, spec: dict[str, Any],
-                      ) -> tuple[Exception, str | None]:
-    """The fault of a build no host was found for, and its details.
-
-    After a reschedule the scheduler's NoValidHost alone would hide why
-    the build left its first host(s) (the retry filter removed them), so
-    the fault keeps the last build failure's reason, as upstream's
-    ``exc_reason``; the scheduler's own reason goes to the details.
-    """
-    reason = (spec.get('retry') or {}).get('exc_reason')
-    if not isinstance(exc, exception.NoValidHost) or not reason:
-        return exc, None
-    return (exception.NoValidHost(reason=f'Last build failure: {reason}'),
-            exc.format_message())
-

@@ -45,6 +45,7 @@ FLOWS = {
     'compute.confirm_resize': '1.0',
     'compute.revert_resize': '1.0',
     'compute.finish_revert_resize': '1.0',
+    'conductor.build_instances': '1.0',
     'conductor.resize_instance': '1.0',
     'conductor.confirm_resize': '1.0',
     'conductor.revert_resize': '1.0',

@@ -2,15 +2,17 @@
 
 Failure: every started stage is reverted newest first (the guest is
 destroyed, volumes detached, the network deallocated, the resource claim
-released); then ``record_fault`` stores the error as an instance fault and
-``reschedule_or_error`` either sends the build back to the conductor for
-another host (up to ``[scheduler] max_attempts`` hosts, skipping the ones
-already tried) or sets the instance to ERROR.  A hook that raises
-``nova.flow.hooks.RunRefused`` is never rescheduled: the instance goes to
-ERROR with the hook's message as its fault.  When a reschedule finds no
-host, the NoValidHost fault keeps the reason of the last build failure.
-The user sees the fault message on the server and an Error event for the
-failing stage in ``os-instance-actions``.
+released - also the claim nova-conductor made before the cast, which
+this build owns from the start); then ``record_fault`` stores the error
+as an instance fault and ``reschedule_or_error`` either sends the build
+back to the conductor for another host (up to ``[scheduler]
+max_attempts`` hosts, skipping the ones already tried) or sets the
+instance to ERROR.  A hook that raises ``nova.flow.hooks.RunRefused`` is
+never rescheduled: the instance goes to ERROR with the hook's message as
+its fault.  When a reschedule finds no host, the NoValidHost fault keeps
+the reason of the last build failure.  The user sees the fault message
+on the server and an Error event for the failing stage in
+``os-instance-actions``.
 
 Point of no return: ``spawn.update_active``.  Once the instance is ACTIVE
 (its completion is recorded in the same transaction) the build is done:
@@ -329,6 +331,7 @@ def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
     """Try another host if the error may be host-specific, else ERROR -
     unless the instance is being deleted: a delete always wins, and the
     delete (waiting for this run, or started by recovery) finishes it."""
+    _release_unbuilt_claim(ctx, state)
     if _delete_requested(ctx, state):
         LOG.info('Build of %s failed in stage %s while a delete was '
                  'requested; leaving it to the delete',
@@ -361,6 +364,26 @@ def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
         return
     base.instance_update(ctx, state, vm_state=vm_states.ERROR,
                          task_state=None)
+
+
+def _release_unbuilt_claim(ctx: Any, state: BuildState) -> None:
+    """Release the claim nova-conductor made for this build before the
+    cast (conductor.build_instances reserves every instance of a request
+    first): from the cast on it is this build's, also when the build
+    failed before its own claim_resources (whose revert releases it
+    otherwise).  Only for an instance never launched and on no other
+    host: a stray build of a live instance leaves its claim alone.
+    Idempotent; a reschedule claims again."""
+    try:
+        current = state.compute.db.instance_get_by_uuid(
+            ctx, state.instance['uuid'])
+    except exception.InstanceNotFound:
+        return
+    if current.get('launched_at') or current.get('host') not in (
+            None, state.compute.host) or current.get('vm_state') not in (
+            vm_states.BUILDING, vm_states.ERROR):
+        return
+    state.compute.resource_tracker.release(ctx, state.instance['uuid'])
 
 
 def _delete_requested(ctx: Any, state: BuildState) -> bool:

@@ -120,10 +120,13 @@ class CloudHelpers:
         return wait_for(finished, timeout, f'{action} of {uuid} to finish')
 
     def wait_for_runs(self, uuid: str, count: int,
-                      timeout: float = WAIT_SECONDS) -> list[dict[str, Any]]:
-        """The instance's flow runs, once ``count`` of them have ended."""
+                      timeout: float = WAIT_SECONDS,
+                      prefix: str = '') -> list[dict[str, Any]]:
+        """The instance's flow runs (of the flows whose name starts with
+        ``prefix``), once ``count`` of them have ended."""
         def ended() -> list[dict[str, Any]] | None:
-            runs = self.db.flow_runs_get_by_instance(self.ctx, uuid)
+            runs = [r for r in self.db.flow_runs_get_by_instance(
+                self.ctx, uuid) if r['flow'].startswith(prefix)]
             done = [r for r in runs if r['status'] != 'running']
             return runs if len(done) >= count else None
         return wait_for(ended, timeout, f'{count} runs of {uuid} to end')

@@ -30,6 +30,16 @@ class TestBootDelete(testtools.TestCase):
         events = self.cloud.db.action_events_get(self.cloud.ctx,
                                                  action['id'])
         prefix = 'compute.build_instance.'
+        # The conductor's part first: it placed and reserved the request.
+        conductor = [e for e in reversed(events)
+                     if e['event'].startswith('conductor.')]
+        self.assertEqual(
+            ['conductor.build_instances.select_destinations',
+             'conductor.build_instances.claim_resources',
+             'conductor.build_instances.build_on_hosts',
+             'conductor.build_instances.delete_unreserved'],
+            [e['event'] for e in conductor])
+        events = [e for e in events if e['event'].startswith(prefix)]
         self.assertEqual(
             ['check_instance_not_already_created', 'check_image_size',
              'notify_usage_start', 'update_building', 'claim_resources',

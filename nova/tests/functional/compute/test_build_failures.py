@@ -124,9 +124,13 @@ class TestRescheduleToAnotherHost(_FaultMixin, testtools.TestCase):
         uuid = instance['uuid']
         active = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
         self.assertEqual('compute1', active['host'])
-        runs = self.cloud.wait_for_runs(uuid, 2)
+        # Two builds, each placed and reserved by a conductor run.
+        runs = self.cloud.wait_for_runs(uuid, 4)
         self.assertEqual([('compute1', 'success'), ('compute2', 'error')],
-                         sorted((r['host'], r['status']) for r in runs))
+                         sorted((r['host'], r['status']) for r in runs
+                                if r['flow'] == 'compute.build_instance'))
+        self.assertEqual(2, len([r for r in runs if r['flow'] ==
+                                 'conductor.build_instances']))
         self.assert_nothing_left_on('compute2', uuid)
 
 

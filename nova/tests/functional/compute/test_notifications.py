@@ -43,7 +43,7 @@ class NotificationsTestCase(testtools.TestCase):
         self.cloud.wait_for_deleted(instance['uuid'])
         # The instance is gone before the terminate flow's last stage
         # (notify_usage_end) runs: wait for both runs to end.
-        self.cloud.wait_for_runs(instance['uuid'], 2)
+        self.cloud.wait_for_runs(instance['uuid'], 2, prefix='compute.')
         return instance['uuid']
 
 

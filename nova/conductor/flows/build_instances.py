@@ -1,0 +1,352 @@
+"""conductor.build_instances: place every instance of a create request,
+reserve them all, then hand them to their hosts - all or nothing::
+
+    select_destinations  scheduler: a host for each instance, as many as
+                         fit between min_count and max_count
+    claim_resources      reserve: the resource claim of every chosen
+                         instance on its node (a database change, as
+                         upstream's scheduler claims in placement for
+                         all instances before any is built)
+    build_on_hosts       one compute.build_instance cast per reserved
+                         instance (its own claim_resources finds the
+                         claim and keeps it)
+    delete_unreserved    the instances beyond what could be reserved are
+                         deleted, each with a fault saying why, as
+                         upstream reduces the count
+
+Multi-create: with ``request_spec['min_count']`` = m and n instances,
+the request gets between m and n or none.  When fewer than m can be
+placed or claimed (no valid host, a claim lost to a concurrent build),
+every claim already made is released and every instance of the request
+goes to ERROR with one fault (upstream's "No valid host was found.
+..."), and its create action ends in Error.  A single-instance boot and
+a compute host's reschedule (one instance, ``retry`` in the filter
+properties) are the case m = n = 1.
+
+Ownership: until a compute host's ``update_building`` takes an instance
+(a compare-and-swap on BUILDING/``scheduling``), its claim belongs to
+this run; afterwards to that host's build, whose reverts release it.
+This run's revert uses the same compare-and-swap: it sets an untaken
+instance to ERROR first and only then releases its claim, so a claim is
+never released under a host that took the instance, and never left
+without an owner.
+
+Failure: completed stages are reverted (the claims of the instances no
+host took are released), then every instance no host took is set to
+ERROR with the fault, and its create action finished as Error.
+
+Interrupted (nova-conductor died): before ``delete_unreserved``
+committed (the point of no return: a transactional stage, as the engine
+requires, and the casts cannot be recorded atomically with their
+effect), the same revert runs at restart from the database on the
+instances of the request that no host took, found by their reservation
+ID (the request's arguments - networks, admin password - were never
+stored, so the casts cannot be sent again).  A cast that already left
+is then refused by its host's ``update_building`` (the instance is
+ERROR), and an instance a host already took builds there.  After that
+stage the run is complete.
+
+The phases after the claim (configure: block devices, guest defined but
+not started; power on) still run inside each host's
+compute.build_instance; see the issue for the split not done here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from oslo_log import log as logging
+
+from nova import exception
+from nova.compute import task_states, vm_states
+from nova.conductor.flows import base
+from nova.flow import REVERT, Flow
+
+LOG = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class BuildInstancesState:
+    """Contract 1.0 of conductor.build_instances."""
+
+    conductor: base.ConductorServices
+    #: Every instance of the request (one for a reschedule).
+    instances: list[dict[str, Any]]
+    image_meta: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: ``min_count`` (default 1) and the scheduler's inputs.
+    request_spec: dict[str, Any] = dataclasses.field(default_factory=dict)
+    filter_properties: dict[str, Any] = dataclasses.field(
+        default_factory=dict)
+    requested_networks: Any = None
+    block_device_mapping: Any = None
+    admin_password: str | None = dataclasses.field(default=None, repr=False)
+    injected_files: Any = None
+    #: Filled in by select_destinations: ``[host, node]`` of the first
+    #: ``len(hosts)`` instances.
+    hosts: list[list[str]] = dataclasses.field(default_factory=list)
+    #: Filled in by claim_resources: the UUIDs of the reserved instances.
+    reserved: list[str] = dataclasses.field(default_factory=list)
+    #: The instances this run set to ERROR (no host had taken them).
+    errored: list[str] = dataclasses.field(default_factory=list)
+
+    @property
+    def instance(self) -> dict[str, Any]:
+        """The first instance: the run's subject, whose create action
+        holds this run's events."""
+        return self.instances[0]
+
+    @property
+    def min_count(self) -> int:
+        return max(1, min(int(self.request_spec.get('min_count') or 1),
+                          len(self.instances)))
+
+
+def _subject(state: BuildInstancesState) -> str:
+    return state.instances[0]['uuid']
+
+
+def _untaken(instance: dict[str, Any]) -> bool:
+    return not instance.get('host') and instance.get('vm_state') in (
+        vm_states.BUILDING, vm_states.ERROR)
+
+
+def _load_state(ctx: Any, run: Any,
+                services: base.ConductorServices) -> BuildInstancesState:
+    """The run's subject and the other instances of its request that no
+    host took (found by the reservation ID)."""
+    first = services.db.instance_get_by_uuid(ctx, run.subject)
+    others = []
+    if first.get('reservation_id'):
+        others = [i for i in services.db.instance_get_all_by_filters(
+            ctx, {'reservation_id': first['reservation_id']},
+            sort_keys=['launch_index'], sort_dirs=['asc'])
+            if i['uuid'] != first['uuid'] and _untaken(i)]
+    reserved = [i['uuid'] for i in [first, *others]
+                if services.db.allocation_get_by_instance(ctx, i['uuid'])
+                or i.get('host')]
+    return BuildInstancesState(conductor=services,
+                               instances=[first, *others],
+                               reserved=reserved)
+
+
+FLOW = Flow('conductor.build_instances', '1.0', BuildInstancesState,
+            on_interrupt=REVERT, subject=_subject, load_state=_load_state,
+            point_of_no_return='delete_unreserved',
+            doc='Place, reserve and hand to their hosts the instances of '
+                'a create request, all or nothing.')
+FLOW.stages(
+    'select_destinations',
+    'claim_resources',
+    'build_on_hosts',
+    'delete_unreserved',
+)
+FLOW.on_failure('set_error')
+
+
+@FLOW.stage
+def select_destinations(ctx: Any, state: BuildInstancesState) -> None:
+    """As many hosts as fit, from every instance down to min_count.
+
+    Only instances still waiting for a host are placed: a request that
+    arrives late (given up as lost, or deleted meanwhile) builds
+    nothing."""
+    db = state.conductor.db
+    waiting = []
+    for instance in state.instances:
+        try:
+            current = db.instance_get_by_uuid(ctx, instance['uuid'])
+        except exception.InstanceNotFound:
+            continue
+        if (current['vm_state'], current['task_state'], current['host']) \
+                == (vm_states.BUILDING, task_states.SCHEDULING, None):
+            waiting.append(instance)
+    if not waiting:
+        raise exception.UnexpectedTaskStateError(
+            instance_uuid=state.instance['uuid'],
+            expected=task_states.SCHEDULING, actual='taken or deleted')
+    state.instances = waiting
+    spec = dict(_spec(state),
+                instance_uuids=[i['uuid'] for i in state.instances])
+    scheduler = state.conductor.scheduler
+    error: Exception | None = None
+    for count in range(len(state.instances), state.min_count - 1, -1):
+        try:
+            hosts = scheduler.select_destinations(ctx, spec, count)
+        except exception.NoValidHost as exc:
+            error = error or exc
+            continue
+        state.hosts = [[h.host, h.node] for h in hosts]
+        return
+    assert error is not None
+    raise error
+
+
+@FLOW.stage
+def claim_resources(ctx: Any, state: BuildInstancesState) -> None:
+    """Claim each placed instance on its node; fewer than min_count
+    claimed: release them all and fail."""
+    db = state.conductor.db
+    state.reserved = []
+    lost: list[str] = []
+    for instance, (host, node) in zip(state.instances, state.hosts,
+                                      strict=False):
+        try:
+            node_id = db.compute_node_get_by_host_and_nodename(
+                ctx, host, node)['id']
+            db.allocation_claim(
+                ctx, node_id, instance['uuid'],
+                vcpus=int(instance.get('vcpus') or 0),
+                memory_mb=int(instance.get('memory_mb') or 0),
+                disk_gb=_disk_gb(instance))
+        except (exception.ComputeResourcesUnavailable,
+                exception.ComputeNodeNotFound) as exc:
+            lost.append(f'{instance["uuid"]} on {host}: {exc}')
+            continue
+        state.reserved.append(instance['uuid'])
+    if len(state.reserved) >= state.min_count:
+        if lost:
+            LOG.info('Claims lost for %s', '; '.join(lost))
+        return
+    for uuid in state.reserved:
+        db.allocation_release(ctx, uuid)
+    state.reserved = []
+    raise exception.NoValidHost(
+        reason=f'{state.min_count} instances could not be claimed '
+               f'({"; ".join(lost)}).')
+
+
+@FLOW.revert('claim_resources')
+def release_claims(ctx: Any, state: BuildInstancesState,
+                   failure: Any) -> None:
+    """Release the claim of every instance no host took, after setting
+    it to ERROR (the compare-and-swap a host's update_building uses)."""
+    for instance in state.instances:
+        if _take_back(ctx, state, instance['uuid'], failure):
+            state.conductor.db.allocation_release(ctx, instance['uuid'])
+
+
+@FLOW.stage
+def build_on_hosts(ctx: Any, state: BuildInstancesState) -> None:
+    """One compute.build_instance cast per reserved instance."""
+    hosts = dict(zip([i['uuid'] for i in state.instances], state.hosts,
+                     strict=False))
+    for instance in state.instances:
+        if instance['uuid'] not in state.reserved:
+            continue
+        host, node = hosts[instance['uuid']]
+        state.conductor.compute_rpcapi.build_and_run_instance(
+            ctx, instance, host, node, image_meta=state.image_meta,
+            request_spec=state.request_spec,
+            filter_properties=state.filter_properties,
+            requested_networks=state.requested_networks,
+            block_device_mapping=state.block_device_mapping,
+            admin_password=state.admin_password,
+            injected_files=state.injected_files)
+
+
+@FLOW.stage(transactional=True)
+def delete_unreserved(ctx: Any, state: BuildInstancesState) -> None:
+    """Delete the instances beyond what could be reserved, each with a
+    fault and its create action finished as Error."""
+    db = state.conductor.db
+    for instance in state.instances:
+        uuid = instance['uuid']
+        if uuid in state.reserved:
+            continue
+        try:
+            db.instance_update(ctx, uuid, {'task_state': task_states.DELETING},
+                               expected_task_state=task_states.SCHEDULING,
+                               expected_vm_state=vm_states.BUILDING)
+        except (exception.UnexpectedTaskStateError,
+                exception.UnexpectedVMStateError,
+                exception.InstanceNotFound):
+            continue  # deleted meanwhile, or taken by a resumed run's cast
+        db.instance_fault_create(ctx, uuid, exception.NoValidHost(
+            reason=f'only {len(state.reserved)} of {len(state.instances)} '
+                   f'instances of the request could be placed; this one '
+                   f'is deleted (min_count {state.min_count}).'),
+            state.conductor.host)
+        _finish_action(ctx, state, uuid, 'Error')
+        db.instance_destroy(ctx, uuid)
+
+
+@FLOW.failure_handler
+def set_error(ctx: Any, state: BuildInstancesState, failure: Any) -> None:
+    """Every instance no host took: ERROR, the fault, its create action
+    finished as Error."""
+    LOG.warning('No instance of the request of %s is built: %s',
+                state.instance['uuid'], failure.exc)
+    for instance in state.instances:
+        _take_back(ctx, state, instance['uuid'], failure)
+    for uuid in state.errored:
+        _finish_action(ctx, state, uuid, 'Error')
+
+
+def _take_back(ctx: Any, state: BuildInstancesState, uuid: str,
+               failure: Any) -> bool:
+    """True if no host has the instance: it is ERROR, set by this run
+    (noted in ``state.errored``) or by an earlier attempt of its revert
+    (a recovered run), and its claim is this run's to release.
+
+    ERROR and the fault are one transaction: whoever sees ERROR sees
+    why."""
+    db = state.conductor.db
+    try:
+        with db.writer(ctx):
+            db.instance_update(ctx, uuid, {'vm_state': vm_states.ERROR,
+                                           'task_state': None},
+                               expected_task_state=task_states.SCHEDULING,
+                               expected_vm_state=vm_states.BUILDING)
+            fault, details = _scheduling_fault(failure.exc, _spec(state))
+            db.instance_fault_create(ctx, uuid, fault, None,
+                                     details=details)
+        state.errored.append(uuid)
+        return True
+    except (exception.UnexpectedTaskStateError,
+            exception.UnexpectedVMStateError):
+        pass
+    except exception.InstanceNotFound:
+        return False
+    try:
+        current = db.instance_get_by_uuid(ctx, uuid)
+    except exception.InstanceNotFound:
+        return False
+    return bool(current.get('vm_state') == vm_states.ERROR
+                and not current.get('host'))
+
+
+def _spec(state: BuildInstancesState) -> dict[str, Any]:
+    """The scheduler's request: the spec with the reschedule's retry."""
+    return dict(state.request_spec,
+                retry=state.filter_properties.get('retry'))
+
+
+def _scheduling_fault(exc: Exception, spec: dict[str, Any],
+                      ) -> tuple[Exception, str | None]:
+    """The fault of a build no host was found for, and its details.
+
+    After a reschedule the scheduler's NoValidHost alone would hide why
+    the build left its first host(s) (the retry filter removed them), so
+    the fault keeps the last build failure's reason, as upstream's
+    ``exc_reason``; the scheduler's own reason goes to the details.
+    """
+    reason = (spec.get('retry') or {}).get('exc_reason')
+    if not isinstance(exc, exception.NoValidHost) or not reason:
+        return exc, None
+    return (exception.NoValidHost(reason=f'Last build failure: {reason}'),
+            exc.format_message())
+
+
+def _finish_action(ctx: Any, state: BuildInstancesState, uuid: str,
+                   message: str) -> None:
+    try:
+        state.conductor.db.action_finish(ctx, uuid, message=message)
+    except exception.InstanceActionNotFound:
+        pass
+
+
+def _disk_gb(instance: dict[str, Any]) -> int:
+    swap_gb = (int(instance.get('swap') or 0) + 1023) // 1024
+    return (int(instance.get('root_gb') or 0)
+            + int(instance.get('ephemeral_gb') or 0) + swap_gb)

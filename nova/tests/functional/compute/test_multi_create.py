@@ -1,0 +1,156 @@
+"""Multi-create through conductor.build_instances: between min_count and
+max_count instances, or none.
+
+Every compute host of these clouds holds exactly one m1.tiny (512 MB,
+``ram_allocation_ratio`` 1.0), so the number of hosts is the number of
+instances that fit.  Whatever happens, no claim is left without an
+owner: an ACTIVE instance holds one on its host, an ERROR or deleted
+one holds none, and the hosts' usage is the sum of the ACTIVE ones.
+"""
+
+import fixtures
+import testscenarios
+import testtools
+from nova_fault_injection_hooks import stage_ids
+
+from nova.compute import vm_states
+from nova.tests.functional import fixtures as func_fixtures
+
+load_tests = testscenarios.load_tests_apply_scenarios
+
+TINY_MB = 512
+
+
+def one_tiny_per_host(hosts, **overrides):
+    return func_fixtures.LocalCloud(
+        compute_hosts=hosts, ram_allocation_ratio=1.0,
+        fake_driver__memory_mb=TINY_MB, **overrides)
+
+
+class _MultiCreate(testtools.TestCase):
+
+    def create(self, min_count, max_count):
+        cloud = self.cloud
+        ctx = cloud.user_context()
+        flavor = cloud.db.flavor_get_by_flavor_id(ctx, '1')
+        instances, reservation_id = cloud.compute_api.create(
+            ctx, flavor, cloud.image['id'], name='multi',
+            min_count=min_count, max_count=max_count)
+        return [i['uuid'] for i in instances], reservation_id
+
+    def wait_settled(self, uuids):
+        """Each instance ACTIVE, ERROR or deleted, with no task."""
+        def settled():
+            found = {}
+            for uuid in uuids:
+                row = self.cloud.instance(uuid, read_deleted='yes')
+                if row['task_state'] is not None or row['vm_state'] not in (
+                        vm_states.ACTIVE, vm_states.ERROR,
+                        vm_states.DELETED):
+                    return None
+                found[uuid] = row
+            return found
+        return func_fixtures.wait_for(settled, what=f'{uuids} to settle')
+
+    def faults(self, uuid):
+        return self.cloud.db.instance_fault_get_by_instance_uuids(
+            self.cloud.ctx, [uuid])[uuid]
+
+    def assert_every_claim_owned(self, rows):
+        """Claims exactly for the ACTIVE instances, usage their sum."""
+        db, ctx = self.cloud.db, self.cloud.ctx
+        active = [u for u, r in rows.items()
+                  if r['vm_state'] == vm_states.ACTIVE]
+        for uuid in rows:
+            allocation = db.allocation_get_by_instance(ctx, uuid)
+            self.assertEqual(uuid in active, allocation is not None,
+                             f'{uuid}: {rows[uuid]["vm_state"]}, '
+                             f'allocation {allocation}')
+        used = sum(n['memory_mb_used'] for n in db.compute_node_get_all(ctx))
+        self.assertEqual(TINY_MB * len(active), used)
+
+
+class TestMultiCreate(_MultiCreate):
+
+    def test_request_that_fits_builds_every_instance(self):
+        self.cloud = self.useFixture(one_tiny_per_host(
+            ('compute1', 'compute2', 'compute3')))
+        uuids, reservation_id = self.create(2, 3)
+        rows = self.wait_settled(uuids)
+        self.assertEqual([vm_states.ACTIVE] * 3,
+                         [rows[u]['vm_state'] for u in uuids])
+        self.assertEqual({'compute1', 'compute2', 'compute3'},
+                         {r['host'] for r in rows.values()})
+        self.assertEqual({reservation_id},
+                         {r['reservation_id'] for r in rows.values()})
+        self.assert_every_claim_owned(rows)
+        # The conductor's stages are events of the first server's create.
+        action = self.cloud.wait_for_action(uuids[0], 'create')
+        events = [e['event'] for e in self.cloud.db.action_events_get(
+            self.cloud.ctx, action['id'])]
+        self.assertIn('conductor.build_instances.claim_resources', events)
+
+    def test_request_that_fits_only_some_gets_those_and_no_more(self):
+        self.cloud = self.useFixture(one_tiny_per_host(
+            ('compute1', 'compute2', 'compute3')))
+        uuids, _ = self.create(2, 4)
+        rows = self.wait_settled(uuids)
+        states = [rows[u]['vm_state'] for u in uuids]
+        self.assertEqual(3, states.count(vm_states.ACTIVE), states)
+        (deleted,) = [u for u in uuids
+                      if rows[u]['vm_state'] == vm_states.DELETED]
+        self.assertIn('No valid host', self.faults(deleted)[0]['message'])
+        self.assertIn('only 3 of 4', self.faults(deleted)[0]['details']
+                      or self.faults(deleted)[0]['message'])
+        self.assert_every_claim_owned(rows)
+
+    def test_request_that_fits_fewer_than_min_gets_none(self):
+        self.cloud = self.useFixture(one_tiny_per_host(('compute1',)))
+        uuids, _ = self.create(2, 4)
+        rows = self.wait_settled(uuids)
+        self.assertEqual([vm_states.ERROR] * 4,
+                         [rows[u]['vm_state'] for u in uuids])
+        for uuid in uuids:
+            (fault,) = self.faults(uuid)
+            self.assertIn('No valid host was found', fault['message'])
+            self.assertIsNone(rows[uuid]['host'])
+            action = self.cloud.wait_for_action(uuid, 'create')
+            self.assertEqual('Error', action['message'])
+        self.assert_every_claim_owned(rows)
+        self.assertEqual([], self.cloud.manager('compute1').driver
+                         .list_instances())
+
+    def test_single_instance_boot_is_unchanged(self):
+        self.cloud = self.useFixture(one_tiny_per_host(('compute1',)))
+        uuids, _ = self.create(1, 1)
+        rows = self.wait_settled(uuids)
+        self.assertEqual(vm_states.ACTIVE, rows[uuids[0]]['vm_state'])
+        self.assert_every_claim_owned(rows)
+
+
+class TestMultiCreateFailsInEachStage(_MultiCreate):
+    """A failure in each stage of conductor.build_instances: before the
+    casts the request ends with no instance built and nothing claimed;
+    in its last stage (after the casts) an instance a host took builds,
+    any other ends in ERROR - and no claim is left without an owner."""
+
+    scenarios = [(s.removeprefix('conductor.build_instances.'),
+                  {'stage_id': s})
+                 for s in stage_ids('conductor.build_instances')]
+
+    def test_failure_leaves_no_claim_without_an_owner(self):
+        self.useFixture(fixtures.EnvironmentVariable(
+            'NOVA_FAULT_AT', f'{self.stage_id}:fail'))
+        self.cloud = self.useFixture(one_tiny_per_host(
+            ('compute1', 'compute2'),
+            flow__enabled_hooks=['fault_injection']))
+        uuids, _ = self.create(2, 2)
+        rows = self.wait_settled(uuids)
+        states = {rows[u]['vm_state'] for u in uuids}
+        if not self.stage_id.endswith('delete_unreserved'):
+            self.assertEqual({vm_states.ERROR}, states)
+            for uuid in uuids:
+                self.assertEqual('InjectedFault',
+                                 self.faults(uuid)[0]['message'])
+        self.assertLessEqual(states, {vm_states.ACTIVE, vm_states.ERROR})
+        self.assert_every_claim_owned(rows)
