@@ -32,6 +32,7 @@ from nova.flow import FlowEngine
 from nova.tests.functional.compute import test_crash_recovery as build
 from nova.tests.functional.compute import test_crash_recovery_actions as act
 from nova.tests.functional.compute import test_move_processes as moves
+from nova.tests.functional.compute import test_multi_create_processes as multi
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
@@ -130,3 +131,10 @@ class TestEvacuateMatrix(moves.TestEvacuateCrash):
     stage of every flow an evacuation runs."""
 
     scenarios = moves.move_scenarios(moves.EVACUATE_FLOWS, kinds=KINDS)
+
+
+class TestMultiCreateConductorMatrix(multi.TestConductorKilled):
+    """nova-conductor killed before and after every stage of
+    conductor.build_instances during a multi-create."""
+
+    scenarios = multi.crash_scenarios(kinds=KINDS)

@@ -1,0 +1,235 @@
+"""Multi-create with every service in its own process over RabbitMQ:
+nova-conductor and two or three nova-compute hosts, each holding exactly
+one m1.tiny (512 MB, ``ram_allocation_ratio`` 1.0).
+
+* a request that fits, one that fits only min_count, one that fits
+  fewer than min_count (nothing left claimed anywhere);
+* a failure injected in each stage of conductor.build_instances;
+* nova-conductor SIGKILLed before or after a stage of
+  conductor.build_instances, then restarted: its recovery finishes or
+  reverts the request (the default run takes a sample; test_crash_matrix
+  takes every stage, generated from the flow);
+* a nova-compute host SIGKILLed in its build of one instance of the
+  request: at restart it reverts its part and reschedules, and the
+  other instance of the request stays ACTIVE where it is.
+
+Whatever happens, no claim is left without an owner: an ACTIVE instance
+holds one on its host, an ERROR or deleted one holds none, and the
+hosts' usage is the sum of the ACTIVE ones; every run has ended.
+"""
+
+from __future__ import annotations
+
+import testscenarios
+import testtools
+from nova_fault_injection_hooks import stage_ids
+
+from nova.compute import vm_states
+from nova.tests.functional import fixtures as func_fixtures
+from nova.tests.functional import multiprocess
+
+load_tests = testscenarios.load_tests_apply_scenarios
+
+TINY_MB = 512
+FLOW = 'conductor.build_instances'
+
+
+def crash_scenarios(sample: bool = False,
+                    kinds: tuple[str, ...] = ('crash-after',)
+                    ) -> list[tuple[str, dict]]:
+    """(stage, kind) of conductor.build_instances; the sample: the claim
+    (before the casts) and the casts (their point of no return is the
+    next stage)."""
+    found = []
+    for stage_id in stage_ids(FLOW):
+        if sample and not stage_id.endswith(('.claim_resources',
+                                             '.build_on_hosts')):
+            continue
+        for kind in kinds:
+            found.append((f'{stage_id}:{kind}',
+                          {'stage_id': stage_id, 'kind': kind}))
+    return found
+
+
+class _MultiCreateProcesses(testtools.TestCase):
+
+    backend = 'mysql'
+    hosts: tuple[str, ...] = ('compute1', 'compute2')
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = self.useFixture(multiprocess.ProcessCloud(
+            self, self.backend, conductor_in_process=False,
+            options={'DEFAULT': {'rpc_response_timeout': '5',
+                                 'ram_allocation_ratio': '1.0'},
+                     'fake_driver': {'memory_mb': str(TINY_MB)}}))
+        self.db = self.cloud.db
+        self.ctx = self.cloud.ctx
+        self.procs = {'conductor1': self.start('nova-conductor',
+                                              'conductor1')}
+        for host in self.hosts:
+            self.procs[host] = self.start('nova-compute', host)
+        self.wait_for_hosts()
+
+    def start(self, binary, host, **env):
+        return self.cloud.start(binary, host, hooks=('fault_injection',),
+                                **env)
+
+    def wait_for_hosts(self):
+        func_fixtures.wait_for(
+            lambda: len(self.db.compute_node_get_all(self.ctx))
+            == len(self.hosts), what='every host to report its node')
+
+    def create(self, min_count, max_count):
+        ctx = self.cloud.user_context()
+        flavor = self.db.flavor_get_by_flavor_id(ctx, '1')
+        instances, _ = self.cloud.compute_api.create(
+            ctx, flavor, self.cloud.image['id'], name='multi',
+            min_count=min_count, max_count=max_count)
+        return [i['uuid'] for i in instances]
+
+    def wait_settled(self, uuids):
+        """Each instance ACTIVE, ERROR or deleted with no task, and every
+        run of each ended."""
+        def settled():
+            found = {}
+            for uuid in uuids:
+                row = self.cloud.instance(uuid, read_deleted='yes')
+                if row['task_state'] is not None or row['vm_state'] not in (
+                        vm_states.ACTIVE, vm_states.ERROR,
+                        vm_states.DELETED):
+                    return None
+                if [r for r in self.db.flow_runs_get_by_instance(
+                        self.ctx, uuid) if r['status'] == 'running']:
+                    return None
+                found[uuid] = row
+            return found
+        return func_fixtures.wait_for(settled, what=f'{uuids} to settle')
+
+    def faults(self, uuid):
+        return self.db.instance_fault_get_by_instance_uuids(
+            self.ctx, [uuid])[uuid]
+
+    def assert_every_claim_owned(self, rows):
+        active = {u: r['host'] for u, r in rows.items()
+                  if r['vm_state'] == vm_states.ACTIVE}
+        for uuid in rows:
+            allocation = self.db.allocation_get_by_instance(self.ctx, uuid)
+            self.assertEqual(uuid in active, allocation is not None,
+                             f'{uuid}: {rows[uuid]["vm_state"]}, '
+                             f'allocation {allocation}')
+        for host in self.hosts:
+            node = self.db.compute_node_get_all_by_host(self.ctx, host)[0]
+            mine = [u for u, h in active.items() if h == host]
+            self.assertEqual(TINY_MB * len(mine), node['memory_mb_used'],
+                             host)
+            self.assertEqual(sorted(mine),
+                             self.cloud.hypervisor_guests(host), host)
+
+
+class TestMultiCreateOverRabbit(_MultiCreateProcesses):
+
+    hosts = ('compute1', 'compute2', 'compute3')
+
+    def test_request_that_fits(self):
+        uuids = self.create(2, 3)
+        rows = self.wait_settled(uuids)
+        self.assertEqual([vm_states.ACTIVE] * 3,
+                         [rows[u]['vm_state'] for u in uuids])
+        self.assertEqual(set(self.hosts), {r['host'] for r in rows.values()})
+        self.assert_every_claim_owned(rows)
+
+    def test_request_that_fits_only_some(self):
+        uuids = self.create(2, 4)
+        rows = self.wait_settled(uuids)
+        states = sorted(r['vm_state'] for r in rows.values())
+        self.assertEqual([vm_states.ACTIVE] * 3 + [vm_states.DELETED],
+                         states)
+        self.assert_every_claim_owned(rows)
+
+    def test_request_that_fits_fewer_than_min(self):
+        uuids = self.create(4, 5)
+        rows = self.wait_settled(uuids)
+        self.assertEqual([vm_states.ERROR] * 5,
+                         [rows[u]['vm_state'] for u in uuids])
+        for uuid in uuids:
+            self.assertIn('No valid host was found',
+                          self.faults(uuid)[0]['message'])
+        self.assert_every_claim_owned(rows)
+
+
+class TestConductorFails(_MultiCreateProcesses):
+    """A failure injected in each stage of conductor.build_instances."""
+
+    scenarios = [(s.removeprefix(FLOW + '.'), {'stage_id': s})
+                 for s in stage_ids(FLOW)]
+
+    def test_failure_leaves_no_claim_without_an_owner(self):
+        self.procs['conductor1'].stop()
+        self.procs['conductor1'] = self.start(
+            'nova-conductor', 'conductor1',
+            NOVA_FAULT_AT=f'{self.stage_id}:fail')
+        uuids = self.create(2, 2)
+        rows = self.wait_settled(uuids)
+        states = {r['vm_state'] for r in rows.values()}
+        if self.stage_id.endswith('.delete_unreserved'):
+            # After the casts: a host that took its instance builds it.
+            self.assertLessEqual(states, {vm_states.ACTIVE,
+                                          vm_states.ERROR})
+        else:
+            self.assertEqual({vm_states.ERROR}, states)
+            for uuid in uuids:
+                self.assertEqual('InjectedFault',
+                                 self.faults(uuid)[0]['message'])
+        self.assert_every_claim_owned(rows)
+
+
+class TestConductorKilled(_MultiCreateProcesses):
+    """A sample of the crash matrix of conductor.build_instances."""
+
+    scenarios = crash_scenarios(sample=True)
+
+    def test_restarted_conductor_finishes_or_reverts_the_request(self):
+        self.procs['conductor1'].stop()
+        self.procs['conductor1'] = self.start(
+            'nova-conductor', 'conductor1',
+            NOVA_FAULT_AT=f'{self.stage_id}:{self.kind}')
+        uuids = self.create(2, 2)
+        self.cloud.wait_for_marker(self.stage_id)
+        self.procs['conductor1'].kill()
+        self.procs['conductor1'] = self.start('nova-conductor',
+                                              'conductor1')
+
+        rows = self.wait_settled(uuids)
+        states = {r['vm_state'] for r in rows.values()}
+        self.assertLessEqual(states, {vm_states.ACTIVE, vm_states.ERROR})
+        before_casts = stage_ids(FLOW).index(self.stage_id) < \
+            stage_ids(FLOW).index(f'{FLOW}.build_on_hosts')
+        if before_casts or (self.kind == 'crash-before' and
+                            self.stage_id.endswith('.build_on_hosts')):
+            # Reverted at restart: nothing was sent to a host.
+            self.assertEqual({vm_states.ERROR}, states)
+        self.assert_every_claim_owned(rows)
+
+
+class TestComputeKilled(_MultiCreateProcesses):
+    """A host killed in its build of one instance of a request of two."""
+
+    def test_killed_host_reverts_its_instance_the_other_stays(self):
+        stage_id = 'compute.build_instance.spawn.driver_spawn'
+        self.procs['compute2'].stop()
+        self.procs['compute2'] = self.start(
+            'nova-compute', 'compute2',
+            NOVA_FAULT_AT=f'{stage_id}:crash-after')
+        uuids = self.create(2, 2)
+        self.cloud.wait_for_marker(stage_id)
+        self.procs['compute2'].kill()
+        self.procs['compute2'] = self.start('nova-compute', 'compute2')
+
+        rows = self.wait_settled(uuids)
+        by_state = sorted((r['vm_state'], r['host']) for r in rows.values())
+        # compute2 reverts its build at restart and reschedules it; the
+        # only other host is full, so it ends in ERROR.
+        self.assertEqual([(vm_states.ACTIVE, 'compute1'),
+                          (vm_states.ERROR, None)], by_state)
+        self.assert_every_claim_owned(rows)
