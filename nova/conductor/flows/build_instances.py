@@ -46,9 +46,17 @@ is then refused by its host's ``update_building`` (the instance is
 ERROR), and an instance a host already took builds there.  After that
 stage the run is complete.
 
-The phases after the claim (configure: block devices, guest defined but
-not started; power on) still run inside each host's
-compute.build_instance; see the issue for the split not done here.
+From the cast on, the claim is the host build's: its failure handler
+releases it even when the build failed before its own claim_resources.
+
+Not yet here: only the resource claim is reserved for all instances
+first.  Fixed IPs / ports and volumes are still taken by each host's
+build (allocate_network, prep_block_device; a failure there reschedules
+that one instance), and configure (guest defined, not started) and power
+on are not phases across the request: they run inside each host's
+compute.build_instance (the virt interface has the split already -
+``spawn(power_on=False)`` then ``power_on`` - in the fake and libvirt
+drivers, but no flow uses it yet).
 """
 
 from __future__ import annotations
