@@ -6,7 +6,8 @@ reserve them all, then hand them to their hosts - all or nothing::
     claim_resources      reserve: the resource claim of every chosen
                          instance on its node (a database change, as
                          upstream's scheduler claims in placement for
-                         all instances before any is built)
+                         all instances before any is built); for a
+                         single instance, its host's claim instead
     build_on_hosts       one compute.build_instance cast per reserved
                          instance (its own claim_resources finds the
                          claim and keeps it)
@@ -156,24 +157,12 @@ FLOW.on_failure('set_error')
 def select_destinations(ctx: Any, state: BuildInstancesState) -> None:
     """As many hosts as fit, from every instance down to min_count.
 
-    Only instances still waiting for a host are placed: a request that
-    arrives late (given up as lost, or deleted meanwhile) builds
-    nothing."""
-    db = state.conductor.db
-    waiting = []
-    for instance in state.instances:
-        try:
-            current = db.instance_get_by_uuid(ctx, instance['uuid'])
-        except exception.InstanceNotFound:
-            continue
-        if (current['vm_state'], current['task_state'], current['host']) \
-                == (vm_states.BUILDING, task_states.SCHEDULING, None):
-            waiting.append(instance)
-    if not waiting:
-        raise exception.UnexpectedTaskStateError(
-            instance_uuid=state.instance['uuid'],
-            expected=task_states.SCHEDULING, actual='taken or deleted')
-    state.instances = waiting
+    Of several, only those still waiting for a host are placed: a
+    request that arrives late (given up as lost, or deleted meanwhile)
+    claims nothing.  A single instance is not read again: its host's
+    update_building refuses it."""
+    if len(state.instances) > 1:
+        state.instances = _waiting(ctx, state)
     spec = dict(_spec(state),
                 instance_uuids=[i['uuid'] for i in state.instances])
     scheduler = state.conductor.scheduler
@@ -190,11 +179,38 @@ def select_destinations(ctx: Any, state: BuildInstancesState) -> None:
     raise error
 
 
+def _waiting(ctx: Any, state: BuildInstancesState) -> list[dict[str, Any]]:
+    """The instances still waiting for a host (BUILDING, scheduling, no
+    host); none: the request is refused."""
+    db = state.conductor.db
+    waiting = []
+    for instance in state.instances:
+        try:
+            current = db.instance_get_by_uuid(ctx, instance['uuid'])
+        except exception.InstanceNotFound:
+            continue
+        if (current['vm_state'], current['task_state'], current['host']) \
+                == (vm_states.BUILDING, task_states.SCHEDULING, None):
+            waiting.append(instance)
+    if not waiting:
+        raise exception.UnexpectedTaskStateError(
+            instance_uuid=state.instance['uuid'],
+            expected=task_states.SCHEDULING, actual='taken or deleted')
+    return waiting
+
+
 @FLOW.stage
 def claim_resources(ctx: Any, state: BuildInstancesState) -> None:
     """Claim each placed instance on its node; fewer than min_count
-    claimed: release them all and fail."""
+    claimed: release them all and fail.
+
+    A single instance (a one-server create, a host's reschedule) is not
+    claimed here: its host's claim_resources gives the same all or
+    nothing, and the boot costs no more than before."""
     db = state.conductor.db
+    if len(state.instances) == 1:
+        state.reserved = [state.instance['uuid']]
+        return
     state.reserved = []
     lost: list[str] = []
     for instance, (host, node) in zip(state.instances, state.hosts,

@@ -78,7 +78,7 @@ class TestLostBuilds(testtools.TestCase):
         # The message turns up after all (while compute1 is up).
         timeutils.clear_time_override()
         self.conductor.build_instances(*call.args, **call.kwargs)
-        runs = self.cloud.wait_for_runs(uuid, 1)
+        runs = self.cloud.wait_for_runs(uuid, 1, prefix='compute.')
         self.assertEqual(['error'], [r['status'] for r in runs])
         server = self.cloud.instance(uuid)
         self.assertEqual((vm_states.ERROR, None),
