@@ -38,6 +38,12 @@ sync``, ``flavor create-standard``, ``image create``), boot flavor
   events, flow runs, allocation, fixed IP, the fake hypervisor's guest.
   Then the sequential and concurrent phases run again; their deletes
   leave the level as it was.
+* multi-create (``http`` only, ``--multi-create`` N, default 20): one
+  ``POST /v2.1/servers`` with ``min_count = max_count = N`` and
+  ``return_reservation_id``, timed until every server of the reservation
+  is ACTIVE through ``GET /servers/detail?reservation_id=``, ``--rounds``
+  times (the median is printed after the summary); the servers are then
+  deleted.
 
 Boots and deletes warm the process up first (not counted): ``--warmup``
 one at a time, then twice ``--in-flight`` at ``--in-flight`` at a time,
@@ -476,6 +482,32 @@ class HTTPClient:
     def delete(self, uuid: str) -> None:
         self.request('DELETE', f'/servers/{uuid}', expect=204)
 
+    def multi_create(self, name: str, count: int) -> float:
+        """Seconds from a create of ``count`` servers (min_count =
+        max_count = count, return_reservation_id) to every one of them
+        ACTIVE, read through the API; the servers are then deleted."""
+        start = time.perf_counter()
+        reservation = self.request('POST', '/servers', {'server': {
+            'name': name, 'imageRef': self.image_id, 'flavorRef': FLAVOR,
+            'min_count': count, 'max_count': count,
+            'return_reservation_id': True}}, expect=202)['reservation_id']
+        deadline = time.monotonic() + WAIT_TIMEOUT
+        while True:
+            servers = self.request(
+                'GET', f'/servers/detail?reservation_id={reservation}'
+            )['servers']
+            statuses = [s['status'] for s in servers]
+            if len(servers) == count and set(statuses) == {'ACTIVE'}:
+                elapsed = time.perf_counter() - start
+                break
+            if 'ERROR' in statuses or time.monotonic() > deadline:
+                raise RuntimeError(f'multi-create {reservation}: '
+                                   f'{statuses}')
+            time.sleep(0.005)
+        for server in servers:
+            self.delete(server['id'])
+        return elapsed
+
     def status(self, uuid: str) -> str:
         return self.request('GET', f'/servers/{uuid}')['server']['status']
 
@@ -809,6 +841,14 @@ def run_http(args: argparse.Namespace, mode: str) -> dict[str, Any]:
         bench = Bench(client.boot, client.delete, waiter, nova.counters,
                       f'http/{mode}')
         levels = bench.run(args, args.levels, check)
+        multi = []
+        if args.multi_create:
+            log(f'  http/{mode}: {args.rounds} multi-creates of '
+                f'{args.multi_create}')
+            for index in range(args.rounds):
+                bench.settled()
+                multi.append(client.multi_create(f'bench-multi-{index}',
+                                                 args.multi_create))
         hwm = peak_rss_mib(nova.process.pid)
     except BaseException:
         log(nova.output())
@@ -822,6 +862,8 @@ def run_http(args: argparse.Namespace, mode: str) -> dict[str, Any]:
         else:
             log(f'  kept {state}')
     return {'path': 'http', 'mode': mode, 'levels': levels,
+            'multi_create': {'count': args.multi_create,
+                             'seconds': sorted(multi)},
             'rss_mib': hwm, 'rss_sampled_mib': sampled,
             'threads': sampler.threads}
 
@@ -1121,6 +1163,11 @@ def main() -> int:
     parser.add_argument('--warmup', type=int, default=10,
                         help='unmeasured boots, one at a time, before '
                              'measuring (then twice --in-flight at a time)')
+    parser.add_argument('--multi-create', type=int, default=20,
+                        help='http path: after the levels, time a create '
+                             'of this many servers in one request '
+                             '(min_count = max_count) to all ACTIVE, '
+                             '--rounds times (0: skip; default 20)')
     parser.add_argument('--modes', default='eventlet,threading')
     parser.add_argument('--paths', default='http,inprocess')
     parser.add_argument('--poll-ms', type=float, default=1.0,
@@ -1175,6 +1222,15 @@ def main() -> int:
     load_after = os.getloadavg()
     speed_after = speed_probe_ms()
     summary(results)
+    for run in runs:
+        multi = run.get('multi_create') or {}
+        if multi.get('seconds'):
+            times = multi['seconds']
+            print(f'\nmulti-create of {multi["count"]} '
+                  f'({run["path"]}/{run["mode"]}): median '
+                  f'{statistics.median(times) * 1000:.0f} ms to all '
+                  f'ACTIVE (of {len(times)}: '
+                  f'{", ".join(f"{t * 1000:.0f}" for t in times)} ms)')
     print(f'\nload average {" ".join(f"{x:.2f}" for x in load_after)} at '
           f'end; speed probe {speed_after:.0f} ms; '
           f'{time.monotonic() - started:.0f} s in all')
