@@ -18,7 +18,9 @@ from nova import exception
 MIN_VERSION = '2.1'
 MAX_VERSION = '2.100'
 
-_VERSION_RE = re.compile(r'^([1-9]\d*)\.([1-9]\d*|0)$')
+# At most 9 digits a part: a longer number is never a served version, and
+# int() of thousands of digits raises instead of comparing.
+_VERSION_RE = re.compile(r'^([1-9]\d{0,8})\.([1-9]\d{0,8}|0)$')
 
 
 @functools.total_ordering

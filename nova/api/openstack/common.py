@@ -139,7 +139,8 @@ def usage_time(value: Any) -> str | None:
 def parse_time(value: str, name: str) -> datetime.datetime:
     try:
         return timeutils.normalize_time(timeutils.parse_isotime(value))
-    except ValueError:
+    except (ValueError, OverflowError):
+        # OverflowError: a time zone offset moves it past year 1 or 9999.
         raise webob.exc.HTTPBadRequest(
             explanation=f'Invalid {name} value: {value}') from None
 
@@ -208,6 +209,22 @@ def self_links(req: Any, collection: str, ident: Any,
                          str(ident)])
     return [{'rel': 'self', 'href': versioned},
             {'rel': 'bookmark', 'href': bookmark}]
+
+
+#: The largest value of a database integer column (upstream's db.MAX_INT).
+MAX_INT = 0x7FFFFFFF
+
+
+def int_param(text: Any, name: str) -> int:
+    """``text`` as an integer a database column can hold; 400 otherwise
+    (a larger one would fail in the database with a 500)."""
+    value = str(text).strip()
+    if not value.lstrip('-').isdigit() or len(value) > 11 or \
+            abs(int(value)) > MAX_INT:
+        raise webob.exc.HTTPBadRequest(
+            explanation=f'Invalid {name} {value[:40]!r}: an integer '
+                        f'between -{MAX_INT} and {MAX_INT} is required')
+    return int(value)
 
 
 def bool_from_string(value: Any) -> bool:

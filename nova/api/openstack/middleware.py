@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib import parse
 
 import webob
 import webob.dec
@@ -60,6 +61,12 @@ class ComputeRequestId(request_id.RequestId):
     compat_headers = [COMPUTE_REQUEST_ID_HEADER]
 
 
+_ERROR_MESSAGES = {
+    413: 'Request is too large: the body is longer than [oslo_middleware] '
+         'max_request_body_size allows.',
+}
+
+
 class FaultWrapper(Middleware):
     """The last net: any exception below becomes an upstream error body."""
 
@@ -69,12 +76,62 @@ class FaultWrapper(Middleware):
     # bodies, so an exception can only come from the call itself.
     def __call__(self, environ: dict[str, Any],
                  start_response: Callable[..., Any]) -> Any:
+        problem = undecodable_part(environ)
+        if problem is not None:
+            return wsgi.fault_response(
+                None, 400, f'The request {problem} is not valid UTF-8.',
+            )(environ, start_response)
+        replaced: list[int] = []
+
+        def start_json_errors(status: str, headers: list[tuple[str, str]],
+                              exc_info: Any = None) -> Any:
+            code = int(status.split(' ', 1)[0])
+            content_type = next((value for name, value in headers
+                                 if name.lower() == 'content-type'), '')
+            if code >= 400 and 'json' not in content_type.lower():
+                # A layer that answers in HTML or plain text (the body
+                # size limit's 413): re-answered below as upstream's
+                # JSON error body.
+                replaced.append(code)
+                return lambda data: None
+            return start_response(status, headers, exc_info)
+
         try:
-            return self.application(environ, start_response)
+            body = self.application(environ, start_json_errors)
+            if not replaced:
+                return body
+            if hasattr(body, 'close'):
+                body.close()
+            code = replaced[-1]
+            return wsgi.fault_response(
+                None, code, _ERROR_MESSAGES.get(
+                    code, webob.exc.status_map.get(code, webob.exc.HTTPError
+                                                   ).title),
+            )(environ, start_response)
         except Exception as exc:
             req = wsgi.Request(environ)
             return wsgi.exception_to_response(req, exc)(environ,
                                                         start_response)
+
+
+def undecodable_part(environ: dict[str, Any]) -> str | None:
+    """``'path'`` or ``'query string'`` if that part of the request is not
+    UTF-8 once percent-decoded (every later layer decodes it as UTF-8),
+    else None."""
+    # PEP 3333: PATH_INFO holds the raw bytes as latin-1 characters.
+    try:
+        environ.get('PATH_INFO', '').encode('latin-1').decode('utf-8')
+    except UnicodeError:
+        return 'path'
+    query = environ.get('QUERY_STRING', '')
+    if query:
+        try:
+            parse.parse_qsl(query.encode('latin-1').decode('utf-8'),
+                            keep_blank_values=True, encoding='utf-8',
+                            errors='strict')
+        except (UnicodeError, ValueError):
+            return 'query string'
+    return None
 
 
 class RequestLog(Middleware):

@@ -209,8 +209,9 @@ def exception_to_response(req: webob.Request | None,
             LOG.error('API request failed: %s', exc, exc_info=exc)
         return fault_response(req, code, exc.format_message())
     request_id = req.environ.get('openstack.request_id') if req else None
-    LOG.error('Unexpected error serving %s %s (request %s)',
-              req.method if req else '?', req.path if req else '?',
+    LOG.error('Unexpected error serving %s %r (request %s)',
+              req.method if req else '?',
+              req.environ.get('PATH_INFO') if req else '?',
               request_id, exc_info=exc)
     # No exception text: it may name internals; the log has everything.
     return fault_response(
@@ -282,11 +283,19 @@ class Resource:
                 explanation=f'Unsupported Content-Type {content_type}; '
                             f'send {JSON_TYPE}')
         try:
-            body = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+            body = json.loads(raw, parse_float=_finite_float,
+                              parse_constant=_no_constant)
+        except (ValueError, UnicodeDecodeError, RecursionError):
             raise webob.exc.HTTPBadRequest(
                 explanation='Malformed request body: not valid JSON'
             ) from None
+        problem = _body_problem(body, MAX_BODY_DEPTH)
+        if problem:
+            # Checked before any controller runs: schema validation and
+            # every later layer recurse into the body, and the database
+            # refuses what UTF-8 cannot encode.
+            raise webob.exc.HTTPBadRequest(
+                explanation=f'Malformed request body: {problem}')
         if not isinstance(body, dict):
             raise webob.exc.HTTPBadRequest(
                 explanation='Malformed request body: expected a JSON '
@@ -334,6 +343,56 @@ class Resource:
             resp.headers[key] = value
         add_version_headers(resp, req.api_version_request)
         return resp
+
+
+#: How deeply a request body's objects and arrays may nest (the deepest
+#: body upstream's API documents, scheduler hints included, needs 5).
+MAX_BODY_DEPTH = 32
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if value != value or value in (float('inf'), float('-inf')):
+        # 1e999: stored as infinity, it would come back as the invalid
+        # JSON token Infinity.
+        raise ValueError(f'number out of range: {text[:40]}')
+    return value
+
+
+def _no_constant(text: str) -> Any:
+    raise ValueError(f'{text} is not JSON')
+
+
+def _body_problem(value: Any, limit: int) -> str | None:
+    """What makes a parsed body unacceptable: containers nested more than
+    ``limit`` deep, or a string (key or value) holding an unpaired UTF-16
+    surrogate (``"\\ud800"``), which no UTF-8 column can store.  Walked
+    iteratively: nothing recurses into a body before this passes."""
+    stack: list[tuple[Any, int]] = [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, str):
+            if not _is_utf8(item):
+                return 'a string is not valid Unicode (unpaired surrogate)'
+            continue
+        if isinstance(item, dict):
+            children: list[Any] = [*item.keys(), *item.values()]
+        elif isinstance(item, list):
+            children = item
+        else:
+            continue
+        if depth > limit:
+            return f'nested deeper than {limit} levels'
+        stack.extend((child, depth + 1) for child in children)
+    return None
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode('utf-8')
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _accepts_body(method: Callable[..., Any]) -> bool:

@@ -39,12 +39,12 @@ boolean: dict[str, Any] = {
 
 positive_integer: dict[str, Any] = {
     'type': ['integer', 'string'], 'pattern': '^[0-9]*$', 'minimum': 1,
-    'minLength': 1,
+    'maximum': 0x7FFFFFFF, 'minLength': 1,
 }
 
 non_negative_integer: dict[str, Any] = {
     'type': ['integer', 'string'], 'pattern': '^[0-9]*$', 'minimum': 0,
-    'minLength': 1,
+    'maximum': 0x7FFFFFFF, 'minLength': 1,
 }
 
 hostname: dict[str, Any] = {

@@ -47,6 +47,64 @@ def _is_regex(value: object) -> bool:
     return True
 
 
+#: The largest integer a database integer column holds (upstream nova's
+#: ``db.MAX_INT``): bigger values are refused with 400 before any query.
+MAX_INT = 0x7FFFFFFF
+
+
+def _number_of(instance: Any) -> float | int | None:
+    """The number a numeric string spells (JSON Schema's bounds apply only
+    to numbers, so ``"0"`` would slip past ``minimum: 1``), else None.
+    Absurdly long digit strings count as infinitely large."""
+    if isinstance(instance, bool):
+        return None
+    if isinstance(instance, (int, float)):
+        return instance
+    if not isinstance(instance, str):
+        return None
+    text = instance.strip()
+    if len(text) > 40:
+        return float('inf') if text[:1].isdigit() else None
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        value = float(text)
+    except ValueError:
+        return None
+    return value
+
+
+def _bound(keyword: str, check: Any) -> Any:
+    def validate_bound(validator: Any, bound: Any, instance: Any,
+                       schema: Any) -> Any:
+        number = _number_of(instance)
+        if number is None:
+            return
+        if not check(number, bound):
+            shown = instance if not isinstance(instance, str) or \
+                len(instance) <= 40 else instance[:40] + '...'
+            yield jsonschema.ValidationError(
+                f'{shown!r} is {_BOUND_WORDS[keyword]} {bound}')
+    return validate_bound
+
+
+_BOUND_WORDS = {'minimum': 'less than the minimum of',
+                'maximum': 'greater than the maximum of',
+                'exclusiveMinimum': 'less than or equal to the minimum of',
+                'exclusiveMaximum': 'greater than or equal to the maximum of'}
+
+#: Draft 2020-12, with numeric bounds applied to numeric strings too.
+Validator = jsonschema.validators.extend(
+    jsonschema.Draft202012Validator, {
+        'minimum': _bound('minimum', lambda n, b: n >= b),
+        'maximum': _bound('maximum', lambda n, b: n <= b),
+        'exclusiveMinimum': _bound('exclusiveMinimum', lambda n, b: n > b),
+        'exclusiveMaximum': _bound('exclusiveMaximum', lambda n, b: n < b),
+    })
+
+
 def _path(error: jsonschema.ValidationError) -> str:
     return '/'.join(str(p) for p in error.absolute_path)
 
@@ -79,8 +137,7 @@ def _additional(error: jsonschema.ValidationError, path: str,
 def validate(schema: dict[str, Any], instance: Any, *,
              query: bool = False) -> None:
     """Raise ValidationError (400) unless ``instance`` fits ``schema``."""
-    validator = jsonschema.Draft202012Validator(
-        schema, format_checker=FORMAT_CHECKER)
+    validator = Validator(schema, format_checker=FORMAT_CHECKER)
     error = jsonschema.exceptions.best_match(validator.iter_errors(instance))
     if error is not None:
         raise exception.ValidationError(detail=_message(error, query))

@@ -28,24 +28,29 @@ _EXTRA_SPEC_VALUE = {'type': ['string', 'number', 'boolean'],
                      'minLength': 0, 'maxLength': 255}
 
 
+_MAX_INT = validators.MAX_INT
+
+
 def create_schema(version: Any) -> dict[str, Any]:
     flavor: dict[str, Any] = {
         'name': types.name,
         'id': {'type': ['string', 'null'], 'minLength': 1, 'maxLength': 255,
                'pattern': r'^(?! )[a-zA-Z0-9. _-]+(?<! )$'},
         'ram': {'type': ['integer', 'string'], 'pattern': '^[0-9]+$',
-                'minimum': 1},
+                'minimum': 1, 'maximum': _MAX_INT},
         'vcpus': {'type': ['integer', 'string'], 'pattern': '^[0-9]+$',
-                  'minimum': 1},
+                  'minimum': 1, 'maximum': _MAX_INT},
         'disk': {'type': ['integer', 'string'], 'pattern': '^[0-9]+$',
-                 'minimum': 0},
+                 'minimum': 0, 'maximum': _MAX_INT},
         'OS-FLV-EXT-DATA:ephemeral': {'type': ['integer', 'string'],
-                                      'pattern': '^[0-9]*$', 'minimum': 0},
+                                      'pattern': '^[0-9]*$', 'minimum': 0,
+                                      'maximum': _MAX_INT},
         'swap': {'type': ['integer', 'string'], 'pattern': '^[0-9]*$',
-                 'minimum': 0},
+                 'minimum': 0, 'maximum': _MAX_INT},
+        # A 4-byte float column upstream: its largest finite value.
         'rxtx_factor': {'type': ['number', 'string'],
                         'pattern': r'^[0-9]+(\.[0-9]+)?$',
-                        'exclusiveMinimum': 0},
+                        'exclusiveMinimum': 0, 'maximum': 3.40282e+38},
         'os-flavor-access:is_public': types.boolean,
     }
     if version >= '2.55':
@@ -151,12 +156,8 @@ class FlavorsController:
         for key, field in (('minRam', 'min_memory_mb'),
                            ('minDisk', 'min_root_gb')):
             if key in req.GET:
-                try:
-                    filters[field] = int(req.GET[key])
-                except ValueError:
-                    raise webob.exc.HTTPBadRequest(
-                        explanation=f'Invalid {key} filter '
-                                    f'[{req.GET[key]}]') from None
+                filters[field] = common.int_param(req.GET[key],
+                                                  f'{key} filter')
         sort_key = req.GET.get('sort_key', 'flavorid')
         sort_dir = req.GET.get('sort_dir', 'asc')
         if sort_key not in _SORT_KEYS or sort_dir not in ('asc', 'desc'):

@@ -141,7 +141,8 @@ class HypervisorsController:
                         explanation=f'Invalid uuid {id}')
                 node = self.db.compute_node_get_by_uuid(ctx, id)
             else:
-                node = self.db.compute_node_get(ctx, int(id))
+                node = self.db.compute_node_get(
+                    ctx, common.int_param(id, 'hypervisor id'))
         except (ValueError, exception.NotFound):
             raise exception.HypervisorNotFound(hypervisor_id=id) from None
         services = self._services(req)

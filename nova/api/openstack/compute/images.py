@@ -118,11 +118,7 @@ class ImagesController:
 
     @staticmethod
     def _int_param(req: wsgi.Request, name: str) -> int:
-        try:
-            return int(req.GET.get(name, 0))
-        except ValueError:
-            raise webob.exc.HTTPBadRequest(
-                explanation=f'Invalid {name} filter') from None
+        return common.int_param(req.GET.get(name, 0), f'{name} filter')
 
     def index(self, req: wsgi.Request) -> dict[str, Any]:
         return {'images': [self._basic(req, i) for i in self._list(req)]}

@@ -14,6 +14,7 @@ from typing import Any
 import webob.exc
 from oslo_utils import timeutils
 
+from nova import exception
 from nova.api.openstack import common, wsgi
 from nova.api.openstack.compute import helpers
 from nova.api.openstack.compute.flows import (
@@ -152,10 +153,14 @@ class ServersController:
                 explanation='Only admins may sort servers by host or node')
         if not all_tenants:
             opts['project_id'] = ctx.project_id
-        # An unknown marker comes back as MarkerNotFound (400).
-        instances = self.compute_api.get_all(
-            ctx, opts, limit=limit, marker=marker,
-            sort_keys=sort_keys or None, sort_dirs=sort_dirs or None)
+        try:
+            instances = self.compute_api.get_all(
+                ctx, opts, limit=limit, marker=marker,
+                sort_keys=sort_keys or None, sort_dirs=sort_dirs or None)
+        except exception.MarkerNotFound:
+            # Upstream answers an unknown marker with 400.
+            raise webob.exc.HTTPBadRequest(
+                explanation=f'marker [{marker}] not found') from None
         # The compute API filters; filtering again here is idempotent and
         # keeps project isolation and the documented filters true whatever
         # the backend honours.
@@ -201,14 +206,20 @@ class ServersController:
             elif key in _BOOL_FILTERS:
                 opts[key] = common.bool_from_string(values[-1])
             elif key in _TAG_FILTERS:
-                opts[key] = [t for v in values for t in v.split(',') if t]
-            elif key in ('name', 'ip', 'ip6'):
-                try:
-                    re.compile(values[-1])
-                except re.error:
+                tags = [t for v in values for t in v.split(',') if t]
+                if len(tags) > MAX_TAG_FILTER:
+                    # A server has at most 50 tags (upstream's
+                    # MAX_TAG_COUNT); a longer list only builds a query
+                    # the database refuses.
                     raise webob.exc.HTTPBadRequest(
-                        explanation=f'Invalid {key} filter: not a regular '
-                                    f'expression') from None
+                        explanation=f'Invalid {key} filter: at most '
+                                    f'{MAX_TAG_FILTER} tags')
+                opts[key] = tags
+            elif key in ('name', 'ip', 'ip6'):
+                problem = regex_problem(values[-1])
+                if problem:
+                    raise webob.exc.HTTPBadRequest(
+                        explanation=f'Invalid {key} filter: {problem}')
                 opts[key] = values[-1]
             elif key == 'all_tenants':
                 continue
@@ -416,6 +427,84 @@ def _matches(instance: Any, opts: dict[str, Any]) -> bool:
     if opts.get('deleted') is False and common.get(instance, 'deleted'):
         return False
     return True
+
+
+#: The most tags a tag filter may list (a server has at most 50).
+MAX_TAG_FILTER = 50
+#: The longest ``name``/``ip``/``ip6`` filter pattern (a name is at most
+#: 255 characters).
+MAX_REGEX_LENGTH = 255
+
+_QUANTIFIER = re.compile(r'[*+?]|\{\d*,?\d*\}')
+
+
+def regex_problem(pattern: str) -> str | None:
+    """Why ``pattern`` is refused as a filter, or None.
+
+    The filters are regular expressions (upstream passes them to the
+    database's REGEXP); SQLite's and this API's matching use Python's
+    backtracking engine, where ``(a+)+$`` takes exponential time on a
+    near-miss and blocks a worker for every user.  Refused: patterns
+    longer than MAX_REGEX_LENGTH, back-references, and a quantifier on a
+    group that itself contains a quantifier or an alternation (the forms
+    that backtrack catastrophically); what remains matches a 255-character
+    name in polynomial time of low degree.
+    """
+    if len(pattern) > MAX_REGEX_LENGTH:
+        return f'longer than {MAX_REGEX_LENGTH} characters'
+    try:
+        re.compile(pattern)
+    except (re.error, RecursionError, OverflowError):
+        return 'not a regular expression'
+    # Each open group: does it contain a quantifier or an alternation?
+    groups: list[bool] = []
+    unbounded = 0
+    index = 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == '\\':
+            following = pattern[index + 1:index + 2]
+            if following.isdigit() and following != '0':
+                return 'back-references are not allowed'
+            index += 2
+            continue
+        if char == '[':
+            # A character class: skip to its end.
+            end = index + 1
+            if pattern[end:end + 1] == '^':
+                end += 1
+            if pattern[end:end + 1] == ']':
+                end += 1
+            while end < len(pattern) and pattern[end] != ']':
+                end += 2 if pattern[end] == '\\' else 1
+            index = end + 1
+            continue
+        if char == '(':
+            if pattern.startswith('(?P=', index):
+                return 'back-references are not allowed'
+            groups.append(False)
+        elif char == ')':
+            risky = groups.pop() if groups else False
+            match = _QUANTIFIER.match(pattern, index + 1)
+            if match and risky:
+                return ('a repeated group may not contain a repetition or '
+                        'an alternation (it can take exponential time)')
+            if groups and (risky or match):
+                groups[-1] = True
+        elif char == '|':
+            if groups:
+                groups[-1] = True
+        elif _QUANTIFIER.match(pattern, index) and \
+                not pattern.startswith('(?', index - 1):
+            if char in '*+' or pattern.startswith('{', index) and \
+                    pattern[index:].split('}', 1)[0].endswith(','):
+                unbounded += 1
+            if groups:
+                groups[-1] = True
+        index += 1
+    if unbounded > 3:
+        return 'more than 3 unbounded repetitions'
+    return None
 
 
 def _naive(value: Any) -> Any:

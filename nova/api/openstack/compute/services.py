@@ -94,11 +94,7 @@ class ServicesController:
                 raise webob.exc.HTTPBadRequest(
                     explanation=f'Invalid uuid {id}')
             return self.db.service_get_by_uuid(ctx, id)
-        try:
-            return self.db.service_get(ctx, int(id))
-        except ValueError:
-            raise webob.exc.HTTPBadRequest(
-                explanation=f'Invalid service id {id}') from None
+        return self.db.service_get(ctx, common.int_param(id, 'service id'))
 
     def update(self, req: wsgi.Request, id: str,
                body: dict[str, Any]) -> dict[str, Any]:

@@ -142,12 +142,9 @@ class VolumeAttachmentsController:
 
 
 def _limit_offset(req: wsgi.Request) -> tuple[int | None, int]:
-    try:
-        limit = int(req.GET['limit']) if 'limit' in req.GET else None
-        offset = int(req.GET.get('offset', 0))
-    except ValueError:
-        raise webob.exc.HTTPBadRequest(
-            explanation='limit and offset must be integers') from None
+    limit = common.int_param(req.GET['limit'], 'limit') \
+        if 'limit' in req.GET else None
+    offset = common.int_param(req.GET.get('offset', 0), 'offset')
     if (limit is not None and limit < 0) or offset < 0:
         raise webob.exc.HTTPBadRequest(
             explanation='limit and offset must not be negative')
