@@ -123,6 +123,8 @@ def _load_state(ctx: Any, run: Any,
 
 
 FLOW = Flow('compute.build_instance', '1.1', BuildState,
+            changes={'1.1': 'Stage validate_instance_group_policy added '
+                             '(the late server group check).'},
             on_interrupt=REVERT, subject=_subject, load_state=_load_state,
             point_of_no_return='spawn.update_active',
             doc='Build and boot an instance on this host.')

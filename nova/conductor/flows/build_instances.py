@@ -79,17 +79,25 @@ LOG = logging.getLogger(__name__)
 class BuildInstancesState:
     """Contract 1.0 of conductor.build_instances."""
 
+    #: The conductor services the stages call (DB, scheduler, compute
+    #: RPC API).
     conductor: base.ConductorServices
     #: Every instance of the request (one for a reschedule).
     instances: list[dict[str, Any]]
+    #: The image the instances boot from, for the hosts' builds.
     image_meta: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: ``min_count`` (default 1) and the scheduler's inputs.
     request_spec: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The scheduler's filter properties (``retry`` of a reschedule).
     filter_properties: dict[str, Any] = dataclasses.field(
         default_factory=dict)
+    #: The networks or ports the request asked for, for the hosts.
     requested_networks: Any = None
+    #: The request's block device mappings, for the hosts.
     block_device_mapping: Any = None
+    #: The admin password of the new servers (never logged).
     admin_password: str | None = dataclasses.field(default=None, repr=False)
+    #: Files to inject into the guests (before 2.57).
     injected_files: Any = None
     #: Filled in by select_destinations: ``[host, node]`` of the first
     #: ``len(hosts)`` instances.

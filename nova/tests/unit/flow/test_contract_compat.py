@@ -95,6 +95,6 @@ class TestExampleHooksAgainstContracts(fakes.FlowTestCase):
                 for expected in (f"flow '{flow_name}'",
                                  f'contract {written_for}',
                                  f'which is at {major}',
-                                 f'changelog: {major}: {entry}',
+                                 'changelog: ', f'{major}: {entry}',
                                  f'the hook acts at {", ".join(mine)}'):
                     self.assertIn(expected, message)

@@ -44,7 +44,7 @@ from nova.policies import enforcer
 
 @dataclasses.dataclass
 class ServerCreateState:
-    """Contract 1.2 of api.server_create (what hooks may read and write).
+    """Contract 1.1 of api.server_create (what hooks may read and write).
     """
 
     #: The WebOb request being answered.
@@ -84,7 +84,9 @@ class ServerCreateState:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-FLOW = Flow('api.server_create', '1.2', ServerCreateState,
+FLOW = Flow('api.server_create', '1.1', ServerCreateState,
+            changes={'1.1': 'Stages server_group (the group scheduler '
+                             'hint) and check_quota added.'},
             doc='Handle POST /servers: validate, build the create '
                 'arguments feature by feature, create, respond.')
 

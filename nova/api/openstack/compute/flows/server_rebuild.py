@@ -60,6 +60,7 @@ class ServerRebuildState:
 
 
 FLOW = Flow('api.server_rebuild', '1.1', ServerRebuildState,
+            changes={'1.1': 'Stage check_quota added (metadata items).'},
             doc='Handle the rebuild server action.')
 
 FLOW.stages('parse', 'description', 'key_name', 'user_data',

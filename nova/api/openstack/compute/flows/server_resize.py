@@ -40,6 +40,7 @@ class ServerResizeState:
 
 
 FLOW = Flow('api.server_resize', '1.1', ServerResizeState,
+            changes={'1.1': 'Stage check_quota added (cores and RAM).'},
             doc='Handle the resize server action.')
 
 FLOW.stages('parse', 'flavor', 'check_quota', 'resize')
