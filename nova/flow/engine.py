@@ -80,7 +80,7 @@ def _load_enabled(conf: cfg.ConfigOpts, hook_objects: Sequence[Any] = (),
     return loaded, problems
 
 
-def validate(flows: Sequence[Flow], hooks: Sequence[hooks_mod.LoadedHook],
+def validate(flows: Sequence[Flow[Any]], hooks: Sequence[hooks_mod.LoadedHook],
              disabled_stages: Iterable[str] = (),
              ) -> tuple[dict[str, Plan], list[Problem]]:
     """Compile ``flows`` with ``hooks``; every problem, the API's rules
@@ -106,7 +106,7 @@ class Checked:
 
 
 def check_conf(conf: cfg.ConfigOpts, *,
-               flows: Iterable[Flow] | None = None) -> Checked:
+               flows: Iterable[Flow[Any]] | None = None) -> Checked:
     """The whole validation a service does at start, without raising."""
     problems: list[Problem] = []
     if flows is None:

@@ -19,6 +19,7 @@ import re
 import sys
 import textwrap
 from collections.abc import Sequence
+from typing import Any
 
 from nova.flow import render
 from nova.flow.plan import compile_flows
@@ -71,7 +72,7 @@ def _type_name(annotation: object) -> str:
     return getattr(annotation, '__name__', None) or repr(annotation)
 
 
-def _state_section(flow: Flow) -> list[str]:
+def _state_section(flow: Flow[Any]) -> list[str]:
     state_type = flow.state_type
     lines = [f'State: `{state_type.__module__}.{state_type.__qualname__}`']
     doc = inspect.getdoc(state_type)
@@ -88,7 +89,7 @@ def _state_section(flow: Flow) -> list[str]:
     return lines
 
 
-def render_reference(flows: Sequence[Flow]) -> str:
+def render_reference(flows: Sequence[Flow[Any]]) -> str:
     """The whole reference document for ``flows``."""
     plans, _ = compile_flows(list(flows), [])
     out = [HEADER]

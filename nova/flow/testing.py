@@ -104,7 +104,8 @@ class _Faults:
                 if left <= 0:
                     return None
                 wanted[1] = left - 1
-            return exc
+            error: BaseException = exc
+            return error
 
 
 def _leaf_ids(entries: Sequence[Any], prefix: str) -> list[str]:
@@ -117,7 +118,8 @@ def _leaf_ids(entries: Sequence[Any], prefix: str) -> list[str]:
     return found
 
 
-def _fault_hook(flows: Sequence[spec.Flow], faults: _Faults) -> hooks_mod.Hook:
+def _fault_hook(flows: Sequence[spec.Flow[Any]],
+                faults: _Faults) -> hooks_mod.Hook:
     """A hook wrapping every stage of ``flows``: raises where asked to."""
     attrs: dict[str, Any] = {
         'supports': {flow.name: flow.version for flow in flows},
@@ -139,7 +141,7 @@ def _fault_hook(flows: Sequence[spec.Flow], faults: _Faults) -> hooks_mod.Hook:
             name = 'fault_' + stage_id.replace('.', '__')
             attrs[name] = hooks_mod.around(stage_id)(around)
     cls = type('FaultPoints', (hooks_mod.Hook,), attrs)
-    hook = cls()
+    hook: hooks_mod.Hook = cls()
     hook.name = 'nova.flow.testing'
     return hook
 
@@ -345,8 +347,9 @@ class FlowTestCloud(fixtures.Fixture):
                     instance['task_state'] is None):
                 return instance
             return None
-        return wait_for(reached, timeout,
-                        f'{uuid} to be {vm_state}')
+        found: dict[str, Any] = wait_for(reached, timeout,
+                                         f'{uuid} to be {vm_state}')
+        return found
 
     def fail_at(self, stage_id: str, exc: BaseException | None = None,
                 times: int | None = None, host: str | None = None) -> None:
@@ -379,8 +382,9 @@ class FlowTestCloud(fixtures.Fixture):
             if runs and runs[-1]['status'] != 'running':
                 return runs[-1]
             return None
-        return wait_for(ended, timeout,
-                        f'a run of {flow} on {uuid} to end')
+        found: dict[str, Any] = wait_for(
+            ended, timeout, f'a run of {flow} on {uuid} to end')
+        return found
 
     def _stage_events(self, run: dict[str, Any]) -> list[dict[str, Any]]:
         events = [e for e in self.db.action_events_get(
