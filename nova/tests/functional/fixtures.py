@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import os
 import tempfile
-import time
-from collections.abc import Callable
 from typing import Any
 
 import fixtures
@@ -20,31 +18,16 @@ from oslo_config import fixture as config_fixture
 import nova.conf
 from nova import context as nova_context
 from nova import exception, rpc
+from nova.flow import testing
 from nova.tests.fixtures import database
 from nova.tests.fixtures import rpc as rpc_fixture
 
 CONF = nova.conf.CONF
 
-#: How long a functional test waits for an instance to reach a state.
-WAIT_SECONDS = 30.0
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float = WAIT_SECONDS,
-             what: str = 'condition') -> Any:
-    """Poll ``predicate`` until it returns something true; that value.
-
-    Polling is what a user of the API does too: these tests wait for the
-    effect of asynchronous casts, not for a fixed time.
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out after {timeout}s waiting for '
-                                 f'{what}')
-        time.sleep(0.01)
+#: How long tests wait for an asynchronous effect; ``wait_for`` is the
+#: hook kit's (nova.flow.testing), which vendors' tests use too.
+WAIT_SECONDS = testing.WAIT_SECONDS
+wait_for = testing.wait_for
 
 
 class CloudHelpers:
