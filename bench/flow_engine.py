@@ -20,13 +20,27 @@ and to TaskFlow, and PASS/FAIL against the targets:
 * <= 3 us per stage with 2 hooks per stage (InMemoryRecorder);
 * >= 300x less per stage than TaskFlow's serial engine.
 
-Usage: python bench/flow_engine.py [--rounds N]   (default 31, about 20 s)
+Then what the read-only guard costs (nova.flow.contract.guard: a hook may
+not change a read-only field of the state, in place either): the same
+chain on a state holding a realistic instance record (a dict of 62 keys,
+some of them dicts and lists, as the compute flows' ``instance``), with
+no hook, then with a hook on every stage - an ``around`` reading the
+record, or a stage inserted ``after`` it - each with the record
+read-only (guard on) and the same record writable (a state type that
+differs only in that: guard off).  Printed side by side, per stage:
+the median cost, the overhead over no hook, and the guard's share of it
+(guard on minus guard off).  No target: figures to compare a change of
+the guard with (run it before and after).
+
+Usage: python bench/flow_engine.py [--rounds N] [--guard-only]
+(default 31 rounds, about 25 s; --guard-only: the guard case alone)
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import datetime
 import gc
 import os
 import statistics
@@ -37,6 +51,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nova.flow import Flow, FlowEngine, InMemoryRecorder, NullRecorder, hooks
+from nova.flow.contract import READ_ONLY
 
 STAGES = 10
 FLOW_NAME = 'bench.chain'
@@ -226,6 +241,174 @@ def taskflow_ways() -> list[Way]:
             Way('taskflow serial (load+run)', batch_loaded, 5)]
 
 
+# -- the read-only guard -------------------------------------------------
+
+GUARD_FLOW = 'bench.record_chain'
+
+
+def instance_record() -> dict[str, Any]:
+    """An instance record as the compute flows hold it: the columns of
+    nova's instances table with upstream's other fields, 62 keys, the
+    flavor, metadata, system_metadata, tags and security groups in it."""
+    stamp = datetime.datetime(2026, 1, 1, 12, 0, 0)
+    flavor = {'id': 2, 'flavorid': '2', 'name': 'm1.small',
+              'memory_mb': 2048, 'vcpus': 1, 'root_gb': 20,
+              'ephemeral_gb': 0, 'swap': 0, 'rxtx_factor': 1.0,
+              'vcpu_weight': 0, 'disabled': False, 'is_public': True,
+              'description': None,
+              'extra_specs': {'hw:cpu_policy': 'shared',
+                              'hw_rng:allowed': 'True'}}
+    record: dict[str, Any] = {
+        'id': 7, 'uuid': 'f5b2d3a4-0e44-4c8e-9a0b-3b2f1c7d9e10',
+        'user_id': 'bench-user', 'project_id': 'bench-project',
+        'display_name': 'web-1', 'display_description': 'web-1',
+        'hostname': 'web-1', 'host': 'compute1', 'node': 'compute1',
+        'launched_on': 'compute1', 'vm_state': 'active',
+        'task_state': None, 'power_state': 1, 'memory_mb': 2048,
+        'vcpus': 1, 'root_gb': 20, 'ephemeral_gb': 0, 'swap': 0,
+        'flavor': flavor,
+        'image_ref': '5c9a3e8e-9b1f-4a53-8f26-0d6e3a1b2c4d',
+        'kernel_id': '', 'ramdisk_id': '', 'availability_zone': 'nova',
+        'key_name': 'default', 'key_data': 'ssh-ed25519 AAAA bench',
+        'user_data': None,
+        'metadata': {'role': 'web', 'owner': 'team-a'},
+        'system_metadata': {
+            'image_base_image_ref': '5c9a3e8e-9b1f-4a53-8f26-0d6e3a1b2c4d',
+            'image_disk_format': 'qcow2', 'image_container_format': 'bare',
+            'image_min_disk': '20', 'image_min_ram': '0',
+            'image_os_distro': 'ubuntu', 'image_hw_machine_type': 'q35',
+            'owner_user_name': 'bench-user',
+            'owner_project_name': 'bench-project',
+            'boot_roles': 'member,reader', 'clean_attempts': '0',
+            'password_0': ''},
+        'config_drive': False, 'access_ip_v4': None, 'access_ip_v6': None,
+        'locked': False, 'locked_by': None, 'launch_index': 0,
+        'reservation_id': 'r-bench01', 'progress': 100,
+        'tags': ['web', 'prod'], 'security_groups': ['default'],
+        'launched_at': stamp, 'terminated_at': None,
+        'created_at': stamp, 'updated_at': stamp, 'deleted_at': None,
+        'deleted': 0, 'os_type': None, 'architecture': 'x86_64',
+        'vm_mode': None, 'root_device_name': '/dev/vda',
+        'default_ephemeral_device': None, 'default_swap_device': None,
+        'shutdown_terminate': False, 'disable_terminate': False,
+        'cell_name': None, 'cleaned': False, 'auto_disk_config': False,
+        'ephemeral_key_uuid': None, 'compute_id': 1, 'hidden': False,
+        'trusted_certs': None, 'numa_topology': None, 'vcpu_model': None,
+        'migration_context': None}
+    assert len(record) == 62, len(record)
+    return record
+
+
+@dataclasses.dataclass
+class GuardedState:
+    """Read-only ``instance``: hooks' stages run guarded."""
+
+    instance: dict[str, Any] = dataclasses.field(
+        default_factory=instance_record, metadata=READ_ONLY)
+    count: int = 0
+
+
+@dataclasses.dataclass
+class OpenState:
+    """GuardedState with a writable ``instance``: no guard."""
+
+    instance: dict[str, Any] = dataclasses.field(
+        default_factory=instance_record)
+    count: int = 0
+
+
+def record_flow(state_type: type) -> Flow[Any]:
+    flow: Flow[Any] = Flow(GUARD_FLOW, '1.0', state_type)
+    flow.stages(*STAGE_NAMES)
+    for fn in STAGE_FUNCTIONS:
+        flow.stage(fn)
+        flow.revert(fn.__name__)(_undo)
+    return flow
+
+
+def _record_hook_class(kind: str) -> type[hooks.Hook]:
+    """A hook reading the instance record at every stage of the chain:
+    an ``around`` it, or a stage inserted ``after`` it."""
+    namespace: dict[str, Any] = {'supports': {GUARD_FLOW: '1.0'},
+                                 'seen': 0}
+    for name in STAGE_NAMES:
+        target = f'{GUARD_FLOW}.{name}'
+        if kind == 'around':
+            def wrap(self: Any, ctx: Any, state: Any,
+                     proceed: Callable[[], Any]) -> Any:
+                if state.instance['host']:
+                    self.seen += 1
+                return proceed()
+            namespace[f'wrap_{name}'] = hooks.around(target)(wrap)
+        else:
+            def look(self: Any, ctx: Any, state: Any) -> None:
+                if state.instance['host']:
+                    self.seen += 1
+            namespace[f'look_{name}'] = hooks.after(target)(look)
+    return type(f'Record{kind.title()}Hook', (hooks.Hook,), namespace)
+
+
+def guard_way(label: str, state_type: type, hook_kind: str | None) -> Way:
+    hook_objects: list[Any] = (
+        [_record_hook_class(hook_kind)()] if hook_kind else [])
+    engine = FlowEngine.load(flows=[record_flow(state_type)],
+                             hook_objects=hook_objects,
+                             recorder=NullRecorder())
+    runner = engine.runner(GUARD_FLOW)
+    state = runner.run(CTX, state_type())
+    assert state.count == STAGES, (label, state.count)
+    if hook_objects:
+        assert hook_objects[0].seen == STAGES, label
+    # A record of its own for every run, as each run of a flow loads its
+    # instance; made between batches, so that what is timed is the guard,
+    # not building records.
+    runs_per_batch = 300
+    records: list[dict[str, Any]] = []
+
+    def batch(runs: int) -> None:
+        run = runner.run
+        for record in records[:runs]:
+            run(CTX, state_type(instance=record))
+
+    def reset() -> None:
+        records[:] = [instance_record() for _ in range(runs_per_batch)]
+    reset()
+    return Way(label, batch, runs_per_batch, reset)
+
+
+def guard_report(rounds: int) -> None:
+    none = guard_way('record, no hook', GuardedState, None)
+    pairs = []
+    for kind in ('around', 'after'):
+        off = guard_way(f'record, {kind}/stage, guard off', OpenState, kind)
+        on = guard_way(f'record, {kind}/stage, guard on', GuardedState,
+                       kind)
+        pairs.append((kind, off, on))
+    ways = [none] + [w for _, off, on in pairs for w in (off, on)]
+    load_before = os.getloadavg()[0]
+    measure(ways, rounds)
+    load_after = os.getloadavg()[0]
+    print(f'read-only guard: the {STAGES}-stage chain on a state holding '
+          f'a 62-key instance record\n(read-only: guard on; writable: '
+          f'guard off), a hook on every stage; NullRecorder;\nmedian of '
+          f'{rounds} batches per way; load average {load_before:.2f} '
+          f'before, {load_after:.2f} after, {os.cpu_count() or 1} cores')
+    header = (f'{"way":<36} {"us/stage":>9} {"over no hook":>13} '
+              f'{"guard share":>12}')
+    print(header)
+    print('-' * len(header))
+    print(f'{none.label:<36} {none.median_us:>9.3f} {"":>13} {"":>12}')
+    for _, off, on in pairs:
+        print(f'{off.label:<36} {off.median_us:>9.3f} '
+              f'{off.median_us - none.median_us:>13.3f} {"":>12}')
+        print(f'{on.label:<36} {on.median_us:>9.3f} '
+              f'{on.median_us - none.median_us:>13.3f} '
+              f'{on.median_us - off.median_us:>12.3f}')
+    for kind, off, on in pairs:
+        print(f'guard cost per guarded {kind} call: '
+              f'{on.median_us - off.median_us:.3f} us')
+
+
 def measure(ways: list[Way], rounds: int) -> None:
     for way in ways:  # warm-up: caches, first-call costs
         way.batch(max(1, way.runs_per_batch // 10))
@@ -248,7 +431,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--rounds', type=int, default=31,
                         help='batches per way; the median is reported')
+    parser.add_argument('--guard-only', action='store_true',
+                        help='only the read-only guard case')
     args = parser.parse_args(argv)
+    if args.guard_only:
+        guard_report(args.rounds)
+        return 0
 
     two_hooks = _hook_class(with_insert=True, with_listener=False)
     around_listener = _hook_class(with_insert=False, with_listener=True)
@@ -316,6 +504,8 @@ def main(argv: list[str] | None = None) -> int:
     for text, ok in checks:
         print(f'{"PASS" if ok else "FAIL"}  {text}')
     print(f'(measured in {total:.1f} s)')
+    print()
+    guard_report(args.rounds)
     return 0 if all(ok for _, ok in checks) else 1
 
 

@@ -39,7 +39,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 # stdlib logging rather than oslo.log: this module is imported before
@@ -481,6 +481,11 @@ class Pool:
         future.add_done_callback(finished)
         return handle
 
+    def shutdown(self) -> None:
+        """Wait until nothing runs, then end the executor's threads (no
+        more ``spawn``)."""
+        self._executor.shutdown(wait=True)
+
     def waitall(self, timeout: float | None = None) -> None:
         """Wait until nothing runs (including work spawned meanwhile).
 
@@ -501,6 +506,37 @@ class Pool:
             if any(not future.done() for future in pending):
                 raise TimeoutError(f'{len(self._running)} tasks still '
                                    f'running after {timeout}s')
+
+
+def map_bounded(fn: Callable[[Any], Any], items: Sequence[Any],
+                workers: int) -> list[Any]:
+    """``[fn(item) for item in items]``, at most ``workers`` at a time (a
+    Pool of that size; one item or one worker: in this thread).
+
+    Every item runs even if another fails; the first error (in the
+    items' order) is raised once all have ended.
+    """
+    if workers <= 1 or len(items) <= 1:
+        outcomes = [_outcome(fn, item) for item in items]
+    else:
+        pool = Pool(min(workers, len(items)))
+        try:
+            handles = [pool.spawn(_outcome, fn, item) for item in items]
+        finally:
+            pool.shutdown()
+        outcomes = [handle.wait() for handle in handles]
+    for _, error in outcomes:
+        if error is not None:
+            raise error
+    return [result for result, _ in outcomes]
+
+
+def _outcome(fn: Callable[[Any], Any], item: Any,
+             ) -> tuple[Any, Exception | None]:
+    try:
+        return fn(item), None
+    except Exception as exc:
+        return None, exc
 
 
 class Periodic:
@@ -573,6 +609,43 @@ def start_periodic(fn: Callable[[], Any], interval: float,
 
 # -- the API's HTTP server under eventlet ------------------------------------
 
+def _green_protocol(base: Any, server_name: str,
+                    error_body: Callable[[int, str], bytes] | None) -> Any:
+    """eventlet.wsgi's protocol class, with the errors it answers itself
+    (a request it cannot parse: bad request line or header, HTTP
+    version, ...; reported through ``http.server``'s public
+    ``send_error``) in the API's JSON error body instead of
+    ``http.server``'s HTML page, and ``server_name`` as the Server
+    header instead of "BaseHTTP/0.6 Python/3.x" (``version_string``).
+    """
+
+    class Protocol(base):
+        def version_string(self) -> str:
+            return server_name
+
+        def send_error(self, code: int, message: str | None = None,
+                       explain: str | None = None) -> None:
+            if error_body is None:
+                super().send_error(code, message, explain)
+                return
+            short = self.responses.get(code, ('Error', ''))[0]
+            body = error_body(code, message or short)
+            # A request line that could not be parsed leaves HTTP/0.9,
+            # which has no status line or headers: answer as HTTP/1.0.
+            if getattr(self, 'request_version', 'HTTP/0.9') == 'HTTP/0.9':
+                self.request_version = 'HTTP/1.0'
+            self.close_connection = True
+            self.send_response(code, short)
+            self.send_header('Content-Type', 'application/json')
+            self.send_header('Connection', 'close')
+            self.send_header('Content-Length', str(len(body)))
+            self.end_headers()
+            if getattr(self, 'command', None) != 'HEAD':
+                self.wfile.write(body)
+
+    return Protocol
+
+
 class GreenWSGIServer:
     """``eventlet.wsgi`` serving a WSGI app: the API's server in a green
     process, as upstream nova's was while it ran on eventlet.
@@ -588,12 +661,17 @@ class GreenWSGIServer:
 
     def __init__(self, app: Any, host: str, port: int, *,
                  max_connections: int, keep_alive: bool,
-                 socket_timeout: float | None, backlog: int = 1024) -> None:
+                 socket_timeout: float | None, backlog: int = 1024,
+                 server_name: str = 'nova-api',
+                 error_body: Callable[[int, str], bytes] | None = None,
+                 ) -> None:
         if not _green:
             raise RuntimeError('GreenWSGIServer needs an eventlet-patched '
                                'process (nova.concurrency.setup())')
         import eventlet
         import eventlet.wsgi
+        protocol = _green_protocol(eventlet.wsgi.HttpProtocol, server_name,
+                                   error_body)
         self._sock = eventlet.listen((host, port), backlog=backlog)
         self.port: int = self._sock.getsockname()[1]
         self._pool = eventlet.GreenPool(max_connections)
@@ -601,6 +679,7 @@ class GreenWSGIServer:
         self._thread = eventlet.spawn(
             eventlet.wsgi.server, self._sock, app, custom_pool=self._pool,
             keepalive=keep_alive, socket_timeout=socket_timeout,
+            protocol=protocol,
             # Requests are logged by the API's request_log filter, and a
             # failing app gets a 500 without a traceback in the body.
             log_output=False, debug=False,

@@ -102,6 +102,21 @@ class InstanceExists(Conflict):
     msg_fmt = 'Instance %(name)s already exists.'
 
 
+class InvalidBDM(Invalid):
+    msg_fmt = 'Block Device Mapping is Invalid.'
+
+
+class InvalidBDMImage(InvalidBDM):
+    msg_fmt = ('Block Device Mapping is Invalid: failed to get image '
+               '%(id)s.')
+
+
+class VolumeSmallerThanMinDisk(Invalid):
+    msg_fmt = ('Volume is smaller than the minimum size specified in image '
+               'metadata. Volume size is %(volume_size)i bytes, minimum '
+               'size is %(image_min_disk)i bytes.')
+
+
 class FlavorDiskSmallerThanImage(Invalid):
     msg_fmt = ('Flavor\'s disk is too small for requested image. Flavor disk '
                'is %(flavor_size)i bytes, image is %(image_size)i bytes.')
@@ -221,6 +236,60 @@ class PortNotFound(NotFound):
     msg_fmt = 'Port id %(port_id)s could not be found.'
 
 
+class PortInUse(Conflict):
+    msg_fmt = 'Port %(port_id)s is still in use.'
+
+
+class NetworkInUse(Conflict):
+    msg_fmt = ('Unable to complete operation on network %(net_id)s. There '
+               'are one or more ports still in use on the network.')
+
+
+class NetworkRequiresSubnet(Invalid):
+    msg_fmt = ('Network %(network_uuid)s requires a subnet in order to boot '
+               'instances on.')
+
+
+class SubnetNotFound(NotFound):
+    msg_fmt = 'Subnet %(subnet_id)s could not be found.'
+
+
+class SubnetInUse(Conflict):
+    msg_fmt = ('Unable to complete operation on subnet %(subnet_id)s: One '
+               'or more ports have an IP allocation from this subnet.')
+
+
+class SecurityGroupNotFound(NotFound):
+    msg_fmt = 'Security group %(security_group_id)s not found.'
+
+
+class SecurityGroupRuleNotFound(NotFound):
+    msg_fmt = 'Security group rule %(rule_id)s not found.'
+
+
+class SecurityGroupExists(Conflict):
+    msg_fmt = ('Security group %(security_group_name)s already exists '
+               'for project %(project_id)s.')
+
+
+class SecurityGroupInUse(Conflict):
+    msg_fmt = 'Security Group %(id)s in use.'
+
+
+class SecurityGroupRuleExists(Conflict):
+    msg_fmt = ('Security group rule already exists. Rule id is '
+               '%(rule_id)s.')
+
+
+class SecurityGroupExistsForInstance(Invalid):
+    msg_fmt = ('Security group %(security_group_id)s is already associated'
+               ' with the instance %(instance_id)s')
+
+
+class NoUniqueMatch(Conflict):
+    msg_fmt = 'No Unique Match Found.'
+
+
 class FixedIpAlreadyInUse(Conflict):
     msg_fmt = ('Fixed IP address %(address)s is already in use on '
                'network %(network)s.')
@@ -240,6 +309,12 @@ class VolumeNotFound(NotFound):
 
 class InvalidVolume(Invalid):
     msg_fmt = 'Invalid volume: %(reason)s'
+
+
+class VolumeNotCreated(NovaException):
+    msg_fmt = ('Volume %(volume_id)s did not finish being created even '
+               'after we waited %(seconds)s seconds or %(attempts)s '
+               'attempts. And its status is %(volume_status)s.')
 
 
 class UnexpectedVolumeStateError(InvalidVolume):
@@ -271,8 +346,36 @@ class InstanceNotReady(Conflict):
     msg_fmt = 'Instance %(instance_id)s is not ready'
 
 
+class InstanceNotRunning(Invalid):
+    msg_fmt = 'Instance %(instance_id)s is not running.'
+
+
+class FeatureNotSupported(NovaException):
+    """The host's driver lacks an optional feature (upstream's API turns
+    the driver's NotImplementedError into this 501)."""
+
+    msg_fmt = 'The requested functionality is not supported.'
+    code = 501
+
+
+class TriggerCrashDumpNotSupported(Invalid):
+    msg_fmt = 'Triggering crash dump is not supported'
+
+
 class ConsoleNotAvailable(NotFound):
     msg_fmt = 'Guest does not have a console available.'
+
+
+class ConsoleTypeInvalid(Invalid):
+    msg_fmt = 'Invalid console type %(console_type)s'
+
+
+class ConsoleTypeUnavailable(Invalid):
+    msg_fmt = 'Unavailable console type %(console_type)s.'
+
+
+class InvalidToken(Invalid):
+    msg_fmt = "The token '%(token)s' is invalid or has expired"
 
 
 class UnshelveException(NovaException):
@@ -373,6 +476,10 @@ class MigrationPreCheckError(NovaException):
 
 class MigrationError(NovaException):
     msg_fmt = 'Migration error: %(reason)s'
+
+
+class InvalidSharedStorage(NovaException):
+    msg_fmt = '%(path)s is not on shared storage: %(reason)s'
 
 
 class UnableToMigrateToSelf(Invalid):

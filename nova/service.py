@@ -3,11 +3,15 @@
 Start order matters for crash recovery: the manager's ``init_host`` (which
 finishes or reverts the flows a crash cut) runs before the RPC server
 starts taking new requests, so a new operation never races the recovery of
-an old one on the same instance.
+an old one on the same instance: nova-conductor recovers within it;
+nova-compute locks the instances it has to recover within it and recovers
+them in the background, so requests for other instances are served at
+once (``wait_for_recovery`` waits for the end).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import oslo_messaging as messaging
@@ -56,11 +60,21 @@ class Service:
                 task, interval, initial_delay=interval))
         LOG.info('%s started on %s', self.binary, self.host)
 
+    def wait_for_recovery(self, timeout: float | None = None) -> None:
+        """Until the crash recovery the manager's ``init_host`` started
+        in the background (nova-compute's) has ended; its error, if it
+        failed."""
+        wait = getattr(self.manager, 'wait_for_recovery', None)
+        if wait is not None:
+            wait(timeout)
+
     def report_state(self) -> None:
         self.db.service_heartbeat(nova_context.get_admin_context(),
                                   self.host, self.binary)
 
-    def stop(self) -> None:
+    def stop(self, wait: bool = True) -> None:
+        """Stop taking requests; with ``wait``, also until those under
+        way have ended (else :meth:`wait` does)."""
         if self._heartbeat is not None:
             self._heartbeat.stop()
         for periodic in self._periodics:
@@ -68,8 +82,30 @@ class Service:
         self._periodics = []
         if self.server is not None:
             self.server.stop()
+        if wait:
+            self.wait()
+
+    def wait(self) -> None:
+        """Until the requests under way when it stopped have ended."""
+        if self.server is not None:
             self.server.wait()
         LOG.info('%s stopped on %s', self.binary, self.host)
+
+
+def stop_all(services: Sequence[Any]) -> None:
+    """Stop ``services`` in the reverse of their start order, then wait
+    for all of them at once: their RPC servers wind down at the same
+    time, not one after another (each takes up to a second, its
+    executor's idle threads noticing the shutdown)."""
+    stopped = []
+    for svc in reversed(services):
+        if isinstance(svc, Service):
+            svc.stop(wait=False)
+            stopped.append(svc)
+        else:
+            svc.stop()
+    for handle in [concurrency.spawn(svc.wait) for svc in stopped]:
+        handle.wait()
 
 
 # -- assembling services ------------------------------------------------------
@@ -130,16 +166,36 @@ def build_services(host: str, with_api: bool = True) -> list[Any]:
 
 
 def make_api_server() -> Any:
-    """The API server for [DEFAULT] osapi_compute_listen(_port), its app
-    loaded (so a broken
-    hook or paste file stops the start here)."""
-    from nova.api.openstack.compute import wsgi_app
+    """The API server for [DEFAULT] osapi_compute_listen(_port), serving
+    every API in [DEFAULT] enabled_apis, loaded now (so a broken hook or
+    paste file stops the start here).  Raises
+    nova.api.auth.InsecureAuthStrategy for noauth2 on a non-loopback
+    address."""
+    from nova.api import auth
+    from nova.api.openstack import service_apis
+    auth.check_auth_strategy(CONF)
+    app = service_apis.load_apis(CONF, CONF.enabled_apis)
+    return _http_server(app, CONF.osapi_compute_listen,
+                        CONF.osapi_compute_listen_port, 'nova-api')
+
+
+def make_service_api_server(name: str) -> Any:
+    """The server of one in-tree service API (``image``, ``volume``,
+    ``network``) alone, on its [DEFAULT] <name>_api_listen(_port)."""
+    from nova.api import auth
+    from nova.api.openstack import service_apis
+    auth.check_auth_strategy(CONF, f'{name}_api_listen')
+    app = service_apis.load_api(CONF, name)
+    return _http_server(app, CONF[f'{name}_api_listen'],
+                        CONF[f'{name}_api_listen_port'],
+                        service_apis.APIS[name].binary)
+
+
+def _http_server(app: Any, host: str, port: int, binary: str) -> Any:
     from nova.wsgi import server
-    app = wsgi_app.load_app(CONF)
     return server.APIServer(
-        app, CONF.osapi_compute_listen, CONF.osapi_compute_listen_port,
-        CONF.wsgi.port_file,
+        app, host, port, CONF.wsgi.port_file,
         keep_alive=CONF.wsgi.keep_alive,
         client_socket_timeout=CONF.wsgi.client_socket_timeout,
         workers=CONF.osapi_compute_workers,
-        pool_size=CONF.wsgi.default_pool_size)
+        pool_size=CONF.wsgi.default_pool_size, binary=binary)

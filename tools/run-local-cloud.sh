@@ -21,7 +21,21 @@ host = localhost
 
 [fake_driver]
 state_path = $state/hypervisor
+
+[api]
+# No Keystone here: noauth2 (token "user:project"), which nova-all allows
+# only on a loopback address (the default strategy is keystone).
+auth_strategy = noauth2
 CONF
+fi
+# A nova.conf written before the default became keystone has no strategy:
+# keep such a ./state working as it did (noauth2 on 127.0.0.1) rather
+# than fail at start; a strategy or address the file sets is left alone.
+if ! grep -q '^[[:space:]]*auth_strategy[[:space:]]*=' "$conf"; then
+    printf '\n[api]\nauth_strategy = noauth2\n' >> "$conf"
+fi
+if ! grep -q '^[[:space:]]*osapi_compute_listen[[:space:]]*=' "$conf"; then
+    printf '\n[DEFAULT]\nosapi_compute_listen = 127.0.0.1\n' >> "$conf"
 fi
 manage() { .venv/bin/nova-manage --config-file "$conf" "$@"; }
 manage db sync
@@ -42,14 +56,20 @@ clouds:
       endpoint: http://127.0.0.1:$port/v2.1
       token: demo:demo
     identity_endpoint_override: http://127.0.0.1:$port/v2.1
+    image_endpoint_override: http://127.0.0.1:$port/image
     identity_api_version: '3'
+    block_storage_endpoint_override: http://127.0.0.1:$port/volume/v3
+    network_endpoint_override: http://127.0.0.1:$port/networking
   local-admin:
     auth_type: admin_token
     auth:
       endpoint: http://127.0.0.1:$port/v2.1
       token: admin:admin
     identity_endpoint_override: http://127.0.0.1:$port/v2.1
+    image_endpoint_override: http://127.0.0.1:$port/image
     identity_api_version: '3'
+    block_storage_endpoint_override: http://127.0.0.1:$port/volume/v3
+    network_endpoint_override: http://127.0.0.1:$port/networking
 YAML
 cat <<HELP
 Local cloud on http://127.0.0.1:$port/v2.1 (state in $state). In another shell:

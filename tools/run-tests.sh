@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Run nova's tests: lint (ruff), types (mypy), then every unit and
 # functional test with stestr.
-# Tests that need MariaDB, PostgreSQL or RabbitMQ skip when those are not
-# reachable, unless NOVA_TEST_REQUIRE_SERVICES=1 (CI), where they fail.
+# Tests that need a real service (MariaDB, PostgreSQL, RabbitMQ, libvirtd,
+# Keystone, Glance) skip when it is not reachable or not installed,
+# unless NOVA_TEST_REQUIRE_SERVICES=1 (CI), where they fail.
 # Extra arguments are passed to "stestr run" (e.g. a test filter regex).
 # The long crash matrix (test_crash_matrix) runs only with
 # NOVA_TEST_CRASH_MATRIX=1: see tools/run-crash-matrix.sh.
@@ -19,6 +20,9 @@ mypy --strict --follow-imports=silent nova/flow  # the engine and hook API vendo
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0
+# A fresh checkout has no .stestr: give stestr the durations of the
+# last full run (tools/test-times.txt), so that it balances its workers.
+python tools/test-times.py seed
 # The crash matrix is a step of its own (tools/run-crash-matrix.sh).
 exclude=(--exclude-regex 'test_crash_matrix')
 if [ "${NOVA_TEST_CRASH_MATRIX:-0}" = 1 ]; then exclude=(); fi

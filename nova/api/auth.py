@@ -13,10 +13,13 @@ Two strategies, picked by ``[api] auth_strategy`` through
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 from collections.abc import Callable
 from typing import Any
 
 import webob.dec
+from oslo_config import cfg
 
 import nova.conf
 from nova import context
@@ -34,6 +37,53 @@ def pipeline_factory(loader: Any, global_config: dict[str, Any],
     for filter_ in reversed(filters):
         app = filter_(app)
     return app
+
+
+class InsecureAuthStrategy(cfg.Error):
+    """noauth2 on an address other hosts can reach."""
+
+
+def _is_loopback(host: str) -> bool:
+    """Whether every address ``host`` (an IP address or a name) stands
+    for is a loopback address; "" and unresolvable names are not."""
+    if not host:
+        return False
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, None, proto=socket.IPPROTO_TCP)
+    except OSError:
+        return False
+    return bool(infos) and all(
+        ipaddress.ip_address(str(info[4][0]).split('%')[0]).is_loopback
+        for info in infos)
+
+
+def check_auth_strategy(conf: cfg.ConfigOpts,
+                        listen_option: str = 'osapi_compute_listen') -> None:
+    """Refuse ``[api] auth_strategy = noauth2`` unless the API listens on
+    a loopback address only (``[DEFAULT] listen_option``).
+
+    noauth2 believes whatever user and project the token names, admin
+    included: served beyond this host it would hand the cloud to anyone
+    who can reach the port. Upstream nova only warns; here the default
+    strategy is keystone (as upstream) and noauth2 stays for tests and the
+    embedded local cloud, which listen on 127.0.0.1.  Called by nova-api
+    and nova-all before they start anything.
+    """
+    if conf.api.auth_strategy != 'noauth2':
+        return
+    listen = conf[listen_option]
+    if _is_loopback(listen):
+        return
+    raise InsecureAuthStrategy(
+        f'[api] auth_strategy = noauth2 trusts any X-Auth-Token (admin '
+        f'included), but [DEFAULT] {listen_option} = {listen!r} is '
+        f'not a loopback address: set [api] auth_strategy = keystone (and '
+        f'[keystone_authtoken]), or set [DEFAULT] {listen_option} to '
+        f'127.0.0.1 or ::1.')
 
 
 def _request_id(req: wsgi.Request) -> str | None:
@@ -59,7 +109,8 @@ class NoAuthMiddleware(middleware.Middleware):
             'member', 'reader']
         environ['nova.context'] = context.RequestContext(
             user_id=user_id, project_id=project_id, is_admin=is_admin,
-            roles=roles, request_id=environ.get(middleware.ENV_REQUEST_ID),
+            roles=roles, auth_token=token,
+            request_id=environ.get(middleware.ENV_REQUEST_ID),
             global_request_id=environ.get(middleware.ENV_GLOBAL_REQUEST_ID))
         environ['nova.remote_address'] = _environ_remote_address(environ)
         return self.application(environ, start_response)

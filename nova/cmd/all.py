@@ -41,6 +41,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     CONF.set_default('executor_thread_pool_size', EXECUTOR_THREADS)
     common.parse_args(argv, 'nova-all',
                       default_transport_url=rpc.IN_PROCESS_URL)
+    if not common.api_auth_allowed():
+        return 2
     return common.serve(service.build_services(CONF.host))
 
 

@@ -15,6 +15,8 @@ CONF = common.CONF
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv if argv is None else argv)
     common.parse_args(argv, 'nova-api')
+    if not common.api_auth_allowed():
+        return 2
     return common.serve([service.make_api_server()])
 
 

@@ -50,6 +50,20 @@ def limit_malloc_arenas(arenas: int) -> bool:
     return bool(mallopt(_M_ARENA_MAX, arenas))
 
 
+def api_auth_allowed(listen_option: str = 'osapi_compute_listen') -> bool:
+    """Whether the API may start with this ``[api] auth_strategy`` and
+    listen address; if not, says why on stderr (before any service
+    starts, so nothing half-starts). See
+    nova.api.auth.check_auth_strategy."""
+    from nova.api import auth
+    try:
+        auth.check_auth_strategy(CONF, listen_option)
+    except auth.InsecureAuthStrategy as exc:
+        print(f'configuration error: {exc}', file=sys.stderr)
+        return False
+    return True
+
+
 def serve(services: Sequence[Any]) -> int:
     """Start services, then block until SIGTERM/SIGINT; stop them."""
     stopping = concurrency.Event()

@@ -16,7 +16,7 @@ from typing import Any
 
 import oslo_messaging as messaging
 from oslo_log import log as logging
-from oslo_utils import timeutils
+from oslo_utils import timeutils, units
 
 import nova.conf
 from nova import exception, quota, servicegroup
@@ -29,6 +29,14 @@ CONF = nova.conf.CONF
 # Action names as upstream's instance_actions module spells them.
 CREATE = 'create'
 DELETE = 'delete'
+TRIGGER_CRASH_DUMP = 'trigger_crash_dump'
+EXTEND_VOLUME = 'extend_volume'
+START = 'start'
+STOP = 'stop'
+
+#: The instance action a power-update event's tag records.
+_POWER_UPDATE_ACTIONS = {power_state.POWER_ON: START,
+                         power_state.POWER_OFF: STOP}
 
 # "Not given" for keyword arguments whose None means something (rebuild
 # with key_name None removes the key pair).
@@ -96,6 +104,7 @@ class API:
             key_data = self.db.key_pair_get(ctx, ctx.user_id,
                                             key_name)['public_key']
         bdms = list(block_device_mapping or [])
+        self._check_image_volumes(ctx, bdms)
         if image_href and not any(b.get('boot_index') == 0 for b in bdms):
             bdms.insert(0, {'source_type': 'image',
                             'destination_type': 'local', 'boot_index': 0,
@@ -182,6 +191,25 @@ class API:
                                for n in overs),
                 allowed=', '.join(str(error.kwargs['quotas'][n])
                                   for n in overs)) from None
+
+    def _check_image_volumes(self, ctx: Any,
+                             bdms: list[dict[str, Any]]) -> None:
+        """The volumes the build will create from images: each image must
+        exist and fit its volume (its ``min_disk``), checked here so that
+        the user learns it at once rather than from a failed build."""
+        for bdm in bdms:
+            if not (bdm.get('source_type') == 'image'
+                    and bdm.get('destination_type') == 'volume'):
+                continue
+            try:
+                image = self.image_api.get(ctx, bdm['image_id'])
+            except exception.ImageNotFound:
+                raise exception.InvalidBDMImage(id=bdm['image_id']) from None
+            min_disk = int(image.get('min_disk') or 0) * units.Gi
+            volume_size = int(bdm['volume_size']) * units.Gi
+            if min_disk > volume_size:
+                raise exception.VolumeSmallerThanMinDisk(
+                    volume_size=volume_size, image_min_disk=min_disk)
 
     def _image_for_boot(self, ctx: Any, image_href: str | None,
                         ) -> dict[str, Any]:
@@ -935,6 +963,152 @@ class API:
         return self.compute_rpcapi.get_console_output(
             ctx, instance, tail_length=tail_length)
 
+    # -- server password (os-server-password) ------------------------------
+
+    def get_password(self, instance: dict[str, Any]) -> str:
+        """The guest's encrypted password, as its metadata client posted
+        it: ``password_0`` .. ``password_3`` of the instance's
+        system_metadata joined, as upstream stores it ('' if none)."""
+        sysmeta = instance.get('system_metadata') or {}
+        return ''.join(sysmeta.get(key) or ''
+                       for key in _PASSWORD_KEYS)
+
+    def clear_password(self, ctx: Any, instance: dict[str, Any]) -> None:
+        """Forget the stored password (the chunks become empty strings,
+        as upstream's)."""
+        sysmeta = dict(instance.get('system_metadata') or {})
+        sysmeta.update({key: '' for key in _PASSWORD_KEYS})
+        self.db.instance_update(ctx, instance['uuid'],
+                                {'system_metadata': sysmeta})
+        instance['system_metadata'] = sysmeta
+
+    def get_diagnostics(self, ctx: Any, instance: dict[str, Any],
+                        standard: bool = True) -> dict[str, Any]:
+        """The guest's statistics from its host (an RPC call): in the
+        standard format (2.48) or, not ``standard``, in the driver's own
+        keys.
+
+        :raises InstanceNotReady: the instance has no host
+        :raises InstanceInvalidState: being deleted or live migrated
+            (upstream's states), or the guest is not running
+        :raises FeatureNotSupported: the driver cannot do it
+        """
+        if not instance.get('host'):
+            raise exception.InstanceNotReady(instance_id=instance['uuid'])
+        if instance.get('task_state') in (task_states.DELETING,
+                                          task_states.MIGRATING):
+            raise exception.InstanceInvalidState(
+                attr='task_state', instance_uuid=instance['uuid'],
+                state=instance.get('task_state'), method='get_diagnostics')
+        if standard:
+            return self.compute_rpcapi.get_instance_diagnostics(ctx,
+                                                                instance)
+        return self.compute_rpcapi.get_diagnostics(ctx, instance)
+
+    # -- external events -----------------------------------------------------
+
+    def get_instances_by_uuids(self, ctx: Any, uuids: Iterable[str],
+                               ) -> dict[str, dict[str, Any]]:
+        """The live instances among ``uuids``, by UUID, whatever their
+        project (for the external events API, a service's call)."""
+        wanted = sorted(set(uuids))
+        if not wanted:
+            return {}
+        return {row['uuid']: row for row in
+                self.db.instance_get_all_by_filters(ctx, {'uuid': wanted})}
+
+    def external_instance_event(self, ctx: Any,
+                                instances: list[dict[str, Any]],
+                                events: list[dict[str, Any]]) -> None:
+        """Hand each event to the compute hosts of its instance: one RPC
+        cast per host with that host's instances and events.
+
+        An instance being migrated gets its events on both the source and
+        the destination host, as upstream.  As upstream, a volume-extended
+        event records an ``extend_volume`` instance action and a
+        power-update one a ``start`` (POWER_ON) or ``stop`` (POWER_OFF)
+        action, which the compute host finishes; a power-update with any
+        other tag is dropped with a warning.
+        """
+        instances_by_host: dict[str, list[dict[str, Any]]] = {}
+        hosts_by_instance: dict[str, list[str]] = {}
+        for instance in instances:
+            for host in self._event_hosts(ctx, instance):
+                instances_by_host.setdefault(host, []).append(instance)
+                hosts_by_instance.setdefault(instance['uuid'], []).append(
+                    host)
+        events_by_host: dict[str, list[dict[str, Any]]] = {}
+        for event in events:
+            uuid = event['instance_uuid']
+            if event['name'] == 'volume-extended':
+                self.db.action_start(ctx, uuid, EXTEND_VOLUME)
+            elif event['name'] == 'power-update':
+                action = _POWER_UPDATE_ACTIONS.get(event['tag'])
+                if action is None:
+                    LOG.warning('Invalid power state %s. Cannot process '
+                                'the event %s of instance %s. Skipping it.',
+                                event['tag'], event['name'], uuid)
+                    continue
+                self.db.action_start(ctx, uuid, action)
+            for host in hosts_by_instance.get(uuid, []):
+                events_by_host.setdefault(host, []).append(event)
+        for host, host_instances in instances_by_host.items():
+            if host not in events_by_host:
+                continue
+            self.compute_rpcapi.external_instance_event(
+                ctx, host_instances, events_by_host[host], host=host)
+
+    def _event_hosts(self, ctx: Any, instance: dict[str, Any]) -> list[str]:
+        """The instance's host, and both ends of a migration under way."""
+        hosts = [instance['host']]
+        for migration in self.db.migration_get_in_progress_by_instance(
+                ctx, instance['uuid'])[:1]:
+            for host in (migration.get('source_compute'),
+                         migration.get('dest_compute')):
+                if host and host not in hosts:
+                    hosts.append(host)
+        return hosts
+
+    def trigger_crash_dump(self, ctx: Any, instance: dict[str, Any]) -> None:
+        """Have the guest dump its memory (an RPC call: the host's driver
+        may not support it, which the user is told).
+
+        :raises InstanceIsLocked:
+        :raises InstanceInvalidState: not active, paused, rescued,
+            resized or in error, or a task under way (upstream's states)
+        :raises InstanceNotReady: the instance has no host
+        :raises ServiceUnavailable: its compute service is down
+        :raises TriggerCrashDumpNotSupported: the driver cannot do it
+        :raises InstanceNotRunning: the guest is not running
+        """
+        self._check_lock(ctx, instance)
+        self._check_state(instance, TRIGGER_CRASH_DUMP,
+                          _CRASH_DUMP_VM_STATES, (None,))
+        if not instance.get('host'):
+            raise exception.InstanceNotReady(instance_id=instance['uuid'])
+        self._check_compute_up(ctx, instance['host'])
+        self.db.action_start(ctx, instance['uuid'], TRIGGER_CRASH_DUMP)
+        self.compute_rpcapi.trigger_crash_dump(ctx, instance)
+
+    def get_vnc_console(self, ctx: Any, instance: dict[str, Any],
+                        console_type: str) -> dict[str, str]:
+        """The URL (with a new token) of the guest's VNC console: an RPC
+        call to its host, which asks the driver where the console is and
+        stores the token.  A guest without a running QEMU (building,
+        stopped, suspended, shelved) or without a host is not ready
+        (409), nor is one being deleted or live migrated, as upstream."""
+        if not instance.get('host') or \
+                instance.get('vm_state') not in _CONSOLE_VM_STATES:
+            raise exception.InstanceNotReady(instance_id=instance['uuid'])
+        if instance.get('task_state') in (task_states.DELETING,
+                                          task_states.MIGRATING):
+            raise exception.InstanceInvalidState(
+                attr='task_state', instance_uuid=instance['uuid'],
+                state=instance.get('task_state'), method='get_vnc_console')
+        connect_info = self.compute_rpcapi.get_vnc_console(
+            ctx, instance, console_type)
+        return {'url': connect_info['access_url']}
+
     def lock(self, ctx: Any, instance: dict[str, Any],
              reason: str | None = None) -> None:
         """Lock the server against its owner's actions (a DB update).
@@ -1089,8 +1263,16 @@ _UNSHELVE_VM_STATES = (vm_states.SHELVED, vm_states.SHELVED_OFFLOADED)
 _VOLUME_VM_STATES = (vm_states.ACTIVE, vm_states.PAUSED, vm_states.STOPPED,
                      vm_states.RESIZED, vm_states.SHELVED,
                      vm_states.SHELVED_OFFLOADED)
+#: Where the guest's encrypted password lives: four system_metadata
+#: items of up to 255 characters, as upstream (nova/api/metadata/password).
+_PASSWORD_KEYS = tuple(f'password_{n}' for n in range(4))
+_CRASH_DUMP_VM_STATES = (vm_states.ACTIVE, vm_states.PAUSED,
+                         vm_states.RESCUED, vm_states.RESIZED,
+                         vm_states.ERROR)
 _INTERFACE_VM_STATES = (vm_states.ACTIVE, vm_states.PAUSED,
                         vm_states.STOPPED)
+#: A guest with a running QEMU, so a live console server.
+_CONSOLE_VM_STATES = (vm_states.ACTIVE, vm_states.PAUSED, vm_states.RESCUED)
 # Base image properties a snapshot does not inherit: they describe the
 # base image, or are set for the snapshot itself.
 _NOT_INHERITED = frozenset({

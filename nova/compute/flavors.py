@@ -30,3 +30,27 @@ def ensure_standard_flavors(ctx: Any) -> list[tuple[str, str, bool]]:
         except (exception.FlavorExists, exception.FlavorIdExists):
             results.append((name, flavorid, False))
     return results
+
+
+def get_flavor_for(db: Any, ctx: Any, flavorid: str) -> dict[str, Any]:
+    """The flavor with public ID ``flavorid`` as the request's project
+    may see it: a private flavor (``is_public`` false) exists only for
+    admins and the projects it is shared with (``os-flavor-access``), as
+    upstream's flavor lookup with a non-admin context.
+
+    :raises FlavorNotFound: none, or one the project may not use.
+    """
+    flavor = db.flavor_get_by_flavor_id(ctx, flavorid)
+    if not may_use(db, ctx, flavor):
+        raise exception.FlavorNotFound(flavor_id=flavorid)
+    return dict(flavor)
+
+
+def may_use(db: Any, ctx: Any, flavor: Any) -> bool:
+    """True if the request's project may see and boot ``flavor``."""
+    if flavor.get('is_public', True) or getattr(ctx, 'is_admin', False):
+        return True
+    project = getattr(ctx, 'project_id', None)
+    return project is not None and any(
+        access['project_id'] == project for access in
+        db.flavor_access_get_by_flavor_id(ctx, flavor['flavorid']))

@@ -4,22 +4,28 @@ Everything an operation does lives in its flow module under
 ``nova/compute/flows``; this class only owns the host's services, the
 per-instance serialisation and crash recovery at start.  Most methods are
 casts (``_run``: the flow's failure handlers record what went wrong);
-``reserve_block_device_name`` and ``attach_interface`` are calls whose
-result is in the API's response (``_call``: the error goes back to the
-caller), and ``get_console_output`` is a call that runs no flow (a read).
+``reserve_block_device_name``, ``attach_interface`` and
+``trigger_crash_dump`` are calls whose result is in the API's response
+(``_call``: the error goes back to the caller), and
+``get_console_output`` is a call that runs no flow (a read).
+``external_instance_event`` runs no flow either: each event reports
+something another service already did, and its handling is one read or
+one state update to bring this host in line.
 """
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import oslo_messaging as messaging
 from oslo_log import log as logging
+from oslo_utils import units
 
 import nova.conf
 from nova import concurrency, exception
 from nova import context as nova_context
-from nova.compute import resource_tracker, task_states, vm_states
+from nova.compute import power_state, resource_tracker, task_states, vm_states
 from nova.compute.flows import base, moves
 from nova.compute.flows import destroy_evacuated_instance as evacuated
 from nova.compute.flows.attach_interface import AttachInterfaceState
@@ -38,14 +44,21 @@ from nova.compute.flows.shelve_offload_instance import ShelveOffloadState
 from nova.compute.flows.snapshot_instance import SnapshotState
 from nova.compute.flows.terminate_instance import TerminateState
 from nova.compute.flows.unshelve_instance import UnshelveState
+from nova.console import auth_tokens
 from nova.flow import FlowEngine, recovery
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 
+#: power-update event tag: (the vm_state it applies to, the new vm_state).
+_POWER_UPDATE_STATES = {
+    power_state.POWER_ON: (vm_states.STOPPED, vm_states.ACTIVE),
+    power_state.POWER_OFF: (vm_states.ACTIVE, vm_states.STOPPED),
+}
+
 
 class ComputeManager:
-    target = messaging.Target(version='1.5')
+    target = messaging.Target(version='1.10')
 
     def __init__(self, host: str, driver: Any, db: Any, network: Any,
                  volume: Any, image: Any, conductor: Any, notifier: Any,
@@ -63,6 +76,7 @@ class ComputeManager:
         self.flows = engine or FlowEngine.from_conf(CONF, recorder=recorder,
                                                     host=host)
         self._locks = concurrency.KeyedLock()
+        self._recovery: concurrency.Handle | None = None
         self._compute_rpcapi: Any = None
 
     @property
@@ -82,16 +96,24 @@ class ComputeManager:
         self.resource_tracker.update_available_resource(ctx)
         self.destroy_evacuated_instances(ctx)
         if CONF.compute.recover_interrupted_flows:
-            self.recover_interrupted_runs(ctx)
-            self.finish_pending_move_reverts(ctx)
+            self._recovery = self.start_recovery(ctx)
+
+    def wait_for_recovery(self, timeout: float | None = None) -> int:
+        """Until the recovery init_host started has ended; how many runs
+        it recovered (0 if none was started)."""
+        if self._recovery is None:
+            return 0
+        return int(self._recovery.wait(timeout))
 
     def periodic_tasks(self) -> list[tuple[Any, float]]:
         """What the service runs every so often while it is up."""
+        tasks: list[tuple[Any, float]] = [
+            (self.clean_expired_console_tokens, 600.0)]
         window = CONF.resize_confirm_window
-        if not window:
-            return []
-        return [(lambda: self.poll_unconfirmed_resizes(
-            nova_context.get_admin_context()), min(60.0, window / 2))]
+        if window:
+            tasks.append((lambda: self.poll_unconfirmed_resizes(
+                nova_context.get_admin_context()), min(60.0, window / 2)))
+        return tasks
 
     def poll_unconfirmed_resizes(self, ctx: Any) -> int:
         """Confirm the moves to this host whose user has not confirmed
@@ -160,27 +182,79 @@ class ComputeManager:
             LOG.info('Instance %s was evacuated from this host; destroying '
                      'what it left here', uuid)
             if self._run('compute.destroy_evacuated_instance', ctx,
-                         MoveState(compute=self.services, instance=instance,
-                                   migration=migration)):
+                         evacuated.DestroyEvacuatedState(
+                             compute=self.services, instance=instance,
+                             migration=migration,
+                             compute_rpcapi=self.compute_rpcapi)):
                 done += 1
         return done
 
     def recover_interrupted_runs(self, ctx: Any) -> int:
-        """Finish or revert every run a crash on this host left behind."""
-        runs = recovery.recover_interrupted_runs(
-            self.flows, self.recorder, ctx, self.services, host=self.host,
-            namespace='compute', run_context=nova_context.for_run,
-            gone=(exception.InstanceNotFound,), lock=self._locks)
-        # A delete that arrived while an interrupted run held the instance
-        # is not lost with the process: its task_state says so.  Runs of
-        # other flows ended above without rescheduling it; the delete is
-        # finished here, under the delete's own request.
-        deleted = {run.subject for run in runs
-                   if run.flow == 'compute.terminate_instance'}
-        for uuid in sorted({run.subject for run in runs if run.subject}
-                           - deleted):
-            self._finish_requested_delete(ctx, uuid)
-        return len(runs)
+        """Finish or revert every run a crash on this host left behind,
+        then the move reverts it missed; how many runs it recovered."""
+        return int(self.start_recovery(ctx).wait())
+
+    def start_recovery(self, ctx: Any) -> concurrency.Handle:
+        """Recover in the background what a crash on this host left
+        behind: every unfinished run (nova.flow.recovery), up to
+        ``[compute] max_concurrent_recoveries`` instances at a time, then
+        :meth:`finish_pending_move_reverts`.  The Handle's result: how
+        many runs were recovered.
+
+        The instances of those runs are locked here, before this returns
+        and so before the service takes requests (nova.service starts
+        its RPC server after init_host): a request for one of them waits
+        until its own recovery has ended, while requests for every other
+        instance are served at once.  The end is logged ("Crash recovery
+        ended on HOST"), with what was recovered.
+        """
+        groups = recovery.interrupted_runs(self.recorder, ctx,
+                                           host=self.host,
+                                           namespace='compute')
+        held = []
+        for group in groups:
+            lock = contextlib.ExitStack()
+            lock.enter_context(self._locks(group[0].subject))
+            held.append((group, lock))
+        return concurrency.spawn(self._recover, ctx, held)
+
+    def _recover(self, ctx: Any,
+                 held: list[tuple[list[Any], contextlib.ExitStack]]) -> int:
+        def recover(item: tuple[list[Any], contextlib.ExitStack]
+                    ) -> list[Any]:
+            group, lock = item
+            uuid = group[0].subject
+            with lock:
+                runs = recovery.recover_runs(
+                    self.flows, self.recorder, self.services, group,
+                    run_context=nova_context.for_run,
+                    gone=(exception.InstanceNotFound,))
+                # A delete that arrived while an interrupted run held the
+                # instance is not lost with the process: its task_state
+                # says so.  Runs of other flows ended above without
+                # rescheduling it; the delete is finished here, under the
+                # delete's own request, before the lock lets the delete's
+                # own cast (still queued) see the instance.
+                if runs and uuid and not any(
+                        run.flow == 'compute.terminate_instance'
+                        for run in runs):
+                    self._finish_requested_delete(ctx, uuid)
+            return runs
+
+        try:
+            results = concurrency.map_bounded(
+                recover, held, CONF.compute.max_concurrent_recoveries)
+            recovered = sum(len(runs) for runs in results)
+            reverts = self.finish_pending_move_reverts(ctx)
+        except Exception:
+            LOG.exception('Crash recovery ended on %s with an error; the '
+                          'runs left unfinished are recovered at the next '
+                          'start', self.host)
+            raise
+        LOG.info('Crash recovery ended on %s: %d interrupted runs of %d '
+                 'instances recovered, %d missed move reverts done',
+                 self.host, recovered, len(held), reverts)
+        return recovered
 
     def finish_pending_move_reverts(self, ctx: Any) -> int:
         """Do this host's part of the moves whose revert it missed while
@@ -235,7 +309,8 @@ class ComputeManager:
 
     def _finish_requested_delete(self, ctx: Any, uuid: str) -> None:
         """Run the delete of an instance left in task_state ``deleting``
-        by a recovered run, linked to the delete's own action."""
+        by a recovered run, linked to the delete's own action (the
+        caller holds the instance's lock)."""
         try:
             instance = self.db.instance_get_by_uuid(ctx, uuid)
         except exception.InstanceNotFound:
@@ -252,7 +327,8 @@ class ComputeManager:
             is_admin=True, overwrite=False)
         LOG.warning('Instance %s was being deleted when its run was cut; '
                     'finishing the delete', uuid)
-        self.terminate_instance(delete_ctx, instance)
+        # The caller holds the instance's lock.
+        self._terminate(delete_ctx, instance, lock=False)
 
     # -- RPC methods ------------------------------------------------------
 
@@ -276,11 +352,25 @@ class ComputeManager:
 
     def terminate_instance(self, context: Any,
                            instance: dict[str, Any]) -> None:
+        """Delete the instance, unless it is deleted already: a delete
+        cast redelivered after a crash, which the recovery at start
+        finished, finds it gone and runs nothing."""
+        with self._locks(instance['uuid']):
+            try:
+                self.db.instance_get_by_uuid(context, instance['uuid'])
+            except exception.InstanceNotFound:
+                LOG.info('Instance %s is deleted already; nothing to do',
+                         instance['uuid'])
+                return
+            self._terminate(context, instance, lock=False)
+
+    def _terminate(self, context: Any, instance: dict[str, Any],
+                   lock: bool = True) -> None:
         state = TerminateState(
             compute=self.services, instance=instance,
             block_device_mapping=self.db.block_device_mapping_get_all_by_instance(
                 context, instance['uuid']))
-        self._run('compute.terminate_instance', context, state)
+        self._run('compute.terminate_instance', context, state, lock=lock)
 
     def reboot_instance(self, context: Any, instance: dict[str, Any],
                         reboot_type: str) -> None:
@@ -407,12 +497,9 @@ class ComputeManager:
                          requested_ip: str | None = None,
                          tag: str | None = None) -> dict[str, Any]:
         """An RPC call: returns the new port's network info."""
-        if port_id:
-            # The local network has no ports but those of instances.
-            raise exception.PortNotFound(port_id=port_id)
         state = AttachInterfaceState(
             compute=self.services, instance=instance, network_id=network_id,
-            requested_ip=requested_ip, tag=tag)
+            port_id=port_id, requested_ip=requested_ip, tag=tag)
         self._call('compute.attach_interface', context, state,
                    lambda exc: exception.InterfaceAttachFailed(
                        instance_uuid=instance['uuid']))
@@ -438,6 +525,268 @@ class ComputeManager:
             return output
         lines = output.splitlines(keepends=True)
         return ''.join(lines[-tail_length:]) if tail_length > 0 else ''
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def get_diagnostics(self, context: Any,
+                        instance: dict[str, Any]) -> dict[str, Any]:
+        """An RPC call, not a flow (a read): the driver's own figures."""
+        return self._diagnostics(instance, self.driver.get_diagnostics)
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def get_instance_diagnostics(self, context: Any,
+                                 instance: dict[str, Any]) -> dict[str, Any]:
+        """An RPC call, not a flow (a read): the standard format."""
+        return self._diagnostics(instance,
+                                 self.driver.get_instance_diagnostics)
+
+    def _diagnostics(self, instance: dict[str, Any],
+                     read: Any) -> dict[str, Any]:
+        """Of a running guest only, as upstream (409 otherwise)."""
+        state = self.driver.get_info(instance).state
+        if state != power_state.RUNNING:
+            raise exception.InstanceInvalidState(
+                attr='power state', instance_uuid=instance['uuid'],
+                state=power_state.STATE_MAP.get(state, state),
+                method='get_diagnostics')
+        LOG.info('Retrieving diagnostics of %s', instance['uuid'])
+        try:
+            return dict(read(instance))
+        except NotImplementedError:
+            raise exception.FeatureNotSupported() from None
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def trigger_crash_dump(self, context: Any,
+                           instance: dict[str, Any]) -> None:
+        """An RPC call (1.6): a driver without the feature is reported to
+        the user (TriggerCrashDumpNotSupported)."""
+        self._call('compute.trigger_crash_dump', context,
+                   self._state(instance), _crash_dump_error)
+    # -- remote consoles (1.8): calls, not flows (reads of the guest; the
+    # token they store is the only write, and upstream records no action)
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def get_vnc_console(self, context: Any, instance: dict[str, Any],
+                        console_type: str) -> dict[str, Any]:
+        """A token for the guest's VNC console and the URL with it."""
+        if not CONF.vnc.enabled:
+            raise exception.ConsoleTypeUnavailable(console_type=console_type)
+        if console_type != 'novnc':
+            raise exception.ConsoleTypeInvalid(console_type=console_type)
+        try:
+            console = self.driver.get_vnc_console(context, instance)
+        except exception.InstanceNotFound as exc:
+            if instance.get('vm_state') != vm_states.BUILDING:
+                raise
+            raise exception.InstanceNotReady(
+                instance_id=instance['uuid']) from exc
+        except NotImplementedError:
+            raise exception.ConsoleTypeUnavailable(
+                console_type=console_type) from None
+        authorization = auth_tokens.authorize(
+            context, instance_uuid=instance['uuid'],
+            console_type=console_type, host=console.host,
+            port=console.port,
+            internal_access_path=console.internal_access_path,
+            access_url_base=CONF.vnc.novncproxy_base_url)
+        LOG.debug('Issued a %s console token for %s', console_type,
+                  instance['uuid'])
+        return {'token': authorization.token,
+                'access_url': authorization.access_url,
+                'host': console.host, 'port': console.port,
+                'internal_access_path': console.internal_access_path}
+
+    def validate_console_port(self, context: Any, instance: dict[str, Any],
+                              port: str, console_type: str) -> bool:
+        """Is ``port`` the port of the instance's console on this host
+        now?  (nova-novncproxy asks before it connects: a token outlives
+        a guest that moved or was restarted on another port.)"""
+        try:
+            console = self.driver.get_vnc_console(context, instance)
+        except (exception.NovaException, NotImplementedError):
+            return False
+        return str(console.port) == str(port)
+
+    def clean_expired_console_tokens(self) -> int:
+        """Remove the console tokens that have expired (a periodic
+        task); how many."""
+        return auth_tokens.clean_expired(nova_context.get_admin_context())
+
+    # -- external events (a cast from the external events API, 1.10) -----
+
+    def external_instance_event(self, context: Any,
+                                instances: list[dict[str, Any]],
+                                events: list[dict[str, Any]]) -> None:
+        """Handle what another service reports about this host's
+        instances, one event at a time: an event that cannot be handled
+        is logged and does not stop the others."""
+        by_uuid = {instance['uuid']: instance for instance in instances}
+        for event in events:
+            instance = by_uuid.get(event['instance_uuid'])
+            if instance is None:
+                continue
+            LOG.info('Received event %s-%s (%s) for instance %s',
+                     event['name'], event.get('tag'), event.get('status'),
+                     instance['uuid'])
+            handler = self._EVENT_HANDLERS.get(event['name'])
+            try:
+                if handler is None:
+                    self._process_instance_event(instance, event)
+                else:
+                    handler(self, context, instance, event.get('tag'))
+            except Exception as exc:
+                LOG.warning('Failed to process external instance event '
+                            '%s-%s for instance %s: %s', event['name'],
+                            event.get('tag'), instance['uuid'], exc)
+                if event['name'] in ('volume-extended', 'power-update'):
+                    self._finish_event_action(context, instance, 'Error')
+
+    def _network_changed(self, context: Any, instance: dict[str, Any],
+                         port_id: str | None) -> None:
+        """Read the instance's ports again from the network service.
+
+        Upstream refreshes the instance's network info cache here.  This
+        tree keeps no such cache: the API and every flow read the ports
+        from the network service when they need them, so the re-read only
+        confirms the changed port is still the instance's.
+        """
+        vifs = self.services.network.get_instance_nw_info(context,
+                                                          instance['uuid'])
+        if port_id and port_id not in {vif['id'] for vif in vifs}:
+            LOG.info('Port %s of the network-changed event is not an '
+                     'interface of instance %s', port_id, instance['uuid'])
+            return
+        LOG.info('Refreshed the network info of instance %s (%d ports)',
+                 instance['uuid'], len(vifs))
+
+    def _network_vif_deleted(self, context: Any, instance: dict[str, Any],
+                             port_id: str | None) -> None:
+        """The network service deleted a port of the instance.
+
+        Upstream drops the port from the instance's network info cache;
+        with no cache here, the deleted port is already gone from every
+        read of the instance's network info.
+        """
+        LOG.info('The network service deleted port %s of instance %s',
+                 port_id, instance['uuid'])
+
+    def _volume_extended(self, context: Any, instance: dict[str, Any],
+                         volume_id: str | None) -> None:
+        """The volume service grew an attached volume: record its new
+        size in the block device mapping and tell the driver, so that the
+        guest sees it (upstream's extend_volume)."""
+        error = None
+        try:
+            bdm = self.db.block_device_mapping_get_by_volume_id(
+                context, volume_id, instance['uuid'])
+        except exception.VolumeBDMNotFound:
+            LOG.warning('Extend volume failed, volume %s is not attached '
+                        'to instance %s.', volume_id, instance['uuid'])
+            bdm = None
+            error = 'Error'
+        if bdm is not None and not bdm.get('connection_info'):
+            LOG.warning('Extend volume failed, attached volume %s of '
+                        'instance %s has no connection_info', volume_id,
+                        instance['uuid'])
+            error = 'Error'
+        elif bdm is not None:
+            error = self._extend_volume(context, instance, bdm)
+        self._finish_event_action(context, instance, error)
+
+    def _extend_volume(self, context: Any, instance: dict[str, Any],
+                       bdm: dict[str, Any]) -> str | None:
+        volume_id = bdm['volume_id']
+        size = self.services.volume.get(context, volume_id)['size']
+        self.db.block_device_mapping_update(context, bdm['id'],
+                                            {'volume_size': size})
+        LOG.info('Cinder extended volume %s; extending it to detect new '
+                 'size (%d GiB) on instance %s', volume_id, size,
+                 instance['uuid'])
+        try:
+            self.driver.extend_volume(context, bdm['connection_info'],
+                                      instance, size * units.Gi)
+        except NotImplementedError:
+            LOG.warning('Extend volume failed, volume_id=%s, reason: the '
+                        'driver cannot extend an attached volume '
+                        '(instance %s)', volume_id, instance['uuid'])
+            return 'Error'
+        except Exception as exc:
+            LOG.warning('Extend volume failed, volume_id=%s, reason: %s '
+                        '(instance %s)', volume_id, exc, instance['uuid'])
+            return 'Error'
+        return None
+
+    def _power_update(self, context: Any, instance: dict[str, Any],
+                      target: str | None) -> None:
+        """The guest was powered on or off outside nova (a bare metal
+        service's power-update: POWER_ON or POWER_OFF).
+
+        As upstream, only an instance with no task under way that is not
+        already in the target state changes: ACTIVE to STOPPED on
+        POWER_OFF, STOPPED to ACTIVE on POWER_ON.  The power state
+        recorded is what the driver reports; when it disagrees with the
+        event, only the power state is recorded and the vm_state stays.
+        """
+        with self._locks(instance['uuid']):
+            current = self.db.instance_get_by_uuid(context, instance['uuid'])
+            if target not in _POWER_UPDATE_STATES:
+                return
+            from_state, to_state = _POWER_UPDATE_STATES[target]
+            if current['task_state'] is not None or \
+                    current['vm_state'] != from_state:
+                LOG.info('Not handling power-update %s of instance %s: '
+                         'vm_state %s, task_state %s', target,
+                         instance['uuid'], current['vm_state'],
+                         current['task_state'])
+                self._finish_event_action(context, instance, None)
+                return
+            state = self.driver.get_info(current).state
+            values: dict[str, Any] = {'power_state': state}
+            if (state == power_state.RUNNING) == (
+                    target == power_state.POWER_ON):
+                values['vm_state'] = to_state
+            else:
+                LOG.warning('power-update %s of instance %s, but its driver '
+                            'reports power state %s: only the power state '
+                            'is recorded', target, instance['uuid'],
+                            power_state.STATE_MAP.get(state, state))
+            try:
+                self.db.instance_update(context, instance['uuid'], values,
+                                        expected_task_state=None,
+                                        expected_vm_state=from_state)
+            except (exception.UnexpectedTaskStateError,
+                    exception.UnexpectedVMStateError) as exc:
+                LOG.info('Not handling power-update %s of instance %s: '
+                         '%s', target, instance['uuid'], exc)
+            else:
+                LOG.info('power-update %s: instance %s is now %s (power '
+                         'state %s)', target, instance['uuid'],
+                         values.get('vm_state', current['vm_state']),
+                         power_state.STATE_MAP.get(state, state))
+            self._finish_event_action(context, instance, None)
+
+    def _process_instance_event(self, instance: dict[str, Any],
+                                event: dict[str, Any]) -> None:
+        """An event nothing here waits for: upstream wakes the thread
+        waiting for it (a port plugged during spawn); this tree spawns
+        without waiting for the network service, so it is only logged."""
+        LOG.info('No waiting events found dispatching %s-%s for instance '
+                 '%s', event['name'], event.get('tag'), instance['uuid'])
+
+    def _finish_event_action(self, context: Any, instance: dict[str, Any],
+                             message: str | None) -> None:
+        """Finish the instance action the API recorded for the event."""
+        try:
+            self.db.action_finish(context, instance['uuid'],
+                                  message=message)
+        except exception.InstanceActionNotFound:
+            pass
+
+    _EVENT_HANDLERS: dict[str, Any] = {
+        'network-changed': _network_changed,
+        'network-vif-deleted': _network_vif_deleted,
+        'volume-extended': _volume_extended,
+        'power-update': _power_update,
+    }
 
     # -- moves: RPC calls from nova-conductor's move flows ---------------
     # Each runs this host's part as a flow and answers when it is done;
@@ -617,6 +966,15 @@ class ComputeManager:
         with self._locks(instance['uuid']):
             return bool(self.driver.instance_exists(instance))
 
+    def check_instance_shared_storage(self, context: Any,
+                                      data: Any) -> bool:
+        """Does this host see the mark another host's driver left where
+        an instance's files are (its
+        ``check_instance_shared_storage_local``): do both hosts have them
+        on one storage?"""
+        return bool(self.driver.check_instance_shared_storage_remote(
+            context, data))
+
     def live_migration_force_complete(self, context: Any,
                                       instance: dict[str, Any],
                                       migration: dict[str, Any]) -> None:
@@ -682,12 +1040,15 @@ class ComputeManager:
         return self.db.block_device_mapping_get_all_by_instance(
             context, instance['uuid'])
 
-    def _run(self, flow: str, context: Any, state: Any) -> bool:
-        """Run a cast's flow; True if it succeeded."""
+    def _run(self, flow: str, context: Any, state: Any,
+             lock: bool = True) -> bool:
+        """Run a cast's flow; True if it succeeded.  Not ``lock``: the
+        caller holds the instance's lock already."""
         # One flow per instance at a time in this process; across
         # processes the task_state compare-and-swap of each flow's first
         # state update does the same job.
-        with self._locks(state.instance['uuid']):
+        with (self._locks(state.instance['uuid']) if lock
+              else contextlib.nullcontext()):
             try:
                 self.flows.run(flow, context, state)
             except Exception as exc:
@@ -712,9 +1073,12 @@ class ComputeManager:
         """
         kwargs = {}
         if part and hasattr(self.recorder, 'as_part'):
-            # One step of the conductor's run: that run finishes the
-            # request's action when the whole move is done.
-            kwargs['recorder'] = self.recorder.as_part()
+            # One step of the conductor's run: recorded under the move's
+            # action, which the conductor names (a later request on the
+            # instance, an abort, has an action of its own); that run
+            # finishes it when the whole move is done.
+            kwargs['recorder'] = self.recorder.as_part(
+                getattr(context, 'action_id', None))
         with self._locks(state.instance['uuid']):
             try:
                 self.flows.run(flow, context, state, **kwargs)
@@ -728,3 +1092,10 @@ class ComputeManager:
                           state.instance['uuid'], exc)
                 raise (error(exc) if error else exception.NovaException(
                     f'{flow} failed: {type(exc).__name__}')) from exc
+
+
+def _crash_dump_error(exc: Exception) -> exception.NovaException:
+    if isinstance(exc, NotImplementedError):
+        return exception.TriggerCrashDumpNotSupported()
+    return exception.NovaException(
+        f'compute.trigger_crash_dump failed: {type(exc).__name__}')

@@ -22,3 +22,8 @@ STATE_MAP = {
     CRASHED: 'crashed',
     SUSPENDED: 'suspended',
 }
+
+# The tags of the power-update external event (2.76): the guest was
+# powered on or off outside nova.
+POWER_ON = 'POWER_ON'
+POWER_OFF = 'POWER_OFF'

@@ -25,9 +25,20 @@ History:
     1.4 - evacuate_instance (a call from nova-conductor's evacuate flow)
     1.5 - check_instance_exists (a call from nova-conductor's live
           migration flow: did the guest leave the source?)
+    1.6 - trigger_crash_dump (call)
+    1.7 - get_diagnostics, get_instance_diagnostics (calls)
+    1.8 - get_vnc_console (a call from the API: a console URL with its
+          token), validate_console_port (a call from nova-novncproxy:
+          is the token's console still the instance's?)
+    1.9 - check_instance_shared_storage (a call from an evacuation's
+          returning source to the instance's host: do they share the
+          instance's storage?)
+    1.10 - external_instance_event (a cast per host from the external
+           events API)
 
 Calls (the API waits for the answer) are the ones whose result is in the
-API's response: a device name, a new port, console text.
+API's response: a device name, a new port, console text, a crash
+dump the driver cannot trigger, a console URL.
 """
 
 from __future__ import annotations
@@ -45,7 +56,7 @@ TOPIC = 'compute'
 
 
 class ComputeAPI:
-    VERSION = '1.5'
+    VERSION = '1.10'
 
     def __init__(self) -> None:
         target = messaging.Target(topic=TOPIC, version=self.VERSION)
@@ -186,6 +197,15 @@ class ComputeAPI:
                 ctx, 'check_instance_exists', instance=instance))
 
     # -- end of live migration (1.3) ---------------------------------------
+
+    def check_instance_shared_storage(self, ctx: Any, data: Any,
+                                      instance: dict[str, Any],
+                                      host: str | None = None) -> bool:
+        """Does ``host`` (by default the instance's) see what ``data``
+        names (what this host's driver left where the instance's files
+        are, ``check_instance_shared_storage_local``)?"""
+        return bool(self._host(host or instance['host']).call(
+            ctx, 'check_instance_shared_storage', data=data))
 
     # -- evacuate (1.4; a call from nova-conductor) --------------------------
 
@@ -335,3 +355,38 @@ class ComputeAPI:
                            tail_length: int | None = None) -> str:
         return self._call(ctx, 'get_console_output', instance,
                           tail_length=tail_length)
+
+    def trigger_crash_dump(self, ctx: Any, instance: dict[str, Any]) -> None:
+        self._call(ctx, 'trigger_crash_dump', instance)
+
+    def get_diagnostics(self, ctx: Any,
+                        instance: dict[str, Any]) -> dict[str, Any]:
+        return self._call(ctx, 'get_diagnostics', instance)
+
+    def get_instance_diagnostics(self, ctx: Any, instance: dict[str, Any]
+                                 ) -> dict[str, Any]:
+        return self._call(ctx, 'get_instance_diagnostics', instance)
+
+    # -- remote consoles (1.8) ------------------------------------------------
+
+    def get_vnc_console(self, ctx: Any, instance: dict[str, Any],
+                        console_type: str) -> dict[str, Any]:
+        """The connection info of a new console token: ``access_url``
+        (with the token), ``token``, ``host``, ``port``,
+        ``internal_access_path``."""
+        return self._call(ctx, 'get_vnc_console', instance,
+                          console_type=console_type)
+
+    def validate_console_port(self, ctx: Any, instance: dict[str, Any],
+                              port: str, console_type: str) -> bool:
+        """Is ``port`` still the port of the instance's console?"""
+        return bool(self._call(ctx, 'validate_console_port', instance,
+                               port=port, console_type=console_type))
+
+    def external_instance_event(self, ctx: Any,
+                                instances: list[dict[str, Any]],
+                                events: list[dict[str, Any]],
+                                host: str) -> None:
+        """Hand ``host`` the events of its ``instances``."""
+        self._host(host).cast(ctx, 'external_instance_event',
+                              instances=instances, events=events)

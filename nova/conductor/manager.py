@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -15,8 +16,8 @@ from oslo_log import log as logging
 from oslo_utils import timeutils
 
 import nova.conf
+from nova import concurrency, exception
 from nova import context as nova_context
-from nova import exception
 from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import task_states, vm_states
 from nova.conductor.flows import base, local_delete_instance
@@ -110,7 +111,10 @@ class ConductorManager:
         return len(recovery.recover_interrupted_runs(
             self.flows, self.recorder, ctx, self.services, host=self.host,
             namespace='conductor', run_context=nova_context.for_run,
-            gone=(exception.InstanceNotFound,)))
+            gone=(exception.InstanceNotFound,),
+            concurrently=functools.partial(
+                concurrency.map_bounded,
+                workers=CONF.conductor.max_concurrent_recoveries)))
 
     # -- RPC methods ------------------------------------------------------
 
@@ -282,10 +286,27 @@ class ConductorManager:
     # -- end of evacuate --------------------------------------------------
 
     def _run_flow(self, flow: str, context: Any, state: Any) -> bool:
-        """Run a cast's flow; its failure handlers have recorded what went
-        wrong, and a cast has nobody to return the error to."""
+        """Run a cast's flow (a move); its failure handlers have recorded
+        what went wrong, and a cast has nobody to return the error to.
+
+        The run, and the parts the hosts run for it, are recorded under
+        the request's action, found now and named in the context of
+        every RPC call the flow makes: the hosts' later steps stay the
+        move's even when another request on the instance (an abort)
+        has come meanwhile.
+        """
+        kwargs = {}
+        action = None
+        if getattr(context, 'request_id', None):
+            action = self.db.action_get_by_request_id(
+                context, state.instance['uuid'], context.request_id)
+        if action is not None:
+            context = nova_context.RequestContext.from_dict(
+                dict(context.to_dict(), action_id=action['id']))
+            if hasattr(self.recorder, 'for_action'):
+                kwargs['recorder'] = self.recorder.for_action(action['id'])
         try:
-            self.flows.run(flow, context, state)
+            self.flows.run(flow, context, state, **kwargs)
         except Exception as exc:
             LOG.error('%s failed for instance %s: %s', flow,
                       state.instance['uuid'], exc)

@@ -10,10 +10,12 @@ api_group = cfg.OptGroup(
 api_opts = [
     cfg.StrOpt(
         'auth_strategy',
-        default='noauth2',
+        default='keystone',
         choices=[
             ('noauth2', 'X-Auth-Token "user:project"; user "admin" has the '
-                        'admin role. For tests and the embedded cloud only.'),
+                        'admin role. For tests and the embedded cloud only: '
+                        'nova-api and nova-all refuse it unless [DEFAULT] '
+                        'osapi_compute_listen is a loopback address.'),
             ('keystone', 'keystonemiddleware authtoken, configured in '
                          '[keystone_authtoken].'),
         ],

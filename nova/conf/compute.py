@@ -60,6 +60,18 @@ compute_opts = [
              'waiting in VERIFY_RESIZE is confirmed automatically by its '
              'new host; 0 disables the automatic confirm.'),
     cfg.IntOpt(
+        'block_device_allocate_retries',
+        default=60,
+        min=0,
+        help='How many times a build checks whether a volume it asked '
+             'the volume service to create (a block device mapping from '
+             'an image to a volume) is available before it fails.'),
+    cfg.IntOpt(
+        'block_device_allocate_retries_interval',
+        default=3,
+        min=0,
+        help='Seconds between those checks.'),
+    cfg.IntOpt(
         'long_rpc_timeout',
         default=1800,
         min=1,
@@ -86,6 +98,16 @@ compute_group_opts = [
              'nova-compute on this host left unfinished (each flow\'s '
              'interrupted-run policy decides which). Turn off only to '
              'inspect a crashed host by hand.'),
+    cfg.IntOpt(
+        'max_concurrent_recoveries',
+        default=10,
+        min=1,
+        help='How many instances nova-compute recovers at the same time '
+             'at start (the runs of one instance are always recovered one '
+             'after another). Recovery goes on in the background: the '
+             'service takes requests at once, and a request for an '
+             'instance still being recovered waits until its recovery '
+             'ends. 1 recovers one instance at a time.'),
 ]
 
 

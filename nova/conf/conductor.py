@@ -14,6 +14,15 @@ conductor_opts = [
              'which). Turn off only to inspect a crashed conductor by '
              'hand.'),
     cfg.IntOpt(
+        'max_concurrent_recoveries',
+        default=10,
+        min=1,
+        help='How many instances nova-conductor recovers at the same time '
+             'at start (the runs of one instance are always recovered one '
+             'after another). The conductor recovers before it takes '
+             'requests: its flows hold no per-instance lock a new request '
+             'could wait on.'),
+    cfg.IntOpt(
         'lost_build_timeout',
         default=300,
         min=0,

@@ -24,7 +24,11 @@ flow_opts = [
         help='Stage IDs (for example '
              '"compute.build_instance.notify_usage_start") to skip. Only '
              'stages flagged optional may be disabled; any other stage ID '
-             'stops the service at start.'),
+             'stops the service at start. Disabling a stage of an API '
+             'flow (e.g. "api.server_create.tags") disables its '
+             'behaviour only: its request fields are still accepted, '
+             'and ignored (logged at INFO), so the standard API stays '
+             'the same on every cloud.'),
     cfg.StrOpt(
         'record_stage_starts',
         default='reverting',

@@ -17,8 +17,10 @@ image_opts = [
         'backend',
         default='nova.image.local.LocalImageAPI',
         help='Import path of the image API class (an implementation of '
-             'nova.image.api.ImageAPI). Replace it to use a real image '
-             'service.'),
+             'nova.image.api.ImageAPI). nova.image.glance.GlanceImageAPI '
+             'reaches an Image API v2 service over REST (Glance, or '
+             'nova-image-api in a split deployment), configured by '
+             '[glance].'),
     cfg.StrOpt(
         'images_path',
         default='$state_path/images',

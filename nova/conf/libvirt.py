@@ -122,6 +122,24 @@ libvirt_opts = [
              'disks) of a guest live migrating to this host is sent to. '
              'Unset: libvirt\'s choice, the destination\'s host name. '
              '(Upstream\'s option.)'),
+    cfg.IntOpt(
+        'live_migration_bandwidth',
+        default=0,
+        min=0,
+        help='Most memory (and disk) a live migration sends per second, '
+             'in MiB; 0: as fast as the network allows. (Upstream\'s '
+             'option.)'),
+    cfg.BoolOpt(
+        'live_migration_permit_post_copy',
+        default=False,
+        help='Let a live migration switch to post-copy when it is forced '
+             'to complete (`openstack server migration force complete`): '
+             'the guest runs on the destination at once and pulls the '
+             'memory not copied yet, at the risk of losing the guest if '
+             'the network fails meanwhile. Off: forcing completion pauses '
+             'the guest on the source until its last pages are copied. '
+             'Needs QEMU and libvirt with post-copy support. (Upstream\'s '
+             'option.)'),
     cfg.StrOpt(
         'snapshots_directory',
         help='Where snapshots are written before they are uploaded to the '

@@ -37,6 +37,41 @@ api_service_opts = [
              'than a few buys no throughput.  Under eventlet see [wsgi] '
              'default_pool_size.  (Upstream nova counts processes here; '
              'this nova-api is one process.)'),
+    cfg.ListOpt(
+        'enabled_apis',
+        item_type=cfg.types.String(
+            choices=['osapi_compute', 'image', 'volume', 'network']),
+        default=['osapi_compute', 'image', 'volume', 'network'],
+        help='The HTTP APIs nova-api (and nova-all) serve on '
+             'osapi_compute_listen(_port): the Compute API at /, and the '
+             'in-tree image (Image API v2, at /image), volume (Block '
+             'Storage API v3, at /volume) and network (Networking API '
+             'v2.0, at /networking) services, as devstack mounts Glance, '
+             'Cinder and Neutron. Drop a service here when it runs as its '
+             'own process (nova-image-api, nova-volume, nova-network) or '
+             'when the real Glance, Cinder or Neutron serves it. Upstream '
+             'nova\'s option of this name lists osapi_compute and '
+             'metadata; the metadata API is not served by this nova.'),
+]
+
+#: Where each in-tree service listens when it runs as its own process
+#: (the standard ports of Glance, Cinder and Neutron).
+service_api_opts = [
+    opt
+    for name, port, binary in (('image_api', 9292, 'nova-image-api'),
+                               ('volume_api', 8776, 'nova-volume'),
+                               ('network_api', 9696, 'nova-network'))
+    for opt in (
+        cfg.HostAddressOpt(
+            f'{name}_listen',
+            default='0.0.0.0',
+            help=f'Address {binary} listens on.'),
+        cfg.PortOpt(
+            f'{name}_listen_port',
+            default=port,
+            help=f'TCP port {binary} listens on; 0 picks a free port '
+                 f'(written to [wsgi] port_file when set).'),
+    )
 ]
 
 wsgi_opts = [
@@ -85,9 +120,11 @@ wsgi_opts = [
 
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(api_service_opts)
+    conf.register_opts(service_api_opts)
     conf.register_group(wsgi_group)
     conf.register_opts(wsgi_opts, group=wsgi_group)
 
 
 def list_opts() -> dict:
-    return {'DEFAULT': api_service_opts, wsgi_group: wsgi_opts}
+    return {'DEFAULT': api_service_opts + service_api_opts,
+            wsgi_group: wsgi_opts}

@@ -33,6 +33,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import functools
+import ipaddress
 import json
 import os
 import re
@@ -225,6 +226,12 @@ _GROUPS = table_of(models.InstanceGroup)
 _GROUP_MEMBERS = table_of(models.InstanceGroupMember)
 _AGGREGATES = table_of(models.Aggregate)
 _AGGREGATE_HOSTS = table_of(models.AggregateHost)
+_CONSOLE_AUTH_TOKENS = table_of(models.ConsoleAuthToken)
+_NETWORKS = table_of(models.Network)
+_SUBNETS = table_of(models.Subnet)
+_SECGROUPS = table_of(models.SecurityGroup)
+_SECGROUP_RULES = table_of(models.SecurityGroupRule)
+_SECGROUP_PORTS = table_of(models.SecurityGroupPortBinding)
 
 
 # -- sessions -----------------------------------------------------------------
@@ -2203,26 +2210,41 @@ def flavor_access_get_by_flavor_id(context: Any,
             .order_by(fp.c.project_id)))
 
 
+def _flavor_internal_id_read(context: Any, flavorid: str) -> int:
+    """The flavor's internal ID, read in a transaction of its own.
+
+    Read before, not inside, the write that uses it: on SQLite a
+    transaction that reads and then writes cannot take the write lock
+    while another writer holds it ("database is locked" at once, not
+    after the busy timeout).  The ID never changes; a flavor deleted in
+    between fails the write's foreign key or matches nothing.
+    """
+    with reader(context) as session:
+        return _flavor_internal_id(session, flavorid)
+
+
 def flavor_access_add(context: Any, flavorid: str, project_id: str) -> Row:
     """:raises FlavorNotFound: :raises FlavorAccessExists:"""
+    flavor_id = _flavor_internal_id_read(context, flavorid)
     try:
         with writer(context) as session:
             return _insert(session, _FLAVOR_PROJECTS, {
-                'flavor_id': _flavor_internal_id(session, flavorid),
-                'project_id': project_id})
+                'flavor_id': flavor_id, 'project_id': project_id})
     except db_exc.DBDuplicateEntry:
         raise exception.FlavorAccessExists(flavor_id=flavorid,
                                            project_id=project_id) from None
+    except db_exc.DBReferenceError:
+        raise exception.FlavorNotFound(flavor_id=flavorid) from None
 
 
 def flavor_access_remove(context: Any, flavorid: str,
                          project_id: str) -> None:
     """:raises FlavorNotFound: :raises FlavorAccessNotFound:"""
     fp = _FLAVOR_PROJECTS
+    flavor_id = _flavor_internal_id_read(context, flavorid)
     with writer(context) as session:
         result = session.execute(sa.delete(fp).where(
-            fp.c.flavor_id == _flavor_internal_id(session, flavorid),
-            fp.c.project_id == project_id))
+            fp.c.flavor_id == flavor_id, fp.c.project_id == project_id))
     if not result.rowcount:
         raise exception.FlavorAccessNotFound(flavor_id=flavorid,
                                              project_id=project_id)
@@ -2504,13 +2526,15 @@ def block_device_mapping_destroy_by_instance_and_volume(
 
 def fixed_ip_associate(context: Any, network: str, address: str,
                        instance_uuid: str | None, mac: str,
-                       port_id: str) -> Row:
+                       port_id: str,
+                       fields: dict[str, Any] | None = None) -> Row:
     """Take ``address`` on ``network`` for a port: one INSERT, which the
-    unique (network, address) key makes race-safe.
+    unique (network, address) key makes race-safe.  ``fields`` sets the
+    port's other columns (name, project_id, host, preserve_on_delete).
 
     :raises FixedIpAlreadyInUse:
     """
-    values = {'network': network, 'address': address,
+    values = {**(fields or {}), 'network': network, 'address': address,
               'instance_uuid': instance_uuid, 'mac': mac, 'port_id': port_id}
     try:
         return transaction(
@@ -2562,22 +2586,453 @@ def fixed_ip_get_addresses(context: Any, network: str) -> set[str]:
             ip.c.network == network)).scalars())
 
 
-def fixed_ip_disassociate(context: Any, port_id: str) -> bool:
-    """Free a port's address; False if there was no such port."""
+def fixed_ip_disassociate(context: Any, port_id: str,
+                          unbound_only: bool = False) -> bool:
+    """Free a port's address; False if there was no such port (or, with
+    ``unbound_only``, an instance has it)."""
     ip = _FIXED_IPS
+    query = sa.delete(ip).where(ip.c.port_id == port_id)
+    if unbound_only:
+        query = query.where(ip.c.instance_uuid.is_(None))
     with writer(context) as session:
-        return bool(session.execute(sa.delete(ip).where(
-            ip.c.port_id == port_id)).rowcount)
+        return bool(session.execute(query).rowcount)
 
 
 def fixed_ips_disassociate_by_instance(context: Any,
                                        instance_uuid: str) -> int:
-    """Free every address of an instance; returns how many."""
+    """Release every port of an instance: delete those nova created for
+    it, unbind those the user created (``preserve_on_delete``), in one
+    transaction; returns how many ports it released."""
     ip = _FIXED_IPS
-    statement = _template('fixed_ips_free_instance', lambda: sa.delete(
-        ip).where(ip.c.instance_uuid == sa.bindparam('b_uuid')))
-    return transaction(lambda connection: connection.execute(
-        statement, {'b_uuid': instance_uuid}).rowcount, context)
+    delete = _template('fixed_ips_free_instance', lambda: sa.delete(
+        ip).where(ip.c.instance_uuid == sa.bindparam('b_uuid'),
+                  ip.c.preserve_on_delete == sa.false()))
+    unbind = _template('fixed_ips_unbind_instance', lambda: sa.update(
+        ip).where(ip.c.instance_uuid == sa.bindparam('b_uuid')).values(
+        instance_uuid=None, host=None))
+
+    def release(connection: Any) -> int:
+        parameters = {'b_uuid': instance_uuid}
+        freed = connection.execute(delete, parameters).rowcount
+        return freed + connection.execute(unbind, parameters).rowcount
+
+    return transaction(release, context)
+
+
+def fixed_ip_get_all(context: Any,
+                     filters: dict[str, Any] | None = None) -> list[Row]:
+    """Every port whose columns equal ``filters`` (a list value: any of
+    its items), in creation order."""
+    ip = _FIXED_IPS
+    query = sa.select(ip).order_by(ip.c.id)
+    for key, value in (filters or {}).items():
+        column = ip.c[key]
+        if isinstance(value, (list, tuple, set)):
+            query = query.where(column.in_(list(value)))
+        else:
+            query = query.where(column == value)
+    with reader(context) as session:
+        return _as_dicts(session.execute(query))
+
+
+def fixed_ip_bind(context: Any, port_id: str, instance_uuid: str,
+                  values: dict[str, Any]) -> bool:
+    """Give a port that no instance has to ``instance_uuid`` (and set
+    ``values``); False if the port is gone or another instance has it.
+    One conditional UPDATE, so two servers cannot both take a port."""
+    ip = _FIXED_IPS
+    with writer(context) as session:
+        return bool(session.execute(sa.update(ip).where(
+            ip.c.port_id == port_id,
+            sa.or_(ip.c.instance_uuid.is_(None),
+                   ip.c.instance_uuid == instance_uuid)).values(
+            instance_uuid=instance_uuid, **values)).rowcount)
+
+
+def fixed_ips_set_host(context: Any, instance_uuid: str,
+                       host: str | None) -> int:
+    """Bind every port of an instance to ``host``; how many."""
+    ip = _FIXED_IPS
+    with writer(context) as session:
+        return int(session.execute(sa.update(ip).where(
+            ip.c.instance_uuid == instance_uuid).values(host=host)).rowcount)
+
+
+def fixed_ip_update(context: Any, port_id: str,
+                    values: dict[str, Any]) -> bool:
+    """Set a port's columns; False if there is no such port."""
+    ip = _FIXED_IPS
+    with writer(context) as session:
+        return bool(session.execute(sa.update(ip).where(
+            ip.c.port_id == port_id).values(**values)).rowcount)
+
+
+# -- networks and subnets (nova.network's local service) ----------------------
+
+
+def network_create(context: Any, values: dict[str, Any]) -> Row:
+    values = dict(values)
+    values.setdefault('id', str(uuidlib.uuid4()))
+    return transaction(
+        lambda connection: _insert(connection, _NETWORKS, values), context)
+
+
+def network_get(context: Any, network_id: str) -> Row:
+    """:raises NetworkNotFound:"""
+    n = _NETWORKS
+    with reader(context) as session:
+        row = session.execute(sa.select(n).where(
+            n.c.id == network_id)).first()
+    if row is None:
+        raise exception.NetworkNotFound(network_id=network_id)
+    return dict(row._mapping)
+
+
+def network_get_all(context: Any,
+                    filters: dict[str, Any] | None = None) -> list[Row]:
+    """Networks whose columns equal ``filters``, in creation order."""
+    n = _NETWORKS
+    query = _where_in(sa.select(n), n, filters).order_by(n.c.created_at,
+                                                         n.c.id)
+    with reader(context) as session:
+        return _as_dicts(session.execute(query))
+
+
+def network_update(context: Any, network_id: str,
+                   values: dict[str, Any]) -> None:
+    """:raises NetworkNotFound:"""
+    n = _NETWORKS
+    with writer(context) as session:
+        done = session.execute(sa.update(n).where(
+            n.c.id == network_id).values(updated_at=timeutils.utcnow(),
+                                         **values)).rowcount
+    if not done:
+        raise exception.NetworkNotFound(network_id=network_id)
+
+
+def network_destroy(context: Any, network_id: str) -> None:
+    """Delete a network and its subnets, in one transaction.
+
+    :raises NetworkNotFound: :raises NetworkInUse: it has ports.
+    """
+    n, s, ip = _NETWORKS, _SUBNETS, _FIXED_IPS
+
+    def destroy(connection: Any) -> int:
+        # Locks the network's row: a subnet or port made meanwhile
+        # reads it first (subnet_create, fixed_ip_associate's caller).
+        found = connection.execute(sa.select(n.c.id).where(
+            n.c.id == network_id).with_for_update()).first()
+        if found is None:
+            return 0
+        used = connection.execute(sa.select(ip.c.port_id).where(
+            ip.c.network == network_id).limit(1)).first()
+        if used is not None:
+            raise exception.NetworkInUse(net_id=network_id)
+        connection.execute(sa.delete(s).where(s.c.network_id == network_id))
+        return int(connection.execute(sa.delete(n).where(
+            n.c.id == network_id)).rowcount)
+
+    if not transaction(destroy, context):
+        raise exception.NetworkNotFound(network_id=network_id)
+
+
+def subnet_create(context: Any, values: dict[str, Any]) -> Row:
+    """:raises NetworkNotFound: the network is gone."""
+    values = dict(values)
+    values.setdefault('id', str(uuidlib.uuid4()))
+    try:
+        return transaction(
+            lambda connection: _insert(connection, _SUBNETS, values),
+            context)
+    except db_exc.DBReferenceError:
+        raise exception.NetworkNotFound(
+            network_id=values.get('network_id')) from None
+
+
+def subnet_get(context: Any, subnet_id: str) -> Row:
+    """:raises SubnetNotFound:"""
+    s = _SUBNETS
+    with reader(context) as session:
+        row = session.execute(sa.select(s).where(s.c.id == subnet_id)).first()
+    if row is None:
+        raise exception.SubnetNotFound(subnet_id=subnet_id)
+    return dict(row._mapping)
+
+
+def subnet_get_all(context: Any,
+                   filters: dict[str, Any] | None = None) -> list[Row]:
+    """Subnets whose columns equal ``filters``, in creation order."""
+    s = _SUBNETS
+    query = _where_in(sa.select(s), s, filters).order_by(s.c.created_at,
+                                                         s.c.id)
+    with reader(context) as session:
+        return _as_dicts(session.execute(query))
+
+
+def subnet_destroy(context: Any, subnet_id: str) -> None:
+    """Delete a subnet none of whose addresses a port has.
+
+    :raises SubnetNotFound: :raises SubnetInUse:
+    """
+    s, ip = _SUBNETS, _FIXED_IPS
+
+    def destroy(connection: Any) -> int:
+        subnet = connection.execute(sa.select(s).where(
+            s.c.id == subnet_id).with_for_update()).first()
+        if subnet is None:
+            return 0
+        cidr = ipaddress.ip_network(subnet.cidr)
+        for address in connection.execute(sa.select(ip.c.address).where(
+                ip.c.network == subnet.network_id)).scalars():
+            if ipaddress.ip_address(address) in cidr:
+                raise exception.SubnetInUse(subnet_id=subnet_id)
+        return int(connection.execute(sa.delete(s).where(
+            s.c.id == subnet_id)).rowcount)
+
+    if not transaction(destroy, context):
+        raise exception.SubnetNotFound(subnet_id=subnet_id)
+
+
+# -- security groups (nova.network's local service) ---------------------------
+
+
+def _where_in(query: Any, table: sa.Table,
+              filters: dict[str, Any] | None) -> Any:
+    """``query`` restricted to rows whose columns equal ``filters`` (a
+    list value: any of its items)."""
+    for key, value in (filters or {}).items():
+        column = table.c[key]
+        if isinstance(value, (list, tuple, set, frozenset)):
+            query = query.where(column.in_(list(value)))
+        else:
+            query = query.where(column == value)
+    return query
+
+
+def security_group_create(context: Any, values: dict[str, Any],
+                          rules: Sequence[dict[str, Any]] = ()) -> Row:
+    """A group and its first ``rules`` in one transaction (a rule's
+    ``remote_group_id`` ``'self'`` names the new group).
+
+    :raises SecurityGroupExists: the project's default group exists
+        already (``default_for`` set).
+    """
+    values = dict(values)
+    values.setdefault('id', str(uuidlib.uuid4()))
+
+    def create(connection: Any) -> Row:
+        group = _insert(connection, _SECGROUPS, values)
+        for rule in rules:
+            rule = dict(rule, security_group_id=group['id'],
+                        project_id=group['project_id'])
+            if rule.get('remote_group_id') == 'self':
+                rule['remote_group_id'] = group['id']
+            rule.setdefault('id', str(uuidlib.uuid4()))
+            _insert(connection, _SECGROUP_RULES, rule)
+        return group
+
+    try:
+        return transaction(create, context)
+    except db_exc.DBDuplicateEntry:
+        raise exception.SecurityGroupExists(
+            security_group_name=values.get('name'),
+            project_id=values.get('project_id')) from None
+
+
+def security_group_get(context: Any, group_id: str) -> Row:
+    """:raises SecurityGroupNotFound:"""
+    g = _SECGROUPS
+    with reader(context) as session:
+        row = session.execute(sa.select(g).where(g.c.id == group_id)).first()
+    if row is None:
+        raise exception.SecurityGroupNotFound(security_group_id=group_id)
+    return dict(row._mapping)
+
+
+def security_group_get_default(context: Any, project_id: str) -> Row | None:
+    """The project's ``default`` group, if it has been made."""
+    g = _SECGROUPS
+    with reader(context) as session:
+        return _as_dict(session.execute(sa.select(g).where(
+            g.c.default_for == project_id)).first())
+
+
+def security_group_get_all(context: Any,
+                           filters: dict[str, Any] | None = None,
+                           ) -> list[Row]:
+    """Groups whose columns equal ``filters``, in creation order."""
+    g = _SECGROUPS
+    query = _where_in(sa.select(g), g, filters).order_by(g.c.created_at,
+                                                         g.c.id)
+    with reader(context) as session:
+        return _as_dicts(session.execute(query))
+
+
+def security_group_update(context: Any, group_id: str,
+                          values: dict[str, Any]) -> None:
+    """:raises SecurityGroupNotFound:"""
+    g = _SECGROUPS
+    with writer(context) as session:
+        done = session.execute(sa.update(g).where(g.c.id == group_id).values(
+            updated_at=timeutils.utcnow(), **values)).rowcount
+    if not done:
+        raise exception.SecurityGroupNotFound(security_group_id=group_id)
+
+
+def security_group_destroy(context: Any, group_id: str) -> None:
+    """Delete a group and its rules.
+
+    :raises SecurityGroupNotFound: :raises SecurityGroupInUse: a port
+        has it (or a rule of another group names it as remote group, as
+        Neutron refuses).
+    """
+    g, b, r = _SECGROUPS, _SECGROUP_PORTS, _SECGROUP_RULES
+
+    def destroy(connection: Any) -> int:
+        used = connection.execute(sa.select(b.c.port_id).where(
+            b.c.security_group_id == group_id).limit(1)).first()
+        if used is not None:
+            raise exception.SecurityGroupInUse(id=group_id)
+        connection.execute(sa.delete(r).where(
+            r.c.security_group_id == group_id))
+        return int(connection.execute(sa.delete(g).where(
+            g.c.id == group_id)).rowcount)
+
+    try:
+        deleted = transaction(destroy, context)
+    except db_exc.DBReferenceError:
+        # A port took the group meanwhile.
+        raise exception.SecurityGroupInUse(id=group_id) from None
+    if not deleted:
+        raise exception.SecurityGroupNotFound(security_group_id=group_id)
+
+
+def security_group_rule_create(context: Any, values: dict[str, Any]) -> Row:
+    """:raises SecurityGroupNotFound: the group (or remote group) is gone.
+    """
+    values = dict(values)
+    values.setdefault('id', str(uuidlib.uuid4()))
+    try:
+        return transaction(
+            lambda connection: _insert(connection, _SECGROUP_RULES, values),
+            context)
+    except db_exc.DBReferenceError:
+        raise exception.SecurityGroupNotFound(
+            security_group_id=values.get('security_group_id')) from None
+
+
+def security_group_rule_get(context: Any, rule_id: str) -> Row:
+    """:raises SecurityGroupRuleNotFound:"""
+    r = _SECGROUP_RULES
+    with reader(context) as session:
+        row = session.execute(sa.select(r).where(r.c.id == rule_id)).first()
+    if row is None:
+        raise exception.SecurityGroupRuleNotFound(rule_id=rule_id)
+    return dict(row._mapping)
+
+
+def security_group_rule_get_all(context: Any,
+                                filters: dict[str, Any] | None = None,
+                                ) -> list[Row]:
+    """Rules whose columns equal ``filters``, in creation order."""
+    r = _SECGROUP_RULES
+    query = _where_in(sa.select(r), r, filters).order_by(r.c.created_at,
+                                                         r.c.id)
+    with reader(context) as session:
+        return _as_dicts(session.execute(query))
+
+
+def security_group_rule_destroy(context: Any, rule_id: str) -> None:
+    """:raises SecurityGroupRuleNotFound:"""
+    r = _SECGROUP_RULES
+    with writer(context) as session:
+        done = session.execute(sa.delete(r).where(r.c.id == rule_id)).rowcount
+    if not done:
+        raise exception.SecurityGroupRuleNotFound(rule_id=rule_id)
+
+
+def port_security_groups_get(context: Any, port_ids: Sequence[str],
+                             ) -> dict[str, list[str]]:
+    """Port ID -> the IDs of its security groups."""
+    b = _SECGROUP_PORTS
+    found: dict[str, list[str]] = {p: [] for p in port_ids}
+    if not found:
+        return found
+    with reader(context) as session:
+        for port_id, group_id in session.execute(sa.select(
+                b.c.port_id, b.c.security_group_id).where(
+                b.c.port_id.in_(list(found))).order_by(
+                b.c.security_group_id)):
+            found[port_id].append(group_id)
+    return found
+
+
+def port_security_groups_set(context: Any, port_ids: Sequence[str],
+                             group_ids: Sequence[str],
+                             new_ports: bool = False) -> None:
+    """Make ``group_ids`` the security groups of each port, in one
+    transaction; ``new_ports``: ports that have none yet (one INSERT).
+
+    :raises SecurityGroupNotFound: a group is gone.
+    :raises PortNotFound: a port is gone.
+    """
+    b = _SECGROUP_PORTS
+    wanted = list(dict.fromkeys(group_ids))
+
+    def replace(connection: Any) -> None:
+        if not new_ports:
+            connection.execute(sa.delete(b).where(
+                b.c.port_id.in_(list(port_ids))))
+        rows = [{'port_id': p, 'security_group_id': g}
+                for p in port_ids for g in wanted]
+        if rows:
+            connection.execute(sa.insert(b), rows)
+
+    if port_ids:
+        _write_bindings(context, replace, port_ids, wanted)
+
+
+def port_security_group_add(context: Any, port_ids: Sequence[str],
+                            group_id: str) -> None:
+    """Add a group to ports that do not have it yet.
+
+    :raises SecurityGroupNotFound: :raises PortNotFound:
+    """
+    b = _SECGROUP_PORTS
+
+    def add(connection: Any) -> None:
+        connection.execute(sa.insert(b), [
+            {'port_id': p, 'security_group_id': group_id}
+            for p in port_ids])
+
+    if port_ids:
+        _write_bindings(context, add, port_ids, [group_id])
+
+
+def port_security_group_remove(context: Any, port_ids: Sequence[str],
+                               group_id: str) -> int:
+    """Take a group from ports; how many had it."""
+    b = _SECGROUP_PORTS
+    if not port_ids:
+        return 0
+    with writer(context) as session:
+        return int(session.execute(sa.delete(b).where(
+            b.c.port_id.in_(list(port_ids)),
+            b.c.security_group_id == group_id)).rowcount)
+
+
+@retry_on_deadlock
+def _write_bindings(context: Any, body: Callable[[Any], None],
+                    port_ids: Sequence[str],
+                    group_ids: Sequence[str]) -> None:
+    try:
+        transaction(body, context)
+    except db_exc.DBReferenceError as error:
+        if error.key_table == _FIXED_IPS.name or error.key == 'port_id':
+            raise exception.PortNotFound(
+                port_id=', '.join(port_ids)) from None
+        raise exception.SecurityGroupNotFound(
+            security_group_id=', '.join(group_ids)) from None
 
 
 # -- volumes (nova.volume's local volumes) ------------------------------------
@@ -3045,3 +3500,46 @@ def aggregate_host_delete(context: Any, aggregate_id: int,
                 h.c.host == host)).rowcount:
             raise exception.AggregateHostNotFound(
                 aggregate_id=aggregate_id, host=host)
+
+
+# -- console auth tokens ------------------------------------------------------
+
+
+def console_auth_token_create(context: Any, values: dict[str, Any]) -> Row:
+    """Store a console token (``values`` has its ``token_hash``, never
+    the token)."""
+    with writer(context) as session:
+        return _insert(session, _CONSOLE_AUTH_TOKENS, dict(values))
+
+
+def console_auth_token_get_valid(context: Any, token_hash: str,
+                                 instance_uuid: str | None = None,
+                                 ) -> Row | None:
+    """The unexpired token of hash ``token_hash`` (and of the instance
+    ``instance_uuid`` if given); None if there is none: an expired token
+    is as good as a missing one."""
+    c = _CONSOLE_AUTH_TOKENS
+    conditions = [c.c.token_hash == token_hash,
+                  c.c.expires > int(timeutils.utcnow_ts())]
+    if instance_uuid is not None:
+        conditions.append(c.c.instance_uuid == instance_uuid)
+    with reader(context) as session:
+        return _as_dict(session.execute(
+            sa.select(c).where(*conditions)).first())
+
+
+def console_auth_token_destroy_all_by_instance(context: Any,
+                                               instance_uuid: str) -> int:
+    """Remove every console token of an instance; how many."""
+    c = _CONSOLE_AUTH_TOKENS
+    with writer(context) as session:
+        return int(session.execute(sa.delete(c).where(
+            c.c.instance_uuid == instance_uuid)).rowcount)
+
+
+def console_auth_token_destroy_expired(context: Any) -> int:
+    """Remove the tokens that have expired; how many."""
+    c = _CONSOLE_AUTH_TOKENS
+    with writer(context) as session:
+        return int(session.execute(sa.delete(c).where(
+            c.c.expires <= int(timeutils.utcnow_ts()))).rowcount)

@@ -556,6 +556,14 @@ class FixedIP(TimestampMixin, Base):
     instance_uuid: Mapped[str | None] = mapped_column(sa.String(36))
     mac: Mapped[str | None] = mapped_column(sa.String(17))
     port_id: Mapped[str] = mapped_column(sa.String(36), nullable=False)
+    #: The Networking API's fields of the port (migration 0005).
+    name: Mapped[str | None] = mapped_column(sa.String(255))
+    project_id: Mapped[str | None] = mapped_column(sa.String(255))
+    host: Mapped[str | None] = mapped_column(sa.String(255))
+    #: True for a port the user created: a server's delete unbinds it.
+    preserve_on_delete: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False,
+        server_default=sa.false())
 
 
 class Volume(TimestampMixin, Base):
@@ -701,3 +709,162 @@ class AggregateHost(TimestampMixin, Base):
                                   ondelete='CASCADE'),
         nullable=False)
     host: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+
+
+# -- remote consoles ----------------------------------------------------------
+
+
+class ConsoleAuthToken(TimestampMixin, Base):
+    """A token that opens an instance's remote console through a proxy.
+
+    Only the token's SHA-256 hash is stored; the token itself is in the
+    console URL the user got.  ``host``/``port`` is the console server
+    (a guest's VNC server on its compute host) the proxy connects to;
+    ``expires`` is a Unix time.
+    """
+
+    __tablename__ = 'console_auth_tokens'
+    __table_args__ = _args(
+        sa.UniqueConstraint('token_hash',
+                            name='uniq_console_auth_tokens0token_hash'),
+        sa.Index('console_auth_tokens_instance_uuid_idx', 'instance_uuid'),
+        sa.Index('console_auth_tokens_host_expires_idx', 'host', 'expires'),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True,
+                                    autoincrement=True)
+    token_hash: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    #: novnc ...
+    console_type: Mapped[str] = mapped_column(sa.String(255),
+                                              nullable=False)
+    host: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    port: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    internal_access_path: Mapped[str | None] = mapped_column(
+        sa.String(255))
+    instance_uuid: Mapped[str] = mapped_column(sa.String(36),
+                                               nullable=False)
+    expires: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    access_url_base: Mapped[str | None] = mapped_column(sa.String(255))
+# -- networks and subnets (nova.network's local service) ----------------------
+
+
+class Network(TimestampMixin, Base):
+    """A network a user created (``POST /v2.0/networks``); the flat
+    network is configuration and has no row."""
+
+    __tablename__ = 'networks'
+    __table_args__ = _args(
+        sa.Index('networks_project_id_idx', 'project_id'),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255), nullable=False,
+                                      default='')
+    project_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    shared: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=False,
+        server_default=sa.false())
+    admin_state_up: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=True, server_default=sa.true())
+
+
+class Subnet(TimestampMixin, Base):
+    """A subnet of a user's network; its allocation pool is its CIDR's
+    host addresses but the gateway's."""
+
+    __tablename__ = 'subnets'
+    __table_args__ = _args(
+        sa.Index('subnets_network_id_idx', 'network_id'),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    network_id: Mapped[str] = mapped_column(
+        sa.String(36), sa.ForeignKey('networks.id',
+                                     name='fk_subnets_network_id'),
+        nullable=False)
+    name: Mapped[str] = mapped_column(sa.String(255), nullable=False,
+                                      default='')
+    project_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    cidr: Mapped[str] = mapped_column(sa.String(64), nullable=False)
+    ip_version: Mapped[int] = mapped_column(sa.Integer, nullable=False)
+    gateway_ip: Mapped[str | None] = mapped_column(sa.String(64))
+    enable_dhcp: Mapped[bool] = mapped_column(
+        sa.Boolean, nullable=False, default=True, server_default=sa.true())
+
+
+# -- security groups (nova.network's local service) ---------------------------
+
+
+class SecurityGroup(TimestampMixin, Base):
+    """A Neutron security group of the local network service."""
+
+    __tablename__ = 'security_groups'
+    __table_args__ = _args(
+        sa.UniqueConstraint('default_for',
+                            name='uniq_security_groups0default_for'),
+        sa.Index('security_groups_project_id_idx', 'project_id'),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(255), nullable=False,
+                                      default='')
+    description: Mapped[str | None] = mapped_column(sa.String(255))
+    project_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    #: The project whose ``default`` group this is (NULL for the others):
+    #: the unique key keeps two first uses from making two defaults.
+    default_for: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class SecurityGroupRule(TimestampMixin, Base):
+    """A rule of a security group (Neutron's fields)."""
+
+    __tablename__ = 'security_group_rules'
+    __table_args__ = _args(
+        sa.Index('security_group_rules_group_idx', 'security_group_id'),
+    )
+
+    id: Mapped[str] = mapped_column(sa.String(36), primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(
+        sa.String(36), sa.ForeignKey(
+            'security_groups.id',
+            name='fk_security_group_rules_security_group_id',
+            ondelete='CASCADE'),
+        nullable=False)
+    project_id: Mapped[str] = mapped_column(sa.String(255), nullable=False)
+    #: ingress | egress
+    direction: Mapped[str] = mapped_column(sa.String(16), nullable=False)
+    #: IPv4 | IPv6
+    ethertype: Mapped[str] = mapped_column(sa.String(40), nullable=False)
+    protocol: Mapped[str | None] = mapped_column(sa.String(40))
+    port_range_min: Mapped[int | None] = mapped_column(sa.Integer)
+    port_range_max: Mapped[int | None] = mapped_column(sa.Integer)
+    remote_ip_prefix: Mapped[str | None] = mapped_column(sa.String(255))
+    remote_group_id: Mapped[str | None] = mapped_column(
+        sa.String(36), sa.ForeignKey(
+            'security_groups.id',
+            name='fk_security_group_rules_remote_group_id',
+            ondelete='CASCADE'))
+    description: Mapped[str | None] = mapped_column(sa.String(255))
+
+
+class SecurityGroupPortBinding(Base):
+    """A port's security group.  Deleting the port deletes its
+    bindings; a group with ports cannot be deleted (the foreign key)."""
+
+    __tablename__ = 'security_group_port_bindings'
+    __table_args__ = _args(
+        sa.Index('security_group_port_bindings_group_idx',
+                 'security_group_id'),
+    )
+
+    port_id: Mapped[str] = mapped_column(
+        sa.String(36), sa.ForeignKey(
+            'fixed_ips.port_id',
+            name='fk_security_group_port_bindings_port_id',
+            ondelete='CASCADE'),
+        primary_key=True)
+    security_group_id: Mapped[str] = mapped_column(
+        sa.String(36), sa.ForeignKey(
+            'security_groups.id',
+            name='fk_security_group_port_bindings_security_group_id'),
+        primary_key=True)

@@ -59,6 +59,14 @@ scalar subquery inside its own INSERT (and reads the ID back with
 the action ID passes it instead: ``recorder.for_action(action_id)`` gives
 a recorder bound to it, for ``engine.run(..., recorder=...)``.
 
+A move is one request whose runs start long after it, on several hosts,
+while other requests on the same instance may come (a live migration's
+abort or force-complete): the conductor links its run to the move's
+action when it starts and passes that action's ID in the context of
+its RPC calls (``RequestContext.action_id``), and each host's part is
+recorded under it (``recorder.as_part(action_id)``), not under whichever
+action is newest for the request ID then.
+
 Secrets: tracebacks and messages are stored with passwords and user
 data masked (:func:`nova.db.api.mask_secrets`); nothing here logs them,
 and the state (which holds user data and admin passwords) is never
@@ -284,13 +292,14 @@ class DBRecorder:
         """This recorder, with runs linked to ``action_id`` (no lookup)."""
         return _ActionRecorder(self, action_id)
 
-    def as_part(self) -> _PartRecorder:
+    def as_part(self, action_id: int | None = None) -> _PartRecorder:
         """This recorder, for runs that do one part of a run elsewhere
         (a compute host's step of a move the conductor orchestrates):
-        their events join the request's action, but ending does not
-        finish it - the orchestrating run does, when the whole request
-        is done."""
-        return _PartRecorder(self)
+        their events join the request's action - ``action_id`` when the
+        caller knows it, else the one found by request ID - but ending
+        does not finish it: the orchestrating run does, when the whole
+        request is done."""
+        return _PartRecorder(self, action_id)
 
     # -- Recorder protocol ---------------------------------------------
 
@@ -784,11 +793,9 @@ class _ActionRecorder:
 class _PartRecorder(_ActionRecorder):
     """A :class:`DBRecorder` whose runs do not finish their action."""
 
-    def __init__(self, parent: DBRecorder) -> None:
-        super().__init__(parent, None)
-
     def run_started(self, run: RunInfo) -> None:
-        self._parent._run_started(run, None, explicit=False)
+        self._parent._run_started(run, self.action_id,
+                                  explicit=self.action_id is not None)
         state = self._parent._runs.get(run.run_id)
         if state is not None:
             state.finishes_action = False

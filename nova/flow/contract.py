@@ -25,8 +25,9 @@ State fields are documented where they are declared, in the dataclass::
 A field's doc is the ``doc`` of its metadata or else the ``#:`` comment
 right above it (the attribute-comment convention Sphinx reads); a field is
 writable unless its metadata says ``writable=False``.  A hook that assigns a
-read-only field fails its stage with :class:`ReadOnlyFieldError` naming the
-hook, the stage and the field (the field gets its value back).
+read-only field, or changes the content of one holding a dict, list or set,
+fails its stage with :class:`ReadOnlyFieldError` naming the hook, the stage
+and the field (the field gets its value back).
 
 The contract of every registered flow is committed as a JSON snapshot
 (:func:`snapshot_path`); :func:`compare` says what differs between a
@@ -95,12 +96,16 @@ class ReadOnlyFieldError(FlowError, AttributeError):
     """A hook assigned a state field the flow's contract keeps read-only."""
 
     def __init__(self, hook: str, stage_id: str, state_type: type,
-                 field: str) -> None:
+                 field: str, in_place: bool = False) -> None:
         self.hook = hook
         self.stage_id = stage_id
         self.field = field
+        #: True when the hook changed the field's value (a dict, list or
+        #: set) in place rather than assigning the field.
+        self.in_place = in_place
+        how = 'changed the content of' if in_place else 'assigned'
         super().__init__(
-            f"hook '{hook}' at stage '{stage_id}' assigned field '{field}' "
+            f"hook '{hook}' at stage '{stage_id}' {how} field '{field}' "
             f"of {state_type.__name__}, which the flow's contract keeps "
             f"read-only for hooks")
 
@@ -556,15 +561,104 @@ def check_flow(flow: spec.Flow[Any], tree: str = TREE,
 
 # -- enforcing read-only fields ------------------------------------------
 
-def guard(fn: Callable[..., Any], hook: str, stage_id: str,
-          state_type: type) -> Callable[..., Any]:
-    """``fn(ctx, state, ...)`` held to the state type's read-only fields:
-    when it returns (or raises) having assigned or deleted one, the field
-    gets its value back and :class:`ReadOnlyFieldError` is raised.
+#: The values of a read-only field whose content is checked too: a hook
+#: may not change them in place (``state.instance['host'] = ...``).
+_CONTAINERS = (dict, list, set)
 
-    Checking identities after the call rather than handing the hook a
-    proxy keeps the state what it is (its type, ``dataclasses``
-    functions) and costs a fraction of a microsecond per call.
+
+def _copy(value: Any) -> Any:
+    """A copy of the dicts, lists and sets in ``value``, nested ones
+    included, sharing everything else (scalars, datetimes, objects):
+    what a hook could change in place and a comparison can see."""
+    if isinstance(value, dict):
+        return {key: _copy(item) if isinstance(item, _CONTAINERS) else item
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_copy(item) if isinstance(item, _CONTAINERS) else item
+                for item in value]
+    if isinstance(value, set):
+        return set(value)
+    return value
+
+
+#: id() of a read-only dict, list or set -> the latest copy of its
+#: content, see _snapshot.
+_SNAPSHOTS: dict[int, Any] = {}
+#: How many copies _SNAPSHOTS keeps before it starts again (a bound on
+#: its memory: the records of that many runs at the same time).
+_SNAPSHOTS_KEPT = 256
+
+
+def _snapshot(value: Any) -> Any:
+    """What ``value``'s content is now, to compare with after a hook
+    call: the copy taken last of this object if its content still equals
+    it, else a new copy (:func:`_copy`).
+
+    A flow's stages run one after the other on the same record, which
+    few of them change: one copy of it serves the guarded hook calls of
+    every stage until one does, each of them paying a comparison (in C)
+    instead of a copy.  Reuse changes no verdict: the copy is never
+    handed out or changed, and equal to the content it stands for, so
+    ``content != copy`` after the call is what it is with a fresh copy
+    (equality of the record's values - strings, numbers, datetimes - is
+    an equivalence).  id() is only where to look: a copy found under the
+    id of another object is used only if equal to that object's content,
+    as it then could have been taken from it.
+    """
+    key = id(value)
+    saved = _SNAPSHOTS.get(key)
+    if saved is not None and not value != saved:
+        return saved
+    saved = _copy(value)
+    if len(_SNAPSHOTS) >= _SNAPSHOTS_KEPT:
+        _SNAPSHOTS.clear()
+    _SNAPSHOTS[key] = saved
+    return saved
+
+
+def _contents(state: Any, names: Sequence[str]) -> dict[str, Any]:
+    """Copies of the read-only fields holding a dict, list or set."""
+    return {name: _snapshot(value) for name in names
+            if isinstance(value := getattr(state, name, None), _CONTAINERS)}
+
+
+def _restore(value: Any, saved: Any) -> None:
+    """Put ``saved``'s content back into ``value``, in place (other
+    references to the object see it restored too)."""
+    if isinstance(value, dict):
+        value.clear()
+        value.update(saved)
+    elif isinstance(value, list):
+        value[:] = saved
+    elif isinstance(value, set):
+        value.clear()
+        value.update(saved)
+
+
+def guard(fn: Callable[..., Any], hook: str, stage_id: str,
+          state_type: type, wraps: bool = False) -> Callable[..., Any]:
+    """``fn(ctx, state, ...)`` held to the state type's read-only fields:
+    when it returns (or raises) having assigned or deleted one, or
+    changed the content of one holding a dict, list or set (a key set, an
+    item appended), the field gets its value back and
+    :class:`ReadOnlyFieldError` is raised.
+
+    Assignments are found by comparing identities after the call, which
+    keeps the state what it is (its type, ``dataclasses`` functions) and
+    costs a fraction of a microsecond; contents by comparing with a copy
+    of their dicts, lists and sets taken before the call - the copy taken
+    for an earlier hook call while the content still equals it
+    (:func:`_snapshot`), so that a run copies a record once per change
+    of it, not once per hook call, and each call costs two comparisons
+    in C (``python bench/flow_engine.py --guard-only`` prints the cost
+    per hooked stage) - read-only views (``types.MappingProxyType``,
+    tuples) handed to the hook instead would change the fields' types
+    under the hook and under the flow's own stages, which do update some
+    of them (the instance record).
+
+    With ``wraps`` (an ``around``: ``fn(ctx, state, proceed)``) only the
+    hook's own code is held to it: what the wrapped stages do between
+    ``proceed()`` and its return is theirs to do.
     """
     read_only = tuple(sorted(read_only_fields(state_type)))
     if not read_only:
@@ -572,29 +666,50 @@ def guard(fn: Callable[..., Any], hook: str, stage_id: str,
     # attrgetter of two names or more returns a tuple, in C.
     values = operator.attrgetter(*read_only, *read_only[:1])
 
-    def check(state: Any, before: tuple[Any, ...]) -> None:
+    def check(state: Any, before: tuple[Any, ...],
+              held: dict[str, Any]) -> None:
         try:
             after = values(state)
         except AttributeError:  # a field deleted
             after = ()
-        if len(after) == len(before) and \
-                not any(map(operator.is_not, before, after)):
-            return
-        pairs = list(zip(read_only, before, strict=False))
-        changed = next(name for name, old in pairs
-                       if getattr(state, name, None) is not old)
-        for name, old in pairs:
-            setattr(state, name, old)
-        raise ReadOnlyFieldError(hook, stage_id, state_type, changed)
+        if len(after) != len(before) or \
+                any(map(operator.is_not, before, after)):
+            pairs = list(zip(read_only, before, strict=False))
+            changed = next(name for name, old in pairs
+                           if getattr(state, name, None) is not old)
+            for name, old in pairs:
+                setattr(state, name, old)
+            raise ReadOnlyFieldError(hook, stage_id, state_type, changed)
+        for name, saved in held.items():
+            value = getattr(state, name)
+            if value != saved:
+                # A copy of the copy: the restored content must not share
+                # a container with a copy _snapshot may hand out again.
+                _restore(value, _copy(saved))
+                raise ReadOnlyFieldError(hook, stage_id, state_type, name,
+                                         in_place=True)
 
     @functools.wraps(fn)
     def guarded(ctx: Any, state: Any, *args: Any) -> Any:
         before = values(state)
+        held = _contents(state, read_only)
+        if wraps and args:
+            proceed = args[0]
+
+            def guarded_proceed(*a: Any, **kw: Any) -> Any:
+                nonlocal before, held
+                check(state, before, held)
+                try:
+                    return proceed(*a, **kw)
+                finally:
+                    before = values(state)
+                    held = _contents(state, read_only)
+            args = (guarded_proceed, *args[1:])
         try:
             result = fn(ctx, state, *args)
         except BaseException:
-            check(state, before)
+            check(state, before, held)
             raise
-        check(state, before)
+        check(state, before, held)
         return result
     return guarded

@@ -21,6 +21,14 @@ the methods that act at stages::
         @hooks.listen('compute.build_instance', 'run_failure')
         def page_someone(self, event): ...
 
+A contribution to a flow whose runs carry a request version (the API
+flows: the request's microversion) may apply from a version on,
+``@hooks.after('api.server_view.basic', min_version='2.47')``, with the
+class attribute ``microversions = {flow: '2.47'}`` as the default for the
+hook's contributions to that flow (the decorator's value wins).  The
+engine checks the condition at load and on every run
+(:mod:`nova.flow.plan`); nothing is set on the hook's objects.
+
 Nothing here runs a hook: this module only turns entry points into
 :class:`LoadedHook` objects and their marked methods into
 :class:`Contribution` records for the compiler to validate.
@@ -100,6 +108,12 @@ class Hook:
 
     supports: ClassVar[Mapping[str, str]] = {}
     priority: ClassVar[int] = 0
+    #: flow ID -> the lowest request version (API microversion) from which
+    #: the hook's contributions to that flow apply: the default
+    #: ``min_version`` of each of them; a ``min_version`` given to a
+    #: decorator takes precedence over it.  Only for flows whose state
+    #: carries a request version (:class:`nova.flow.spec.RequestVersion`).
+    microversions: ClassVar[Mapping[str, str]] = {}
     #: oslo.config options of the hook, registered in the group
     #: ``[hook:<entry point name>]`` (see :func:`group_name`) when the hook
     #: is enabled, and listed in the generated sample configuration.
@@ -139,6 +153,16 @@ def register_options(loaded: Sequence[LoadedHook],
                 f'cannot register its options in [{group}]: {exc}',
                 hook=hook.name, entry_point=hook.entry_point))
             continue
+        # A value the option's type refuses (e.g. not one of its
+        # choices) is reported now, naming the option, not when the
+        # first stage reads it.
+        for option in options:
+            try:
+                getattr(conf[group], option.dest)
+            except ValueError as exc:
+                problems.append(Problem(
+                    f'[{group}] {option.name}: {exc}',
+                    hook=hook.name, entry_point=hook.entry_point))
         hook.obj.conf = conf[group]
     return problems
 
@@ -175,6 +199,9 @@ class Point:
     revert: str | None = None
     events: frozenset[str] = frozenset()
     priority: int = 0
+    #: The lowest request version the contribution applies from (None:
+    #: the hook's ``microversions`` default for the flow, if any).
+    min_version: str | None = None
 
 
 #: What a typed decorator (given a StageRef[S]) keeps: the hook's class,
@@ -204,54 +231,73 @@ def _mark(point: Point) -> Callable[[F], F]:
 @overload
 def before(stage_id: StageRef[S], *, name: str | None = None,  # type: ignore[overload-overlap]
            revert: str | None = None, priority: int = 0,
+           min_version: str | None = None,
            ) -> TypedStage[H, S, R]: ...
 
 
 @overload
 def before(stage_id: str, *, name: str | None = None,
            revert: str | None = None, priority: int = 0,
+           min_version: str | None = None,
            ) -> Callable[[F], F]: ...
 
 
 def before(stage_id: str, *, name: str | None = None,
-           revert: str | None = None, priority: int = 0) -> Any:
+           revert: str | None = None, priority: int = 0,
+           min_version: str | None = None) -> Any:
     """Insert the method ``(ctx, state)`` as a stage before ``stage_id``.
 
     ``name`` is the new stage's name (default: the method name); ``revert``
     names a method ``(ctx, state, failure)`` of the same hook.
+    ``min_version`` (every decorator but ``listen`` takes it): the stage
+    runs only for requests at or above that version (API microversion
+    ``'2.47'``); below it the engine skips it (and its revert).  Only in
+    flows whose state carries a request version; checked at load.
     """
-    return _mark(Point(Kind.BEFORE, stage_id, name, revert, priority=priority))
+    return _mark(Point(Kind.BEFORE, stage_id, name, revert, priority=priority,
+                       min_version=min_version))
 
 
 @overload
 def after(stage_id: StageRef[S], *, name: str | None = None,  # type: ignore[overload-overlap]
           revert: str | None = None, priority: int = 0,
+          min_version: str | None = None,
           ) -> TypedStage[H, S, R]: ...
 
 
 @overload
 def after(stage_id: str, *, name: str | None = None,
           revert: str | None = None, priority: int = 0,
+          min_version: str | None = None,
           ) -> Callable[[F], F]: ...
 
 
 def after(stage_id: str, *, name: str | None = None,
-          revert: str | None = None, priority: int = 0) -> Any:
-    """Insert the method ``(ctx, state)`` as a stage after ``stage_id``."""
-    return _mark(Point(Kind.AFTER, stage_id, name, revert, priority=priority))
+          revert: str | None = None, priority: int = 0,
+          min_version: str | None = None) -> Any:
+    """Insert the method ``(ctx, state)`` as a stage after ``stage_id``
+    (``min_version``: as for :func:`before`)."""
+    return _mark(Point(Kind.AFTER, stage_id, name, revert, priority=priority,
+                       min_version=min_version))
 
 
 @overload
 def around(stage_id: StageRef[S], *, priority: int = 0,  # type: ignore[overload-overlap]
+           min_version: str | None = None,
            ) -> TypedAround[H, S, R]: ...
 
 
 @overload
-def around(stage_id: str, *, priority: int = 0) -> Callable[[F], F]: ...
+def around(stage_id: str, *, priority: int = 0,
+           min_version: str | None = None) -> Callable[[F], F]: ...
 
 
-def around(stage_id: str, *, priority: int = 0) -> Any:
+def around(stage_id: str, *, priority: int = 0,
+           min_version: str | None = None) -> Any:
     """Wrap ``stage_id`` (a stage or sub-flow) with ``(ctx, state, proceed)``.
+
+    Below ``min_version`` (as for :func:`before`) the wrapped stage just
+    runs, as if the wrapper called ``proceed()`` once.
 
     ``proceed()`` runs what is wrapped and returns its result; the method may
     call it more than once (retry), not at all (skip) or time it.  A failed
@@ -259,26 +305,33 @@ def around(stage_id: str, *, priority: int = 0) -> Any:
     the wrapper, so calling ``proceed()`` again retries it from a clean
     slate (``compute.build_instance.spawn`` is tested doing so).
     """
-    return _mark(Point(Kind.AROUND, stage_id, priority=priority))
+    return _mark(Point(Kind.AROUND, stage_id, priority=priority,
+                       min_version=min_version))
 
 
 @overload
 def replace(stage_id: StageRef[S], *, revert: str | None = None,  # type: ignore[overload-overlap]
+            min_version: str | None = None,
             ) -> TypedStage[H, S, R]: ...
 
 
 @overload
 def replace(stage_id: str, *, revert: str | None = None,
+            min_version: str | None = None,
             ) -> Callable[[F], F]: ...
 
 
-def replace(stage_id: str, *, revert: str | None = None) -> Any:
+def replace(stage_id: str, *, revert: str | None = None,
+            min_version: str | None = None) -> Any:
     """Run the method ``(ctx, state)`` instead of the stage's own function.
 
     Only one enabled hook may replace a given stage.  ``revert`` names the
     replacement's revert; without it the stage's own revert is kept.
+    Below ``min_version`` (as for :func:`before`) the stage's own function
+    and revert run.
     """
-    return _mark(Point(Kind.REPLACE, stage_id, revert=revert))
+    return _mark(Point(Kind.REPLACE, stage_id, revert=revert,
+                       min_version=min_version))
 
 
 def listen(flow_name: str, *events: str) -> Callable[[F], F]:
@@ -307,6 +360,13 @@ class LoadedHook:
     def supports(self) -> Mapping[str, str]:
         return dict(getattr(self.obj, 'supports', {}) or {})
 
+    @property
+    def microversions(self) -> Mapping[str, str]:
+        """The hook's ``microversions`` (empty when it is not a mapping:
+        the load reports that)."""
+        declared = getattr(self.obj, 'microversions', None) or {}
+        return dict(declared) if isinstance(declared, Mapping) else {}
+
     def contributions(self) -> list[Contribution]:
         found: list[Contribution] = []
         for attr in sorted(dir(type(self.obj))):
@@ -324,6 +384,23 @@ class LoadedHook:
 
 
 @dataclasses.dataclass(frozen=True)
+class Gate:
+    """A contribution's version condition, resolved at load: it applies
+    to a run whose ``getattr(state, field) >= threshold``."""
+
+    #: The state field holding the request's version.
+    field: str
+    #: As declared (``'2.47'``).
+    min_version: str
+    #: ``min_version`` parsed by the flow
+    #: (:class:`~nova.flow.spec.RequestVersion`).
+    threshold: Any
+
+    def applies(self, state: Any) -> bool:
+        return bool(getattr(state, self.field) >= self.threshold)
+
+
+@dataclasses.dataclass(frozen=True)
 class Contribution:
     """One marked method of one loaded hook."""
 
@@ -332,10 +409,22 @@ class Contribution:
     fn: Callable[..., Any]
     method: str
     revert: Callable[..., Any] | None
+    #: Set by the compiler when the contribution applies from a request
+    #: version on (:meth:`min_version`); the engine checks it per run.
+    gate: Gate | None = None
 
     @property
     def stage_name(self) -> str:
         return self.point.name or self.method
+
+    def min_version(self, flow_name: str) -> str | None:
+        """The lowest request version the contribution applies from in
+        ``flow_name``: the decorator's ``min_version``, else the hook's
+        ``microversions[flow_name]``, else None (always)."""
+        if self.point.min_version is not None:
+            return self.point.min_version
+        default = self.hook.microversions.get(flow_name)
+        return None if default is None else str(default)
 
     def sort_key(self) -> tuple[int, int, str]:
         """Config order first, then the declared priority (higher first)."""

@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import functools
 import logging
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from functools import partial
 from typing import Any, cast
 
 from nova.flow import contract, spec
 from nova.flow.errors import Problem
 from nova.flow.events import EVENT_NAMES, EventKind
-from nova.flow.hooks import Contribution, Kind, LoadedHook
+from nova.flow.hooks import Contribution, Gate, Kind, LoadedHook
 
 LOG = logging.getLogger(__name__)
 
@@ -67,6 +68,8 @@ class Leaf(Node):
     commits: bool = False
     #: At or after the point of no return: never reverted.
     committed: bool = False
+    #: A stage a hook inserted from a request version on: skipped below it.
+    min_version: str | None = None
 
 
 @dataclasses.dataclass(eq=False)
@@ -126,6 +129,7 @@ def compile_flows(flows: Sequence[spec.Flow[Any]], hooks: Sequence[LoadedHook],
 
     contributions = [c for hook in hooks for c in hook.contributions()]
     _check_supports(hooks, contributions, plans, problems)
+    _check_microversions(hooks, plans, problems)
     _apply(contributions, plans, problems)
     _disable(disabled_stages, plans, problems)
     for plan in plans.values():
@@ -298,6 +302,79 @@ def _changelog(flow: spec.Flow[Any], since: tuple[int, int]) -> str:
         f'{version}: {text}' for _, version, text in entries)
 
 
+def _check_microversions(hooks: Sequence[LoadedHook], plans: dict[str, Plan],
+                         problems: list[Problem]) -> None:
+    """A hook's ``microversions`` (the default ``min_version`` of its
+    contributions per flow) must name flows that carry a request version,
+    with versions the flow accepts."""
+    for hook in hooks:
+        declared = getattr(hook.obj, 'microversions', None) or {}
+
+        def problem(message: str, stage_id: str | None = None,
+                    hook: LoadedHook = hook) -> None:
+            problems.append(Problem(message, hook=hook.name,
+                                    entry_point=hook.entry_point,
+                                    stage_id=stage_id))
+
+        if not isinstance(declared, Mapping):
+            problem('microversions must map flow IDs to the request '
+                    'version the hook acts from')
+            continue
+        for flow_name, text in declared.items():
+            plan = plans.get(flow_name)
+            if plan is None:
+                problem(f"declares microversions for unknown flow "
+                        f"'{flow_name}'{_suggest(flow_name, plans)}",
+                        flow_name)
+                continue
+            checker = plan.flow.request_version
+            if checker is None:
+                problem(f"declares microversions['{flow_name}'], but that "
+                        f"flow's runs carry no request version to compare "
+                        f"with", flow_name)
+                continue
+            try:
+                checker.parse(str(text))
+            except ValueError as exc:
+                problem(f"declares microversions['{flow_name}'] = "
+                        f"'{text}': {exc}", flow_name)
+
+
+def _gate_of(c: Contribution, plans: dict[str, Plan],
+             problems: list[Problem]) -> tuple[bool, Gate | None]:
+    """The version condition of a contribution (see
+    :meth:`Contribution.min_version`); False when it is wrong (reported
+    here for a decorator's ``min_version``, by _check_microversions for
+    the hook's default)."""
+    plan = flow_of(c.point.target, plans)
+    if plan is None:
+        return True, None  # an unknown stage: reported by _apply
+    flow = plan.flow
+    text = c.min_version(flow.name)
+    if text is None:
+        return True, None
+    explicit = c.point.min_version is not None
+
+    def problem(message: str) -> None:
+        if explicit:
+            problems.append(Problem(message, hook=c.hook.name,
+                                    entry_point=c.hook.entry_point,
+                                    stage_id=c.point.target))
+
+    checker = flow.request_version
+    if checker is None:
+        problem(f"{c.method} declares min_version '{text}', but the runs "
+                f"of flow '{flow.name}' carry no request version to "
+                f"compare with")
+        return False, None
+    try:
+        threshold = checker.parse(text)
+    except ValueError as exc:
+        problem(f"{c.method} declares min_version '{text}': {exc}")
+        return False, None
+    return True, Gate(checker.field, text, threshold)
+
+
 _ARITY = {Kind.BEFORE: 2, Kind.AFTER: 2, Kind.AROUND: 3, Kind.REPLACE: 2,
           Kind.LISTEN: 1}
 
@@ -349,6 +426,11 @@ def _apply(contributions: Sequence[Contribution], plans: dict[str, Plan],
                 if not point.events or kind.value in point.events:
                     plan.listeners[kind].append((hook.name, c.fn))
             continue
+        ok, gate = _gate_of(c, plans, problems)
+        if not ok:
+            continue
+        if gate is not None:
+            c = dataclasses.replace(c, gate=gate)
         pending.append(c)
 
     while pending:
@@ -371,10 +453,13 @@ def _apply(contributions: Sequence[Contribution], plans: dict[str, Plan],
         for c, plan, node, parent in ready:
             _warn_alias(c.point.target, node, f"hook '{c.hook.name}'")
             if c.point.kind in (Kind.AROUND, Kind.REPLACE):
-                c = _guarded(c, node.id, plan.flow.state_type)
+                c = _guarded(c, node.id, plan.flow)
             if c.point.kind is Kind.REPLACE:
                 _replace(c, node, replaced, problems)
             elif c.point.kind is Kind.AROUND:
+                if c.gate is not None:
+                    c = dataclasses.replace(
+                        c, fn=_gated(c.fn, c.gate, _just_proceed))
                 node.arounds.append(c)
             else:
                 inserts.append((c, plan, node, parent))
@@ -426,17 +511,31 @@ def _replace(c: Contribution, node: Node, replaced: dict[str, Contribution],
                 f"'{hook.name}'; enable only one of them")
         return
     replaced[node.id] = c
-    node.execute = c.fn
     node.idempotent, node.transactional = spec.flags_of(c.fn)
-    if c.revert is not None:
-        node.revert = c.revert
+    if c.gate is None:
+        node.execute = c.fn
+        if c.revert is not None:
+            node.revert = c.revert
+    else:
+        # Below the hook's version the stage's own function (and revert)
+        # runs.
+        node.execute = _gated(c.fn, c.gate, node.execute)
+        if c.revert is not None:
+            node.revert = _gated(c.revert, c.gate, node.revert)
     node.replaced_by = hook.name
 
 
 def _insert(c: Contribution, plan: Plan, node: Node, parent: Group,
             problems: list[Problem]) -> None:
     new_id = f'{parent.id}.{c.stage_name}'
-    c = _guarded(c, new_id, plan.flow.state_type)
+    c = _guarded(c, new_id, plan.flow)
+    if c.gate is not None:
+        # Below the hook's version the stage does nothing, so there is
+        # nothing to revert either.
+        c = dataclasses.replace(
+            c, fn=_gated(c.fn, c.gate, None),
+            revert=(_gated(c.revert, c.gate, None)
+                    if c.revert is not None else None))
     if any(child.name == c.stage_name for child in parent.children):
         problems.append(Problem(
             f"inserts a stage named '{c.stage_name}', which already "
@@ -447,7 +546,8 @@ def _insert(c: Contribution, plan: Plan, node: Node, parent: Group,
     leaf = Leaf(new_id, c.stage_name, c.hook.name, False,
                 execute=c.fn, revert=c.revert,
                 doc=(c.fn.__doc__ or '').strip().split('\n')[0],
-                idempotent=idempotent, transactional=transactional)
+                idempotent=idempotent, transactional=transactional,
+                min_version=c.gate.min_version if c.gate else None)
     position = parent.children.index(node)
     if c.point.kind is Kind.AFTER:
         position += 1
@@ -456,14 +556,45 @@ def _insert(c: Contribution, plan: Plan, node: Node, parent: Group,
 
 
 def _guarded(c: Contribution, stage_id: str,
-             state_type: type) -> Contribution:
+             flow: spec.Flow[Any]) -> Contribution:
     """The contribution with its functions held to the state's read-only
-    fields (see nova.flow.contract.guard)."""
+    fields (see nova.flow.contract.guard) and to the flow's own rule for
+    hooks (``Flow(hook_guard=...)``), if it has one."""
     name = c.hook.name
+    state_type = flow.state_type
+    wraps = c.point.kind is Kind.AROUND
+    fn = contract.guard(c.fn, name, stage_id, state_type, wraps)
+    if flow.hook_guard is not None:
+        fn = flow.hook_guard(fn, c.hook, stage_id, wraps)
     return dataclasses.replace(
-        c, fn=contract.guard(c.fn, name, stage_id, state_type),
+        c, fn=fn,
         revert=(contract.guard(c.revert, name, stage_id, state_type)
                 if c.revert is not None else None))
+
+
+def _just_proceed(ctx: Any, state: Any, proceed: Callable[[], Any]) -> Any:
+    """An ``around`` below its version: the wrapped stage just runs."""
+    return proceed()
+
+
+def _gated(fn: Callable[..., Any], gate: Gate,
+           otherwise: Callable[..., Any] | None) -> Callable[..., Any]:
+    """``fn`` when the run's request version is at or above the gate's,
+    else ``otherwise`` (with the same arguments), or nothing.
+
+    Built here, by the engine: the hook's own objects are left as they
+    are, so one hook object serves every engine of a process.
+    """
+    field, threshold = gate.field, gate.threshold
+
+    @functools.wraps(fn)
+    def gated(ctx: Any, state: Any, *args: Any) -> Any:
+        if getattr(state, field) >= threshold:
+            return fn(ctx, state, *args)
+        if otherwise is None:
+            return None
+        return otherwise(ctx, state, *args)
+    return gated
 
 
 def _disable(stage_ids: Iterable[str], plans: dict[str, Plan],

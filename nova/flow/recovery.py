@@ -1,10 +1,10 @@
 """Recovery at start: finish or revert the runs a crash left unfinished.
 
 Every service that runs recorded flows (nova-compute, nova-conductor)
-calls :func:`recover_interrupted_runs` once at start, before it takes
-requests (see nova.service), so a new operation never races the recovery
-of an old one on the same instance.  Each unfinished run of the service's
-own flows on its host gets its flow's policy:
+recovers once at start, before it takes requests for the instances
+concerned (see nova.service), so a new operation never races the
+recovery of an old one on the same instance.  Each unfinished run of the
+service's own flows on its host gets its flow's policy:
 
 * ``resume`` (or ``revert`` past its point of no return): run again
   after the last stage recorded as completed;
@@ -17,13 +17,22 @@ A run whose subject is gone (the flow's ``load_state`` raises one of
 ``gone``) is closed as an orphan; a flow without ``load_state`` cannot be
 recovered and is logged.  Services sharing a host name (nova-all: one
 name for all) each recover only the flows of their ``namespace``.
+
+The runs of one subject (an instance) are recovered one after another,
+oldest first; different subjects may be recovered at the same time: a
+service passes ``concurrently`` (a bounded map, e.g. nova.concurrency's
+``map_bounded``), so a host with many cut runs and a slow hypervisor is
+not recovering for minutes.  :func:`interrupted_runs` and
+:func:`recover_runs` are the two halves, for a service that locks the
+subjects first and recovers in the background while it takes new work
+for other subjects (nova-compute).
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from nova.flow.engine import FlowEngine
@@ -31,29 +40,34 @@ from nova.flow.engine import FlowEngine
 LOG = logging.getLogger(__name__)
 
 
-def recover_interrupted_runs(
-        engine: FlowEngine, recorder: Any, ctx: Any, services: Any, *,
-        host: str, namespace: str, run_context: Callable[[Any], Any],
-        gone: tuple[type[Exception], ...] = (),
-        lock: Callable[[Any], contextlib.AbstractContextManager[Any]]
-        | None = None) -> list[Any]:
-    """Finish or revert every run of ``namespace``'s flows (``compute``:
-    ``compute.*``) that a crash on ``host`` left behind; the records of
-    those it recovered.
+def interrupted_runs(recorder: Any, ctx: Any, *, host: str,
+                     namespace: str) -> list[list[Any]]:
+    """The unfinished runs of ``namespace``'s flows (``compute``:
+    ``compute.*``) that a crash on ``host`` left behind, grouped by
+    subject, each group in the recorder's order (oldest first)."""
+    prefix = namespace + '.'
+    groups: dict[Any, list[Any]] = {}
+    for run in recorder.unfinished_runs(ctx, host):
+        if run.flow.startswith(prefix):
+            groups.setdefault(run.subject, []).append(run)
+    return list(groups.values())
 
-    :param recorder: where the runs are recorded; its ``unfinished_runs``
-        and ``close_orphan`` (nova.db.recorder.DBRecorder).
+
+def recover_runs(engine: FlowEngine, recorder: Any, services: Any,
+                 runs: Sequence[Any], *, run_context: Callable[[Any], Any],
+                 gone: tuple[type[Exception], ...] = ()) -> list[Any]:
+    """Finish or revert ``runs`` (one subject's), one after another; the
+    records of those it recovered (not the orphans it closed).
+
+    :param recorder: where the runs are recorded; its ``close_orphan``
+        (nova.db.recorder.DBRecorder).
     :param services: handed to each flow's ``load_state``.
     :param run_context: the context a recovered run continues under,
         from the run's record (its user, project and request ID, so the
         record and the instance action stay linked).
-    :param lock: per-subject lock the service's own runs take.
     """
-    prefix = namespace + '.'
     recovered = []
-    for run in recorder.unfinished_runs(ctx, host):
-        if not run.flow.startswith(prefix):
-            continue  # another service's run on this host
+    for run in runs:
         run_ctx = run_context(run)
         runner = engine.runner(run.flow)
         flow = runner.flow
@@ -72,9 +86,41 @@ def recover_interrupted_runs(
                     '%s: %s', run.run_id, run.flow, run.subject,
                     run.started_stage_ids[-1:] or '(none)',
                     flow.on_interrupt)
-        with (lock(run.subject) if lock is not None
-              else contextlib.nullcontext()):
-            runner.recover(run_ctx, state, run.run_id,
-                           run.started_stage_ids, run.completed_stage_ids)
+        runner.recover(run_ctx, state, run.run_id, run.started_stage_ids,
+                       run.completed_stage_ids)
         recovered.append(run)
     return recovered
+
+
+#: ``concurrently(fn, items)``: ``[fn(item) for item in items]``, in the
+#: items' order, some at the same time; raises the first error once all
+#: ended.
+Concurrently = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
+
+
+def recover_interrupted_runs(
+        engine: FlowEngine, recorder: Any, ctx: Any, services: Any, *,
+        host: str, namespace: str, run_context: Callable[[Any], Any],
+        gone: tuple[type[Exception], ...] = (),
+        lock: Callable[[Any], contextlib.AbstractContextManager[Any]]
+        | None = None,
+        concurrently: Concurrently | None = None) -> list[Any]:
+    """Finish or revert every run of ``namespace``'s flows that a crash
+    on ``host`` left behind (:func:`interrupted_runs`,
+    :func:`recover_runs`); the records of those it recovered.
+
+    :param lock: per-subject lock the service's own runs take, held
+        while that subject's runs are recovered.
+    :param concurrently: recovers different subjects at the same time
+        (default: one after another).
+    """
+    def recover(group: list[Any]) -> list[Any]:
+        with (lock(group[0].subject) if lock is not None
+              else contextlib.nullcontext()):
+            return recover_runs(engine, recorder, services, group,
+                                run_context=run_context, gone=gone)
+
+    groups = interrupted_runs(recorder, ctx, host=host, namespace=namespace)
+    results = (concurrently(recover, groups) if concurrently is not None
+               else [recover(group) for group in groups])
+    return [run for result in results for run in result]

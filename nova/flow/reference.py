@@ -21,7 +21,7 @@ import textwrap
 from collections.abc import Sequence
 from typing import Any
 
-from nova.flow import render
+from nova.flow import contract, render
 from nova.flow.plan import compile_flows
 from nova.flow.registry import discover_flows
 from nova.flow.spec import Flow
@@ -32,7 +32,9 @@ HEADER = """\
 Generated from the code by `tools/generate-flow-reference.sh`; do not
 edit. What each flow's stages are (with no hook enabled: `nova-manage flow
 show FLOW` prints them with a deployment's hooks in place) and the fields
-of its state, which stages and hooks read and write. Stage IDs are
+of its state, which stages and hooks read and write: a field marked
+"read only" fails the stage of a hook that assigns it or changes its
+content (`nova.flow.contract.ReadOnlyFieldError`). Stage IDs are
 `<flow>.<stage>` (`<flow>.<sub-flow>.<stage>` inside a sub-flow). See
 [the vendor guide](vendor-guide.md) for how hooks use them.
 """
@@ -81,11 +83,13 @@ def _state_section(flow: Flow[Any]) -> list[str]:
     if not dataclasses.is_dataclass(state_type):
         return lines
     docs = field_docs(state_type)
-    lines += ['', '| field | type | meaning |', '|---|---|---|']
+    read_only = contract.read_only_fields(state_type)
+    lines += ['', '| field | type | hooks | meaning |', '|---|---|---|---|']
     for field in dataclasses.fields(state_type):
         meaning = docs.get(field.name, '').replace('|', '\\|')
         kind = _type_name(field.type).replace('|', '\\|')
-        lines.append(f'| `{field.name}` | `{kind}` | {meaning} |')
+        access = 'read only' if field.name in read_only else 'read, write'
+        lines.append(f'| `{field.name}` | `{kind}` | {access} | {meaning} |')
     return lines
 
 

@@ -63,6 +63,35 @@ def parse_version(text: str) -> tuple[int, int] | None:
 
 
 @dataclasses.dataclass(frozen=True)
+class RequestVersion:
+    """Where a flow's state carries the version of the request it serves
+    (an API microversion), so that a hook contribution may apply from a
+    version on (``min_version=`` of the hook decorators).
+
+    The engine, not the hook, checks the condition each time it runs the
+    contribution: ``getattr(state, field) >= parse(min_version)``.
+
+    :param field: the state field holding the request's version; its
+        values must compare with what ``parse`` returns.
+    :param parse: turns a declared ``min_version`` (text) into that
+        comparable; raises ``ValueError`` with a message saying what is
+        wrong (not ``MAJOR.MINOR``, out of the supported range), which
+        the load reports as the hook's problem.
+    """
+
+    field: str
+    parse: Callable[[str], Any]
+
+
+#: ``guard(fn, hook, stage_id, wraps) -> fn``: a flow's own rule for the
+#: hook functions placed in it, applied at compile like the read-only
+#: guard (``hook`` is the :class:`nova.flow.hooks.LoadedHook`; ``wraps``
+#: is true for an ``around``, whose ``proceed()`` runs the flow's stages).
+HookGuard: TypeAlias = Callable[[Callable[..., Any], Any, str, bool],
+                                Callable[..., Any]]
+
+
+@dataclasses.dataclass(frozen=True)
 class Stage:
     """One step: an RPC call, a driver call or a state update.
 
@@ -187,6 +216,12 @@ class Flow(Generic[S]):
     :param changes: the contract's changelog, version -> what changed
         (``'1.0'`` needs no entry); published in the contract snapshot and
         quoted when a hook written for an older major is refused.
+    :param request_version: where the state carries the request's version
+        (:class:`RequestVersion`); only then may hook contributions to the
+        flow declare a ``min_version``.
+    :param hook_guard: a rule of the flow's own for the hook functions
+        placed in it (:data:`HookGuard`), e.g. which response keys a hook
+        may add.
     """
 
     def __init__(self, name: str, version: str, state_type: type[S], *,
@@ -195,8 +230,12 @@ class Flow(Generic[S]):
                  subject: Callable[[S], str | None] | None = None,
                  point_of_no_return: str | None = None,
                  doc: str = '',
-                 changes: Mapping[str, str] | None = None) -> None:
+                 changes: Mapping[str, str] | None = None,
+                 request_version: RequestVersion | None = None,
+                 hook_guard: HookGuard | None = None) -> None:
         self.name = name
+        self.request_version = request_version
+        self.hook_guard = hook_guard
         self.version = version
         self.state_type = state_type
         self.changes: dict[str, str] = dict(changes or {})

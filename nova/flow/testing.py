@@ -155,7 +155,8 @@ class FlowTestCloud(fixtures.Fixture):
     :param with_api: also build the compute REST API (paste pipeline,
         noauth2) for :meth:`api`, to test hooks on the API flows.
     :param overrides: nova options, ``GROUP__NAME=value`` (no group:
-        ``[DEFAULT]``).
+        ``[DEFAULT]``); a hook's: ``**{'hook:NAME__OPTION': value}``, set
+        before the services start.
 
     After setUp: ``ctx`` (an admin context), ``db`` (nova.db.api),
     ``compute_api`` (what the REST API calls), ``image`` (a small public
@@ -193,12 +194,21 @@ class FlowTestCloud(fixtures.Fixture):
         self._config.config(state_path=self.state_path, host='conductor1',
                             report_interval=60)
         self._config.config(enabled_hooks=self.hook_names, group='flow')
+        # The API's in-process tests use noauth2 tokens; the default
+        # strategy is keystone (an override may still change it).
+        self._config.config(auth_strategy='noauth2', group='api')
         if len(self.compute_hosts) == 1:
             self._config.config(
                 state_path=os.path.join(self.state_path, 'hypervisor'),
                 group='fake_driver')
+        # A hook's options exist once the hooks are loaded (by the first
+        # host's services, below): set before those services start.
+        hook_overrides = []
         for key, value in self.overrides.items():
             group, _, name = key.rpartition('__')
+            if group.startswith('hook:'):
+                hook_overrides.append((group, name, value))
+                continue
             self._config.config(**{name: value}, group=group or None)
 
         # The database: a migrated SQLite file of this fixture's own.
@@ -227,15 +237,20 @@ class FlowTestCloud(fixtures.Fixture):
         fault_hook = _fault_hook(
             [f for f in flows if not f.name.startswith('api.')],
             self._faults)
+        started: list[Any] = []
+        self.addCleanup(service.stop_all, started)
         with engine.sharing_hooks(CONF, [*self.hook_objects, fault_hook]):
             for index, host in enumerate(self.compute_hosts):
                 services = service.build_services(host, with_api=False)
+                for group, name, value in hook_overrides:
+                    self._config.config(**{name: value}, group=group)
                 if index:
                     services = [s for s in services
                                 if s.binary != 'nova-conductor']
                 for svc in services:
                     svc.start()
-                    self.addCleanup(svc.stop)
+                    started.append(svc)
+                    svc.wait_for_recovery(WAIT_SECONDS)
                     self.services.append(svc)
             if self.with_api:
                 self.app = self._load_api()
@@ -364,6 +379,66 @@ class FlowTestCloud(fixtures.Fixture):
     def clear_failures(self) -> None:
         with self._faults.lock:
             self._faults.at.clear()
+
+    # -- moves between hosts ---------------------------------------------
+
+    def compute_service(self, host: str) -> Any:
+        """The nova-compute service of ``host`` (``stop()``, ``start()``)."""
+        for svc in self.services:
+            if svc.binary == 'nova-compute' and svc.host == host:
+                return svc
+        raise KeyError(host)
+
+    def other_host(self, host: str) -> str:
+        """The first compute host that is not ``host``: where a move from
+        ``host`` goes when the cloud has two."""
+        for name in self.compute_hosts:
+            if name != host:
+                return name
+        raise KeyError(f'no compute host but {host}')
+
+    def guests(self, host: str) -> list[str]:
+        """Instance UUIDs whose guest the fake hypervisor of ``host``
+        has (its host must be up: see :meth:`has_guest`)."""
+        uuids: list[str] = self.manager(host).driver.list_instance_uuids()
+        return uuids
+
+    def has_guest(self, host: str, uuid: str) -> bool:
+        """Whether ``host``'s fake hypervisor has the guest, also while
+        the host is down (an evacuation's source keeps its guests)."""
+        driver = self.manager(host).driver
+        return driver.instance_record(uuid) is not None
+
+    def migrations(self, uuid: str) -> list[dict[str, Any]]:
+        """The instance's migration records, newest first (``server
+        migration list`` / ``os-migrations``)."""
+        found: list[dict[str, Any]] = (
+            self.db.migration_get_all_by_filters(
+                self.ctx, {'instance_uuid': uuid}))
+        return found
+
+    def host_down(self, host: str) -> None:
+        """``host`` dies, as an operator sees it: its hypervisor is down
+        (every driver call fails, its guests stay), its nova-compute
+        stops and its service is forced down (os-services 2.11), so an
+        evacuation away from it is allowed at once."""
+        self.manager(host).driver.set_host_down(True)
+        self.compute_service(host).stop()
+        self._force_down(host, True)
+
+    def host_up(self, host: str) -> None:
+        """``host`` comes back: hypervisor, service, then nova-compute,
+        whose start recovers its cut runs and cleans up after the
+        evacuations away from it (compute.destroy_evacuated_instance)."""
+        self.manager(host).driver.set_host_down(False)
+        self._force_down(host, False)
+        self.compute_service(host).start()
+        self.compute_service(host).wait_for_recovery(WAIT_SECONDS)
+
+    def _force_down(self, host: str, down: bool) -> None:
+        row = self.db.service_get_by_host_and_binary(self.ctx, host,
+                                                     'nova-compute')
+        self.db.service_update(self.ctx, row['id'], {'forced_down': down})
 
     # -- what was recorded -----------------------------------------------
 

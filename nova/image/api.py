@@ -31,6 +31,23 @@ DELETED = 'deleted'
 #: or an iterable of byte chunks.
 ImageData = str | bytes | BinaryIO | Iterable[bytes]
 
+#: The size of the chunks image data is read and sent in.
+CHUNK = 1024 * 1024
+
+
+def chunks(data: ImageData) -> Iterator[bytes]:
+    """Image data as byte chunks, whatever form the caller gave."""
+    if isinstance(data, str):
+        with open(data, 'rb') as source:
+            yield from iter(lambda: source.read(CHUNK), b'')
+    elif isinstance(data, (bytes, bytearray, memoryview)):
+        yield bytes(data)
+    elif hasattr(data, 'read'):
+        yield from iter(lambda: data.read(CHUNK), b'')
+    else:
+        assert isinstance(data, Iterable)
+        yield from data
+
 
 class ImageAPI(abc.ABC):
     """What nova needs from an image service."""

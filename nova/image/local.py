@@ -17,7 +17,7 @@ import hashlib
 import os
 import shutil
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 from oslo_log import log as logging
@@ -30,7 +30,6 @@ from nova.image import api
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
 
-CHUNK = 1024 * 1024
 HASH_ALGO = 'sha256'
 VISIBILITIES = ('public', 'private', 'shared', 'community')
 # Kernel, ramdisk and machine images: both formats must say the same.
@@ -39,18 +38,6 @@ _AMAZON = ('ami', 'aki', 'ari')
 _SETTABLE = ('name', 'disk_format', 'container_format', 'min_disk',
              'min_ram', 'visibility', 'protected', 'owner')
 
-
-def _chunks(data: api.ImageData) -> Iterator[bytes]:
-    if isinstance(data, str):
-        with open(data, 'rb') as source:
-            yield from iter(lambda: source.read(CHUNK), b'')
-    elif isinstance(data, (bytes, bytearray, memoryview)):
-        yield bytes(data)
-    elif hasattr(data, 'read'):
-        yield from iter(lambda: data.read(CHUNK), b'')
-    else:
-        assert isinstance(data, Iterable)
-        yield from data
 
 
 class LocalImageAPI(api.ImageAPI):
@@ -92,7 +79,7 @@ class LocalImageAPI(api.ImageAPI):
         if dest_path is not None:
             shutil.copyfile(path, dest_path)
             return None
-        return _chunks(path)
+        return api.chunks(path)
 
     # -- writes ---------------------------------------------------------------
 
@@ -191,7 +178,7 @@ class LocalImageAPI(api.ImageAPI):
         size = 0
         try:
             with open(partial, 'wb') as target:
-                for chunk in _chunks(data):
+                for chunk in api.chunks(data):
                     target.write(chunk)
                     md5.update(chunk)
                     digest.update(chunk)

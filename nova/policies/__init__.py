@@ -13,10 +13,14 @@ from oslo_policy import policy
 
 from nova.policies import (
     base,
+    image,
     migrations,
+    networking,
+    remote_consoles,
     resources,
     server_groups,
     servers,
+    volumes,
 )
 
 
@@ -24,4 +28,8 @@ def list_rules() -> list[policy.RuleDefault]:
     return list(itertools.chain(base.list_rules(), servers.list_rules(),
                                 resources.list_rules(),
                                 migrations.list_rules(),
-                                server_groups.list_rules()))
+                                server_groups.list_rules(),
+                                volumes.list_rules(),
+                                networking.list_rules(),
+                                image.list_rules(),
+                                remote_consoles.list_rules()))

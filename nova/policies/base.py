@@ -7,6 +7,10 @@ PROJECT_MEMBER = 'role:member and project_id:%(project_id)s'
 PROJECT_READER = 'role:reader and project_id:%(project_id)s'
 PROJECT_MEMBER_OR_ADMIN = 'rule:project_member_or_admin'
 PROJECT_READER_OR_ADMIN = 'rule:project_reader_or_admin'
+# Another OpenStack service's own user (neutron, cinder, ironic) calling
+# nova's service-to-service APIs, as upstream's "service" role.
+SERVICE_ROLE = 'role:service'
+ADMIN_OR_SERVICE = f'rule:context_is_admin or {SERVICE_ROLE}'
 # Any authenticated user (lists the caller may see anyway).
 ANY = '@'
 

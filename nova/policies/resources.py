@@ -1,5 +1,5 @@
-"""Defaults of flavors, key pairs, instance actions, AZs, limits and the
-admin APIs (services, hypervisors)."""
+"""Defaults of flavors, key pairs, instance actions, AZs, limits,
+flow-extensions and the admin APIs (services, hypervisors)."""
 
 from oslo_policy import policy
 
@@ -14,6 +14,7 @@ def _op(name: str, check: str, method: str, path: str,
 
 FM = 'os_compute_api:os-flavor-manage:%s'
 ES = 'os_compute_api:os-flavor-extra-specs:%s'
+FA = 'os_compute_api:os-flavor-access'
 KP = 'os_compute_api:os-keypairs:%s'
 IA = 'os_compute_api:os-instance-actions:%s'
 SV = 'os_compute_api:os-services:%s'
@@ -29,6 +30,14 @@ rules: list[policy.RuleDefault] = [
         'Update a flavor description (2.55+)'),
     _op(FM % 'delete', base.ADMIN, 'DELETE', '/flavors/{flavor_id}',
         'Delete a flavor'),
+    _op(FA, base.ADMIN, 'GET', '/flavors/{flavor_id}/os-flavor-access',
+        'List the projects a private flavor is shared with'),
+    _op(FA + ':add_tenant_access', base.ADMIN, 'POST',
+        '/flavors/{flavor_id}/action (addTenantAccess)',
+        'Share a private flavor with a project'),
+    _op(FA + ':remove_tenant_access', base.ADMIN, 'POST',
+        '/flavors/{flavor_id}/action (removeTenantAccess)',
+        'Stop sharing a private flavor with a project'),
     _op(ES % 'show', base.ANY, 'GET',
         '/flavors/{flavor_id}/os-extra_specs/{key}',
         'Show one extra spec of a flavor'),
@@ -65,6 +74,10 @@ rules: list[policy.RuleDefault] = [
         'List availability zones with their hosts'),
     _op('os_compute_api:limits', base.ANY, 'GET', '/limits',
         'Show the caller\'s limits'),
+    _op('os_compute_api:flow-extensions:index', base.ANY, 'GET',
+        '/flow-extensions',
+        'List the enabled vendor hooks with the namespaced request and '
+        'response fields they add and the microversion of each'),
     _op(QS % 'show', base.PROJECT_READER_OR_ADMIN, 'GET',
         '/os-quota-sets/{tenant_id}', 'Show the quotas of a project'),
     _op(QS % 'detail', base.PROJECT_READER_OR_ADMIN, 'GET',

@@ -66,6 +66,29 @@ rules += [
         'Delete one metadata item of a server'),
 ]
 
+rules += [
+    _op('os_compute_api:os-server-diagnostics', base.ADMIN, 'GET',
+        '/servers/{server_id}/diagnostics', 'Show the diagnostics of a '
+        'server'),
+]
+
+SP = 'os_compute_api:os-server-password:%s'
+rules += [
+    _op(SP % 'show', base.PROJECT_READER_OR_ADMIN, 'GET',
+        '/servers/{server_id}/os-server-password',
+        'Show the encrypted password of a server'),
+    _op(SP % 'clear', base.PROJECT_MEMBER_OR_ADMIN, 'DELETE',
+        '/servers/{server_id}/os-server-password',
+        'Clear the encrypted password of a server'),
+]
+
+rules += [
+    _op('os_compute_api:os-server-external-events:create',
+        base.ADMIN_OR_SERVICE, 'POST', '/os-server-external-events',
+        'Create one or more external events (the network, volume and '
+        'bare metal services telling nova of a change)'),
+]
+
 ST = 'os_compute_api:os-server-tags:%s'
 rules += [
     _op(ST % 'index', base.PROJECT_READER_OR_ADMIN, 'GET',
@@ -94,6 +117,8 @@ for _name, _check, _action in (
          'confirmResize'),
         (S % 'revert_resize', base.PROJECT_MEMBER_OR_ADMIN,
          'revertResize'),
+        (S % 'trigger_crash_dump', base.PROJECT_MEMBER_OR_ADMIN,
+         'trigger_crash_dump'),
         ('os_compute_api:os-pause-server:pause',
          base.PROJECT_MEMBER_OR_ADMIN, 'pause'),
         ('os_compute_api:os-pause-server:unpause',
@@ -156,6 +181,18 @@ for _name, _check, _method, _path, _what in (
          _INTERFACES + '/{port_id}', 'Detach a network interface')):
     rules.append(_op(f'os_compute_api:os-attach-interfaces:{_name}',
                      _check, _method, _path, _what))
+
+_SECURITY_GROUPS = 'os_compute_api:os-security-groups:%s'
+rules += [
+    _op(_SECURITY_GROUPS % 'list', base.PROJECT_READER_OR_ADMIN, 'GET',
+        '/servers/{server_id}/os-security-groups',
+        'List the security groups of a server'),
+    _op(_SECURITY_GROUPS % 'add', base.PROJECT_MEMBER_OR_ADMIN, 'POST',
+        _ACTION % 'addSecurityGroup', 'Add a security group to a server'),
+    _op(_SECURITY_GROUPS % 'remove', base.PROJECT_MEMBER_OR_ADMIN, 'POST',
+        _ACTION % 'removeSecurityGroup',
+        'Remove a security group from a server'),
+]
 
 
 def list_rules() -> list[policy.RuleDefault]:

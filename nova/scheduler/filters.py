@@ -219,8 +219,10 @@ def select_hosts(hosts: Sequence[HostState], spec: dict[str, Any],
     Each pick counts for the next ones: it consumes the flavor on the
     host and, in a server group, is a host the group is on.
 
-    Raises NoValidHost naming the filter that removed the last candidates,
-    which is what an operator needs to see in the instance fault.
+    Raises NoValidHost with upstream's message, which names no filter
+    (users must not learn how the cloud places servers); the filter that
+    removed the last candidates is its ``detail``, which the instance
+    fault keeps in its details (shown to admins only).
     """
     chosen: list[HostState] = []
     candidates = list(hosts)
@@ -230,9 +232,9 @@ def select_hosts(hosts: Sequence[HostState], spec: dict[str, Any],
             remaining = [h for h in remaining if host_filter(h, spec)]
             if not remaining:
                 raise exception.NoValidHost(
-                    reason=f'There are not enough hosts available. '
-                           f'(Filter {name} removed the last of '
-                           f'{len(candidates)} candidates.)')
+                    reason='There are not enough hosts available.',
+                    detail=f'Filter {name} removed the last of '
+                           f'{len(candidates)} candidates.')
         best = weigh(remaining, spec,
                      [(ram_weigher, ram_weight_multiplier), *weighers])
         best.consume(spec['flavor'])

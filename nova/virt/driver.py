@@ -135,6 +135,37 @@ class ComputeDriver:
         """Whether the hypervisor has a guest for ``instance``."""
         return instance_uuid(instance) in self.list_instance_uuids()
 
+    def instance_on_disk(self, instance: Any) -> bool:
+        """Whether the disks of ``instance``, whose guest is on another
+        host, are on this host's storage all the same (storage the hosts
+        share): an evacuation then re-creates the guest from them
+        instead of from its image.  Upstream's default: no."""
+        return False
+
+    def check_instance_shared_storage_local(self, context: Any,
+                                            instance: Any) -> Any:
+        """Leave a mark where the instance's files are on this host (a
+        temporary file in its directory, say), for another host to look
+        for with :meth:`check_instance_shared_storage_remote`; what that
+        host needs to find it (None: nothing to look for, the storage
+        counts as shared).  The caller removes it with
+        :meth:`check_instance_shared_storage_cleanup`.
+        """
+        raise NotImplementedError()
+
+    def check_instance_shared_storage_remote(self, context: Any,
+                                             data: Any) -> bool:
+        """Does this host see the mark another host's
+        :meth:`check_instance_shared_storage_local` left (``data``):
+        do both hosts have the instance's files on the same storage?"""
+        raise NotImplementedError()
+
+    def check_instance_shared_storage_cleanup(self, context: Any,
+                                              data: Any) -> None:
+        """Remove the mark :meth:`check_instance_shared_storage_local`
+        left (``data``); idempotent."""
+        raise NotImplementedError()
+
     def get_num_instances(self) -> int:
         return len(self.list_instance_uuids())
 
@@ -265,6 +296,37 @@ class ComputeDriver:
     def get_console_output(self, context: Any, instance: Any) -> str:
         raise NotImplementedError()
 
+    def get_diagnostics(self, instance: Any) -> dict[str, Any]:
+        """The guest's statistics in the driver's own keys (what the
+        diagnostics API shows before 2.48).  Optional."""
+        raise NotImplementedError()
+
+    def get_instance_diagnostics(self, instance: Any) -> dict[str, Any]:
+        """The guest's statistics in the standard format (2.48): state,
+        driver, hypervisor, hypervisor_os, uptime, config_drive,
+        cpu_details, nic_details, disk_details, memory_details (a value
+        the driver cannot measure is None).  Optional."""
+        raise NotImplementedError()
+
+    def trigger_crash_dump(self, instance: Any) -> None:
+        """Have the guest's kernel dump its memory (an NMI on x86).
+
+        Optional: the default raises NotImplementedError, which the API
+        reports as "Triggering crash dump is not supported" (400).
+        :raises InstanceNotRunning: the guest is not running
+        """
+        raise NotImplementedError()
+
+    def get_vnc_console(self, context: Any, instance: Any) -> Any:
+        """Where the guest's VNC server listens: a
+        ``nova.console.type.ConsoleVNC`` (host, port) that nova-novncproxy
+        can reach.
+
+        :raises InstanceNotFound: the guest is not on this host.
+        :raises ConsoleTypeUnavailable: the guest has no VNC server.
+        """
+        raise NotImplementedError()
+
     # -- devices ------------------------------------------------------------
 
     def attach_volume(self, context: Any, connection_info: dict[str, Any],
@@ -281,6 +343,14 @@ class ComputeDriver:
                       instance: Any, mountpoint: str,
                       encryption: dict[str, Any] | None = None) -> None:
         """Detach the volume at ``mountpoint``; no-op if it is not there."""
+        raise NotImplementedError()
+
+    def extend_volume(self, context: Any, connection_info: dict[str, Any],
+                      instance: Any, requested_size: int) -> None:
+        """The volume service grew the attached volume described by
+        ``connection_info`` to ``requested_size`` bytes: make the guest
+        see the new size.  Optional (the volume-extended event is then
+        logged and its action finished with an error)."""
         raise NotImplementedError()
 
     def attach_interface(self, context: Any, instance: Any,

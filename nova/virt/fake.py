@@ -26,6 +26,14 @@ to nova:
   there for the returning host to clean up.  The introspection helpers
   for tests (``instance_record``, ``attached_volumes``,
   ``attached_interfaces``) still answer.
+* each guest has its disks on its host's instance storage (until it is
+  destroyed with ``destroy_disks``; ``has_disk()`` tells); hosts of one
+  process can share that storage (``share_instance_storage()``, a
+  test's switch): ``instance_on_disk`` then finds a guest's disks on any
+  of them, an evacuation between them re-creates the guest from its
+  existing disk, the ``check_instance_shared_storage_*`` methods find
+  each other's marks, and destroying a guest with its disks on one of
+  them removes the disks the others' guest of it uses;
 * a live migration held by ``block('live_migration', 'before')`` is
   under way until ``unblock``, ``live_migration_force_complete`` (it
   finishes) or ``live_migration_abort`` (it fails, the guest stays).
@@ -46,9 +54,11 @@ from typing import Any
 
 from oslo_config import cfg
 from oslo_log import log as logging
+from oslo_utils import uuidutils
 
 from nova import concurrency, exception
 from nova.compute import power_state, task_states
+from nova.console import type as console_type
 from nova.virt import driver
 
 LOG = logging.getLogger(__name__)
@@ -95,6 +105,19 @@ def read_state(state_path: str) -> dict[str, dict[str, Any]]:
             continue
         guests[record['uuid']] = record
     return guests
+
+
+class _Storage:
+    """An instance storage (upstream's ``[DEFAULT] instances_path``) as
+    the fake keeps it, in memory."""
+
+    def __init__(self, *hosts: FakeDriver) -> None:
+        #: The hosts that have it.
+        self.hosts = hosts
+        #: The UUIDs of the guests whose disks are on it.
+        self.disks: set[str] = set()
+        #: The marks of check_instance_shared_storage_local.
+        self.files: set[str] = set()
 
 
 def _faultable(fn: Callable[..., Any] | None = None, *,
@@ -163,6 +186,10 @@ class FakeDriver(driver.ComputeDriver):
         self._armed = False
         # Instances whose live migration was asked to abort.
         self._aborted: set[str] = set()
+        # This host's instance storage: the guests' disks and the marks
+        # of the shared-storage check (shared with the hosts of
+        # share_instance_storage()).
+        self._storage = _Storage(self)
 
         for method, seconds in opts.delay_seconds.items():
             self._check_method(method, '[fake_driver] delay_seconds')
@@ -193,6 +220,7 @@ class FakeDriver(driver.ComputeDriver):
             os.makedirs(self.state_path, exist_ok=True)
             self._clear_leftovers()
             self._instances = read_state(self.state_path)
+            self._storage.disks.update(self._instances)
             LOG.info('Fake hypervisor in %s has %d guests', self.state_path,
                      len(self._instances))
 
@@ -375,19 +403,26 @@ class FakeDriver(driver.ComputeDriver):
         return os.path.join(self.state_path, uuid + RECORD_SUFFIX)
 
     def _save(self, record: dict[str, Any]) -> None:
-        """Store ``record`` (call with self._lock held)."""
+        """Store ``record`` (call with self._lock held); its disks are
+        on this host's instance storage."""
         self._instances[record['uuid']] = record
+        self._storage.disks.add(record['uuid'])
         if self.state_path:
             self._write_file(self._record_path(record['uuid']),
                              json.dumps(record, sort_keys=True))
 
-    def _delete(self, uuid: str) -> bool:
-        """Forget guest ``uuid`` (call with self._lock held)."""
-        if self._instances.pop(uuid, None) is None:
-            return False
-        if self.state_path:
+    def _delete(self, uuid: str, destroy_disks: bool | None = None) -> bool:
+        """Forget guest ``uuid`` (call with self._lock held); whether it
+        was here.  Its disks go with ``destroy_disks``, stay without;
+        when None (the guest left: a move), they go unless a host
+        sharing this storage runs the guest."""
+        found = self._instances.pop(uuid, None) is not None
+        if found and self.state_path:
             _remove(self._record_path(uuid))
-        return True
+        if destroy_disks or destroy_disks is None and not any(
+                uuid in host._instances for host in self._storage.hosts):
+            self._storage.disks.discard(uuid)
+        return found
 
     def _get(self, instance: Any) -> dict[str, Any]:
         uuid = driver.instance_uuid(instance)
@@ -526,6 +561,11 @@ class FakeDriver(driver.ComputeDriver):
         record = self._new_record(
             instance, power_state.RUNNING if power_on else
             power_state.SHUTDOWN, network_info, block_device_info)
+        # An evacuation on shared storage: the guest is created from the
+        # disks already there, not from its image.
+        record['existing_disk'] = uuid in self._storage.disks
+        # Whether a password was set in the guest (never the password).
+        record['admin_password_set'] = admin_password is not None
         record['console'] = _console(record, 'boot' if power_on
                                      else 'created')
         with self._lock:
@@ -533,15 +573,63 @@ class FakeDriver(driver.ComputeDriver):
                 raise exception.InstanceExists(name=uuid)
             self._save(record)
 
+    def share_instance_storage(self, *others: FakeDriver) -> None:
+        """A switch for tests: this host and ``others`` share their
+        instance storage (one NFS ``instances_path``, say), so the disks
+        of a guest on any of them are on the disk of each
+        (:meth:`instance_on_disk`).  In memory: the hosts of one
+        process."""
+        group = [self, *others]
+        shared = _Storage(*group)
+        for host in group:
+            shared.disks.update(host._storage.disks)
+            shared.files.update(host._storage.files)
+        for host in group:
+            host._storage = shared
+
+    def has_disk(self, instance_or_uuid: Any) -> bool:
+        """For tests: are the guest's disks on this host's instance
+        storage (also while the host is down)?"""
+        uuid = (instance_or_uuid if isinstance(instance_or_uuid, str)
+                else driver.instance_uuid(instance_or_uuid))
+        return uuid in self._storage.disks
+
+    @_faultable
+    def instance_on_disk(self, instance: Any) -> bool:
+        """Are the instance's disks on this host's instance storage
+        (its own guest's, or a guest's of a host sharing it)?"""
+        return self.has_disk(instance)
+
+    @_faultable
+    def check_instance_shared_storage_local(self, context: Any,
+                                            instance: Any) -> Any:
+        """A mark on this host's instance storage, named for the
+        instance."""
+        name = f'{driver.instance_uuid(instance)}.{uuidutils.generate_uuid()}'
+        with self._lock:
+            self._storage.files.add(name)
+        return {'filename': name}
+
+    @_faultable
+    def check_instance_shared_storage_remote(self, context: Any,
+                                             data: Any) -> bool:
+        return data['filename'] in self._storage.files
+
+    @_faultable
+    def check_instance_shared_storage_cleanup(self, context: Any,
+                                              data: Any) -> None:
+        with self._lock:
+            self._storage.files.discard(data['filename'])
+
     @_faultable
     def destroy(self, context: Any, instance: Any,
                 network_info: list[dict[str, Any]] | None,
                 block_device_info: dict[str, Any] | None = None,
                 destroy_disks: bool = True) -> None:
+        uuid = driver.instance_uuid(instance)
         with self._lock:
-            if not self._delete(driver.instance_uuid(instance)):
-                LOG.debug('Fake driver: %s already gone',
-                          driver.instance_uuid(instance))
+            if not self._delete(uuid, destroy_disks):
+                LOG.debug('Fake driver: %s already gone', uuid)
 
     @_faultable
     def cleanup(self, context: Any, instance: Any,
@@ -549,8 +637,9 @@ class FakeDriver(driver.ComputeDriver):
                 block_device_info: dict[str, Any] | None = None,
                 destroy_disks: bool = True, migrate_data: Any = None,
                 destroy_vifs: bool = True) -> None:
+        uuid = driver.instance_uuid(instance)
         with self._lock:
-            self._delete(driver.instance_uuid(instance))
+            self._delete(uuid, destroy_disks)
 
     @_faultable
     def reboot(self, context: Any, instance: Any,
@@ -645,8 +734,78 @@ class FakeDriver(driver.ComputeDriver):
                      power_state=power_state.RUNNING)
 
     @_faultable
+    def get_diagnostics(self, instance: Any) -> dict[str, Any]:
+        """Figures in upstream's fake driver's keys, from the guest's
+        size and devices."""
+        record = self._get(instance)
+        vcpus = record.get('vcpus') or 0
+        figures: dict[str, Any] = {
+            f'cpu{n}_time': 17300000000 for n in range(vcpus)}
+        figures['memory'] = (record.get('memory_mb') or 0) * 1024
+        for n, _volume in enumerate(['root', *record['volumes']]):
+            disk = f'vd{chr(ord("a") + n)}'
+            figures.update({f'{disk}_read': 262144, f'{disk}_read_req': 112,
+                            f'{disk}_write': 5778432,
+                            f'{disk}_write_req': 488,
+                            f'{disk}_errors': -1})
+        for port in record['interfaces']:
+            tap = f'tap{port[:11]}'
+            figures.update({f'{tap}_rx': 2070139, f'{tap}_rx_packets': 26701,
+                            f'{tap}_tx': 140208, f'{tap}_tx_packets': 662})
+        return figures
+
+    @_faultable
+    def get_instance_diagnostics(self, instance: Any) -> dict[str, Any]:
+        """The standard format, from the guest's record."""
+        record = self._get(instance)
+        return {
+            'state': power_state.STATE_MAP[record['power_state']],
+            'driver': 'fake', 'hypervisor': 'fake',
+            'hypervisor_os': 'fake-os',
+            'uptime': 46664,
+            'config_drive': bool(driver.instance_attr(instance,
+                                                      'config_drive')),
+            'memory_details': {'maximum': record.get('memory_mb') or 0,
+                               'used': 0},
+            'cpu_details': [{'id': n, 'time': 17300000000,
+                             'utilisation': 15}
+                            for n in range(record.get('vcpus') or 0)],
+            'nic_details': [
+                {'mac_address': vif.get('address'), 'rx_octets': 2070139,
+                 'rx_errors': 0, 'rx_drop': 0, 'rx_packets': 26701,
+                 'rx_rate': None, 'tx_octets': 140208, 'tx_errors': 0,
+                 'tx_drop': 0, 'tx_packets': 662, 'tx_rate': None}
+                for vif in record['interfaces'].values()],
+            'disk_details': [
+                {'read_bytes': 262144, 'read_requests': 112,
+                 'write_bytes': 5778432, 'write_requests': 488,
+                 'errors_count': 0}
+                for _disk in ['root', *record['volumes']]],
+        }
+
+    @_faultable
+    def trigger_crash_dump(self, instance: Any) -> None:
+        """An NMI: counted in the guest's ``crash_dumps``, shown on its
+        console; refused, as by libvirt, for a guest that is not running
+        or paused."""
+        with self._lock:
+            record = self._get(instance)
+            if record['power_state'] not in (power_state.RUNNING,
+                                             power_state.PAUSED):
+                raise exception.InstanceNotRunning(
+                    instance_id=driver.instance_uuid(instance))
+        self._change(instance, 'NMI received: crash dump',
+                     crash_dumps=record.get('crash_dumps', 0) + 1)
+
+    @_faultable
     def get_console_output(self, context: Any, instance: Any) -> str:
         return ''.join(line + '\n' for line in self._get(instance)['console'])
+
+    @_faultable
+    def get_vnc_console(self, context: Any, instance: Any) -> Any:
+        # A console server nobody listens on (as upstream's fake).
+        self._get(instance)
+        return console_type.ConsoleVNC(host='fakevncconsole.com', port=6969)
 
     # -- devices ------------------------------------------------------------
 
@@ -682,6 +841,23 @@ class FakeDriver(driver.ComputeDriver):
                 return
             record['volumes'] = {m: v for m, v in record['volumes'].items()
                                  if m != mountpoint}
+            self._save(record)
+
+    @_faultable
+    def extend_volume(self, context: Any, connection_info: dict[str, Any],
+                      instance: Any, requested_size: int) -> None:
+        """Record the attached volume's new size (bytes) on the guest."""
+        volume_id = _volume_id(connection_info)
+        with self._lock:
+            record = dict(self._get(instance))
+            volumes = dict(record['volumes'])
+            for mountpoint, volume in volumes.items():
+                if volume.get('volume_id') == volume_id:
+                    volumes[mountpoint] = dict(volume, size=requested_size)
+                    break
+            else:
+                raise exception.VolumeNotFound(volume_id=volume_id)
+            record['volumes'] = volumes
             self._save(record)
 
     @_faultable
@@ -891,7 +1067,7 @@ class FakeDriver(driver.ComputeDriver):
             destroy_disks: bool = True,
             migrate_data: dict[str, Any] | None = None) -> None:
         with self._lock:
-            self._delete(driver.instance_uuid(instance))
+            self._delete(driver.instance_uuid(instance), destroy_disks)
 
 
 def _remove(path: str) -> None:

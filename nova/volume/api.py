@@ -38,8 +38,16 @@ class VolumeAPI(abc.ABC):
 
     @abc.abstractmethod
     def create(self, context: Any, size: int, name: str | None = None,
-               ) -> dict[str, Any]:
-        """A new ``available`` volume of ``size`` GiB."""
+               image_id: str | None = None) -> dict[str, Any]:
+        """A new volume of ``size`` GiB; with ``image_id``, holding that
+        image's data (Cinder's ``imageRef``).
+
+        It may come back ``creating``: a caller that needs it waits for
+        ``available`` (``error`` if the service failed to make it).
+
+        :raises ImageNotFound: :raises InvalidVolume: the image does not
+            fit, or is not usable.
+        """
 
     @abc.abstractmethod
     def get(self, context: Any, volume_id: str) -> dict[str, Any]:
@@ -56,6 +64,15 @@ class VolumeAPI(abc.ABC):
         """Delete an ``available`` (or ``error``) volume and its data.
 
         :raises VolumeNotFound: :raises InvalidVolume: it is attached.
+        """
+
+    @abc.abstractmethod
+    def extend(self, context: Any, volume_id: str, new_size: int) -> None:
+        """Grow an ``available`` volume to ``new_size`` GiB (as Cinder
+        does without online extend: never while attached).
+
+        :raises VolumeNotFound: :raises InvalidVolume: it is not
+            available, or ``new_size`` is not larger.
         """
 
     @abc.abstractmethod

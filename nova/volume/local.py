@@ -11,6 +11,7 @@ tell an idempotent repeat from a real conflict.
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import uuid
 from typing import Any
@@ -18,6 +19,7 @@ from typing import Any
 from oslo_log import log as logging
 
 import nova.conf
+import nova.image.api
 from nova import exception
 from nova.db import api as db
 from nova.volume import api
@@ -44,7 +46,7 @@ class LocalVolumeAPI(api.VolumeAPI):
     # -- records -------------------------------------------------------------
 
     def create(self, context: Any, size: int, name: str | None = None,
-               ) -> dict[str, Any]:
+               image_id: str | None = None) -> dict[str, Any]:
         size = int(size)
         if size < 1:
             raise exception.InvalidVolume(
@@ -55,7 +57,14 @@ class LocalVolumeAPI(api.VolumeAPI):
         # Sparse: takes no space until written.  The file exists before
         # the record, so an 'available' volume always has its data.
         with open(path, 'xb') as data:
-            data.truncate(size * GiB)
+            try:
+                if image_id:
+                    self._copy_image(context, image_id, size, data)
+                data.truncate(size * GiB)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(path)
+                raise
         try:
             return db.volume_create(context, {
                 'id': volume_id, 'display_name': name, 'size': size,
@@ -67,6 +76,26 @@ class LocalVolumeAPI(api.VolumeAPI):
             with contextlib.suppress(OSError):
                 os.unlink(path)
             raise
+
+    def _copy_image(self, context: Any, image_id: str, size: int,
+                    data: Any) -> None:
+        """Write the image's data at the start of the volume file (as
+        Cinder's create from ``imageRef``; the bytes as stored, without
+        conversion)."""
+        image = self.image_api.get(context, image_id)
+        image_size = int(image.get('size') or 0)
+        if image_size > size * GiB:
+            raise exception.InvalidVolume(
+                reason=f'Size of specified image '
+                       f'{-(-image_size // GiB)}GB is larger than volume '
+                       f'size {size}GB.')
+        for chunk in self.image_api.download(context, image_id) or ():
+            data.write(chunk)
+
+    @functools.cached_property
+    def image_api(self) -> Any:
+        """The image service the volumes are created from."""
+        return nova.image.api.API(self.conf)
 
     def get(self, context: Any, volume_id: str) -> dict[str, Any]:
         volume = db.volume_get(context, volume_id)
@@ -89,6 +118,26 @@ class LocalVolumeAPI(api.VolumeAPI):
         # never a record without data.
         with contextlib.suppress(FileNotFoundError):
             os.unlink(self.path(volume_id))
+
+    def extend(self, context: Any, volume_id: str, new_size: int) -> None:
+        volume = self.get(context, volume_id)
+        new_size = int(new_size)
+        if new_size <= volume['size']:
+            raise exception.InvalidVolume(
+                reason=f'new size {new_size} GiB must be larger than the '
+                       f'current size {volume["size"]} GiB')
+        # The record first, conditional on the status: an attach racing
+        # this one cannot see the old size once the file has grown.
+        try:
+            db.volume_update(context, volume_id, {'size': new_size},
+                             expected_status=api.AVAILABLE)
+        except exception.UnexpectedVolumeStateError as error:
+            raise exception.InvalidVolume(
+                reason=f'volume {volume_id} is {error.kwargs["actual"]}; '
+                       f'only an available volume can be extended'
+            ) from None
+        with open(self.path(volume_id), 'r+b') as data:
+            data.truncate(new_size * GiB)
 
     @staticmethod
     def _visible(context: Any, volume: dict[str, Any]) -> bool:

@@ -14,17 +14,22 @@ from nova.flow import hooks
 FIELD = 'example:tier'
 
 
+TIERS = {'type': 'string', 'enum': ['gold', 'silver', 'bronze']}
+
+
 class ServiceTier(hooks.Hook):
     """Accept ``example:tier`` on create; show it from microversion 2.47."""
 
     supports = {'api.server_create': '1.0', 'api.server_view': '1.0'}
-    # Responses gain the field only from this microversion; requests at
-    # lower ones get exactly upstream's shape.
-    microversions = {'api.server_view': '2.47'}
+    # The request field (namespaced, vendor:field), from every
+    # microversion: no microversions entry for api.server_create.
     schema_fragments = {
-        'api.server_create': {'properties': {
-            FIELD: {'type': 'string', 'enum': ['gold', 'silver', 'bronze']},
-        }},
+        'api.server_create': {'properties': {FIELD: TIERS}},
+    }
+    # The response field the view stage adds: declared, namespaced.  A key
+    # the hook adds without declaring it here fails its stage.
+    view_fields = {
+        'api.server_view': {FIELD: {'anyOf': [TIERS, {'type': 'null'}]}},
     }
 
     @hooks.after('api.server_create.metadata')
@@ -36,7 +41,10 @@ class ServiceTier(hooks.Hook):
             metadata[FIELD] = tier
             state.create_kwargs['metadata'] = metadata
 
-    @hooks.after('api.server_view.basic')
+    # Responses gain the field only from this microversion (the engine
+    # skips the stage below it); requests at lower ones get exactly
+    # upstream's shape.
+    @hooks.after('api.server_view.basic', min_version='2.47')
     def show_tier(self, ctx: Any, state: Any) -> None:
         """Show the tier (null when none was asked for)."""
         instance = state.instance

@@ -57,6 +57,18 @@ class TestServiceTier(testtools.TestCase):
         self.assertEqual(400, code, body)
         self.assertIn('badRequest', body)
 
+    def test_the_fields_are_discoverable(self):
+        code, body = self.cloud.api('GET', '/flow-extensions')
+        self.assertEqual(200, code, body)
+        [entry] = [e for e in body['flow_extensions'] if e['name'] == HOOK]
+        flows = {f['flow']: f for f in entry['flows']}
+        self.assertEqual(
+            [FIELD], [f['name'] for f in
+                      flows['api.server_create']['request_fields']])
+        view = flows['api.server_view']['response_fields']
+        self.assertEqual([(FIELD, '2.47')],
+                         [(f['name'], f['min_version']) for f in view])
+
     def test_the_build_runs_the_hooks_api_stage(self):
         code, body = self.create('2.47', **{FIELD: 'bronze'})
         uuid = body['server']['id']

@@ -39,6 +39,7 @@ FLOWS = {
     'compute.detach_volume': '1.0',
     'compute.attach_interface': '1.0',
     'compute.detach_interface': '1.0',
+    'compute.trigger_crash_dump': '1.0',
     'compute.prep_resize': '1.0',
     'compute.resize_instance': '1.0',
     'compute.finish_resize': '1.0',

@@ -27,10 +27,13 @@ from nova.flow import REVERT, Flow, stage
 
 @dataclasses.dataclass
 class AttachInterfaceState(base.InstanceState):
-    """Contract 1.0 of compute.attach_interface."""
+    """Contract 1.1 of compute.attach_interface."""
 
     #: The network to create the port on (None: a given port or any network).
     network_id: str | None = None
+    #: An existing port to attach (``server add port``) instead of a new
+    #: one; the revert gives it back unbound rather than deleting it.
+    port_id: str | None = None
     #: The fixed IP requested for the new port.
     requested_ip: str | None = None
     #: The device tag the user gave the interface (2.49+).
@@ -44,10 +47,12 @@ def _load_state(ctx: Any, run: Any,
     instance = compute.db.instance_get_by_uuid(ctx, run.subject)
     state = AttachInterfaceState(compute=compute, instance=instance)
     started = run.started_at
+    # The port the cut run allocated (created) or bound (updated).
     new = [row['port_id'] for row in compute.db.fixed_ip_get_by_instance(
         ctx, instance['uuid'])
-        if started is not None and row.get('created_at') is not None
-        and row['created_at'] >= started]
+        if started is not None and any(
+            row.get(key) is not None and row[key] >= started
+            for key in ('created_at', 'updated_at'))]
     if new:
         for vif in compute.network.get_instance_nw_info(ctx,
                                                         instance['uuid']):
@@ -56,7 +61,9 @@ def _load_state(ctx: Any, run: Any,
     return state
 
 
-FLOW = Flow('compute.attach_interface', '1.0', AttachInterfaceState,
+FLOW = Flow('compute.attach_interface', '1.1', AttachInterfaceState,
+            changes={'1.1': 'State port_id added: attach an existing '
+                            'port (allocate_port binds it).'},
             on_interrupt=REVERT, subject=base.instance_subject,
             load_state=_load_state,
             doc='Attach a network interface to an instance.')
@@ -73,9 +80,11 @@ FLOW.on_failure(base.record_fault)
 
 @FLOW.stage
 def allocate_port(ctx: Any, state: AttachInterfaceState) -> None:
-    """A new port for the instance, on the requested network."""
+    """A new port for the instance on the requested network, or the
+    requested existing port bound to it."""
     state.vif = state.compute.network.allocate_port_for_instance(
-        ctx, state.instance['uuid'], state.network_id, state.requested_ip)
+        ctx, state.instance['uuid'], state.network_id, state.requested_ip,
+        port_id=state.port_id)
     if state.tag:
         state.vif['tag'] = state.tag
 

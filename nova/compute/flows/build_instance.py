@@ -41,6 +41,7 @@ from nova.compute import power_state, task_states, vm_states
 from nova.compute.flows import base
 from nova.flow import REVERT, Flow, contract, stage, sub
 from nova.flow.hooks import RunRefused
+from nova.volume import api as volume_api
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -48,9 +49,10 @@ CONF = nova.conf.CONF
 
 @dataclasses.dataclass
 class BuildState:
-    """Contract 1.1 of compute.build_instance (what hooks may use).
+    """Contract 1.2 of compute.build_instance (what hooks may use).
 
     1.1: the ``validate_instance_group_policy`` stage.
+    1.2: the ``create_volumes`` stage.
     """
 
     #: The compute services the stages call (DB, driver, network, volume, image
@@ -71,7 +73,8 @@ class BuildState:
         default_factory=dict)
     #: The networks or ports the user asked for (``networks`` of the request).
     requested_networks: Any = None
-    #: The block device mappings of the instance, as the API created them.
+    #: The block device mappings of the instance, as the API created them
+    #: (``create_volumes`` sets the ``volume_id`` of those it creates).
     block_device_mapping: list[dict[str, Any]] = dataclasses.field(
         default_factory=list)
     #: Personality files to inject (before 2.57).
@@ -122,9 +125,11 @@ def _load_state(ctx: Any, run: Any,
             ctx, instance['uuid']))
 
 
-FLOW = Flow('compute.build_instance', '1.1', BuildState,
+FLOW = Flow('compute.build_instance', '1.2', BuildState,
             changes={'1.1': 'Stage validate_instance_group_policy added '
-                             '(the late server group check).'},
+                             '(the late server group check).',
+                     '1.2': 'Stage create_volumes added (boot from a '
+                            'volume nova creates from an image).'},
             on_interrupt=REVERT, subject=_subject, load_state=_load_state,
             point_of_no_return='spawn.update_active',
             doc='Build and boot an instance on this host.')
@@ -136,6 +141,7 @@ FLOW.stages(
     'claim_resources',
     'validate_instance_group_policy',
     'allocate_network',
+    'create_volumes',
     'prep_block_device',
     sub('spawn', [
         # SPAWNING expected too: an 'around' hook may run the spawn
@@ -262,14 +268,80 @@ def forget_group_check(ctx: Any, state: BuildState, failure: Any) -> None:
 
 @FLOW.stage
 def allocate_network(ctx: Any, state: BuildState) -> None:
-    """Allocate fixed IPs and ports; the result goes to network_info."""
+    """Allocate fixed IPs and ports, with the instance's security
+    groups; the result goes to network_info."""
     state.network_info = state.compute.network.allocate_for_instance(
-        ctx, state.instance['uuid'], state.requested_networks)
+        ctx, state.instance['uuid'], state.requested_networks,
+        security_groups=state.instance.get('security_groups'))
 
 
 @FLOW.revert('allocate_network')
 def deallocate_network(ctx: Any, state: BuildState, failure: Any) -> None:
     state.compute.network.deallocate_for_instance(ctx, state.instance['uuid'])
+
+
+def _creates_volume(bdm: dict[str, Any]) -> bool:
+    """A mapping whose volume the build creates (from its image)."""
+    return bool(bdm.get('source_type') == 'image'
+                and bdm.get('destination_type') == 'volume')
+
+
+@FLOW.stage
+def create_volumes(ctx: Any, state: BuildState) -> None:
+    """Create the volumes of image-to-volume mappings from their images.
+
+    Each volume is recorded on its mapping as soon as the volume service
+    returns it (the revert finds it there, also after a crash), then
+    waited for until it is available.  A mapping that has its volume
+    already (a stage run again) is not created twice.
+    """
+    for bdm in state.block_device_mapping:
+        if not _creates_volume(bdm) or bdm.get('volume_id'):
+            continue
+        volume = state.compute.volume.create(
+            ctx, bdm['volume_size'], name='', image_id=bdm['image_id'])
+        bdm['volume_id'] = volume['id']
+        state.compute.db.block_device_mapping_update(
+            ctx, bdm['id'], {'volume_id': volume['id']})
+        _await_volume_created(ctx, state, volume)
+
+
+@FLOW.revert('create_volumes')
+def delete_created_volumes(ctx: Any, state: BuildState,
+                           failure: Any) -> None:
+    """Delete the volumes this build created (the user never had them),
+    and forget them on their mappings: a reschedule creates new ones."""
+    for bdm in state.block_device_mapping:
+        if not _creates_volume(bdm) or not bdm.get('volume_id'):
+            continue
+        try:
+            state.compute.volume.delete(ctx, bdm['volume_id'])
+        except exception.VolumeNotFound:
+            pass
+        state.compute.db.block_device_mapping_update(
+            ctx, bdm['id'], {'volume_id': None})
+        bdm['volume_id'] = None
+
+
+def _await_volume_created(ctx: Any, state: BuildState,
+                          volume: dict[str, Any]) -> None:
+    """Wait until the volume service has made the volume ``available``
+    (``[DEFAULT] block_device_allocate_retries`` checks,
+    ``block_device_allocate_retries_interval`` seconds apart)."""
+    attempts = CONF.block_device_allocate_retries + 1
+    interval = CONF.block_device_allocate_retries_interval
+    started = timeutils.utcnow()
+    for attempt in range(1, attempts + 1):
+        if volume['status'] == volume_api.AVAILABLE:
+            return
+        if volume['status'] == volume_api.ERROR or attempt == attempts:
+            break
+        concurrency.sleep(interval)
+        volume = state.compute.volume.get(ctx, volume['id'])
+    raise exception.VolumeNotCreated(
+        volume_id=volume['id'], attempts=attempt,
+        seconds=int(timeutils.delta_seconds(started, timeutils.utcnow())),
+        volume_status=volume['status'])
 
 
 @FLOW.stage
@@ -348,9 +420,20 @@ def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
         # Kept for the user: if no other host can build it, the fault
         # says why this one failed, not only that no host was left.
         retry['exc_reason'] = _fault_message(failure.exc)
-        base.instance_update(ctx, state, vm_state=vm_states.BUILDING,
-                             task_state=task_states.SCHEDULING, host=None,
-                             node=None)
+        try:
+            # Not over a delete that came in since _delete_requested.
+            base.instance_update(
+                ctx, state, expected_task_state=(
+                    None, task_states.SCHEDULING, task_states.SPAWNING),
+                vm_state=vm_states.BUILDING,
+                task_state=task_states.SCHEDULING, host=None, node=None)
+        except (exception.UnexpectedTaskStateError,
+                exception.UnexpectedVMStateError,
+                exception.InstanceNotFound):
+            LOG.info('Build of %s failed in stage %s while a delete was '
+                     'requested; leaving it to the delete',
+                     state.instance['uuid'], failure.stage_id)
+            return
         state.compute.conductor.build_instances(
             ctx, [state.instance], image_meta=state.image_meta,
             request_spec=state.request_spec,
@@ -380,6 +463,9 @@ def _release_unbuilt_claim(ctx: Any, state: BuildState) -> None:
         current = state.compute.db.instance_get_by_uuid(
             ctx, state.instance['uuid'])
     except exception.InstanceNotFound:
+        # Deleted while it was being placed (the delete had no host to
+        # ask): nothing may hold a claim for it any more.
+        state.compute.resource_tracker.release(ctx, state.instance['uuid'])
         return
     if current.get('launched_at') or current.get('host') not in (
             None, state.compute.host) or current.get('vm_state') not in (
@@ -403,6 +489,11 @@ _NOT_RESCHEDULABLE = (exception.InstanceExists,
                       exception.UnexpectedTaskStateError,
                       exception.UnexpectedVMStateError,
                       exception.InstanceNotFound,
+                      # The volume service failed to make the root
+                      # volume from the image (upstream aborts too).
+                      exception.VolumeNotCreated,
+                      exception.InvalidVolume,
+                      exception.ImageNotFound,
                       # A hook refused the build on purpose.
                       RunRefused)
 

@@ -3,11 +3,20 @@ re-create, on this host, an instance whose host is down (an RPC call
 from conductor.evacuate_instance; upstream's ``rebuild_instance`` with
 ``recreate``).
 
-The instance is claimed here first (the source's allocation passes to
+First the driver says whether the instance's disks are on this host's
+storage (``instance_on_disk``: storage the hosts share).  What the
+admin said (``onSharedStorage``, before 2.14) must agree, or the
+evacuation fails with InvalidSharedStorage before anything is done;
+from 2.14 the driver's answer is taken.  On shared storage the guest is
+re-created from its existing disks, not from its image, and the admin
+password is not set (it is the guest's own disk).
+
+The instance is claimed here (the source's allocation passes to
 the migration in the same transaction: the source gives it back when it
 returns and cleans up, ``compute.destroy_evacuated_instance``), its
-network info read (its ports stay as they are), its volumes connected
-to this host, and its guest spawned from its image (evacuate rebuilds
+ports bound to this host (``binding:host_id``,
+``setup_networks_on_host``) and its network info read, its volumes
+connected to this host, and its guest spawned from its image (evacuate rebuilds
 from the image; with shared storage a driver may find the disks
 already there).  Only then, in one transaction, is the instance on
 this host and node - ACTIVE, or STOPPED and powered off if it was
@@ -17,8 +26,10 @@ record names the source, so a source that comes back meanwhile leaves
 its guest alone.
 
 Failure: every started stage is reverted newest first on this host: the
-new guest is destroyed, the volume connections made here are terminated
-and the claim goes back (this host's allocation released, the source's
+new guest is destroyed (its disks too, unless they are on shared
+storage: they were there before), the volume connections made here are
+terminated, the ports are bound to the source again and the claim goes
+back (this host's allocation released, the source's
 handed back to the instance, one transaction); the error goes back to
 the conductor, which records the fault and sets the instance to ERROR
 (its source is down: it cannot go back there) and the migration
@@ -82,7 +93,19 @@ def load_state(ctx: Any, run: Any,
                          vm_states.ACTIVE)
 
 
-FLOW = Flow('compute.evacuate_instance', '1.0', EvacuateState,
+FLOW = Flow('compute.evacuate_instance', '1.3', EvacuateState,
+            changes={'1.1': 'Stage setup_networks_on_host added: the '
+                            "instance's ports are bound to this host "
+                            '(reverted: bound to the source again).',
+                     '1.2': 'Stage check_instance_shared_storage added: '
+                            'on_shared_storage is what the driver finds '
+                            '(InvalidSharedStorage when the admin said '
+                            'otherwise); driver_spawn re-creates the guest '
+                            'from its existing disks on shared storage, '
+                            'without the admin password.',
+                     '1.3': "driver_spawn's revert keeps the disks on "
+                            'shared storage (they were there before the '
+                            'evacuation).'},
             on_interrupt=REVERT, subject=moves.subject,
             load_state=load_state,
             point_of_no_return='update_evacuated',
@@ -90,12 +113,14 @@ FLOW = Flow('compute.evacuate_instance', '1.0', EvacuateState,
 FLOW.stages(
     stage('update_migration_pre_migrating', moves.migration_status(
         'pre-migrating', "The migration is 'pre-migrating'.")),
+    'check_instance_shared_storage',
     'claim_resources',
     'get_image_meta',
     stage('update_rebuild_block_device_mapping', base.set_state(
         'update_rebuild_block_device_mapping',
         task_state=task_states.REBUILD_BLOCK_DEVICE_MAPPING,
         expected_task_state=task_states.REBUILDING)),
+    'setup_networks_on_host',
     stage('load_network_info', base.load_network_info),
     'prep_block_device',
     stage('update_rebuild_spawning', base.set_state(
@@ -106,6 +131,22 @@ FLOW.stages(
     stage('notify_usage_end', base.notifier('rebuild.end'),
           optional=True),
 )
+
+
+@FLOW.stage
+def check_instance_shared_storage(ctx: Any, state: EvacuateState) -> None:
+    """Are the instance's disks on this host's storage?  The admin's
+    ``onSharedStorage`` (before 2.14) must say the same."""
+    on_disk = bool(state.compute.driver.instance_on_disk(state.instance))
+    if state.on_shared_storage is not None and \
+            state.on_shared_storage != on_disk:
+        raise exception.InvalidSharedStorage(
+            path=state.instance['uuid'],
+            reason='the instance files are ' +
+                   ('' if on_disk else 'not ') + 'on this host\'s storage '
+                   'but the request said they are ' +
+                   ('' if state.on_shared_storage else 'not ') + 'shared')
+    state.on_shared_storage = on_disk
 
 
 @FLOW.stage
@@ -128,6 +169,18 @@ def get_image_meta(ctx: Any, state: EvacuateState) -> None:
     """The instance's image, which the guest is rebuilt from."""
     state.image_meta = shared.get_image_or_none(
         ctx, state.compute.image, state.instance.get('image_ref')) or {}
+
+
+@FLOW.stage(idempotent=True)
+def setup_networks_on_host(ctx: Any, state: EvacuateState) -> None:
+    """Bind the instance's ports to this host."""
+    moves.bind_ports(ctx, state, state.compute.host)
+
+
+@FLOW.revert('setup_networks_on_host')
+def bind_ports_to_source(ctx: Any, state: EvacuateState,
+                         failure: Any) -> None:
+    moves.bind_ports(ctx, state, state.migration['source_compute'])
 
 
 @FLOW.stage
@@ -165,10 +218,12 @@ def _here(state: EvacuateState) -> dict[str, Any]:
 
 @FLOW.stage
 def driver_spawn(ctx: Any, state: EvacuateState) -> None:
-    """Create the guest from the instance's image (powered off if it is
-    to end STOPPED)."""
+    """Create the guest from the instance's image, or from its existing
+    disks on shared storage, without the admin password then (powered
+    off if it is to end STOPPED)."""
     state.compute.driver.spawn(
-        ctx, _here(state), state.image_meta, [], state.admin_password,
+        ctx, _here(state), state.image_meta, [],
+        None if state.on_shared_storage else state.admin_password,
         None, network_info=state.network_info,
         block_device_info=state.block_device_info,
         power_on=state.target_state != vm_states.STOPPED)
@@ -176,8 +231,10 @@ def driver_spawn(ctx: Any, state: EvacuateState) -> None:
 
 @FLOW.revert('driver_spawn')
 def destroy_guest(ctx: Any, state: EvacuateState, failure: Any) -> None:
+    # On shared storage the disks were there before: they stay.
     state.compute.driver.destroy(ctx, _here(state), state.network_info,
-                                 block_device_info=state.block_device_info)
+                                 block_device_info=state.block_device_info,
+                                 destroy_disks=not state.on_shared_storage)
 
 
 @FLOW.stage(transactional=True)

@@ -3,11 +3,15 @@ migration - take the instance and start its guest from the moved disks
 (an RPC call from conductor.resize_instance).  The instance then waits
 in VERIFY_RESIZE (vm_state RESIZED) for its user's confirm or revert.
 
-Failure: a guest created here is destroyed and the error goes back to
-the conductor, which reverts the move; its revert gives the instance
-back to the source (``compute.finish_revert_resize`` writes the host,
-node and flavor back), so ``update_resize_finish`` has no revert of its
-own.
+The instance's ports are bound to this host (``binding:host_id``,
+``setup_networks_on_host``) before its guest starts here.
+
+Failure: a guest created here is destroyed, the ports are bound to the
+source again, and the error goes back to the conductor, which reverts
+the move; its revert gives the instance back to the source
+(``compute.finish_revert_resize`` writes the host, node and flavor
+back, and binds the ports there too), so ``update_resize_finish`` has
+no revert of its own.
 
 Interrupted (nova-compute died): the same at restart.  The point of no
 return is ``update_resized``: once the instance is RESIZED the move is
@@ -22,13 +26,17 @@ from nova.compute import power_state, task_states, vm_states
 from nova.compute.flows import base, moves
 from nova.flow import REVERT, Flow, stage
 
-FLOW = Flow('compute.finish_resize', '1.0', moves.MoveState,
+FLOW = Flow('compute.finish_resize', '1.1', moves.MoveState,
+            changes={'1.1': 'Stage setup_networks_on_host added: the '
+                            "instance's ports are bound to this host "
+                            '(reverted: bound to the source again).'},
             on_interrupt=REVERT, subject=moves.subject,
             load_state=moves.load_state,
             point_of_no_return='update_resized',
             doc='Start the moved guest on the destination; VERIFY_RESIZE.')
 FLOW.stages(
     'update_resize_finish',
+    'setup_networks_on_host',
     stage('load_network_info', base.load_network_info),
     'load_block_device_info',
     'finish_migration',
@@ -45,6 +53,18 @@ def update_resize_finish(ctx: Any, state: moves.MoveState) -> None:
         task_state=task_states.RESIZE_FINISH, host=state.compute.host,
         node=state.migration['dest_node'],
         **moves.flavor_values(state.flavor))
+
+
+@FLOW.stage(idempotent=True)
+def setup_networks_on_host(ctx: Any, state: moves.MoveState) -> None:
+    """Bind the instance's ports to this host."""
+    moves.bind_ports(ctx, state, state.compute.host)
+
+
+@FLOW.revert('setup_networks_on_host')
+def bind_ports_to_source(ctx: Any, state: moves.MoveState,
+                         failure: Any) -> None:
+    moves.bind_ports(ctx, state, state.migration['source_compute'])
 
 
 @FLOW.stage(idempotent=True)

@@ -4,8 +4,14 @@ the destination's resources back and start the original guest again (an
 RPC call from conductor.revert_resize, or from the revert of a failed
 conductor.resize_instance).
 
-Failure: nothing to revert; the error goes back to the conductor, which
-sets the instance to ERROR with the fault.  Interrupted: resumed at
+The instance's ports are bound to this host again
+(``setup_networks_on_host``) once its record says it is here.
+
+Failure: nothing to revert (the instance's record names this host from
+``update_reverted_host`` on, and its ports follow it: binding them back
+to the destination, whose guest is gone, would leave them on the wrong
+host); the error goes back to the conductor, which sets the instance to
+ERROR with the fault.  Interrupted: resumed at
 restart.  Every stage can run again: the claim's revert is a no-op once
 done, and the others write what they wrote.
 """
@@ -18,13 +24,17 @@ from nova.compute import task_states, vm_states
 from nova.compute.flows import base, confirm_resize, moves
 from nova.flow import RESUME, Flow, stage
 
-FLOW = Flow('compute.finish_revert_resize', '1.0', moves.MoveState,
+FLOW = Flow('compute.finish_revert_resize', '1.1', moves.MoveState,
+            changes={'1.1': 'Stage setup_networks_on_host added: the '
+                            "instance's ports are bound to this host "
+                            'again.'},
             on_interrupt=RESUME, subject=moves.subject,
             load_state=moves.load_state,
             doc='Bring the source guest of a reverted move back.')
 FLOW.stages(
     'drop_move_claim',
     'update_reverted_host',
+    'setup_networks_on_host',
     stage('load_network_info', base.load_network_info),
     'load_block_device_info',
     'finish_revert_migration',
@@ -48,6 +58,12 @@ def update_reverted_host(ctx: Any, state: moves.MoveState) -> None:
         ctx, state, task_state=task_states.RESIZE_REVERTING,
         host=state.compute.host, node=state.migration['source_node'],
         **moves.flavor_values(state.migration['old_flavor']))
+
+
+@FLOW.stage(idempotent=True)
+def setup_networks_on_host(ctx: Any, state: moves.MoveState) -> None:
+    """Bind the instance's ports to this host again."""
+    moves.bind_ports(ctx, state, state.compute.host)
 
 
 @FLOW.stage(idempotent=True)

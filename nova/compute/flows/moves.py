@@ -145,6 +145,13 @@ def migration_status(status: str, doc: str,
     return mark(update, transactional=True)
 
 
+def bind_ports(ctx: Any, state: MoveState, host: str) -> None:
+    """Bind the instance's ports to ``host`` (``binding:host_id``):
+    where the instance is, its ports are (idempotent)."""
+    state.compute.network.setup_networks_on_host(
+        ctx, state.instance['uuid'], host)
+
+
 def block_device_info(ctx: Any, state: MoveState) -> dict[str, Any]:
     """The instance's volumes, as the driver's move calls want them."""
     volumes = []

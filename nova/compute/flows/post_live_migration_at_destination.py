@@ -4,7 +4,8 @@ driver finishes (a persistent definition of the guest), the source's
 share of the resources is given back, and the migration is 'completed'
 (an RPC call from conductor.live_migrate_instance, past its point of no
 return).  The instance keeps its vm_state (ACTIVE or PAUSED); its task
-is cleared.
+is cleared.  Its ports are bound to this host (``binding:host_id``,
+``setup_networks_on_host``) as soon as its record says it is here.
 
 Failure: nothing is reverted (the guest runs here); the error goes back
 to the conductor, which records it and finishes the move's records
@@ -19,13 +20,17 @@ from nova.compute import power_state, task_states, vm_states
 from nova.compute.flows import base, moves
 from nova.flow import RESUME, Flow, stage
 
-FLOW = Flow('compute.post_live_migration_at_destination', '1.0',
-            moves.MoveState, on_interrupt=RESUME, subject=moves.subject,
+FLOW = Flow('compute.post_live_migration_at_destination', '1.1',
+            moves.MoveState,
+            changes={'1.1': 'Stage setup_networks_on_host added: the '
+                            "instance's ports are bound to this host."},
+            on_interrupt=RESUME, subject=moves.subject,
             load_state=moves.load_state,
             doc='Take the instance on the destination of a live '
                 'migration.')
 FLOW.stages(
     'update_instance_host',
+    'setup_networks_on_host',
     stage('load_network_info', base.load_network_info),
     'load_block_device_info',
     'post_live_migration_at_destination',
@@ -39,6 +44,12 @@ def update_instance_host(ctx: Any, state: moves.MoveState) -> None:
     """The instance is on this host and node."""
     base.instance_update(ctx, state, host=state.compute.host,
                          node=state.migration['dest_node'])
+
+
+@FLOW.stage(idempotent=True)
+def setup_networks_on_host(ctx: Any, state: moves.MoveState) -> None:
+    """Bind the instance's ports to this host."""
+    moves.bind_ports(ctx, state, state.compute.host)
 
 
 @FLOW.stage(idempotent=True)

@@ -362,12 +362,19 @@ def _scheduling_fault(exc: Exception, spec: dict[str, Any],
     the build left its first host(s) (the retry filter removed them), so
     the fault keeps the last build failure's reason, as upstream's
     ``exc_reason``; the scheduler's own reason goes to the details.
+    The scheduler's ``detail`` (the filter that removed the last host)
+    goes to the details only: a fault's details are shown to admins
+    only, and upstream names no filter to users.
     """
-    reason = (spec.get('retry') or {}).get('exc_reason')
-    if not isinstance(exc, exception.NoValidHost) or not reason:
+    if not isinstance(exc, exception.NoValidHost):
         return exc, None
+    detail = exc.kwargs.get('detail')
+    reason = (spec.get('retry') or {}).get('exc_reason')
+    if not reason:
+        return exc, detail
+    details = exc.format_message() + (f' {detail}' if detail else '')
     return (exception.NoValidHost(reason=f'Last build failure: {reason}'),
-            exc.format_message())
+            details)
 
 
 def _finish_action(ctx: Any, state: BuildInstancesState, uuid: str,

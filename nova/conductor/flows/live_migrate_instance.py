@@ -26,7 +26,8 @@ host, which runs its part as a recorded flow of its own
                           destination: take the instance, release the
                           source's share; 'completed', task cleared
     finish_migration      whatever a host's part past the point of no
-                          return left undone of those records
+                          return left undone of those records, and the
+                          instance's ports bound to its host
 
 The instance's task is MIGRATING from the API's request to the end; its
 vm_state (ACTIVE or PAUSED) never changes.
@@ -50,7 +51,15 @@ a crash cut this flow short there, the source is asked whether it still
 has the guest (``check_instance_exists``, answered once its own part is
 over; the question waits in its queue while it is down): if not, the
 stage counts as done and the move is finished, never undone - undoing
-it would destroy the only guest.
+it would destroy the only guest.  One failure past it is not only
+recorded: when the destination did not take the instance
+(``post_live_migration_at_destination`` failed, or did not run) and has
+no guest of it (``finish_migration`` asks, with
+``check_instance_exists``), the instance is ERROR on the destination
+with the fault, as upstream's destination leaves it; a hard reboot
+there brings the guest back.  Either way ``finish_migration`` binds its
+ports to the destination (``setup_networks_on_host``): the destination's
+part may have failed before it did.
 
 Interrupted (nova-conductor died): before the point of no return, the
 same reverts at restart; after it, resumed.  A host that died inside its
@@ -101,6 +110,11 @@ class LiveMigrateState:
     migrate_data: dict[str, Any] = dataclasses.field(default_factory=dict)
     #: Set when a revert failed: the instance cannot be put back.
     revert_failed: bool = False
+    #: Set once the destination took the instance
+    #: (post_live_migration_at_destination answered).
+    taken: bool = False
+    #: Why the destination could not take it, when it said so.
+    take_error: str | None = None
 
 
 def _subject(state: LiveMigrateState) -> str:
@@ -118,14 +132,24 @@ def _load_state(ctx: Any, run: Any,
         dest_node=migration.get('dest_node'), migration=migration)
 
 
-FLOW = Flow('conductor.live_migrate_instance', '2.0', LiveMigrateState,
+FLOW = Flow('conductor.live_migrate_instance', '2.2', LiveMigrateState,
             on_interrupt=REVERT, subject=_subject, load_state=_load_state,
             point_of_no_return='live_migration',
             changes={'2.0': 'The point of no return is live_migration (the '
                              'guest left its source, checked when the stage '
                              'raised or was cut short), no longer '
                              'update_instance_host: a failure or crash '
-                             'after the guest left finishes the move.'},
+                             'after the guest left finishes the move.',
+                     '2.1': 'New fields taken and take_error. When the '
+                            'destination did not take the instance '
+                            '(post_live_migration_at_destination failed or '
+                            'did not run) and has no guest of it, '
+                            'finish_migration leaves the instance ERROR '
+                            'there with the fault, no longer ACTIVE without '
+                            'a guest.',
+                     '2.2': "finish_migration binds the instance's ports "
+                            'to its host (the destination), which the '
+                            "destination's part may not have done."},
             doc='Live-migrate an instance to another host.')
 FLOW.stages(
     'select_destination',
@@ -239,20 +263,55 @@ def post_live_migration_at_destination(ctx: Any,
                                        state: LiveMigrateState) -> None:
     """Destination: take the instance
     (compute.post_live_migration_at_destination)."""
-    state.conductor.compute_rpcapi.post_live_migration_at_destination(
-        ctx, state.instance, state.migration, bool(state.block_migration))
+    try:
+        state.conductor.compute_rpcapi.post_live_migration_at_destination(
+            ctx, state.instance, state.migration,
+            bool(state.block_migration))
+    except Exception as exc:
+        state.take_error = str(exc)
+        raise
+    state.taken = True
 
 
 @FLOW.stage(idempotent=True)
 def finish_migration(ctx: Any, state: LiveMigrateState) -> None:
-    """The source's share released, the migration 'completed' and the
-    task cleared, if a host's part left them."""
+    """The source's share released, the migration 'completed', the
+    ports bound to the instance's host and the task cleared, if a
+    host's part left them; ERROR (with the fault) if the destination did
+    not take the instance and has no guest of it."""
     db = state.conductor.db
     db.allocation_release(ctx, state.migration['uuid'])
+    # The guest is on the destination (its host since
+    # update_instance_host): so are its ports.
+    state.conductor.network.setup_networks_on_host(
+        ctx, state.instance['uuid'], state.migration['dest_compute'])
     db.migration_update(ctx, state.migration['uuid'],
                         {'status': 'completed'})
+    if not state.taken and not _destination_has_guest(ctx, state):
+        # As upstream's destination does when it cannot take the guest:
+        # ERROR there; a hard reboot brings the guest back.
+        dest = state.migration['dest_compute']
+        LOG.error('%s: the destination %s did not take the instance and '
+                  'has no guest of it: ERROR', _subject(state), dest)
+        why = state.take_error or 'its part failed or was not called'
+        db.instance_fault_create(
+            ctx, state.instance['uuid'], exception.MigrationError(
+                reason=f'{dest} did not take the live-migrated instance: '
+                       f'{why}'), state.conductor.host)
+        db.instance_update(ctx, state.instance['uuid'],
+                           {'vm_state': vm_states.ERROR})
     db.instance_update(ctx, state.instance['uuid'], {'task_state': None},
                        expected_task_state=(task_states.MIGRATING, None))
+
+
+def _destination_has_guest(ctx: Any, state: LiveMigrateState) -> bool:
+    try:
+        return state.conductor.compute_rpcapi.check_instance_exists(
+            ctx, state.instance, state.migration['dest_compute'])
+    except Exception:
+        LOG.exception('%s: could not ask %s for its guest',
+                      _subject(state), state.migration['dest_compute'])
+        return False
 
 
 @FLOW.failure_handler

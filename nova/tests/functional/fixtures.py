@@ -140,6 +140,8 @@ class LocalCloud(CloudHelpers, fixtures.Fixture):
             config.config(
                 state_path=os.path.join(self.state_path, 'hypervisor'),
                 group='fake_driver')
+        # noauth2 tokens for the in-process API (the default is keystone).
+        config.config(auth_strategy='noauth2', group='api')
         for key, value in self.overrides.items():
             group, _, name = key.rpartition('__')
             config.config(**{name: value}, group=group or None)
@@ -154,6 +156,8 @@ class LocalCloud(CloudHelpers, fixtures.Fixture):
         flavors.ensure_standard_flavors(self.ctx)
         self.image = self.create_image()
 
+        started: list[Any] = []
+        self.addCleanup(service.stop_all, started)
         for index, host in enumerate(self.compute_hosts):
             services = service.build_services(
                 host, with_api=self.with_api and index == 0)
@@ -163,7 +167,11 @@ class LocalCloud(CloudHelpers, fixtures.Fixture):
                             if s.binary != 'nova-conductor']
             for svc in services:
                 svc.start()
-                self.addCleanup(svc.stop)
+                started.append(svc)
+                # nova-compute recovers in the background (the API
+                # server recovers nothing).
+                if hasattr(svc, 'wait_for_recovery'):
+                    svc.wait_for_recovery()
                 self.services.append(svc)
 
         from nova.compute import api as compute_api

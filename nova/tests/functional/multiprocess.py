@@ -44,8 +44,10 @@ class ServiceProcess:
     """One nova service process started from its console script."""
 
     def __init__(self, binary: str, config_file: str, log_file: str,
-                 env: dict[str, str]) -> None:
+                 env: dict[str, str], wait_for_recovery: bool = True,
+                 ) -> None:
         self.binary = binary
+        self.wait_for_recovery = wait_for_recovery
         self.config_file = config_file
         self.log_file = log_file
         self.env = env
@@ -66,10 +68,15 @@ class ServiceProcess:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        """Until the service prints its ready line (after init_host, so
-        after crash recovery) or dies."""
+        """Until the service prints its ready line (after init_host) and,
+        for nova-compute, the end of its crash recovery, or dies."""
         assert self.process is not None
-        ready = f'{self.binary} ready'
+        ready = f'{self.binary} ready'.encode()
+        # nova-compute takes requests while it recovers, in the
+        # background: a test acting after a restart waits for the end.
+        recovered = (b'Crash recovery ended on '
+                     if self.binary == 'nova-compute' and
+                     self.wait_for_recovery else None)
         process = self.process
 
         def started() -> bool:
@@ -79,7 +86,10 @@ class ServiceProcess:
                     f'\n{self.log_tail()}')
             with open(self.log_file, 'rb') as log:
                 log.seek(self._log_start)
-                return any(line.startswith(ready.encode()) for line in log)
+                lines = log.readlines()
+            return (any(line.startswith(ready) for line in lines) and
+                    (recovered is None or
+                     any(recovered in line for line in lines)))
         try:
             func_fixtures.wait_for(started, START_TIMEOUT,
                                    f'{self.binary} to start')
@@ -87,6 +97,13 @@ class ServiceProcess:
             self.kill()
             raise AssertionError(f'{self.binary} did not start:\n'
                                  f'{self.log_tail()}') from None
+
+    def own_log(self) -> str:
+        """What this process wrote to its log (not the process it
+        replaced)."""
+        with open(self.log_file, 'rb') as log:
+            log.seek(self._log_start)
+            return log.read().decode(errors='replace')
 
     def log_tail(self, size: int = 4000) -> str:
         with open(self.log_file, errors='replace') as log:
@@ -223,15 +240,18 @@ enabled_hooks = {','.join(hooks)}
 
     def start(self, binary: str, host: str, hooks: tuple[str, ...] = (),
               options: dict[str, dict[str, str]] | None = None,
+              wait_for_recovery: bool = True,
               **env: str) -> ServiceProcess:
         """Start ``binary`` as ``host``, with ``options`` (by group) for
         this host only on top of ``self.options``, and ``env`` in its
-        environment."""
+        environment; for nova-compute, until its crash recovery ended
+        too, unless not ``wait_for_recovery``."""
         process_env = dict(os.environ, NOVA_FAULT_MARKER_DIR=self.marker_dir,
                            NOVA_CONCURRENCY=self.concurrency, **env)
         process = ServiceProcess(
             binary, self.config_file(host, hooks, options),
-            os.path.join(self.dir, f'{binary}-{host}.log'), process_env)
+            os.path.join(self.dir, f'{binary}-{host}.log'), process_env,
+            wait_for_recovery)
         self.addCleanup(process.stop)
         process.start()
         self.processes[host] = process

@@ -164,6 +164,44 @@ class TestPrimitives(testtools.TestCase):
         self.assertRaises(KeyError, bad.wait, 0)
         self.assertRaises(ValueError, concurrency.Pool, 0)
 
+    def test_map_bounded_overlaps_up_to_workers_in_order(self):
+        lock = concurrency.Lock()
+        running = [0]
+        most = [0]
+        two_in = concurrency.Event()
+
+        def job(item):
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+                if running[0] == 2:
+                    two_in.set()
+            # Each waits until two ran together: with one worker at a
+            # time this would time out, so it proves the overlap.
+            self.assertTrue(two_in.wait(TIMEOUT))
+            with lock:
+                running[0] -= 1
+            return item * 10
+
+        self.assertEqual([10, 20, 30, 40, 50],
+                         concurrency.map_bounded(job, [1, 2, 3, 4, 5], 2))
+        self.assertEqual(2, most[0])
+
+    def test_map_bounded_runs_every_item_then_raises_the_first_error(self):
+        done = []
+
+        def job(item):
+            if item in (2, 3):
+                raise KeyError(item)
+            done.append(item)
+
+        for workers in (1, 3):
+            del done[:]
+            error = self.assertRaises(KeyError, concurrency.map_bounded,
+                                      job, [1, 2, 3, 4], workers)
+            self.assertEqual(KeyError(2).args, error.args)
+            self.assertEqual([1, 4], sorted(done))
+
     def test_periodic_runs_until_stopped_and_survives_errors(self):
         calls = []
         third = concurrency.Event()

@@ -143,6 +143,15 @@ class TestSerialization(RPCTestCase):
                           self.ctxt.request_id),
                          (back.user_id, back.project_id, back.request_id))
 
+    def test_serializer_carries_the_action_id(self):
+        # A move's steps on the hosts record under the action the
+        # conductor names in the context.
+        serializer = rpc.RequestContextSerializer()
+        self.ctxt.action_id = 42
+        back = serializer.deserialize_context(
+            serializer.serialize_context(self.ctxt))
+        self.assertEqual(42, back.action_id)
+
 
 class TestNotifications(testtools.TestCase):
 

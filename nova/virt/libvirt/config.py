@@ -65,6 +65,9 @@ class GuestConfig:
     disks: list[Disk] = dataclasses.field(default_factory=list)
     interfaces: list[Interface] = dataclasses.field(default_factory=list)
     console_log: str | None = None
+    #: The address the guest's VNC server listens on ([vnc]
+    #: server_listen); None: the guest has no VNC console.
+    vnc_listen: str | None = None
     #: nova's metadata: display_name, flavor {...}, owner {...},
     #: image_id, kernel_id, ramdisk_id, creation_time.
     metadata: dict[str, Any] = dataclasses.field(default_factory=dict)
@@ -194,6 +197,11 @@ def domain_element(guest: GuestConfig) -> ET.Element:
         _sub(serial, 'target', port=0)
     else:
         _sub(_sub(devices, 'serial', type='pty'), 'target', port=0)
+    if guest.vnc_listen:
+        # libvirt picks the port (5900 and up) when the guest starts.
+        graphics = _sub(devices, 'graphics', type='vnc', autoport='yes',
+                        listen=guest.vnc_listen)
+        _sub(graphics, 'listen', type='address', address=guest.vnc_listen)
     _sub(devices, 'memballoon', model='virtio')
     return domain
 
@@ -261,6 +269,16 @@ def find_interface(domain: ET.Element, mac: str) -> ET.Element | None:
 def cmdline(domain: ET.Element) -> str | None:
     element = domain.find('./os/cmdline')
     return None if element is None else element.text
+
+
+def vnc_port(domain: ET.Element) -> int | None:
+    """The port of the domain's VNC server: None without a VNC device
+    or while it has no port (the guest is not running)."""
+    graphics = domain.find("./devices/graphics[@type='vnc']")
+    port = None if graphics is None else graphics.get('port')
+    if not port or int(port) < 0:
+        return None
+    return int(port)
 
 
 def nova_metadata(domain: ET.Element) -> dict[str, str]:

@@ -15,6 +15,13 @@ The hypervisor is the source of truth about guests:
   either is in;
 * ``spawn`` either finishes or removes what it made before it raises, so a
   failed spawn leaks nothing even though its flow does not revert it.
+* hosts may share their ``instances_path`` (NFS, say): ``instance_on_disk``
+  is then true for another host's guest, and an evacuation's ``spawn``
+  defines the guest from the files there, making only those missing, as
+  upstream (it knows them from the ``compute_host`` file, which names the
+  host whose guest was last defined from them; a directory without it, or
+  naming this host, is what an interrupted spawn or destroy here left, and
+  is made again).
 
 Booting: a machine image is the root disk (a qcow2 overlay on the cached
 image); if the instance or image has ``kernel_id`` (and ``ramdisk_id``) the
@@ -54,6 +61,7 @@ import os
 import shutil
 import socket
 import stat
+import tempfile
 import time
 import uuid as uuid_lib
 from collections.abc import Callable
@@ -61,10 +69,11 @@ from typing import Any
 
 from oslo_config import cfg
 from oslo_log import log as logging
-from oslo_utils import excutils, timeutils
+from oslo_utils import excutils, fileutils, timeutils
 
 from nova import concurrency, exception
 from nova.compute import power_state, task_states
+from nova.console import type as console_type
 from nova.virt import driver
 from nova.virt.libvirt import config, host, images
 from nova.virt.libvirt import migration as libvirt_migration
@@ -86,6 +95,11 @@ POLL_INTERVAL = 0.1
 #: What the source of a resize or cold migration renames the instance
 #: directory to until the move is confirmed or reverted (upstream's).
 RESIZE_SUFFIX = '_resize'
+#: The file in an instance directory naming the host ([DEFAULT] host)
+#: whose guest was last defined from its files: when it names another
+#: host, the files are those of a guest that host ran on storage this
+#: host shares, which an evacuation re-creates here from them.
+HOST_FILE = libvirt_migration.HOST_FILE
 
 # libvirt's virDomainState values, so mapping them needs no libvirt.
 VIR_DOMAIN_NOSTATE = 0
@@ -112,6 +126,11 @@ POWER_STATES = {
 # Disk name prefixes by bus.
 _PREFIXES = {'virtio': 'vd', 'scsi': 'sd', 'sata': 'sd', 'usb': 'sd',
              'ide': 'hd'}
+
+
+# virDomain.interfaceStats' tuple, by upstream's diagnostics key suffixes.
+_NIC_COUNTERS = ('rx', 'rx_packets', 'rx_errors', 'rx_drop',
+                 'tx', 'tx_packets', 'tx_errors', 'tx_drop')
 
 
 def domain_name(uuid: str) -> str:
@@ -181,6 +200,8 @@ class LibvirtDriver(driver.ComputeDriver):
             os.path.join(self.instances_path, 'snapshots')
         self.cache = images.ImageCache(self.instances_path)
         self._host = host.Host(self.uri)
+        #: This nova-compute's host ([DEFAULT] host), for HOST_FILE.
+        self.compute_host = self.conf.host
         self._image_api: Any = None
         self._hostname: str | None = None
 
@@ -322,6 +343,57 @@ class LibvirtDriver(driver.ComputeDriver):
     @_translate_errors
     def instance_exists(self, instance: Any) -> bool:
         return self._host.find(driver.instance_uuid(instance)) is not None
+
+    def instance_on_disk(self, instance: Any) -> bool:
+        """Is the instance's directory here, and writable (the storage
+        of the host its guest ran on, shared)?"""
+        directory = self.instance_dir(instance)
+        LOG.debug('Checking whether %s is on this host\'s storage: %s',
+                  driver.instance_uuid(instance), directory)
+        return os.access(directory, os.W_OK)
+
+    def _mark_files(self, directory: str) -> None:
+        """The guest defined here now is the one of the files in
+        ``directory`` (see HOST_FILE)."""
+        with open(os.path.join(directory, HOST_FILE), 'w',
+                  encoding='utf-8') as f:
+            f.write(self.compute_host)
+
+    def _files_of_another_host(self, directory: str) -> bool:
+        """Are the files in ``directory`` those of a guest another host
+        defined (shared storage)?"""
+        try:
+            with open(os.path.join(directory, HOST_FILE),
+                      encoding='utf-8') as f:
+                return f.read().strip() not in ('', self.compute_host)
+        except FileNotFoundError:
+            return False
+
+    def check_instance_shared_storage_local(self, context: Any,
+                                            instance: Any) -> Any:
+        """A temporary file in the instance's directory (None if this
+        host has none: nothing to compare), named relative to the
+        instances_path: another host looks for it in its own, so hosts
+        of one machine with instances paths of their own do not count
+        as sharing (as check_can_live_migrate_destination's file)."""
+        directory = self.instance_dir(instance)
+        if not os.path.exists(directory):
+            return None
+        fd, path = tempfile.mkstemp(dir=directory)
+        os.close(fd)
+        LOG.debug('Created %s: a host that sees it shares the instance '
+                  'storage of %s', path, driver.instance_uuid(instance))
+        return {'filename': os.path.relpath(path, self.instances_path)}
+
+    def check_instance_shared_storage_remote(self, context: Any,
+                                             data: Any) -> bool:
+        return os.path.exists(os.path.join(self.instances_path,
+                                           data['filename']))
+
+    def check_instance_shared_storage_cleanup(self, context: Any,
+                                              data: Any) -> None:
+        fileutils.delete_if_exists(os.path.join(self.instances_path,
+                                                data['filename']))
 
     @_translate_errors
     def get_info(self, instance: Any, use_cache: bool = True
@@ -517,6 +589,8 @@ class LibvirtDriver(driver.ComputeDriver):
             interfaces=[self._interface(vif, image_meta)
                         for vif in network_info or []],
             console_log=os.path.join(directory, 'console.log'),
+            vnc_listen=(self.conf.vnc.server_listen if self.conf.vnc.enabled
+                        else None),
             metadata={
                 'display_name': driver.instance_attr(instance,
                                                      'display_name'),
@@ -544,29 +618,37 @@ class LibvirtDriver(driver.ComputeDriver):
         if self._host.find(uuid) is not None:
             raise exception.InstanceExists(name=uuid)
         directory = self.instance_dir(uuid)
+        # The files of a guest another host defined (storage the hosts
+        # share: an evacuation) are its disks: used as they are, only
+        # the missing ones made, as upstream.
+        existing = self._files_of_another_host(directory)
         try:
-            # A directory without a domain is what an interrupted spawn
-            # or destroy left: nothing in it is in use.
-            shutil.rmtree(directory, ignore_errors=True)
-            os.makedirs(directory)
+            if not existing:
+                # A directory without a domain is what an interrupted
+                # spawn or destroy here left: nothing in it is in use.
+                shutil.rmtree(directory, ignore_errors=True)
+                os.makedirs(directory)
             guest = self._guest_config(context, instance, image_meta or {},
                                        network_info, block_device_info,
-                                       directory)
+                                       directory, existing=existing)
             xml = config.domain_xml(guest)
             LOG.debug('Defining %s: %s', uuid, xml)
             dom = self._host.get_connection().defineXML(xml)
             if power_on:
                 dom.createWithFlags(0)
+            self._mark_files(directory)
         except BaseException:
-            # Leave nothing behind: the flow reverts completed stages only.
+            # Leave nothing behind (the flow reverts completed stages
+            # only), but the disks that were there.
             with excutils.save_and_reraise_exception():
                 try:
-                    self._destroy(uuid, destroy_disks=True)
+                    self._destroy(uuid, destroy_disks=not existing)
                 except Exception:
                     LOG.exception('Cleaning up the failed spawn of %s '
                                   'failed', uuid)
-        LOG.info('Spawned %s (%s)', uuid, 'running' if power_on
-                 else 'defined')
+        LOG.info('Spawned %s (%s)%s', uuid,
+                 'running' if power_on else 'defined',
+                 ' from the disks in ' + directory if existing else '')
 
     def _destroy(self, uuid: str, destroy_disks: bool = True) -> None:
         dom = self._host.find(uuid)
@@ -838,6 +920,124 @@ class LibvirtDriver(driver.ComputeDriver):
         except FileNotFoundError:
             return ''
         return data.decode('utf-8', errors='replace')
+
+    def _stats(self, instance: Any) -> dict[str, Any]:
+        """What libvirt measures of a guest: its state and size, per-vCPU
+        time, memory balloon, and per-device block and interface
+        counters (of a running guest; a stopped one has none)."""
+        dom = self._lookup(instance)
+        state, max_kib, used_kib, vcpus, _cpu_time = dom.info()
+        running = bool(dom.isActive())
+        stats: dict[str, Any] = {
+            'state': self._power_state(dom), 'max_kib': max_kib,
+            'used_kib': used_kib, 'vcpus': vcpus, 'cpus': [],
+            'memory': {}, 'disks': [], 'nics': []}
+        if not running:
+            return stats
+        stats['cpus'] = [(number, cpu_time) for number, _state, cpu_time,
+                         _cpu in dom.vcpus()[0]]
+        stats['memory'] = dom.memoryStats()
+        devices = self._xml(dom).find('devices')
+        for disk in devices.findall('disk'):
+            dev = disk.find('target').get('dev')
+            stats['disks'].append((dev, dom.blockStats(dev)))
+        for nic in devices.findall('interface'):
+            target = nic.find('target')
+            if target is None:
+                continue
+            mac = nic.find('mac').get('address')
+            stats['nics'].append((target.get('dev'), mac,
+                                  dom.interfaceStats(target.get('dev'))))
+        return stats
+
+    @_translate_errors
+    def get_diagnostics(self, instance: Any) -> dict[str, Any]:
+        """Upstream libvirt's keys: cpuN_time, memory, memory-<stat>,
+        <disk>_read/_read_req/_write/_write_req/_errors,
+        <tap>_rx/_rx_drop/_rx_errors/_rx_packets and the same for tx."""
+        stats = self._stats(instance)
+        figures: dict[str, Any] = {
+            f'cpu{number}_time': cpu_time
+            for number, cpu_time in stats['cpus']}
+        figures['memory'] = stats['max_kib']
+        for key, value in stats['memory'].items():
+            figures[f'memory-{key}'] = value
+        for dev, (rd_req, rd_bytes, wr_req, wr_bytes, errs) in \
+                stats['disks']:
+            figures.update({f'{dev}_read': rd_bytes,
+                            f'{dev}_read_req': rd_req,
+                            f'{dev}_write': wr_bytes,
+                            f'{dev}_write_req': wr_req,
+                            f'{dev}_errors': errs})
+        for dev, _mac, counters in stats['nics']:
+            for name, value in zip(_NIC_COUNTERS, counters, strict=False):
+                figures[f'{dev}_{name}'] = value
+        return figures
+
+    @_translate_errors
+    def get_instance_diagnostics(self, instance: Any) -> dict[str, Any]:
+        """The standard format from the same statistics (uptime and
+        rates are not measured: None, as upstream's libvirt)."""
+        stats = self._stats(instance)
+        nics = []
+        for _dev, mac, counters in stats['nics']:
+            values = dict(zip(_NIC_COUNTERS, counters, strict=False))
+            nics.append({
+                'mac_address': mac, 'rx_octets': values['rx'],
+                'rx_errors': values['rx_errors'],
+                'rx_drop': values['rx_drop'],
+                'rx_packets': values['rx_packets'], 'rx_rate': None,
+                'tx_octets': values['tx'], 'tx_errors': values['tx_errors'],
+                'tx_drop': values['tx_drop'],
+                'tx_packets': values['tx_packets'], 'tx_rate': None})
+        return {
+            'state': power_state.STATE_MAP[stats['state']],
+            'driver': 'libvirt', 'hypervisor': self.virt_type,
+            'hypervisor_os': 'linux', 'uptime': None,
+            'config_drive': bool(driver.instance_attr(instance,
+                                                      'config_drive')),
+            'memory_details': {
+                'maximum': stats['max_kib'] // 1024,
+                'used': stats['memory'].get('actual', stats['used_kib'])
+                // 1024},
+            'cpu_details': [{'id': number, 'time': cpu_time,
+                             'utilisation': None}
+                            for number, cpu_time in stats['cpus']],
+            'nic_details': nics,
+            'disk_details': [
+                {'read_bytes': rd_bytes, 'read_requests': rd_req,
+                 'write_bytes': wr_bytes, 'write_requests': wr_req,
+                 'errors_count': errs}
+                for _dev, (rd_req, rd_bytes, wr_req, wr_bytes, errs)
+                in stats['disks']],
+        }
+
+    def trigger_crash_dump(self, instance: Any) -> None:
+        """An NMI to the guest (upstream's way: a guest configured for
+        kdump or with panic-on-NMI dumps its memory)."""
+        libvirt = self.libvirt
+        dom = self._lookup(instance)
+        try:
+            dom.injectNMI(0)
+        except libvirt.libvirtError as error:
+            code = error.get_error_code()
+            if code == libvirt.VIR_ERR_NO_SUPPORT:
+                raise exception.TriggerCrashDumpNotSupported() from error
+            if code == libvirt.VIR_ERR_OPERATION_INVALID:
+                raise exception.InstanceNotRunning(
+                    instance_id=driver.instance_uuid(instance)) from error
+            raise exception.VirtDriverError(
+                reason=f'trigger_crash_dump: {error}') from error
+        LOG.info('Injected an NMI into %s to trigger a crash dump',
+                 driver.instance_uuid(instance))
+
+    @_translate_errors
+    def get_vnc_console(self, context: Any, instance: Any) -> Any:
+        port = config.vnc_port(self._xml(self._lookup(instance)))
+        if port is None:
+            raise exception.ConsoleTypeUnavailable(console_type='vnc')
+        return console_type.ConsoleVNC(
+            host=self.conf.vnc.server_proxyclient_address, port=port)
 
     # -- devices --------------------------------------------------------------
 
@@ -1147,6 +1347,7 @@ class LibvirtDriver(driver.ComputeDriver):
         xml = config.domain_xml(guest)
         LOG.debug('Defining %s: %s', uuid, xml)
         dom = self._host.get_connection().defineXML(xml)
+        self._mark_files(self.instance_dir(uuid))
         if power_on and not dom.isActive():
             self._create(dom)
 
@@ -1413,6 +1614,14 @@ class LibvirtDriver(driver.ComputeDriver):
         flags = (libvirt.VIR_MIGRATE_LIVE | libvirt.VIR_MIGRATE_PEER2PEER |
                  libvirt.VIR_MIGRATE_PERSIST_DEST |
                  libvirt.VIR_MIGRATE_UNDEFINE_SOURCE)
+        opts = self.conf.libvirt
+        if opts.live_migration_bandwidth:
+            params[libvirt.VIR_MIGRATE_PARAM_BANDWIDTH] = \
+                opts.live_migration_bandwidth
+        if opts.live_migration_permit_post_copy:
+            # Only permitted: it starts when the migration is forced to
+            # complete (live_migration_force_complete).
+            flags |= libvirt.VIR_MIGRATE_POSTCOPY
         if block_migration:
             flags |= libvirt.VIR_MIGRATE_NON_SHARED_INC
             params[libvirt.VIR_MIGRATE_PARAM_MIGRATE_DISKS] = disks
@@ -1420,6 +1629,29 @@ class LibvirtDriver(driver.ComputeDriver):
         LOG.info('Live migrating %s to %s (%s)', uuid, uri,
                  'with its disks' if block_migration else 'shared storage')
         dom.migrateToURI3(uri, params, flags)
+
+    @_translate_errors
+    def live_migration_force_complete(self, instance: Any) -> None:
+        # Called from another thread while live_migration waits in
+        # migrateToURI3: libvirt takes both calls during the migration job.
+        dom = self._lookup(instance)
+        uuid = driver.instance_uuid(instance)
+        if self.conf.libvirt.live_migration_permit_post_copy:
+            LOG.info('Switching the live migration of %s to post-copy', uuid)
+            dom.migrateStartPostCopy(0)
+        else:
+            # A paused guest dirties no more memory, so the copy ends;
+            # libvirt resumes it on the destination.
+            LOG.info('Pausing %s so that its live migration completes', uuid)
+            dom.suspend()
+
+    @_translate_errors
+    def live_migration_abort(self, instance: Any) -> None:
+        LOG.info('Aborting the live migration of %s',
+                 driver.instance_uuid(instance))
+        # migrateToURI3 then fails; live_migration calls recover_method
+        # with the guest still running here.
+        self._lookup(instance).abortJob()
 
     @_translate_errors
     def post_live_migration(self, context: Any, instance: Any,
@@ -1441,6 +1673,9 @@ class LibvirtDriver(driver.ComputeDriver):
         dom = self._lookup(instance)
         if not dom.isPersistent():
             self._host.get_connection().defineXML(dom.XMLDesc(0))
+        directory = self.instance_dir(instance)
+        if os.path.isdir(directory):
+            self._mark_files(directory)
         LOG.info('%s arrived here by live migration',
                  driver.instance_uuid(instance))
 

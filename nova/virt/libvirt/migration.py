@@ -40,9 +40,13 @@ LOG = logging.getLogger(__name__)
 #: Files of an instance directory that are links to the image cache and
 #: never written.
 IMMUTABLE = frozenset({'disk.base', 'kernel', 'ramdisk'})
+#: The file naming the host whose guest was last defined from the
+#: instance directory's files (see nova.virt.libvirt.driver).
+HOST_FILE = 'compute_host'
 #: Files that are not moved: the console log stays with the host that
-#: wrote it; swap is made again on the destination, at the new size.
-NOT_MOVED = frozenset({'console.log', 'disk.swap'})
+#: wrote it; swap is made again on the destination, at the new size; the
+#: destination writes its own HOST_FILE.
+NOT_MOVED = frozenset({'console.log', 'disk.swap', HOST_FILE})
 
 
 class MigrationError(exception.NovaException):

@@ -79,11 +79,8 @@ class AggregateController:
         return view
 
     def _id(self, id: str) -> int:
-        try:
-            return int(id)
-        except ValueError:
-            raise webob.exc.HTTPBadRequest(
-                explanation=f'Invalid aggregate id {id}') from None
+        # 400 past the database's integer column too (not a 500).
+        return common.int_param(id, 'aggregate id')
 
     # -- checks ----------------------------------------------------------
 

@@ -1,4 +1,10 @@
-"""Flavors: list, detail, show; create/update/delete (admin); extra specs.
+"""Flavors: list, detail, show; create/update/delete (admin); extra specs;
+the projects a private flavor is shared with (os-flavor-access).
+
+A private flavor (``os-flavor-access:is_public`` false) is, for a
+project it is not shared with, as if it did not exist: absent from the
+lists, 404 on show, and "Invalid flavorRef provided." (400) for a boot or
+resize, as upstream.  Admins see and use every flavor.
 """
 
 from __future__ import annotations
@@ -13,10 +19,12 @@ from nova.api.openstack import common, wsgi
 from nova.api.openstack.compute.flows.base import flavor_public_id
 from nova.api.validation import parameter_types as types
 from nova.api.validation import validators
+from nova.compute import flavors as compute_flavors
 from nova.policies import enforcer
 
 FM = 'os_compute_api:os-flavor-manage:%s'
 ES = 'os_compute_api:os-flavor-extra-specs:%s'
+FA = 'os_compute_api:os-flavor-access'
 
 _SORT_KEYS = ('created_at', 'description', 'disabled', 'ephemeral_gb',
               'flavorid', 'id', 'is_public', 'memory_mb', 'name', 'root_gb',
@@ -152,7 +160,8 @@ class FlavorsController:
             else:
                 filters['is_public'] = common.bool_from_string(is_public)
         else:
-            filters['is_public'] = True
+            # Public flavors and the private ones shared with the project.
+            filters['project_id'] = ctx.project_id
         for key, field in (('minRam', 'min_memory_mb'),
                            ('minDisk', 'min_root_gb')):
             if key in req.GET:
@@ -209,7 +218,7 @@ class FlavorsController:
                                 for f in self._list(req)])
 
     def _get(self, req: wsgi.Request, id: str) -> Any:
-        return self.db.flavor_get_by_flavor_id(req.context, id)
+        return compute_flavors.get_flavor_for(self.db, req.context, id)
 
     def show(self, req: wsgi.Request, id: str) -> dict[str, Any]:
         return {'flavor': self._detail(req, self._get(req, id),
@@ -271,7 +280,8 @@ class FlavorExtraSpecsController:
         self.db = db
 
     def _specs(self, req: wsgi.Request, flavor_id: str) -> dict[str, str]:
-        flavor = self.db.flavor_get_by_flavor_id(req.context, flavor_id)
+        flavor = compute_flavors.get_flavor_for(self.db, req.context,
+                                                flavor_id)
         return dict(common.get(flavor, 'extra_specs') or {})
 
     def index(self, req: wsgi.Request, flavor_id: str) -> dict[str, Any]:
@@ -316,3 +326,60 @@ class FlavorExtraSpecsController:
             raise exception.FlavorExtraSpecsNotFound(
                 flavor_id=flavor_id, extra_specs_key=id)
         self.db.flavor_extra_specs_delete(req.context, flavor_id, id)
+
+
+def _access_schema(action: str) -> dict[str, Any]:
+    return {
+        'type': 'object',
+        'properties': {action: {
+            'type': 'object',
+            'properties': {'tenant': {'type': 'string', 'minLength': 1,
+                                      'maxLength': 255}},
+            'required': ['tenant'], 'additionalProperties': False}},
+        'required': [action], 'additionalProperties': False}
+
+
+class FlavorAccessController:
+    """GET /flavors/{flavor_id}/os-flavor-access, and the flavor actions
+    ``addTenantAccess`` / ``removeTenantAccess`` (admin by default:
+    policies ``os_compute_api:os-flavor-access[:add_tenant_access|
+    :remove_tenant_access]``, upstream's names)."""
+
+    def __init__(self, db: Any) -> None:
+        self.db = db
+
+    def _access(self, req: wsgi.Request, flavorid: str) -> dict[str, Any]:
+        rows = self.db.flavor_access_get_by_flavor_id(req.context, flavorid)
+        return {'flavor_access': [
+            {'flavor_id': flavorid, 'tenant_id': row['project_id']}
+            for row in rows]}
+
+    def index(self, req: wsgi.Request, flavor_id: str) -> dict[str, Any]:
+        enforcer.authorize(req.context, FA)
+        flavor = self.db.flavor_get_by_flavor_id(req.context, flavor_id)
+        if common.get(flavor, 'is_public'):
+            raise webob.exc.HTTPNotFound(
+                explanation='Access list not available for public flavors.')
+        return self._access(req, flavor_id)
+
+    @wsgi.action('addTenantAccess')
+    def _add_tenant_access(self, req: wsgi.Request, id: str,
+                           body: dict[str, Any]) -> dict[str, Any]:
+        enforcer.authorize(req.context, FA + ':add_tenant_access')
+        validators.validate(_access_schema('addTenantAccess'), body)
+        flavor = self.db.flavor_get_by_flavor_id(req.context, id)
+        if common.get(flavor, 'is_public'):
+            raise webob.exc.HTTPConflict(
+                explanation='Can not add access to a public flavor.')
+        self.db.flavor_access_add(req.context, id,
+                                  body['addTenantAccess']['tenant'])
+        return self._access(req, id)
+
+    @wsgi.action('removeTenantAccess')
+    def _remove_tenant_access(self, req: wsgi.Request, id: str,
+                              body: dict[str, Any]) -> dict[str, Any]:
+        enforcer.authorize(req.context, FA + ':remove_tenant_access')
+        validators.validate(_access_schema('removeTenantAccess'), body)
+        self.db.flavor_access_remove(req.context, id,
+                                     body['removeTenantAccess']['tenant'])
+        return self._access(req, id)

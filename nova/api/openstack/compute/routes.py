@@ -18,6 +18,7 @@ from nova.api.openstack.compute import (
     attach_interfaces,
     availability_zone,
     flavors,
+    flow_extensions,
     hypervisors,
     images,
     instance_actions,
@@ -25,10 +26,15 @@ from nova.api.openstack.compute import (
     limits,
     migrations,
     quota_sets,
+    remote_consoles,
+    security_groups,
     server_actions,
+    server_diagnostics,
+    server_external_events,
     server_groups,
     server_metadata,
     server_migrations,
+    server_password,
     server_tags,
     servers,
     services,
@@ -46,6 +52,10 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ('PUT', '/servers/{id}', 'servers', 'update'),
     ('DELETE', '/servers/{id}', 'servers', 'delete'),
     ('POST', '/servers/{id}/action', 'servers', 'action'),
+    ('POST', '/servers/{server_id}/remote-consoles', 'remote_consoles',
+     'create'),
+    ('GET', '/servers/{server_id}/os-security-groups',
+     'server_security_groups', 'index'),
     ('GET', '/servers/{server_id}/os-instance-actions', 'actions', 'index'),
     ('GET', '/servers/{server_id}/os-instance-actions/{id}', 'actions',
      'show'),
@@ -80,6 +90,14 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
      'update'),
     ('DELETE', '/servers/{server_id}/metadata/{id}', 'server_metadata',
      'delete'),
+    ('GET', '/servers/{server_id}/diagnostics', 'server_diagnostics',
+     'index'),
+    ('POST', '/os-server-external-events', 'server_external_events',
+     'create'),
+    ('GET', '/servers/{server_id}/os-server-password', 'server_password',
+     'index'),
+    ('DELETE', '/servers/{server_id}/os-server-password',
+     'server_password', 'clear'),
     ('GET', '/servers/{server_id}/tags', 'server_tags', 'index'),
     ('PUT', '/servers/{server_id}/tags', 'server_tags', 'update_all'),
     ('DELETE', '/servers/{server_id}/tags', 'server_tags', 'delete_all'),
@@ -92,6 +110,9 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ('GET', '/flavors/{id}', 'flavors', 'show'),
     ('PUT', '/flavors/{id}', 'flavors', 'update'),
     ('DELETE', '/flavors/{id}', 'flavors', 'delete'),
+    ('POST', '/flavors/{id}/action', 'flavors', 'action'),
+    ('GET', '/flavors/{flavor_id}/os-flavor-access', 'flavor_access',
+     'index'),
     ('GET', '/flavors/{flavor_id}/os-extra_specs', 'extra_specs', 'index'),
     ('POST', '/flavors/{flavor_id}/os-extra_specs', 'extra_specs',
      'create'),
@@ -112,6 +133,7 @@ ROUTES: tuple[tuple[str, str, str, str], ...] = (
     ('GET', '/os-availability-zone', 'zones', 'index'),
     ('GET', '/os-availability-zone/detail', 'zones', 'detail'),
     ('GET', '/limits', 'limits', 'index'),
+    ('GET', '/flow-extensions', 'flow_extensions', 'index'),
     ('GET', '/os-quota-sets/{id}/defaults', 'quota_sets', 'defaults'),
     ('GET', '/os-quota-sets/{id}/detail', 'quota_sets', 'detail'),
     ('GET', '/os-quota-sets/{id}', 'quota_sets', 'show'),
@@ -159,9 +181,17 @@ class APIRouterV21:
         self.flows = flows
         server_controller = servers.ServersController(compute_api, db,
                                                       flows)
+        consoles = remote_consoles.RemoteConsolesController(compute_api,
+                                                            flows)
         self.resources: dict[str, wsgi.Resource] = {
             'servers': wsgi.Resource(server_controller, [
-                server_actions.ServerActionsController(compute_api)]),
+                server_actions.ServerActionsController(compute_api),
+                consoles,
+                security_groups.SecurityGroupActionController(compute_api,
+                                                              flows)]),
+            'remote_consoles': wsgi.Resource(consoles),
+            'server_security_groups': wsgi.Resource(
+                security_groups.ServerSecurityGroupController(compute_api)),
             'actions': wsgi.Resource(
                 instance_actions.InstanceActionsController(compute_api, db)),
             'volumes': wsgi.Resource(
@@ -171,9 +201,21 @@ class APIRouterV21:
                     compute_api)),
             'server_metadata': wsgi.Resource(
                 server_metadata.ServerMetadataController(compute_api, db)),
+            'server_diagnostics': wsgi.Resource(
+                server_diagnostics.ServerDiagnosticsController(
+                    compute_api, flows)),
+            'server_external_events': wsgi.Resource(
+                server_external_events.ServerExternalEventsController(
+                    compute_api, flows)),
+            'server_password': wsgi.Resource(
+                server_password.ServerPasswordController(compute_api,
+                                                         flows)),
             'server_tags': wsgi.Resource(
                 server_tags.ServerTagsController(compute_api)),
-            'flavors': wsgi.Resource(flavors.FlavorsController(db)),
+            'flavors': wsgi.Resource(flavors.FlavorsController(db), [
+                flavors.FlavorAccessController(db)]),
+            'flavor_access': wsgi.Resource(
+                flavors.FlavorAccessController(db)),
             'extra_specs': wsgi.Resource(
                 flavors.FlavorExtraSpecsController(db)),
             'images': wsgi.Resource(images.ImagesController(image_api)),
@@ -181,6 +223,8 @@ class APIRouterV21:
             'zones': wsgi.Resource(
                 availability_zone.AvailabilityZoneController(db)),
             'limits': wsgi.Resource(limits.LimitsController(db)),
+            'flow_extensions': wsgi.Resource(
+                flow_extensions.FlowExtensionsController(flows)),
             'quota_sets': wsgi.Resource(
                 quota_sets.QuotaSetsController(db)),
             'services': wsgi.Resource(services.ServicesController(db)),
@@ -203,8 +247,12 @@ class APIRouterV21:
                 self.map.connect(
                     prefix + path, controller=self.resources[key],
                     action=action, conditions={'method': [method]})
-        self._router = routes.middleware.RoutesMiddleware(self._dispatch,
-                                                          self.map)
+        # No "_method" override: Routes would parse a form post's body
+        # for it (a 500 on a malformed one) and let a query string turn a
+        # POST into a DELETE.  A form post gets the 415 of any body that is
+        # not JSON.
+        self._router = routes.middleware.RoutesMiddleware(
+            self._dispatch, self.map, use_method_override=False)
 
     @classmethod
     def factory(cls, global_config: dict[str, Any],

@@ -179,32 +179,44 @@ class NovaAllVolumes(fixtures.Fixture):
         return self.api.get(self.ctx, volume_id)['status']
 
 
-class TestClients(testtools.TestCase):
+class NovaAllTestCase(testtools.TestCase):
+    """Tests sharing one nova-all of their class, started in setUpClass
+    on a synced database (with the small cirros image unless
+    ``with_image`` is false, and ``flavors`` created once it runs);
+    ``prepare`` may change its configuration before it starts."""
 
     nova: NovaAll | None = None
+    nova_class: type[NovaAll] = NovaAll
+    with_image = True
+    #: (name, id, ram MB, vcpus, disk GB) of the flavors to create.
+    flavors: tuple[tuple[str, str, int, int, int], ...] = ()
+
+    @classmethod
+    def prepare(cls, nova: NovaAll) -> None:
+        """Before nova-all starts (its database is synced)."""
 
     @classmethod
     def setUpClass(cls) -> None:
         super().setUpClass()
         if importlib.util.find_spec('nova.cmd.all') is None:
             return
-        cls.nova = NovaAll()
+        cls.nova = nova = cls.nova_class()
         try:
-            cls.nova.manage('db', 'sync')
-            image_file = os.path.join(cls.nova.state, 'cirros.img')
-            with open(image_file, 'wb') as f:
-                f.write(b'\0' * 1024 * 1024)
-            cls.nova.manage('image', 'create', '--name', 'cirros',
+            nova.manage('db', 'sync')
+            if cls.with_image:
+                image_file = os.path.join(nova.state, 'cirros.img')
+                with open(image_file, 'wb') as f:
+                    f.write(b'\0' * 1024 * 1024)
+                nova.manage('image', 'create', '--name', 'cirros',
                             '--file', image_file)
-            cls.nova.start()
-            cls.nova.api('POST', '/flavors', {'flavor': {
-                'name': 'm1.e2e', 'id': 'e2e', 'ram': 128, 'vcpus': 1,
-                'disk': 1}})
-            cls.nova.api('POST', '/flavors', {'flavor': {
-                'name': 'm1.e2e-big', 'id': 'e2e-big', 'ram': 256,
-                'vcpus': 2, 'disk': 2}})
+            cls.prepare(nova)
+            nova.start()
+            for name, flavor_id, ram, vcpus, disk in cls.flavors:
+                nova.api('POST', '/flavors', {'flavor': {
+                    'name': name, 'id': flavor_id, 'ram': ram,
+                    'vcpus': vcpus, 'disk': disk}})
         except Exception:
-            cls.nova.stop()
+            nova.stop()
             raise
 
     @classmethod
@@ -226,6 +238,12 @@ class TestClients(testtools.TestCase):
         if not os.path.exists(OPENSTACK):
             self.skipTest('python-openstackclient is not installed')
 
+
+class TestClients(NovaAllTestCase):
+
+    flavors = (('m1.e2e', 'e2e', 128, 1, 1),
+               ('m1.e2e-big', 'e2e-big', 256, 2, 2))
+
     # -- helpers -----------------------------------------------------------
 
     def osc(self, *args: str, parse: bool = True) -> Any:
@@ -233,6 +251,7 @@ class TestClients(testtools.TestCase):
                    OS_AUTH_TYPE='admin_token', OS_ENDPOINT=self.cloud.endpoint,
                    OS_TOKEN=TOKEN,
                    OS_IDENTITY_ENDPOINT_OVERRIDE=self.cloud.endpoint,
+                   OS_IMAGE_ENDPOINT_OVERRIDE=f'{self.cloud.endpoint[:-5]}/image',
                    OS_IDENTITY_API_VERSION='3')
         for key in ('OS_CLOUD', 'OS_AUTH_URL', 'OS_USERNAME',
                     'OS_PASSWORD', 'OS_PROJECT_NAME'):

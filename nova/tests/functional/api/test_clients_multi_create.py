@@ -12,13 +12,10 @@ holds exactly three servers of a 512 MB flavor and exactly one of a
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import subprocess
 import time
 from typing import Any
-
-import testtools
 
 from nova.tests.functional.api import test_clients
 
@@ -34,50 +31,12 @@ class NovaAllOfThree(test_clients.NovaAll):
                     f'\n[fake_driver]\nmemory_mb = {HOST_MB}\n')
 
 
-class TestMultiCreateClient(testtools.TestCase):
+class TestMultiCreateClient(test_clients.NovaAllTestCase):
 
-    nova: NovaAllOfThree | None = None
-
-    @classmethod
-    def setUpClass(cls) -> None:
-        super().setUpClass()
-        if importlib.util.find_spec('nova.cmd.all') is None:
-            return
-        cls.nova = NovaAllOfThree()
-        try:
-            cls.nova.manage('db', 'sync')
-            image_file = os.path.join(cls.nova.state, 'cirros.img')
-            with open(image_file, 'wb') as f:
-                f.write(b'\0' * 1024 * 1024)
-            cls.nova.manage('image', 'create', '--name', 'cirros',
-                            '--file', image_file)
-            cls.nova.start()
-            for name, ram in (('m1.third', HOST_MB // 3),
-                              ('m1.two-thirds', 2 * HOST_MB // 3)):
-                cls.nova.api('POST', '/flavors', {'flavor': {
-                    'name': name, 'id': name, 'ram': ram, 'vcpus': 1,
-                    'disk': 1}})
-        except Exception:
-            cls.nova.stop()
-            raise
-
-    @classmethod
-    def tearDownClass(cls) -> None:
-        if cls.nova is not None:
-            cls.nova.stop()
-        super().tearDownClass()
-
-    def setUp(self) -> None:
-        super().setUp()
-        if self.nova is None:
-            self.skipTest('nova-all is not built yet (nova/cmd/all.py)')
-        if not os.path.exists(test_clients.OPENSTACK):
-            self.skipTest('python-openstackclient is not installed')
-
-    @property
-    def cloud(self) -> NovaAllOfThree:
-        assert self.nova is not None
-        return self.nova
+    nova_class = NovaAllOfThree
+    flavors = tuple((name, name, ram, 1, 1)
+                    for name, ram in (('m1.third', HOST_MB // 3),
+                                      ('m1.two-thirds', 2 * HOST_MB // 3)))
 
     def osc(self, *args: str) -> subprocess.CompletedProcess:
         env = dict(os.environ, OS_AUTH_TYPE='admin_token',

@@ -18,8 +18,8 @@ BUILD = 'compute.build_instance'
 #: reverted too: a failing stage may have half done its work).
 REVERTED = [f'{BUILD}.claim_resources',
             f'{BUILD}.validate_instance_group_policy',
-            f'{BUILD}.allocate_network', f'{BUILD}.prep_block_device',
-            f'{BUILD}.spawn.driver_spawn']
+            f'{BUILD}.allocate_network', f'{BUILD}.create_volumes',
+            f'{BUILD}.prep_block_device', f'{BUILD}.spawn.driver_spawn']
 
 
 class TestRevertedStagesAsEvents(api_base.APITestCase):

@@ -90,6 +90,16 @@ class HostileInputTest(base.APITestCase):
         self.assertFault(400, self.raw('GET', f'/v2.1/images?minDisk={big}',
                                        version='2.1'))
         self.assertFault(400, self.raw('GET', f'/v2.1/servers?limit={big}'))
+        for method, path, body in (
+                ('GET', '', None), ('DELETE', '', None),
+                ('PUT', '', {'aggregate': {'name': 'a'}}),
+                ('POST', '/action', {'add_host': {'host': 'compute1'}}),
+                ('POST', '/action', {'remove_host': {'host': 'compute1'}}),
+                ('POST', '/action',
+                 {'set_metadata': {'metadata': {'a': 'b'}}})):
+            self.assertFault(400, self.raw(
+                method, f'/v2.1/os-aggregates/{big}{path}',
+                json.dumps(body) if body else None, token=ADMIN))
 
     def test_numeric_string_below_minimum_is_400(self):
         message = self.assertFault(400, self.raw(
@@ -152,3 +162,20 @@ class HostileInputTest(base.APITestCase):
         message = self.assertFault(413, self.raw(
             'POST', '/v2.1/os-keypairs', huge), key='overLimit')
         self.assertIn('max_request_body_size', message)
+
+    def test_form_posts_are_415_and_override_no_method(self):
+        # Routes parsed a form post's body looking for a "_method"
+        # override: a multipart one without a boundary was a 500.
+        for content_type in ('multipart/form-data',
+                             'application/x-www-form-urlencoded'):
+            req = webob.Request.blank('/v2.1/os-keypairs', method='POST')
+            req.headers['X-Auth-Token'] = USER
+            req.body = b'_method=GET'
+            req.content_type = content_type
+            resp = req.get_response(self.app)
+            self.assertEqual(415, resp.status_int, resp.body)
+            self.assertEqual(['badMediaType'], list(json.loads(resp.body)))
+        # Nor does the query string turn a POST into another method.
+        code, body, _ = self.raw('POST', '/v2.1/os-keypairs?_method=GET',
+                                 json.dumps({'keypair': {'name': 'kp'}}))
+        self.assertEqual(['keypair'], list(body))

@@ -223,7 +223,10 @@ class TestLateGroupCheck(ServerGroupsTestCase):
 class TestGroupMoves(ServerGroupsTestCase):
 
     hosts = ('compute1', 'compute2', 'compute3')
-    overrides = {'allow_resize_to_same_host': False}
+    # Stacking: without the group's policy a move would go to the host
+    # of the other member, the fullest.
+    overrides = {'allow_resize_to_same_host': False,
+                 'filter_scheduler__ram_weight_multiplier': -1.0}
 
     def test_cold_migration_keeps_anti_affinity(self) -> None:
         group = self.group('anti-affinity')
@@ -236,3 +239,49 @@ class TestGroupMoves(ServerGroupsTestCase):
         moved = self.cloud.wait_for_state(a, 'resized')
         self.assertEqual(free, {moved['host']})
 
+
+    def moved_away(self, uuid: str, host: str) -> dict[str, Any]:
+        """The instance once ACTIVE, with no task, on another host."""
+        def away() -> dict[str, Any] | None:
+            found: Any = self.cloud.instance(uuid)
+            if (found['host'] != host and found['vm_state'] == 'active'
+                    and found['task_state'] is None):
+                return dict(found)
+            return None
+        moved: dict[str, Any] = func_fixtures.wait_for(
+            away, what=f'{uuid} to move away from {host}')
+        return moved
+
+    def test_live_migration_keeps_anti_affinity(self) -> None:
+        group = self.group('anti-affinity')
+        a, b = self.server(group['id'], 'a'), self.server(group['id'], 'b')
+        hosts = {a: self.active_host(a), b: self.active_host(b)}
+        free = ({'compute1', 'compute2', 'compute3'} - set(hosts.values()))
+        status, body = self.call(
+            'POST', f'/servers/{a}/action',
+            {'os-migrateLive': {'host': None, 'block_migration': 'auto'}},
+            token=base.ADMIN, version='2.30')
+        self.assertEqual(202, status, body)
+        moved = self.moved_away(a, hosts[a])
+        self.assertEqual(free, {moved['host']})
+
+    def test_evacuation_keeps_anti_affinity(self) -> None:
+        group = self.group('anti-affinity')
+        a, b = self.server(group['id'], 'a'), self.server(group['id'], 'b')
+        hosts = {a: self.active_host(a), b: self.active_host(b)}
+        free = ({'compute1', 'compute2', 'compute3'} - set(hosts.values()))
+        # a's host dies; the operator forces its service down.
+        source = hosts[a]
+        self.cloud.manager(source).driver.set_host_down(True)
+        next(s for s in self.cloud.services if s.binary == 'nova-compute'
+             and s.host == source).stop()
+        row = self.cloud.db.service_get_by_host_and_binary(
+            self.cloud.ctx, source, 'nova-compute')
+        self.cloud.db.service_update(self.cloud.ctx, row['id'],
+                                     {'forced_down': True})
+        status, body = self.call('POST', f'/servers/{a}/action',
+                                 {'evacuate': {}}, token=base.ADMIN,
+                                 version='2.29')
+        self.assertEqual(200, status, body)
+        moved = self.moved_away(a, source)
+        self.assertEqual(free, {moved['host']})

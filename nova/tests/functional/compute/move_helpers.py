@@ -10,6 +10,25 @@ from typing import Any
 
 from nova.tests.functional import fixtures as func_fixtures
 
+#: The destination's flow that takes a live-migrated instance, and its
+#: stage that takes the guest.
+TAKE_FLOW = 'compute.post_live_migration_at_destination'
+TAKE_STAGE = f'{TAKE_FLOW}.post_live_migration_at_destination'
+
+
+def guest_not_taken(stage_id: str) -> bool:
+    """Does a failure in ``stage_id`` (past a live migration's point of
+    no return) keep its destination from taking the guest - the
+    conductor's call, or the destination's flow up to its driver stage?
+    The instance then ends ERROR on the destination."""
+    from nova_fault_injection_hooks import stage_ids
+    if stage_id == 'conductor.live_migrate_instance.' \
+            'post_live_migration_at_destination':
+        return True
+    stages = stage_ids(TAKE_FLOW)
+    return (stage_id in stages and
+            stages.index(stage_id) <= stages.index(TAKE_STAGE))
+
 
 class MoveHelpers:
 
@@ -34,6 +53,12 @@ class MoveHelpers:
     def used_memory(self, host: str) -> int:
         return self.db.compute_node_get_all_by_host(
             self.ctx, host)[0]['memory_mb_used']
+
+    def port_hosts(self, uuid: str) -> list[str | None]:
+        """The hosts the instance's ports are bound to
+        (``binding:host_id``), in allocation order."""
+        return [row['host']
+                for row in self.db.fixed_ip_get_by_instance(self.ctx, uuid)]
 
     def migrations(self, uuid: str) -> list[dict[str, Any]]:
         """The instance's migrations, newest first."""

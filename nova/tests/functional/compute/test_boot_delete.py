@@ -44,7 +44,7 @@ class TestBootDelete(testtools.TestCase):
             ['check_instance_not_already_created', 'check_image_size',
              'notify_usage_start', 'update_building', 'claim_resources',
              'validate_instance_group_policy',
-             'allocate_network', 'prep_block_device',
+             'allocate_network', 'create_volumes', 'prep_block_device',
              'spawn.update_spawning', 'spawn.driver_spawn',
              'spawn.update_active', 'notify_usage_end'],
             [e['event'].removeprefix(prefix) for e in reversed(events)])

@@ -1,6 +1,7 @@
 """The crash matrix: nova-compute killed before and after every stage of
 every compute flow, and the conductor, source or destination of every
-move, and what a restart makes of it.
+move, and what a restart makes of it; and a failure injected in every
+stage of every move, in the process that runs it.
 
 Generated from the flows' own stage lists (a new stage is covered without
 editing this file), on the multi-process harness of test_crash_recovery
@@ -107,6 +108,10 @@ class TestRevertedCallsMatrix(act.TestRevertedCalls):
                         'compute.reserve_block_device_name'])
 
 
+class TestRevertedCrashDumpMatrix(act.TestRevertedCrashDump):
+    scenarios = matrix(['compute.trigger_crash_dump'])
+
+
 class TestFinishedRebuildMatrix(act.TestFinishedRebuild):
     scenarios = matrix(['compute.rebuild_instance'], committed=True)
 
@@ -131,6 +136,38 @@ class TestEvacuateMatrix(moves.TestEvacuateCrash):
     stage of every flow an evacuation runs."""
 
     scenarios = moves.move_scenarios(moves.EVACUATE_FLOWS, kinds=KINDS)
+
+
+class TestResizeFailureMatrix(moves.TestResizeFailure):
+    """A failure injected in every stage of every flow a resize runs, in
+    the process running it (MariaDB and PostgreSQL in turn)."""
+
+    scenarios = moves.failure_scenarios(moves.RESIZE_FLOWS)
+
+
+class TestLiveMigrationFailureMatrix(moves.TestLiveMigrationFailure):
+    """The same for every stage before a live migration's point of no
+    return..."""
+
+    scenarios = moves.failure_scenarios(moves.LIVE_FLOWS)
+
+
+class TestLiveMigrationLateFailureMatrix(moves.TestLiveMigrationLateFailure):
+    """... and after it."""
+
+    scenarios = moves.failure_scenarios(moves.LIVE_FLOWS, late=True)
+
+
+class TestEvacuateFailureMatrix(moves.TestEvacuateFailure):
+    """The same for every stage of every flow an evacuation runs."""
+
+    scenarios = moves.failure_scenarios(moves.EVACUATE_FLOWS)
+
+
+class TestEvacuateLateFailureMatrix(moves.TestEvacuateLateFailure):
+    """... and after its point of no return."""
+
+    scenarios = moves.failure_scenarios(moves.EVACUATE_FLOWS, late=True)
 
 
 class TestMultiCreateConductorMatrix(multi.TestConductorKilled):

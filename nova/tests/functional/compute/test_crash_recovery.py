@@ -16,6 +16,8 @@ kills it with SIGKILL, and starts a new nova-compute on the same host:
 * terminate (policy ``resume``): the delete finishes; nothing is left.
 """
 
+import os
+
 import testscenarios
 import testtools
 from nova_fault_injection_hooks import stage_ids
@@ -23,6 +25,7 @@ from nova_fault_injection_hooks import stage_ids
 from nova.compute import vm_states
 from nova.compute.flows import build_instance
 from nova.flow import FlowEngine
+from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import multiprocess
 
 load_tests = testscenarios.load_tests_apply_scenarios
@@ -221,3 +224,80 @@ class TestDeleteDuringBuildCrash(_CrashTest):
             [('compute.build_instance', 'reverted'),
              ('compute.terminate_instance', 'success')],
             sorted((r['flow'], r['status']) for r in runs))
+
+
+class TestRecoveryInTheBackground(_CrashTest):
+    """Several builds cut at once (the case of a host killed during a
+    burst of boots): the restarted nova-compute recovers them
+    ``[compute] max_concurrent_recoveries`` at a time, and serves
+    requests for other instances while it does; a kill during that
+    recovery is recovered again at the next start."""
+
+    stage_id = f'{BUILD}.spawn.driver_spawn'
+    kind = 'crash-before'
+
+    def cut_builds(self, count):
+        """``count`` builds cut inside the hypervisor's spawn."""
+        compute = self.start_compute()
+        uuids = [self.cloud.boot(name=f'cut-{i}')['uuid']
+                 for i in range(count)]
+
+        def all_in_spawn():
+            # driver_spawn has a revert: its start is recorded before
+            # it runs, so once every build shows it, every one is held
+            # by the fault hook inside it.
+            for uuid in uuids:
+                actions = self.cloud.db.actions_get(self.cloud.ctx, uuid)
+                events = [e['event'] for a in actions
+                          for e in self.cloud.db.action_events_get(
+                              self.cloud.ctx, a['id'])]
+                if self.stage_id not in events:
+                    return False
+            return True
+        func_fixtures.wait_for(all_in_spawn, 60,
+                                            'every build to be in spawn')
+        compute.kill()
+        return uuids
+
+    def blocked_destroys(self):
+        """The instances whose guest the restarted service is destroying
+        (the fake hypervisor's marker files of a blocked call)."""
+        path = f'{self.cloud.dir}/hypervisor-compute1'
+        return sorted(name.removeprefix('blocked-destroy-')
+                      for name in os.listdir(path)
+                      if name.startswith('blocked-destroy-'))
+
+    def test_recovers_concurrently_and_serves_other_instances(self):
+        uuids = self.cut_builds(3)
+        # Back with every destroy held forever and room for two
+        # recoveries at a time: reverting the spawns of two builds
+        # starts, the third waits for a free worker.
+        recovering = self.cloud.start(
+            'nova-compute', 'compute1', hooks=('fault_injection',),
+            options={'fake_driver': {'block_methods': 'destroy'},
+                     'compute': {'max_concurrent_recoveries': '2'}},
+            wait_for_recovery=False)
+        blocked = func_fixtures.wait_for(
+            lambda: len(self.blocked_destroys()) == 2 and
+            self.blocked_destroys(), 60, 'two recoveries to run at once')
+        self.assertLessEqual(set(blocked), set(uuids))
+
+        # Meanwhile a new server is built by the same service.
+        other = self.cloud.boot(name='during-recovery')['uuid']
+        self.cloud.wait_for_state(other, vm_states.ACTIVE, timeout=60)
+        # Still two, still blocked: the bound held, the third waits.
+        self.assertEqual(blocked, self.blocked_destroys())
+        self.assertNotIn('Crash recovery ended', recovering.own_log())
+
+        # Killed during its recovery: the next start finishes it.
+        recovering.kill()
+        self.start_compute(crash=False)
+        for uuid in uuids:
+            self.cloud.wait_for_state(uuid, vm_states.ERROR)
+            (run,) = self.cloud.wait_for_runs(uuid, 1, prefix='compute.')
+            self.assertEqual('reverted', run['status'])
+            self.assertIsNone(self.cloud.db.allocation_get_by_instance(
+                self.cloud.ctx, uuid))
+        self.assertEqual([other], self.cloud.hypervisor_guests('compute1'))
+        self.assertEqual(vm_states.ACTIVE,
+                         self.cloud.instance(other)['vm_state'])

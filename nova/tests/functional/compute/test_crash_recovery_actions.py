@@ -369,3 +369,40 @@ class TestRevertedCalls(_ActionCrash):
             self.ctx, self.cloud.instance(self.uuid)))
         self.assertEqual('available',
                          volumes.get(self.ctx, volume['id'])['status'])
+
+
+class TestRevertedCrashDump(_ActionCrash):
+    """compute.trigger_crash_dump cut by a crash: the API's call fails,
+    the restart closes the run as reverted and sends no second
+    interrupt; the server is as it was."""
+
+    scenarios = [
+        _scenario('trigger_crash_dump', 'driver_trigger_crash_dump'),
+    ]
+
+    def test_restart_reverts_without_a_second_dump(self):
+        config = self.useFixture(config_fixture.Config(CONF))
+        config.config(rpc_response_timeout=5)
+        flow = self.stage_id.rsplit('.', 1)[0]
+        errors = []
+
+        def call():
+            try:
+                self.act('trigger_crash_dump')
+            except Exception as error:
+                errors.append(error)
+        caller = threading.Thread(target=call)
+        caller.start()
+        self.cloud.wait_for_marker(self.stage_id)
+        caller.join(60)
+        self.assertEqual(1, len(errors), 'the call did not fail')
+        self.crash_and_restart()
+        self.assertEqual('reverted', self.wait_run_ended(flow)['status'])
+        server = self.cloud.instance(self.uuid)
+        self.assertEqual((vm_states.ACTIVE, None, power_state.RUNNING),
+                         (server['vm_state'], server['task_state'],
+                          server['power_state']))
+        dumps = 1 if self.ran('compute.trigger_crash_dump.'
+                              'driver_trigger_crash_dump') else 0
+        self.assertEqual(dumps, self.guest().get('crash_dumps', 0))
+        self.assertEqual(power_state.RUNNING, self.guest()['power_state'])

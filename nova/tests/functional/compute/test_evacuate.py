@@ -68,6 +68,7 @@ class _EvacuateBase(move_helpers.MoveHelpers, testtools.TestCase):
         self.cloud.manager(host).driver.set_host_down(False)
         self.force_down(host, False)
         self.service(host).start()
+        self.service(host).wait_for_recovery()
 
     # -- what there is ---------------------------------------------------
 
@@ -115,6 +116,7 @@ class TestEvacuate(_EvacuateBase):
             current['vm_state'], current['task_state'], current['host'],
             current['node']))
         self.assertEqual([self.uuid], self.guests(dest))
+        self.assertEqual([dest], self.port_hosts(self.uuid))
         # The source's guest is still there: its host is down.
         self.assertTrue(self.has_guest(source, self.uuid))
         [migration] = self.migrations(self.uuid)
@@ -238,10 +240,30 @@ class TestSourceCleanup(_EvacuateBase):
         self.assertEqual((vm_states.ACTIVE, None, dest), (
             current['vm_state'], current['task_state'], current['host']))
 
+    def test_returning_source_keeps_the_disks_on_shared_storage(self):
+        instance = self.boot_active()
+        self.uuid = instance['uuid']
+        source = instance['host']
+        dest = self.other(source)
+        self.cloud.manager(source).driver.share_instance_storage(
+            self.cloud.manager(dest).driver)
+        self.host_down(source)
+        self.assertIsNone(self.evacuate(instance)['message'])
+        self.wait_for_migration(self.uuid, 'done')
+        self.host_up(source)
+        self.assertEqual('completed',
+                         self.migrations(self.uuid)[0]['status'])
+        self.assertEqual(([], [self.uuid]),
+                         (self.guests(source), self.guests(dest)))
+        # The guest on the destination runs on the disks the source
+        # had: its cleanup kept them.
+        self.assertTrue(self.cloud.manager(dest).driver.has_disk(self.uuid))
+
     def test_cleanup_runs_once(self):
         source, _dest = self.evacuated()
         self.host_up(source)
         self.cloud.manager(source).init_host()
+        self.cloud.manager(source).wait_for_recovery()
         runs = [r for r in self.db.flow_runs_get_by_instance(self.ctx,
                                                              self.uuid)
                 if r['flow'] == CLEANUP_FLOW]
@@ -360,6 +382,7 @@ class TestSourceCleanupFailures(_EvacuateBase):
 
         self.useFixture(fixtures.EnvironmentVariable('NOVA_FAULT_AT'))
         self.cloud.manager(source).init_host()
+        self.cloud.manager(source).wait_for_recovery()
         self.assertEqual('completed',
                          self.migrations(self.uuid)[0]['status'])
         self.assertEqual([], self.guests(source))

@@ -91,6 +91,7 @@ class TestLiveMigration(_LiveMigrationBase):
         self.assert_on(uuid, dest)
         self.assertEqual([uuid], self.guests(dest))
         self.assertEqual([], self.guests(source))
+        self.assertEqual([dest], self.port_hosts(uuid))
         migration = self.migrations(uuid)[0]
         self.assertEqual(('completed', 'live-migration', source, dest), (
             migration['status'], migration['migration_type'],
@@ -114,8 +115,11 @@ class TestLiveMigration(_LiveMigrationBase):
         instance = self.boot_active()
         source = instance['host']
         moved = self.live_migrate(instance)
+        self.assertEqual([moved['host']],
+                         self.port_hosts(instance['uuid']))
         back = self.live_migrate(moved)
         self.assertEqual(source, back['host'])
+        self.assertEqual([source], self.port_hosts(instance['uuid']))
         self.assertEqual([instance['uuid']], self.guests(source))
 
     def test_paused_instance_stays_paused(self):
@@ -256,7 +260,8 @@ class TestLiveMigrationFailures(_LiveMigrationBase):
 
 class TestLiveMigrationLateFailures(_LiveMigrationBase):
     """A failure in any stage after the point of no return: the move
-    finishes on the destination all the same."""
+    finishes on the destination all the same - ERROR there, with the
+    fault, when the destination could not take the guest."""
 
     scenarios = (_stages(BEFORE_FLOWS, committed=True) +
                  _stages(AFTER_FLOWS, committed=False))
@@ -268,6 +273,19 @@ class TestLiveMigrationLateFailures(_LiveMigrationBase):
             'NOVA_FAULT_AT', f'{self.stage_id}:fail'))
         self.api.live_migrate(self.ctx, instance, None, 'auto')
         self.cloud.wait_for_action(uuid, 'live-migration')
-        self.assert_on(uuid, self.other(source))
+        dest = self.other(source)
+        if move_helpers.guest_not_taken(self.stage_id):
+            self.assert_on(uuid, dest, vm_states.ERROR)
+            self.assertEqual([], self.guests(dest))
+            faults = self.db.instance_fault_get_by_instance_uuids(
+                self.ctx, [uuid])[uuid]
+            self.assertTrue([f for f in faults if 'did not take' in
+                             f['message'] + (f['details'] or '')], faults)
+        else:
+            self.assert_on(uuid, dest)
+            self.assertEqual([uuid], self.guests(dest))
         self.assertNotIn(uuid, self.guests(source))
         self.assertEqual('completed', self.migrations(uuid)[0]['status'])
+        # Its ports follow it, even when the destination failed before
+        # binding them (the conductor's finish_migration does).
+        self.assertEqual([dest], self.port_hosts(uuid))

@@ -34,6 +34,7 @@ from nova.db import api as db_api
 from nova.flow import FlowEngine
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import multiprocess
+from nova.tests.functional.compute import action_helpers as helpers
 from nova.tests.functional.compute import move_helpers
 from nova.virt import fake
 
@@ -103,10 +104,35 @@ def move_scenarios(flows: dict[str, tuple[str, str | None]],
     return found
 
 
+def failure_scenarios(flows: dict[str, tuple[str, str | None]],
+                      late: bool = False, sample: bool = False,
+                      ) -> list[tuple[str, dict]]:
+    """A failure injected in each stage of ``flows`` before (or, with
+    ``late``, after) the move's point of no return - its flow's own, or
+    the move's when the whole flow runs after it ('*') - in whichever
+    process runs it.  The cases take MariaDB and PostgreSQL in turn, so
+    that the matrix runs on both without running every case twice; with
+    ``sample``, only the last such stage (on MariaDB)."""
+    stages = [stage_id for flow, (_party, moving) in flows.items()
+              for stage_id in stage_ids(flow)
+              if (moving == '*' or
+                  helpers.past_point_of_no_return(stage_id)) == late]
+    if sample:
+        stages = stages[-1:]
+    return [(f'{stage_id}:fail', {'stage_id': stage_id,
+                                  'backend': BACKENDS[i % len(BACKENDS)]})
+            for i, stage_id in enumerate(stages)]
+
+
+BACKENDS = ('mysql', 'postgresql')
+
+
 class _MoveProcesses(move_helpers.MoveHelpers, testtools.TestCase):
 
     backend = 'mysql'
     hosts: tuple[str, ...] = ('compute1', 'compute2')
+    #: Every service fails in ``stage_id`` (fault injection).
+    failing = False
 
     def setUp(self):
         super().setUp()
@@ -122,8 +148,28 @@ class _MoveProcesses(move_helpers.MoveHelpers, testtools.TestCase):
             self.procs[host] = self.start('nova-compute', host)
 
     def start(self, binary, host, **env):
+        if self.failing:
+            # Whichever service runs the stage fails there.
+            env.setdefault('NOVA_FAULT_AT', f'{self.stage_id}:fail')
         return self.cloud.start(binary, host, hooks=('fault_injection',),
                                 **env)
+
+    def host_dies(self, host):
+        """``host``'s nova-compute stops and the operator forces its
+        service down (as before an evacuation); its service row."""
+        self.procs.pop(host).stop()
+        service = self.db.service_get_by_host_and_binary(
+            self.ctx, host, 'nova-compute')
+        self.db.service_update(self.ctx, service['id'],
+                               {'forced_down': True})
+        return service
+
+    def assert_injected_fault(self, uuid):
+        faults = self.db.instance_fault_get_by_instance_uuids(
+            self.ctx, [uuid])[uuid]
+        self.assertTrue([f for f in faults if 'injected failure in ' +
+                         self.stage_id in f['message'] + (f['details'] or '')],
+                        faults)
 
     def boot_active(self):
         uuid = self.cloud.boot(self.cloud.user_context())['uuid']
@@ -224,11 +270,7 @@ class TestMovesOverRabbit(_MoveProcesses):
                 self.ctx, action['id'])})
 
         # The second host dies; the operator forces its service down.
-        self.procs[second].stop()
-        service = self.db.service_get_by_host_and_binary(
-            self.ctx, second, 'nova-compute')
-        self.db.service_update(self.ctx, service['id'],
-                               {'forced_down': True})
+        service = self.host_dies(second)
         self.api.evacuate(self.ctx, self.cloud.instance(uuid))
         third = func_fixtures.wait_for(
             lambda: (lambda i: i['host'] if i['host'] != second and
@@ -320,11 +362,7 @@ class TestEvacuateCrash(_MoveProcesses):
         uuid, source = instance['uuid'], instance['host']
         dest = next(h for h in self.hosts if h != source)
         # The source dies; the operator forces its service down.
-        self.procs[source].stop()
-        service = self.db.service_get_by_host_and_binary(
-            self.ctx, source, 'nova-compute')
-        self.db.service_update(self.ctx, service['id'],
-                               {'forced_down': True})
+        service = self.host_dies(source)
         self.kill_during(instance, source, dest, lambda: self.api.evacuate(
             self.ctx, instance))
 
@@ -360,3 +398,141 @@ class TestEvacuateCrash(_MoveProcesses):
             self.assertEqual(source, self.allocation_host(uuid))
             if migration is not None:
                 self.assertIsNone(self.allocation_host(migration['uuid']))
+
+
+class TestResizeFailure(_MoveProcesses):
+    """A failure in a stage of a resize, in the process running it: the
+    instance back on its source as it was, the migration 'error', nothing
+    on the destination.  A sample; test_crash_matrix runs every stage."""
+
+    failing = True
+    scenarios = failure_scenarios(RESIZE_FLOWS, sample=True)
+
+    def test_failure_is_reverted_on_every_host(self):
+        instance = self.boot_active()
+        uuid, source = instance['uuid'], instance['host']
+        dest = next(h for h in self.hosts if h != source)
+        self.api.resize(self.ctx, instance, '2')
+        action = self.cloud.wait_for_action(uuid, 'resize')
+        self.assertEqual('Error', action['message'])
+        server = self.settled(uuid, vm_states.ACTIVE, source)
+        self.assertEqual('1', server['flavor']['flavorid'])
+        self.assertEqual([uuid], self.cloud.hypervisor_guests(source))
+        self.assertEqual([], self.cloud.hypervisor_guests(dest))
+        self.assertEqual(source, self.allocation_host(uuid))
+        self.assertEqual(0, self.used_memory(dest))
+        # None when the move failed before its record was written.
+        for migration in self.migrations(uuid):
+            self.assertEqual('error', migration['status'])
+            self.assertIsNone(self.allocation_host(migration['uuid']))
+        self.assertTrue(func_fixtures.wait_for(
+            lambda: self.runs_ended(uuid), what='every run to end'))
+        self.assert_injected_fault(uuid)
+
+
+class TestLiveMigrationFailure(_MoveProcesses):
+    """A failure before a live migration's point of no return: the
+    instance runs on its source as it did, the migration 'error'."""
+
+    failing = True
+    scenarios = failure_scenarios(LIVE_FLOWS, sample=True)
+
+    def test_failure_is_reverted_on_every_host(self):
+        instance = self.boot_active()
+        uuid, source = instance['uuid'], instance['host']
+        dest = next(h for h in self.hosts if h != source)
+        self.api.live_migrate(self.ctx, instance, None, 'auto')
+        action = self.cloud.wait_for_action(uuid, 'live-migration')
+        self.assertEqual('Error', action['message'])
+        self.settled(uuid, vm_states.ACTIVE, source)
+        self.assertTrue(func_fixtures.wait_for(
+            lambda: self.runs_ended(uuid), what='every run to end'))
+        for migration in self.migrations(uuid):
+            self.assertEqual('error', migration['status'])
+            self.assertIsNone(self.allocation_host(migration['uuid']))
+        self.assert_owned_by(uuid, source, dest)
+        self.assert_injected_fault(uuid)
+
+
+class TestLiveMigrationLateFailure(_MoveProcesses):
+    """A failure past a live migration's point of no return: the move
+    finishes on the destination all the same - ERROR there, with the
+    fault, when the destination could not take the guest."""
+
+    failing = True
+    scenarios = failure_scenarios(LIVE_FLOWS, late=True, sample=True)
+
+    def test_failure_finishes_the_move(self):
+        instance = self.boot_active()
+        uuid, source = instance['uuid'], instance['host']
+        dest = next(h for h in self.hosts if h != source)
+        self.api.live_migrate(self.ctx, instance, None, 'auto')
+        self.cloud.wait_for_action(uuid, 'live-migration')
+        self.assertTrue(func_fixtures.wait_for(
+            lambda: self.runs_ended(uuid), what='every run to end'))
+        self.assertEqual('completed', self.wait_for_migration(
+            uuid, *db_api.MIGRATION_FINAL_STATUSES)['status'])
+        if move_helpers.guest_not_taken(self.stage_id):
+            self.settled(uuid, vm_states.ERROR, dest)
+            self.assertEqual([], self.cloud.hypervisor_guests(dest))
+            self.assertEqual([], self.cloud.hypervisor_guests(source))
+            self.assertEqual(dest, self.allocation_host(uuid))
+            faults = self.db.instance_fault_get_by_instance_uuids(
+                self.ctx, [uuid])[uuid]
+            self.assertTrue([f for f in faults if 'did not take' in
+                             f['message'] + (f['details'] or '')], faults)
+        else:
+            self.settled(uuid, vm_states.ACTIVE, dest)
+            self.assert_owned_by(uuid, dest, source)
+
+
+class TestEvacuateFailure(_MoveProcesses):
+    """A failure in a stage of an evacuation: the instance ERROR on its
+    dead source with the fault, the migration 'failed', nothing on the
+    destination."""
+
+    failing = True
+    scenarios = failure_scenarios(EVACUATE_FLOWS, sample=True)
+
+    def test_failure_leaves_nothing_on_the_destination(self):
+        instance = self.boot_active()
+        uuid, source = instance['uuid'], instance['host']
+        dest = next(h for h in self.hosts if h != source)
+        self.host_dies(source)
+        self.api.evacuate(self.ctx, instance)
+        action = self.cloud.wait_for_action(uuid, 'evacuate')
+        self.assertEqual('Error', action['message'])
+        self.settled(uuid, vm_states.ERROR, source)
+        self.assertEqual([], self.cloud.hypervisor_guests(dest))
+        self.assertEqual(0, self.used_memory(dest))
+        self.assertEqual(source, self.allocation_host(uuid))
+        self.assertTrue(func_fixtures.wait_for(
+            lambda: self.runs_ended(uuid), what='every run to end'))
+        # None when the evacuation failed before its record was written.
+        for migration in self.migrations(uuid):
+            self.assertEqual('failed', migration['status'])
+            self.assertIsNone(self.allocation_host(migration['uuid']))
+        self.assert_injected_fault(uuid)
+
+
+class TestEvacuateLateFailure(_MoveProcesses):
+    """A failure past an evacuation's point of no return: the instance
+    stays on its destination, the evacuation done."""
+
+    failing = True
+    scenarios = failure_scenarios(EVACUATE_FLOWS, late=True, sample=True)
+
+    def test_failure_keeps_the_instance_on_the_destination(self):
+        instance = self.boot_active()
+        uuid, source = instance['uuid'], instance['host']
+        dest = next(h for h in self.hosts if h != source)
+        self.host_dies(source)
+        self.api.evacuate(self.ctx, instance)
+        self.cloud.wait_for_action(uuid, 'evacuate')
+        self.settled(uuid, vm_states.ACTIVE, dest)
+        self.assertTrue(func_fixtures.wait_for(
+            lambda: self.runs_ended(uuid), what='every run to end'))
+        self.assertEqual('done', self.wait_for_migration(
+            uuid, 'done', 'failed', 'error')['status'])
+        self.assertEqual([uuid], self.cloud.hypervisor_guests(dest))
+        self.assertEqual(dest, self.allocation_host(uuid))

@@ -39,7 +39,10 @@ class _MultiCreate(testtools.TestCase):
         return [i['uuid'] for i in instances], reservation_id
 
     def wait_settled(self, uuids):
-        """Each instance ACTIVE, ERROR or deleted, with no task."""
+        """Each instance ACTIVE, ERROR or deleted, with no task, and its
+        create action finished: the conductor's failure handler sets an
+        instance to ERROR before it releases the claim, and finishes the
+        action after."""
         def settled():
             found = {}
             for uuid in uuids:
@@ -47,6 +50,10 @@ class _MultiCreate(testtools.TestCase):
                 if row['task_state'] is not None or row['vm_state'] not in (
                         vm_states.ACTIVE, vm_states.ERROR,
                         vm_states.DELETED):
+                    return None
+                actions = self.cloud.db.actions_get(self.cloud.ctx, uuid,
+                                                    limit=1)
+                if not actions or actions[0]['finish_time'] is None:
                     return None
                 found[uuid] = row
             return found

@@ -67,6 +67,7 @@ class TestResize(_ResizeBase):
         self.assertEqual(dest, self.allocation_host(instance['uuid']))
         self.assertEqual(source, self.allocation_host(migration['uuid']))
         self.assertIn(instance['uuid'], self.guests(dest))
+        self.assertEqual([dest], self.port_hosts(instance['uuid']))
 
         self.cloud.compute_api.confirm_resize(self.ctx, resized)
         self.wait_for_migration(instance['uuid'], 'confirmed')
@@ -79,17 +80,21 @@ class TestResize(_ResizeBase):
         self.assertEqual(dest, self.allocation_host(instance['uuid']))
         node = self.db.compute_node_get_all_by_host(self.ctx, source)[0]
         self.assertEqual(0, node['memory_mb_used'])
+        self.assertEqual([dest], self.port_hosts(instance['uuid']))
 
     def test_resize_and_revert(self):
         instance = self.boot_active()
         source = instance['host']
         resized = self.resize(instance)
         migration = self.migration(instance['uuid'])
+        self.assertEqual([self.other(source)],
+                         self.port_hosts(instance['uuid']))
         self.cloud.compute_api.revert_resize(self.ctx, resized)
         self.wait_for_migration(instance['uuid'], 'reverted')
         reverted = self.cloud.wait_for_state(instance['uuid'],
                                              vm_states.ACTIVE)
         self.assertEqual(source, reverted['host'])
+        self.assertEqual([source], self.port_hosts(instance['uuid']))
         self.assertEqual('1', reverted['flavor']['flavorid'])
         self.assertEqual(instance['memory_mb'], reverted['memory_mb'])
         self.assertEqual([instance['uuid']], self.guests(source))

@@ -20,7 +20,7 @@ BUILD_STAGES = [
     'check_instance_not_already_created', 'check_image_size',
     'notify_usage_start', 'update_building', 'claim_resources',
     'validate_instance_group_policy', 'allocate_network',
-    'prep_block_device', 'spawn.update_spawning',
+    'create_volumes', 'prep_block_device', 'spawn.update_spawning',
     'spawn.add_special_sauce', 'spawn.driver_spawn', 'spawn.update_active',
     'notify_usage_end']
 
@@ -54,7 +54,8 @@ class TestKitWithAnInstalledHook(testtools.TestCase):
         self.cloud.wait_for_state(uuid, vm_states.ERROR)
         self.assertEqual(
             [f'{BUILD}.spawn.driver_spawn', f'{BUILD}.spawn.add_special_sauce',
-             f'{BUILD}.prep_block_device', f'{BUILD}.allocate_network',
+             f'{BUILD}.prep_block_device', f'{BUILD}.create_volumes',
+             f'{BUILD}.allocate_network',
              f'{BUILD}.validate_instance_group_policy',
              f'{BUILD}.claim_resources'],
             self.cloud.reverted_stages(uuid, BUILD))
@@ -69,6 +70,17 @@ class TestKitWithAnInstalledHook(testtools.TestCase):
         uuid = self.cloud.boot()['uuid']
         self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
         self.assertEqual('hot', self.cloud.hook(SAUCE).last_recipe)
+
+
+class TestKitHookOptionsAtCreation(testtools.TestCase):
+
+    def test_hook_option_given_to_the_fixture_is_set_before_start(self):
+        cloud = self.useFixture(testing.FlowTestCloud(
+            hooks=[SAUCE], **{f'hook:{SAUCE}__recipe': 'mild'}))
+        self.assertEqual('mild', cloud.hook(SAUCE).conf.recipe)
+        uuid = cloud.boot()['uuid']
+        cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.assertEqual('mild', cloud.hook(SAUCE).last_recipe)
 
 
 class RetrySpawn(hooks.Hook):

@@ -25,6 +25,7 @@ from typing import Any
 
 import fixtures
 
+from nova.flow.testing import wait_for
 from nova.tests.fixtures import services
 from nova.virt.libvirt import host
 
@@ -73,19 +74,6 @@ def tiny_guest(test: Any) -> dict[str, str]:
             paths['os_command_line'] = json.load(f)['os_command_line']
         _built = paths
     return dict(_built)
-
-
-def wait_for(predicate: Callable[[], Any], timeout: float,
-             what: str) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = predicate()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f'timed out after {timeout}s waiting for '
-                                 f'{what}')
-        time.sleep(0.05)
 
 
 class Console:

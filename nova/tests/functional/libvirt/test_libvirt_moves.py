@@ -31,6 +31,7 @@ probes QEMU once).
 from __future__ import annotations
 
 import os
+import threading
 from typing import Any
 
 import fixtures
@@ -38,6 +39,7 @@ import testtools
 from oslo_config import cfg
 
 import nova.conf
+from nova import exception
 from nova.compute import power_state
 from nova.tests.functional.libvirt import guest
 from nova.virt.libvirt import config, driver, images
@@ -258,7 +260,11 @@ class TestLiveMigration(MovesTestCase):
         return {name: self.useFixture(guest.SecondLibvirtd(self)).uri
                 for name in ('A', 'B')}
 
-    def live_migrate(self, source: str, dest: str) -> dict[str, Any]:
+    def live_migrate(self, source: str, dest: str,
+                     during: Any = None) -> list[str]:
+        """Live migrate the guest; ``during(src)`` is called from another
+        thread once the migration job runs.  Returns the callbacks
+        live_migration made ('post' or 'recover')."""
         src, dst = self.drivers[source], self.drivers[dest]
         instance = instance_of(OLD)
         check = dst.check_can_live_migrate_destination(
@@ -282,16 +288,47 @@ class TestLiveMigration(MovesTestCase):
             dst.rollback_live_migration_at_destination(
                 ctx, inst, [], None, migrate_data=migrate_data)
 
-        src.live_migration(None, instance, '127.0.0.1', post, recover,
-                           block_migration=True, migrate_data=data)
-        self.assertEqual(['post'], called)
-        return data
+        if during is None:
+            src.live_migration(None, instance, '127.0.0.1', post, recover,
+                               block_migration=True, migrate_data=data)
+            return called
+        failed: list[BaseException] = []
+
+        def migrate() -> None:
+            try:
+                src.live_migration(None, instance, '127.0.0.1', post,
+                                   recover, block_migration=True,
+                                   migrate_data=data)
+            except BaseException as exc:
+                failed.append(exc)
+
+        thread = threading.Thread(target=migrate)
+        thread.start()
+        self.addCleanup(thread.join, BOOT)
+        dom = src._host.lookup(UUID)
+        guest.wait_for(lambda: dom.jobInfo()[0] != src.libvirt.
+                       VIR_DOMAIN_JOB_NONE or not thread.is_alive(), 30,
+                       'the migration job to start')
+        self.assertTrue(thread.is_alive(), 'the migration ended too soon')
+        during(src)
+        thread.join(BOOT)
+        self.assertFalse(thread.is_alive())
+        return called + [type(exc).__name__ for exc in failed]
+
+    def slow_migrations(self) -> None:
+        """The lowest bandwidth libvirt takes (1 MiB/s), to catch a live
+        migration under way: QEMU sends the guest's untouched (zero)
+        pages as flags, so only the few MiB the guest wrote take time -
+        at 4 MiB/s a loaded machine's test thread missed that window."""
+        for drv in self.drivers.values():
+            drv.conf.set_override('live_migration_bandwidth', 1,
+                                  group='libvirt')
 
     def test_live_migrate_there_and_back(self):
         self.boot_on_a()
         disk_a = os.path.join(self.drivers['A'].instance_dir(UUID), 'disk')
 
-        self.live_migrate('A', 'B')
+        self.assertEqual(['post'], self.live_migrate('A', 'B'))
         self.assert_nothing_of_it_on('A')
         self.assertFalse(os.path.exists(disk_a))
         dst = self.drivers['B']
@@ -307,10 +344,48 @@ class TestLiveMigration(MovesTestCase):
         self.assert_runs_on('B', OLD, console)
 
         # And back, to A.
-        self.live_migrate('B', 'A')
+        self.assertEqual(['post'], self.live_migrate('B', 'A'))
         self.assert_nothing_of_it_on('B')
         self.assertEqual(power_state.RUNNING,
                          self.drivers['A'].get_info({'uuid': UUID}).state)
         self.drivers['A'].destroy(None, instance_of(OLD), [])
         for name in self.hosts:
             self.assert_nothing_of_it_on(name)
+
+    def test_abort_keeps_the_guest_running_on_the_source(self):
+        self.boot_on_a()
+        self.slow_migrations()
+        called = self.live_migrate(
+            'A', 'B', during=lambda src: src.live_migration_abort(
+                instance_of(OLD)))
+        # live_migration failed after recover_method rolled B back.
+        self.assertEqual('recover', called[0])
+        self.assertEqual(2, len(called), called)
+        self.assert_nothing_of_it_on('B')
+        self.assertEqual(power_state.RUNNING,
+                         self.drivers['A'].get_info({'uuid': UUID}).state)
+        self.drivers['A'].destroy(None, instance_of(OLD), [])
+
+    def test_force_complete_pauses_the_guest_until_it_arrives(self):
+        self.boot_on_a()
+        self.slow_migrations()
+        states = []
+
+        def force_complete(src: driver.LibvirtDriver) -> None:
+            src.live_migration_force_complete(instance_of(OLD))
+            try:
+                states.append(src.get_info({'uuid': UUID}).state)
+            except exception.VirtDriverError:
+                if src.instance_exists({'uuid': UUID}):
+                    raise
+                # Paused, the guest's last pages went before this look.
+                states.append('arrived')
+
+        self.assertEqual(['post'], self.live_migrate(
+            'A', 'B', during=force_complete))
+        self.assertIn(states, ([power_state.PAUSED], ['arrived']))
+        self.assert_nothing_of_it_on('A')
+        # libvirt resumed it on the destination.
+        self.assertEqual(power_state.RUNNING,
+                         self.drivers['B'].get_info({'uuid': UUID}).state)
+        self.drivers['B'].destroy(None, instance_of(OLD), [])

@@ -87,12 +87,22 @@ class FakeDB:
                        limit: Any = None, marker: Any = None) -> list:
         items = sorted(self.flavors.values(), key=lambda f: f[sort_key],
                        reverse=sort_dir == 'desc')
+        project = (filters or {}).get('project_id')
+        if project is not None:
+            # Public ones and the private ones shared with the project.
+            items = [f for f in items if f.get('is_public', True)
+                     or project in f.get('projects', ())]
         if marker is not None:
             ids = [f['flavorid'] for f in items]
             if marker not in ids:
                 raise exception.NotFound(f'Marker {marker} not found')
             items = items[ids.index(marker) + 1:]
         return copy.deepcopy(items[:limit] if limit else items)
+
+    def flavor_access_get_by_flavor_id(self, ctx: Any,
+                                       flavorid: str) -> list:
+        return [{'flavor_id': flavorid, 'project_id': project}
+                for project in self.flavors[flavorid].get('projects', ())]
 
     def flavor_create(self, ctx: Any, values: dict) -> dict:
         if values['flavorid'] in self.flavors:
@@ -345,12 +355,29 @@ class FakeDB:
         return sum(1 for k in self.keypairs if k[0] == user_id)
 
 
+class FakeNetworkAPI:
+    """Security groups ``default`` and ``web`` (every project's)."""
+
+    groups = ('default', 'web')
+
+    def validate_security_groups(self, ctx: Any,
+                                 names: list[str]) -> list[dict]:
+        from nova import exception
+        for name in names:
+            if name not in self.groups:
+                raise exception.SecurityGroupNotFound(
+                    f"Unable to find security_group with name or id "
+                    f"'{name}'")
+        return [{'id': f'sg-{name}', 'name': name} for name in names]
+
+
 class FakeComputeAPI:
     """Records calls; keeps instances in the FakeDB."""
 
     def __init__(self, db: FakeDB) -> None:
         self.db = db
         self.calls: list[tuple[str, tuple, dict]] = []
+        self.network_api = FakeNetworkAPI()
 
     def add_instance(self, project_id: str = 'p1', user_id: str = 'u1',
                      **values: Any) -> dict:
@@ -461,6 +488,9 @@ class APIFixture(fixtures.Fixture):
     def _setUp(self) -> None:
         CONF([], project='nova', default_config_files=[])
         self.addCleanup(CONF.reset)
+        # noauth2 tokens ("user:project"); the default is keystone.
+        CONF.set_override('auth_strategy', 'noauth2', group='api')
+        self.addCleanup(CONF.clear_override, 'auth_strategy', group='api')
         enforcer.reset()
         self.addCleanup(enforcer.reset)
         self.db = FakeDB()

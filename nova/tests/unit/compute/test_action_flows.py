@@ -32,6 +32,7 @@ ACTION_FLOWS = {
     'compute.detach_volume': RESUME,
     'compute.attach_interface': REVERT,
     'compute.detach_interface': RESUME,
+    'compute.trigger_crash_dump': REVERT,
 }
 
 
@@ -48,7 +49,10 @@ class TestFlowContracts(testtools.TestCase):
             self.assertIn(name, FAULT_FLOWS)
             flow = engine.plan(name).flow
             self.assertEqual(policy, flow.on_interrupt, name)
-            self.assertEqual('1.0', flow.version)
+            # attach_interface 1.1: attaching an existing port.
+            self.assertEqual(
+                '1.1' if name == 'compute.attach_interface' else '1.0',
+                flow.version, name)
             self.assertIsNotNone(flow.load_state, name)
             self.assertIs(base.instance_subject, flow.subject, name)
 

@@ -10,6 +10,8 @@ stage list and trivial stages, so that these tests prove the engine and the
 vendor package whatever the compute flow does.
 """
 
+import dataclasses
+
 import fixtures
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
@@ -137,6 +139,27 @@ class TestExampleSpecialSauce(fakes.FlowTestCase):
         self.assertEqual('hot', hook.obj.conf.recipe)
         engine.run(BUILD, None, StandInBuildState())
         self.assertEqual('hot', hook.obj.last_recipe)
+
+    def test_option_value_its_type_refuses_is_a_problem_at_load(self):
+        from nova.flow import hooks
+
+        class Tiered(hooks.Hook):
+            options = [cfg.StrOpt('tier', choices=['gold', 'silver']),
+                       cfg.IntOpt('retries', default=1)]
+
+        path = self.useFixture(fixtures.TempDir()).join('nova.conf')
+        with open(path, 'w') as f:
+            f.write('[hook:tiered]\ntier = platinum\nretries = 2\n')
+        conf = cfg.ConfigOpts()
+        conf([], default_config_files=[path])
+        (loaded,), _ = hooks.hooks_from_objects([Tiered()])
+        loaded = dataclasses.replace(loaded, name='tiered')
+        (problem,) = hooks.register_options([loaded], conf)
+        self.assertEqual('tiered', problem.hook)
+        self.assertIn('[hook:tiered] tier:', str(problem))
+        self.assertIn('platinum', str(problem))
+        # The options that are fine are readable all the same.
+        self.assertEqual(2, conf['hook:tiered'].retries)
 
     def test_options_listed_for_the_sample_config(self):
         from nova.flow import hooks

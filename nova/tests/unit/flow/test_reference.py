@@ -35,7 +35,7 @@ class TestFlowReference(testtools.TestCase):
         text = reference.render_reference(flows)
         for flow in flows:
             self.assertIn(f'## {flow.name}\n', text)
-        self.assertIn('9.2. driver_spawn  [reverts]', text)
+        self.assertIn('10.2. driver_spawn  [reverts]', text)
         self.assertIn('| `network_info` |', text)
 
     def test_a_changed_flow_makes_the_reference_differ(self):

@@ -15,7 +15,7 @@ from nova.virt import driver, fake
 # Base-class methods with a working default; every other public method
 # raises NotImplementedError.
 DEFAULTS = {'cleanup_host', 'node_is_available', 'instance_exists',
-            'get_num_instances', 'manage_image_cache'}
+            'get_num_instances', 'manage_image_cache', 'instance_on_disk'}
 
 
 def make_conf(**fake_opts):
@@ -64,6 +64,9 @@ class TestComputeDriverDefaults(testtools.TestCase):
         lister = Lister(conf=make_conf())
         self.assertTrue(lister.instance_exists({'uuid': 'a'}))
         self.assertFalse(lister.instance_exists({'uuid': 'c'}))
+
+    def test_instance_on_disk_default_is_no_shared_storage(self):
+        self.assertFalse(self.driver.instance_on_disk({'uuid': 'a'}))
 
     def test_get_num_instances_default_counts_uuids(self):
         self.assertEqual(2, Lister(conf=make_conf()).get_num_instances())

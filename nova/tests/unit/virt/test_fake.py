@@ -347,6 +347,52 @@ class TestGuests(FakeDriverTestCase):
         self.assertFalse(data['block_migration'])
 
 
+class TestInstanceStorage(FakeDriverTestCase):
+    """Each host's instance storage holds its guests' disks; hosts can
+    share theirs (share_instance_storage)."""
+
+    state_path = None
+
+    def setUp(self):
+        super().setUp()
+        self.other = fake.FakeDriver(conf=CONF)
+
+    def test_destroy_with_or_without_the_disks(self):
+        self.spawn()
+        self.assertTrue(self.driver.has_disk(self.inst))
+        self.driver.destroy(None, self.inst, [], destroy_disks=False)
+        self.assertFalse(self.driver.instance_exists(self.inst))
+        self.assertTrue(self.driver.has_disk(self.inst))
+        self.driver.destroy(None, self.inst, [])
+        self.assertFalse(self.driver.has_disk(self.inst))
+
+    def test_shared_storage_has_the_other_hosts_disks(self):
+        self.spawn()
+        self.assertFalse(self.other.instance_on_disk(self.inst))
+        self.driver.share_instance_storage(self.other)
+        self.assertTrue(self.other.instance_on_disk(self.inst))
+        # Destroying the guest with its disks on one host removes them
+        # for the other too.
+        self.driver.destroy(None, self.inst, [])
+        self.assertFalse(self.other.has_disk(self.inst))
+
+    def test_check_instance_shared_storage(self):
+        data = self.driver.check_instance_shared_storage_local(None,
+                                                               self.inst)
+        self.assertTrue(self.driver.check_instance_shared_storage_remote(
+            None, data))
+        self.assertFalse(self.other.check_instance_shared_storage_remote(
+            None, data))
+        self.driver.share_instance_storage(self.other)
+        self.assertTrue(self.other.check_instance_shared_storage_remote(
+            None, data))
+        self.driver.check_instance_shared_storage_cleanup(None, data)
+        self.assertFalse(self.other.check_instance_shared_storage_remote(
+            None, data))
+        # Idempotent.
+        self.driver.check_instance_shared_storage_cleanup(None, data)
+
+
 class TestPersistence(FakeDriverTestCase):
 
     def test_a_new_driver_on_the_same_path_finds_the_guests(self):

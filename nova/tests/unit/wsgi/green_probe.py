@@ -92,6 +92,28 @@ def stop_closes_kept_alive(port: int, server: api_server.APIServer) -> bool:
     return data == b''
 
 
+def server_errors(port: int) -> dict:
+    """What the server answers, by itself, to requests it cannot parse:
+    {case: [status line, headers (lower-cased names), body]}."""
+    cases = {'bad_request_line': b'GARBAGE\r\n\r\n',
+             'bad_http_version': b'GET / HTTP/9.9\r\nHost: x\r\n\r\n'}
+    seen = {}
+    for name, request in cases.items():
+        sock = socket.create_connection(('127.0.0.1', port),
+                                        timeout=TIMEOUT)
+        sock.sendall(request)
+        data = b''
+        while chunk := sock.recv(65536):
+            data += chunk
+        sock.close()
+        head, _, body = data.partition(b'\r\n\r\n')
+        status, *lines = head.decode('latin-1').split('\r\n')
+        headers = dict(line.split(': ', 1) for line in lines)
+        seen[name] = [status, {k.lower(): v for k, v in headers.items()},
+                      body.decode('latin-1')]
+    return seen
+
+
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     clients, requests = int(sys.argv[1]), int(sys.argv[2])
@@ -102,6 +124,7 @@ def main() -> None:
     result['server_is_green'] = server.green
     result['many'] = many_clients(server.port, clients, requests)
     result['chunked'] = chunked(server.port)
+    result['server_errors'] = server_errors(server.port)
     result['stopped'] = stop_closes_kept_alive(server.port, server)
     closing = api_server.APIServer(echo_app, '127.0.0.1', 0,
                                    keep_alive=False)

@@ -64,6 +64,27 @@ class TestGreenServer(testtools.TestCase):
     def test_chunked_request_body_is_read(self):
         self.assertEqual('abcdef', self.result['chunked'])
 
+    def test_unparsable_request_gets_the_api_error_body(self):
+        status, headers, body = self.result['server_errors'][
+            'bad_request_line']
+        self.assertTrue(status.endswith(' 400 Bad Request'), status)
+        self.assertEqual('application/json', headers['content-type'])
+        self.assertEqual(
+            {'badRequest': {'code': 400,
+                            'message': "Bad request syntax ('GARBAGE')"}},
+            json.loads(body))
+
+    def test_unsupported_http_version_gets_the_api_error_body(self):
+        status, headers, body = self.result['server_errors'][
+            'bad_http_version']
+        self.assertIn(' 505 ', status)
+        self.assertEqual(505, json.loads(body)['computeFault']['code'])
+
+    def test_server_header_names_no_python_or_library(self):
+        for _status, headers, body in self.result['server_errors'].values():
+            self.assertEqual('nova-api', headers['server'])
+            self.assertNotIn('html', body.lower())
+
     def test_stop_closes_kept_alive_connections(self):
         self.assertTrue(self.result['stopped'])
 

@@ -3,9 +3,16 @@
 The extension points of upstream's v2.1 API (server create, update,
 rebuild, resize and the server view) are the flows ``api.server_create``,
 ``api.server_update``, ``api.server_rebuild``, ``api.server_resize`` and
-``api.server_view``.  Hooks act on them like on any flow (before, after,
-around, replace, listen; enabled in ``[flow] enabled_hooks``), and may
-declare two more things on their Hook class:
+``api.server_view``; upstream's extensions are flows of their own: the
+security group actions ``api.server_add_security_group`` and
+``api.server_remove_security_group``, os-server-diagnostics
+``api.server_diagnostics``, os-server-password
+``api.server_show_password`` and ``api.server_clear_password``,
+os-remote-consoles (and os-getVNCConsole) ``api.server_remote_console``
+and os-server-external-events ``api.server_external_events``.  Hooks act
+on them like on any flow (before, after, around, replace, listen;
+enabled in ``[flow] enabled_hooks``), and may declare two more things on
+their Hook class:
 
 ``schema_fragments = {'api.server_create': {'properties': {NAME: SCHEMA}}}``
     Request fields the hook reads, merged into the flow's request object
@@ -13,15 +20,49 @@ declare two more things on their Hook class:
     declared are still rejected with 400.  A fragment may not redefine a
     field of the API or of another hook, and must be a valid JSON schema.
 
+``view_fields = {'api.server_view': {NAME: SCHEMA}}``
+    The response fields the hook adds to the server view.  A view hook
+    function that adds a key it did not declare here, or removes one,
+    fails its stage (:class:`server_view.ViewFieldError`, naming hook,
+    stage ID and key): the response never changes shape silently.
+
+``GET /v2.1/flow-extensions`` lists what the enabled hooks add, so a
+client can discover it (:meth:`ApiFlows.extensions`): per hook the flows
+it extends, its request and response fields with their JSON schemas, and
+the microversion each applies from.
+
+Every vendor field NAME, request or response, is namespaced:
+``prefix:field`` (letters, digits, ``_ . -``) with a prefix of the
+vendor's own (``os-``/``OS-``/``os:`` are upstream's); anything else is a
+load problem.
+
+``@hooks.after('api.server_view.basic', min_version='2.96')``
+    The lowest microversion at which the contribution acts: a condition
+    declared on the contribution and checked by the engine per run (below
+    it a ``before``/``after`` stage is skipped with its revert, an
+    ``around`` just proceeds, a ``replace`` leaves the stage's own
+    function).  The API flows declare the state field holding the
+    request's microversion (``Flow(request_version=...)``, see
+    :mod:`nova.api.openstack.compute.flows.base`); the engine checks each
+    ``min_version`` at load (MAJOR.MINOR, within the microversions
+    served).  Nothing is set on the hook's objects.
+
 ``microversions = {'api.server_view': '2.96'}``
-    The lowest microversion at which the hook acts on that flow: its
-    stages and ``around`` wrappers run, and its schema fragment applies,
-    only for requests at or above it.  Required for ``api.server_view``,
-    so a hook can never change the shape of a response an existing client
-    version relies on; replacing a view stage is not allowed at all.
+    The default ``min_version`` of every contribution of the hook to
+    that flow (a decorator's ``min_version`` takes precedence), and the
+    microversion from which its schema fragment applies.  Every
+    contribution to ``api.server_view`` needs one or the other, so a hook
+    can never change the shape of a response an existing client version
+    relies on; replacing a view stage is not allowed at all.
 
 The optional feature stages of ``api.server_create`` may be switched off
-with ``[flow] disabled_stages``; their fields then leave the schema (400).
+with ``[flow] disabled_stages``.  That disables a behaviour, never a part
+of the standard API: their request fields stay in the schema (a client
+valid on one cloud is valid on every cloud), the feature is just not
+applied, and each request that sent one of its fields is logged at INFO
+naming the field and the stage (see
+:mod:`nova.api.openstack.compute.flows.server_create` for what each
+disabled stage means).
 
 All of this is checked when the API starts, with the engine's own checks,
 and reported together as one FlowConfigError.
@@ -31,6 +72,8 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import logging
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -40,9 +83,16 @@ import jsonschema
 import nova.conf
 from nova.api.openstack import api_version_request as avr
 from nova.api.openstack.compute.flows import (
+    server_add_security_group,
+    server_clear_password,
     server_create,
+    server_diagnostics,
+    server_external_events,
     server_rebuild,
+    server_remote_console,
+    server_remove_security_group,
     server_resize,
+    server_show_password,
     server_update,
     server_view,
 )
@@ -55,6 +105,13 @@ from nova.flow.hooks import Kind, LoadedHook
 from nova.flow.spec import Flow
 
 CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
+
+#: A vendor field name: ``prefix:field``.
+NAMESPACED = re.compile(
+    r'^[A-Za-z0-9][A-Za-z0-9_.-]*:[A-Za-z0-9_][A-Za-z0-9_.-]*$')
+#: Namespaces of upstream's own fields (OS-EXT-SRV-ATTR:, os:...).
+RESERVED_PREFIX = re.compile(r'^os[-:]', re.IGNORECASE)
 
 API_FLOWS: tuple[Flow, ...] = (
     server_create.FLOW,
@@ -62,6 +119,13 @@ API_FLOWS: tuple[Flow, ...] = (
     server_rebuild.FLOW,
     server_resize.FLOW,
     server_view.FLOW,
+    server_add_security_group.FLOW,
+    server_remove_security_group.FLOW,
+    server_diagnostics.FLOW,
+    server_show_password.FLOW,
+    server_clear_password.FLOW,
+    server_remote_console.FLOW,
+    server_external_events.FLOW,
 )
 
 VIEW_FLOW = server_view.FLOW.name
@@ -91,6 +155,7 @@ class ApiFlows:
         self.engine = engine
         self.fragments = {k: tuple(v) for k, v in fragments.items()}
         self._schemas: dict[tuple[str, str], dict[str, Any]] = {}
+        self._disabled: dict[str, tuple[str, ...]] = {}
         self._lock = threading.Lock()
 
     # -- loading ----------------------------------------------------------
@@ -147,7 +212,26 @@ class ApiFlows:
     # -- use ------------------------------------------------------------
 
     def run(self, name: str, ctx: Any, state: Any) -> Any:
+        if name == server_create.FLOW.name:
+            self._note_ignored(state)
         return self.engine.run(name, ctx, state)
+
+    def _note_ignored(self, state: Any) -> None:
+        """Log the fields of disabled feature stages a request sent."""
+        disabled = self._disabled.get(server_create.FLOW.name)
+        if disabled is None:
+            plan = self.engine.plan(server_create.FLOW.name)
+            disabled = tuple(leaf.name for leaf in plan.leaves.values()
+                             if leaf.disabled)
+            self._disabled[server_create.FLOW.name] = disabled
+        if not disabled:
+            return
+        body = getattr(state, 'body', None) or {}
+        for stage_name, sent in server_create.ignored_fields(
+                disabled, state.version, body):
+            LOG.info('Ignoring %s of the request: stage %s.%s is disabled '
+                     'by [flow] disabled_stages', ', '.join(sent),
+                     server_create.FLOW.name, stage_name)
 
     def schema(self, flow_name: str,
                version: avr.APIVersionRequest) -> dict[str, Any]:
@@ -158,11 +242,8 @@ class ApiFlows:
         if cached is not None:
             return cached
         builder, object_key = REQUEST_SCHEMAS[flow_name]
-        disabled = frozenset(
-            leaf.name for leaf in self.engine.plan(flow_name).leaves.values()
-            if leaf.disabled)
-        result = builder(version, disabled) if disabled else \
-            builder(version)
+        # Disabled stages keep their fields: see the module docstring.
+        result = builder(version)
         target = result['properties'][object_key]['properties']
         for fragment in self.fragments.get(flow_name, ()):
             if version >= fragment.min_version:
@@ -171,56 +252,125 @@ class ApiFlows:
             self._schemas[key] = result
         return result
 
+    def extensions(self) -> list[dict[str, Any]]:
+        """What ``GET /flow-extensions`` lists: per enabled hook, the
+        flows it extends with its namespaced request and response fields
+        and the microversion each applies from (None: every one)."""
+        result = []
+        view_versions = _view_versions(self.engine.hooks)
+        for hook in sorted(self.engine.hooks, key=lambda h: h.order):
+            flows: dict[str, dict[str, Any]] = {}
+
+            def entry(flow_name: str, hook: LoadedHook = hook,
+                      flows: dict[str, dict[str, Any]] = flows,
+                      ) -> dict[str, Any]:
+                return flows.setdefault(flow_name, {
+                    'flow': flow_name,
+                    'contract': hook.supports.get(flow_name),
+                    'min_version': None,
+                    'request_fields': [],
+                    'response_fields': []})
+
+            for flow_name in hook.supports:
+                entry(flow_name)
+            for contribution in hook.contributions():
+                point = contribution.point
+                extended = point.target if point.kind is Kind.LISTEN \
+                    else self._flow_of(point.target)
+                if extended is None:
+                    continue
+                found = entry(extended)
+                version = contribution.min_version(extended)
+                if point.kind is not Kind.LISTEN and version is not None:
+                    found['min_version'] = _lowest(found['min_version'],
+                                                   version)
+            for flow_name, fragments in self.fragments.items():
+                for fragment in fragments:
+                    if fragment.hook != hook.name:
+                        continue
+                    for name, field_schema in fragment.properties.items():
+                        entry(flow_name)['request_fields'].append({
+                            'name': name, 'schema': field_schema,
+                            'min_version': _shown(fragment.min_version)})
+            view = server_view.declared_view_fields(hook.obj)
+            for name, field_schema in view.items():
+                entry(VIEW_FLOW)['response_fields'].append({
+                    'name': name, 'schema': field_schema,
+                    'min_version': view_versions.get(hook.name)})
+            result.append({'name': hook.name,
+                           'flows': [flows[k] for k in sorted(flows)]})
+        return copy.deepcopy(result)
+
+    def _flow_of(self, target: str) -> str | None:
+        best: str | None = None
+        for name in self.engine.plans:
+            if target.startswith(name + '.') and (
+                    best is None or len(name) > len(best)):
+                best = name
+        return best
+
 
 def check_hooks(hooks: Sequence[LoadedHook]) -> list[Problem]:
     """The API's rules for hooks, for every service's validation
-    (:func:`nova.flow.engine.validate`): schema fragments,
-    microversions, view hooks.  Also gates each hook's methods in API
-    flows by the microversion it declared (once per hook object)."""
+    (:func:`nova.flow.engine.validate`): namespaced schema fragments and
+    view fields, view hooks.  (Their microversions the engine checks,
+    with every flow's request version.)  Nothing is set on the hooks."""
     problems: list[Problem] = []
     _fragments(hooks, problems)
-    versions = _hook_versions(hooks, problems)
-    _check_view_hooks(hooks, versions, problems)
-    for hook in hooks:
-        _gate_by_version(hook, versions)
+    _check_view_fields(hooks, problems)
+    _check_view_hooks(hooks, problems)
     return problems
 
 
-def _hook_versions(hooks: Sequence[LoadedHook], problems: list[Problem],
-                   ) -> dict[tuple[str, str], avr.APIVersionRequest]:
-    """(hook name, flow ID) -> the microversion the hook acts from."""
-    found: dict[tuple[str, str], avr.APIVersionRequest] = {}
-    highest = avr.APIVersionRequest(avr.MAX_VERSION)
+def _min_version(hook: LoadedHook,
+                 flow_name: str) -> avr.APIVersionRequest | None:
+    """The hook's default microversion for a flow; None if it declares
+    none or a wrong one (the engine reports that)."""
+    text = hook.microversions.get(flow_name)
+    if text is None:
+        return avr.min_api_version()
+    try:
+        return avr.APIVersionRequest(str(text))
+    except Exception:
+        return None
+
+
+def _shown(version: avr.APIVersionRequest) -> str | None:
+    """A field's microversion as listed: None when it is every one."""
+    return None if version == avr.MIN_VERSION else str(version)
+
+
+def _lowest(current: str | None, version: str) -> str:
+    if current is None:
+        return version
+    return min(current, version, key=avr.APIVersionRequest)
+
+
+def _view_versions(hooks: Sequence[LoadedHook]) -> dict[str, str | None]:
+    """Hook name -> the lowest microversion its view contributions run
+    from, which is where its response fields start."""
+    found: dict[str, str | None] = {}
     for hook in hooks:
-        declared = getattr(hook.obj, 'microversions', None) or {}
-        if not isinstance(declared, Mapping):
-            problems.append(Problem(
-                'microversions must map flow IDs to microversions',
-                hook=hook.name, entry_point=hook.entry_point))
-            continue
-        for flow_name, text in declared.items():
-            if flow_name not in REQUEST_SCHEMAS and flow_name != VIEW_FLOW:
-                problems.append(Problem(
-                    f"declares a microversion for '{flow_name}', which is "
-                    f"not an API flow", hook=hook.name,
-                    entry_point=hook.entry_point))
+        for contribution in hook.contributions():
+            point = contribution.point
+            if point.kind is Kind.LISTEN or \
+                    not point.target.startswith(VIEW_FLOW + '.'):
                 continue
-            try:
-                version = avr.APIVersionRequest(str(text))
-            except Exception:
-                problems.append(Problem(
-                    f"declares microversion '{text}' for '{flow_name}'; "
-                    f"expected MAJOR.MINOR", hook=hook.name,
-                    entry_point=hook.entry_point))
-                continue
-            if not avr.min_api_version() <= version <= highest:
-                problems.append(Problem(
-                    f"declares microversion {version} for '{flow_name}', "
-                    f"outside {avr.MIN_VERSION}-{avr.MAX_VERSION}",
-                    hook=hook.name, entry_point=hook.entry_point))
-                continue
-            found[(hook.name, flow_name)] = version
+            version = contribution.min_version(VIEW_FLOW)
+            if version is not None:
+                found[hook.name] = _lowest(found.get(hook.name), version)
     return found
+
+
+def namespace_problem(field: str) -> str | None:
+    """What is wrong with a vendor field's name, if anything."""
+    if not isinstance(field, str) or not NAMESPACED.match(field):
+        return (f"field '{field}' is not namespaced: vendor fields are "
+                f"named 'prefix:field' (e.g. 'example:tier')")
+    if RESERVED_PREFIX.match(field):
+        return (f"field '{field}' uses an upstream namespace (os-, OS-, "
+                f"os:); use a prefix of your own")
+    return None
 
 
 def _fragments(hooks: Sequence[LoadedHook], problems: list[Problem],
@@ -230,7 +380,6 @@ def _fragments(hooks: Sequence[LoadedHook], problems: list[Problem],
     highest = avr.APIVersionRequest(avr.MAX_VERSION)
     for hook in hooks:
         declared = getattr(hook.obj, 'schema_fragments', None) or {}
-        versions = getattr(hook.obj, 'microversions', None) or {}
         if not isinstance(declared, Mapping):
             problems.append(Problem(
                 'schema_fragments must map flow IDs to fragments',
@@ -266,6 +415,11 @@ def _fragments(hooks: Sequence[LoadedHook], problems: list[Problem],
                             f"'{field}'")
                     ok = False
                     continue
+                wrong = namespace_problem(field)
+                if wrong is not None:
+                    problem(f'schema fragment {wrong}')
+                    ok = False
+                    continue
                 owner = owners.get((flow_name, field))
                 if owner is not None:
                     problem(f"schema fragment field '{field}' is also "
@@ -280,21 +434,61 @@ def _fragments(hooks: Sequence[LoadedHook], problems: list[Problem],
                     ok = False
                     continue
                 owners[(flow_name, field)] = hook.name
-            if not ok:
+            min_version = _min_version(hook, flow_name)
+            if not ok or min_version is None:
                 continue
-            try:
-                min_version = avr.APIVersionRequest(
-                    str(versions.get(flow_name, avr.MIN_VERSION)))
-            except Exception:
-                continue  # reported by _hook_versions
             result.setdefault(flow_name, []).append(Fragment(
                 hook.name, min_version,
                 copy.deepcopy(dict(fragment['properties']))))
     return result
 
 
+def _check_view_fields(hooks: Sequence[LoadedHook],
+                       problems: list[Problem]) -> None:
+    """``view_fields``: namespaced, valid schemas, one owner each."""
+    owners: dict[str, str] = {}
+    for hook in hooks:
+        declared = getattr(hook.obj, 'view_fields', None) or {}
+
+        def problem(message: str, hook: LoadedHook = hook) -> None:
+            problems.append(Problem(message, hook=hook.name,
+                                    entry_point=hook.entry_point,
+                                    stage_id=VIEW_FLOW))
+
+        if not isinstance(declared, Mapping) or not all(
+                isinstance(v, Mapping) for v in declared.values()):
+            problem("view_fields must be {'api.server_view': {NAME: "
+                    "SCHEMA, ...}}")
+            continue
+        for flow_name in declared:
+            if flow_name != VIEW_FLOW:
+                problem(f"view_fields names '{flow_name}'; response "
+                        f"fields are added in {VIEW_FLOW} only")
+        fields = declared.get(VIEW_FLOW) or {}
+        if fields and VIEW_FLOW not in hook.supports:
+            problem("declares view_fields for a flow it does not declare "
+                    "in 'supports'")
+            continue
+        for field, field_schema in fields.items():
+            wrong = namespace_problem(field)
+            if wrong is not None:
+                problem(f'view_fields {wrong}')
+                continue
+            owner = owners.get(field)
+            if owner is not None:
+                problem(f"view field '{field}' is also added by hook "
+                        f"'{owner}'")
+                continue
+            try:
+                validators.check_schema(field_schema)
+            except jsonschema.SchemaError as exc:
+                problem(f"view field '{field}' is not a valid JSON "
+                        f"schema: {exc.message}")
+                continue
+            owners[field] = hook.name
+
+
 def _check_view_hooks(hooks: Sequence[LoadedHook],
-                      versions: Mapping[tuple[str, str], Any],
                       problems: list[Problem]) -> None:
     for hook in hooks:
         for contribution in hook.contributions():
@@ -308,71 +502,15 @@ def _check_view_hooks(hooks: Sequence[LoadedHook],
                     'only add fields (before/after/around)',
                     hook=hook.name, entry_point=hook.entry_point,
                     stage_id=point.target))
-            elif (hook.name, VIEW_FLOW) not in versions:
+            elif contribution.min_version(VIEW_FLOW) is None:
                 problems.append(Problem(
-                    "acts on api.server_view but declares no "
-                    "microversions['api.server_view']: view fields must "
-                    "start at a declared microversion",
+                    f"acts on api.server_view but declares no "
+                    f"microversions['api.server_view'], nor a min_version "
+                    f"on {contribution.method}: view fields must start at "
+                    f"a declared microversion",
                     hook=hook.name, entry_point=hook.entry_point,
                     stage_id=point.target))
 
 
-def _api_flow_of(target: str) -> str | None:
-    for name in (*REQUEST_SCHEMAS, VIEW_FLOW):
-        if target.startswith(name + '.'):
-            return name
-    return None
-
-
-def _gate_by_version(hook: LoadedHook,
-                     versions: Mapping[tuple[str, str], Any]) -> None:
-    """Make the hook's stages and wrappers in API flows run only from the
-    microversion it declared for each flow.
-
-    The gated function is set on the hook instance under the method's
-    name, which is what the engine binds when it compiles (the marks it
-    reads stay on the class).
-    """
-    for contribution in hook.contributions():
-        point = contribution.point
-        if point.kind is Kind.LISTEN:
-            continue
-        flow_name = _api_flow_of(point.target)
-        version = versions.get((hook.name, flow_name)) if flow_name \
-            else None
-        if version is None or getattr(contribution.fn, _GATED, False):
-            continue
-        gated: Callable[..., Any]
-        if point.kind is Kind.AROUND:
-            gated = _gated_around(contribution.fn, version)
-        else:
-            gated = _gated_stage(contribution.fn, version)
-        setattr(gated, _GATED, True)
-        setattr(hook.obj, contribution.method, gated)
-
-
-#: Set on a gated method: validating the same hook object again (one
-#: per process in nova-all) does not gate it twice.
-_GATED = '_nova_api_gated'
-def _gated_stage(fn: Callable[[Any, Any], Any],
-                 version: avr.APIVersionRequest,
-                 ) -> Callable[[Any, Any], Any]:
-    def gated(ctx: Any, state: Any) -> Any:
-        if state.version >= version:
-            return fn(ctx, state)
-        return None
-    gated.__doc__ = fn.__doc__
-    return gated
-
-
-def _gated_around(fn: Callable[[Any, Any, Any], Any],
-                  version: avr.APIVersionRequest,
-                  ) -> Callable[[Any, Any, Any], Any]:
-    def gated(ctx: Any, state: Any, proceed: Callable[[], Any]) -> Any:
-        if state.version >= version:
-            return fn(ctx, state, proceed)
-        return proceed()
-    return gated
-
-
-__all__ = ['API_FLOWS', 'ApiFlows', 'Fragment']
+__all__ = ['API_FLOWS', 'ApiFlows', 'Fragment', 'check_hooks',
+           'namespace_problem']

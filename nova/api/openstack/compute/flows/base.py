@@ -2,7 +2,10 @@
 
 Every API flow state carries ``req`` (the WSGI request: hooks may read its
 headers), ``version`` (the request's microversion) and ``compute_api``
-(``nova.compute.api.API``); the flow's ctx is the RequestContext.
+(``nova.compute.api.API``); the flow's ctx is the RequestContext.  Each
+API flow declares ``version`` as its request version
+(:data:`REQUEST_VERSION`), so that hook contributions may apply from a
+microversion on (``min_version=``), checked by the engine.
 """
 
 from __future__ import annotations
@@ -14,7 +17,36 @@ from typing import Any
 import webob.exc
 
 from nova import exception
+from nova.api.openstack import api_version_request as avr
 from nova.api.openstack import common
+from nova.compute import flavors
+from nova.flow.spec import RequestVersion
+
+
+def parse_microversion(text: str) -> avr.APIVersionRequest:
+    """A hook's declared microversion, checked against what the API
+    serves; ValueError saying what is wrong otherwise."""
+    try:
+        version = avr.APIVersionRequest(str(text))
+    except exception.InvalidAPIVersionString:
+        raise ValueError(f"'{text}' is not a microversion (expected "
+                         f"MAJOR.MINOR, e.g. '2.47')") from None
+    if not avr.min_api_version() <= version <= \
+            avr.APIVersionRequest(avr.MAX_VERSION):
+        raise ValueError(f'microversion {version} is outside '
+                         f'{avr.MIN_VERSION}-{avr.MAX_VERSION}, the '
+                         f'microversions this API serves')
+    return version
+
+
+#: The request version of every API flow: the state's ``version``.
+REQUEST_VERSION = RequestVersion('version', parse_microversion)
+
+#: The changelog entry of the API flows' contract versions that brought
+#: min_version (the same change in each).
+MIN_VERSION_CHANGE = ('Hook contributions may declare min_version: the '
+                      'engine runs them from that microversion (field '
+                      'version) on.')
 
 
 def flavor_public_id(flavor: Any) -> str:
@@ -35,7 +67,8 @@ def lookup_flavor(db: Any, ctx: Any, flavor_ref: Any, *,
     """The flavor a request names; 400 (create/resize) if there is none."""
     flavor_id = ref_id(flavor_ref)
     try:
-        return db.flavor_get_by_flavor_id(ctx, flavor_id)
+        # A private flavor the project has no access to is not found.
+        return flavors.get_flavor_for(db, ctx, flavor_id)
     except exception.FlavorNotFound:
         if bad_request:
             raise webob.exc.HTTPBadRequest(

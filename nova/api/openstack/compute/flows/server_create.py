@@ -16,9 +16,34 @@ when a stage rejects the request; ``create`` itself is the compute API's
 operation (and its own flow).
 
 The optional feature stages may be switched off with ``[flow]
-disabled_stages`` (e.g. ``api.server_create.scheduler_hints``): their
-fields then leave the request schema and are refused with 400, which is
-what not loading an extension used to mean upstream.
+disabled_stages`` (e.g. ``api.server_create.scheduler_hints``).  That
+disables a behaviour, never a part of the standard API: the stage's fields
+stay in the request schema (a request valid on one cloud is valid on
+every cloud, unlike upstream's unloaded extensions), the feature is not
+applied, and each request that sent one of its fields is logged at INFO
+("Ignoring tags of the request: stage api.server_create.tags is disabled
+by [flow] disabled_stages").  What a disabled stage means for its fields:
+
+``multiple_create``
+    ``min_count``, ``max_count`` and ``return_reservation_id`` are
+    ignored: one server per request, answered with the server.
+``key_name``, ``user_data``, ``config_drive``, ``metadata``,
+``description``, ``tags``, ``hostname``
+    the server is built without the key pair, user data, forced config
+    drive, metadata, description, tags or requested hostname (its
+    hostname then comes from its name, as when none is sent).
+``availability_zone``
+    ``availability_zone``, ``host`` and ``hypervisor_hostname`` are
+    ignored: the scheduler picks the zone and host (the default zone of
+    ``[DEFAULT] default_schedule_zone`` still applies in compute).
+``scheduler_hints``
+    the hints (``os:scheduler_hints``) are not passed to the scheduler
+    (so neither is the ``group`` hint: no group policy applies).
+``server_group``
+    the ``group`` hint is not resolved: the server joins no server group
+    and the group's policy is not applied.
+``security_groups``
+    the server gets the project's default security group.
 """
 
 from __future__ import annotations
@@ -29,6 +54,7 @@ import copy
 import dataclasses
 import secrets
 import string
+from collections.abc import Sequence
 from typing import Any
 
 import webob.exc
@@ -44,7 +70,7 @@ from nova.policies import enforcer
 
 @dataclasses.dataclass
 class ServerCreateState:
-    """Contract 1.1 of api.server_create (what hooks may read and write).
+    """Contract 1.2 of api.server_create (what hooks may read and write).
     """
 
     #: The WebOb request being answered.
@@ -84,11 +110,13 @@ class ServerCreateState:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-FLOW = Flow('api.server_create', '1.1', ServerCreateState,
-            changes={'1.1': 'Stages server_group (the group scheduler '
+FLOW = Flow('api.server_create', '1.2', ServerCreateState,
+            changes={'1.2': base.MIN_VERSION_CHANGE,
+                     '1.1': 'Stages server_group (the group scheduler '
                              'hint) and check_quota added.'},
             doc='Handle POST /servers: validate, build the create '
-                'arguments feature by feature, create, respond.')
+                'arguments feature by feature, create, respond.',
+            request_version=base.REQUEST_VERSION)
 
 FLOW.stages(
     'parse',
@@ -115,13 +143,12 @@ FLOW.stages(
 
 # -- schema -------------------------------------------------------------------
 
-def schema(version: Any, disabled: frozenset[str] = frozenset(),
-           ) -> dict[str, Any]:
+def schema(version: Any) -> dict[str, Any]:
     """The request body schema of POST /servers at ``version``.
 
-    ``server`` properties are the base fields plus those of each feature
-    stage not in ``disabled``; the caller merges vendor hook fragments
-    into ``server`` before use.
+    ``server`` properties are the base fields plus those of every feature
+    stage, disabled or not (see the module docstring); the caller merges
+    vendor hook fragments into ``server`` before use.
     """
     server: dict[str, Any] = {
         'name': types.server_name,
@@ -142,9 +169,7 @@ def schema(version: Any, disabled: frozenset[str] = frozenset(),
                 'contents': {'type': 'string', 'format': 'base64'}},
                 'additionalProperties': False}}
     top: dict[str, Any] = {}
-    for stage_name, feature in FEATURE_SCHEMAS.items():
-        if stage_name in disabled:
-            continue
+    for feature in FEATURE_SCHEMAS.values():
         props, top_props = feature(version)
         server.update(props)
         top.update(top_props)
@@ -344,8 +369,8 @@ def _trusted_certs_schema(version: Any) -> tuple[dict, dict]:
 
 
 # Each feature stage's request fields.  A feature stage an operator
-# disabled ([flow] disabled_stages) takes its fields out of the schema, so
-# they are rejected (400), never silently ignored.
+# disabled ([flow] disabled_stages) keeps them in the schema: they are
+# accepted and ignored, with an INFO log (disabled_fields).
 FEATURE_SCHEMAS = {
     'networks': _networks_schema,
     'multiple_create': _multiple_create_schema,
@@ -363,6 +388,30 @@ FEATURE_SCHEMAS = {
     # Read by the create stage itself.
     'create': _trusted_certs_schema,
 }
+
+
+def ignored_fields(disabled: Sequence[str], version: Any,
+                   body: dict[str, Any]) -> list[tuple[str, list[str]]]:
+    """For each disabled stage, the request fields it would have read at
+    ``version`` that ``body`` sends (and that are therefore ignored)."""
+    server = body.get('server') or {}
+    found = []
+    for stage_name in disabled:
+        if stage_name == 'server_group':
+            hints = body.get('os:scheduler_hints') or body.get(
+                'OS-SCH-HNT:scheduler_hints') or {}
+            sent = ['os:scheduler_hints.group'] if isinstance(
+                hints, dict) and hints.get('group') else []
+        else:
+            feature = FEATURE_SCHEMAS.get(stage_name)
+            if feature is None:
+                continue
+            props, top_props = feature(version)
+            sent = [f for f in props if f in server] + \
+                [f for f in top_props if f in body]
+        if sent:
+            found.append((stage_name, sent))
+    return found
 
 
 # -- stages -------------------------------------------------------------------
@@ -547,6 +596,21 @@ def block_device_mapping(ctx: Any, state: ServerCreateState) -> None:
             if index >= 0:
                 boot_indexes.append(index)
         source = bdm.get('source_type')
+        if bdm.get('destination_type') == 'volume' and source not in (
+                'volume', 'image'):
+            # The build creates volumes from images only (upstream also
+            # from snapshots and blank): such a request is refused
+            # rather than booted without the volume it asks for.
+            raise _bad_request(
+                f'Block device mapping with source_type {source} and '
+                f'destination_type volume is not supported: create the '
+                f'volume first and boot from it (source_type volume)')
+        if bdm.get('destination_type') == 'volume' and source == 'image':
+            if not bdm.get('volume_size'):
+                raise _bad_request("Images with destination_type 'volume' "
+                                   "need to have a non-zero size "
+                                   "specified")
+            bdm['volume_size'] = int(bdm['volume_size'])
         # The API's ``uuid`` names the source: an image, a volume or a
         # snapshot ID in the stored mapping.
         source_id = bdm.pop('uuid', None)
@@ -637,11 +701,25 @@ def server_group(ctx: Any, state: ServerCreateState) -> None:
 
 @FLOW.stage(optional=True)
 def security_groups(ctx: Any, state: ServerCreateState) -> None:
-    """Security group names (duplicates dropped)."""
+    """Security groups by name or ID (duplicates dropped), resolved by
+    the network service in the caller's project: 400 for one it does not
+    have, 409 for a name several groups have.  The server lists them by
+    name; its ports get them when the compute host allocates them."""
     groups = state.server.get('security_groups')
-    if groups:
-        names = [g['name'] for g in groups if g.get('name')]
-        state.create_kwargs['security_groups'] = list(dict.fromkeys(names))
+    if not groups:
+        return
+    requested = list(dict.fromkeys(g['name'] for g in groups
+                                   if g.get('name')))
+    try:
+        found = state.compute_api.network_api.validate_security_groups(
+            ctx, requested)
+    except exception.SecurityGroupNotFound as exc:
+        raise _bad_request(exc.format_message()) from None
+    except exception.NoUniqueMatch as exc:
+        raise webob.exc.HTTPConflict(
+            explanation=exc.format_message()) from None
+    state.create_kwargs['security_groups'] = list(dict.fromkeys(
+        str(g.get('name') or g['id']) for g in found))
 
 
 @FLOW.stage(optional=True)

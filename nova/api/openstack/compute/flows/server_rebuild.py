@@ -29,7 +29,7 @@ from nova.policies import enforcer
 
 @dataclasses.dataclass
 class ServerRebuildState:
-    """Contract 1.1 of api.server_rebuild (what hooks may read and write).
+    """Contract 1.2 of api.server_rebuild (what hooks may read and write).
     """
 
     #: The WebOb request being answered.
@@ -59,9 +59,11 @@ class ServerRebuildState:
     response: dict[str, Any] | None = None
 
 
-FLOW = Flow('api.server_rebuild', '1.1', ServerRebuildState,
-            changes={'1.1': 'Stage check_quota added (metadata items).'},
-            doc='Handle the rebuild server action.')
+FLOW = Flow('api.server_rebuild', '1.2', ServerRebuildState,
+            changes={'1.2': base.MIN_VERSION_CHANGE,
+                     '1.1': 'Stage check_quota added (metadata items).'},
+            doc='Handle the rebuild server action.',
+            request_version=base.REQUEST_VERSION)
 
 FLOW.stages('parse', 'description', 'key_name', 'user_data',
             'trusted_image_certificates', 'hostname', 'check_quota',

@@ -16,7 +16,7 @@ from nova.policies import enforcer
 
 @dataclasses.dataclass
 class ServerResizeState:
-    """Contract 1.1 of api.server_resize (what hooks may read and write).
+    """Contract 1.2 of api.server_resize (what hooks may read and write).
     """
 
     #: The WebOb request being answered.
@@ -39,9 +39,11 @@ class ServerResizeState:
     kwargs: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-FLOW = Flow('api.server_resize', '1.1', ServerResizeState,
-            changes={'1.1': 'Stage check_quota added (cores and RAM).'},
-            doc='Handle the resize server action.')
+FLOW = Flow('api.server_resize', '1.2', ServerResizeState,
+            changes={'1.2': base.MIN_VERSION_CHANGE,
+                     '1.1': 'Stage check_quota added (cores and RAM).'},
+            doc='Handle the resize server action.',
+            request_version=base.REQUEST_VERSION)
 
 FLOW.stages('parse', 'flavor', 'check_quota', 'resize')
 

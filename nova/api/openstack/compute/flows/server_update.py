@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from nova.api.openstack import common
+from nova.api.openstack.compute.flows import base
 from nova.api.validation import parameter_types as types
 from nova.flow import Flow, contract
 from nova.policies import enforcer
@@ -21,7 +22,7 @@ from nova.policies import enforcer
 
 @dataclasses.dataclass
 class ServerUpdateState:
-    """Contract 1.0 of api.server_update (what hooks may read and write).
+    """Contract 1.1 of api.server_update (what hooks may read and write).
     """
 
     #: The WebOb request being answered.
@@ -45,8 +46,10 @@ class ServerUpdateState:
     response: dict[str, Any] | None = None
 
 
-FLOW = Flow('api.server_update', '1.0', ServerUpdateState,
-            doc='Handle PUT /servers/{id}.')
+FLOW = Flow('api.server_update', '1.1', ServerUpdateState,
+            changes={'1.1': base.MIN_VERSION_CHANGE},
+            doc='Handle PUT /servers/{id}.',
+            request_version=base.REQUEST_VERSION)
 
 FLOW.stages('parse', 'description', 'hostname', 'update', 'response')
 

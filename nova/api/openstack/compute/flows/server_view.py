@@ -5,7 +5,10 @@ of update and rebuild.  Each stage adds the fields of one upstream
 extension, from the microversion that introduced them, so the shape a
 client gets is exactly that of the version it asked for.  Vendor hooks may
 add fields here only from the microversion they declare (enforced at load,
-see :mod:`nova.api.openstack.compute.flows`).
+see :mod:`nova.api.openstack.compute.flows`), and only the namespaced
+fields they declare in ``view_fields``: a hook function placed in this
+flow that adds any other key, or removes one, fails its stage with
+:class:`ViewFieldError` (:func:`guard_hook`, the flow's hook guard).
 
 Policy answers (may this caller see the host, the flavor's extra specs...)
 are decided once per request by the controller and passed in
@@ -15,13 +18,16 @@ are decided once per request by the controller and passed in
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import nova.conf
 from nova.api.openstack import common
 from nova.api.openstack.compute.flows import base
 from nova.flow import Flow, contract
+from nova.flow.errors import FlowError
 
 CONF = nova.conf.CONF
 
@@ -46,7 +52,7 @@ class ViewOptions:
 
 @dataclasses.dataclass
 class ServerViewState:
-    """Contract 1.0 of api.server_view (what hooks may read and write)."""
+    """Contract 1.1 of api.server_view (what hooks may read and write)."""
 
     #: The WebOb request being answered.
     req: Any = dataclasses.field(metadata=contract.READ_ONLY)
@@ -68,9 +74,79 @@ class ServerViewState:
     server: dict[str, Any] = dataclasses.field(default_factory=dict)
 
 
-FLOW = Flow('api.server_view', '1.0', ServerViewState,
+class ViewFieldError(FlowError):
+    """A hook changed the server view's keys other than by adding the
+    fields it declared in ``view_fields``."""
+
+    def __init__(self, hook: str, stage_id: str, key: str, *,
+                 removed: bool = False) -> None:
+        self.hook = hook
+        self.stage_id = stage_id
+        self.key = key
+        if removed:
+            what = f"removed the server field '{key}'"
+        else:
+            what = (f"added the server field '{key}', which it does not "
+                    f"declare in view_fields['api.server_view']")
+        super().__init__(
+            f'hook {hook} {what} at stage {stage_id}; a view hook may only '
+            f'add the namespaced fields it declares')
+
+
+def declared_view_fields(hook_obj: Any) -> Mapping[str, Any]:
+    """The server fields a hook declares (``view_fields``), by name."""
+    declared = getattr(hook_obj, 'view_fields', None) or {}
+    if not isinstance(declared, Mapping):
+        return {}
+    fields = declared.get('api.server_view') or {}
+    return fields if isinstance(fields, Mapping) else {}
+
+
+def guard_hook(fn: Callable[..., Any], hook: Any, stage_id: str,
+               wraps: bool) -> Callable[..., Any]:
+    """``fn`` held to the hook's declared view fields: when it returns
+    having added a key of ``state.server`` it did not declare, or removed
+    one, :class:`ViewFieldError` names the hook, the stage and the key.
+    For an ``around`` only the hook's own code is checked, not what the
+    wrapped stage adds within ``proceed()``."""
+    allowed = frozenset(declared_view_fields(hook.obj))
+    name = hook.name
+
+    def check(state: Any, before: frozenset[str]) -> None:
+        after = state.server
+        for key in after:
+            if key not in before and key not in allowed:
+                raise ViewFieldError(name, stage_id, key)
+        for key in before:
+            if key not in after:
+                raise ViewFieldError(name, stage_id, key, removed=True)
+
+    @functools.wraps(fn)
+    def guarded(ctx: Any, state: Any, *args: Any) -> Any:
+        before = frozenset(state.server)
+        if wraps and args:
+            proceed = args[0]
+
+            def guarded_proceed(*a: Any, **kw: Any) -> Any:
+                nonlocal before
+                check(state, before)
+                try:
+                    return proceed(*a, **kw)
+                finally:
+                    before = frozenset(state.server)
+            args = (guarded_proceed, *args[1:])
+        result = fn(ctx, state, *args)
+        check(state, before)
+        return result
+    return guarded
+
+
+FLOW = Flow('api.server_view', '1.1', ServerViewState,
+            changes={'1.1': base.MIN_VERSION_CHANGE},
             doc='Build the server representation for the request\'s '
-                'microversion.')
+                'microversion.',
+            request_version=base.REQUEST_VERSION,
+            hook_guard=guard_hook)
 
 FLOW.stages(
     'basic',

@@ -1,11 +1,11 @@
-"""compute.reserve_block_device_name, compute.attach_volume and
-compute.detach_volume with the vendor kit.
+"""compute.attach_volume with the vendor kit.
 
-Read next to their flow modules: the stages of an attach (the device
-name reserved first, then the attach) and of a detach, with their effect
-on the volume service and the guest; and for a failure at each attach
+Read next to nova/compute/flows/attach_volume.py: the stages of an
+attach (after compute.reserve_block_device_name gave the volume its
+device name and mapping: test_reserve_block_device_name.py) with their
+effect on the volume service and the guest; and for a failure at each
 stage the revert and the failure handlers (record_fault,
-release_volume).
+release_volume).  The detach: test_detach_volume.py.
 """
 
 from __future__ import annotations
@@ -16,9 +16,7 @@ from nova.tests.unit.compute.flows import kit
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
-RESERVE = 'compute.reserve_block_device_name'
 ATTACH = 'compute.attach_volume'
-DETACH = 'compute.detach_volume'
 ATTACH_STAGES = ['notify_usage_start', 'initialize_connection', 'update_bdm',
                  'driver_attach_volume', 'volume_attach', 'notify_usage_end']
 
@@ -37,25 +35,18 @@ class _VolumeTestCase(kit.FlowKitTestCase):
         return volume['status'], volume['instance_uuid']
 
 
-class TestAttachDetach(_VolumeTestCase):
+class TestAttach(_VolumeTestCase):
 
     def test_stages_and_effects(self):
         self.cloud.compute_api.attach_volume(self.cloud.ctx, self.server,
                                              self.volume['id'])
         self.cloud.wait_for_run(self.uuid, ATTACH)
-        self.cloud.assert_stages_ran(self.uuid, RESERVE,
-                                     ['choose_device_name', 'create_bdm'])
         self.cloud.assert_stages_ran(self.uuid, ATTACH, ATTACH_STAGES)
         self.assertEqual(('in-use', self.uuid), self.volume_status())
-
-        self.cloud.compute_api.detach_volume(self.cloud.ctx, self.server,
-                                             self.volume['id'])
-        self.cloud.wait_for_run(self.uuid, DETACH)
-        self.cloud.assert_stages_ran(self.uuid, DETACH, [
-            'notify_usage_start', 'driver_detach_volume',
-            'terminate_connection', 'volume_detach', 'notify_usage_end',
-            'destroy_bdm'])
-        self.assertEqual(('available', None), self.volume_status())
+        # driver_attach_volume: the guest has it at its device name.
+        self.assertEqual({'/dev/vdb': self.volume['id']},
+                         self.cloud.manager().driver.attached_volumes(
+                             self.uuid))
 
 
 class TestAttachFails(_VolumeTestCase):

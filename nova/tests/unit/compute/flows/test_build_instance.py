@@ -7,11 +7,13 @@ each revert after a failure at that stage, and the failure handlers
 
 from __future__ import annotations
 
+import fixtures
 import testscenarios
 
 from nova import exception
 from nova.compute import power_state, vm_states
-from nova.flow import hooks
+from nova.compute.flows import build_instance
+from nova.flow import hooks, testing
 from nova.tests.unit.compute.flows import kit
 
 load_tests = testscenarios.load_tests_apply_scenarios
@@ -20,11 +22,12 @@ FLOW = 'compute.build_instance'
 STAGES = ['check_instance_not_already_created', 'check_image_size',
           'notify_usage_start', 'update_building', 'claim_resources',
           'validate_instance_group_policy', 'allocate_network',
-          'prep_block_device', 'spawn.update_spawning',
+          'create_volumes', 'prep_block_device', 'spawn.update_spawning',
           'spawn.driver_spawn', 'spawn.update_active', 'notify_usage_end']
 #: The stages with a revert, in order.
 REVERTING = ['claim_resources', 'validate_instance_group_policy',
-             'allocate_network', 'prep_block_device', 'spawn.driver_spawn']
+             'allocate_network', 'create_volumes', 'prep_block_device',
+             'spawn.driver_spawn']
 
 
 class TestBuildSucceeds(kit.FlowKitTestCase):
@@ -94,6 +97,119 @@ class TestBuildAfterThePointOfNoReturn(kit.FlowKitTestCase):
                       self.cloud.events(uuid, 'create'))
 
 
+class TestBootFromVolume(kit.FlowKitTestCase):
+    """An image-to-volume mapping (``server create --boot-from-volume``):
+    create_volumes makes the root volume from the image, the guest boots
+    from it, and a failed build deletes it."""
+
+    def boot_from_volume(self, delete_on_termination: bool = False,
+                         image_id: str | None = None,
+                         volume_size: int = 1) -> str:
+        ctx = self.cloud.user_context()
+        flavor = self.cloud.db.flavor_get_by_flavor_id(ctx, '1')
+        instances, _ = self.cloud.compute_api.create(
+            ctx, flavor, None, name='bfv', block_device_mapping=[{
+                'source_type': 'image', 'destination_type': 'volume',
+                'image_id': image_id or self.cloud.image['id'],
+                'volume_size': volume_size, 'boot_index': 0,
+                'delete_on_termination': delete_on_termination}])
+        return str(instances[0]['uuid'])
+
+    def test_unknown_image_is_refused_before_anything_is_created(self):
+        self.assertRaises(exception.InvalidBDMImage, self.boot_from_volume,
+                          image_id='8b3e1e0c-0d36-4bb8-9d84-5f8b1c4f9e9a')
+        self.assertEqual([], self.cloud.db.instance_get_all_by_filters(
+            self.cloud.ctx, {}))
+
+    def test_volume_smaller_than_the_images_min_disk_is_refused(self):
+        self.cloud.manager().services.image.update(
+            self.cloud.ctx, self.cloud.image['id'], {'min_disk': 2})
+        error = self.assertRaises(exception.VolumeSmallerThanMinDisk,
+                                  self.boot_from_volume, volume_size=1)
+        self.assertEqual(400, error.code)
+        self.assertEqual([], self.cloud.db.instance_get_all_by_filters(
+            self.cloud.ctx, {}))
+
+    @property
+    def volume_api(self):
+        return self.cloud.manager().services.volume
+
+    def volumes(self):
+        return self.volume_api.get_all(self.cloud.ctx)
+
+    def root_mapping(self, uuid):
+        (bdm,) = self.cloud.db.block_device_mapping_get_all_by_instance(
+            self.cloud.ctx, uuid)
+        return bdm
+
+    def test_boots_from_a_volume_created_from_the_image(self):
+        uuid = self.boot_from_volume()
+        self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.cloud.assert_stages_ran(uuid, FLOW, STAGES)
+        (volume,) = self.volumes()
+        self.assertEqual((1, 'in-use', uuid),
+                         (volume['size'], volume['status'],
+                          volume['instance_uuid']))
+        self.assertEqual(volume['id'], self.root_mapping(uuid)['volume_id'])
+        guest = self.cloud.manager().driver.instance_exists({'uuid': uuid})
+        self.assertTrue(guest)
+
+    def test_delete_keeps_the_volume_by_default(self):
+        uuid = self.boot_from_volume()
+        server = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.cloud.compute_api.delete(self.cloud.user_context(), server)
+        self.cloud.wait_for_state(uuid, vm_states.DELETED)
+        (volume,) = self.volumes()
+        self.assertEqual(('available', None),
+                         (volume['status'], volume['instance_uuid']))
+
+    def test_delete_on_termination_deletes_the_volume(self):
+        uuid = self.boot_from_volume(delete_on_termination=True)
+        server = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.cloud.compute_api.delete(self.cloud.user_context(), server)
+        self.cloud.wait_for_state(uuid, vm_states.DELETED)
+        self.assertEqual([], self.volumes())
+
+    def test_failure_after_create_volumes_deletes_the_volume(self):
+        self.cloud.fail_at(f'{FLOW}.spawn.driver_spawn')
+        uuid = self.boot_from_volume()
+        self.cloud.wait_for_state(uuid, vm_states.ERROR)
+        self.assertIn(f'{FLOW}.create_volumes',
+                      self.cloud.reverted_stages(uuid, FLOW))
+        self.assertEqual([], self.volumes())
+        self.assertIsNone(self.root_mapping(uuid)['volume_id'])
+        # Nothing left for the delete either.
+        self.cloud.compute_api.delete(self.cloud.user_context(),
+                                      self.cloud.instance(uuid))
+        self.cloud.wait_for_state(uuid, vm_states.DELETED)
+        self.assertEqual([], self.volumes())
+
+    def test_volume_in_error_fails_the_build_without_leaking_it(self):
+        """The volume service reports the volume in error (Cinder failed
+        to copy the image): VolumeNotCreated, no reschedule, the volume
+        is deleted."""
+        real_create = type(self.volume_api).create
+
+        def create_failing(api, ctx, size, name=None, image_id=None):
+            volume = real_create(api, ctx, size, name, image_id=image_id)
+            self.cloud.db.volume_update(ctx, volume['id'],
+                                        {'status': 'error'})
+            return dict(volume, status='error')
+
+        self.useFixture(fixtures.MonkeyPatch(
+            f'{type(self.volume_api).__module__}.'
+            f'{type(self.volume_api).__name__}.create', create_failing))
+        uuid = self.boot_from_volume()
+        self.cloud.wait_for_state(uuid, vm_states.ERROR)
+        self.assertEqual([f'{FLOW}.create_volumes', f'{FLOW}.'
+                          'allocate_network'],
+                         self.cloud.reverted_stages(uuid, FLOW)[:2])
+        self.assertEqual([], self.volumes())
+        self.assertEqual(1, len(self.cloud.runs(uuid, FLOW)))
+        self.assertIn('did not finish being created',
+                      self.cloud.faults(uuid)[0]['message'])
+
+
 class Refuse(hooks.Hook):
     supports = {FLOW: '1.0'}
 
@@ -135,3 +251,35 @@ class TestRefusalIsNotRescheduled(kit.FlowKitTestCase):
         self.assertEqual(1, len(self.cloud.runs(uuid, FLOW)))
         self.assertEqual('Refused by policy.',
                          self.cloud.faults(uuid)[0]['message'])
+
+
+class TestDeleteDuringReschedule(kit.FlowKitTestCase):
+    """A delete that lands after the failed build checked for one and
+    before it handed the instance back to the scheduler: the delete
+    wins (regression: the reschedule overwrote task_state deleting and
+    the build went on on another host)."""
+
+    cloud_options = {'compute_hosts': ('compute1', 'compute2')}
+
+    def test_delete_wins_over_the_reschedule(self):
+        real = build_instance._delete_requested
+
+        def then_deleted(ctx, state):
+            requested = real(ctx, state)
+            self.cloud.compute_api.delete(
+                self.cloud.user_context(),
+                self.cloud.instance(state.instance['uuid']))
+            return requested
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.flows.build_instance._delete_requested',
+            then_deleted))
+        self.cloud.fail_at(f'{FLOW}.spawn.driver_spawn', times=1)
+        uuid = self.cloud.boot()['uuid']
+        testing.wait_for(lambda: (self.cloud.instance(uuid) or {}).get(
+            'vm_state') == vm_states.DELETED)
+        runs = self.cloud.runs(uuid, FLOW)
+        self.assertEqual(['error'], [r['status'] for r in runs])
+        for host in ('compute1', 'compute2'):
+            self.assertEqual(
+                [], self.cloud.manager(host).driver.list_instance_uuids())

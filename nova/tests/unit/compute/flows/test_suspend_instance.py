@@ -1,5 +1,5 @@
-"""compute.suspend_instance, compute.resume_instance and
-compute.unpause_instance with the vendor kit.
+"""compute.suspend_instance and compute.resume_instance with the vendor
+kit (compute.unpause_instance: test_unpause_instance.py).
 
 Read next to their flow modules: each stage's effect, the reverts of the
 driver call and the state update after a failure at each, and the
@@ -17,7 +17,6 @@ load_tests = testscenarios.load_tests_apply_scenarios
 
 SUSPEND = 'compute.suspend_instance'
 RESUME = 'compute.resume_instance'
-UNPAUSE = 'compute.unpause_instance'
 
 
 class TestSuspendResume(kit.FlowKitTestCase):
@@ -65,35 +64,3 @@ class TestSuspendFails(kit.FlowKitTestCase):
                           after['power_state']))
         self.assertEqual('InjectedFailure',
                          self.cloud.faults(uuid)[0]['message'])
-
-
-class TestUnpause(kit.FlowKitTestCase):
-
-    def paused_server(self):
-        server = self.active_server()
-        self.cloud.compute_api.pause(self.cloud.ctx, server)
-        return self.cloud.wait_for_state(server['uuid'], vm_states.PAUSED)
-
-    def test_stages_and_effect(self):
-        server = self.paused_server()
-        self.cloud.compute_api.unpause(self.cloud.ctx, server)
-        active = self.cloud.wait_for_state(server['uuid'], vm_states.ACTIVE)
-        self.cloud.wait_for_run(server['uuid'], UNPAUSE)
-        self.cloud.assert_stages_ran(server['uuid'], UNPAUSE, [
-            'notify_usage_start', 'driver_unpause', 'update_unpaused',
-            'notify_usage_end'])
-        self.assertEqual(power_state.RUNNING, active['power_state'])
-
-    def test_failed_update_pauses_the_guest_again(self):
-        server = self.paused_server()
-        self.cloud.fail_at(f'{UNPAUSE}.update_unpaused')
-        self.cloud.compute_api.unpause(self.cloud.ctx, server)
-        self.assertEqual('error', self.cloud.wait_for_run(
-            server['uuid'], UNPAUSE)['status'])
-        self.assertEqual([f'{UNPAUSE}.update_unpaused',
-                          f'{UNPAUSE}.driver_unpause'],
-                         self.cloud.reverted_stages(server['uuid'], UNPAUSE))
-        after = self.cloud.instance(server['uuid'])
-        self.assertEqual((vm_states.PAUSED, None, power_state.PAUSED),
-                         (after['vm_state'], after['task_state'],
-                          after['power_state']))

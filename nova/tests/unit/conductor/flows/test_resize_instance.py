@@ -3,7 +3,8 @@
 Read next to nova/conductor/flows/resize_instance.py: each stage's
 effect (the destination, the migration record, each host's part), the
 reverts after a failure at each stage, and the failure handlers
-(record_fault, restore_instance).
+(record_fault, restore_instance).  The user's confirm and revert:
+test_confirm_resize.py, test_revert_resize.py.
 """
 
 from __future__ import annotations
@@ -81,55 +82,3 @@ class TestResizeFails(_ResizeTestCase):
                          self.cloud.faults(uuid)[0]['message'])
         for migration in self.migrations(uuid):
             self.assertEqual('error', migration['status'])
-
-
-class TestConfirmAndRevert(_ResizeTestCase):
-    """conductor.confirm_resize and conductor.revert_resize: one RPC
-    stage per host part; their failure handlers (record_fault, set_error,
-    set_migration_error)."""
-
-    def resized_server(self):
-        server = self.active_server()
-        self.cloud.compute_api.resize(self.cloud.ctx, server, '2')
-        resized = self.cloud.wait_for_state(server['uuid'],
-                                            vm_states.RESIZED)
-        self.cloud.wait_for_run(server['uuid'], FLOW)
-        return server['host'], resized
-
-    def test_confirm(self):
-        source, resized = self.resized_server()
-        uuid = resized['uuid']
-        self.cloud.compute_api.confirm_resize(self.cloud.ctx, resized)
-        self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
-        self.cloud.wait_for_run(uuid, 'conductor.confirm_resize')
-        self.cloud.assert_stages_ran(uuid, 'conductor.confirm_resize',
-                                     ['confirm_on_source'])
-        self.assertEqual([], self.guests(source))
-        (migration,) = self.migrations(uuid)
-        self.assertEqual('confirmed', migration['status'])
-
-    def test_revert(self):
-        source, resized = self.resized_server()
-        uuid = resized['uuid']
-        self.cloud.compute_api.revert_resize(self.cloud.ctx, resized)
-        self.cloud.wait_for_run(uuid, 'conductor.revert_resize')
-        back = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
-        self.cloud.assert_stages_ran(uuid, 'conductor.revert_resize',
-                                     ['revert_on_destination',
-                                      'finish_revert_on_source'])
-        self.assertEqual((source, '1'),
-                         (back['host'], back['flavor']['flavorid']))
-        self.assertEqual([uuid], self.guests(source))
-
-    def test_failed_confirm_sets_error(self):
-        _, resized = self.resized_server()
-        uuid = resized['uuid']
-        self.cloud.fail_at('conductor.confirm_resize.confirm_on_source')
-        self.cloud.compute_api.confirm_resize(self.cloud.ctx, resized)
-        self.cloud.wait_for_state(uuid, vm_states.ERROR)
-        self.assertEqual('error', self.cloud.wait_for_run(
-            uuid, 'conductor.confirm_resize')['status'])
-        (migration,) = self.migrations(uuid)
-        self.assertEqual('error', migration['status'])
-        self.assertEqual('InjectedFailure',
-                         self.cloud.faults(uuid)[0]['message'])

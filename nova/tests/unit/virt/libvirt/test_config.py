@@ -117,6 +117,26 @@ class TestDomainXML(testtools.TestCase):
         domain = config.parse(config.domain_xml(guest()))
         self.assertEqual('pty', domain.find('devices/serial').get('type'))
 
+    def test_vnc_graphics(self):
+        domain = config.parse(config.domain_xml(
+            guest(vnc_listen='192.0.2.5')))
+        graphics = domain.find('devices/graphics')
+        self.assertEqual({'type': 'vnc', 'autoport': 'yes',
+                          'listen': '192.0.2.5'}, graphics.attrib)
+        self.assertEqual({'type': 'address', 'address': '192.0.2.5'},
+                         graphics.find('listen').attrib)
+        # Defined, not started: libvirt has given it no port yet.
+        self.assertIsNone(config.vnc_port(domain))
+        graphics.set('port', '-1')
+        self.assertIsNone(config.vnc_port(domain))
+        graphics.set('port', '5903')
+        self.assertEqual(5903, config.vnc_port(domain))
+
+    def test_no_vnc_without_a_listen_address(self):
+        domain = config.parse(config.domain_xml(guest()))
+        self.assertIsNone(domain.find('devices/graphics'))
+        self.assertIsNone(config.vnc_port(domain))
+
     def test_metadata_round_trip(self):
         xml = config.domain_xml(guest(metadata={
             'display_name': 'web-1',

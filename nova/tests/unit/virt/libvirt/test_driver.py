@@ -221,6 +221,108 @@ class TestDestroy(base.LibvirtTestCase):
         self.assertFalse(os.path.exists(directory))
 
 
+class TestSharedInstanceStorage(base.LibvirtTestCase):
+    """Two hosts with one instances_path (shared storage): the guest an
+    evacuation re-creates on the second is made from the files the
+    first one's guest left, which neither the spawn nor the first
+    host's cleanup removes."""
+
+    def setUp(self):
+        super().setUp()
+        self.inst = self.spawn()
+        self.directory = self.driver.instance_dir(self.inst)
+        self.disk = os.path.join(self.directory, 'disk')
+        with open(os.path.join(self.directory, 'written-by-the-guest'),
+                  'w') as f:
+            f.write('kept')
+        # The second host: its own hypervisor, the same instances_path.
+        self.config.config(host='host-b')
+        self.other = self.new_driver()
+
+    def spawn_on_other(self, **kwargs):
+        self.other.spawn(None, self.inst, self.images.get(None, 'machine'),
+                         [], None, None, **kwargs)
+
+    def test_instance_on_disk(self):
+        self.assertTrue(self.other.instance_on_disk(self.inst))
+        self.assertFalse(self.other.instance_on_disk(self.instance()))
+        self.config.config(instances_path=os.path.join(self.tmp, 'own'))
+        self.assertFalse(self.new_driver().instance_on_disk(self.inst))
+
+    def test_spawn_uses_the_disks_there(self):
+        disk = self.disk_identity()
+        self.spawn_on_other()
+        self.assertTrue(self.other.instance_exists(self.inst))
+        self.assertEqual(disk, self.disk_identity())
+        self.assertIn('written-by-the-guest', os.listdir(self.directory))
+        self.assertIn(self.disk, config.disk_paths(
+            config.parse(self.other._lookup(self.inst).XMLDesc(0))))
+
+    def test_failed_spawn_keeps_the_disks(self):
+        with mock.patch.object(config, 'domain_xml', side_effect=exception
+                               .VirtDriverError(reason='boom')):
+            self.assertRaises(exception.VirtDriverError,
+                              self.spawn_on_other)
+        self.assertFalse(self.other.instance_exists(self.inst))
+        disk = self.disk_identity()
+        # Still the first host's guest's files: the next try uses them.
+        self.spawn_on_other()
+        self.assertEqual(disk, self.disk_identity())
+
+    def test_source_cleanup_keeps_the_disks(self):
+        self.spawn_on_other()
+        data = self.driver.check_instance_shared_storage_local(None,
+                                                               self.inst)
+        self.assertTrue(self.other.check_instance_shared_storage_remote(
+            None, data))
+        self.driver.check_instance_shared_storage_cleanup(None, data)
+        self.driver.destroy(None, self.inst, None, destroy_disks=False)
+        self.assertFalse(self.driver.instance_exists(self.inst))
+        self.assertTrue(os.path.exists(self.disk))
+        self.assertTrue(self.other.instance_exists(self.inst))
+
+    def test_evacuating_back_uses_the_disks_too(self):
+        self.spawn_on_other()
+        self.driver.destroy(None, self.inst, None, destroy_disks=False)
+        disk = self.disk_identity()
+        self.spawn(self.inst)
+        self.assertEqual(disk, self.disk_identity())
+
+    def disk_identity(self):
+        """The root disk file's inode and modification time: a file made
+        again differs in one of them at least."""
+        found = os.stat(self.disk)
+        return found.st_ino, found.st_mtime_ns
+
+
+class TestCheckInstanceSharedStorage(base.LibvirtTestCase):
+    """A temporary file in the instance's directory: a host whose
+    instances_path is the same storage sees it."""
+
+    def test_a_host_on_the_same_storage_sees_the_file(self):
+        inst = self.spawn()
+        data = self.driver.check_instance_shared_storage_local(None, inst)
+        path = os.path.join(self.driver.instances_path, data['filename'])
+        self.assertEqual(self.driver.instance_dir(inst),
+                         os.path.dirname(path))
+        same = self.new_driver()
+        self.config.config(instances_path=os.path.join(self.tmp, 'other'))
+        other = self.new_driver()
+        self.assertEqual((True, False), (
+            same.check_instance_shared_storage_remote(None, data),
+            other.check_instance_shared_storage_remote(None, data)))
+        self.driver.check_instance_shared_storage_cleanup(None, data)
+        self.assertFalse(os.path.exists(path))
+        self.assertFalse(same.check_instance_shared_storage_remote(None,
+                                                                   data))
+        # Idempotent.
+        self.driver.check_instance_shared_storage_cleanup(None, data)
+
+    def test_no_instance_directory_nothing_to_compare(self):
+        self.assertIsNone(self.driver.check_instance_shared_storage_local(
+            None, self.instance()))
+
+
 class TestInventory(base.LibvirtTestCase):
 
     def test_guests_are_found_by_a_new_driver(self):
@@ -395,6 +497,38 @@ class TestLifeCycle(base.LibvirtTestCase):
             'utf-8', errors='surrogateescape')) - 2)
         self.assertTrue(output.endswith('booted\ufffd\n'))
 
+
+    def test_vnc_graphics_follow_the_vnc_options(self):
+        graphics = self.domain_xml(self.inst).find('devices/graphics')
+        self.assertEqual(('vnc', '127.0.0.1'),
+                         (graphics.get('type'), graphics.get('listen')))
+        self.config.config(group='vnc', server_listen='0.0.0.0')
+        graphics = self.domain_xml(self.spawn()).find('devices/graphics')
+        self.assertEqual('0.0.0.0', graphics.get('listen'))
+        self.config.config(group='vnc', enabled=False)
+        self.assertIsNone(self.domain_xml(self.spawn()).find(
+            'devices/graphics'))
+
+    def test_get_vnc_console(self):
+        self.config.config(group='vnc',
+                           server_proxyclient_address='192.0.2.7')
+        xml = self.conn.lookupByUUIDString(self.inst['uuid']).XMLDesc(0)
+        dom = mock.Mock()
+        # What libvirtd reports for a running guest: the port it chose.
+        self.assertIn("port='-1'", xml)
+        dom.XMLDesc.return_value = xml.replace("port='-1'", "port='5907'")
+        with mock.patch.object(self.driver, '_lookup', return_value=dom):
+            console = self.driver.get_vnc_console(None, self.inst)
+        self.assertEqual(('192.0.2.7', 5907), (console.host, console.port))
+
+    def test_get_vnc_console_without_a_port_is_unavailable(self):
+        # The test driver runs nothing, so its guests have no VNC port.
+        error = self.assertRaises(exception.ConsoleTypeUnavailable,
+                                  self.driver.get_vnc_console, None,
+                                  self.inst)
+        self.assertEqual('Unavailable console type vnc.', str(error))
+        self.assertRaises(exception.InstanceNotFound,
+                          self.driver.get_vnc_console, None, self.instance())
 
     def test_console_log_is_trimmed_when_the_guest_starts(self):
         path = os.path.join(self.driver.instance_dir(self.inst),
@@ -773,3 +907,79 @@ class TestNativeThreads(testtools.TestCase):
         error = self.assertRaises(exception.VirtDriverError,
                                   connection.get_connection)
         self.assertIn('libvirtd running', str(error))
+
+
+class TestTriggerCrashDump(base.LibvirtTestCase):
+    """An NMI through virDomain.injectNMI, and libvirt's refusals as
+    upstream's errors."""
+
+    def setUp(self):
+        super().setUp()
+        self.inst = self.spawn()
+        self.dom = mock.Mock()
+        self.useFixture(base.fixtures.MockPatchObject(
+            self.driver._host, 'lookup', return_value=self.dom))
+
+    def refuse(self, code):
+        libvirt = host.libvirt
+        error = libvirt.libvirtError('refused')
+        error.get_error_code = mock.Mock(return_value=code)
+        self.dom.injectNMI.side_effect = error
+
+    def test_injects_an_nmi(self):
+        self.driver.trigger_crash_dump(self.inst)
+        self.dom.injectNMI.assert_called_once_with(0)
+
+    def test_hypervisor_without_nmi_is_not_supported(self):
+        self.refuse(host.libvirt.VIR_ERR_NO_SUPPORT)
+        self.assertRaises(exception.TriggerCrashDumpNotSupported,
+                          self.driver.trigger_crash_dump, self.inst)
+
+    def test_guest_not_running(self):
+        self.refuse(host.libvirt.VIR_ERR_OPERATION_INVALID)
+        self.assertRaises(exception.InstanceNotRunning,
+                          self.driver.trigger_crash_dump, self.inst)
+
+    def test_other_errors_name_the_operation(self):
+        self.refuse(host.libvirt.VIR_ERR_INTERNAL_ERROR)
+        error = self.assertRaises(exception.VirtDriverError,
+                                  self.driver.trigger_crash_dump, self.inst)
+        self.assertIn('trigger_crash_dump', str(error))
+
+
+class TestDiagnostics(base.LibvirtTestCase):
+    """Diagnostics from libvirt's statistics of the test hypervisor's
+    running guest."""
+
+    def setUp(self):
+        super().setUp()
+        self.inst = self.spawn()
+
+    def test_standard_format(self):
+        data = self.driver.get_instance_diagnostics(self.inst)
+        self.assertEqual(('running', 'libvirt', self.driver.virt_type,
+                          'linux'),
+                         (data['state'], data['driver'],
+                          data['hypervisor'], data['hypervisor_os']))
+        dom = self.conn.lookupByUUIDString(self.inst['uuid'])
+        self.assertEqual(dom.info()[3], len(data['cpu_details']))
+        self.assertEqual(dom.info()[1] // 1024,
+                         data['memory_details']['maximum'])
+        self.assertEqual(
+            len(self.driver._xml(dom).find('devices').findall('disk')),
+            len(data['disk_details']))
+        self.assertEqual(['errors_count', 'read_bytes', 'read_requests',
+                          'write_bytes', 'write_requests'],
+                         sorted(data['disk_details'][0]))
+
+    def test_driver_keys(self):
+        data = self.driver.get_diagnostics(self.inst)
+        self.assertIn('cpu0_time', data)
+        self.assertIn('vda_read', data)
+        self.assertIn('memory', data)
+
+    def test_stopped_guest_has_no_counters(self):
+        self.driver.power_off(self.inst)
+        data = self.driver.get_instance_diagnostics(self.inst)
+        self.assertEqual('shutdown', data['state'])
+        self.assertEqual([], data['cpu_details'])

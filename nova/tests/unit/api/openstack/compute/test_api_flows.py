@@ -1,8 +1,10 @@
 """The API flows: their stages, and hooks extending them."""
 
+import logging
 import os
 import subprocess
 
+import fixtures
 import testtools
 import webob.exc
 
@@ -12,6 +14,7 @@ from nova.api.openstack.compute.flows import (
     API_FLOWS,
     ApiFlows,
     server_create,
+    server_remote_console,
     server_view,
 )
 from nova.flow import FlowConfigError, hooks
@@ -37,7 +40,13 @@ class TestFlowShapes(testtools.TestCase):
         flows = {f.name: f for f in API_FLOWS}
         self.assertEqual({'api.server_create', 'api.server_update',
                           'api.server_rebuild', 'api.server_resize',
-                          'api.server_view'}, set(flows))
+                          'api.server_view', 'api.server_add_security_group',
+                          'api.server_remove_security_group',
+                          'api.server_diagnostics',
+                          'api.server_show_password',
+                          'api.server_clear_password',
+                          'api.server_remote_console',
+                          'api.server_external_events'}, set(flows))
         engine = ApiFlows.load().engine
         create = [leaf.name for leaf in
                   engine.plan('api.server_create').leaves.values()]
@@ -47,6 +56,25 @@ class TestFlowShapes(testtools.TestCase):
              'config_drive', 'scheduler_hints', 'server_group',
              'security_groups', 'metadata', 'description', 'tags',
              'hostname', 'check_quota', 'create', 'response'], create)
+        stages = {name: [leaf.name for leaf in
+                         engine.plan(name).leaves.values()]
+                  for name in ('api.server_diagnostics',
+                               'api.server_show_password',
+                               'api.server_clear_password',
+                               'api.server_remote_console',
+                               'api.server_external_events')}
+        self.assertEqual({
+            'api.server_diagnostics': ['authorize', 'get_diagnostics',
+                                       'view'],
+            'api.server_show_password': ['authorize', 'get_password',
+                                         'view'],
+            'api.server_clear_password': ['authorize', 'clear_password'],
+            'api.server_remote_console': ['authorize', 'get_console',
+                                          'view'],
+            'api.server_external_events': ['authorize', 'load_instances',
+                                           'check_events',
+                                           'dispatch_events', 'view'],
+        }, stages)
 
     def test_no_extension_loaded_checks_anywhere_in_nova(self):
         root = os.path.dirname(nova.__file__)
@@ -179,6 +207,9 @@ class Badge(hooks.Hook):
     microversions = {'api.server_view': '2.60'}
     schema_fragments = {'api.server_create': {'properties': {
         'x:badge': {'type': 'string', 'maxLength': 5}}}}
+    view_fields = {'api.server_view': {
+        'x:badge': {'type': ['string', 'null']},
+        'x:wrapped': {'type': 'boolean'}}}
 
     @hooks.after('api.server_create.metadata')
     def badge(self, ctx, state):
@@ -229,6 +260,216 @@ class TestHookedAPI(fakes.APITestCase):
         _code, new, _ = self.call('GET', path, version='2.60')
         self.assertEqual('b', new['server']['x:badge'])
         self.assertTrue(new['server']['x:wrapped'])
+
+
+class Extensions(hooks.Hook):
+    """A vendor's hooks at the stages of upstream's extensions."""
+
+    supports = {'api.server_diagnostics': '1.0',
+                'api.server_show_password': '1.0',
+                'api.server_clear_password': '1.0',
+                'api.server_remote_console': '1.0',
+                'api.server_external_events': '1.0'}
+
+    @hooks.after('api.server_diagnostics.view')
+    def firmware(self, ctx, state):
+        state.body['x:firmware'] = 'uefi'
+
+    @hooks.replace('api.server_show_password.get_password')
+    def from_vault(self, ctx, state):
+        state.password = 'vault:' + state.instance['uuid']
+
+    @hooks.before('api.server_clear_password.clear_password')
+    def escrowed(self, ctx, state):
+        raise webob.exc.HTTPConflict(explanation='The password is held '
+                                     'in escrow.')
+
+    @hooks.replace('api.server_remote_console.get_console')
+    def spice(self, ctx, state):
+        if state.protocol != 'spice':
+            return server_remote_console.get_console(ctx, state)
+        state.url = 'https://spice.example/?token=t1'
+
+    @hooks.after('api.server_external_events.check_events')
+    def no_vif_deleted(self, ctx, state):
+        for result in state.results:
+            if result['name'] == 'network-vif-deleted':
+                result.update(code=403, status='failed')
+        state.accepted = [event for event in state.accepted
+                          if event['name'] != 'network-vif-deleted']
+
+
+class TestHookedExtensions(fakes.APITestCase):
+    """Each extension's flow answers what a hook at its stage says."""
+
+    hook_objects = (Extensions,)
+
+    def setUp(self):
+        super().setUp()
+        self.server = self.compute.add_instance()
+        self.path = f"/servers/{self.server['uuid']}"
+
+    def test_diagnostics_view_hook_adds_a_field(self):
+        self.compute.get_diagnostics = lambda ctx, instance: {
+            'state': 'running', 'driver': 'fake'}
+        code, data, _ = self.admin('GET', self.path + '/diagnostics',
+                                   version='2.48')
+        self.assertEqual(200, code, data)
+        self.assertEqual('uefi', data.get('x:firmware'))
+        self.assertEqual('running', data['state'])
+
+    def test_show_password_from_a_replaced_stage(self):
+        code, data, _ = self.call('GET', self.path + '/os-server-password')
+        self.assertEqual(200, code, data)
+        self.assertEqual({'password': 'vault:' + self.server['uuid']},
+                         data)
+
+    def test_clear_password_refused_before_the_write(self):
+        fault = self.assertFault(409, 'conflictingRequest', self.call(
+            'DELETE', self.path + '/os-server-password'))
+        self.assertIn('escrow', fault['message'])
+        self.assertNotIn('clear_password',
+                         [call[0] for call in self.compute.calls])
+
+    def test_remote_console_of_a_protocol_a_hook_serves(self):
+        body = {'remote_console': {'protocol': 'spice',
+                                   'type': 'spice-html5'}}
+        code, data, _ = self.call('POST', self.path + '/remote-consoles',
+                                  body, version='2.6')
+        self.assertEqual(200, code, data)
+        self.assertEqual({'remote_console': {
+            'protocol': 'spice', 'type': 'spice-html5',
+            'url': 'https://spice.example/?token=t1'}}, data)
+
+    def test_external_event_refused_by_a_hook(self):
+        self.compute.get_instances_by_uuids = lambda ctx, uuids: {
+            self.server['uuid']: self.server}
+        delivered = []
+        self.compute.external_instance_event = \
+            lambda ctx, instances, events: delivered.append(events)
+        events = [{'server_uuid': self.server['uuid'], 'name': name,
+                   'tag': 'tag'} for name in ('network-changed',
+                                              'network-vif-deleted')]
+        code, data, _ = self.admin('POST', '/os-server-external-events',
+                                   {'events': events})
+        self.assertEqual(207, code, data)
+        self.assertEqual([200, 403],
+                         [event['code'] for event in data['events']])
+        self.assertEqual([['network-changed']],
+                         [[e['name'] for e in events]
+                          for events in delivered])
+
+
+class TestGatingLeavesTheHookAlone(testtools.TestCase):
+
+    def test_the_hook_object_is_not_modified(self):
+        hook = Badge()
+        methods = {name: vars(Badge)[name] for name in ('show', 'wrap')}
+        flows = ApiFlows.load(hook_objects=[hook])
+        api = self.useFixture(fakes.APIFixture(flows=flows))
+        server = api.compute.add_instance(metadata={'badge': 'b'})
+        for version in ('2.59', '2.60'):
+            resp = api.request('GET', f"/v2.1/servers/{server['uuid']}",
+                               version=version)
+            self.assertEqual(200, resp.status_int)
+        # The engine gates the contributions; the only attribute on the
+        # hook is the name every loaded hook gets.
+        self.assertEqual({'name'}, set(vars(hook)))
+        self.assertEqual(methods, {name: vars(Badge)[name]
+                                   for name in ('show', 'wrap')})
+
+
+class Sneaky(hooks.Hook):
+    """Adds a declared field, and keys it does not declare."""
+
+    supports = {'api.server_view': '1.0'}
+    microversions = {'api.server_view': '2.60'}
+    view_fields = {'api.server_view': {'x:ok': {'type': 'boolean'}}}
+    extra = 'x:undeclared'
+
+    @hooks.after('api.server_view.basic')
+    def show(self, ctx, state):
+        state.server['x:ok'] = True
+        if self.extra:
+            state.server[self.extra] = 1
+
+
+class TestViewFieldsEnforced(testtools.TestCase):
+
+    def _get(self, hook, version='2.60'):
+        flows = ApiFlows.load(hook_objects=[hook])
+        api = self.useFixture(fakes.APIFixture(flows=flows))
+        server = api.compute.add_instance()
+        resp = api.request('GET', f"/v2.1/servers/{server['uuid']}",
+                           version=version)
+        return resp.status_int, resp.json
+
+    def test_declared_field_is_added(self):
+        class Fine(Sneaky):
+            extra = None
+        code, body = self._get(Fine())
+        self.assertEqual(200, code)
+        self.assertIs(True, body['server']['x:ok'])
+
+    def test_undeclared_key_fails_the_stage(self):
+        for key in ('x:undeclared', 'plain'):
+            class Bad(Sneaky):
+                extra = key
+            code, body = self._get(Bad())
+            self.assertEqual(500, code, body)
+            self.assertNotIn('server', body)
+
+    def test_below_the_version_nothing_is_checked_or_added(self):
+        code, body = self._get(Sneaky(), version='2.59')
+        self.assertEqual(200, code)
+        self.assertNotIn('x:ok', body['server'])
+
+    def _guarded(self, fn, wraps=False, view_fields=None):
+        class Obj:
+            pass
+        obj = Obj()
+        obj.view_fields = {'api.server_view': view_fields or {}}
+
+        class Loaded:
+            name = 'vendor'
+        Loaded.obj = obj
+        return server_view.guard_hook(fn, Loaded, 'api.server_view.x',
+                                      wraps)
+
+    def test_error_names_hook_stage_and_key(self):
+        def add(ctx, state):
+            state.server['v:new'] = 1
+        state = server_view.ServerViewState(req=None, version=V('2.60'),
+                                            instance={})
+        error = self.assertRaises(server_view.ViewFieldError,
+                                  self._guarded(add), None, state)
+        self.assertEqual(('vendor', 'api.server_view.x', 'v:new'),
+                         (error.hook, error.stage_id, error.key))
+        self.assertIn("hook vendor added the server field 'v:new'",
+                      str(error))
+        self.assertIn('at stage api.server_view.x', str(error))
+
+    def test_removing_a_key_fails_the_stage(self):
+        def drop(ctx, state):
+            del state.server['id']
+        state = server_view.ServerViewState(
+            req=None, version=V('2.60'), instance={}, server={'id': 'u'})
+        error = self.assertRaises(server_view.ViewFieldError,
+                                  self._guarded(drop), None, state)
+        self.assertIn("removed the server field 'id'", str(error))
+
+    def test_around_is_held_to_its_own_code_only(self):
+        def around(ctx, state, proceed):
+            proceed()
+            state.server['v:mine'] = 1
+
+        def stage():
+            state.server['flavor'] = {}
+        state = server_view.ServerViewState(req=None, version=V('2.60'),
+                                            instance={})
+        self._guarded(around, wraps=True,
+                      view_fields={'v:mine': {}})(None, state, stage)
+        self.assertEqual({'flavor': {}, 'v:mine': 1}, state.server)
 
 
 class TestHookLoadChecks(testtools.TestCase):
@@ -297,6 +538,50 @@ class TestHookLoadChecks(testtools.TestCase):
             microversions = {'api.server_view': '2.999'}
         self.assertIn('outside', self._problems(TooNew))
 
+    def test_fragment_fields_must_be_namespaced(self):
+        class Plain(hooks.Hook):
+            supports = {'api.server_create': '1.0'}
+            schema_fragments = {'api.server_create': {'properties': {
+                'tier': {'type': 'string'}}}}
+        text = self._problems(Plain)
+        self.assertIn("field 'tier' is not namespaced", text)
+        self.assertIn("stage 'api.server_create'", text)
+
+    def test_upstream_namespaces_are_refused(self):
+        class Upstream(hooks.Hook):
+            supports = {'api.server_create': '1.0'}
+            schema_fragments = {'api.server_create': {'properties': {
+                'OS-EXT-SRV-ATTR:tier': {'type': 'string'}}}}
+        self.assertIn('uses an upstream namespace',
+                      self._problems(Upstream))
+
+    def test_view_fields_must_be_namespaced_and_valid(self):
+        class View(hooks.Hook):
+            supports = {'api.server_view': '1.0'}
+            view_fields = {'api.server_view': {
+                'tier': {'type': 'string'},
+                'x:bad': {'type': 'no-such-type'}}}
+        text = self._problems(View)
+        self.assertIn("view_fields field 'tier' is not namespaced", text)
+        self.assertIn("view field 'x:bad' is not a valid JSON schema", text)
+
+    def test_view_fields_only_for_the_view(self):
+        class Elsewhere(hooks.Hook):
+            supports = {'api.server_create': '1.0'}
+            view_fields = {'api.server_create': {'x:y': {}}}
+        self.assertIn("view_fields names 'api.server_create'",
+                      self._problems(Elsewhere))
+
+    def test_two_hooks_may_not_add_one_view_field(self):
+        class One(hooks.Hook):
+            supports = {'api.server_view': '1.0'}
+            view_fields = {'api.server_view': {'x:y': {}}}
+
+        class Two(One):
+            pass
+        self.assertIn("view field 'x:y' is also added by hook",
+                      self._problems(One, Two))
+
     def test_fragment_only_for_request_flows(self):
         class ViewFragment(hooks.Hook):
             supports = {'api.server_view': '1.0'}
@@ -312,7 +597,7 @@ class TestHookLoadChecks(testtools.TestCase):
         class B(hooks.Hook):
             schema_fragments = {'api.server_create': 'nope'}
         text = self._problems(A, B)
-        self.assertIn("microversion 'x'", text)
+        self.assertIn("'x' is not a microversion", text)
         self.assertIn("does not declare in 'supports'", text)
 
 
@@ -395,12 +680,14 @@ class TestCallCompute(testtools.TestCase):
 
 class TestDisabledFeatureStages(fakes.APITestCase):
     """[flow] disabled_stages switches a create feature off: its fields
-    are refused, not silently dropped."""
+    stay accepted (the standard API is the same on every cloud), the
+    feature is not applied and the request is logged at INFO."""
 
     def setUp(self):
         super().setUp()
         flows = ApiFlows.load(disabled_stages=[
             'api.server_create.scheduler_hints', 'api.server_create.tags'])
+        self.flows = flows
         self.api = self.useFixture(fakes.APIFixture(flows=flows))
         self.compute = self.api.compute
 
@@ -411,10 +698,36 @@ class TestDisabledFeatureStages(fakes.APITestCase):
         body['server'].update(extra)
         return self.call('POST', '/servers', body, version='2.100')
 
-    def test_disabled_feature_fields_are_400(self):
-        self.assertFault(400, 'badRequest', self._create(tags=['a']))
-        self.assertFault(400, 'badRequest', self._create(
-            top={'os:scheduler_hints': {'group': fakes.IMAGE_ID}}))
+    def test_disabled_feature_fields_are_accepted_and_ignored(self):
+        log = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        code, data, _ = self._create(
+            tags=['a'], top={'os:scheduler_hints': {'same_host': [
+                fakes.IMAGE_ID]}})
+        self.assertEqual(202, code, data)
+        kwargs = self.compute.calls[-1][2]
+        self.assertNotIn('tags', kwargs)
+        self.assertNotIn('scheduler_hints', kwargs)
+        self.assertIn('Ignoring tags of the request: stage '
+                      'api.server_create.tags is disabled', log.output)
+        self.assertIn('Ignoring os:scheduler_hints of the request: stage '
+                      'api.server_create.scheduler_hints is disabled',
+                      log.output)
+
+    def test_disabled_fields_are_still_validated(self):
+        self.assertFault(400, 'badRequest', self._create(tags='not-a-list'))
+
+    def test_schema_is_the_same_whatever_is_disabled(self):
+        flows = ApiFlows.load()
+        for version in ('2.1', '2.52', '2.100'):
+            self.assertEqual(
+                flows.schema('api.server_create', V(version)),
+                self.flows.schema('api.server_create', V(version)))
+
+    def test_nothing_logged_without_the_fields(self):
+        log = self.useFixture(fixtures.FakeLogger(level=logging.INFO))
+        code, data, _ = self._create(metadata={'a': 'b'})
+        self.assertEqual(202, code, data)
+        self.assertNotIn('Ignoring', log.output)
 
     def test_other_features_still_work(self):
         code, data, _ = self._create(metadata={'a': 'b'})
@@ -423,6 +736,23 @@ class TestDisabledFeatureStages(fakes.APITestCase):
     def test_mandatory_stages_cannot_be_disabled(self):
         self.assertRaises(FlowConfigError, ApiFlows.load,
                           disabled_stages=['api.server_create.create'])
+
+
+class TestIgnoredFields(testtools.TestCase):
+
+    def test_fields_of_disabled_stages_a_request_sent(self):
+        body = {'server': {'tags': ['a'], 'metadata': {}},
+                'os:scheduler_hints': {'group': fakes.IMAGE_ID}}
+        self.assertEqual(
+            [('server_group', ['os:scheduler_hints.group']),
+             ('tags', ['tags'])],
+            server_create.ignored_fields(['server_group', 'tags'],
+                                         V('2.100'), body))
+        # tags are a field from 2.52 on: before, nothing is ignored.
+        self.assertEqual([], server_create.ignored_fields(
+            ['tags'], V('2.51'), body))
+        self.assertEqual([], server_create.ignored_fields(
+            ['server_group'], V('2.100'), {'server': {}}))
 
 
 class TestEngineProblemsKeepHookNames(testtools.TestCase):

@@ -271,6 +271,45 @@ class TestCreate(fakes.APITestCase):
         self.assertEqual(volume,
                          kwargs['block_device_mapping'][0]['volume_id'])
 
+    def test_openstackclient_boot_from_volume_request(self):
+        """``server create --boot-from-volume 1``: an image-to-volume
+        mapping and no imageRef; the build creates the volume."""
+        body = _create_body(block_device_mapping_v2=[{
+            'uuid': IMAGE, 'boot_index': 0, 'source_type': 'image',
+            'destination_type': 'volume', 'volume_size': 1,
+            'delete_on_termination': False}])
+        del body['server']['imageRef']
+        code, data, _ = self._create(body)
+        self.assertEqual(202, code, data)
+        args, kwargs = self._kwargs()
+        self.assertEqual('', args[1])
+        self.assertEqual([{'image_id': IMAGE, 'boot_index': 0,
+                           'source_type': 'image',
+                           'destination_type': 'volume', 'volume_size': 1,
+                           'delete_on_termination': False}],
+                         kwargs['block_device_mapping'])
+
+    def test_image_to_volume_without_size_is_400(self):
+        for size in ({}, {'volume_size': None}):
+            body = _create_body(block_device_mapping_v2=[dict({
+                'uuid': IMAGE, 'boot_index': 0, 'source_type': 'image',
+                'destination_type': 'volume'}, **size)])
+            del body['server']['imageRef']
+            fault = self.assertFault(400, 'badRequest', self._create(body))
+            self.assertEqual("Images with destination_type 'volume' need "
+                             "to have a non-zero size specified",
+                             fault['message'])
+        self.assertEqual([], self.compute.calls)
+
+    def test_volume_created_at_boot_is_400(self):
+        for source in ('blank', 'snapshot'):
+            fault = self.assertFault(400, 'badRequest', self._create(
+                _create_body(block_device_mapping_v2=[{
+                    'uuid': IMAGE, 'boot_index': 0, 'source_type': source,
+                    'destination_type': 'volume', 'volume_size': 1}])))
+            self.assertIn('not supported', fault['message'])
+        self.assertEqual([], self.compute.calls)
+
     def test_no_image_and_no_bootable_bdm_is_400(self):
         body = _create_body()
         del body['server']['imageRef']
@@ -351,6 +390,14 @@ class TestCreate(fakes.APITestCase):
         self.assertIn('group', kwargs['scheduler_hints'])
         self.assertEqual(7, kwargs['instance_group']['id'])
         self.assertEqual([{'name': 'web'}], data['server']['security_groups'])
+
+    def test_unknown_security_group_is_400(self):
+        code, data, _ = self._create(_create_body(
+            security_groups=[{'name': 'nope'}]))
+        self.assertEqual(400, code, data)
+        self.assertEqual("Unable to find security_group with name or id "
+                         "'nope'", data['badRequest']['message'])
+        self.assertNotIn('create', [c[0] for c in self.compute.calls])
 
     def test_fields_rejected_before_their_microversion(self):
         for field, value, since in (('description', 'd', '2.19'),

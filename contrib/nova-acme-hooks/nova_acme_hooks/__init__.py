@@ -1,0 +1,1 @@
+"""ACME's vendor hooks for nova (written from docs/vendor-guide.md)."""

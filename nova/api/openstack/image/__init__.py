@@ -1,0 +1,1 @@
+"""The Image API v2 (a Glance subset) of nova's in-tree image service."""

@@ -1,0 +1,68 @@
+"""conductor.revert_resize with the vendor kit, on two compute hosts.
+
+Read next to nova/conductor/flows/revert_resize.py: the destination
+destroys the guest the move made (compute.revert_resize), then the
+source takes the instance back with its old flavor
+(compute.finish_revert_resize).  Nothing of a revert is undone: the
+failure handlers (record_fault, set_error, set_migration_error) leave
+the server ERROR with the migration 'error', and each host finishes its
+missed part when its nova-compute starts again.
+"""
+
+from __future__ import annotations
+
+import testscenarios
+
+from nova.compute import power_state, vm_states
+from nova.tests.unit.compute.flows import kit
+
+load_tests = testscenarios.load_tests_apply_scenarios
+
+FLOW = 'conductor.revert_resize'
+STAGES = ['revert_on_destination', 'finish_revert_on_source']
+
+
+class TestRevertResize(kit.MoveKitTestCase):
+
+    def test_stages_and_effects(self):
+        source, resized = self.resized_server()
+        uuid, dest = resized['uuid'], resized['host']
+        self.cloud.compute_api.revert_resize(self.cloud.ctx, resized)
+        self.assertEqual('success',
+                         self.cloud.wait_for_run(uuid, FLOW)['status'])
+        self.cloud.assert_stages_ran(uuid, FLOW, STAGES)
+        back = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.assertEqual((source, kit.FROM_FLAVOR),
+                         (back['host'], back['flavor']['flavorid']))
+        # revert_on_destination / finish_revert_on_source.
+        self.assertEqual(([uuid], []), (self.cloud.guests(source),
+                                        self.cloud.guests(dest)))
+        self.assertEqual((kit.FROM_USAGE, kit.NO_USAGE),
+                         (self.node_usage(source), self.node_usage(dest)))
+        self.assertEqual('reverted', self.newest_migration(uuid)['status'])
+
+
+class TestRevertResizeFails(kit.MoveKitTestCase):
+    """A failure at either stage: nothing reverts; ERROR, the migration
+    'error', the fault; the stages after it did not run."""
+
+    scenarios = [(s, {'stage': s}) for s in STAGES]
+
+    def test_failure_handlers(self):
+        source, resized = self.resized_server()
+        uuid, dest = resized['uuid'], resized['host']
+        self.cloud.fail_at(f'{FLOW}.{self.stage}')
+        self.cloud.compute_api.revert_resize(self.cloud.ctx, resized)
+        self.assertEqual('error',
+                         self.cloud.wait_for_run(uuid, FLOW)['status'])
+        self.assertEqual([], self.cloud.reverted_stages(uuid, FLOW))
+        self.cloud.wait_for_state(uuid, vm_states.ERROR)
+        self.assertEqual('error', self.newest_migration(uuid)['status'])
+        self.assertEqual('InjectedFailure',
+                         self.cloud.faults(uuid)[0]['message'])
+        destination_done = self.stage == 'finish_revert_on_source'
+        self.assertEqual([] if destination_done else [uuid],
+                         self.cloud.guests(dest))
+        # The source's guest is still off, handed over.
+        self.assertEqual(power_state.SHUTDOWN,
+                         self.guest(source, uuid)['power_state'])
