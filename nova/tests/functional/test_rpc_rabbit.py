@@ -20,12 +20,11 @@ import fixtures
 import kombu
 import oslo_messaging as messaging
 import oslo_messaging.opts
-import testtools
 from oslo_config import fixture as config_fixture
 from testtools import content
 
 import nova.conf
-from nova import concurrency, context, exception, rpc
+from nova import concurrency, context, exception, rpc, test
 from nova.tests.fixtures import concurrency as concurrency_fixture
 from nova.tests.fixtures import rabbit, services
 from nova.tests.fixtures import rpc as rpc_fixture
@@ -155,7 +154,7 @@ def _register_rabbit_opts():
             CONF.register_opts(opts, group=group)
 
 
-class TestRabbitRPCEventletServer(testtools.TestCase):
+class TestRabbitRPCEventletServer(test.TestCase):
     server_mode = 'eventlet'
 
     def setUp(self):
@@ -213,7 +212,7 @@ class TestRabbitRPCThreadingServer(TestRabbitRPCEventletServer):
     server_mode = 'threading'
 
 
-class _KeptQueuesTestCase(testtools.TestCase):
+class _KeptQueuesTestCase(test.TestCase):
     """A client in this process and SERVER in a child, with nova's
     default durable queues and, as in a deployment, queues that are not
     auto-deleted: the test's broker, or its virtual host, goes with them.

@@ -17,13 +17,13 @@ from unittest import mock
 import fixtures
 import testtools
 
-from nova import concurrency
+from nova import concurrency, test
 from nova.tests.fixtures import concurrency as concurrency_fixture
 
 TIMEOUT = 30
 
 
-class TestPrimitives(testtools.TestCase):
+class TestPrimitives(test.TestCase):
 
     def test_spawn_returns_the_result(self):
         self.assertEqual(5, concurrency.spawn(lambda a, b: a + b, 2,
@@ -241,7 +241,7 @@ class TestPrimitives(testtools.TestCase):
         self.assertEqual('threading', concurrency.executor_name())
 
 
-class TestCooperativeYield(testtools.TestCase):
+class TestCooperativeYield(test.TestCase):
     """cooperative_yield: a turn for others once per switch interval."""
 
     def setUp(self):
@@ -287,7 +287,7 @@ class TestCooperativeYield(testtools.TestCase):
         self.assertEqual(1, self.sleep.call_count)
 
 
-class TestMode(testtools.TestCase):
+class TestMode(test.TestCase):
 
     def _mode(self, value=None, upstream=None):
         env = {concurrency.ENV_VAR: value,
@@ -335,7 +335,7 @@ class TestMode(testtools.TestCase):
         self.assertIn('OS_NOVA_DISABLE_EVENTLET_PATCHING', str(error))
 
 
-class TestEventletIsImportedOnlyHere(testtools.TestCase):
+class TestEventletIsImportedOnlyHere(test.TestCase):
 
     def test_no_other_nova_module_imports_eventlet(self):
         root = os.path.dirname(concurrency.__file__)
@@ -467,7 +467,7 @@ MODE_PROBE = textwrap.dedent('''
 ''')
 
 
-class TestModes(testtools.TestCase):
+class TestModes(test.TestCase):
 
     def _probe(self, mode):
         result = concurrency_fixture.run_in_mode(mode, MODE_PROBE)

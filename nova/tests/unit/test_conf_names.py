@@ -5,15 +5,15 @@ import os
 import textwrap
 
 import fixtures
-import testtools
 from oslo_config import cfg
 
+from nova import test
 from nova.conf import libvirt as libvirt_conf
 from nova.conf import scheduler as scheduler_conf
 from nova.conf import wsgi as wsgi_conf
 
 
-class ConfigFileTestCase(testtools.TestCase):
+class ConfigFileTestCase(test.TestCase):
     """Loads a nova.conf text into a ConfigOpts of its own.
 
     oslo.config warns about a deprecated name once per process, so each

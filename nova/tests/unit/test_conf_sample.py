@@ -12,15 +12,16 @@ import subprocess
 import sys
 
 import fixtures
-import testtools
 import yaml
+
+from nova import test
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
 BIN = os.path.dirname(sys.executable)
 
 
-class TestGeneratedSamples(testtools.TestCase):
+class TestGeneratedSamples(test.TestCase):
 
     def setUp(self):
         super().setUp()

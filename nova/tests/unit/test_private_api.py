@@ -27,7 +27,7 @@ from __future__ import annotations
 import ast
 import os
 
-import testtools
+from nova import test
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(
     os.path.dirname(os.path.abspath(__file__)))))
@@ -164,7 +164,7 @@ def _files() -> list[str]:
     return sorted(found)
 
 
-class TestNoPrivateAPI(testtools.TestCase):
+class TestNoPrivateAPI(test.TestCase):
 
     def test_tree_uses_no_private_library_api(self):
         problems = []
@@ -179,7 +179,7 @@ class TestNoPrivateAPI(testtools.TestCase):
         self.assertEqual([], problems)
 
 
-class TestChecker(testtools.TestCase):
+class TestChecker(test.TestCase):
     """The checker finds what it is for and nothing else."""
 
     def uses(self, source):

@@ -1,17 +1,16 @@
 """nova.quota on its own: limits over defaults, counters, checks."""
 
 import fixtures
-import testtools
 from oslo_config import fixture as config_fixture
 
 import nova.conf
-from nova import exception, quota
+from nova import exception, quota, test
 from nova.tests.unit.api import fakes
 
 CONF = nova.conf.CONF
 
 
-class TestQuotaEngine(testtools.TestCase):
+class TestQuotaEngine(test.TestCase):
 
     def setUp(self):
         super().setUp()

@@ -10,14 +10,13 @@ from unittest import mock
 
 import fixtures
 import oslo_messaging as messaging
-import testtools
 from oslo_config import cfg
 from oslo_config import fixture as config_fixture
 from oslo_messaging import conffixture
 from oslo_messaging.notify import _impl_test as test_notifier
 
 import nova.conf
-from nova import concurrency, context, exception, rpc
+from nova import concurrency, context, exception, rpc, test
 from nova.db import models
 from nova.tests.fixtures import concurrency as concurrency_fixture
 from nova.tests.fixtures import rpc as rpc_fixture
@@ -50,7 +49,7 @@ class Endpoint:
         raise exception.InstanceNotFound(instance_id=uuid)
 
 
-class RPCTestCase(testtools.TestCase):
+class RPCTestCase(test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -153,7 +152,7 @@ class TestSerialization(RPCTestCase):
         self.assertEqual(42, back.action_id)
 
 
-class TestNotifications(testtools.TestCase):
+class TestNotifications(test.TestCase):
 
     def _init(self, drivers):
         rpc.register_opts(CONF)
@@ -188,7 +187,7 @@ class TestNotifications(testtools.TestCase):
                          message['payload'])
 
 
-class TestSetup(testtools.TestCase):
+class TestSetup(test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -303,7 +302,7 @@ EVENTLET_PROBE = textwrap.dedent('''
 ''')
 
 
-class TestEventletMode(testtools.TestCase):
+class TestEventletMode(test.TestCase):
 
     def test_in_process_transport_works_on_the_eventlet_executor(self):
         result = concurrency_fixture.run_in_mode('eventlet', EVENTLET_PROBE)
@@ -313,7 +312,7 @@ class TestEventletMode(testtools.TestCase):
                           'cast': True}, out)
 
 
-class TestRequireService(testtools.TestCase):
+class TestRequireService(test.TestCase):
     """The skip-or-fail helper the RabbitMQ (and DB) tests use."""
 
     def _closed_port(self):
@@ -361,7 +360,7 @@ class TestRequireService(testtools.TestCase):
             require.call_args_list)
 
 
-class TestToPrimitive(testtools.TestCase):
+class TestToPrimitive(test.TestCase):
     """The fast path for plain data and the full walk agree."""
 
     def test_plain_and_other_values_alike(self):

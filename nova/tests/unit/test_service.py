@@ -5,16 +5,15 @@ from __future__ import annotations
 import threading
 from unittest import mock
 
-import testtools
 from oslo_config import fixture as config_fixture
 
 import nova.conf
-from nova import service
+from nova import service, test
 
 CONF = nova.conf.CONF
 
 
-class TestStart(testtools.TestCase):
+class TestStart(test.TestCase):
 
     def test_reports_up_once_started_not_a_report_interval_later(self):
         # Regression: a restarted nova-compute was skipped by the

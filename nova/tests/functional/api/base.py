@@ -6,10 +6,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
-import testtools
 import webob
 
 import nova.conf
+from nova import test
 from nova.api.openstack.compute import wsgi_app
 from nova.policies import enforcer
 from nova.tests.functional import fixtures as func_fixtures
@@ -19,7 +19,7 @@ USER = 'demo:demo'
 ADMIN = 'admin:admin'
 
 
-class APITestCase(testtools.TestCase):
+class APITestCase(test.TestCase):
     """``self.cloud`` (a LocalCloud) and ``self.call`` to its API."""
 
     #: Keyword arguments of the LocalCloud (its option overrides).

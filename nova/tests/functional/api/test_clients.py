@@ -33,7 +33,8 @@ import urllib.request
 from typing import Any
 
 import fixtures
-import testtools
+
+from nova import test
 
 BIN = os.path.dirname(sys.executable)
 OPENSTACK = os.path.join(BIN, 'openstack')
@@ -179,7 +180,7 @@ class NovaAllVolumes(fixtures.Fixture):
         return self.api.get(self.ctx, volume_id)['status']
 
 
-class NovaAllTestCase(testtools.TestCase):
+class NovaAllTestCase(test.TestCase):
     """Tests sharing one nova-all of their class, started in setUpClass
     on a synced database (with the small cirros image unless
     ``with_image`` is false, and ``flavors`` created once it runs);

@@ -20,8 +20,8 @@ import subprocess
 import sys
 
 import fixtures
-import testtools
 
+from nova import test
 from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import multiprocess
@@ -36,7 +36,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class TestOpenstackClientMoves(testtools.TestCase):
+class TestOpenstackClientMoves(test.TestCase):
 
     def setUp(self):
         super().setUp()

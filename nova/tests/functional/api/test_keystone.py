@@ -38,8 +38,7 @@ import urllib.parse
 import urllib.request
 from typing import Any
 
-import testtools
-
+from nova import test
 from nova.tests.functional import keystone_fixture
 from nova.tests.functional.api import test_clients
 
@@ -62,7 +61,7 @@ class KeystoneNovaAll(test_clients.NovaAll):
             f.write(text + '\n' + keystone.authtoken_conf())
 
 
-class TestKeystone(testtools.TestCase):
+class TestKeystone(test.TestCase):
 
     keystone: keystone_fixture.KeystoneFixture | None = None
     nova: KeystoneNovaAll | None = None

@@ -27,10 +27,9 @@ import uuid
 from typing import Any
 
 import testscenarios
-import testtools
 from oslo_config import fixture as config_fixture
 
-from nova import policies
+from nova import policies, test
 from nova.api.openstack.compute import routes
 from nova.policies import enforcer
 from nova.tests.functional.api import base
@@ -455,7 +454,7 @@ class RouteAuthorizationTest(Placeholders, base.APITestCase):
 
 
 
-class EveryLineIsARouteTest(testtools.TestCase):
+class EveryLineIsARouteTest(test.TestCase):
 
     def test_no_line_for_a_route_that_is_gone(self):
         gone = set(EXPECTED) - set(served_routes())

@@ -14,8 +14,8 @@ import urllib.error
 import urllib.request
 
 import fixtures
-import testtools
 
+from nova import test
 from nova.tests.fixtures import concurrency as concurrency_fixture
 from nova.tests.fixtures import database
 from nova.tests.functional import fixtures as func_fixtures
@@ -30,7 +30,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class TestWSGIDeployment(testtools.TestCase):
+class TestWSGIDeployment(test.TestCase):
 
     def setUp(self):
         super().setUp()

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any
 
 import fixtures
-import testtools
 from nova_fault_injection_hooks import stage_ids
 
+from nova import test
 from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
 
@@ -43,7 +43,7 @@ def failure_scenarios(flow: str, skip: tuple[str, ...] = (), *,
             and past_point_of_no_return(stage_id) == committed]
 
 
-class ActionTestCase(testtools.TestCase):
+class ActionTestCase(test.TestCase):
 
     cloud_options: dict[str, Any] = {}
 

@@ -1,12 +1,12 @@
 """Boot and delete through the conductor, in one process on SQLite."""
 
-import testtools
 
+from nova import test
 from nova.compute import power_state, vm_states
 from nova.tests.functional import fixtures as func_fixtures
 
 
-class TestBootDelete(testtools.TestCase):
+class TestBootDelete(test.TestCase):
 
     def setUp(self):
         super().setUp()

@@ -9,9 +9,9 @@ and no claim, IP address or guest left on the host.
 
 import fixtures
 import testscenarios
-import testtools
 from nova_fault_injection_hooks import stage_ids
 
+from nova import test
 from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional.compute import action_helpers as helpers
@@ -43,7 +43,7 @@ class _FaultMixin:
             {'uuid': instance_uuid}))
 
 
-class TestBuildFailsAfterPointOfNoReturn(_FaultMixin, testtools.TestCase):
+class TestBuildFailsAfterPointOfNoReturn(_FaultMixin, test.TestCase):
     """A failure once the server is ACTIVE is recorded on its stage; the
     build is done and nothing is undone."""
 
@@ -72,7 +72,7 @@ class TestBuildFailsAfterPointOfNoReturn(_FaultMixin, testtools.TestCase):
                              self.cloud.ctx, [uuid]))
 
 
-class TestBuildFailsInEachStage(_FaultMixin, testtools.TestCase):
+class TestBuildFailsInEachStage(_FaultMixin, test.TestCase):
 
     scenarios = helpers.failure_scenarios('compute.build_instance')
 
@@ -107,7 +107,7 @@ class TestBuildFailsInEachStage(_FaultMixin, testtools.TestCase):
                          .network.get_instance_nw_info(self.cloud.ctx, uuid))
 
 
-class TestRescheduleToAnotherHost(_FaultMixin, testtools.TestCase):
+class TestRescheduleToAnotherHost(_FaultMixin, test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -134,7 +134,7 @@ class TestRescheduleToAnotherHost(_FaultMixin, testtools.TestCase):
         self.assert_nothing_left_on('compute2', uuid)
 
 
-class TestHookRefusesTheBuild(_FaultMixin, testtools.TestCase):
+class TestHookRefusesTheBuild(_FaultMixin, test.TestCase):
     """A hook raising RunRefused fails the build with its own message:
     no reschedule, ERROR, and the message is the fault users see."""
 
@@ -177,7 +177,7 @@ class TestHookRefusesTheBuild(_FaultMixin, testtools.TestCase):
         self.assertIn('RetryFilter', faults[0]['details'])
 
 
-class TestTerminateFailsInEachStage(_FaultMixin, testtools.TestCase):
+class TestTerminateFailsInEachStage(_FaultMixin, test.TestCase):
     """A delete that fails leaves the instance in ERROR with a fault; the
     user deletes it again and the delete completes."""
 

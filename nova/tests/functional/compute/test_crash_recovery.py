@@ -19,9 +19,9 @@ kills it with SIGKILL, and starts a new nova-compute on the same host:
 import os
 
 import testscenarios
-import testtools
 from nova_fault_injection_hooks import stage_ids
 
+from nova import test
 from nova.compute import vm_states
 from nova.compute.flows import build_instance
 from nova.flow import FlowEngine
@@ -53,7 +53,7 @@ def _scenarios(flow, before=None, committed=False):
     return found
 
 
-class _CrashTest(testtools.TestCase):
+class _CrashTest(test.TestCase):
 
     def setUp(self):
         super().setUp()

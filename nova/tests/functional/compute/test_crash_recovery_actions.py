@@ -21,12 +21,11 @@ from __future__ import annotations
 import threading
 
 import testscenarios
-import testtools
 from nova_fault_injection_hooks import stage_ids
 from oslo_config import fixture as config_fixture
 
 import nova.conf
-from nova import exception
+from nova import exception, test
 from nova.compute import power_state, vm_states
 from nova.image import api as image_api
 from nova.tests.functional import fixtures as func_fixtures
@@ -43,7 +42,7 @@ def _scenario(flow: str, stage: str, kind: str = 'crash-after'
             {'stage_id': f'compute.{flow}.{stage}', 'kind': kind})
 
 
-class _ActionCrash(testtools.TestCase):
+class _ActionCrash(test.TestCase):
 
     def setUp(self):
         super().setUp()

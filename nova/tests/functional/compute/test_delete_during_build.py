@@ -20,8 +20,8 @@ from typing import Any
 
 import fixtures
 import testscenarios
-import testtools
 
+from nova import test
 from nova.compute import resource_tracker
 from nova.flow import testing
 from nova.network import api as network_api
@@ -64,7 +64,7 @@ class _Gate(fixtures.Fixture):
         self._open.set()
 
 
-class TestDeleteDuringBuild(testtools.TestCase):
+class TestDeleteDuringBuild(test.TestCase):
 
     #: Set by the scenarios.
     phase: str

@@ -16,10 +16,9 @@ import uuid as uuidlib
 
 import fixtures
 import testscenarios
-import testtools
 from nova_fault_injection_hooks import stage_ids
 
-from nova import exception
+from nova import exception, test
 from nova.compute import vm_states
 from nova.flow.records import RunInfo
 from nova.tests.functional import fixtures as func_fixtures
@@ -32,7 +31,7 @@ EVACUATE_FLOWS = ('conductor.evacuate_instance', 'compute.evacuate_instance')
 CLEANUP_FLOW = 'compute.destroy_evacuated_instance'
 
 
-class _EvacuateBase(move_helpers.MoveHelpers, testtools.TestCase):
+class _EvacuateBase(move_helpers.MoveHelpers, test.TestCase):
 
     def setUp(self):
         super().setUp()

@@ -23,6 +23,7 @@ import urllib.request
 
 import testtools
 
+from nova import test
 from nova.compute import vm_states
 from nova.tests.fixtures import rabbit
 from nova.tests.functional import fixtures as func_fixtures
@@ -33,7 +34,7 @@ LOST_BUILD_TIMEOUT = 10
 SERVERS_PER_WAVE = 6
 
 
-class _UnderLoad(testtools.TestCase):
+class _UnderLoad(test.TestCase):
 
     def start_cloud(self, transport_url=None):
         self.cloud = self.useFixture(multiprocess.ProcessCloud(

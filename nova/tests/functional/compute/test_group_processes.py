@@ -10,13 +10,12 @@ NOVA_TEST_REQUIRE_SERVICES=1, as the other multi-process tests).
 
 from __future__ import annotations
 
-import testtools
-
+from nova import test
 from nova.compute import vm_states
 from nova.tests.functional import multiprocess
 
 
-class TestAntiAffinityProcesses(testtools.TestCase):
+class TestAntiAffinityProcesses(test.TestCase):
 
     def setUp(self) -> None:
         super().setUp()

@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import fixtures
 import testscenarios
-import testtools
 from nova_fault_injection_hooks import stage_ids
 
-from nova import exception
+from nova import exception, test
 from nova.compute import task_states, vm_states
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional.compute import action_helpers as helpers
@@ -29,7 +28,7 @@ AFTER_FLOWS = ('compute.post_live_migration_at_source',
                'compute.post_live_migration_at_destination')
 
 
-class _LiveMigrationBase(move_helpers.MoveHelpers, testtools.TestCase):
+class _LiveMigrationBase(move_helpers.MoveHelpers, test.TestCase):
 
     def setUp(self):
         super().setUp()

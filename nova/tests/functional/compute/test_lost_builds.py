@@ -13,14 +13,14 @@ from __future__ import annotations
 import datetime
 from unittest import mock
 
-import testtools
 from oslo_utils import timeutils
 
+from nova import test
 from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
 
 
-class TestLostBuilds(testtools.TestCase):
+class TestLostBuilds(test.TestCase):
 
     def setUp(self):
         super().setUp()

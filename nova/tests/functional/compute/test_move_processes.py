@@ -26,9 +26,9 @@ test_crash_matrix runs them all.
 from __future__ import annotations
 
 import testscenarios
-import testtools
 from nova_fault_injection_hooks import stage_ids
 
+from nova import test
 from nova.compute import power_state, vm_states
 from nova.db import api as db_api
 from nova.flow import FlowEngine
@@ -127,7 +127,7 @@ def failure_scenarios(flows: dict[str, tuple[str, str | None]],
 BACKENDS = ('mysql', 'postgresql')
 
 
-class _MoveProcesses(move_helpers.MoveHelpers, testtools.TestCase):
+class _MoveProcesses(move_helpers.MoveHelpers, test.TestCase):
 
     backend = 'mysql'
     hosts: tuple[str, ...] = ('compute1', 'compute2')

@@ -10,9 +10,9 @@ one holds none, and the hosts' usage is the sum of the ACTIVE ones.
 
 import fixtures
 import testscenarios
-import testtools
 from nova_fault_injection_hooks import stage_ids
 
+from nova import test
 from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
 
@@ -27,7 +27,7 @@ def one_tiny_per_host(hosts, **overrides):
         fake_driver__memory_mb=TINY_MB, **overrides)
 
 
-class _MultiCreate(testtools.TestCase):
+class _MultiCreate(test.TestCase):
 
     def create(self, min_count, max_count):
         cloud = self.cloud

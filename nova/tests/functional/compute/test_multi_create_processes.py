@@ -21,9 +21,9 @@ hosts' usage is the sum of the ACTIVE ones; every run has ended.
 from __future__ import annotations
 
 import testscenarios
-import testtools
 from nova_fault_injection_hooks import stage_ids
 
+from nova import test
 from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import multiprocess
@@ -51,7 +51,7 @@ def crash_scenarios(sample: bool = False,
     return found
 
 
-class _MultiCreateProcesses(testtools.TestCase):
+class _MultiCreateProcesses(test.TestCase):
 
     backend = 'mysql'
     hosts: tuple[str, ...] = ('compute1', 'compute2')

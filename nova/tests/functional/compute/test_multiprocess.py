@@ -3,15 +3,15 @@ on MariaDB and on PostgreSQL, with the services on eventlet green threads
 and on native threads."""
 
 import testscenarios
-import testtools
 
+from nova import test
 from nova.compute import vm_states
 from nova.tests.functional import multiprocess
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
 
-class TestSeparateProcesses(testtools.TestCase):
+class TestSeparateProcesses(test.TestCase):
 
     scenarios = testscenarios.multiply_scenarios(
         [('mysql', {'backend': 'mysql'}),

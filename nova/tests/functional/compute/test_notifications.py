@@ -1,11 +1,10 @@
 """Instance notifications sent by the compute flows, through
 oslo.messaging's notifier (the ``test`` driver records what is sent)."""
 
-import testtools
 from oslo_messaging.notify import _impl_test as test_notifier
 
 import nova.conf
-from nova import rpc
+from nova import rpc, test
 from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
 
@@ -13,7 +12,7 @@ CONF = nova.conf.CONF
 SECRET = 'marker-secret-d41d8cd9'
 
 
-class NotificationsTestCase(testtools.TestCase):
+class NotificationsTestCase(test.TestCase):
 
     notification_format = 'both'
 
@@ -112,7 +111,7 @@ class TestVersionedOnly(NotificationsTestCase):
         self.assertFalse([e for e in events if e.startswith('compute.')])
 
 
-class TestDisabled(testtools.TestCase):
+class TestDisabled(test.TestCase):
 
     def test_no_driver_builds_no_payload(self):
         self.cloud = self.useFixture(func_fixtures.LocalCloud())

@@ -7,10 +7,9 @@ from __future__ import annotations
 
 import fixtures
 import testscenarios
-import testtools
 from nova_fault_injection_hooks import stage_ids
 
-from nova import exception
+from nova import exception, test
 from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional.compute import action_helpers as helpers
@@ -22,7 +21,7 @@ MOVE_FLOWS = ('conductor.resize_instance', 'compute.prep_resize',
               'compute.resize_instance', 'compute.finish_resize')
 
 
-class _ResizeBase(move_helpers.MoveHelpers, testtools.TestCase):
+class _ResizeBase(move_helpers.MoveHelpers, test.TestCase):
 
     overrides: dict = {}
 

@@ -22,6 +22,7 @@ from typing import Any
 import testtools
 import testtools.content
 
+from nova import test
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import multiprocess
 from nova.tests.functional.api import test_clients
@@ -30,7 +31,7 @@ REPORT_INTERVAL = 1
 SERVICE_DOWN_TIME = 4
 
 
-class TestServiceHealth(testtools.TestCase):
+class TestServiceHealth(test.TestCase):
 
     def setUp(self) -> None:
         super().setUp()

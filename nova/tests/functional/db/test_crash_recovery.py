@@ -14,10 +14,9 @@ import subprocess
 import sys
 
 import testscenarios
-import testtools
 
 import nova
-from nova import context
+from nova import context, test
 from nova.db import api as db
 from nova.db import recorder as db_recorder
 from nova.flow import FlowEngine
@@ -27,7 +26,7 @@ from nova.tests.functional.db import crashing_flow
 load_tests = testscenarios.load_tests_apply_scenarios
 
 
-class CrashRecoveryTestCase(testtools.TestCase):
+class CrashRecoveryTestCase(test.TestCase):
 
     scenarios = database.BACKEND_SCENARIOS
     backend = 'sqlite'

@@ -4,8 +4,7 @@ PostgreSQL, and green before its first connection."""
 import json
 import textwrap
 
-import testtools
-
+from nova import test
 from nova.tests.fixtures import concurrency as concurrency_fixture
 from nova.tests.fixtures import database, services
 
@@ -25,7 +24,7 @@ PROBE = textwrap.dedent('''
 ''')
 
 
-class TestPsycopg2UnderEventlet(testtools.TestCase):
+class TestPsycopg2UnderEventlet(test.TestCase):
 
     def setUp(self):
         super().setUp()

@@ -9,8 +9,7 @@ failure, within one run.
 
 from __future__ import annotations
 
-import testtools
-
+from nova import test
 from nova.compute import vm_states
 from nova.flow import hooks, testing
 
@@ -25,7 +24,7 @@ BUILD_STAGES = [
     'notify_usage_end']
 
 
-class TestKitWithAnInstalledHook(testtools.TestCase):
+class TestKitWithAnInstalledHook(test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -72,7 +71,7 @@ class TestKitWithAnInstalledHook(testtools.TestCase):
         self.assertEqual('hot', self.cloud.hook(SAUCE).last_recipe)
 
 
-class TestKitHookOptionsAtCreation(testtools.TestCase):
+class TestKitHookOptionsAtCreation(test.TestCase):
 
     def test_hook_option_given_to_the_fixture_is_set_before_start(self):
         cloud = self.useFixture(testing.FlowTestCloud(
@@ -109,7 +108,7 @@ class Refuse(hooks.Hook):
         raise hooks.RunRefused('Your vendor quota is used up.')
 
 
-class TestKitWithHookObjects(testtools.TestCase):
+class TestKitWithHookObjects(test.TestCase):
 
     def test_around_retries_the_spawn_sub_flow(self):
         hook = RetrySpawn()
@@ -135,7 +134,7 @@ class TestKitWithHookObjects(testtools.TestCase):
         self.assertEqual(1, len(cloud.runs(uuid, BUILD)))
 
 
-class TestPytestFixture(testtools.TestCase):
+class TestPytestFixture(test.TestCase):
 
     def test_generator_sets_up_and_cleans_up(self):
         fixture = testing.pytest_cloud(hooks=[SAUCE])

@@ -17,7 +17,7 @@ import re
 import subprocess
 import sys
 
-import testtools
+from nova import test
 
 PACKAGE = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
                        'contrib', 'nova-example-hooks')
@@ -25,7 +25,7 @@ SUITES = ['tests/test_special_sauce.py', 'tests/test_special_sauce_pytest.py']
 TIMEOUT = 600
 
 
-class TestExampleSuiteUnderPytest(testtools.TestCase):
+class TestExampleSuiteUnderPytest(test.TestCase):
 
     def test_every_test_passes(self):
         result = subprocess.run(

@@ -9,15 +9,15 @@ from __future__ import annotations
 
 from unittest import mock
 
-import testtools
 from nova_example_hooks import special_sauce
 
+from nova import test
 from nova.tests.functional import fixtures as func_fixtures
 
 SAUCE = 'example_special_sauce'
 
 
-class TestNovaAllSharesHooks(testtools.TestCase):
+class TestNovaAllSharesHooks(test.TestCase):
 
     def setUp(self):
         super().setUp()

@@ -23,6 +23,7 @@ import openstack
 import testtools
 from nova_fault_injection_hooks import stage_ids
 
+from nova import test
 from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import multiprocess
@@ -39,7 +40,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class _HostOpsCloud(testtools.TestCase):
+class _HostOpsCloud(test.TestCase):
 
     servers = 2
     stopped = 0

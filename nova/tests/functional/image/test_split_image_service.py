@@ -17,8 +17,7 @@ import os
 import re
 import socket
 
-import testtools
-
+from nova import test
 from nova.compute import vm_states
 from nova.flow.testing import wait_for
 from nova.image import local
@@ -36,7 +35,7 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-class TestSplitImageService(testtools.TestCase):
+class TestSplitImageService(test.TestCase):
 
     def setUp(self):
         super().setUp()

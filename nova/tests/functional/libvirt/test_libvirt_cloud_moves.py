@@ -38,8 +38,7 @@ from __future__ import annotations
 import os
 from typing import Any
 
-import testtools
-
+from nova import test
 from nova.compute import power_state, vm_states
 from nova.tests.functional import multiprocess
 from nova.tests.functional.libvirt import guest
@@ -59,7 +58,7 @@ NEW = dict(OLD, name='tiny-guest-bigger', flavorid='tiny-guest-bigger',
            memory_mb=160, root_gb=2)
 
 
-class TestLibvirtCloudMoves(testtools.TestCase):
+class TestLibvirtCloudMoves(test.TestCase):
 
     def setUp(self) -> None:
         super().setUp()

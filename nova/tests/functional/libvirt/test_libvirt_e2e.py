@@ -27,8 +27,7 @@ import types
 import urllib.request
 from typing import Any
 
-import testtools
-
+from nova import test
 from nova.compute import power_state
 from nova.compute.flows import build_instance
 from nova.tests.functional import fixtures as func_fixtures
@@ -42,7 +41,7 @@ BOOT = 120
 ACTION = 120
 
 
-class LibvirtCloudTestCase(testtools.TestCase):
+class LibvirtCloudTestCase(test.TestCase):
 
     def setUp(self) -> None:
         super().setUp()

@@ -35,11 +35,10 @@ import threading
 from typing import Any
 
 import fixtures
-import testtools
 from oslo_config import cfg
 
 import nova.conf
-from nova import exception
+from nova import exception, test
 from nova.compute import power_state
 from nova.tests.functional.libvirt import guest
 from nova.virt.libvirt import config, driver, images
@@ -87,7 +86,7 @@ def instance_of(flavor: dict[str, Any]) -> dict[str, Any]:
                 ramdisk_id='tiny-ramdisk')
 
 
-class MovesTestCase(testtools.TestCase):
+class MovesTestCase(test.TestCase):
 
     def libvirt_hosts(self) -> dict[str, str]:
         """libvirt URIs of hosts A and B."""

@@ -11,11 +11,10 @@ import uuid
 from typing import Any
 
 import fixtures
-import testtools
 import webob
 
 import nova.conf
-from nova import exception
+from nova import exception, test
 from nova.api.openstack.compute import routes, wsgi_app
 from nova.api.openstack.compute.flows import ApiFlows
 from nova.policies import enforcer
@@ -529,7 +528,7 @@ class APIFixture(fixtures.Fixture):
         return req.get_response(self.app)
 
 
-class APITestCase(testtools.TestCase):
+class APITestCase(test.TestCase):
     """A test case talking to the paste pipeline over the fakes."""
 
     hook_objects: Any = ()

@@ -5,13 +5,13 @@ from __future__ import annotations
 import os
 
 import fixtures
-import testtools
 from oslo_config import fixture as config_fixture
 
+from nova import test
 from nova.cmd import all as nova_all
 
 
-class TestExecutorThreads(testtools.TestCase):
+class TestExecutorThreads(test.TestCase):
 
     def setUp(self):
         super().setUp()

@@ -8,9 +8,9 @@ import subprocess
 import sys
 
 import fixtures
-import testtools
 from oslo_config import fixture as config_fixture
 
+from nova import test
 from nova.api import auth
 from nova.cmd import all as nova_all
 from nova.cmd import api as nova_api
@@ -19,7 +19,7 @@ from nova.cmd import common
 CONF = common.CONF
 
 
-class TestDefault(testtools.TestCase):
+class TestDefault(test.TestCase):
 
     def test_default_is_keystone(self):
         conf = self.useFixture(config_fixture.Config(CONF))
@@ -27,7 +27,7 @@ class TestDefault(testtools.TestCase):
         self.assertEqual('keystone', CONF.api.auth_strategy)
 
 
-class TestCheckAuthStrategy(testtools.TestCase):
+class TestCheckAuthStrategy(test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -58,7 +58,7 @@ class TestCheckAuthStrategy(testtools.TestCase):
         self.check('keystone', '0.0.0.0')
 
 
-class TestCommands(testtools.TestCase):
+class TestCommands(test.TestCase):
     """nova-api and nova-all refuse before starting any service."""
 
     def setUp(self):
@@ -108,7 +108,7 @@ class TestCommands(testtools.TestCase):
         self.api_server.assert_called_once()
 
 
-class TestNovaApiProcess(testtools.TestCase):
+class TestNovaApiProcess(test.TestCase):
     """The real nova-api command: exit status 2 and the message."""
 
     def test_refuses_noauth2_on_0_0_0_0(self):

@@ -5,12 +5,12 @@ from __future__ import annotations
 from unittest import mock
 
 import fixtures
-import testtools
 
+from nova import test
 from nova.cmd import common
 
 
-class TestMallocArenaMax(testtools.TestCase):
+class TestMallocArenaMax(test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -38,7 +38,7 @@ class TestMallocArenaMax(testtools.TestCase):
         self.assertFalse(common.limit_malloc_arenas(2))
 
 
-class TestMallocArenaMaxOnThisMachine(testtools.TestCase):
+class TestMallocArenaMaxOnThisMachine(test.TestCase):
 
     def test_glibc_accepts_the_default(self):
         self.useFixture(fixtures.EnvironmentVariable('MALLOC_ARENA_MAX'))

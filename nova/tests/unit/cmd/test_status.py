@@ -8,13 +8,13 @@ import textwrap
 from unittest import mock
 
 import fixtures
-import testtools
 from oslo_config import fixture as config_fixture
 from oslo_upgradecheck import upgradecheck
 from oslo_utils import timeutils
 
 import nova.conf
 from nova import context as nova_context
+from nova import test
 from nova.db import api as db_api
 from nova.db import migration
 from nova.tests.fixtures import database
@@ -28,7 +28,7 @@ CONF = nova.conf.CONF
 Code = upgradecheck.Code
 
 
-class TestChecks(testtools.TestCase):
+class TestChecks(test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -97,7 +97,7 @@ class TestChecks(testtools.TestCase):
         self.assertIn('no_such_hook', result.details)
 
 
-class TestCommand(testtools.TestCase):
+class TestCommand(test.TestCase):
     """``nova-status upgrade check`` as an operator runs it (a child
     process, so it prepares its concurrency mode as a service does)."""
 

@@ -6,10 +6,9 @@ import importlib
 import inspect
 from unittest import mock
 
-import testtools
 from nova_fault_injection_hooks import FLOWS as FAULT_FLOWS
 
-from nova import exception
+from nova import exception, test
 from nova.compute import manager as compute_manager
 from nova.compute.flows import base, reserve_block_device_name, shared
 from nova.flow import RESUME, REVERT, FlowEngine
@@ -36,7 +35,7 @@ ACTION_FLOWS = {
 }
 
 
-class TestFlowContracts(testtools.TestCase):
+class TestFlowContracts(test.TestCase):
 
     def test_registered_compiled_and_covered_by_fault_injection(self):
         found, problems = discover_flows()
@@ -77,7 +76,7 @@ class TestFlowContracts(testtools.TestCase):
                 self.assertTrue(entry.doc, f'{flow.name}.{entry.name}')
 
 
-class TestDeviceNames(testtools.TestCase):
+class TestDeviceNames(test.TestCase):
 
     def test_next_free_name_after_the_root_disk(self):
         pick = reserve_block_device_name.next_device_name
@@ -109,7 +108,7 @@ class TestDeviceNames(testtools.TestCase):
                           self._state('vdb', []))
 
 
-class TestSetStateOnce(testtools.TestCase):
+class TestSetStateOnce(test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -149,7 +148,7 @@ class TestSetStateOnce(testtools.TestCase):
                           None, self.state)
 
 
-class TestCallErrors(testtools.TestCase):
+class TestCallErrors(test.TestCase):
     """What a failed RPC call's flow sends back to the API."""
 
     def setUp(self):

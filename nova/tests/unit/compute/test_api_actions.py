@@ -5,9 +5,8 @@ lock, and what is written and cast."""
 from unittest import mock
 
 import testscenarios
-import testtools
 
-from nova import context, exception
+from nova import context, exception, test
 from nova.compute import api as compute_api
 from nova.compute import task_states, vm_states
 
@@ -48,7 +47,7 @@ ACTIONS = [
 ]
 
 
-class _APITest(testtools.TestCase):
+class _APITest(test.TestCase):
 
     def setUp(self):
         super().setUp()

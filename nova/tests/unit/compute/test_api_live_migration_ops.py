@@ -4,16 +4,14 @@ cast when one fails), the instance action, and the cast."""
 
 from unittest import mock
 
-import testtools
-
-from nova import context, exception
+from nova import context, exception, test
 from nova.compute import api as compute_api
 from nova.compute import task_states, vm_states
 
 UUID = '4a1c8d3e-0000-4000-8000-000000000001'
 
 
-class _LiveMigrationOpsTest(testtools.TestCase):
+class _LiveMigrationOpsTest(test.TestCase):
 
     def setUp(self):
         super().setUp()

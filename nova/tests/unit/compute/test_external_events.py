@@ -3,10 +3,9 @@ to its handler, and the compute API's grouping of events by host."""
 
 from unittest import mock
 
-import testtools
 from oslo_utils import units
 
-from nova import context, exception
+from nova import context, exception, test
 from nova.compute import api as compute_api
 from nova.compute import manager as compute_manager
 from nova.compute import power_state, task_states, vm_states
@@ -21,7 +20,7 @@ def _event(name, tag=None, uuid=UUID):
             'instance_uuid': uuid}
 
 
-class TestManagerDispatch(testtools.TestCase):
+class TestManagerDispatch(test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -140,7 +139,7 @@ class TestManagerDispatch(testtools.TestCase):
             self.ctx, OTHER)
 
 
-class TestAPIGrouping(testtools.TestCase):
+class TestAPIGrouping(test.TestCase):
 
     def setUp(self):
         super().setUp()

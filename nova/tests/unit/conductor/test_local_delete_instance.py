@@ -11,11 +11,10 @@ from unittest import mock
 
 import fixtures
 import testscenarios
-import testtools
 from oslo_config import fixture as config_fixture
 
 import nova.conf
-from nova import context, exception, rpc, service
+from nova import context, exception, rpc, service, test
 from nova.compute import task_states, vm_states
 from nova.conductor import manager as conductor_manager
 from nova.conductor.flows import local_delete_instance
@@ -65,7 +64,7 @@ def fail_in(stage: str) -> hooks.Hook:
     return FailIn()
 
 
-class TestContract(testtools.TestCase):
+class TestContract(test.TestCase):
 
     def test_flow_contract(self):
         self.assertEqual((NAME, '1.0', RESUME),

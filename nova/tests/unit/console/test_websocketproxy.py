@@ -1,13 +1,13 @@
 """The console proxy's reading of a request's token, and its logs."""
 
-import testtools
 
+from nova import test
 from nova.console import websocketproxy
 
 TOKEN = '6f6b4ae3-8b1c-4b4e-9d3f-2f1e0c0a0b0c'
 
 
-class TestTokenFromRequest(testtools.TestCase):
+class TestTokenFromRequest(test.TestCase):
 
     def test_token_query_parameter(self):
         self.assertEqual(TOKEN, websocketproxy.token_from_request(
@@ -33,7 +33,7 @@ class TestTokenFromRequest(testtools.TestCase):
                                                                 cookie))
 
 
-class TestMaskTokens(testtools.TestCase):
+class TestMaskTokens(test.TestCase):
 
     def test_tokens_are_masked_in_every_form(self):
         for text in (f'"GET /?token={TOKEN} HTTP/1.1" 403',

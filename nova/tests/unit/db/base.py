@@ -16,13 +16,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-import testtools
-
-from nova import context
+from nova import context, test
 from nova.tests.fixtures import database
 
 
-class DBTestCase(testtools.TestCase):
+class DBTestCase(test.TestCase):
 
     scenarios = database.BACKEND_SCENARIOS
     backend = 'sqlite'

@@ -8,9 +8,9 @@ import unittest
 import fixtures
 import sqlalchemy as sa
 import testscenarios
-import testtools
 
 import nova.conf
+from nova import test
 from nova.db import api as db
 from nova.tests.fixtures import database, services
 
@@ -18,7 +18,7 @@ load_tests = testscenarios.load_tests_apply_scenarios
 CONF = nova.conf.CONF
 
 
-class UnreachableServerTestCase(testtools.TestCase):
+class UnreachableServerTestCase(test.TestCase):
 
     def setUp(self) -> None:
         super().setUp()
@@ -45,7 +45,7 @@ class UnreachableServerTestCase(testtools.TestCase):
         self.assertIn(services.REQUIRE_ENV, str(error))
 
 
-class DatabaseFixtureTestCase(testtools.TestCase):
+class DatabaseFixtureTestCase(test.TestCase):
 
     scenarios = database.BACKEND_SCENARIOS
     backend = 'sqlite'

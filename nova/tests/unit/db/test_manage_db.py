@@ -6,8 +6,8 @@ import contextlib
 import io
 
 import testscenarios
-import testtools
 
+from nova import test
 from nova.cmd import manage
 from nova.db import migration
 from nova.tests.fixtures import database
@@ -15,7 +15,7 @@ from nova.tests.fixtures import database
 load_tests = testscenarios.load_tests_apply_scenarios
 
 
-class ManageDBTestCase(testtools.TestCase):
+class ManageDBTestCase(test.TestCase):
 
     scenarios = database.BACKEND_SCENARIOS
     backend = 'sqlite'

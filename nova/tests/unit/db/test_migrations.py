@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 import testscenarios
-import testtools
 from alembic import autogenerate
 from alembic import migration as alembic_migration
 
+from nova import test
 from nova.db import migration, models
 from nova.tests.fixtures import database
 
@@ -23,7 +23,7 @@ def schema_drift(engine: sa.Engine, metadata: sa.MetaData) -> list:
         return autogenerate.compare_metadata(context, metadata)
 
 
-class TestMigrations(testtools.TestCase):
+class TestMigrations(test.TestCase):
 
     scenarios = database.BACKEND_SCENARIOS
     backend = 'sqlite'

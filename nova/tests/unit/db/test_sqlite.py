@@ -10,11 +10,10 @@ from unittest import mock
 
 import sqlalchemy as sa
 import testscenarios
-import testtools
 from oslo_db.sqlalchemy import engines
 
 import nova.conf
-from nova import context, exception
+from nova import context, exception, test
 from nova.db import api as db
 from nova.tests.fixtures import database
 from nova.tests.unit.db import base
@@ -23,7 +22,7 @@ CONF = nova.conf.CONF
 load_tests = testscenarios.load_tests_apply_scenarios
 
 
-class SQLiteTuningTestCase(testtools.TestCase):
+class SQLiteTuningTestCase(test.TestCase):
 
     def setUp(self) -> None:
         super().setUp()

@@ -15,14 +15,14 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 import fixtures
-import testtools
 
+from nova import test
 from nova.flow import Flow, FlowConfigError, SubFlow, sub
 from nova.flow import hooks as hooks_mod
 from nova.flow.plan import compile_flows
 
 
-class FlowTestCase(testtools.TestCase):
+class FlowTestCase(test.TestCase):
     """Captures the engine's log, so tests can assert on what it says."""
 
     def setUp(self) -> None:

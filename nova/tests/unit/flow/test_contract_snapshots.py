@@ -8,12 +8,11 @@ so, ``tools/update-flow-contracts`` rewrites the snapshot.
 import glob
 import os
 
-import testtools
-
+from nova import test
 from nova.flow import contract, registry
 
 
-class TestContractSnapshots(testtools.TestCase):
+class TestContractSnapshots(test.TestCase):
 
     def setUp(self):
         super().setUp()

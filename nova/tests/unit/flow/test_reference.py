@@ -7,8 +7,7 @@ while it is stale, naming the command that brings it up to date.
 import dataclasses
 import os
 
-import testtools
-
+from nova import test
 from nova.flow import reference
 from nova.flow.registry import discover_flows
 from nova.tests.unit.flow import fakes
@@ -18,7 +17,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(
 PATH = os.path.join(ROOT, 'docs', 'flow-reference.md')
 
 
-class TestFlowReference(testtools.TestCase):
+class TestFlowReference(test.TestCase):
 
     def test_committed_reference_is_current(self):
         flows, problems = discover_flows()
@@ -54,7 +53,7 @@ class Documented:
     bare: str = ''
 
 
-class TestFieldDocs(testtools.TestCase):
+class TestFieldDocs(test.TestCase):
 
     def test_comment_and_metadata(self):
         self.assertEqual({'plain': 'Said above the field.',

@@ -12,9 +12,9 @@ import re
 import textwrap
 
 import fixtures
-import testtools
 from mypy import api as mypy_api
 
+from nova import test
 from nova.flow import Flow, spec
 
 VENDOR = '''\
@@ -63,7 +63,7 @@ Vendor().by_string(None, Other())  # MARK:wrong-call
 '''
 
 
-class TestTypedHooks(testtools.TestCase):
+class TestTypedHooks(test.TestCase):
 
     def test_stage_ref_is_the_stage_id(self):
         flow = Flow('test.typed', '1.0', object)

@@ -9,8 +9,9 @@ import os
 import types
 
 import fixtures
-import testtools
 from nova_hostops import engine
+
+from nova import test
 
 
 def server(uuid, status='ACTIVE', host='c1', task=None, name=None,
@@ -73,7 +74,7 @@ class FakeCompute:
         return []
 
 
-class _Base(testtools.TestCase):
+class _Base(test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -94,7 +95,7 @@ class _Base(testtools.TestCase):
             return json.load(f)
 
 
-class TestPlan(testtools.TestCase):
+class TestPlan(test.TestCase):
 
     def test_drain_live_cold_and_skipped(self):
         servers = [server('a'), server('b', status='PAUSED'),

@@ -8,17 +8,16 @@ import os
 from unittest import mock
 
 import fixtures
-import testtools
 from oslo_config import fixture as config_fixture
 
 import nova.conf
-from nova import context, exception
+from nova import context, exception, test
 from nova.policies import enforcer
 
 CONF = nova.conf.CONF
 
 
-class _EnforcerTest(testtools.TestCase):
+class _EnforcerTest(test.TestCase):
 
     def setUp(self):
         super().setUp()

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-import testtools
-
+from nova import test
 from nova.scheduler import filters
 
 
@@ -31,7 +30,7 @@ def spec(policy: str | None = None, hosts: tuple[str, ...] = (),
     return result
 
 
-class TestGroupFilters(testtools.TestCase):
+class TestGroupFilters(test.TestCase):
 
     def test_anti_affinity_default_limit_is_one(self) -> None:
         check = filters.server_group_anti_affinity_filter
@@ -64,7 +63,7 @@ class TestGroupFilters(testtools.TestCase):
         self.assertEqual(['a', 'b'], [h.host for h in chosen])
 
 
-class TestWeighers(testtools.TestCase):
+class TestWeighers(test.TestCase):
 
     def _pick(self, group: dict[str, Any], multiplier: float = 1.0) -> str:
         weighers = [(filters.soft_affinity_weigher, multiplier),
@@ -86,7 +85,7 @@ class TestWeighers(testtools.TestCase):
                                          multiplier=0.0))
 
 
-class TestAggregateExtraSpecs(testtools.TestCase):
+class TestAggregateExtraSpecs(test.TestCase):
 
     def test_scoped_and_unscoped_keys(self) -> None:
         check = filters.aggregate_instance_extra_specs_filter

@@ -10,6 +10,7 @@ from oslo_config import cfg
 
 import nova.conf.fake_driver
 import nova.conf.virt
+from nova import test
 from nova.virt import driver, fake
 
 # Base-class methods with a working default; every other public method
@@ -42,7 +43,7 @@ class Lister(driver.ComputeDriver):
         return ['n1']
 
 
-class TestComputeDriverDefaults(testtools.TestCase):
+class TestComputeDriverDefaults(test.TestCase):
 
     def setUp(self):
         super().setUp()
@@ -103,7 +104,7 @@ class TestComputeDriverDefaults(testtools.TestCase):
                          missing)
 
 
-class TestLoadComputeDriver(testtools.TestCase):
+class TestLoadComputeDriver(test.TestCase):
 
     def test_default_option_loads_the_fake_driver(self):
         conf = make_conf()

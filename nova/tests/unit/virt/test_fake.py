@@ -8,11 +8,10 @@ import sys
 import textwrap
 from unittest import mock
 
-import testtools
 from oslo_config import fixture as config_fixture
 
 import nova.conf
-from nova import concurrency, exception
+from nova import concurrency, exception, test
 from nova.compute import power_state, task_states
 from nova.tests.fixtures import concurrency as concurrency_fixture
 from nova.tests.fixtures import virt as virt_fixture
@@ -36,7 +35,7 @@ def bdi(volume_id='vol-1', mount='/dev/vdb'):
                             'serial': volume_id}}]}
 
 
-class FakeDriverTestCase(testtools.TestCase):
+class FakeDriverTestCase(test.TestCase):
     state_path: bool | None = True
 
     def setUp(self):
@@ -649,7 +648,7 @@ class TestHostDown(FakeDriverTestCase):
         driver.init_host('fake-host')
 
 
-class TestLoadedFromConfig(testtools.TestCase):
+class TestLoadedFromConfig(test.TestCase):
 
     def test_compute_driver_option_gives_a_fake_driver(self):
         self.assertIsInstance(driver.load_compute_driver(CONF),

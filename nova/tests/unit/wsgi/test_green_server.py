@@ -9,15 +9,14 @@ import os
 import subprocess
 import sys
 
-import testtools
-
+from nova import test
 from nova.wsgi import server as api_server
 
 CLIENTS = 150
 REQUESTS = 3
 
 
-class TestGreenServer(testtools.TestCase):
+class TestGreenServer(test.TestCase):
 
     stderr: str = ''
     returncode: int = -1

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from typing import Any
 
 import fixtures
-import testtools
 
+from nova import test
 from nova.wsgi import server as api_server
 
 WAIT = 10
@@ -29,7 +29,7 @@ def echo_app(environ: dict[str, Any], start_response: Callable) -> list:
                         'thread': threading.get_ident()}).encode()]
 
 
-class ServerTestCase(testtools.TestCase):
+class ServerTestCase(test.TestCase):
 
     def serve(self, app: Callable = echo_app, **kwargs: Any
               ) -> api_server.APIServer:

@@ -2,10 +2,9 @@
 
 import json
 
-import testtools
 import webob
 
-from nova import context
+from nova import context, test
 from nova.api import auth
 from nova.api.openstack import middleware, wsgi
 from nova.tests.unit.api import fakes
@@ -52,7 +51,7 @@ class TestNoAuth(fakes.APITestCase):
         self.assertEqual('solo', seen['nova.context'].project_id)
 
 
-class TestKeystoneContext(testtools.TestCase):
+class TestKeystoneContext(test.TestCase):
 
     def test_context_from_authtoken_headers(self):
         seen = {}
@@ -232,7 +231,7 @@ class TestVersions(fakes.APITestCase):
         self.assertEqual(401, resp.status_int)
 
 
-class TestRequest(testtools.TestCase):
+class TestRequest(test.TestCase):
 
     def test_context_property(self):
         req = wsgi.Request.blank('/')
@@ -241,7 +240,7 @@ class TestRequest(testtools.TestCase):
         self.assertIs(ctx, req.context)
 
 
-class TestKeystonePipeline(testtools.TestCase):
+class TestKeystonePipeline(test.TestCase):
     """[api] auth_strategy = keystone puts keystonemiddleware's authtoken
     in the paste pipeline; version documents stay open."""
 

@@ -4,9 +4,7 @@ helpers."""
 import os
 import tempfile
 
-import testtools
-
-from nova import context, exception
+from nova import context, exception, test
 from nova.api.openstack import urlmap
 from nova.api.validation import validators
 from nova.policies import enforcer, list_rules
@@ -49,7 +47,7 @@ class TestPolicy(fakes.APITestCase):
         self.assertFault(403, 'forbidden', self.call('GET', '/servers'))
 
 
-class TestValidators(testtools.TestCase):
+class TestValidators(test.TestCase):
 
     def test_additional_property_named(self):
         schema = {'type': 'object', 'properties': {'a': {}},
@@ -80,7 +78,7 @@ class TestValidators(testtools.TestCase):
         self.assertIn("'x'", error.format_message())
 
 
-class TestURLMap(testtools.TestCase):
+class TestURLMap(test.TestCase):
 
     def _app(self, name):
         def app(environ, start_response):
@@ -105,7 +103,7 @@ class TestURLMap(testtools.TestCase):
         self.assertIn('itemNotFound', self._get(mapper, '/v3/servers'))
 
 
-class TestWSGIApp(testtools.TestCase):
+class TestWSGIApp(test.TestCase):
 
     def test_finds_the_paste_file_of_the_tree(self):
         from nova.api.openstack.compute import wsgi_app

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-import testtools
 import webob
 
+from nova import test
 from nova.api.openstack import service_apis
 from nova.tests.unit.api import fakes
 
@@ -19,7 +19,7 @@ def _get(app, path):
     return resp.status_int, json.loads(resp.body or b'null')
 
 
-class TestEnabledApis(testtools.TestCase):
+class TestEnabledApis(test.TestCase):
 
     def setUp(self):
         super().setUp()

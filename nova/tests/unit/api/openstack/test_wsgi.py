@@ -3,16 +3,15 @@
 import json
 from unittest import mock
 
-import testtools
 import webob
 
-from nova import exception
+from nova import exception, test
 from nova.api.openstack import api_version_request as avr
 from nova.api.openstack import wsgi
 from nova.tests.unit.api import fakes
 
 
-class TestAPIVersionRequest(testtools.TestCase):
+class TestAPIVersionRequest(test.TestCase):
 
     def test_compares_numerically_not_as_text(self):
         self.assertLess(avr.APIVersionRequest('2.9'),
@@ -150,7 +149,7 @@ class TestBodies(fakes.APITestCase):
         self.assertIn("doesn't match", fault['message'])
 
 
-class TestFaults(testtools.TestCase):
+class TestFaults(test.TestCase):
 
     def _request(self):
         return wsgi.Request.blank('/v2.1/servers')

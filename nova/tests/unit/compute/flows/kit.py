@@ -7,8 +7,7 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-import testtools
-
+from nova import test
 from nova.compute import vm_states
 from nova.flow import hooks, testing
 
@@ -16,7 +15,7 @@ from nova.flow import hooks, testing
 SHELVE_OFFLOAD = 'compute.shelve_offload_instance'
 
 
-class FlowKitTestCase(testtools.TestCase):
+class FlowKitTestCase(test.TestCase):
     """``self.cloud``: nova.flow.testing.FlowTestCloud, no vendor hook."""
 
     #: FlowTestCloud keyword arguments.

@@ -23,7 +23,7 @@ import testtools
 from oslo_config import fixture as config_fixture
 
 import nova.conf
-from nova import exception
+from nova import exception, test
 from nova.tests.fixtures import services
 from nova.virt.libvirt import config, driver, host
 
@@ -103,7 +103,7 @@ class FakeImageAPI:
         return meta
 
 
-class LibvirtTestCase(testtools.TestCase):
+class LibvirtTestCase(test.TestCase):
     """A LibvirtDriver on a fresh test:/// hypervisor, with images:
 
     ``machine`` (raw, with ``kernel_id`` / ``ramdisk_id`` properties),

@@ -1,7 +1,7 @@
 """Domain XML generation (needs no libvirt)."""
 
-import testtools
 
+from nova import test
 from nova.virt.libvirt import config
 
 UUID = '11111111-2222-3333-4444-555555555555'
@@ -15,7 +15,7 @@ def guest(**values):
     return config.GuestConfig(**values)
 
 
-class TestDomainXML(testtools.TestCase):
+class TestDomainXML(test.TestCase):
 
     def test_identity_sizes_and_type(self):
         domain = config.parse(config.domain_xml(guest(virt_type='kvm')))

@@ -4,9 +4,7 @@ import json
 import os
 from unittest import mock
 
-import testtools
-
-from nova import exception
+from nova import exception, test
 from nova.compute import power_state, task_states
 from nova.tests.unit.virt.libvirt import base
 from nova.virt import driver as virt_driver
@@ -15,7 +13,7 @@ from nova.virt.libvirt import config, driver, host, images
 GiB = 1024 ** 3
 
 
-class TestLoading(testtools.TestCase):
+class TestLoading(test.TestCase):
 
     def test_missing_binding_is_a_clear_error(self):
         # Runs without libvirt installed too.
@@ -865,7 +863,7 @@ class TestInterfaceTypes(base.LibvirtTestCase):
                           {'id': 'p', 'address': 'm', 'network': {}}, None)
 
 
-class TestNativeThreads(testtools.TestCase):
+class TestNativeThreads(test.TestCase):
     """Under eventlet, libvirt calls go to native threads."""
 
     def test_calls_are_proxied_when_green(self):

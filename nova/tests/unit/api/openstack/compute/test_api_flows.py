@@ -5,10 +5,10 @@ import os
 import subprocess
 
 import fixtures
-import testtools
 import webob.exc
 
 import nova
+from nova import test
 from nova.api.openstack import api_version_request as avr
 from nova.api.openstack.compute.flows import (
     API_FLOWS,
@@ -34,7 +34,7 @@ class _Ctx:
                 'roles': self.roles, 'is_admin_project': True}
 
 
-class TestFlowShapes(testtools.TestCase):
+class TestFlowShapes(test.TestCase):
 
     def test_api_flows_and_their_stage_lists(self):
         flows = {f.name: f for f in API_FLOWS}
@@ -84,7 +84,7 @@ class TestFlowShapes(testtools.TestCase):
         self.assertEqual('', result.stdout)
 
 
-class TestCreateStages(testtools.TestCase):
+class TestCreateStages(test.TestCase):
     """Each create stage on its own, on a hand-made state."""
 
     def _state(self, server, version='2.100', **kw):
@@ -154,7 +154,7 @@ class TestCreateStages(testtools.TestCase):
         self.assertNotIn('description', props_218)
 
 
-class TestViewStages(testtools.TestCase):
+class TestViewStages(test.TestCase):
 
     def _state(self, version, **instance):
         import webob
@@ -360,7 +360,7 @@ class TestHookedExtensions(fakes.APITestCase):
                           for events in delivered])
 
 
-class TestGatingLeavesTheHookAlone(testtools.TestCase):
+class TestGatingLeavesTheHookAlone(test.TestCase):
 
     def test_the_hook_object_is_not_modified(self):
         hook = Badge()
@@ -394,7 +394,7 @@ class Sneaky(hooks.Hook):
             state.server[self.extra] = 1
 
 
-class TestViewFieldsEnforced(testtools.TestCase):
+class TestViewFieldsEnforced(test.TestCase):
 
     def _get(self, hook, version='2.60'):
         flows = ApiFlows.load(hook_objects=[hook])
@@ -472,7 +472,7 @@ class TestViewFieldsEnforced(testtools.TestCase):
         self.assertEqual({'flavor': {}, 'v:mine': 1}, state.server)
 
 
-class TestHookLoadChecks(testtools.TestCase):
+class TestHookLoadChecks(test.TestCase):
 
     def _problems(self, *hook_classes):
         error = self.assertRaises(FlowConfigError, ApiFlows.load,
@@ -601,7 +601,7 @@ class TestHookLoadChecks(testtools.TestCase):
         self.assertIn("does not declare in 'supports'", text)
 
 
-class TestVendorPackage(testtools.TestCase):
+class TestVendorPackage(test.TestCase):
     """contrib/nova-example-api-hooks, loaded by name from
     [flow] enabled_hooks like a vendor's installed package."""
 
@@ -661,7 +661,7 @@ class TestVendorPackage(testtools.TestCase):
         self.assertIn('api.server_create.tier_to_metadata', names)
 
 
-class TestCallCompute(testtools.TestCase):
+class TestCallCompute(test.TestCase):
 
     def test_unknown_keyword_is_409_naming_it(self):
         from nova import exception
@@ -738,7 +738,7 @@ class TestDisabledFeatureStages(fakes.APITestCase):
                           disabled_stages=['api.server_create.create'])
 
 
-class TestIgnoredFields(testtools.TestCase):
+class TestIgnoredFields(test.TestCase):
 
     def test_fields_of_disabled_stages_a_request_sent(self):
         body = {'server': {'tags': ['a'], 'metadata': {}},
@@ -755,7 +755,7 @@ class TestIgnoredFields(testtools.TestCase):
             ['server_group'], V('2.100'), {'server': {}}))
 
 
-class TestEngineProblemsKeepHookNames(testtools.TestCase):
+class TestEngineProblemsKeepHookNames(test.TestCase):
 
     def test_unknown_stage_problem_names_the_hook(self):
         class Lost(hooks.Hook):
@@ -770,7 +770,7 @@ class TestEngineProblemsKeepHookNames(testtools.TestCase):
         self.assertIn('no_such_stage', str(error))
 
 
-class TestGeneratePassword(testtools.TestCase):
+class TestGeneratePassword(test.TestCase):
 
     def test_length_and_alphabet(self):
         for length in (1, 12, 40):
