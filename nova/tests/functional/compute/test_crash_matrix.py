@@ -175,3 +175,10 @@ class TestMultiCreateConductorMatrix(multi.TestConductorKilled):
     conductor.build_instances during a multi-create."""
 
     scenarios = multi.crash_scenarios(kinds=KINDS)
+
+
+class TestMultiCreateConductorFailureMatrix(multi.TestConductorFails):
+    """A failure injected in every stage of conductor.build_instances
+    during a multi-create."""
+
+    scenarios = multi.failure_scenarios()

@@ -14,6 +14,9 @@ kills it with SIGKILL, and starts a new nova-compute on the same host:
   last completed stage and the server stays ACTIVE, with no fault (it
   was destroyed and rebuilt elsewhere before);
 * terminate (policy ``resume``): the delete finishes; nothing is left.
+
+The default run takes a share of the stages (``sampling.spread``);
+test_crash_matrix takes every stage, before and after.
 """
 
 import os
@@ -26,7 +29,7 @@ from nova.compute import vm_states
 from nova.compute.flows import build_instance
 from nova.flow import FlowEngine
 from nova.tests.functional import fixtures as func_fixtures
-from nova.tests.functional import multiprocess
+from nova.tests.functional import multiprocess, sampling
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
@@ -89,7 +92,7 @@ class _CrashTest(test.TestCase):
 
 class TestBuildCrash(_CrashTest):
 
-    scenarios = _scenarios(BUILD, 'spawn.driver_spawn')
+    scenarios = sampling.spread(_scenarios(BUILD, 'spawn.driver_spawn'), 4)
 
     def test_restart_reverts_the_interrupted_build(self):
         compute = self.start_compute()
@@ -145,7 +148,7 @@ class TestBuildCrashAfterPointOfNoReturn(_CrashTest):
     reverted (regression: it was destroyed and rebuilt on another host,
     the action saying Error while the server was ACTIVE)."""
 
-    scenarios = _scenarios(BUILD, committed=True)
+    scenarios = sampling.spread(_scenarios(BUILD, committed=True), 2)
 
     def test_restart_finishes_the_build(self):
         compute = self.start_compute()
@@ -178,7 +181,7 @@ class TestBuildCrashAfterPointOfNoReturn(_CrashTest):
 
 class TestTerminateCrash(_CrashTest):
 
-    scenarios = _scenarios(TERMINATE, 'driver_destroy')
+    scenarios = sampling.spread(_scenarios(TERMINATE, 'driver_destroy'), 3)
 
     def test_restart_finishes_the_interrupted_delete(self):
         compute = self.start_compute()

@@ -18,9 +18,9 @@ destination when the kill came after the destination took it; the
 source, back, destroys its guest then).
 
 The scenarios are generated from the flows (a new stage is covered
-without editing this file).  The default run takes a sample (the last
-stage of each flow, or the one that moves the instance);
-test_crash_matrix runs them all.
+without editing this file).  The default run takes a share of a
+sample (the last stage of each flow, or the one that moves the
+instance: ``sampling.spread``); test_crash_matrix runs them all.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ from nova.compute import power_state, vm_states
 from nova.db import api as db_api
 from nova.flow import FlowEngine
 from nova.tests.functional import fixtures as func_fixtures
-from nova.tests.functional import multiprocess
+from nova.tests.functional import multiprocess, sampling
 from nova.tests.functional.compute import action_helpers as helpers
 from nova.tests.functional.compute import move_helpers
 from nova.virt import fake
@@ -293,7 +293,7 @@ class TestMovesOverRabbit(_MoveProcesses):
 class TestResizeCrash(_MoveProcesses):
     """A sample of the crash matrix: the last stage of each flow."""
 
-    scenarios = move_scenarios(RESIZE_FLOWS, sample=True)
+    scenarios = sampling.spread(move_scenarios(RESIZE_FLOWS, sample=True), 2)
 
     def test_killed_party_restarts_and_the_move_is_reverted(self):
         instance = self.boot_active()
@@ -329,7 +329,7 @@ class TestResizeCrash(_MoveProcesses):
 class TestLiveMigrationCrash(_MoveProcesses):
     """A sample of the crash matrix of a live migration."""
 
-    scenarios = move_scenarios(LIVE_FLOWS, sample=True)
+    scenarios = sampling.spread(move_scenarios(LIVE_FLOWS, sample=True), 2)
 
     def test_killed_party_restarts_and_the_move_ends_whole(self):
         instance = self.boot_active()

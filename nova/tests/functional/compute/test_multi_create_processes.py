@@ -4,14 +4,17 @@ one m1.tiny (512 MB, ``ram_allocation_ratio`` 1.0).
 
 * a request that fits, one that fits only min_count, one that fits
   fewer than min_count (nothing left claimed anywhere);
-* a failure injected in each stage of conductor.build_instances;
+* a failure injected in a stage of conductor.build_instances;
 * nova-conductor SIGKILLed before or after a stage of
   conductor.build_instances, then restarted: its recovery finishes or
-  reverts the request (the default run takes a sample; test_crash_matrix
-  takes every stage, generated from the flow);
+  reverts the request;
 * a nova-compute host SIGKILLed in its build of one instance of the
   request: at restart it reverts its part and reschedules, and the
   other instance of the request stays ACTIVE where it is.
+
+The default run takes a share of the stages for the failures and the
+conductor's kills (``sampling.spread``); test_crash_matrix takes every
+stage, generated from the flow.
 
 Whatever happens, no claim is left without an owner: an ACTIVE instance
 holds one on its host, an ERROR or deleted one holds none, and the
@@ -26,7 +29,7 @@ from nova_fault_injection_hooks import stage_ids
 from nova import test
 from nova.compute import vm_states
 from nova.tests.functional import fixtures as func_fixtures
-from nova.tests.functional import multiprocess
+from nova.tests.functional import multiprocess, sampling
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
@@ -49,6 +52,12 @@ def crash_scenarios(sample: bool = False,
             found.append((f'{stage_id}:{kind}',
                           {'stage_id': stage_id, 'kind': kind}))
     return found
+
+
+def failure_scenarios() -> list[tuple[str, dict]]:
+    """A failure in each stage of conductor.build_instances."""
+    return [(s.removeprefix(FLOW + '.'), {'stage_id': s})
+            for s in stage_ids(FLOW)]
 
 
 class _MultiCreateProcesses(test.TestCase):
@@ -161,8 +170,7 @@ class TestMultiCreateOverRabbit(_MultiCreateProcesses):
 class TestConductorFails(_MultiCreateProcesses):
     """A failure injected in each stage of conductor.build_instances."""
 
-    scenarios = [(s.removeprefix(FLOW + '.'), {'stage_id': s})
-                 for s in stage_ids(FLOW)]
+    scenarios = sampling.spread(failure_scenarios(), 2)
 
     def test_failure_leaves_no_claim_without_an_owner(self):
         self.procs['conductor1'].stop()
@@ -187,7 +195,7 @@ class TestConductorFails(_MultiCreateProcesses):
 class TestConductorKilled(_MultiCreateProcesses):
     """A sample of the crash matrix of conductor.build_instances."""
 
-    scenarios = crash_scenarios(sample=True)
+    scenarios = sampling.spread(crash_scenarios(sample=True), 1)
 
     def test_restarted_conductor_finishes_or_reverts_the_request(self):
         self.procs['conductor1'].stop()
