@@ -27,7 +27,7 @@ if [ "$budget" = 0 ]; then
 fi
 tools/ensure-venv.sh
 export PATH="$PWD/.venv/bin:$PATH"
-concurrency=${NOVA_TEST_CONCURRENCY:-2}
+concurrency=${NOVA_TEST_CONCURRENCY:-4}  # as tools/run-tests.sh
 chunk=${NOVA_CRASH_MATRIX_CHUNK:-24}
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
