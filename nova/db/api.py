@@ -2471,6 +2471,24 @@ def block_device_mapping_get_all_by_instance(context: Any,
     return _read_all(context, query, {'b_uuid': instance_uuid})
 
 
+def block_device_mapping_get_all_by_instance_uuids(
+        context: Any, instance_uuids: Sequence[str],
+        ) -> dict[str, list[Row]]:
+    """The mappings of many instances in one query (a page of
+    ``GET /servers/detail``), each instance's oldest first."""
+    b = _BDMS
+    found: dict[str, list[Row]] = {u: [] for u in instance_uuids}
+    if not instance_uuids:
+        return found
+    with reader(context) as session:
+        rows = session.execute(
+            sa.select(b).where(b.c.instance_uuid.in_(list(instance_uuids)),
+                               b.c.deleted == 0).order_by(b.c.id))
+        for row in _as_dicts(rows):
+            found[row['instance_uuid']].append(row)
+    return found
+
+
 def block_device_mapping_get_by_volume_id(context: Any, volume_id: str,
                                           instance_uuid: str | None = None,
                                           ) -> Row:

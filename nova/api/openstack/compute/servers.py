@@ -62,8 +62,11 @@ class ServersController:
 
     def render(self, req: wsgi.Request, instance: Any, *, show: bool = True,
                options: server_view.ViewOptions | None = None,
-               full: bool = True) -> dict[str, Any]:
-        """One server at the request's microversion (api.server_view)."""
+               full: bool = True,
+               bdms: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        """One server at the request's microversion (api.server_view);
+        ``bdms``: its block device mappings when the caller loaded them
+        (a page at once), else loaded here for a full view."""
         if show and full and req.is_microversion('2.71') and \
                 common.get(instance, 'server_groups') is None:
             # The view's server_groups (2.71+): the group the server is a
@@ -72,11 +75,23 @@ class ServersController:
                 req.context, common.get(instance, 'uuid'))
             instance = dict(instance,
                             server_groups=[group['uuid']] if group else [])
+        if bdms is None and full:
+            bdms = self.block_device_mappings(req, [instance])[
+                common.get(instance, 'uuid')]
         state = server_view.ServerViewState(
             req=req, version=req.api_version_request, instance=instance,
-            options=options or self.view_options(req), show=show, full=full)
+            options=options or self.view_options(req), show=show, full=full,
+            block_device_mappings=bdms)
         self.flows.run(server_view.FLOW.name, req.context, state)
         return state.server
+
+    def block_device_mappings(self, req: wsgi.Request, instances: list[Any],
+                              ) -> dict[str, list[dict[str, Any]]]:
+        """The instances' block device mappings by instance UUID (one
+        query for the whole page): the view shows the attached volumes.
+        """
+        return self.db.block_device_mapping_get_all_by_instance_uuids(
+            req.context, [common.get(i, 'uuid') for i in instances])
 
     def with_faults(self, req: wsgi.Request,
                     instances: list[Any]) -> list[Any]:
@@ -123,7 +138,9 @@ class ServersController:
         instances, limit = self._list(req, 'detail')
         instances = self.with_faults(req, instances)
         options = self.view_options(req)
-        servers = [self.render(req, i, show=False, options=options)
+        bdms = self.block_device_mappings(req, instances)
+        servers = [self.render(req, i, show=False, options=options,
+                               bdms=bdms[common.get(i, 'uuid')])
                    for i in instances]
         return self._page(req, servers, limit)
 

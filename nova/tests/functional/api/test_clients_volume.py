@@ -177,6 +177,10 @@ class TestVolumeClients(VolumeCloudTestCase):
         listed = {v['ID']: v for v in self.osc('volume', 'list')}
         self.assertEqual([server['id']], [
             a['server_id'] for a in listed[volume_id]['Attached to']])
+        # The server lists it too (os-extended-volumes:volumes_attached).
+        self.assertEqual(
+            [{'id': volume_id, 'delete_on_termination': False}],
+            self.osc('server', 'show', 'vol-vm')['volumes_attached'])
         # Attached: neither deleted nor extended.
         result = self._osc_fails('volume', 'delete', 'data-vol')
         self.assertIn('data-vol', result)
@@ -188,6 +192,8 @@ class TestVolumeClients(VolumeCloudTestCase):
                       'the volume to be available')
         self.assertEqual([], self.osc('volume', 'show',
                                       'data-vol')['attachments'])
+        self.assertEqual(
+            [], self.osc('server', 'show', 'vol-vm')['volumes_attached'])
         self.osc('server', 'delete', '--wait', 'vol-vm', parse=False)
         self.osc('volume', 'delete', 'data-vol', parse=False)
 

@@ -191,6 +191,52 @@ class TestServerActionsAPI(api_base.APITestCase):
         self.assertEqual(404, self.call('DELETE',
                                         f'{path}/{volume["id"]}')[0])
 
+    def test_server_shows_its_attached_volumes(self):
+        """os-extended-volumes:volumes_attached in GET /servers/{id} and
+        /servers/detail: the IDs, and delete_on_termination from 2.3."""
+        key = 'os-extended-volumes:volumes_attached'
+
+        def shown(version, path=f'/servers/{self.uuid}'):
+            code, data = self.call('GET', path, version=version)
+            self.assertEqual(200, code, data)
+            if 'servers' in data:
+                (server,) = [s for s in data['servers']
+                             if s['id'] == self.uuid]
+                return server[key]
+            return data['server'][key]
+
+        self.assertEqual([], shown('2.1'))
+        volume_api = self.cloud.manager('compute1').services.volume
+        volume = volume_api.create(self.cloud.user_context(), 1, 'data')
+        path = f'/servers/{self.uuid}/os-volume_attachments'
+        code, data = self.call('POST', path, {'volumeAttachment': {
+            'volumeId': volume['id'], 'delete_on_termination': True}})
+        self.assertEqual(200, code, data)
+        func_fixtures.wait_for(lambda: volume_api.get(
+            self.cloud.ctx, volume['id'])['status'] == 'in-use',
+            what='the volume to be in-use')
+
+        self.assertEqual([{'id': volume['id']}], shown('2.1'))
+        self.assertEqual([{'id': volume['id']}],
+                         shown('2.1', '/servers/detail'))
+        attached = [{'id': volume['id'], 'delete_on_termination': True}]
+        self.assertEqual(attached, shown('2.3'))
+        self.assertEqual(attached, shown('2.79', '/servers/detail'))
+        # The update response of 2.75+ is the full view too.
+        code, data = self.call('PUT', f'/servers/{self.uuid}',
+                               {'server': {'name': 'renamed'}})
+        self.assertEqual(200, code, data)
+        self.assertEqual(attached, data['server'][key])
+        # Another project's server: its volumes are not in my list.
+        code, data = self.call('GET', '/servers/detail', token='other:other')
+        self.assertEqual((200, []), (code, data['servers']))
+
+        self.assertEqual(202, self.call('DELETE',
+                                        f'{path}/{volume["id"]}')[0])
+        func_fixtures.wait_for(lambda: shown('2.1') == [],
+                               what='the volume to leave the server view')
+        self.assertEqual([], shown('2.3', '/servers/detail'))
+
     def _compute_heartbeat(self, seconds_ago):
         """Make compute1's last heartbeat ``seconds_ago`` old."""
         db = self.cloud.db

@@ -66,6 +66,8 @@ class FakeDB:
              'host_ip': '192.0.2.1'}]
         self.instances: dict[str, dict] = {}
         self.faults: dict[str, list[dict]] = {}
+        #: instance UUID -> its block device mappings
+        self.bdms: dict[str, list[dict]] = {}
         self.migrations: list[dict] = []
         self.aggregates: list[dict] = []
         self.groups: dict[str, dict] = {}
@@ -193,6 +195,10 @@ class FakeDB:
     def instance_fault_get_by_instance_uuids(self, ctx: Any, uuids: Any,
                                              latest: bool = False) -> dict:
         return {u: list(self.faults.get(u, [])) for u in uuids}
+
+    def block_device_mapping_get_all_by_instance_uuids(
+            self, ctx: Any, uuids: Any) -> dict:
+        return {u: [dict(b) for b in self.bdms.get(u, [])] for u in uuids}
 
     # services and nodes
     def service_get_all(self, ctx: Any, disabled: Any = None,

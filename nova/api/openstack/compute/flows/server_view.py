@@ -52,7 +52,7 @@ class ViewOptions:
 
 @dataclasses.dataclass
 class ServerViewState:
-    """Contract 1.1 of api.server_view (what hooks may read and write)."""
+    """Contract 1.2 of api.server_view (what hooks may read and write)."""
 
     #: The WebOb request being answered.
     req: Any = dataclasses.field(metadata=contract.READ_ONLY)
@@ -72,6 +72,12 @@ class ServerViewState:
     full: bool = True
     #: The server dict being built; hooks add their fields here.
     server: dict[str, Any] = dataclasses.field(default_factory=dict)
+    #: The instance's block device mappings (database rows, oldest
+    #: first), loaded by the controller - for a page of servers in one
+    #: query; the volume ones are the server's attached volumes.  None
+    #: when not loaded: the instance's own ``volumes_attached`` is shown.
+    block_device_mappings: list[dict[str, Any]] | None = \
+        dataclasses.field(default=None, metadata=contract.READ_ONLY)
 
 
 class ViewFieldError(FlowError):
@@ -141,8 +147,11 @@ def guard_hook(fn: Callable[..., Any], hook: Any, stage_id: str,
     return guarded
 
 
-FLOW = Flow('api.server_view', '1.1', ServerViewState,
-            changes={'1.1': base.MIN_VERSION_CHANGE},
+FLOW = Flow('api.server_view', '1.2', ServerViewState,
+            changes={'1.2': 'State block_device_mappings added: the '
+                            'volumes_attached stage shows the volumes '
+                            'attached to the server.',
+                     '1.1': base.MIN_VERSION_CHANGE},
             doc='Build the server representation for the request\'s '
                 'microversion.',
             request_version=base.REQUEST_VERSION,
@@ -353,12 +362,18 @@ def usage(ctx: Any, state: ServerViewState) -> None:
 
 @FLOW.stage
 def volumes_attached(ctx: Any, state: ServerViewState) -> None:
-    """os-extended-volumes:volumes_attached (delete_on_termination 2.3+).
-    """
+    """os-extended-volumes:volumes_attached: ``[{"id"}]`` of the volumes
+    attached to the server, with ``delete_on_termination`` from 2.3."""
     if not state.full:
         return
+    if state.block_device_mappings is not None:
+        attached = [b for b in state.block_device_mappings
+                    if common.get(b, 'destination_type') == 'volume'
+                    and common.get(b, 'volume_id')]
+    else:
+        attached = list(_get(state, 'volumes_attached') or [])
     volumes = []
-    for volume in _get(state, 'volumes_attached') or []:
+    for volume in attached:
         item = {'id': common.get(volume, 'volume_id') or common.get(
             volume, 'id')}
         if state.version >= '2.3':
