@@ -107,9 +107,12 @@ class NetworkAPI(abc.ABC):
     def validate_networks(self, context: Any, requested_networks: Any,
                           num_instances: int) -> int:
         """Check a request before any instance exists; returns how many
-        of ``num_instances`` can get their ports.
+        of ``num_instances`` can get their ports.  A requested port must
+        be the caller's (or any, for an admin) and no instance's.
 
         :raises NetworkNotFound: :raises FixedIpInvalid:
+        :raises NetworkRequiresSubnet: :raises PortNotFound:
+        :raises PortInUse:
         """
 
 

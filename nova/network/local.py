@@ -298,10 +298,28 @@ class FlatNetworkAPI(api.NetworkAPI):
     def validate_networks(self, context: Any, requested_networks: Any,
                           num_instances: int) -> int:
         requests = self._requests(context, requested_networks)
+        for request in requests:
+            if request.get('port_id'):
+                self._check_port(context, str(request['port_id']))
         if any(r.get('fixed_ip') for r in requests) and num_instances > 1:
             # One address cannot go to several instances.
             return 1
         return num_instances
+
+    @staticmethod
+    def _check_port(context: Any, port_id: str) -> None:
+        """A port the caller may give an instance: its project's (or
+        any, for an admin) and no instance's.
+
+        :raises PortNotFound: :raises PortInUse:
+        """
+        port = db.fixed_ip_get_by_port(context, port_id)
+        owner = port.get('project_id')
+        if owner and not getattr(context, 'is_admin', False) and \
+                owner != getattr(context, 'project_id', owner):
+            raise exception.PortNotFound(port_id=port_id)
+        if port['instance_uuid'] is not None:
+            raise exception.PortInUse(port_id=port_id)
 
     # -- security groups ------------------------------------------------------
 

@@ -320,9 +320,26 @@ class NeutronNetworkAPI(api.NetworkAPI):
     def validate_networks(self, context: Any, requested_networks: Any,
                           num_instances: int) -> int:
         requests = self._requests(context, requested_networks)
+        for request in requests:
+            if request.get('port_id'):
+                self._check_port(context, request['port_id'])
         if any(r.get('fixed_ip') for r in requests) and num_instances > 1:
             return 1
         return num_instances
+
+    def _check_port(self, context: Any, port_id: str) -> None:
+        """A port the caller may give an instance: its project's (or
+        any, for an admin) and no device's.
+
+        :raises PortNotFound: :raises PortInUse:
+        """
+        port = self._call(context, 'GET', f'/ports/{port_id}')['port']
+        project_id = getattr(context, 'project_id', None)
+        if project_id and not getattr(context, 'is_admin', False) and \
+                port.get('project_id') not in ('', project_id):
+            raise exception.PortNotFound(port_id=port_id)
+        if port.get('device_id'):
+            raise exception.PortInUse(port_id=port_id)
 
     # -- security groups ------------------------------------------------------
 

@@ -375,6 +375,10 @@ class FakeNetworkAPI:
                     f"'{name}'")
         return [{'id': f'sg-{name}', 'name': name} for name in names]
 
+    def validate_networks(self, ctx: Any, requested_networks: Any,
+                          num_instances: int) -> int:
+        return num_instances
+
 
 class FakeComputeAPI:
     """Records calls; keeps instances in the FakeDB."""

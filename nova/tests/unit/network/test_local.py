@@ -216,6 +216,31 @@ class FlatNetworkTestCase(base.DBTestCase):
                           self.network.validate_networks, self.ctx,
                           [{'network_id': 'nope'}], 1)
 
+    def test_validate_networks_checks_ports(self):
+        """A requested port must exist, be the caller's and be free."""
+        user = context.RequestContext('u', 'mine')
+        self.assertRaises(exception.PortNotFound,
+                          self.network.validate_networks, user,
+                          [{'port': '5ee1b0a4-0000-4000-8000-000000000000'}],
+                          1)
+        other = self.service.create_port(self.ctx, self.service.network_id,
+                                         project_id='other')
+        self.assertRaises(exception.PortNotFound,
+                          self.network.validate_networks, user,
+                          [{'port_id': other['port_id']}], 1)
+        mine = self.service.create_port(self.ctx, self.service.network_id,
+                                        project_id='mine')
+        self.assertEqual(1, self.network.validate_networks(
+            user, [{'port': mine['port_id']}], 1))
+        self.network.allocate_for_instance(user, 'i1',
+                                           [{'port_id': mine['port_id']}])
+        self.assertRaises(exception.PortInUse,
+                          self.network.validate_networks, user,
+                          [{'port': mine['port_id']}], 1)
+        # Nothing was changed by the checks.
+        self.assertEqual('i1', self.service.get_port(
+            self.ctx, mine['port_id'])['instance_uuid'])
+
     # -- users' networks and subnets -----------------------------------------
 
     def _user_network(self, cidr='10.20.0.0/29', **subnet):

@@ -58,6 +58,7 @@ from collections.abc import Sequence
 from typing import Any
 
 import webob.exc
+from oslo_log import log as logging
 
 from nova import exception, quota
 from nova.api.openstack import common
@@ -67,10 +68,12 @@ from nova.compute import availability_zones
 from nova.flow import Flow, contract
 from nova.policies import enforcer
 
+LOG = logging.getLogger(__name__)
+
 
 @dataclasses.dataclass
 class ServerCreateState:
-    """Contract 1.2 of api.server_create (what hooks may read and write).
+    """Contract 1.3 of api.server_create (what hooks may read and write).
     """
 
     #: The WebOb request being answered.
@@ -110,8 +113,11 @@ class ServerCreateState:
     headers: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-FLOW = Flow('api.server_create', '1.2', ServerCreateState,
-            changes={'1.2': base.MIN_VERSION_CHANGE,
+FLOW = Flow('api.server_create', '1.3', ServerCreateState,
+            changes={'1.3': 'Stage validate_networks added: the requested '
+                            'networks and ports are checked with the '
+                            'network service before anything is created.',
+                     '1.2': base.MIN_VERSION_CHANGE,
                      '1.1': 'Stages server_group (the group scheduler '
                              'hint) and check_quota added.'},
             doc='Handle POST /servers: validate, build the create '
@@ -123,6 +129,7 @@ FLOW.stages(
     'flavor',
     'networks',
     'multiple_create',
+    'validate_networks',
     'key_name',
     'user_data',
     'availability_zone',
@@ -511,6 +518,55 @@ def multiple_create(ctx: Any, state: ServerCreateState) -> None:
     state.create_kwargs['max_count'] = max_count
     state.return_reservation_id = base.bool_value(
         server.get('return_reservation_id', False))
+
+
+@FLOW.stage
+def validate_networks(ctx: Any, state: ServerCreateState) -> None:
+    """The requested networks and ports, checked by the network service
+    (``validate_networks``) before any server exists, as upstream's
+    compute API does: 400 for a network or port the caller does not
+    have (NetworkNotFound, PortNotFound) or an address outside the
+    network, 409 for a port another server has (PortInUse).  A port or a
+    fixed IP with ``max_count`` above 1 is refused (400), as upstream;
+    when the network service allows fewer servers than ``max_count``,
+    ``max_count`` is reduced to that, and below ``min_count`` the
+    request is refused (400)."""
+    requested = state.create_kwargs.get('requested_networks')
+    if not isinstance(requested, list):
+        # 'auto', 'none' or nothing: no network or port is named.
+        return
+    kwargs = state.create_kwargs
+    min_count = kwargs.get('min_count', 1)
+    max_count = kwargs.get('max_count', min_count)
+    if max_count > 1:
+        if any(r.get('port') for r in requested):
+            raise _bad_request(
+                'Failed to launch instances: Unable to launch multiple '
+                'instances with a single configured port ID. Please '
+                'launch your instance one by one with different ports.')
+        if any(r.get('fixed_ip') for r in requested):
+            raise _bad_request(
+                'Failed to launch instances: max_count cannot be greater '
+                'than 1 if an fixed_ip is specified.')
+    network_api = state.compute_api.network_api
+    try:
+        allowed = network_api.validate_networks(ctx, requested, max_count)
+    except (exception.NetworkNotFound, exception.PortNotFound,
+            exception.NetworkRequiresSubnet,
+            exception.FixedIpInvalid) as exc:
+        raise _bad_request(exc.format_message()) from None
+    except exception.PortInUse as exc:
+        raise webob.exc.HTTPConflict(
+            explanation=exc.format_message()) from None
+    if allowed < min_count:
+        raise _bad_request(
+            f'Failed to launch instances: the requested networks allow '
+            f'{allowed} server(s), fewer than min_count {min_count}')
+    if allowed < max_count:
+        LOG.info('max_count reduced from %(max)d to %(allowed)d by the '
+                 'requested networks', {'max': max_count,
+                                        'allowed': allowed})
+        kwargs['max_count'] = allowed
 
 
 @FLOW.stage(optional=True)

@@ -51,8 +51,9 @@ class TestFlowShapes(test.TestCase):
         create = [leaf.name for leaf in
                   engine.plan('api.server_create').leaves.values()]
         self.assertEqual(
-            ['parse', 'flavor', 'networks', 'multiple_create', 'key_name',
-             'user_data', 'availability_zone', 'block_device_mapping',
+            ['parse', 'flavor', 'networks', 'multiple_create',
+             'validate_networks', 'key_name', 'user_data',
+             'availability_zone', 'block_device_mapping',
              'config_drive', 'scheduler_hints', 'server_group',
              'security_groups', 'metadata', 'description', 'tags',
              'hostname', 'check_quota', 'create', 'response'], create)
