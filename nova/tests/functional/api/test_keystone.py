@@ -19,11 +19,17 @@ upstream's defaults) give each of keystone's default roles:
 * the image, volume and network APIs are in the same catalog and scoped
   the same way: a reader lists, a member creates volumes and ports in
   its project, which other projects do not see, and an admin sees every
-  project's.
+  project's;
+* and the openstack CLI end to end on one server (issue 17): image
+  create --file / list / save / delete, a server booted from a volume
+  made from that image with ``--nic net-id=`` and ``--port``, ``server
+  add volume`` / ``server remove volume`` and the volumes it shows,
+  port and volume lists - with the reader's and the other project's
+  attempts refused.
 
-Servers are created with openstacksdk (``compute.create_server`` with
-an image ID): ``openstack server create --image`` would look the image up
-in the image service of the catalog first.  Skipped when Keystone is not
+The other scenarios create their servers with openstacksdk
+(``compute.create_server`` with an image ID), one client process fewer
+each.  Skipped when Keystone is not
 installed (tools/install-keystone.sh), failed instead under
 NOVA_TEST_REQUIRE_SERVICES=1.
 """
@@ -37,6 +43,8 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from typing import Any
+
+import fixtures
 
 from nova import test
 from nova.tests.functional import keystone_fixture
@@ -339,7 +347,6 @@ class TestKeystone(test.TestCase):
             self.compute('alpha-member', 'GET', f'/servers/detail?{query}'),
             'os_compute_api:servers:detail:get_all_tenants')
 
-
     def test_image_volume_and_network_through_the_catalog(self):
         """The in-tree image, volume and network APIs behind the same
         Keystone: found in the catalog, and project-scoped by the roles
@@ -375,3 +382,115 @@ class TestKeystone(test.TestCase):
         # ... and an admin sees across projects.
         self.assertIn(volume['id'], {v['ID'] for v in self.osc(
             'cloud-admin', 'volume', 'list', '--all-projects')})
+
+    def volume_status(self, user: str, volume_id: str, status: str) -> None:
+        """Wait (openstacksdk, polling the volume API) until the volume
+        has ``status``."""
+        storage = self.sdk(user).block_storage
+        storage.wait_for_status(storage.get_volume(volume_id), status,
+                                failures=['error'], interval=0.2,
+                                wait=WAIT_TIMEOUT)
+
+    def test_cli_end_to_end_with_real_tokens(self):
+        """The openstack CLI, logged in with real passwords and finding
+        every service in the catalog, through one server's life: an
+        image uploaded, downloaded and deleted; a server booted from a
+        volume created from that image, on a network (--nic net-id=) and
+        on the member's own port (--port); a volume attached and
+        detached; and what a reader, another project's member and an
+        admin may do meanwhile."""
+        self.ensure_flavor()
+        tmp = self.useFixture(fixtures.TempDir()).path
+        data = os.urandom(64 * 1024 + 17)
+        disk = os.path.join(tmp, 'disk.raw')
+        with open(disk, 'wb') as f:
+            f.write(data)
+
+        # Images: a reader may not upload; a member uploads in its
+        # project; its reader downloads it; another project does not
+        # see it.
+        response = self.sdk('alpha-reader').session.post(
+            '/v2/images', json={'name': 'ks-nope', 'disk_format': 'raw',
+                                'container_format': 'bare'},
+            raise_exc=False, endpoint_filter={'service_type': 'image'})
+        self.assertEqual(403, response.status_code, response.text)
+        image = self.osc('alpha-member', 'image', 'create', '--file', disk,
+                         '--disk-format', 'raw', 'ks-image')
+        self.addCleanup(self.run_osc, 'alpha-member', 'image', 'delete',
+                        image['id'])
+        self.assertEqual(('active', len(data)),
+                         (image['status'], image['size']))
+        saved = os.path.join(tmp, 'saved.raw')
+        self.osc('alpha-reader', 'image', 'save', '--file', saved,
+                 image['id'], parse=False)
+        with open(saved, 'rb') as f:
+            self.assertEqual(data, f.read())
+        self.assertIn(image['id'], {i['ID'] for i in self.osc(
+            'alpha-reader', 'image', 'list')})
+        self.assertIsNone(self.sdk('beta-member').image.find_image(
+            image['id']))
+
+        # The network and the member's own port.
+        network = self.osc('alpha-member', 'network', 'list')[0]['ID']
+        port = self.osc('alpha-member', 'port', 'create', '--network',
+                        network, 'ks-port')
+        self.addCleanup(self.run_osc, 'alpha-member', 'port', 'delete',
+                        port['id'])
+
+        # One server: its root disk a volume made from the image, a port
+        # on the network and the member's port.
+        server = self.osc(
+            'alpha-member', 'server', 'create', '--flavor', FLAVOR,
+            '--image', image['id'], '--boot-from-volume', '1',
+            '--delete-on-termination', '--nic', f'net-id={network}',
+            '--port', port['id'], '--wait', 'ks-e2e')
+        self.addCleanup(self._delete_server, server['id'])
+        self.assertEqual('ACTIVE', server['status'])
+        ports = {p['ID']: p for p in self.osc(
+            'alpha-reader', 'port', 'list', '--server', server['id'])}
+        self.assertEqual(2, len(ports), ports)
+        self.assertIn(port['id'], ports)
+        self.assertFalse(set(ports) & {
+            p.id for p in self.sdk('beta-member').network.ports()})
+        (root,) = self.osc('alpha-reader', 'server', 'show',
+                           server['id'])['volumes_attached']
+
+        # A data volume: the reader may not attach it, another project
+        # does not find the server, the member attaches it and the
+        # admin detaches it.
+        volume = self.osc('alpha-member', 'volume', 'create', '--size',
+                          '1', 'ks-data')['id']
+        self.addCleanup(self.run_osc, 'alpha-member', 'volume', 'delete',
+                        volume)
+        attach = (f'/servers/{server["id"]}/os-volume_attachments',
+                  {'volumeAttachment': {'volumeId': volume}})
+        self.assertForbidden(
+            self.compute('alpha-reader', 'POST', *attach),
+            'os_compute_api:os-volumes-attachments:create')
+        response = self.compute('beta-member', 'POST', *attach)
+        self.assertEqual(404, response.status_code, response.text)
+        self.osc('alpha-member', 'server', 'add', 'volume', server['id'],
+                 volume, parse=False)
+        self.volume_status('alpha-reader', volume, 'in-use')
+        self.assertEqual(
+            [root['id'], volume],
+            [v['id'] for v in self.osc('alpha-member', 'server', 'show',
+                                       server['id'])['volumes_attached']])
+        self.osc('cloud-admin', 'server', 'remove', 'volume', server['id'],
+                 volume, parse=False)
+        self.volume_status('alpha-reader', volume, 'available')
+        self.osc('alpha-member', 'volume', 'delete', volume, parse=False)
+
+        # The end: the root volume goes with the server, the member's
+        # port stays, free; the image is deleted.
+        self.osc('alpha-member', 'server', 'delete', '--wait',
+                 server['id'], parse=False)
+        volumes = {v['ID'] for v in self.osc('cloud-admin', 'volume',
+                                             'list', '--all-projects')}
+        self.assertFalse({root['id'], volume} & volumes, volumes)
+        self.assertEqual('', self.sdk('alpha-member').network.get_port(
+            port['id']).device_id)
+        self.osc('alpha-member', 'image', 'delete', image['id'],
+                 parse=False)
+        self.assertNotIn(image['id'], {i['ID'] for i in self.osc(
+            'alpha-member', 'image', 'list')})
