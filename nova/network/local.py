@@ -11,7 +11,13 @@ set of addresses it knows to be taken (read once, at the first
 allocation) and a cursor walking the range; it INSERTs the next address
 not known to be taken.  When another process took that address in the
 meantime, the INSERT fails on the unique key, the address joins the set
-and the next one is tried.  When the walk finds nothing free, the set is
+and the cursor moves to a random address of the range before the next
+try: processes that started together walk the same addresses, and one
+that kept walking behind the others would fail an INSERT for every
+address each of them took since its last allocation (one per other
+compute host on every boot when builds are spread over the hosts).  A
+single process never collides and hands addresses out in order.  When
+the walk finds nothing free, the set is
 read again (other processes may have freed addresses) before the network
 is declared full.  Freed addresses are reused only once the cursor comes
 round again, which keeps a just-freed address from going straight to the
@@ -138,6 +144,14 @@ class AddressPool:
         with self.lock:
             if self.taken is not None:
                 self.taken.discard(value)
+
+    def scatter(self) -> None:
+        """Move the cursor to a random address of the range, away from
+        the addresses other processes are taking (see the module's
+        docstring)."""
+        with self.lock:
+            if self.first <= self.last:
+                self.cursor = random.randint(self.first, self.last)
 
     def reserve(self, context: Any, reload: bool) -> int | None:
         """The next address not known to be taken, marked taken."""
@@ -714,9 +728,11 @@ class FlatNetworkAPI(api.NetworkAPI):
                 return self._insert(context, pool, instance_uuid, candidate,
                                     fields)
             except exception.FixedIpAlreadyInUse:
-                # Another process took it first; it stays marked taken.
-                LOG.debug('Address %s was taken concurrently; trying the '
-                          'next one', ipaddress.ip_address(candidate))
+                # Another process took it first; it stays marked taken,
+                # and the next try starts where others are not taking.
+                LOG.debug('Address %s was taken concurrently; trying '
+                          'another one', ipaddress.ip_address(candidate))
+                pool.scatter()
                 continue
             except Exception:
                 pool.forget(candidate)
