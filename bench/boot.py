@@ -229,6 +229,37 @@ def speed_probe_ms() -> float:
     return statistics.median(once() for _ in range(5))
 
 
+class Machine:
+    """The machine's load average and speed probe at a bench's start and
+    end, printed around its figures (every bench here does)."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.load = [os.getloadavg()]
+        self.speed = [speed_probe_ms()]
+
+    def start_line(self) -> str:
+        return (f'machine: {os.cpu_count()} CPUs, load average '
+                f'{" ".join(f"{x:.2f}" for x in self.load[0])} at start; '
+                f'speed probe {self.speed[0]:.0f} ms')
+
+    def end(self) -> None:
+        """Take the end figures (once)."""
+        if len(self.load) == 1:
+            self.load.append(os.getloadavg())
+            self.speed.append(speed_probe_ms())
+
+    def end_line(self) -> str:
+        self.end()
+        return (f'\nload average '
+                f'{" ".join(f"{x:.2f}" for x in self.load[1])} at end; '
+                f'speed probe {self.speed[1]:.0f} ms; '
+                f'{time.monotonic() - self.started:.0f} s in all')
+
+    def as_json(self) -> dict[str, Any]:
+        return {'load': self.load, 'speed_probe_ms': self.speed}
+
+
 def log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -1199,18 +1230,14 @@ def main() -> int:
     modes = [m for m in args.modes.split(',') if m]
     paths = [p for p in args.paths.split(',') if p]
 
-    started = time.monotonic()
-    load_before = os.getloadavg()
-    speed_before = speed_probe_ms()
+    machine = Machine()
     print(f'boot benchmark: nova-all, fake driver (no delay), SQLite, '
           f'in-process RPC; {args.boots} sequential + '
           f'{args.concurrent_boots} concurrent boots ({args.in_flight} in '
           f'flight) and their deletes per round, medians of '
           f'{args.rounds} rounds per level; levels {args.levels} '
           f'(http), {args.inprocess_levels} (inprocess)')
-    print(f'machine: {os.cpu_count()} CPUs, load average '
-          f'{" ".join(f"{x:.2f}" for x in load_before)} at start; speed '
-          f'probe {speed_before:.0f} ms')
+    print(machine.start_line())
     sys.stdout.flush()
     runs = []
     for mode in modes:
@@ -1219,8 +1246,7 @@ def main() -> int:
             runner = run_http if path == 'http' else run_inprocess
             runs.append(runner(args, mode))
     results = {f'{run["path"]}/{run["mode"]}': report(run) for run in runs}
-    load_after = os.getloadavg()
-    speed_after = speed_probe_ms()
+    machine.end()
     summary(results)
     for run in runs:
         multi = run.get('multi_create') or {}
@@ -1231,14 +1257,10 @@ def main() -> int:
                   f'{statistics.median(times) * 1000:.0f} ms to all '
                   f'ACTIVE (of {len(times)}: '
                   f'{", ".join(f"{t * 1000:.0f}" for t in times)} ms)')
-    print(f'\nload average {" ".join(f"{x:.2f}" for x in load_after)} at '
-          f'end; speed probe {speed_after:.0f} ms; '
-          f'{time.monotonic() - started:.0f} s in all')
+    print(machine.end_line())
     if args.json:
         with open(args.json, 'w') as f:
-            json.dump({'runs': runs, 'load': [load_before, load_after],
-                       'speed_probe_ms': [speed_before, speed_after]},
-                      f, indent=1)
+            json.dump({'runs': runs, **machine.as_json()}, f, indent=1)
     return 0
 
 

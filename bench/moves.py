@@ -245,6 +245,7 @@ class Service:
                 stdout=log, stderr=subprocess.STDOUT, env=env, cwd=ROOT)
         self._seq = -1
         self._psutil: Any = None
+        self._terminated = False
 
     def wait_ready(self, deadline: float) -> None:
         """Until the service prints its ready line, or dies."""
@@ -293,8 +294,18 @@ class Service:
         return times.user + times.system
 
     def stop(self) -> None:
-        if self.process.poll() is None:
+        self.terminate()
+        self.wait_stopped()
+
+    def terminate(self) -> None:
+        """Ask the service to stop (SIGTERM), without waiting."""
+        if self.process.poll() is None and not self._terminated:
             self.process.terminate()
+            self._terminated = True
+
+    def wait_stopped(self) -> None:
+        """Until a terminated service exited; killed after 30 s."""
+        if self.process.poll() is None:
             try:
                 self.process.wait(timeout=30)
             except subprocess.TimeoutExpired:
@@ -314,10 +325,13 @@ class Counters:
 class Cloud:
     """The vhost, the database, the state directory and the services."""
 
-    def __init__(self, args: argparse.Namespace) -> None:
+    def __init__(self, args: argparse.Namespace, name: str = 'moves',
+                 ) -> None:
         self.args = args
+        #: The bench's name, in the names of what the run creates.
+        self.name = name
         self.services: list[Service] = []
-        self.state = tempfile.mkdtemp(prefix='nova-bench-moves-')
+        self.state = tempfile.mkdtemp(prefix=f'nova-bench-{name}-')
         tag = f'{os.getpid()}_{uuidlib.uuid4().hex[:8]}'
         self.vhost: str | None = None
         self.database: str | None = None
@@ -329,12 +343,12 @@ class Cloud:
 
     def setup(self) -> None:
         args = self.args
-        vhost = f'nova-bench-moves-{self._tag}'
+        vhost = f'nova-bench-{self.name}-{self._tag}'
         _rabbitmqctl('add_vhost', vhost)
         self.vhost = vhost
         _rabbitmqctl('set_permissions', '-p', vhost, 'guest', '.*', '.*',
                      '.*')
-        name = f'nova_bench_moves_{self._tag}'
+        name = f'nova_bench_{self.name}_{self._tag}'
         admin = _mysql_connect(args.mysql_url)
         try:
             with admin.cursor() as cursor:
@@ -360,14 +374,28 @@ class Cloud:
         # exit on a DBDeadlock (1213) from db.api.compute_node_report's
         # INSERT INTO compute_nodes at init_host (the UPDATE before it
         # matched no row and left a gap lock), 1 start in 5 here.
-        for binary, host in [('nova-conductor', 'conductor1'),
-                             *[('nova-compute', h) for h in HOSTS],
-                             ('nova-api', 'api')]:
-            service = Service(args.python, binary, host,
-                              self.config_file(host), self.state,
-                              args.mode)
-            self.services.append(service)
-            service.wait_ready(time.monotonic() + START_TIMEOUT)
+        for binary, host in self.topology():
+            self.start_service(binary, host)
+
+    def topology(self) -> list[tuple[str, str]]:
+        """(binary, host) of the services :meth:`setup` starts, in
+        order."""
+        return [('nova-conductor', 'conductor1'),
+                *[('nova-compute', h) for h in HOSTS], ('nova-api', 'api')]
+
+    def start_service(self, binary: str, host: str) -> Service:
+        """Start one more service and wait until it is ready."""
+        service = Service(self.args.python, binary, host,
+                          self.config_file(host), self.state,
+                          self.args.mode)
+        self.services.append(service)
+        service.wait_ready(time.monotonic() + START_TIMEOUT)
+        return service
+
+    def stop_service(self, service: Service) -> None:
+        """Stop one service; its counters leave the cloud's."""
+        service.stop()
+        self.services.remove(service)
 
     def config_file(self, host: str) -> str:
         path = os.path.join(self.state, f'{host}.conf')
@@ -435,8 +463,11 @@ class Cloud:
                          for s in self.services)
 
     def teardown(self) -> None:
+        # All asked at once: dozens of services stop in the time of one.
         for service in reversed(self.services):
-            service.stop()
+            service.terminate()
+        for service in reversed(self.services):
+            service.wait_stopped()
         if self.database:
             admin = _mysql_connect(self.args.mysql_url)
             try:
@@ -666,45 +697,50 @@ class DBPoller:
                     self._cond.wait(0.1)
                     continue
                 pending = dict(self._pending)
-            read_at = time.perf_counter()
-            uuids = list(pending)
-            marks = ','.join(['%s'] * len(uuids))
-            lowest = min(e.server.migration + (1 if e.move.new else 0)
-                         for e in pending.values())
-            with self._db.cursor() as cursor:
-                cursor.execute(
-                    f'SELECT uuid, vm_state, task_state, host FROM '
-                    f'instances WHERE uuid IN ({marks})', uuids)
-                instances = {row[0]: dict(zip(
-                    ('uuid', 'vm_state', 'task_state', 'host'), row,
-                    strict=True)) for row in cursor.fetchall()}
-                cursor.execute(
-                    f'SELECT id, instance_uuid, status, migration_type, '
-                    f'source_compute, dest_compute FROM migrations WHERE '
-                    f'instance_uuid IN ({marks}) AND id >= %s ORDER BY id',
-                    [*uuids, lowest])
-                newest: dict[str, dict[str, Any]] = {}
-                for row in cursor.fetchall():
-                    newest[row[1]] = dict(zip(
-                        ('id', 'instance_uuid', 'status', 'migration_type',
-                         'source_compute', 'dest_compute'), row,
-                        strict=True))
-            seen_at = time.perf_counter()
-            with self._cond:
-                for uuid, expectation in pending.items():
-                    server = expectation.server
-                    mig = newest.get(uuid)
-                    floor = server.migration + (
-                        1 if expectation.move.new else 0)
-                    if mig is not None and mig['id'] < floor:
-                        mig = None
-                    expectation.judge(instances.get(uuid), mig, read_at)
-                    if expectation.done is not None:
-                        expectation.done = (seen_at, *expectation.done[1:])
-                    if expectation.done or expectation.error:
-                        self._pending.pop(uuid, None)
-                self._cond.notify_all()
+            self._check(pending)
             time.sleep(self.interval)
+
+    def _check(self, pending: dict[str, Any]) -> None:
+        """Read the rows of the ``pending`` expectations once and settle
+        those that are done or failed."""
+        read_at = time.perf_counter()
+        uuids = list(pending)
+        marks = ','.join(['%s'] * len(uuids))
+        lowest = min(e.server.migration + (1 if e.move.new else 0)
+                     for e in pending.values())
+        with self._db.cursor() as cursor:
+            cursor.execute(
+                f'SELECT uuid, vm_state, task_state, host FROM '
+                f'instances WHERE uuid IN ({marks})', uuids)
+            instances = {row[0]: dict(zip(
+                ('uuid', 'vm_state', 'task_state', 'host'), row,
+                strict=True)) for row in cursor.fetchall()}
+            cursor.execute(
+                f'SELECT id, instance_uuid, status, migration_type, '
+                f'source_compute, dest_compute FROM migrations WHERE '
+                f'instance_uuid IN ({marks}) AND id >= %s ORDER BY id',
+                [*uuids, lowest])
+            newest: dict[str, dict[str, Any]] = {}
+            for row in cursor.fetchall():
+                newest[row[1]] = dict(zip(
+                    ('id', 'instance_uuid', 'status', 'migration_type',
+                     'source_compute', 'dest_compute'), row,
+                    strict=True))
+        seen_at = time.perf_counter()
+        with self._cond:
+            for uuid, expectation in pending.items():
+                server = expectation.server
+                mig = newest.get(uuid)
+                floor = server.migration + (
+                    1 if expectation.move.new else 0)
+                if mig is not None and mig['id'] < floor:
+                    mig = None
+                expectation.judge(instances.get(uuid), mig, read_at)
+                if expectation.done is not None:
+                    expectation.done = (seen_at, *expectation.done[1:])
+                if expectation.done or expectation.error:
+                    self._pending.pop(uuid, None)
+            self._cond.notify_all()
 
     def close(self) -> None:
         self._stop = True
@@ -1120,23 +1156,10 @@ def report(result: dict[str, Any], live: str | None) -> None:
     print('\n' + REFERENCE_LINE)
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--servers', type=int, default=10,
-                        help='servers booted and moved (default 10)')
-    parser.add_argument('--rounds', type=int, default=3,
-                        help='times every phase runs at each in-flight '
-                             'level; figures are medians (default 3)')
-    parser.add_argument('--in-flight', default='1,4',
-                        help='moves at a time, comma-separated; the first '
-                             'is the reference of the others (default '
-                             '1,4)')
-    parser.add_argument('--poll-ms', type=float, default=5.0,
-                        help='how often the bench reads the moving '
-                             'servers\' rows (default 5 ms)')
-    parser.add_argument('--timeout', type=float, default=60.0,
-                        help='seconds a move may take before the bench '
-                             'fails (default 60)')
+def add_cloud_arguments(parser: argparse.ArgumentParser) -> None:
+    """The options of a bench that starts a :class:`Cloud` (also
+    bench/scale.py's): concurrency mode, broker, database server,
+    interpreter, extra nova.conf settings, --keep and --json."""
     parser.add_argument('--mode', default='eventlet',
                         help='NOVA_CONCURRENCY of the services (eventlet or '
                              'threading; default eventlet)')
@@ -1159,6 +1182,26 @@ def main() -> int:
                         help='keep the state directory (logs, configs)')
     parser.add_argument('--json', default=None,
                         help='also write the results to this file')
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--servers', type=int, default=10,
+                        help='servers booted and moved (default 10)')
+    parser.add_argument('--rounds', type=int, default=3,
+                        help='times every phase runs at each in-flight '
+                             'level; figures are medians (default 3)')
+    parser.add_argument('--in-flight', default='1,4',
+                        help='moves at a time, comma-separated; the first '
+                             'is the reference of the others (default '
+                             '1,4)')
+    parser.add_argument('--poll-ms', type=float, default=5.0,
+                        help='how often the bench reads the moving '
+                             'servers\' rows (default 5 ms)')
+    parser.add_argument('--timeout', type=float, default=60.0,
+                        help='seconds a move may take before the bench '
+                             'fails (default 60)')
+    add_cloud_arguments(parser)
     args = parser.parse_args()
     args.python = args.python or sys.executable
     args.in_flight = [int(x) for x in args.in_flight.split(',') if x]
@@ -1166,17 +1209,13 @@ def main() -> int:
             min(args.in_flight) < 1:
         parser.error('--servers, --rounds and --in-flight must be >= 1')
 
-    started = time.monotonic()
-    load_before = os.getloadavg()
-    speed_before = boot.speed_probe_ms()
+    machine = boot.Machine()
     print(f'moves benchmark: nova-api, nova-conductor and 3 nova-compute '
           f'processes (fake driver, no delay, '
           f'NOVA_CONCURRENCY={args.mode}) over RabbitMQ on MariaDB; '
           f'{args.servers} servers, {",".join(map(str, args.in_flight))} '
           f'moves in flight, medians of {args.rounds} rounds')
-    print(f'machine: {os.cpu_count()} CPUs, load average '
-          f'{" ".join(f"{x:.2f}" for x in load_before)} at start; speed '
-          f'probe {speed_before:.0f} ms')
+    print(machine.start_line())
     sys.stdout.flush()
     cloud = Cloud(args)
     poller = None
@@ -1197,18 +1236,13 @@ def main() -> int:
             poller.close()
         cloud.teardown()
     report(result, bench.live)
-    load_after = os.getloadavg()
-    speed_after = boot.speed_probe_ms()
-    print(f'\nload average {" ".join(f"{x:.2f}" for x in load_after)} at '
-          f'end; speed probe {speed_after:.0f} ms; '
-          f'{time.monotonic() - started:.0f} s in all')
+    print(machine.end_line())
     if args.json:
         with open(args.json, 'w') as f:
             json.dump({'args': {k: v for k, v in vars(args).items()
                                 if k != 'python'},
                        'result': result, 'reference': REFERENCE_LINE,
-                       'load': [load_before, load_after],
-                       'speed_probe_ms': [speed_before, speed_after]},
+                       **machine.as_json()},
                       f, indent=1)
     return 0
 
