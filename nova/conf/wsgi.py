@@ -90,11 +90,13 @@ wsgi_opts = [
         'default_pool_size',
         default=1000,
         min=1,
-        help='Under eventlet (the default concurrency mode), the green '
-             'threads of nova-api\'s server (eventlet.wsgi): the client '
-             'connections it serves at once; further connections wait in '
-             'the listen backlog.  Not used under native threads, where '
-             'waitress serves any number of connections with '
+        help='Under eventlet (the default concurrency mode), the requests '
+             'nova-api\'s server (eventlet.wsgi) works on at once.  A '
+             'request takes one of these slots only once its body has '
+             'arrived, so clients slow to send it do not hold one; open '
+             'connections are bounded at ten times this, further ones '
+             'wait in the listen backlog.  Not used under native threads, '
+             'where waitress serves connections with '
              '[DEFAULT] osapi_compute_workers worker threads.'),
     cfg.BoolOpt(
         'keep_alive',

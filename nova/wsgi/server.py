@@ -18,11 +18,20 @@ clients bring about.
 Options (upstream nova's names where it has them):
 ``[DEFAULT] osapi_compute_listen`` / ``osapi_compute_listen_port``: the
 address; ``[DEFAULT] osapi_compute_workers``: waitress's worker threads;
-``[wsgi] default_pool_size``: eventlet's green threads (connections
-served at once); ``[wsgi] client_socket_timeout``: how long a connection
+``[wsgi] default_pool_size``: under eventlet, the requests the API
+works on at once; ``[wsgi] client_socket_timeout``: how long a connection
 may stay silent, mid-request or between kept-alive requests, before it is
 closed; ``[wsgi] keep_alive``: honoured by eventlet.wsgi, ignored (logged)
 by waitress, which keeps HTTP/1.1 connections open as the client asks.
+
+Slow clients (headers sent, body never; or nothing sent at all) cannot
+take the API from everyone else: waitress hands a worker only complete
+requests.  Under eventlet a connection is a green thread from the moment
+it is accepted, so connections get a pool of their own
+(``CONNECTIONS_PER_SLOT`` x default_pool_size), and a request takes one
+of the ``default_pool_size`` slots only once its body (up to
+``BUFFERED_BODY_LIMIT``) has been read; a body that does not arrive
+within client_socket_timeout gets a 408 and the connection is closed.
 
 Errors the server answers itself (a request it cannot parse): under
 eventlet in the API's JSON error body, as the API's own errors, with
@@ -36,8 +45,10 @@ any protocol method runs; those have no body to reformat.
 
 from __future__ import annotations
 
+import io
 import json
 import logging
+import threading
 from typing import Any
 
 import waitress
@@ -47,10 +58,58 @@ from nova.api.openstack import wsgi
 
 LOG = logging.getLogger(__name__)
 
+#: Under eventlet, open connections allowed per request slot ([wsgi]
+#: default_pool_size): the connections still sending a request, or idle
+#: between kept-alive requests, that do not hold a slot.
+CONNECTIONS_PER_SLOT = 10
+#: Under eventlet, request bodies up to this many bytes (by their
+#: Content-Length) are read before the request takes a slot; longer or
+#: chunked ones are read by the API itself ([oslo_middleware]
+#: max_request_body_size refuses the too long ones).
+BUFFERED_BODY_LIMIT = 1024 * 1024
+
+
 def _error_body(code: int, message: str) -> bytes:
     """The API's error body (``{"badRequest": {"code": 400, "message":
     ...}}``) for an error the HTTP server answers itself."""
     return json.dumps(wsgi.fault_body(code, message)).encode()
+
+
+class _BodyFirst:
+    """Under eventlet: reads a request's body, then runs the app in one
+    of ``slots`` slots, so that requests whose body is slow to come (or
+    never comes) hold a connection's green thread, not a slot."""
+
+    def __init__(self, app: Any, slots: int) -> None:
+        self.app = app
+        self.slots = threading.BoundedSemaphore(slots)
+
+    def __call__(self, environ: dict[str, Any],
+                 start_response: Any) -> Any:
+        try:
+            length = int(environ.get('CONTENT_LENGTH') or 0)
+        except ValueError:
+            length = -1
+        if 0 < length <= BUFFERED_BODY_LIMIT:
+            try:
+                body = environ['wsgi.input'].read(length)
+            except (TimeoutError, OSError):
+                body = b''
+            if len(body) < length:
+                # Closed or silent for client_socket_timeout mid-body.
+                LOG.info('Request body not received in time: %s %s',
+                         environ.get('REQUEST_METHOD'),
+                         environ.get('PATH_INFO'))
+                start_response('408 Request Timeout', [
+                    ('Content-Type', 'application/json'),
+                    ('Connection', 'close')])
+                return [_error_body(408, 'The request body was not '
+                                         'received in time.')]
+            environ['wsgi.input'] = io.BytesIO(body)
+        with self.slots:
+            # The slot is held while the API works on the request, not
+            # while a (streamed) response is sent.
+            return self.app(environ, start_response)
 
 
 class APIServer:
@@ -97,8 +156,10 @@ class APIServer:
     def start(self) -> None:
         if self.green:
             self._green_server = concurrency.GreenWSGIServer(
-                self.app, self.host, self.requested_port,
-                max_connections=self.pool_size, keep_alive=self.keep_alive,
+                _BodyFirst(self.app, self.pool_size), self.host,
+                self.requested_port,
+                max_connections=CONNECTIONS_PER_SLOT * self.pool_size,
+                keep_alive=self.keep_alive,
                 socket_timeout=self.client_socket_timeout or None,
                 server_name=self.binary, error_body=_error_body)
             self._listening()
