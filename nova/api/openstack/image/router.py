@@ -2,8 +2,11 @@
 
 Mounted below ``/v2`` by the ``image_api`` paste composite, behind the
 same authentication pipelines as the compute API.  nova's exceptions
-become webob HTTP errors here, which render themselves as Glance's errors
-do (JSON for clients that accept it, the status page otherwise).
+become webob HTTP errors here, answered in the JSON body Glance's errors
+have for a client accepting JSON (``{"message", "code", "title"}``, the
+code being the status line), whatever the client accepts: the pipeline
+turns a body that is not JSON into the compute API's, which would lose
+the message.
 """
 
 from __future__ import annotations
@@ -66,6 +69,19 @@ def http_error(exc: exception.NovaException) -> webob.exc.HTTPException:
     return error_class(explanation=exc.format_message())
 
 
+def error_response(exc: webob.exc.HTTPException) -> webob.Response:
+    """Glance's JSON error body for a webob HTTP error (without the
+    ``<br /><br />`` webob's formatter leaves in Glance's messages)."""
+    resp = webob.Response(status=exc.status, content_type='application/json',
+                          charset='UTF-8')
+    for name in ('Allow', 'Location'):
+        if name in exc.headers:
+            resp.headers[name] = exc.headers[name]
+    resp.text = json.dumps({'message': exc.explanation or exc.title,
+                            'code': exc.status, 'title': exc.title})
+    return resp
+
+
 class APIRouterV2:
     """Routes ``/v2/...`` requests of the Image API to the controllers."""
 
@@ -106,6 +122,13 @@ class APIRouterV2:
 
     @webob.dec.wsgify
     def _dispatch(self, req: webob.Request) -> Any:
+        result = self._serve(req)
+        if isinstance(result, webob.exc.HTTPException) and \
+                result.code >= 400:
+            return error_response(result)
+        return result
+
+    def _serve(self, req: webob.Request) -> Any:
         match = dict(req.environ['wsgiorg.routing_args'][1] or {})
         if not match:
             allowed = self._allowed(req.path_info)

@@ -184,6 +184,33 @@ class CreateUploadDownloadTestCase(ImageAPITestCase):
         self.assertEqual(405, resp.status_int)
         self.assertEqual('GET, PUT', resp.headers['Allow'])
 
+    def test_error_body_carries_the_message_whatever_the_accept(self):
+        # The pipeline replaced a body that was not JSON with the compute
+        # API's {"forbidden": {"message": "Forbidden"}}, losing the
+        # message for clients that do not send Accept: application/json.
+        for accept in (None, '*/*', 'text/html', 'text/plain',
+                       'application/json'):
+            req = webob.Request.blank('/image/v2/images', method='POST',
+                                      base_url='http://cloud:8774')
+            req.headers['X-Auth-Token'] = 'u1:p1'
+            if accept:
+                req.headers['Accept'] = accept
+            req.body = b'{"name": "x", "status": "active"}'
+            req.content_type = 'application/json'
+            resp = req.get_response(self.app)
+            self.assertEqual(403, resp.status_int, accept)
+            self.assertEqual('application/json', resp.content_type)
+            self.assertEqual({'message': "Attribute 'status' is read-only.",
+                              'code': '403 Forbidden', 'title': 'Forbidden'},
+                             resp.json, accept)
+        missing = '00000000-0000-0000-0000-000000000001'
+        req = webob.Request.blank(f'/image/v2/images/{missing}',
+                                  base_url='http://cloud:8774')
+        req.headers['X-Auth-Token'] = 'u1:p1'
+        resp = req.get_response(self.app)
+        self.assertEqual(404, resp.status_int)
+        self.assertIn(missing, resp.json['message'])
+
     def test_form_post_without_boundary_is_400(self):
         # Routes once parsed the form for a "_method" override: a 500.
         resp = self.request('POST', '/images', raw=b'x',
