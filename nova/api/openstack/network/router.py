@@ -357,16 +357,20 @@ class Subnets:
             net = _visible_network(self.network, ctx, sub['network_id'])
         except exception.NetworkNotFound:
             raise exception.SubnetNotFound(subnet_id=id) from None
+        if not (net['shared'] or _may(ctx, 'get_subnet', sub)):
+            raise exception.SubnetNotFound(subnet_id=id)
         return sub, net
 
     def index(self, req: wsgi.Request) -> dict[str, Any]:
         ctx = req.context
-        visible = {n['id'] for n in self.network.list_networks(ctx)
-                   if n['shared'] or _may(ctx, 'get_network', n)}
+        networks = self.network.list_networks(ctx)
+        shared = {n['id'] for n in networks if n['shared']}
+        visible = {n['id'] for n in networks
+                   if _may(ctx, 'get_network', n)}
         return {'subnets': filtered(req, [
             views.subnet(s) for s in self.network.list_subnets(ctx)
-            if s['network_id'] in visible
-            or _may(ctx, 'get_subnet', s)])}
+            if s['network_id'] in shared
+            or (s['network_id'] in visible and _may(ctx, 'get_subnet', s))])}
 
     def show(self, req: wsgi.Request, id: str) -> dict[str, Any]:
         sub, _net = self._visible(req.context, id)
@@ -419,8 +423,10 @@ class Ports:
         return zones
 
     def _views(self, ctx: Any, rows: list[dict[str, Any]],
-               ) -> list[dict[str, Any]]:
-        """The ports the caller may see, as the API shows them."""
+               check: bool = True) -> list[dict[str, Any]]:
+        """The ports the caller may see (all of ``rows`` unless
+        ``check``: the port the caller just created, changed or was
+        allowed to show), as the API shows them."""
         locations = self.network.port_locations(ctx, rows)
         zones = self._zones(ctx, rows)
         see_host = enforcer.authorize(ctx, 'get_port:binding:host_id',
@@ -429,7 +435,7 @@ class Ports:
             ctx, [row['port_id'] for row in rows])
         shown = []
         for row in rows:
-            if not self._may(ctx, 'get_port', row):
+            if check and not self._may(ctx, 'get_port', row):
                 continue
             row = dict(row, security_groups=groups.get(row['port_id']))
             view = views.port(row, locations[row['port_id']],
@@ -466,8 +472,8 @@ class Ports:
 
     def show(self, req: wsgi.Request, id: str) -> dict[str, Any]:
         row = self._visible(req.context, id)
-        return {'port': only_fields(req, self._views(req.context,
-                                                     [row])[0])}
+        return {'port': only_fields(req, self._views(req.context, [row],
+                                                     check=False)[0])}
 
     def create(self, req: wsgi.Request) -> webob.Response:
         ctx = req.context
@@ -499,7 +505,8 @@ class Ports:
                                        device_id=body.get('device_id'),
                                        host=host, security_groups=groups,
                                        subnet_id=subnet)
-        return _json(201, {'port': self._views(ctx, [row])[0]})
+        return _json(201, {'port': self._views(ctx, [row],
+                                               check=False)[0]})
 
     def update(self, req: wsgi.Request, id: str) -> dict[str, Any]:
         ctx = req.context
@@ -527,7 +534,7 @@ class Ports:
             # The port's instance moved: bound to its new host.
             row = self.network.update_port(
                 ctx, id, {'host': body['binding:host_id'] or None})
-        return {'port': self._views(ctx, [row])[0]}
+        return {'port': self._views(ctx, [row], check=False)[0]}
 
     def delete(self, req: wsgi.Request, id: str) -> None:
         ctx = req.context
