@@ -11,6 +11,7 @@ tell an idempotent repeat from a real conflict.
 from __future__ import annotations
 
 import contextlib
+import errno
 import functools
 import os
 import uuid
@@ -25,6 +26,23 @@ from nova.db import api as db
 from nova.volume import api
 
 LOG = logging.getLogger(__name__)
+
+
+def _grow(data: Any, size: int) -> None:
+    """Make the (sparse) file ``data`` ``size`` GiB long; InvalidVolume
+    when the file system cannot hold a file that large."""
+    try:
+        data.truncate(size * GiB)
+    except OverflowError as error:
+        raise exception.InvalidVolume(
+            reason=f'{size} GiB is larger than this volume store holds'
+        ) from error
+    except OSError as error:
+        if error.errno not in (errno.EFBIG, errno.ENOSPC, errno.EINVAL):
+            raise
+        raise exception.InvalidVolume(
+            reason=f'{size} GiB is larger than this volume store holds '
+                   f'({error.strerror})') from error
 CONF = nova.conf.CONF
 
 GiB = 1024 ** 3
@@ -60,7 +78,7 @@ class LocalVolumeAPI(api.VolumeAPI):
             try:
                 if image_id:
                     self._copy_image(context, image_id, size, data)
-                data.truncate(size * GiB)
+                _grow(data, size)
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(path)
@@ -136,8 +154,12 @@ class LocalVolumeAPI(api.VolumeAPI):
                 reason=f'volume {volume_id} is {error.kwargs["actual"]}; '
                        f'only an available volume can be extended'
             ) from None
-        with open(self.path(volume_id), 'r+b') as data:
-            data.truncate(new_size * GiB)
+        try:
+            with open(self.path(volume_id), 'r+b') as data:
+                _grow(data, new_size)
+        except exception.InvalidVolume:
+            db.volume_update(context, volume_id, {'size': volume['size']})
+            raise
 
     @staticmethod
     def _visible(context: Any, volume: dict[str, Any]) -> bool:

@@ -68,7 +68,27 @@ _ERROR_MESSAGES = {
 
 
 class FaultWrapper(Middleware):
-    """The last net: any exception below becomes an upstream error body."""
+    """The last net: any exception below becomes an upstream error body.
+
+    The compute API's (and Cinder's) body; a service API whose upstream
+    answers in another form (Glance, Neutron) subclasses this with its
+    own ``fault``."""
+
+    def fault(self, code: int, message: str,
+              headers: dict[str, str] | None = None) -> Any:
+        """The WSGI app answering error ``code`` with ``message``."""
+        return wsgi.fault_response(None, code, message, headers)
+
+    def exception_response(self, req: wsgi.Request,
+                           exc: BaseException) -> Any:
+        """The WSGI app answering for ``exc`` (logged when a 500)."""
+        resp = wsgi.exception_to_response(req, exc)
+        if type(self).fault is FaultWrapper.fault:
+            return resp
+        ((_name, fault),) = resp.json.items()
+        headers = {k: v for k, v in resp.headers.items()
+                   if k.lower() in ('retry-after', 'location', 'allow')}
+        return self.fault(resp.status_int, fault['message'], headers)
 
     # Plain WSGI on the way through (no webob request and response per
     # layer: they were a tenth of the API's CPU per request); webob only
@@ -78,8 +98,8 @@ class FaultWrapper(Middleware):
                  start_response: Callable[..., Any]) -> Any:
         problem = undecodable_part(environ)
         if problem is not None:
-            return wsgi.fault_response(
-                None, 400, f'The request {problem} is not valid UTF-8.',
+            return self.fault(
+                400, f'The request {problem} is not valid UTF-8.',
             )(environ, start_response)
         replaced: list[int] = []
 
@@ -103,15 +123,15 @@ class FaultWrapper(Middleware):
             if hasattr(body, 'close'):
                 body.close()
             code = replaced[-1]
-            return wsgi.fault_response(
-                None, code, _ERROR_MESSAGES.get(
+            return self.fault(
+                code, _ERROR_MESSAGES.get(
                     code, webob.exc.status_map.get(code, webob.exc.HTTPError
                                                    ).title),
             )(environ, start_response)
         except Exception as exc:
             req = wsgi.Request(environ)
-            return wsgi.exception_to_response(req, exc)(environ,
-                                                        start_response)
+            return self.exception_response(req, exc)(environ,
+                                                     start_response)
 
 
 def undecodable_part(environ: dict[str, Any]) -> str | None:

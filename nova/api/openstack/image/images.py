@@ -17,6 +17,7 @@ them.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 from urllib import parse
@@ -54,6 +55,8 @@ _IGNORED = ('os_hidden', 'member_status')
 _UPDATABLE = ('name', 'visibility', 'protected', 'min_disk', 'min_ram',
               'disk_format', 'container_format', 'owner')
 _CHUNK = 64 * 1024
+_UUID = re.compile('[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-'
+                   '[0-9a-fA-F]{4}-[0-9a-fA-F]{12}')
 
 
 def _target(image: dict[str, Any]) -> dict[str, Any]:
@@ -291,6 +294,12 @@ class ImagesController:
                 explanation='Request body must be a JSON object.')
         _check_attributes(body)
         validators.validate(schemas.create_schema(), body)
+        # The schema's pattern ends in "$", which lets a trailing newline
+        # through (a 500 from the store).
+        if 'id' in body and not _UUID.fullmatch(body['id']):
+            raise webob.exc.HTTPBadRequest(
+                explanation=f'Invalid image id: {body["id"]!r} is not a '
+                            f'UUID.')
         meta = self._meta(ctx, body)
         enforcer.authorize(ctx, 'add_image', _target(
             {'owner': meta.get('owner', ctx.project_id),

@@ -22,6 +22,7 @@ import webob.exc
 from oslo_log import log as logging
 
 from nova import exception
+from nova.api.openstack import middleware
 from nova.api.openstack.image import images, schemas
 
 LOG = logging.getLogger(__name__)
@@ -80,6 +81,17 @@ def error_response(exc: webob.exc.HTTPException) -> webob.Response:
     resp.text = json.dumps({'message': exc.explanation or exc.title,
                             'code': exc.status, 'title': exc.title})
     return resp
+
+
+class FaultWrapper(middleware.FaultWrapper):
+    """The pipeline's last net, answering in Glance's error body."""
+
+    def fault(self, code: int, message: str,
+              headers: dict[str, str] | None = None) -> Any:
+        error_class = webob.exc.status_map.get(
+            code, webob.exc.HTTPInternalServerError)
+        return error_response(error_class(explanation=message,
+                                          headers=headers or {}))
 
 
 class APIRouterV2:

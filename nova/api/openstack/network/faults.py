@@ -5,10 +5,13 @@ openstacksdk shows and neutronclient maps back to an exception."""
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import webob
+import webob.exc
 
 from nova import exception
+from nova.api.openstack import middleware
 
 JSON_TYPE = 'application/json'
 
@@ -86,3 +89,17 @@ def bad_request(message: str) -> webob.Response:
 
 def not_found(kind: str, message: str) -> webob.Response:
     return response(404, kind, message)
+
+
+class FaultWrapper(middleware.FaultWrapper):
+    """The pipeline's last net, answering in Neutron's error body (the
+    type of an error no Neutron exception stands for is the name of its
+    webob class, as Neutron's)."""
+
+    def fault(self, code: int, message: str,
+              headers: dict[str, str] | None = None) -> Any:
+        error_class = webob.exc.status_map.get(
+            code, webob.exc.HTTPInternalServerError)
+        resp = response(code, error_class.__name__, message)
+        resp.headers.update(headers or {})
+        return resp

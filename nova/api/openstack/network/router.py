@@ -265,7 +265,7 @@ def only_fields(req: webob.Request, item: dict[str, Any]) -> dict[str, Any]:
 def _body(req: webob.Request, schema: dict[str, Any]) -> dict[str, Any]:
     try:
         body = json.loads(req.body or b'null')
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise BadRequest('Malformed request body') from None
     try:
         jsonschema.validate(body, schema)

@@ -101,6 +101,8 @@ ATTACH_SCHEMA = _action_schema('os-attach', {
     'instance_uuid': {'type': 'string', 'format': 'uuid'},
     'mountpoint': {'type': ['string', 'null']},
     'mode': {'enum': ['rw']}}, ['instance_uuid'])
+# os-attach needs its instance_uuid: no null body.
+ATTACH_SCHEMA['properties']['os-attach']['type'] = 'object'
 RESERVE_SCHEMA = _action_schema('os-reserve', {
     'instance_uuid': {'type': ['string', 'null'], 'format': 'uuid'}})
 DETACH_SCHEMA = _action_schema('os-detach', {
