@@ -139,6 +139,9 @@ class TestRemoteConsolesAPI(api_base.APITestCase):
                             'policy.yaml')
         with open(path, 'w') as f:
             f.write('"os_compute_api:os-remote-consoles": "role:admin"\n')
+        # The [oslo_policy] options exist once an enforcer was made: run
+        # alone, no test made one before.
+        enforcer.get_enforcer()
         self.useFixture(config_fixture.Config(CONF)).config(
             group='oslo_policy', policy_file=path)
         enforcer.reset()
