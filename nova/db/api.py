@@ -2688,44 +2688,84 @@ def fixed_ip_update(context: Any, port_id: str,
 # -- networks and subnets (nova.network's local service) ----------------------
 
 
-def network_create(context: Any, values: dict[str, Any]) -> Row:
+def _where_in(query: Any, table: sa.Table,
+              filters: dict[str, Any] | None) -> Any:
+    """``query`` restricted to rows whose columns equal ``filters`` (a
+    list value: any of its items)."""
+    for key, value in (filters or {}).items():
+        column = table.c[key]
+        if isinstance(value, (list, tuple, set, frozenset)):
+            query = query.where(column.in_(list(value)))
+        else:
+            query = query.where(column == value)
+    return query
+
+
+def _create_with_id(context: Any, table: sa.Table,
+                    values: dict[str, Any]) -> Row:
+    """Insert ``values`` into ``table``, with a new UUID ``id`` unless
+    they name one."""
     values = dict(values)
     values.setdefault('id', str(uuidlib.uuid4()))
-    return transaction(
-        lambda connection: _insert(connection, _NETWORKS, values), context)
+    return transaction(lambda connection: _insert(connection, table, values),
+                       context)
+
+
+def _get_by_id(context: Any, table: sa.Table, row_id: str,
+               not_found: Callable[[], Exception]) -> Row:
+    """The row of ``table`` with ``row_id``; raises ``not_found()``."""
+    with reader(context) as session:
+        row = session.execute(sa.select(table).where(
+            table.c.id == row_id)).first()
+    if row is None:
+        raise not_found()
+    return dict(row._mapping)
+
+
+def _get_all_by_filters(context: Any, table: sa.Table,
+                        filters: dict[str, Any] | None) -> list[Row]:
+    """Rows of ``table`` whose columns equal ``filters``, in creation
+    order."""
+    query = _where_in(sa.select(table), table, filters).order_by(
+        table.c.created_at, table.c.id)
+    with reader(context) as session:
+        return _as_dicts(session.execute(query))
+
+
+def _update_by_id(context: Any, table: sa.Table, row_id: str,
+                  values: dict[str, Any],
+                  not_found: Callable[[], Exception]) -> None:
+    """Update the row of ``table`` with ``row_id`` (and its
+    ``updated_at``); raises ``not_found()`` when there is none."""
+    with writer(context) as session:
+        done = session.execute(sa.update(table).where(
+            table.c.id == row_id).values(updated_at=timeutils.utcnow(),
+                                         **values)).rowcount
+    if not done:
+        raise not_found()
+
+
+def network_create(context: Any, values: dict[str, Any]) -> Row:
+    return _create_with_id(context, _NETWORKS, values)
 
 
 def network_get(context: Any, network_id: str) -> Row:
     """:raises NetworkNotFound:"""
-    n = _NETWORKS
-    with reader(context) as session:
-        row = session.execute(sa.select(n).where(
-            n.c.id == network_id)).first()
-    if row is None:
-        raise exception.NetworkNotFound(network_id=network_id)
-    return dict(row._mapping)
+    return _get_by_id(context, _NETWORKS, network_id, lambda:
+                      exception.NetworkNotFound(network_id=network_id))
 
 
 def network_get_all(context: Any,
                     filters: dict[str, Any] | None = None) -> list[Row]:
     """Networks whose columns equal ``filters``, in creation order."""
-    n = _NETWORKS
-    query = _where_in(sa.select(n), n, filters).order_by(n.c.created_at,
-                                                         n.c.id)
-    with reader(context) as session:
-        return _as_dicts(session.execute(query))
+    return _get_all_by_filters(context, _NETWORKS, filters)
 
 
 def network_update(context: Any, network_id: str,
                    values: dict[str, Any]) -> None:
     """:raises NetworkNotFound:"""
-    n = _NETWORKS
-    with writer(context) as session:
-        done = session.execute(sa.update(n).where(
-            n.c.id == network_id).values(updated_at=timeutils.utcnow(),
-                                         **values)).rowcount
-    if not done:
-        raise exception.NetworkNotFound(network_id=network_id)
+    _update_by_id(context, _NETWORKS, network_id, values, lambda:
+                  exception.NetworkNotFound(network_id=network_id))
 
 
 def network_destroy(context: Any, network_id: str) -> None:
@@ -2756,12 +2796,8 @@ def network_destroy(context: Any, network_id: str) -> None:
 
 def subnet_create(context: Any, values: dict[str, Any]) -> Row:
     """:raises NetworkNotFound: the network is gone."""
-    values = dict(values)
-    values.setdefault('id', str(uuidlib.uuid4()))
     try:
-        return transaction(
-            lambda connection: _insert(connection, _SUBNETS, values),
-            context)
+        return _create_with_id(context, _SUBNETS, values)
     except db_exc.DBReferenceError:
         raise exception.NetworkNotFound(
             network_id=values.get('network_id')) from None
@@ -2769,22 +2805,14 @@ def subnet_create(context: Any, values: dict[str, Any]) -> Row:
 
 def subnet_get(context: Any, subnet_id: str) -> Row:
     """:raises SubnetNotFound:"""
-    s = _SUBNETS
-    with reader(context) as session:
-        row = session.execute(sa.select(s).where(s.c.id == subnet_id)).first()
-    if row is None:
-        raise exception.SubnetNotFound(subnet_id=subnet_id)
-    return dict(row._mapping)
+    return _get_by_id(context, _SUBNETS, subnet_id, lambda:
+                      exception.SubnetNotFound(subnet_id=subnet_id))
 
 
 def subnet_get_all(context: Any,
                    filters: dict[str, Any] | None = None) -> list[Row]:
     """Subnets whose columns equal ``filters``, in creation order."""
-    s = _SUBNETS
-    query = _where_in(sa.select(s), s, filters).order_by(s.c.created_at,
-                                                         s.c.id)
-    with reader(context) as session:
-        return _as_dicts(session.execute(query))
+    return _get_all_by_filters(context, _SUBNETS, filters)
 
 
 def subnet_destroy(context: Any, subnet_id: str) -> None:
@@ -2812,19 +2840,6 @@ def subnet_destroy(context: Any, subnet_id: str) -> None:
 
 
 # -- security groups (nova.network's local service) ---------------------------
-
-
-def _where_in(query: Any, table: sa.Table,
-              filters: dict[str, Any] | None) -> Any:
-    """``query`` restricted to rows whose columns equal ``filters`` (a
-    list value: any of its items)."""
-    for key, value in (filters or {}).items():
-        column = table.c[key]
-        if isinstance(value, (list, tuple, set, frozenset)):
-            query = query.where(column.in_(list(value)))
-        else:
-            query = query.where(column == value)
-    return query
 
 
 def security_group_create(context: Any, values: dict[str, Any],
@@ -2859,12 +2874,9 @@ def security_group_create(context: Any, values: dict[str, Any],
 
 def security_group_get(context: Any, group_id: str) -> Row:
     """:raises SecurityGroupNotFound:"""
-    g = _SECGROUPS
-    with reader(context) as session:
-        row = session.execute(sa.select(g).where(g.c.id == group_id)).first()
-    if row is None:
-        raise exception.SecurityGroupNotFound(security_group_id=group_id)
-    return dict(row._mapping)
+    return _get_by_id(context, _SECGROUPS, group_id, lambda:
+                      exception.SecurityGroupNotFound(
+                          security_group_id=group_id))
 
 
 def security_group_get_default(context: Any, project_id: str) -> Row | None:
@@ -2879,22 +2891,14 @@ def security_group_get_all(context: Any,
                            filters: dict[str, Any] | None = None,
                            ) -> list[Row]:
     """Groups whose columns equal ``filters``, in creation order."""
-    g = _SECGROUPS
-    query = _where_in(sa.select(g), g, filters).order_by(g.c.created_at,
-                                                         g.c.id)
-    with reader(context) as session:
-        return _as_dicts(session.execute(query))
+    return _get_all_by_filters(context, _SECGROUPS, filters)
 
 
 def security_group_update(context: Any, group_id: str,
                           values: dict[str, Any]) -> None:
     """:raises SecurityGroupNotFound:"""
-    g = _SECGROUPS
-    with writer(context) as session:
-        done = session.execute(sa.update(g).where(g.c.id == group_id).values(
-            updated_at=timeutils.utcnow(), **values)).rowcount
-    if not done:
-        raise exception.SecurityGroupNotFound(security_group_id=group_id)
+    _update_by_id(context, _SECGROUPS, group_id, values, lambda:
+                  exception.SecurityGroupNotFound(security_group_id=group_id))
 
 
 def security_group_destroy(context: Any, group_id: str) -> None:
@@ -2928,12 +2932,8 @@ def security_group_destroy(context: Any, group_id: str) -> None:
 def security_group_rule_create(context: Any, values: dict[str, Any]) -> Row:
     """:raises SecurityGroupNotFound: the group (or remote group) is gone.
     """
-    values = dict(values)
-    values.setdefault('id', str(uuidlib.uuid4()))
     try:
-        return transaction(
-            lambda connection: _insert(connection, _SECGROUP_RULES, values),
-            context)
+        return _create_with_id(context, _SECGROUP_RULES, values)
     except db_exc.DBReferenceError:
         raise exception.SecurityGroupNotFound(
             security_group_id=values.get('security_group_id')) from None
@@ -2941,23 +2941,15 @@ def security_group_rule_create(context: Any, values: dict[str, Any]) -> Row:
 
 def security_group_rule_get(context: Any, rule_id: str) -> Row:
     """:raises SecurityGroupRuleNotFound:"""
-    r = _SECGROUP_RULES
-    with reader(context) as session:
-        row = session.execute(sa.select(r).where(r.c.id == rule_id)).first()
-    if row is None:
-        raise exception.SecurityGroupRuleNotFound(rule_id=rule_id)
-    return dict(row._mapping)
+    return _get_by_id(context, _SECGROUP_RULES, rule_id, lambda:
+                      exception.SecurityGroupRuleNotFound(rule_id=rule_id))
 
 
 def security_group_rule_get_all(context: Any,
                                 filters: dict[str, Any] | None = None,
                                 ) -> list[Row]:
     """Rules whose columns equal ``filters``, in creation order."""
-    r = _SECGROUP_RULES
-    query = _where_in(sa.select(r), r, filters).order_by(r.c.created_at,
-                                                         r.c.id)
-    with reader(context) as session:
-        return _as_dicts(session.execute(query))
+    return _get_all_by_filters(context, _SECGROUP_RULES, filters)
 
 
 def security_group_rule_destroy(context: Any, rule_id: str) -> None:
