@@ -60,6 +60,7 @@ for list in "$work"/chunk.*; do
     stestr run --concurrency "$concurrency" --load-list "$list" \
         > "$work/log" 2>&1 || status=1
     cat "$work/log"
+    python tools/failure-summary.py | tee -a "$work/failures"
     p=$(sed -n 's/^ - Passed: \([0-9]*\)/\1/p' "$work/log" | tail -1)
     f=$(sed -n 's/^ - Failed: \([0-9]*\)/\1/p' "$work/log" | tail -1)
     passed=$(( passed + ${p:-0} ))
@@ -71,5 +72,13 @@ echo "crash matrix: $total cases; $ran ran from case $offset in" \
      "$(( $(date +%s) - start ))s: $passed passed, $failed failed;" \
      "$left left for the next run (budget ${budget}s)"
 if [ "$status" != 0 ] || [ "$failed" != 0 ]; then
+    if [ -n "${NOVA_TEST_FAILURES_FILE:-}" ]; then
+        if [ -s "$work/failures" ]; then
+            cat "$work/failures" >> "$NOVA_TEST_FAILURES_FILE"
+        else
+            echo "FAIL crash matrix: stestr ended with an error and no" \
+                 "failed test (see its output above)" >> "$NOVA_TEST_FAILURES_FILE"
+        fi
+    fi
     exit 1
 fi

@@ -51,6 +51,16 @@ passed=$(sed -n 's/^ - Passed: \([0-9]*\)/\1/p' "$log" | tail -1)
 failed=$(sed -n 's/^ - Failed: \([0-9]*\)/\1/p' "$log" | tail -1)
 skipped=$(sed -n 's/^ - Skipped: \([0-9]*\)/\1/p' "$log" | tail -1)
 echo "tests: ${passed:-0} passed, ${failed:-0} failed, ${skipped:-0} skipped"
+# The failed tests again, one line each, where a reader of the log's
+# tail finds them; also kept in NOVA_TEST_FAILURES_FILE when it is set
+# (.ci/run prints it again at its very end).
+summary=$(python tools/failure-summary.py)
+if [ -n "$summary" ]; then
+    echo "$summary"
+    if [ -n "${NOVA_TEST_FAILURES_FILE:-}" ]; then
+        echo "$summary" >> "$NOVA_TEST_FAILURES_FILE"
+    fi
+fi
 if [ "${passed:-0}" = 0 ] && [ "$status" = 0 ]; then
     echo "no test ran" >&2
     exit 1
@@ -64,6 +74,9 @@ if [ $# = 0 ] || [ "${NOVA_TEST_CONTRIB:-0}" = 1 ]; then
         else
             cat "$log"
             echo "$pkg: FAILED" >&2
+            if [ -n "${NOVA_TEST_FAILURES_FILE:-}" ]; then
+                echo "FAIL $pkg: its own tests" >> "$NOVA_TEST_FAILURES_FILE"
+            fi
             status=1
         fi
     done
