@@ -39,8 +39,9 @@ import os
 import re
 import threading
 import traceback
+import types
 import uuid as uuidlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from typing import Any, Final, NoReturn, TypeVar, cast
 
 import sqlalchemy as sa
@@ -265,6 +266,30 @@ def _prepare() -> None:
         _prepared = True
 
 
+#: How many of nova's transaction blocks (writer/reader) this thread (or
+#: green thread: nova.cmd monkey-patches before this module is imported)
+#: is inside.  A function called inside one joins its transaction and
+#: must not retry on its own (see retry_on_disconnect).
+_open = threading.local()
+
+
+@contextlib.contextmanager
+def _counted(transaction: contextlib.AbstractContextManager[sa.Connection]
+             ) -> Iterator[sa.Connection]:
+    _open.depth = getattr(_open, 'depth', 0) + 1
+    try:
+        with transaction as connection:
+            yield connection
+    finally:
+        _open.depth -= 1
+
+
+def in_transaction() -> bool:
+    """True inside a ``with writer()`` / ``reader()`` block of this
+    thread: what a DB API function runs there joins that transaction."""
+    return bool(getattr(_open, 'depth', 0))
+
+
 def writer(context: Any = None) -> contextlib.AbstractContextManager[
         sa.Connection]:
     """A writer transaction for ``context`` (joined if one is open).
@@ -274,16 +299,68 @@ def writer(context: Any = None) -> contextlib.AbstractContextManager[
     nothing it would be used for.
     """
     _prepare()
-    return context_manager.writer.connection.using(
-        _Scope() if context is None else context)
+    return _counted(context_manager.writer.connection.using(
+        _Scope() if context is None else context))
 
 
 def reader(context: Any = None) -> contextlib.AbstractContextManager[
         sa.Connection]:
     """A reader transaction for ``context`` (joined if one is open)."""
     _prepare()
-    return context_manager.reader.connection.using(
-        _Scope() if context is None else context)
+    return _counted(context_manager.reader.connection.using(
+        _Scope() if context is None else context))
+
+
+def retry_on_disconnect(function: Callable[..., _T]) -> Callable[..., _T]:
+    """``function``, retried while the database cannot be reached.
+
+    When the database server restarts, or a connection to it is lost,
+    oslo.db raises DBConnectionError.  A service must not lose the
+    write it was making (a flow's state or record: a run whose record
+    cannot be written is left unfinished, see nova.flow.recovery), so
+    the call is made again, with oslo.db's own retry decorator and
+    options: up to ``[database] db_max_retries`` more times (-1: until
+    it works), ``[database] db_retry_interval`` seconds apart, doubling
+    up to ``[database] db_max_retry_interval`` when
+    ``[database] db_inc_retry_interval`` (20 retries over about three
+    minutes by default).  Then the error is raised.
+
+    Only a call that runs a transaction of its own is retried: inside a
+    ``with writer()`` block the call joins the caller's transaction,
+    which is lost with the connection; the caller's own retry (a
+    function of this module) re-runs the whole transaction.
+
+    Retrying is safe for reads and for idempotent writes.  A write whose
+    COMMIT reached the server just before the connection was lost may
+    run twice; a create then fails as a duplicate (the row exists), an
+    update writes the same values again.
+    """
+    @functools.wraps(function)
+    def retried(*args: Any, **kwargs: Any) -> _T:
+        if getattr(_open, 'depth', 0):
+            return function(*args, **kwargs)
+        try:
+            return function(*args, **kwargs)
+        except db_exc.DBConnectionError as error:
+            retries = CONF.database.db_max_retries
+            if retries == 0:
+                raise
+            LOG.warning('Database connection lost in %s (%s); retrying '
+                        '(up to %s times)', getattr(
+                            function, '__qualname__', function),
+                        type(error.inner_exception).__name__,
+                        'unlimited' if retries < 0 else retries)
+        # The first retry at once (a connection lost while the pool held
+        # it: oslo.db has dropped the pool, a new one may work), then
+        # oslo.db's intervals.
+        database = CONF.database
+        return oslo_db_api.wrap_db_retry(
+            max_retries=retries - 1 if retries > 0 else -1,
+            retry_interval=database.db_retry_interval,
+            inc_retry_interval=database.db_inc_retry_interval,
+            max_retry_interval=database.db_max_retry_interval,
+            retry_on_disconnect=True)(function)(*args, **kwargs)
+    return retried
 
 
 #: The name the recorder uses; the same as :func:`writer`.
@@ -3553,3 +3630,25 @@ def console_auth_token_destroy_expired(context: Any) -> int:
     with writer(context) as session:
         return int(session.execute(sa.delete(c).where(
             c.c.expires <= int(timeutils.utcnow_ts()))).rowcount)
+
+
+# -- lost connections, for every function above ---------------------------
+# Every public function of this module runs its own transaction when
+# called outside one: each retries while the database cannot be reached
+# (retry_on_disconnect), and one added here later is covered too.  Not
+# the transaction blocks themselves (a ``with`` body cannot be re-run)
+# nor the functions that do not touch the database.
+_NOT_RETRIED = frozenset((
+    'writer', 'reader', 'writer_connection', 'in_transaction',
+    'get_engine', 'table_of', 'mask_secrets', 'retry_on_disconnect'))
+
+
+def _retry_public_functions(namespace: dict[str, Any]) -> None:
+    for name, value in list(namespace.items()):
+        if (not name.startswith('_') and name not in _NOT_RETRIED
+                and isinstance(value, types.FunctionType)
+                and value.__module__ == __name__):
+            namespace[name] = retry_on_disconnect(value)
+
+
+_retry_public_functions(globals())
