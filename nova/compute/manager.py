@@ -109,6 +109,10 @@ class ComputeManager:
         """What the service runs every so often while it is up."""
         tasks: list[tuple[Any, float]] = [
             (self.clean_expired_console_tokens, 600.0)]
+        interval = CONF.flow.abandoned_run_check_interval
+        if interval and CONF.compute.recover_interrupted_flows:
+            tasks.append((lambda: self.recover_abandoned_runs(
+                nova_context.get_admin_context()), float(interval)))
         window = CONF.resize_confirm_window
         if window:
             tasks.append((lambda: self.poll_unconfirmed_resizes(
@@ -193,6 +197,19 @@ class ComputeManager:
         """Finish or revert every run a crash on this host left behind,
         then the move reverts it missed; how many runs it recovered."""
         return int(self.start_recovery(ctx).wait())
+
+    def recover_abandoned_runs(self, ctx: Any) -> int:
+        """Finish or revert the runs of this host that stopped while the
+        service ran, without ending, because their record could not be
+        written (nova.flow.recovery: abandoned runs), each under its
+        instance's lock; how many.  Nothing while the recovery at start
+        is still going on: it has those runs."""
+        if self._recovery is not None and not self._recovery.done():
+            return 0
+        return len(recovery.recover_abandoned_runs(
+            self.flows, self.recorder, ctx, self.services, host=self.host,
+            namespace='compute', run_context=nova_context.for_run,
+            gone=(exception.InstanceNotFound,), lock=self._locks))
 
     def start_recovery(self, ctx: Any) -> concurrency.Handle:
         """Recover in the background what a crash on this host left

@@ -63,11 +63,16 @@ class ConductorManager:
 
     def periodic_tasks(self) -> list[tuple[Callable[[], Any], float]]:
         """What the service runs every so often while it is up."""
+        tasks: list[tuple[Callable[[], Any], float]] = []
         timeout = CONF.conductor.lost_build_timeout
-        if not timeout:
-            return []
-        return [(lambda: self.fail_lost_builds(
-            nova_context.get_admin_context()), timeout / 2)]
+        if timeout:
+            tasks.append((lambda: self.fail_lost_builds(
+                nova_context.get_admin_context()), timeout / 2))
+        interval = CONF.flow.abandoned_run_check_interval
+        if interval and CONF.conductor.recover_interrupted_flows:
+            tasks.append((lambda: self.recover_abandoned_runs(
+                nova_context.get_admin_context()), float(interval)))
+        return tasks
 
     def fail_lost_builds(self, ctx: Any) -> int:
         """Set to ERROR, with a fault, every server whose create request
@@ -115,6 +120,17 @@ class ConductorManager:
             concurrently=functools.partial(
                 concurrency.map_bounded,
                 workers=CONF.conductor.max_concurrent_recoveries)))
+
+    def recover_abandoned_runs(self, ctx: Any) -> int:
+        """Finish or revert the conductor runs of this host that stopped
+        while the service ran, without ending, because their record
+        could not be written (nova.flow.recovery: abandoned runs); how
+        many.  (The recovery at start ends before this service takes
+        requests, so it never overlaps.)"""
+        return len(recovery.recover_abandoned_runs(
+            self.flows, self.recorder, ctx, self.services, host=self.host,
+            namespace='conductor', run_context=nova_context.for_run,
+            gone=(exception.InstanceNotFound,)))
 
     # -- RPC methods ------------------------------------------------------
 

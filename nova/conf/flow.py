@@ -50,6 +50,21 @@ flow_opts = [
              'seventh of the CPU of a boot); a crash then loses which of '
              'those stages was running. "all" keeps it, for a host whose '
              'crashes are being investigated.'),
+    cfg.IntOpt(
+        'abandoned_run_check_interval',
+        default=60,
+        min=0,
+        help='Seconds between two checks, by nova-compute and '
+             'nova-conductor, for flow runs recorded as running on their '
+             'host that none of their threads runs any more: runs that '
+             'stopped because their record could not be written (the '
+             'database unreachable for longer than the retries of '
+             '[database] db_max_retries). Each is finished or reverted as '
+             'at a restart (the flow\'s interrupted-run policy), once the '
+             'database is back. 0 turns the check off: such runs then wait '
+             'for the next start of the service. Only when the service '
+             'recovers interrupted runs at start ([compute] / [conductor] '
+             'recover_interrupted_flows).'),
 ]
 
 

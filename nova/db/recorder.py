@@ -44,9 +44,14 @@ the last write: which of them had run, and which was running.  ``all``
 keeps that, at the cost of a write per such stage.
 
 Each write is its own transaction, separate from whatever the stage does:
-a record survives the rollback of the stage's own work.  A database error
-while recording propagates (the run then fails): a run whose record
-cannot be written could not be recovered.
+a record survives the rollback of the stage's own work.  A write that
+finds the database unreachable (a server restart, a lost connection) is
+retried for a bounded time (nova.db.api.retry_on_disconnect, oslo.db's
+``[database] db_max_retries``); past that the error propagates and the
+run stops where it is, its record unfinished.  The service then finds it
+among the runs recorded as running on its host that none of its threads
+runs, and recovers it as a restart would
+(nova.flow.recovery.abandoned_runs), once the database is back.
 
 Linking runs to instance actions
 --------------------------------
@@ -447,6 +452,7 @@ class DBRecorder:
         return [RecordedRun.from_row(row) for row in
                 db_api.flow_runs_get_by_instance(ctx, subject, limit)]
 
+    @db_api.retry_on_disconnect
     def find_runs(self, ctx: Any, *, host: str | None = None,
                   flow: str | None = None,
                   statuses: Iterable[str] | None = None,
@@ -579,6 +585,7 @@ class DBRecorder:
             'recovering': run.recovering,
         }
 
+    @db_api.retry_on_disconnect
     def _resume_state(self, run: RunInfo, action_id: int | None,
                       explicit: bool) -> _RunState:
         """Continue the record of an interrupted run (recovery): mark it
@@ -607,6 +614,7 @@ class DBRecorder:
             state.last_stage = event
         return state
 
+    @db_api.retry_on_disconnect
     def _state(self, run: RunInfo) -> _RunState:
         state = self._runs.get(run.run_id)
         if state is None:

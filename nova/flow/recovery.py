@@ -26,6 +26,21 @@ not recovering for minutes.  :func:`interrupted_runs` and
 :func:`recover_runs` are the two halves, for a service that locks the
 subjects first and recovers in the background while it takes new work
 for other subjects (nova-compute).
+
+Abandoned runs, while the service runs
+--------------------------------------
+
+A run can also stop without its process dying: its recorder could not
+write (the database unreachable for longer than oslo.db's retries, see
+nova.db.api.retry_on_disconnect).  Its record says ``running``, and no
+thread runs it (nova.flow.runner.is_running).  A service checks for
+such runs every ``[flow] abandoned_run_check_interval`` seconds
+(:func:`recover_abandoned_runs`) and recovers them with the same policy
+as at start, so a lost record is repaired by the running service, not
+only by a restart.  A run is taken as abandoned only if it is not
+running here both before and after its record is read again under its
+subject's lock: a run that ended meanwhile reads as finished, and one
+running here holds the lock or is seen running.
 """
 
 from __future__ import annotations
@@ -35,6 +50,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from nova.flow import records, runner
 from nova.flow.engine import FlowEngine
 
 LOG = logging.getLogger(__name__)
@@ -124,3 +140,61 @@ def recover_interrupted_runs(
     results = (concurrently(recover, groups) if concurrently is not None
                else [recover(group) for group in groups])
     return [run for result in results for run in result]
+
+
+def abandoned_runs(recorder: Any, ctx: Any, *, host: str,
+                   namespace: str) -> list[list[Any]]:
+    """:func:`interrupted_runs` that no thread of this process runs:
+    candidates, to be confirmed by :func:`still_abandoned`."""
+    groups = []
+    for group in interrupted_runs(recorder, ctx, host=host,
+                                  namespace=namespace):
+        left = [run for run in group if not runner.is_running(run.run_id)]
+        if left:
+            groups.append(left)
+    return groups
+
+
+def still_abandoned(recorder: Any, ctx: Any,
+                    runs: Sequence[Any]) -> list[Any]:
+    """Of ``runs`` (from :func:`abandoned_runs`), those still recorded
+    as running and still not running here, as recorded now.
+
+    Not running here is checked before the record is read again: a run
+    that ended in between has its end written by then, and one that has
+    not ended is running here or was abandoned.
+    """
+    left = []
+    for run in runs:
+        if runner.is_running(run.run_id):
+            continue
+        current = recorder.get_run(ctx, run.run_id)
+        if current.status == records.RUNNING:
+            left.append(current)
+    return left
+
+
+def recover_abandoned_runs(
+        engine: FlowEngine, recorder: Any, ctx: Any, services: Any, *,
+        host: str, namespace: str, run_context: Callable[[Any], Any],
+        gone: tuple[type[Exception], ...] = (),
+        lock: Callable[[Any], contextlib.AbstractContextManager[Any]]
+        | None = None) -> list[Any]:
+    """Finish or revert the runs of ``namespace``'s flows on ``host``
+    that this process abandoned (see the module's docstring), one
+    subject after another; the records of those it recovered."""
+    recovered: list[Any] = []
+    for group in abandoned_runs(recorder, ctx, host=host,
+                                namespace=namespace):
+        with (lock(group[0].subject) if lock is not None
+              else contextlib.nullcontext()):
+            runs = still_abandoned(recorder, ctx, group)
+            if not runs:
+                continue
+            LOG.warning('%d run(s) of %s on %s stopped without ending '
+                        '(their record could not be written); recovering '
+                        'them', len(runs), runs[0].subject, host)
+            recovered.extend(recover_runs(
+                engine, recorder, services, runs, run_context=run_context,
+                gone=gone))
+    return recovered

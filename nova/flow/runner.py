@@ -19,6 +19,11 @@ Semantics, in one place:
 * Only ``Exception`` triggers reverts.  ``BaseException`` (process exit,
   interrupt) leaves the run unfinished in the record for recovery at
   restart, which is the same path a SIGKILL takes.
+* A recorder that raises (its database unreachable for longer than its
+  retries) stops the run where it is, unfinished in the record; while
+  the process lives, :func:`is_running` tells that no thread runs it any
+  more, and the service recovers it (nova.flow.recovery.abandoned_runs)
+  as a restart would.
 * Recovery of an interrupted run (:meth:`Runner.recover`) applies the
   flow's policy: a ``resume`` flow, or a ``revert`` flow whose point of no
   return is recorded as completed, runs again from the stage after the
@@ -81,6 +86,19 @@ class _RunIds:
 
 
 new_run_id = _RunIds()
+
+
+#: The runs this process is running now, by run ID: registered before a
+#: run's record is first written and removed after its last write, so a
+#: run recorded as running on this host that is not here was abandoned:
+#: its process died, or its record could not be written (see
+#: nova.flow.recovery.abandoned_runs).
+_running: set[str] = set()
+
+
+def is_running(run_id: str) -> bool:
+    """True while a thread of this process runs (or recovers) the run."""
+    return run_id in _running
 
 
 class _Run:
@@ -253,6 +271,14 @@ class Runner:
             _now(), recovering)
 
     def _run(self, run: _Run, recovered: str | None = None) -> Any:
+        run_id = run.info.run_id
+        _running.add(run_id)
+        try:
+            return self._run_recorded(run, recovered)
+        finally:
+            _running.discard(run_id)
+
+    def _run_recorded(self, run: _Run, recovered: str | None) -> Any:
         run.recorder.run_started(run.info)
         if recovered is not None:
             LOG.warning('Run %s: %s', run.info.run_id, recovered)

@@ -10,9 +10,12 @@ runs of nova-compute recorded under the same host name (nova-all).
 from __future__ import annotations
 
 import dataclasses
+import threading
 from typing import Any
+from unittest import mock
 
 from oslo_config import fixture as config_fixture
+from oslo_db import exception as db_exc
 
 import nova.conf
 from nova import context
@@ -155,3 +158,83 @@ class TestConductorRecovery(base.DBTestCase):
                          (ctx.request_id, ctx.user_id, ctx.project_id,
                           ctx.is_admin))
         self.assertEqual(uuid, run.subject)
+
+
+class TestAbandonedRunRecovery(base.DBTestCase):
+    """A run that stopped while the service runs, its record unfinished
+    (the database unreachable past the retries), is recovered by the
+    running service's periodic check, not only by a restart."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.useFixture(rpc_fixture.RPCFixture())
+        self.config = self.useFixture(config_fixture.Config(CONF))
+        LOADED.clear()
+        self.manager = TestConductorRecovery.manager(self)  # type: ignore
+
+    def abandon(self, flow: str) -> str:
+        """A run of ``flow`` whose end could not be recorded; the
+        instance's UUID."""
+        instance = db.instance_create(self.ctx, {'display_name': flow})
+        db.action_start(self.ctx, instance['uuid'], 'delete')
+        lost = db_exc.DBConnectionError(ConnectionRefusedError('down'))
+        with mock.patch.object(db_recorder.DBRecorder, 'run_finished',
+                               side_effect=lost):
+            self.assertRaises(db_exc.DBConnectionError,
+                              self.manager.flows.run, flow, self.ctx,
+                              DemoState(self.manager.services, instance))
+        return instance['uuid']
+
+    def status(self, uuid: str) -> str:
+        (run,) = db.flow_runs_get_by_instance(self.admin, uuid)
+        return run['status']
+
+    def test_abandoned_runs_are_recovered_by_policy(self):
+        resumed = self.abandon('conductor.test_resume')
+        reverted = self.abandon('conductor.test_revert')
+        self.assertEqual('running', self.status(resumed))
+
+        self.assertEqual(2, self.manager.recover_abandoned_runs(self.admin))
+
+        self.assertEqual('success', self.status(resumed))
+        self.assertEqual('reverted', self.status(reverted))
+        self.assertEqual(['c', 'b', 'a'], LOADED[reverted].reverted)
+        self.assertEqual([], db_recorder.DBRecorder().unfinished_runs(
+            self.admin, HOST))
+        # Nothing left for the next check.
+        self.assertEqual(0, self.manager.recover_abandoned_runs(self.admin))
+
+    def test_a_run_going_on_in_this_process_is_left_alone(self):
+        instance = db.instance_create(self.ctx, {'display_name': 'busy'})
+        inside, release = threading.Event(), threading.Event()
+
+        class Waiting(list):
+            """Stage b waits here (in the stage) until released."""
+
+            def append(self, stage: str) -> None:
+                if stage == 'b':
+                    inside.set()
+                    release.wait(30)
+                super().append(stage)
+
+        state = DemoState(self.manager.services, instance, ran=Waiting())
+        thread = threading.Thread(target=self.manager.flows.run, args=(
+            'conductor.test_resume', self.ctx, state))
+        thread.start()
+        self.addCleanup(thread.join, 30)
+        self.addCleanup(release.set)
+        self.assertTrue(inside.wait(30))
+
+        self.assertEqual(0, self.manager.recover_abandoned_runs(self.admin))
+        self.assertNotIn(instance['uuid'], LOADED)
+        self.assertEqual('running', self.status(instance['uuid']))
+        release.set()
+        thread.join(30)
+        self.assertEqual('success', self.status(instance['uuid']))
+        self.assertEqual(['a', 'b', 'c'], list(state.ran))
+
+    def test_the_check_is_a_periodic_task_unless_turned_off(self):
+        self.config.config(lost_build_timeout=0, group='conductor')
+        self.assertEqual(1, len(self.manager.periodic_tasks()))
+        self.config.config(abandoned_run_check_interval=0, group='flow')
+        self.assertEqual([], self.manager.periodic_tasks())
