@@ -50,8 +50,9 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from nova.flow import records, runner
+from nova.flow import records
 from nova.flow.engine import FlowEngine
+from nova.flow.runner import is_running
 
 LOG = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ def interrupted_runs(recorder: Any, ctx: Any, *, host: str,
 
 def recover_runs(engine: FlowEngine, recorder: Any, services: Any,
                  runs: Sequence[Any], *, run_context: Callable[[Any], Any],
-                 gone: tuple[type[Exception], ...] = ()) -> list[Any]:
+                 gone: tuple[type[Exception], ...] = (),
+                 occasion: str = 'on restart') -> list[Any]:
     """Finish or revert ``runs`` (one subject's), one after another; the
     records of those it recovered (not the orphans it closed).
 
@@ -81,6 +83,8 @@ def recover_runs(engine: FlowEngine, recorder: Any, services: Any,
     :param run_context: the context a recovered run continues under,
         from the run's record (its user, project and request ID, so the
         record and the instance action stay linked).
+    :param occasion: when, for the messages recorded with each run
+        ("reverted on restart").
     """
     recovered = []
     for run in runs:
@@ -103,7 +107,7 @@ def recover_runs(engine: FlowEngine, recorder: Any, services: Any,
                     run.started_stage_ids[-1:] or '(none)',
                     flow.on_interrupt)
         runner.recover(run_ctx, state, run.run_id, run.started_stage_ids,
-                       run.completed_stage_ids)
+                       run.completed_stage_ids, occasion=occasion)
         recovered.append(run)
     return recovered
 
@@ -149,7 +153,7 @@ def abandoned_runs(recorder: Any, ctx: Any, *, host: str,
     groups = []
     for group in interrupted_runs(recorder, ctx, host=host,
                                   namespace=namespace):
-        left = [run for run in group if not runner.is_running(run.run_id)]
+        left = [run for run in group if not is_running(run.run_id)]
         if left:
             groups.append(left)
     return groups
@@ -166,7 +170,7 @@ def still_abandoned(recorder: Any, ctx: Any,
     """
     left = []
     for run in runs:
-        if runner.is_running(run.run_id):
+        if is_running(run.run_id):
             continue
         current = recorder.get_run(ctx, run.run_id)
         if current.status == records.RUNNING:
@@ -196,5 +200,6 @@ def recover_abandoned_runs(
                         'them', len(runs), runs[0].subject, host)
             recovered.extend(recover_runs(
                 engine, recorder, services, runs, run_context=run_context,
-                gone=gone))
+                gone=gone, occasion='by the running service (its record '
+                                    'could not be written)'))
     return recovered

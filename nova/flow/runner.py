@@ -155,7 +155,8 @@ class Runner:
 
     def recover(self, ctx: Any, state: Any, run_id: str,
                 started: Iterable[str], completed: Iterable[str],
-                recorder: Recorder | None = None) -> str:
+                recorder: Recorder | None = None, *,
+                occasion: str = 'on restart') -> str:
         """Finish or undo an interrupted run by the flow's policy (see the
         module docstring); returns ``'resume'`` or ``'revert'``.  A
         resumed run that fails again is handled as any failing run (and
@@ -171,12 +172,13 @@ class Runner:
                 ponr and f'{self.flow.name}.{ponr}' in completed):
             try:
                 self.resume(ctx, state, run_id, completed, recorder,
-                            started=started)
+                            started=started, occasion=occasion)
             except Exception:
                 LOG.exception('Resumed run %s of %s failed', run_id,
                               self.flow.name)
             return 'resume'
-        self.revert_interrupted(ctx, state, run_id, started, recorder)
+        self.revert_interrupted(ctx, state, run_id, started, recorder,
+                                occasion=occasion)
         return 'revert'
 
     def _first_checked_after(self, recorded: list[str]) -> Leaf | None:
@@ -196,8 +198,10 @@ class Runner:
     def resume(self, ctx: Any, state: Any, run_id: str,
                completed: Iterable[str],
                recorder: Recorder | None = None, *,
-               started: Iterable[str] = ()) -> Any:
-        """Continue an interrupted run after its last completed stage."""
+               started: Iterable[str] = (),
+               occasion: str = 'on restart') -> Any:
+        """Continue an interrupted run after its last completed stage
+        (``occasion``: when, for the record's message)."""
         info = self._info(ctx, state, run_id, recovering=True)
         done = self._done_through(self.plan.current_ids(completed))
         # Idempotent stages run again: they rebuild what later stages
@@ -215,7 +219,7 @@ class Runner:
         message = (
             f'{self.flow.name} was interrupted '
             + (f'in stage {cut}' if cut else 'between stages')
-            + '; resumed on restart '
+            + f'; resumed {occasion} '
             + (f'after stage {last_done}' if last_done
                else 'from its first stage'))
         return self._run(run, recovered=message)
@@ -233,9 +237,11 @@ class Runner:
 
     def revert_interrupted(self, ctx: Any, state: Any, run_id: str,
                            started: Iterable[str],
-                           recorder: Recorder | None = None) -> Failure:
+                           recorder: Recorder | None = None, *,
+                           occasion: str = 'on restart') -> Failure:
         """Revert the started stages of an interrupted run, newest first,
-        then run the failure handlers.  Returns the failure it recorded."""
+        then run the failure handlers.  Returns the failure it recorded
+        (``occasion``: when, for its message)."""
         info = self._info(ctx, state, run_id, recovering=True)
         run = _Run(info, ctx, state, recorder or self.recorder, None)
         started = self.plan.current_ids(started)
@@ -244,8 +250,8 @@ class Runner:
         # a revert (then it ran at or after that stage).
         failure = Failure(records.Interrupted(
             f'{self.flow.name} was interrupted; last stage recorded as '
-            f'started: {started[-1] if started else "(none)"}; reverted on '
-            f'restart'), started[-1] if started else None)
+            f'started: {started[-1] if started else "(none)"}; reverted '
+            f'{occasion}'), started[-1] if started else None)
         run.failure = failure
         run.recorder.run_started(info)
         run.recorder.run_recovered(info, str(failure.exc))

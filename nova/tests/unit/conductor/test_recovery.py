@@ -201,6 +201,9 @@ class TestAbandonedRunRecovery(base.DBTestCase):
         self.assertEqual(['c', 'b', 'a'], LOADED[reverted].reverted)
         self.assertEqual([], db_recorder.DBRecorder().unfinished_runs(
             self.admin, HOST))
+        (run,) = db.flow_runs_get_by_instance(self.admin, reverted)
+        self.assertIn('reverted by the running service (its record could '
+                      'not be written)', run['message'])
         # Nothing left for the next check.
         self.assertEqual(0, self.manager.recover_abandoned_runs(self.admin))
 
