@@ -12,6 +12,7 @@ import testscenarios
 from nova import exception
 from nova.compute import power_state, vm_states
 from nova.image import api as image_api
+from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional.compute import action_helpers as helpers
 
 load_tests = testscenarios.load_tests_apply_scenarios
@@ -34,7 +35,15 @@ class _ShelveHelpers(helpers.ActionTestCase):
             return None
 
     def shelve(self, uuid):
+        """Shelve, and wait until the offload run has ended: the server
+        is SHELVED_OFFLOADED one stage before the run's end is
+        recorded (and the shelve action ends before the offload it
+        casts)."""
+        offloads = len(self.ended_runs(uuid, OFFLOAD))
         self.act('shelve', uuid)
+        func_fixtures.wait_for(
+            lambda: len(self.ended_runs(uuid, OFFLOAD)) > offloads,
+            what=f'the offload of {uuid} to end')
         return self.wait_for(uuid, vm_states.SHELVED_OFFLOADED)
 
     def assert_offloaded(self, uuid, server):
