@@ -296,11 +296,23 @@ def _import_futurist() -> None:
 
 def _new_executor(max_workers: int) -> Any:
     """A futurist executor for this process's mode: green threads when
-    it is patched, native (daemon) threads otherwise."""
+    it is patched, native (daemon) threads otherwise.
+
+    Native threads: futurist's DynamicThreadPoolExecutor, which keeps
+    about as many threads as the work needs.  futurist's plain
+    ThreadPoolExecutor starts a thread at every submission until it has
+    ``max_workers``, and keeps them: a long-lived process (a service,
+    a test worker) that spawns now and then ends with ``max_workers``
+    idle threads, each waking every second to look for work (1,000 in
+    the spawn executor: a test worker was seen with 1,000 such threads
+    and a load average over 100).
+    """
     _import_futurist()
     import futurist
     if _green:
         return futurist.GreenThreadPoolExecutor(max_workers=max_workers)
+    if max_workers > 1:
+        return futurist.DynamicThreadPoolExecutor(max_workers=max_workers)
     return futurist.ThreadPoolExecutor(max_workers=max_workers)
 
 

@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 from unittest import mock
 
 import fixtures
@@ -21,6 +22,11 @@ from nova import concurrency, test
 from nova.tests.fixtures import concurrency as concurrency_fixture
 
 TIMEOUT = 30
+
+
+def futurist_dynamic() -> type:
+    import futurist
+    return futurist.DynamicThreadPoolExecutor
 
 
 class TestPrimitives(test.TestCase):
@@ -73,6 +79,16 @@ class TestPrimitives(test.TestCase):
         self.assertIsInstance(concurrency._default_executor(),
                               futurist.ThreadPoolExecutor)
         self.assertEqual(1, handle.wait(TIMEOUT))
+
+    def test_idle_threads_do_not_pile_up(self):
+        # futurist's plain ThreadPoolExecutor started a thread at every
+        # submission up to max_workers (1,000) and kept them all.
+        self.assertIsInstance(concurrency._default_executor(),
+                              futurist_dynamic())
+        before = threading.active_count()
+        for _ in range(300):
+            concurrency.spawn(lambda: None).wait(TIMEOUT)
+        self.assertLess(threading.active_count() - before, 10)
 
     def test_spawned_functions_run_concurrently(self):
         a, b = concurrency.Event(), concurrency.Event()
