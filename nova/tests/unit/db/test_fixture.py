@@ -28,7 +28,7 @@ class UnreachableServerTestCase(test.TestCase):
             {'mysql': 'mysql+pymysql://root@127.0.0.1:1/',
              'postgresql': 'postgresql+psycopg2://postgres@127.0.0.1:1/x'}))
         self.useFixture(fixtures.MonkeyPatch(
-            'nova.tests.fixtures.database._ServerDatabases._by_backend', {}))
+            'nova.tests.fixtures.database._ServerDatabases._by_url', {}))
 
     def test_skips_by_default(self):
         self.useFixture(fixtures.EnvironmentVariable(services.REQUIRE_ENV))
@@ -36,6 +36,16 @@ class UnreachableServerTestCase(test.TestCase):
             fixture = database.Database(backend)
             error = self.assertRaises(unittest.SkipTest, fixture.setUp)
             self.assertIn('not reachable', str(error))
+
+    def test_a_server_of_its_own(self):
+        self.useFixture(fixtures.EnvironmentVariable(services.REQUIRE_ENV))
+        fixture = database.Database(
+            'postgresql',
+            server_url='postgresql+psycopg2://postgres@127.0.0.1:2/x')
+        error = self.assertRaises(unittest.SkipTest, fixture.setUp)
+        self.assertIn('127.0.0.1:2/x', str(error))
+        self.assertRaises(ValueError, database.Database, 'sqlite',
+                          server_url='sqlite://')
 
     def test_fails_when_services_are_required(self):
         self.useFixture(fixtures.EnvironmentVariable(services.REQUIRE_ENV,
