@@ -131,11 +131,15 @@ class ProcessCloud(func_fixtures.CloudHelpers, fixtures.Fixture):
                  conductor_in_process: bool = True,
                  concurrency: str = 'eventlet',
                  options: dict[str, dict[str, str]] | None = None,
-                 transport_url: str | None = None) -> None:
+                 transport_url: str | None = None,
+                 server_url: str | None = None) -> None:
         super().__init__()
         #: A broker of the test's own (rabbit.PrivateNode.url) instead of
         #: a virtual host of the machine's.
         self.given_transport_url = transport_url
+        #: A database server of the test's own (dbserver.PrivateMariaDB
+        #: .url ...) instead of the machine's.
+        self.server_url = server_url
         #: More options for every service's configuration file, by group.
         self.options = options or {}
         self.test = test
@@ -155,7 +159,8 @@ class ProcessCloud(func_fixtures.CloudHelpers, fixtures.Fixture):
         self.state_path = self.dir
         self.transport_url = (self.given_transport_url or
                               self._make_vhost())
-        self.db_fixture = self.useFixture(database.Database(self.backend))
+        self.db_fixture = self.useFixture(database.Database(
+            self.backend, server_url=self.server_url))
         rpc.register_opts(CONF)
         config = self.useFixture(config_fixture.Config(CONF))
         config.config(state_path=self.dir, host='api-test',
