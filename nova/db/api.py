@@ -341,15 +341,16 @@ def retry_on_disconnect(function: Callable[..., _T]) -> Callable[..., _T]:
             return function(*args, **kwargs)
         try:
             return function(*args, **kwargs)
-        except db_exc.DBConnectionError as error:
+        except Exception as error:
+            if not connection_lost(error):
+                raise
             retries = CONF.database.db_max_retries
             if retries == 0:
                 raise
             LOG.warning('Database connection lost in %s (%s); retrying '
                         '(up to %s times)', getattr(
                             function, '__qualname__', function),
-                        type(error.inner_exception).__name__,
-                        'unlimited' if retries < 0 else retries)
+                        error, 'unlimited' if retries < 0 else retries)
         # The first retry at once (a connection lost while the pool held
         # it: oslo.db has dropped the pool, a new one may work), then
         # oslo.db's intervals.
@@ -359,8 +360,28 @@ def retry_on_disconnect(function: Callable[..., _T]) -> Callable[..., _T]:
             retry_interval=database.db_retry_interval,
             inc_retry_interval=database.db_inc_retry_interval,
             max_retry_interval=database.db_max_retry_interval,
-            retry_on_disconnect=True)(function)(*args, **kwargs)
+            retry_on_disconnect=True,
+            exception_checker=connection_lost)(function)(*args, **kwargs)
     return retried
+
+
+def connection_lost(error: BaseException) -> bool:
+    """True when ``error`` says the database could not be reached.
+
+    oslo.db raises DBConnectionError for what it recognises.  An error
+    raised while the pool opens a new connection can reach nova as
+    SQLAlchemy's own OperationalError, when oslo.db's filters do not
+    know the driver's message (psycopg2 under eventlet says only
+    "Connection refused"): an OperationalError that oslo.db left as it
+    was is a failure to connect, or one SQLAlchemy marked as a lost
+    connection.
+    """
+    if isinstance(error, db_exc.DBConnectionError):
+        return True
+    if isinstance(error, sa.exc.DBAPIError):
+        return (isinstance(error, sa.exc.OperationalError)
+                or error.connection_invalidated)
+    return False
 
 
 #: The name the recorder uses; the same as :func:`writer`.
@@ -3640,7 +3661,8 @@ def console_auth_token_destroy_expired(context: Any) -> int:
 # nor the functions that do not touch the database.
 _NOT_RETRIED = frozenset((
     'writer', 'reader', 'writer_connection', 'in_transaction',
-    'get_engine', 'table_of', 'mask_secrets', 'retry_on_disconnect'))
+    'get_engine', 'table_of', 'mask_secrets', 'retry_on_disconnect',
+    'connection_lost'))
 
 
 def _retry_public_functions(namespace: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from oslo_config import fixture as config_fixture
 from oslo_db import exception as db_exc
 
@@ -111,3 +112,35 @@ class TestRetryOnDisconnect(base.DBTestCase):
                                {'display_name': 'b'})
         self.assertEqual('b', db.instance_get_by_uuid(
             self.ctx, instance['uuid'])['display_name'])
+
+
+class TestConnectionLost(base.DBTestCase):
+
+    def test_what_counts_as_a_lost_connection(self):
+        refused = ConnectionRefusedError('Connection refused')
+        self.assertTrue(db.connection_lost(
+            db_exc.DBConnectionError(refused)))
+        # psycopg2's "Connection refused" on connect, which oslo.db's
+        # filters leave as SQLAlchemy raised it.
+        self.assertTrue(db.connection_lost(sa.exc.OperationalError(
+            'connect', {}, refused)))
+        self.assertTrue(db.connection_lost(sa.exc.DBAPIError(
+            'SELECT 1', {}, refused, connection_invalidated=True)))
+        self.assertFalse(db.connection_lost(sa.exc.DBAPIError(
+            'SELECT 1', {}, ValueError('bad'))))
+        self.assertFalse(db.connection_lost(db_exc.DBDuplicateEntry()))
+        self.assertFalse(db.connection_lost(ValueError('not the database')))
+
+    def test_an_untranslated_connect_error_is_retried(self):
+        self.useFixture(config_fixture.Config(CONF)).config(
+            db_retry_interval=0, db_max_retry_interval=0, group='database')
+        calls = []
+
+        def connect() -> str:
+            calls.append(1)
+            if len(calls) < 3:
+                raise sa.exc.OperationalError(
+                    'connect', {}, ConnectionRefusedError('refused'))
+            return 'connected'
+        self.assertEqual('connected', db.retry_on_disconnect(connect)())
+        self.assertEqual(3, len(calls))
