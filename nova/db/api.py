@@ -1307,20 +1307,25 @@ def action_finish(context: Any, instance_uuid: str,
 
 def create_requests_lost(context: Any, older_than: datetime.datetime,
                          limit: int = 100) -> list[Row]:
-    """Create requests no service took: the ``create`` action is
-    unfinished, started before ``older_than``, no flow run is linked to
-    it (the compute's build run links itself when it starts), and its
-    instance still waits to be scheduled (BUILDING, ``scheduling``, no
-    host).  Rows: the action's ``id``, ``instance_uuid``, ``request_id``,
-    ``user_id``, ``project_id``; oldest first.
+    """Create requests no service took: the ``create`` action started
+    before ``older_than`` (finished or not: a recovered conductor run
+    may have finished it), no run linked to it is
+    going on (the conductor's run and the compute's build run link
+    themselves to it), and its instance still waits to be scheduled
+    (BUILDING, ``scheduling``, no host).  So a request is lost whether
+    no conductor took it, or the conductor cast it to a host that lost
+    it (the cast came while the host could not reach the database:
+    before its run was recorded, or its run ended without its state
+    written).  Rows: the action's ``id``, ``instance_uuid``,
+    ``request_id``, ``user_id``, ``project_id``; oldest first.
     """
     a, i, r = _ACTIONS, _INSTANCES, _RUNS
     query = sa.select(a.c.id, a.c.instance_uuid, a.c.request_id,
                       a.c.user_id, a.c.project_id).join(
         i, i.c.uuid == a.c.instance_uuid).where(
-        a.c.action == 'create', a.c.finish_time.is_(None),
-        a.c.start_time < older_than,
-        ~sa.exists().where(r.c.action_id == a.c.id),
+        a.c.action == 'create', a.c.start_time < older_than,
+        ~sa.exists().where(r.c.action_id == a.c.id,
+                           r.c.status == 'running'),
         i.c.deleted == 0, i.c.vm_state == 'building',
         i.c.task_state == 'scheduling', i.c.host.is_(None),
     ).order_by(a.c.start_time).limit(limit)
