@@ -16,11 +16,12 @@ one state update to bring this host in line.
 from __future__ import annotations
 
 import contextlib
+import datetime
 from typing import Any
 
 import oslo_messaging as messaging
 from oslo_log import log as logging
-from oslo_utils import units
+from oslo_utils import timeutils, units
 
 import nova.conf
 from nova import concurrency, exception
@@ -111,7 +112,7 @@ class ComputeManager:
             (self.clean_expired_console_tokens, 600.0)]
         interval = CONF.flow.abandoned_run_check_interval
         if interval and CONF.compute.recover_interrupted_flows:
-            tasks.append((lambda: self.recover_abandoned_runs(
+            tasks.append((lambda: self.recover_abandoned_work(
                 nova_context.get_admin_context()), float(interval)))
         window = CONF.resize_confirm_window
         if window:
@@ -210,6 +211,44 @@ class ComputeManager:
             self.flows, self.recorder, ctx, self.services, host=self.host,
             namespace='compute', run_context=nova_context.for_run,
             gone=(exception.InstanceNotFound,), lock=self._locks))
+
+    def recover_abandoned_work(self, ctx: Any) -> int:
+        """:meth:`recover_abandoned_runs`, then
+        :meth:`finish_lost_deletes`; how many runs and deletes."""
+        return (self.recover_abandoned_runs(ctx) +
+                self.finish_lost_deletes(ctx))
+
+    def finish_lost_deletes(self, ctx: Any) -> int:
+        """Finish the deletes this host was asked for and lost; how many.
+
+        A delete whose cast came while the database could not be
+        reached (past the retries) failed before its run was recorded,
+        so no recovery knows of it: its instance stays in task_state
+        ``deleting`` for good.  Upstream's nova-compute finishes such
+        deletes when it starts (``_init_instance``); this one also does
+        it while it runs, for the instances of this host left
+        ``deleting`` for longer than ``[flow]
+        abandoned_run_check_interval``, under the instance's lock (a
+        delete going on here holds it: once it is taken, the instance
+        is gone or the delete was lost).  A delete cast that comes later
+        finds the instance deleted and does nothing.
+        """
+        if self._recovery is not None and not self._recovery.done():
+            return 0
+        cutoff = timeutils.utcnow() - datetime.timedelta(
+            seconds=CONF.flow.abandoned_run_check_interval)
+        done = 0
+        for instance in self.db.instance_get_all_by_filters(
+                ctx, {'host': self.host,
+                      'task_state': task_states.DELETING}):
+            changed = instance.get('updated_at') or instance['created_at']
+            if changed > cutoff:
+                continue
+            with self._locks(instance['uuid']):
+                if self._finish_requested_delete(ctx, instance['uuid'],
+                                                 older_than=cutoff):
+                    done += 1
+        return done
 
     def start_recovery(self, ctx: Any) -> concurrency.Handle:
         """Recover in the background what a crash on this host left
@@ -324,17 +363,24 @@ class ComputeManager:
                 done += 1
         return done
 
-    def _finish_requested_delete(self, ctx: Any, uuid: str) -> None:
+    def _finish_requested_delete(
+            self, ctx: Any, uuid: str,
+            older_than: datetime.datetime | None = None) -> bool:
         """Run the delete of an instance left in task_state ``deleting``
-        by a recovered run, linked to the delete's own action (the
-        caller holds the instance's lock)."""
+        (by a recovered run, or a lost cast: not changed since
+        ``older_than``), linked to the delete's own action (the caller
+        holds the instance's lock); True if it ran."""
         try:
             instance = self.db.instance_get_by_uuid(ctx, uuid)
         except exception.InstanceNotFound:
-            return
+            return False
         if instance.get('task_state') != task_states.DELETING or \
                 instance.get('host') not in (self.host, None):
-            return
+            return False
+        if older_than is not None and (
+                instance.get('updated_at') or instance['created_at']
+        ) > older_than:
+            return False
         actions = [a for a in self.db.actions_get(ctx, uuid)
                    if a['action'] == 'delete' and a['finish_time'] is None]
         delete_ctx = nova_context.RequestContext(
@@ -342,10 +388,12 @@ class ComputeManager:
             project_id=instance.get('project_id'),
             request_id=actions[0]['request_id'] if actions else None,
             is_admin=True, overwrite=False)
-        LOG.warning('Instance %s was being deleted when its run was cut; '
-                    'finishing the delete', uuid)
+        LOG.warning('Instance %s was left in task_state deleting (its run '
+                    'was cut, or its delete lost); finishing the delete',
+                    uuid)
         # The caller holds the instance's lock.
         self._terminate(delete_ctx, instance, lock=False)
+        return True
 
     # -- RPC methods ------------------------------------------------------
 
