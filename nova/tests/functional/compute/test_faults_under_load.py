@@ -14,14 +14,22 @@ conductor or nova-api had taken but not passed on is found by
 ``[conductor] lost_build_timeout``): the number of servers left in
 BUILD or with a task is reported and must be 0, and no flow run is left
 unfinished.
+
+The database is down for OUTAGE_SECONDS.  With oslo.db's default
+retries (nova.db.api.retry_on_disconnect) the services wait it out and
+every server ends ACTIVE; with none (TestMariaDBDownPastTheRetries) the
+runs the outage cut are finished or reverted by the running services
+(nova.flow.recovery.recover_abandoned_runs), the deletes they lost
+finished and the builds they lost failed with a fault, all without a
+restart.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -41,12 +49,17 @@ SERVERS_PER_WAVE = 6
 class _UnderLoad(test.TestCase):
 
     def start_cloud(self, transport_url=None, backend='mysql',
-                    server_url=None):
+                    server_url=None, options=None):
+        """nova-conductor and two nova-compute processes; ``options``
+        (by group) on top of the test's own for every service."""
+        merged = {'conductor': {
+            'lost_build_timeout': str(LOST_BUILD_TIMEOUT)}}
+        for group, values in (options or {}).items():
+            merged.setdefault(group, {}).update(values)
         self.cloud = self.useFixture(multiprocess.ProcessCloud(
             self, backend, conductor_in_process=False,
             transport_url=transport_url, server_url=server_url,
-            options={'conductor': {
-                'lost_build_timeout': str(LOST_BUILD_TIMEOUT)}}))
+            options=merged))
         self.conductor = self.cloud.start('nova-conductor', 'conductor1')
         for host in ('compute1', 'compute2'):
             self.cloud.start('nova-compute', host)
@@ -95,8 +108,10 @@ class _UnderLoad(test.TestCase):
                 lambda: not self.stuck(), LOST_BUILD_TIMEOUT * 4 + 60,
                 'every server to leave BUILD')
         finally:
-            stuck = [(s['uuid'], s['vm_state'], s['task_state'])
-                     for s in self.stuck()]
+            stuck = [(s['uuid'], s['vm_state'], s['task_state'], [
+                (r['flow'], r['status'], r['current_stage'])
+                for r in self.cloud.db.flow_runs_get_by_instance(
+                    self.cloud.ctx, s['uuid'])]) for s in self.stuck()]
             self.addDetail('stuck', testtools.content.text_content(
                 f'{len(stuck)} of {len(self.uuids)} servers stuck: '
                 f'{stuck}'))
@@ -228,10 +243,9 @@ class TestApiKilledUnderLoad(_UnderLoad):
         self.assert_settled()
 
 
-#: The database restart tests fail until servers no longer stay in
-#: BUILD after a restart of the database server: they run only when
-#: asked for.
-RESTART_DATABASES = os.environ.get('NOVA_TEST_RESTART_DATABASES') == '1'
+#: How long the database server stays down: as in the split deployment
+#: where servers were first seen stuck (MariaDB down for 5 s).
+OUTAGE_SECONDS = 5.0
 
 
 class _DatabaseRestartUnderLoad:
@@ -251,12 +265,8 @@ class _DatabaseRestartUnderLoad:
     private_server: type[dbserver.PrivateMariaDB] | \
         type[dbserver.PrivatePostgreSQL]
 
-    def setUp(self):
-        super().setUp()
-        if not RESTART_DATABASES:
-            self.skipTest('fails until the fix for servers left in BUILD '
-                          'after a database restart lands: set '
-                          'NOVA_TEST_RESTART_DATABASES=1 to run it')
+    #: Options of every service (by group).
+    service_options: dict[str, dict[str, str]] = {}
 
     def stop_server(self):
         self.server.stop()
@@ -283,7 +293,8 @@ class _DatabaseRestartUnderLoad:
 
     def test_nothing_stuck(self):
         self.server = self.useFixture(self.private_server(self))
-        self.start_cloud(backend=self.backend, server_url=self.server.url)
+        self.start_cloud(backend=self.backend, server_url=self.server.url,
+                         options=self.service_options)
         self.refused = []
         # Servers to delete while the database restarts.
         first = self.create_wave()
@@ -304,6 +315,8 @@ class _DatabaseRestartUnderLoad:
         # Sent while the database is down: refused clearly, or recorded
         # once it is back.
         during = self.create_wave()
+        # The fault itself: the server stays down for a while.
+        time.sleep(OUTAGE_SECONDS)
         self.start_server()
         self.join(during)
         # A create the API could not record fails to its caller: it is
@@ -346,6 +359,10 @@ class _DatabaseRestartUnderLoad:
                 f'{len(self.refused)} refused, '
                 f'{sum(1 for u in to_delete if self.cloud.instance(u))} '
                 f'not deleted')
+            left = [(s['uuid'], s['vm_state'], s['task_state'], s['host'])
+                    for s in map(self.cloud.instance, to_delete) if s]
+            if left:
+                figures += f' {left}'
             print(figures)
             self.addDetail('figures', testtools.content.text_content(
                 figures))
@@ -363,3 +380,15 @@ class TestPostgreSQLRestartUnderLoad(_DatabaseRestartUnderLoad,
 
     backend = 'postgresql'
     private_server = dbserver.PrivatePostgreSQL
+
+
+class TestMariaDBDownPastTheRetries(_DatabaseRestartUnderLoad, _UnderLoad):
+    """The services do not retry ([database] db_max_retries = 0), so the
+    outage cuts their runs: a run whose record could not be written is
+    finished or reverted by the running service once the database is
+    back ([flow] abandoned_run_check_interval), without a restart."""
+
+    backend = 'mysql'
+    private_server = dbserver.PrivateMariaDB
+    service_options = {'database': {'db_max_retries': '0'},
+                       'flow': {'abandoned_run_check_interval': '2'}}
