@@ -39,6 +39,20 @@ filter_scheduler_opts = [
              'AggregateInstanceExtraSpecsFilter (flavor extra specs '
              'aggregate_instance_extra_specs:KEY must match the metadata of '
              'an aggregate of the host).'),
+    cfg.IntOpt(
+        'host_subset_size',
+        deprecated_group='scheduler',
+        default=1,
+        min=1,
+        help='How many of the best-weighed hosts a decision chooses from, '
+             'at random. 1 (the default) always takes the best host. '
+             'Decisions made at the same time (concurrent boots handled by '
+             'one nova-conductor, or several conductors) all see the same '
+             'usage until the chosen hosts claim, so with 1 they all pick '
+             'the same best host, which then takes a burst of builds while '
+             'the others wait idle; a larger value spreads such a burst '
+             'over that many hosts at the cost of a less exact ranking. '
+             'Upstream nova\'s option of the same name.'),
     cfg.FloatOpt(
         'ram_weight_multiplier',
         deprecated_group='scheduler',

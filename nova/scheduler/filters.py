@@ -10,6 +10,8 @@ build is rescheduled.
 from __future__ import annotations
 
 import dataclasses
+import heapq
+import random
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
@@ -187,6 +189,14 @@ def weigh(hosts: Sequence[HostState], spec: dict[str, Any],
           weighers: Sequence[tuple[HostWeigher, float]]) -> HostState:
     """The best host: the highest sum of normalized weights times their
     multipliers; ties go to the host name, then the node."""
+    return ranked(hosts, spec, weighers, 1)[0]
+
+
+def ranked(hosts: Sequence[HostState], spec: dict[str, Any],
+           weighers: Sequence[tuple[HostWeigher, float]],
+           best: int) -> list[HostState]:
+    """The ``best`` best hosts, best first (as :func:`weigh` ranks
+    them)."""
     totals = [0.0 for _ in hosts]
     for weigher, multiplier in weighers:
         if not multiplier:
@@ -194,9 +204,10 @@ def weigh(hosts: Sequence[HostState], spec: dict[str, Any],
         values = _normalized([weigher(h, spec) for h in hosts])
         totals = [t + v * multiplier for t, v in zip(totals, values,
                                                      strict=True)]
-    best = max(range(len(hosts)),
-               key=lambda i: (totals[i], hosts[i].host, hosts[i].node))
-    return hosts[best]
+    order = heapq.nlargest(
+        best, range(len(hosts)),
+        key=lambda i: (totals[i], hosts[i].host, hosts[i].node))
+    return [hosts[i] for i in order]
 
 
 def load_filters(names: Iterable[str]) -> list[tuple[str, HostFilter]]:
@@ -213,11 +224,13 @@ def select_hosts(hosts: Sequence[HostState], spec: dict[str, Any],
                  filters: Sequence[tuple[str, HostFilter]],
                  ram_weight_multiplier: float, count: int,
                  weighers: Sequence[tuple[HostWeigher, float]] = (),
-                 ) -> list[HostState]:
+                 subset_size: int = 1) -> list[HostState]:
     """``count`` hosts, best first; a host may be picked more than once.
 
     Each pick counts for the next ones: it consumes the flavor on the
-    host and, in a server group, is a host the group is on.
+    host and, in a server group, is a host the group is on.  Each pick
+    is one of the ``subset_size`` best-weighed hosts, at random
+    (``[filter_scheduler] host_subset_size``): 1 takes the best.
 
     Raises NoValidHost with upstream's message, which names no filter
     (users must not learn how the cloud places servers); the filter that
@@ -235,8 +248,9 @@ def select_hosts(hosts: Sequence[HostState], spec: dict[str, Any],
                     reason='There are not enough hosts available.',
                     detail=f'Filter {name} removed the last of '
                            f'{len(candidates)} candidates.')
-        best = weigh(remaining, spec,
-                     [(ram_weigher, ram_weight_multiplier), *weighers])
+        best = random.choice(ranked(
+            remaining, spec,
+            [(ram_weigher, ram_weight_multiplier), *weighers], subset_size))
         best.consume(spec['flavor'])
         if spec.get('instance_group'):
             spec['instance_group']['hosts'].append(best.host)

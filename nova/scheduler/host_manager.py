@@ -85,7 +85,8 @@ class Scheduler:
                 (filters.soft_affinity_weigher,
                  fs.soft_affinity_weight_multiplier),
                 (filters.soft_anti_affinity_weigher,
-                 fs.soft_anti_affinity_weight_multiplier)])
+                 fs.soft_anti_affinity_weight_multiplier)],
+            subset_size=fs.host_subset_size)
 
     def instance_group(self, ctx: Any,
                        spec: dict[str, Any]) -> dict[str, Any] | None:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import unittest.mock
 from typing import Any
 
+from oslo_config import fixture as config_fixture
+
+import nova.conf
 from nova import test
-from nova.scheduler import filters
+from nova.scheduler import filters, host_manager
 
 
 def host(name: str, free_ram: int = 1024, **kw: Any) -> filters.HostState:
@@ -104,3 +108,46 @@ class TestAggregateExtraSpecs(test.TestCase):
             FLAVOR, extra_specs={'hw:cpu_policy': 'dedicated'}))
         self.assertTrue(filters.aggregate_instance_extra_specs_filter(
             host('b'), wanted))
+
+
+class TestHostSubsetSize(test.TestCase):
+    """``[filter_scheduler] host_subset_size``: a pick among the N best."""
+
+    @staticmethod
+    def _hosts() -> list[filters.HostState]:
+        # Fresh each time: a pick consumes the flavor on its host.
+        return [host('a', 4096), host('b', 3072), host('c', 2048),
+                host('d', 1024)]
+
+    def _picks(self, subset_size: int, decisions: int = 200) -> set[str]:
+        return {filters.select_hosts(self._hosts(), spec(), [], 1.0, 1,
+                                     subset_size=subset_size)[0].host
+                for _ in range(decisions)}
+
+    def test_one_always_takes_the_best(self) -> None:
+        self.assertEqual({'a'}, self._picks(1))
+
+    def test_picks_only_among_the_best(self) -> None:
+        # 200 draws among two hosts: both come up (a miss has odds 2^-199).
+        self.assertEqual({'a', 'b'}, self._picks(2))
+
+    def test_larger_than_the_candidates_takes_any(self) -> None:
+        self.assertEqual({'a', 'b', 'c', 'd'}, self._picks(10))
+
+    def test_ranked_is_best_first(self) -> None:
+        order = filters.ranked(list(reversed(self._hosts())), spec(),
+                               [(filters.ram_weigher, 1.0)], 3)
+        self.assertEqual(['a', 'b', 'c'], [h.host for h in order])
+
+    def test_scheduler_reads_the_option(self) -> None:
+        conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
+        conf.config(host_subset_size=3, group='filter_scheduler')
+        scheduler = host_manager.Scheduler(unittest.mock.Mock())
+        with unittest.mock.patch.object(
+                filters, 'select_hosts', return_value=[]) as select, \
+                unittest.mock.patch.object(scheduler, 'host_states',
+                                           return_value=[]), \
+                unittest.mock.patch.object(scheduler, 'instance_group',
+                                           return_value=None):
+            scheduler.select_destinations(None, spec(), 1)
+        self.assertEqual(3, select.call_args.kwargs['subset_size'])
