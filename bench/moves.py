@@ -320,6 +320,8 @@ class Counters:
     cpu: dict[str, float]
     sql: dict[str, int]
     rpc: int
+    #: New database connections each process's pools opened, by service.
+    connections: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class Cloud:
@@ -404,6 +406,9 @@ class Cloud:
             port=self.port, database=self.db_url)
         for setting in self.args.set:
             name, _, value = setting.partition('=')
+            scope, _, name = name.rpartition(':')
+            if scope and not host.startswith(scope):
+                continue
             section, _, option = name.rpartition('.')
             text += f'\n[{section or "DEFAULT"}]\n{option} = {value}\n'
         with open(path, 'w') as f:
@@ -433,13 +438,16 @@ class Cloud:
         sql: dict[str, int] = {}
         rpc = 0
         cpu = {}
+        connections = {}
         for service in self.services:
             data = service.collect_stats(deadline)
             for kind, count in data['sql'].items():
                 sql[kind] = sql.get(kind, 0) + count
             rpc += data['rpc'].get('messages', 0)
+            connections[service.name] = data.get('db', {}).get(
+                'connections', 0)
             cpu[service.name] = service.cpu()
-        return Counters(cpu, sql, rpc)
+        return Counters(cpu, sql, rpc, connections)
 
     def settled(self) -> Counters:
         """The counters once every process is idle: no statement and
@@ -1175,8 +1183,10 @@ def add_cloud_arguments(parser: argparse.ArgumentParser) -> None:
                         help='interpreter with nova installed (default: '
                              'this one)')
     parser.add_argument('--set', action='append', default=[],
-                        metavar='SECTION.OPTION=VALUE',
-                        help='add an option to every service\'s nova.conf '
+                        metavar='[HOST:]SECTION.OPTION=VALUE',
+                        help='add an option to every service\'s nova.conf, '
+                             'or with HOST: only to the services whose host '
+                             'starts with it (api, conductor, compute) '
                              '(repeatable), to measure a setting')
     parser.add_argument('--keep', action='store_true',
                         help='keep the state directory (logs, configs)')

@@ -11,7 +11,8 @@ it::
 which prepares the concurrency mode as the service's console script
 would, enables counting (SQLAlchemy's public ``before_cursor_execute``
 event on every engine, and a count of the RPC messages nova's serializer
-sees), writes a JSON snapshot of the counters to PATH on every SIGUSR1
+sees, and the new database connections its pools open), writes a JSON
+snapshot of the counters to PATH on every SIGUSR1
 and once more at exit, and then runs the module as ``__main__``; the in-
 process bench path calls :func:`enable` and :func:`snapshot` itself. A
 benchmark (``bench/boot.py``) signals the process before and after a
@@ -25,7 +26,7 @@ The snapshot::
 
     {"pid": 1234, "seq": 3, "time": 1700000000.0,
      "sql": {"total": 120, "SELECT": 40, "INSERT instances": 10, ...},
-     "rpc": {"messages": 20},
+     "rpc": {"messages": 20}, "db": {"connections": 2},
      "switches": {"voluntary": 5000, "involuntary": 300}}
 
 ``sql`` counts every statement an SQLAlchemy engine of the process sent
@@ -64,6 +65,7 @@ _TABLE_WORD = {'INSERT': 2, 'UPDATE': 1, 'DELETE': 2}
 
 _sql: collections.Counter = collections.Counter()
 _rpc: collections.Counter = collections.Counter()
+_db: collections.Counter = collections.Counter()
 _lock: Any = None
 _enabled = False
 _seq = 0
@@ -85,6 +87,7 @@ def enable() -> None:
     # handler (see snapshot).
     _lock = threading.Lock()
     sa.event.listen(sa.engine.Engine, 'before_cursor_execute', _count)
+    sa.event.listen(sa.pool.Pool, 'connect', _count_connection)
     _count_rpc_messages()
     _enabled = True
 
@@ -118,12 +121,21 @@ def disable() -> None:
         return
     import sqlalchemy as sa
     sa.event.remove(sa.engine.Engine, 'before_cursor_execute', _count)
+    sa.event.remove(sa.pool.Pool, 'connect', _count_connection)
     _enabled = False
 
 
 def _count(conn: Any, cursor: Any, statement: str, parameters: Any,
            context: Any, executemany: bool) -> None:
     _count_statement(statement)
+
+
+def _count_connection(dbapi_connection: Any, record: Any) -> None:
+    """A new DB-API connection opened by a pool (SQLAlchemy's public
+    pool ``connect`` event): a pool smaller than the transactions open
+    at once opens one for each transaction over it."""
+    with _lock:
+        _db['connections'] += 1
 
 
 def _count_statement(statement: str) -> None:
@@ -146,6 +158,7 @@ def reset() -> None:
         with _lock:
             _sql.clear()
             _rpc.clear()
+            _db.clear()
 
 
 def snapshot() -> dict[str, Any]:
@@ -163,7 +176,7 @@ def snapshot() -> dict[str, Any]:
     messages = dict(_rpc)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return {'pid': os.getpid(), 'seq': _seq, 'time': time.time(),
-            'sql': sql, 'rpc': messages,
+            'sql': sql, 'rpc': messages, 'db': dict(_db),
             'switches': {'voluntary': usage.ru_nvcsw,
                          'involuntary': usage.ru_nivcsw}}
 

@@ -369,6 +369,9 @@ class Bench:
         cpu = dict.fromkeys(KINDS, 0.0)
         for name, value in after.cpu.items():
             cpu[_kind(name)] += value - before.cpu.get(name, value)
+        opened = dict.fromkeys(KINDS, 0)
+        for name, value in after.connections.items():
+            opened[_kind(name)] += value - before.connections.get(name, value)
         mysql = sum(mysql_after[c] - mysql_before[c]
                     for c in MYSQL_COUNTERS) - polls
         sql = {k: v - before.sql.get(k, 0) for k, v in after.sql.items()}
@@ -387,6 +390,8 @@ class Bench:
             'mysql_connections': (mysql_after['Connections'] -
                                   mysql_before['Connections'] - 1) / count,
             'rpc': (after.rpc - before.rpc) / count,
+            'connections_by_kind': {k: round(v / count, 2)
+                                    for k, v in opened.items()},
         }
 
     def warm_up(self) -> None:
@@ -580,6 +585,12 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, str,
     first = results[0]['boots']['sql_by_kind']
     print('\n  SQL per boot by statement (first row): ' + ', '.join(
         f'{k} {v:g}' for k, v in first.items() if k != 'total'))
+    print('  new DB connections per boot, by process kind (each row): ' +
+          '; '.join(f'K={r["hosts"]} cond={r["conductors"]} existing='
+                    f'{r["existing"]}: ' + ', '.join(
+                        f'{k} {v:g}' for k, v in
+                        r['boots']['connections_by_kind'].items())
+                    for r in results))
 
     print('\n== against upstream nova 34, one process (0.43 s CPU, 239 SQL '
           'statements per boot, 2 boots/s) ==')
