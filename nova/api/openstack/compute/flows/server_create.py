@@ -820,11 +820,12 @@ def check_quota(ctx: Any, state: ServerCreateState) -> None:
     kwargs = state.create_kwargs
     min_count = kwargs.get('min_count', 1)
     max_count = kwargs.get('max_count', min_count)
-    allowed = quotas.check_num_instances(ctx, state.flavor, min_count,
-                                         max_count)
-    if allowed != max_count:
-        kwargs['max_count'] = allowed
-    quotas.check_metadata(ctx, kwargs.get('metadata'))
+    with quotas.reading(ctx):  # one transaction for both checks
+        allowed = quotas.check_num_instances(ctx, state.flavor, min_count,
+                                             max_count)
+        if allowed != max_count:
+            kwargs['max_count'] = allowed
+        quotas.check_metadata(ctx, kwargs.get('metadata'))
     # Checked here: compute_api.create counts again once the servers are
     # written ([quota] recheck_quota).
     kwargs['recheck_quota'] = True
