@@ -64,7 +64,11 @@ class Scheduler:
         only candidate, still filtered (an admin's move to a named host,
         an unshelve to one).
         """
-        hosts = self.host_states(ctx)
+        # One transaction for the decision's reads (aggregates, nodes,
+        # server group) instead of one each.
+        with self.db.reader(ctx):
+            hosts = self.host_states(ctx)
+            spec['instance_group'] = self.instance_group(ctx, spec)
         ignore = set(spec.get('ignore_hosts') or ())
         if ignore:
             hosts = [h for h in hosts if h.host not in ignore]
@@ -77,7 +81,6 @@ class Scheduler:
                     wanted not in ignore else
                     f'Compute host {wanted} is the one the instance is '
                     f'on.')
-        spec['instance_group'] = self.instance_group(ctx, spec)
         fs = CONF.filter_scheduler
         return filters.select_hosts(
             hosts, spec, self.filters, fs.ram_weight_multiplier, count,

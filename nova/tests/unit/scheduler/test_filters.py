@@ -142,7 +142,7 @@ class TestHostSubsetSize(test.TestCase):
     def test_scheduler_reads_the_option(self) -> None:
         conf = self.useFixture(config_fixture.Config(nova.conf.CONF))
         conf.config(host_subset_size=3, group='filter_scheduler')
-        scheduler = host_manager.Scheduler(unittest.mock.Mock())
+        scheduler = host_manager.Scheduler(unittest.mock.MagicMock())
         with unittest.mock.patch.object(
                 filters, 'select_hosts', return_value=[]) as select, \
                 unittest.mock.patch.object(scheduler, 'host_states',
