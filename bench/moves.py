@@ -322,6 +322,8 @@ class Counters:
     rpc: int
     #: New database connections each process's pools opened, by service.
     connections: dict[str, int] = dataclasses.field(default_factory=dict)
+    #: Connections each process took from its pools (its transactions).
+    checkouts: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 class Cloud:
@@ -439,6 +441,7 @@ class Cloud:
         rpc = 0
         cpu = {}
         connections = {}
+        checkouts = {}
         for service in self.services:
             data = service.collect_stats(deadline)
             for kind, count in data['sql'].items():
@@ -446,8 +449,10 @@ class Cloud:
             rpc += data['rpc'].get('messages', 0)
             connections[service.name] = data.get('db', {}).get(
                 'connections', 0)
+            checkouts[service.name] = data.get('db', {}).get(
+                'checkouts', 0)
             cpu[service.name] = service.cpu()
-        return Counters(cpu, sql, rpc, connections)
+        return Counters(cpu, sql, rpc, connections, checkouts)
 
     def settled(self) -> Counters:
         """The counters once every process is idle: no statement and

@@ -26,7 +26,8 @@ The snapshot::
 
     {"pid": 1234, "seq": 3, "time": 1700000000.0,
      "sql": {"total": 120, "SELECT": 40, "INSERT instances": 10, ...},
-     "rpc": {"messages": 20}, "db": {"connections": 2},
+     "rpc": {"messages": 20}, "db": {"connections": 2,
+     "checkouts": 9},
      "switches": {"voluntary": 5000, "involuntary": 300}}
 
 ``sql`` counts every statement an SQLAlchemy engine of the process sent
@@ -88,6 +89,7 @@ def enable() -> None:
     _lock = threading.Lock()
     sa.event.listen(sa.engine.Engine, 'before_cursor_execute', _count)
     sa.event.listen(sa.pool.Pool, 'connect', _count_connection)
+    sa.event.listen(sa.pool.Pool, 'checkout', _count_checkout)
     _count_rpc_messages()
     _enabled = True
 
@@ -122,6 +124,7 @@ def disable() -> None:
     import sqlalchemy as sa
     sa.event.remove(sa.engine.Engine, 'before_cursor_execute', _count)
     sa.event.remove(sa.pool.Pool, 'connect', _count_connection)
+    sa.event.remove(sa.pool.Pool, 'checkout', _count_checkout)
     _enabled = False
 
 
@@ -136,6 +139,14 @@ def _count_connection(dbapi_connection: Any, record: Any) -> None:
     at once opens one for each transaction over it."""
     with _lock:
         _db['connections'] += 1
+
+
+def _count_checkout(dbapi_connection: Any, record: Any,
+                    proxy: Any) -> None:
+    """A connection taken from a pool: one per transaction (and per
+    round of oslo.db's liveness ping and the pool's reset at return)."""
+    with _lock:
+        _db['checkouts'] += 1
 
 
 def _count_statement(statement: str) -> None:

@@ -372,6 +372,9 @@ class Bench:
         opened = dict.fromkeys(KINDS, 0)
         for name, value in after.connections.items():
             opened[_kind(name)] += value - before.connections.get(name, value)
+        taken = dict.fromkeys(KINDS, 0)
+        for name, value in after.checkouts.items():
+            taken[_kind(name)] += value - before.checkouts.get(name, value)
         mysql = sum(mysql_after[c] - mysql_before[c]
                     for c in MYSQL_COUNTERS) - polls
         sql = {k: v - before.sql.get(k, 0) for k, v in after.sql.items()}
@@ -392,6 +395,8 @@ class Bench:
             'rpc': (after.rpc - before.rpc) / count,
             'connections_by_kind': {k: round(v / count, 2)
                                     for k, v in opened.items()},
+            'transactions_by_kind': {k: round(v / count, 2)
+                                     for k, v in taken.items()},
         }
 
     def warm_up(self) -> None:
@@ -591,6 +596,10 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, str,
                         f'{k} {v:g}' for k, v in
                         r['boots']['connections_by_kind'].items())
                     for r in results))
+    print('  transactions (pool check-outs) per boot, by process kind '
+          '(first row): ' + ', '.join(
+              f'{k} {v:g}' for k, v in
+              results[0]['boots']['transactions_by_kind'].items()))
 
     print('\n== against upstream nova 34, one process (0.43 s CPU, 239 SQL '
           'statements per boot, 2 boots/s) ==')
