@@ -84,19 +84,24 @@ How each figure is measured
 * RPC messages per boot: calls and casts sent, nova_stats's count.
 * deletes: deletes/s, CPU and SQL per delete, the same way.
 
-Where the CPU goes (py-spy, K = 10, 32 clients): a third of the API's
-and half the conductor's busy samples were PyMySQL opening connections,
-each building an SSL context (``ssl.create_default_context``, loading
-the CA bundle: PyMySQL's default "preferred" TLS, even against a server
-without TLS), because oslo.db's pool keeps 5 connections (``[database]
-max_pool_size``) and 32 boots in flight need more, so every transaction
-over 5 opens and closes one (the "DB conn/boot" column, 1 to 2 per boot).
-With ``--mysql-url 'mysql+pymysql://root@127.0.0.1:3306/?ssl_disabled=true'``
-(no context built) the same run went from 16 to 29 boots/s and from 72
-to 36 ms of CPU per boot.  A larger pool would end the churn where the
-server allows that many connections; on this shared one
-(``max_connections`` 151) ``--set database.max_pool_size=40`` ran it out
-of connections.
+Where the time goes (py-spy and the counts above, K = 10, 32 clients).
+Before this bench sized anything: a third of the API's and half the
+conductor's busy samples were PyMySQL opening connections, each
+building a TLS context (PyMySQL's default "preferred" TLS), because
+oslo.db's pool keeps 5 connections (``[database] max_pool_size``) and
+32 boots in flight need more, so every transaction over 5 opened and
+closed one.  Hence the pools of nova-api and nova-conductor sized for
+the clients (``sized_for``).  The computes still opened one per two
+boots: all decisions made at the same time saw the same usage (a host
+claims its build only when the build starts) and picked the same best
+host, which took bursts of builds over its pool while other hosts idled;
+``[filter_scheduler] host_subset_size`` (upstream's answer) spreads them.
+What is left is transactions: each costs a pool check-out with oslo.db's
+liveness ping (``pool_pre_ping``, not an option) and a commit, two round
+trips beside its statements, and a send to MariaDB on a loaded 2-core
+machine is where a fifth of every service's samples are.  The
+"transactions per boot" line says how many each kind of process runs
+(the flow recorder's rows are most of the computes').
 
 Reference: upstream nova 34 in one process, as bench/boot.py names it
 (``boot.REFERENCE``): 0.43 s of CPU and 239 SQL statements per boot,
@@ -141,6 +146,16 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SETTINGS = ['DEFAULT.report_interval=10', 'DEFAULT.service_down_time=60',
             # Room for N servers' fixed IPs (the default /24 holds 253).
             'network.flat_network_cidr=10.0.0.0/16']
+#: The region's tuning for its load, as an operator sizes it (the
+#: figures with oslo.db's and upstream's defaults: ``--set
+#: database.max_pool_size=5 --set filter_scheduler.host_subset_size=1``):
+#: the scheduler spreads decisions made at the same time over the 10
+#: best hosts instead of sending them all to the one best (see
+#: ``[filter_scheduler] host_subset_size``).
+TUNING = ['filter_scheduler.host_subset_size=10']
+#: MariaDB connections the bench makes room for (``max_connections``,
+#: raised for the running server when lower, as tools/run-tests.sh does).
+MAX_CONNECTIONS = 1000
 REFERENCE = boot.REFERENCE
 TARGET_BOOTS_PER_S = 50.0
 TARGET_AT_HOSTS = 50
@@ -156,6 +171,36 @@ KINDS = ('nova-api', 'nova-conductor', 'nova-compute')
 MYSQL_COUNTERS = ('Com_select', 'Com_insert', 'Com_update', 'Com_delete')
 #: Connections the server accepted (a pool that runs out opens some).
 MYSQL_STATUS = (*MYSQL_COUNTERS, 'Connections')
+
+
+def sized_for(clients: int) -> list[str]:
+    """The tuning, with the connection pools of nova-api and each
+    nova-conductor sized for ``clients`` requests at a time: with
+    oslo.db's default pool of 5, every transaction over 5 open at once
+    opens and closes a connection of its own (PyMySQL builds a TLS
+    context for each).  The K computes keep the default: each has a few
+    builds at a time."""
+    pool = clients + 8
+    return [*TUNING, f'api:database.max_pool_size={pool}',
+            f'conductor:database.max_pool_size={pool}']
+
+
+def make_room(mysql_url: str) -> None:
+    """Raise the server's ``max_connections`` (not persisted) to
+    MAX_CONNECTIONS when it is lower: K = 50 computes and pools sized for
+    the clients need more than MariaDB's default 151."""
+    db = moves._mysql_connect(mysql_url)
+    try:
+        with db.cursor() as cursor:
+            cursor.execute('SELECT @@GLOBAL.max_connections')
+            current = int(cursor.fetchone()[0])
+            if current < MAX_CONNECTIONS:
+                cursor.execute(
+                    f'SET GLOBAL max_connections = {MAX_CONNECTIONS}')
+                print(f'MariaDB: max_connections raised from {current} to '
+                      f'{MAX_CONNECTIONS} for this run')
+    finally:
+        db.close()
 
 
 # -- the cloud ----------------------------------------------------------------
@@ -242,6 +287,26 @@ class ScaleCloud(moves.Cloud):
                 return {name: int(value) for name, value in cursor}
         finally:
             db.close()
+
+
+#: The database server's and the broker's processes (by name): their
+#: CPU is part of what a boot costs the machine.
+SERVER_PROCESSES = {'mariadbd': 'MariaDB', 'mysqld': 'MariaDB',
+                    'beam.smp': 'RabbitMQ'}
+
+
+def server_cpu() -> dict[str, float]:
+    """CPU seconds (user + system) so far of the MariaDB and RabbitMQ
+    server processes on this machine.  They serve every client, so a
+    concurrent job's work counts too (as for MariaDB's counters)."""
+    import psutil
+    totals = dict.fromkeys(sorted(set(SERVER_PROCESSES.values())), 0.0)
+    for process in psutil.process_iter(['name', 'cpu_times']):
+        kind = SERVER_PROCESSES.get(process.info['name'] or '')
+        times = process.info['cpu_times']
+        if kind and times is not None:
+            totals[kind] += times.user + times.system
+    return totals
 
 
 # -- completion, read from the database ---------------------------------------
@@ -357,10 +422,12 @@ class Bench:
         """Run ``work`` over ``items`` between two idle moments; the
         per-item figures."""
         before = self.cloud.settled()
+        servers_before = server_cpu()
         mysql_before = self.cloud.mysql_status()
         polls_before = self.poller.queries
         results = self._run(work, items)
         after = self.cloud.settled()
+        servers_after = server_cpu()
         mysql_after = self.cloud.mysql_status()
         polls = self.poller.queries - polls_before
         count = len(results)
@@ -397,6 +464,9 @@ class Bench:
                                     for k, v in opened.items()},
             'transactions_by_kind': {k: round(v / count, 2)
                                      for k, v in taken.items()},
+            'server_cpu_ms': {
+                k: round((servers_after[k] - servers_before.get(k, 0.0))
+                         / count * 1e3, 1) for k in servers_after},
         }
 
     def warm_up(self) -> None:
@@ -596,6 +666,13 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, str,
                         f'{k} {v:g}' for k, v in
                         r['boots']['connections_by_kind'].items())
                     for r in results))
+    print('  database server and broker CPU per boot, ms (each row; '
+          'machine-wide processes): ' + '; '.join(
+              f'K={r["hosts"]} cond={r["conductors"]} existing='
+              f'{r["existing"]}: ' + ', '.join(
+                  f'{k} {v:g}' for k, v in
+                  r['boots']['server_cpu_ms'].items())
+              for r in results))
     print('  transactions (pool check-outs) per boot, by process kind '
           '(first row): ' + ', '.join(
               f'{k} {v:g}' for k, v in
@@ -686,7 +763,7 @@ def main() -> int:
         parser.error('--hosts, --servers, --conductors and --clients must '
                      'be >= 1')
     args.python = args.python or sys.executable
-    args.set = [*SETTINGS, *args.set]
+    args.set = [*SETTINGS, *sized_for(args.clients), *args.set]
 
     machine = boot.Machine()
     print(f'scale benchmark: nova-api, {",".join(map(str, args.conductors))}'
@@ -697,6 +774,8 @@ def main() -> int:
           f'{args.clients} client threads; existing instances '
           f'{",".join(map(str, args.existing))}')
     print(machine.start_line())
+    print('settings beside upstream\'s defaults: ' + ', '.join(args.set))
+    make_room(args.mysql_url)
     sys.stdout.flush()
     results: list[dict[str, Any]] = []
     try:
