@@ -1,0 +1,1 @@
+"""A naming policy for servers, as a nova flow hook."""
