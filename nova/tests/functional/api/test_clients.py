@@ -81,6 +81,9 @@ class NovaAll:
                                          port=_free_port()))
         self.process: subprocess.Popen | None = None
         self.port: int | None = None
+        #: Variables added to the environment of nova-all and
+        #: nova-manage (e.g. PYTHONPATH to hook packages).
+        self.env: dict[str, str] = {}
 
     @property
     def endpoint(self) -> str:
@@ -89,7 +92,8 @@ class NovaAll:
     def manage(self, *args: str) -> str:
         result = subprocess.run(
             [sys.executable, '-m', 'nova.cmd.manage', '--config-file',
-             self.conf, *args], capture_output=True, text=True, timeout=120)
+             self.conf, *args], capture_output=True, text=True, timeout=120,
+            env=dict(os.environ, **self.env))
         if result.returncode != 0:
             raise RuntimeError(f'nova-manage {" ".join(args)} failed: '
                                f'{result.stdout}{result.stderr}')
@@ -100,7 +104,7 @@ class NovaAll:
         self.process = subprocess.Popen(
             [sys.executable, '-m', 'nova.cmd.all', '--config-file',
              self.conf], stdout=self.log, stderr=subprocess.STDOUT,
-            env=dict(os.environ))
+            env=dict(os.environ, **self.env))
         port_file = os.path.join(self.state, 'api.port')
         deadline = time.monotonic() + START_TIMEOUT
         while time.monotonic() < deadline:
