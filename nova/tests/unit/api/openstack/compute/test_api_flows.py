@@ -547,6 +547,8 @@ class TestHookLoadChecks(test.TestCase):
         text = self._problems(Plain)
         self.assertIn("field 'tier' is not namespaced", text)
         self.assertIn("stage 'api.server_create'", text)
+        # The problem names the hook that declared the field.
+        self.assertRegex(text, r"^hook '[\w.<>]*\.Plain', ")
 
     def test_upstream_namespaces_are_refused(self):
         class Upstream(hooks.Hook):
