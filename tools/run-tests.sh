@@ -9,7 +9,8 @@
 # NOVA_TEST_CRASH_MATRIX=1: see tools/run-crash-matrix.sh.
 # Then, without a filter (or with NOVA_TEST_CONTRIB=1), the example hook
 # packages' own test suites (contrib/*/tests, written with the hook test
-# kit nova.flow.testing), each run as a vendor runs it.
+# kit nova.flow.testing), each run as a vendor runs it: with unittest,
+# then their tests/*_pytest.py with pytest.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 tools/ensure-venv.sh
@@ -76,6 +77,25 @@ if [ $# = 0 ] || [ "${NOVA_TEST_CONTRIB:-0}" = 1 ]; then
             echo "$pkg: FAILED" >&2
             if [ -n "${NOVA_TEST_FAILURES_FILE:-}" ]; then
                 echo "FAIL $pkg: its own tests" >> "$NOVA_TEST_FAILURES_FILE"
+            fi
+            status=1
+        fi
+        # The suites written in pytest's own style (the kit's
+        # pytest_cloud fixture), which unittest does not see.
+        suites=$(cd "$pkg" && ls tests/*_pytest.py 2>/dev/null || true)
+        if [ -z "$suites" ]; then
+            continue
+        fi
+        # shellcheck disable=SC2086  # one argument per suite file
+        if (cd "$pkg" && "$OLDPWD/.venv/bin/python" -m pytest -q \
+                -p no:cacheprovider $suites >"$log" 2>&1); then
+            echo "$pkg: pytest $(grep -E '^[0-9]+ passed' "$log")"
+        else
+            cat "$log"
+            echo "$pkg: pytest FAILED" >&2
+            if [ -n "${NOVA_TEST_FAILURES_FILE:-}" ]; then
+                echo "FAIL $pkg: its own pytest tests" \
+                    >> "$NOVA_TEST_FAILURES_FILE"
             fi
             status=1
         fi
