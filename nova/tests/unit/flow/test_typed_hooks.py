@@ -99,3 +99,41 @@ class TestTypedHooks(test.TestCase):
                       found[lines['reveal']][0])
         self.assertIn('"by_string" of "Vendor" has incompatible type '
                       '"Other"', found[lines['wrong-call']][0])
+
+
+GUIDE = os.path.join(os.path.dirname(__file__), '..', '..', '..', '..',
+                     'docs', 'vendor-guide.md')
+
+#: Added to the vendor guide's typed example: a method typed with
+#: another state than the flow's.
+WRONG_STATE = '''
+
+class WrongState(hooks.Hook):
+    supports = {build_instance.FLOW.name: '1.0'}
+
+    @hooks.after(build_instance.FLOW.at('claim_resources'))
+    def note(self, ctx: Any, state: int) -> None:
+        pass
+'''
+
+
+class TestVendorGuideTypedExample(test.TestCase):
+
+    def test_the_guides_example_types_against_the_build_state(self):
+        with open(GUIDE) as stream:
+            guide = stream.read()
+        section = guide[guide.index('**Typing a hook.**'):]
+        example = re.search(r'```python\n(.*?)```', section, re.DOTALL)
+        assert example is not None
+        tmp = self.useFixture(fixtures.TempDir()).path
+        path = os.path.join(tmp, 'guide_hook.py')
+        with open(path, 'w') as stream:
+            stream.write(example.group(1) + WRONG_STATE)
+        out, err, status = mypy_api.run([
+            '--cache-dir', os.path.join(tmp, 'cache'),
+            '--follow-imports', 'silent', '--no-error-summary', path])
+        errors = [line for line in out.splitlines() if ': error:' in line]
+        self.assertEqual(1, len(errors), out + err)
+        self.assertIn('"Callable[[WrongState, Any, int], None]"; expected '
+                      '"Callable[[WrongState, Any, BuildState], None]"',
+                      errors[0])
