@@ -1,12 +1,14 @@
 """The compatibility guarantee, run on the example hook packages.
 
 The example packages (contrib/nova-example-hooks,
-contrib/nova-example-api-hooks) declare in ``supports`` the oldest
-contract of each flow they were written for.  Loaded by entry point name
-against every registered flow's current contract they load; against the
-same flows at a later minor they still load; against the next major they
-are refused, with a problem naming the flow, both versions, the changelog
-entry and the stage the hook acts at.
+contrib/nova-example-api-hooks, and the two written from the vendor
+guide alone: contrib/nova-acme-hooks, contrib/nova-guide-hooks) declare
+in ``supports`` the oldest contract of each flow they were written for.
+Loaded by entry point name against every registered flow's current
+contract they load; against the same flows at a later minor they still
+load; against the next major they are refused, with a problem naming
+the flow, both versions, the changelog entry and the stage the hook
+acts at.
 """
 
 import copy
@@ -22,7 +24,8 @@ from nova.flow import hooks as flow_hooks
 from nova.tests.unit.flow import fakes
 
 #: The example packages' hooks, by entry point name.
-EXAMPLES = ('example_special_sauce', 'example_api_vendor_field')
+EXAMPLES = ('example_special_sauce', 'example_api_vendor_field',
+            'acme_build', 'acme_tier', 'guide_naming')
 
 
 def bumped(flow, version, entry):
