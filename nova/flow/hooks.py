@@ -65,7 +65,9 @@ class RunRefused(Exception):
     ends in ERROR) and the instance fault, which ``openstack server show``
     prints, carries ``user_message`` as it is, so write it for the user
     and put nothing secret in it.  ``code`` is the fault's HTTP-like code
-    (400 by default: the request was refused, nothing broke)::
+    (400 by default: the request was refused, nothing broke).  In an API
+    flow (``api.*``) the request is answered with ``code`` and
+    ``user_message``::
 
         from nova.flow import hooks
 

@@ -28,6 +28,7 @@ import webob.exc
 
 from nova import exception
 from nova.api.openstack import api_version_request as avr
+from nova.flow import hooks as flow_hooks
 
 LOG = logging.getLogger(__name__)
 
@@ -201,6 +202,11 @@ def exception_to_response(req: webob.Request | None,
         headers = {k: v for k, v in exc.headers.items()
                    if k.lower() in ('retry-after', 'location', 'allow')}
         return fault_response(req, code, message, headers)
+    if isinstance(exc, flow_hooks.RunRefused):
+        # A hook of an API flow refused the request: its code (400 by
+        # default) and its message, written for the user, as they are.
+        code = exc.code if 400 <= exc.code <= 599 else 400
+        return fault_response(req, code, exc.user_message)
     if isinstance(exc, exception.NovaException):
         code = int(getattr(exc, 'code', 500) or 500)
         if code < 400 or code > 599:

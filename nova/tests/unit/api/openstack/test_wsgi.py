@@ -8,6 +8,7 @@ import webob
 from nova import exception, test
 from nova.api.openstack import api_version_request as avr
 from nova.api.openstack import wsgi
+from nova.flow import hooks
 from nova.tests.unit.api import fakes
 
 
@@ -187,6 +188,24 @@ class TestFaults(test.TestCase):
             webob.exc.HTTPForbidden(explanation='no'))
         self.assertEqual({'forbidden': {'code': 403, 'message': 'no'}},
                          resp.json)
+
+    def test_hook_refusal_is_its_code_and_message(self):
+        resp = wsgi.exception_to_response(
+            self._request(), hooks.RunRefused('Held in escrow.', code=409))
+        self.assertEqual(
+            {'conflictingRequest': {'code': 409,
+                                    'message': 'Held in escrow.'}},
+            resp.json)
+        resp = wsgi.exception_to_response(
+            self._request(), hooks.RunRefused('No licence left.'))
+        self.assertEqual(
+            {'badRequest': {'code': 400, 'message': 'No licence left.'}},
+            resp.json)
+
+    def test_hook_refusal_with_a_code_that_is_no_error_is_400(self):
+        resp = wsgi.exception_to_response(
+            self._request(), hooks.RunRefused('Not now.', code=200))
+        self.assertEqual(400, resp.status_int)
 
     def test_fault_names(self):
         for code, name in ((400, 'badRequest'), (401, 'unauthorized'),
