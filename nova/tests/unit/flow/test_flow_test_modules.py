@@ -1,13 +1,11 @@
-"""Every compute and conductor flow has its own test module, on the kit.
+"""Every registered flow has its own test module, on the kit.
 
 Issue 20's proof: a reviewer reads ``nova/compute/flows/<flow>.py`` next
-to ``nova/tests/unit/compute/flows/test_<flow>.py`` (the conductor's
-the same), and those modules are written with the kit vendors get
-(``nova.flow.testing``, through ``nova.tests.unit.compute.flows.kit``).
-This keeps it true for every flow registered in ``nova.flows``, new ones
-included.  The API flows (``api.*``) run inside one request and are
-tested through the REST API (nova/tests/unit/api/openstack/compute/
-test_api_flows.py and the functional API tests), not here.
+to ``nova/tests/unit/compute/flows/test_<flow>.py`` (the conductor's and
+the API's flows the same), and those modules are written with the kit
+vendors get (``nova.flow.testing``, through the compute flows' kit or
+the API flows' kit, which adds the REST API).  This keeps it true for
+every flow registered in ``nova.flows``, new ones included.
 """
 
 from __future__ import annotations
@@ -22,10 +20,13 @@ from nova.flow import registry
 TESTS = os.path.join(os.path.dirname(__file__), '..')
 #: Flow family -> the directory of its per-flow test modules.
 FAMILIES = {'compute': os.path.join(TESTS, 'compute', 'flows'),
-            'conductor': os.path.join(TESTS, 'conductor', 'flows')}
-#: How a module uses the kit: the vendors' one or nova's wrapper of it.
+            'conductor': os.path.join(TESTS, 'conductor', 'flows'),
+            'api': os.path.join(TESTS, 'api', 'openstack', 'compute',
+                                'flows')}
+#: How a module uses the kit: the vendors' one or nova's wrappers of it.
 USES_KIT = re.compile(r'^from nova\.(flow import testing|tests\.unit\.'
-                      r'compute\.flows import kit)\b', re.MULTILINE)
+                      r'(api\.openstack\.)?compute\.flows import kit)\b',
+                      re.MULTILINE)
 
 
 def _flows() -> list[str]:
