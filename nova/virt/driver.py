@@ -80,6 +80,9 @@ class ComputeDriver:
         'supports_multiattach': False,
         'supports_rebuild': False,
         'supports_live_migration': False,
+        # spawn(power_on=False) defines the guest without starting it,
+        # and power_on() starts it (see configure_guest).
+        'supports_deferred_power_on': False,
     }
 
     def __init__(self, virtapi: Any = None,
@@ -90,6 +93,9 @@ class ComputeDriver:
             import nova.conf
             conf = nova.conf.CONF
         self.conf = conf
+        # Instance UUID -> the spawn arguments configure_guest kept for
+        # power_on_configured, for a driver without deferred power on.
+        self._deferred_spawns: dict[str, dict[str, Any]] = {}
 
     # -- host ---------------------------------------------------------------
 
@@ -189,6 +195,77 @@ class ComputeDriver:
         :raises nova.exception.InstanceExists: the guest already exists.
         """
         raise NotImplementedError()
+
+    # -- boot in phases (configure, then power on) --------------------------
+
+    def configure_guest(self, context: Any, instance: Any,
+                        image_meta: dict[str, Any],
+                        injected_files: list | None,
+                        admin_password: str | None,
+                        allocations: dict[str, Any] | None,
+                        network_info: list[dict[str, Any]] | None = None,
+                        block_device_info: dict[str, Any] | None = None,
+                        ) -> None:
+        """The configure phase of a boot in phases: the guest defined on
+        the hypervisor, not started; :meth:`power_on_configured` starts
+        it, :meth:`unconfigure_guest` undoes it.
+
+        A driver with ``capabilities['supports_deferred_power_on']``
+        does this with ``spawn(..., power_on=False)``.  Any other driver
+        (one that cannot define a guest without starting it) keeps
+        working through this default: nothing is done on the hypervisor
+        here, the arguments are kept in this process, and the whole
+        spawn happens at :meth:`power_on_configured`.  For such a driver
+        a nova-compute restart between the two phases loses the kept
+        arguments: the power on then fails (InstanceNotFound) and the
+        boot follows its failure rules (reschedule).  Drivers should not
+        override this; they implement ``spawn`` and ``power_on``.
+        """
+        if self.capabilities.get('supports_deferred_power_on'):
+            self.spawn(context, instance, image_meta, injected_files,
+                       admin_password, allocations,
+                       network_info=network_info,
+                       block_device_info=block_device_info, power_on=False)
+            return
+        self._deferred_spawns[instance_uuid(instance)] = {
+            'image_meta': image_meta, 'injected_files': injected_files,
+            'admin_password': admin_password, 'allocations': allocations}
+
+    def power_on_configured(self, context: Any, instance: Any,
+                            network_info: list[dict[str, Any]] | None,
+                            block_device_info: dict[str, Any] | None = None,
+                            ) -> None:
+        """The power-on phase: start the guest :meth:`configure_guest`
+        defined - ``power_on`` with deferred power on, else the whole
+        spawn now.
+
+        :raises nova.exception.InstanceNotFound: nothing was configured
+            for the instance in this process (no deferred power on).
+        """
+        if self.capabilities.get('supports_deferred_power_on'):
+            self.power_on(context, instance, network_info,
+                          block_device_info=block_device_info)
+            return
+        uuid = instance_uuid(instance)
+        kept = self._deferred_spawns.get(uuid)
+        if kept is None:
+            raise exception.InstanceNotFound(instance_id=uuid)
+        self.spawn(context, instance, kept['image_meta'],
+                   kept['injected_files'], kept['admin_password'],
+                   kept['allocations'], network_info=network_info,
+                   block_device_info=block_device_info, power_on=True)
+        self._deferred_spawns.pop(uuid, None)
+
+    def unconfigure_guest(self, context: Any, instance: Any,
+                          network_info: list[dict[str, Any]] | None,
+                          block_device_info: dict[str, Any] | None = None,
+                          ) -> None:
+        """Undo :meth:`configure_guest` (and a power on after it): the
+        kept arguments are forgotten and the guest destroyed.
+        Idempotent, as ``destroy``."""
+        self._deferred_spawns.pop(instance_uuid(instance), None)
+        self.destroy(context, instance, network_info,
+                     block_device_info=block_device_info)
 
     def destroy(self, context: Any, instance: Any,
                 network_info: list[dict[str, Any]] | None,

@@ -158,7 +158,8 @@ class FakeDriver(driver.ComputeDriver):
                         supports_attach_interface=True,
                         supports_device_tagging=True,
                         supports_multiattach=True,
-                        supports_live_migration=True)
+                        supports_live_migration=True,
+                        supports_deferred_power_on=True)
 
     def __init__(self, virtapi: Any = None,
                  conf: cfg.ConfigOpts | None = None) -> None:

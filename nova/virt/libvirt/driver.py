@@ -186,7 +186,8 @@ class LibvirtDriver(driver.ComputeDriver):
                         has_imagecache=True,
                         supports_attach_interface=True,
                         supports_migrate_to_same_host=True,
-                        supports_live_migration=True)
+                        supports_live_migration=True,
+                        supports_deferred_power_on=True)
 
     def __init__(self, virtapi: Any = None,
                  conf: cfg.ConfigOpts | None = None) -> None:

@@ -10,13 +10,15 @@ from oslo_config import cfg
 
 import nova.conf.fake_driver
 import nova.conf.virt
-from nova import test
+from nova import exception, test
+from nova.compute import power_state
 from nova.virt import driver, fake
 
 # Base-class methods with a working default; every other public method
 # raises NotImplementedError.
 DEFAULTS = {'cleanup_host', 'node_is_available', 'instance_exists',
-            'get_num_instances', 'manage_image_cache', 'instance_on_disk'}
+            'get_num_instances', 'manage_image_cache', 'instance_on_disk',
+            'configure_guest', 'power_on_configured', 'unconfigure_guest'}
 
 
 def make_conf(**fake_opts):
@@ -100,8 +102,112 @@ class TestComputeDriverDefaults(test.TestCase):
                    if getattr(fake.FakeDriver, name) is
                    getattr(driver.ComputeDriver, name)}
         self.assertEqual({'rebuild', 'cleanup_host', 'node_is_available',
-                          'get_num_instances', 'manage_image_cache'},
+                          'get_num_instances', 'manage_image_cache',
+                          # Boot in phases: the base's, over spawn and
+                          # power_on, for every driver.
+                          'configure_guest', 'power_on_configured',
+                          'unconfigure_guest'},
                          missing)
+
+
+class SpawnOnly(driver.ComputeDriver):
+    """A driver that cannot define a guest without starting it: it
+    implements spawn only (and ignores power_on=False)."""
+
+    def __init__(self, conf):
+        super().__init__(conf=conf)
+        self.spawned = []
+
+    def spawn(self, context, instance, image_meta, injected_files,
+              admin_password, allocations, network_info=None,
+              block_device_info=None, power_on=True):
+        self.spawned.append((instance['uuid'], image_meta['id'],
+                             admin_password, network_info, power_on))
+
+
+class SpawnAndDestroy(SpawnOnly):
+
+    def destroy(self, context, instance, network_info,
+                block_device_info=None, destroy_disks=True):
+        self.spawned = [s for s in self.spawned if s[0] != instance['uuid']]
+
+
+class TestBootInPhasesDefault(test.TestCase):
+    """configure_guest / power_on_configured for a driver without
+    supports_deferred_power_on: nothing at configure, the whole spawn
+    at power on."""
+
+    def setUp(self):
+        super().setUp()
+        self.driver = SpawnOnly(make_conf())
+        self.instance = {'uuid': 'u1'}
+        self.vifs = [{'id': 'p1'}]
+
+    def test_no_deferred_power_on_by_default(self):
+        self.assertFalse(driver.ComputeDriver.capabilities[
+            'supports_deferred_power_on'])
+        self.assertFalse(self.driver.capabilities[
+            'supports_deferred_power_on'])
+
+    def test_configure_does_nothing_on_the_hypervisor(self):
+        self.driver.configure_guest(None, self.instance, {'id': 'img'},
+                                    None, 'secret', None,
+                                    network_info=self.vifs)
+        self.assertEqual([], self.driver.spawned)
+
+    def test_power_on_does_the_whole_spawn_with_the_configured_args(self):
+        self.driver.configure_guest(None, self.instance, {'id': 'img'},
+                                    None, 'secret', None,
+                                    network_info=self.vifs)
+        self.driver.power_on_configured(None, self.instance, self.vifs)
+        self.assertEqual([('u1', 'img', 'secret', self.vifs, True)],
+                         self.driver.spawned)
+        # The kept arguments are gone: a second power on finds nothing.
+        self.assertRaises(exception.InstanceNotFound,
+                          self.driver.power_on_configured, None,
+                          self.instance, self.vifs)
+
+    def test_power_on_of_what_was_never_configured_is_not_found(self):
+        # As after a nova-compute restart between the phases.
+        self.assertRaises(exception.InstanceNotFound,
+                          self.driver.power_on_configured, None,
+                          self.instance, self.vifs)
+        self.assertEqual([], self.driver.spawned)
+
+    def test_unconfigure_forgets_and_destroys(self):
+        spawner = SpawnAndDestroy(make_conf())
+        spawner.configure_guest(None, self.instance, {'id': 'img'}, None,
+                                None, None)
+        spawner.unconfigure_guest(None, self.instance, None)
+        self.assertRaises(exception.InstanceNotFound,
+                          spawner.power_on_configured, None,
+                          self.instance, None)
+        self.assertEqual([], spawner.spawned)
+
+
+class TestBootInPhasesFake(test.TestCase):
+    """The fake driver splits: configure defines the guest stopped,
+    power on starts it."""
+
+    def setUp(self):
+        super().setUp()
+        self.driver = fake.FakeDriver(conf=make_conf())
+        self.driver.init_host('h1')
+        self.instance = {'uuid': 'u1', 'memory_mb': 64, 'vcpus': 1,
+                         'root_gb': 1}
+
+    def test_configure_defines_stopped_then_power_on_starts(self):
+        self.assertTrue(self.driver.capabilities[
+            'supports_deferred_power_on'])
+        self.driver.configure_guest(None, self.instance, {'id': 'img'},
+                                    None, None, None, network_info=[])
+        self.assertEqual(power_state.SHUTDOWN,
+                         self.driver.get_info(self.instance).state)
+        self.driver.power_on_configured(None, self.instance, [])
+        self.assertEqual(power_state.RUNNING,
+                         self.driver.get_info(self.instance).state)
+        self.driver.unconfigure_guest(None, self.instance, [])
+        self.assertFalse(self.driver.instance_exists(self.instance))
 
 
 class TestLoadComputeDriver(test.TestCase):

@@ -28,6 +28,7 @@ class TestLoading(test.TestCase):
             compute_driver='libvirt.LibvirtDriver')
         self.assertIsInstance(loaded, driver.LibvirtDriver)
         self.assertTrue(loaded.capabilities['supports_attach_interface'])
+        self.assertTrue(loaded.capabilities['supports_deferred_power_on'])
 
 
 class TestSpawn(base.LibvirtTestCase):
