@@ -59,7 +59,7 @@ _POWER_UPDATE_STATES = {
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.10')
+    target = messaging.Target(version='1.11')
 
     def __init__(self, host: str, driver: Any, db: Any, network: Any,
                  volume: Any, image: Any, conductor: Any, notifier: Any,
@@ -404,7 +404,10 @@ class ComputeManager:
                                requested_networks: Any = None,
                                block_device_mapping: Any = None,
                                admin_password: str | None = None,
-                               injected_files: Any = None) -> None:
+                               injected_files: Any = None,
+                               network_info: Any = None) -> None:
+        """``network_info`` (1.11): the ports nova-conductor allocated
+        for a multi-create, which the build keeps."""
         state = BuildState(
             compute=self.services, instance=instance, node=node,
             image_meta=image_meta, request_spec=request_spec,
@@ -412,7 +415,8 @@ class ComputeManager:
             requested_networks=requested_networks,
             block_device_mapping=block_device_mapping or [],
             injected_files=injected_files or [],
-            admin_password=admin_password)
+            admin_password=admin_password,
+            network_info=network_info or [])
         self._run('compute.build_instance', context, state)
 
     def terminate_instance(self, context: Any,

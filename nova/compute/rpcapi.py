@@ -35,6 +35,8 @@ History:
           instance's storage?)
     1.10 - external_instance_event (a cast per host from the external
            events API)
+    1.11 - build_and_run_instance: network_info (the ports nova-conductor
+           allocated for a multi-create, which the build keeps)
 
 Calls (the API waits for the answer) are the ones whose result is in the
 API's response: a device name, a new port, console text, a crash
@@ -56,7 +58,7 @@ TOPIC = 'compute'
 
 
 class ComputeAPI:
-    VERSION = '1.10'
+    VERSION = '1.11'
 
     def __init__(self) -> None:
         target = messaging.Target(topic=TOPIC, version=self.VERSION)
@@ -230,14 +232,21 @@ class ComputeAPI:
                                requested_networks: Any = None,
                                block_device_mapping: Any = None,
                                admin_password: str | None = None,
-                               injected_files: Any = None) -> None:
+                               injected_files: Any = None,
+                               network_info: Any = None) -> None:
+        kwargs = {}
+        if network_info:
+            # Only when there are some: a single boot's cast stays as it
+            # was.
+            kwargs['network_info'] = network_info
         self._host(host).cast(
             ctx, 'build_and_run_instance', instance=instance, node=node,
             image_meta=image_meta, request_spec=request_spec,
             filter_properties=filter_properties,
             requested_networks=requested_networks,
             block_device_mapping=block_device_mapping,
-            admin_password=admin_password, injected_files=injected_files)
+            admin_password=admin_password, injected_files=injected_files,
+            **kwargs)
 
     def terminate_instance(self, ctx: Any, instance: dict[str, Any]) -> None:
         self._host(instance['host']).cast(

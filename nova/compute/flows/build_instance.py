@@ -269,7 +269,19 @@ def forget_group_check(ctx: Any, state: BuildState, failure: Any) -> None:
 @FLOW.stage
 def allocate_network(ctx: Any, state: BuildState) -> None:
     """Allocate fixed IPs and ports, with the instance's security
-    groups; the result goes to network_info."""
+    groups; the result goes to network_info.
+
+    Ports nova-conductor allocated before the cast (a multi-create:
+    conductor.build_instances' allocate_networks) come with it in
+    ``network_info``: they are kept, bound to this host
+    (``setup_networks_on_host``; with Neutron, the ports'
+    ``binding:host_id``), not allocated again - neither network API's
+    allocate_for_instance is idempotent (a second call adds ports).
+    The revert gives them back as its own."""
+    if state.network_info:
+        state.compute.network.setup_networks_on_host(
+            ctx, state.instance['uuid'], state.compute.host)
+        return
     state.network_info = state.compute.network.allocate_for_instance(
         ctx, state.instance['uuid'], state.requested_networks,
         security_groups=state.instance.get('security_groups'))
@@ -452,26 +464,31 @@ def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
 
 
 def _release_unbuilt_claim(ctx: Any, state: BuildState) -> None:
-    """Release the claim nova-conductor made for this build before the
-    cast (conductor.build_instances reserves every instance of a request
-    first): from the cast on it is this build's, also when the build
-    failed before its own claim_resources (whose revert releases it
-    otherwise).  Only for an instance never launched and on no other
-    host: a stray build of a live instance leaves its claim alone.
-    Idempotent; a reschedule claims again."""
+    """Release the claim (and the ports) nova-conductor made for this
+    build before the cast (conductor.build_instances reserves every
+    instance of a multi-create first): from the cast on they are this
+    build's, also when the build failed before its own claim_resources
+    or allocate_network (whose reverts release them otherwise).  Only
+    for an instance never launched and on no other host: a stray build
+    of a live instance leaves its claim alone.  Idempotent; a
+    reschedule claims and allocates again."""
+    uuid = state.instance['uuid']
     try:
-        current = state.compute.db.instance_get_by_uuid(
-            ctx, state.instance['uuid'])
+        current = state.compute.db.instance_get_by_uuid(ctx, uuid)
     except exception.InstanceNotFound:
         # Deleted while it was being placed (the delete had no host to
         # ask): nothing may hold a claim for it any more.
-        state.compute.resource_tracker.release(ctx, state.instance['uuid'])
+        state.compute.resource_tracker.release(ctx, uuid)
+        if state.network_info:
+            state.compute.network.deallocate_for_instance(ctx, uuid)
         return
     if current.get('launched_at') or current.get('host') not in (
             None, state.compute.host) or current.get('vm_state') not in (
             vm_states.BUILDING, vm_states.ERROR):
         return
-    state.compute.resource_tracker.release(ctx, state.instance['uuid'])
+    state.compute.resource_tracker.release(ctx, uuid)
+    if state.network_info:
+        state.compute.network.deallocate_for_instance(ctx, uuid)
 
 
 def _delete_requested(ctx: Any, state: BuildState) -> bool:

@@ -8,9 +8,14 @@ reserve them all, then hand them to their hosts - all or nothing::
                          upstream's scheduler claims in placement for
                          all instances before any is built); for a
                          single instance, its host's claim instead
+    allocate_networks    reserve: the ports / fixed IPs of every
+                         claimed instance (the network API's
+                         allocate_for_instance); for a single instance,
+                         its host's allocate_network instead
     build_on_hosts       one compute.build_instance cast per reserved
                          instance (its own claim_resources finds the
-                         claim and keeps it)
+                         claim and keeps it; its allocate_network keeps
+                         the ports the cast carries)
     delete_unreserved    the instances beyond what could be reserved are
                          deleted, each with a fault saying why, as
                          upstream reduces the count
@@ -20,21 +25,36 @@ the request gets between m and n or none.  When fewer than m can be
 placed or claimed (no valid host, a claim lost to a concurrent build),
 every claim already made is released and every instance of the request
 goes to ERROR with one fault (upstream's "No valid host was found.
-..."), and its create action ends in Error.  A single-instance boot and
-a compute host's reschedule (one instance, ``retry`` in the filter
+..."), and its create action ends in Error.  The same when fewer than
+m get their network (an IP pool exhausted, a port the network service
+refused): every port and claim of the request is given back and each
+instance is ERROR with the allocation's error as its fault.  Between m
+and n, an instance that could not get its network is dropped as one
+that could not be claimed: its claim released, deleted by
+``delete_unreserved`` with a fault saying why.  A single-instance boot
+and a compute host's reschedule (one instance, ``retry`` in the filter
 properties) are the case m = n = 1.
 
-Ownership: until a compute host's ``update_building`` takes an instance
-(a compare-and-swap on BUILDING/``scheduling``), its claim belongs to
-this run; afterwards to that host's build, whose reverts release it.
-This run's revert uses the same compare-and-swap: it sets an untaken
-instance to ERROR first and only then releases its claim, so a claim is
-never released under a host that took the instance, and never left
-without an owner.
+Single instance: claim_resources and allocate_networks do nothing and
+the host's build claims and allocates itself, as before this flow
+reserved anything: for one instance the host's build is already all or
+nothing (its reverts give back claim and ports, and a reschedule
+reserves again on the next host), so reserving first would add a
+claim, an allocation and their reverts to every boot for no gain
+(``bench/boot.py`` counts its SQL statements per boot).
 
-Failure: completed stages are reverted (the claims of the instances no
-host took are released), then every instance no host took is set to
-ERROR with the fault, and its create action finished as Error.
+Ownership: until a compute host's ``update_building`` takes an instance
+(a compare-and-swap on BUILDING/``scheduling``), its claim and ports
+belong to this run; afterwards to that host's build, whose reverts
+release them.  This run's reverts use the same compare-and-swap: they
+set an untaken instance to ERROR first and only then release its
+claim and ports, so neither is released under a host that took the
+instance, and neither is left without an owner.
+
+Failure: completed stages are reverted (the ports and claims of the
+instances no host took are given back), then every instance no host
+took is set to ERROR with the fault, and its create action finished as
+Error.
 
 Interrupted (nova-conductor died): before ``delete_unreserved``
 committed (the point of no return: a transactional stage, as the engine
@@ -47,17 +67,16 @@ is then refused by its host's ``update_building`` (the instance is
 ERROR), and an instance a host already took builds there.  After that
 stage the run is complete.
 
-From the cast on, the claim is the host build's: its failure handler
-releases it even when the build failed before its own claim_resources.
+From the cast on, claim and ports are the host build's: its failure
+handler releases them even when the build failed before its own
+claim_resources or allocate_network.
 
-Not yet here: only the resource claim is reserved for all instances
-first.  Fixed IPs / ports and volumes are still taken by each host's
-build (allocate_network, prep_block_device; a failure there reschedules
-that one instance), and configure (guest defined, not started) and power
-on are not phases across the request: they run inside each host's
-compute.build_instance (the virt interface has the split already -
-``spawn(power_on=False)`` then ``power_on`` - in the fake and libvirt
-drivers, but no flow uses it yet).
+Not yet here: volumes are still taken by each host's build
+(prep_block_device; a failure there reschedules that one instance), and
+configure (guest defined, not started) and power on are not phases
+across the request: they run inside each host's compute.build_instance
+(the virt interface has the split - ``configure_guest`` then
+``power_on_configured`` - but no flow uses it yet).
 """
 
 from __future__ import annotations
@@ -77,7 +96,11 @@ LOG = logging.getLogger(__name__)
 
 @dataclasses.dataclass
 class BuildInstancesState:
-    """Contract 1.0 of conductor.build_instances."""
+    """Contract 1.1 of conductor.build_instances.
+
+    1.1: the ``allocate_networks`` stage; ``network_info`` and
+    ``dropped``.
+    """
 
     #: The conductor services the stages call (DB, scheduler, compute
     #: RPC API).
@@ -102,8 +125,16 @@ class BuildInstancesState:
     #: Filled in by select_destinations: ``[host, node]`` of the first
     #: ``len(hosts)`` instances.
     hosts: list[list[str]] = dataclasses.field(default_factory=list)
-    #: Filled in by claim_resources: the UUIDs of the reserved instances.
+    #: Filled in by claim_resources: the UUIDs of the reserved instances
+    #: (allocate_networks takes out those that got no network).
     reserved: list[str] = dataclasses.field(default_factory=list)
+    #: Filled in by allocate_networks: instance UUID -> the VIFs of the
+    #: ports allocated for it (a multi-create only), sent with its cast.
+    network_info: dict[str, list[dict[str, Any]]] = dataclasses.field(
+        default_factory=dict)
+    #: Instance UUID -> why it was dropped after its host was chosen
+    #: (its network could not be allocated), for its fault.
+    dropped: dict[str, str] = dataclasses.field(default_factory=dict)
     #: The instances this run set to ERROR (no host had taken them).
     errored: list[str] = dataclasses.field(default_factory=list)
 
@@ -147,7 +178,11 @@ def _load_state(ctx: Any, run: Any,
                                reserved=reserved)
 
 
-FLOW = Flow('conductor.build_instances', '1.0', BuildInstancesState,
+FLOW = Flow('conductor.build_instances', '1.1', BuildInstancesState,
+            changes={'1.1': 'Stage allocate_networks added (the ports of '
+                            'every instance of a multi-create allocated '
+                            'before any cast); fields network_info and '
+                            'dropped.'},
             on_interrupt=REVERT, subject=_subject, load_state=_load_state,
             point_of_no_return='delete_unreserved',
             doc='Place, reserve and hand to their hosts the instances of '
@@ -155,6 +190,7 @@ FLOW = Flow('conductor.build_instances', '1.0', BuildInstancesState,
 FLOW.stages(
     'select_destinations',
     'claim_resources',
+    'allocate_networks',
     'build_on_hosts',
     'delete_unreserved',
 )
@@ -249,13 +285,66 @@ def claim_resources(ctx: Any, state: BuildInstancesState) -> None:
 
 
 @FLOW.revert('claim_resources')
-def release_claims(ctx: Any, state: BuildInstancesState,
-                   failure: Any) -> None:
-    """Release the claim of every instance no host took, after setting
-    it to ERROR (the compare-and-swap a host's update_building uses)."""
+def release_reservations(ctx: Any, state: BuildInstancesState,
+                         failure: Any) -> None:
+    """Give back the ports (allocate_networks) and release the claim of
+    every instance no host took, after setting it to ERROR (the
+    compare-and-swap a host's update_building uses).
+
+    The ports are given back here rather than by a revert of
+    allocate_networks: the start of a stage with a revert is written
+    before it runs, on every boot (nova.db.recorder), and a
+    single-instance boot, for which allocate_networks does nothing,
+    would pay one more statement.  The reverts run for a failure or an
+    interruption at any later stage, allocate_networks included, and
+    giving back the ports of an instance that has none does nothing."""
     for instance in state.instances:
         if _take_back(ctx, state, instance['uuid'], failure):
+            state.conductor.network.deallocate_for_instance(
+                ctx, instance['uuid'])
             state.conductor.db.allocation_release(ctx, instance['uuid'])
+
+
+@FLOW.stage
+def allocate_networks(ctx: Any, state: BuildInstancesState) -> None:
+    """Allocate the ports of each claimed instance of a multi-create;
+    one that gets none is dropped (its claim released); fewer than
+    min_count left: give back every port and fail with the allocation's
+    error.
+
+    A single instance is left to its host's allocate_network (see the
+    module docstring).  No revert of its own: claim_resources' revert
+    gives the ports back with the claims (see release_reservations)."""
+    if len(state.instances) == 1:
+        return
+    network = state.conductor.network
+    db = state.conductor.db
+    errors: list[Exception] = []
+    for instance in state.instances:
+        uuid = instance['uuid']
+        if uuid not in state.reserved:
+            continue
+        try:
+            state.network_info[uuid] = network.allocate_for_instance(
+                ctx, uuid, state.requested_networks,
+                security_groups=instance.get('security_groups'))
+        except Exception as exc:
+            # All or nothing per instance; given back all the same, in
+            # case the service created a port before it failed.
+            network.deallocate_for_instance(ctx, uuid)
+            db.allocation_release(ctx, uuid)
+            state.reserved.remove(uuid)
+            state.dropped[uuid] = _message(exc)
+            errors.append(exc)
+    if len(state.reserved) >= state.min_count:
+        if state.dropped:
+            LOG.info('No network for %s', '; '.join(
+                f'{u}: {m}' for u, m in state.dropped.items()))
+        return
+    for uuid in state.network_info:
+        network.deallocate_for_instance(ctx, uuid)
+    state.network_info = {}
+    raise errors[0]
 
 
 @FLOW.stage
@@ -274,7 +363,8 @@ def build_on_hosts(ctx: Any, state: BuildInstancesState) -> None:
             requested_networks=state.requested_networks,
             block_device_mapping=state.block_device_mapping,
             admin_password=state.admin_password,
-            injected_files=state.injected_files)
+            injected_files=state.injected_files,
+            network_info=state.network_info.get(instance['uuid']))
 
 
 @FLOW.stage(transactional=True)
@@ -294,10 +384,12 @@ def delete_unreserved(ctx: Any, state: BuildInstancesState) -> None:
                 exception.UnexpectedVMStateError,
                 exception.InstanceNotFound):
             continue  # deleted meanwhile, or taken by a resumed run's cast
+        why = (f' (its network: {state.dropped[uuid]})'
+               if uuid in state.dropped else '')
         db.instance_fault_create(ctx, uuid, exception.NoValidHost(
             reason=f'only {len(state.reserved)} of {len(state.instances)} '
                    f'instances of the request could be placed; this one '
-                   f'is deleted (min_count {state.min_count}).'),
+                   f'is deleted{why} (min_count {state.min_count}).'),
             state.conductor.host)
         _finish_action(ctx, state, uuid, 'Error')
         db.instance_destroy(ctx, uuid)
@@ -375,6 +467,14 @@ def _scheduling_fault(exc: Exception, spec: dict[str, Any],
     details = exc.format_message() + (f' {detail}' if detail else '')
     return (exception.NoValidHost(reason=f'Last build failure: {reason}'),
             details)
+
+
+def _message(exc: BaseException) -> str:
+    """What a fault may say about ``exc`` (never the text of an
+    unexpected exception, which may hold internals)."""
+    if isinstance(exc, exception.NovaException):
+        return str(exc.format_message())
+    return type(exc).__name__
 
 
 def _finish_action(ctx: Any, state: BuildInstancesState, uuid: str,

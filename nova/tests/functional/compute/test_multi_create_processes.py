@@ -16,9 +16,10 @@ The default run takes a share of the stages for the failures and the
 conductor's kills (``sampling.spread``); test_crash_matrix takes every
 stage, generated from the flow.
 
-Whatever happens, no claim is left without an owner: an ACTIVE instance
-holds one on its host, an ERROR or deleted one holds none, and the
-hosts' usage is the sum of the ACTIVE ones; every run has ended.
+Whatever happens, no claim or port is left without an owner: an ACTIVE
+instance holds its claim on its host and its port bound there, an
+ERROR or deleted one holds neither, and the hosts' usage is the sum of
+the ACTIVE ones; every run has ended.
 """
 
 from __future__ import annotations
@@ -127,6 +128,12 @@ class _MultiCreateProcesses(test.TestCase):
             self.assertEqual(uuid in active, allocation is not None,
                              f'{uuid}: {rows[uuid]["vm_state"]}, '
                              f'allocation {allocation}')
+            # One port each (nova-conductor's, kept by the host, or the
+            # host's own after a reschedule), bound to its host.
+            ports = [p['host'] for p in self.db.fixed_ip_get_by_instance(
+                self.ctx, uuid)]
+            self.assertEqual([active[uuid]] if uuid in active else [],
+                             ports, f'{uuid}: {rows[uuid]["vm_state"]}')
         for host in self.hosts:
             node = self.db.compute_node_get_all_by_host(self.ctx, host)[0]
             mine = [u for u, h in active.items() if h == host]

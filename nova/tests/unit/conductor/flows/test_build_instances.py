@@ -2,25 +2,30 @@
 
 Read next to nova/conductor/flows/build_instances.py: a create request
 placed, reserved and handed to its hosts all or nothing - each stage's
-effect (hosts chosen, the claims of a multi-create made before any
+effect (hosts chosen, the claims and ports of a multi-create made before any
 build, one build per reserved instance, the instances beyond what fits
-deleted with a fault), the revert of claim_resources and the failure
-handler (set_error: every instance no host took is ERROR with the
-fault, nothing held).
+deleted with a fault), the revert of claim_resources (claims
+and ports) and the failure handler (set_error: every instance
+no host took is ERROR with the fault, nothing held).
 """
 
 from __future__ import annotations
 
 import testscenarios
 
+from nova import exception
 from nova.compute import vm_states
+from nova.db import api as db
 from nova.tests.unit.compute.flows import kit
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
 FLOW = 'conductor.build_instances'
-STAGES = ['select_destinations', 'claim_resources', 'build_on_hosts',
-          'delete_unreserved']
+STAGES = ['select_destinations', 'claim_resources', 'allocate_networks',
+          'build_on_hosts', 'delete_unreserved']
+#: The stages with a revert, in order (claim_resources' gives back the
+#: ports allocate_networks took, too).
+REVERTING = ['claim_resources']
 
 
 class _BuildTestCase(kit.FlowKitTestCase):
@@ -33,6 +38,16 @@ class _BuildTestCase(kit.FlowKitTestCase):
             ctx, flavor, self.cloud.image['id'], name='many',
             min_count=min_count, max_count=max_count)
         return [i['uuid'] for i in instances]
+
+    def ports(self, uuids):
+        """Instance UUID -> the hosts its ports are bound to, for those
+        that have ports."""
+        found = {}
+        for uuid in uuids:
+            rows = db.fixed_ip_get_by_instance(self.cloud.ctx, uuid)
+            if rows:
+                found[uuid] = [r['host'] for r in rows]
+        return found
 
 
 class TestBuildInstances(_BuildTestCase):
@@ -49,6 +64,59 @@ class TestBuildInstances(_BuildTestCase):
         self.assertEqual(sorted(uuids),
                          sorted(self.cloud.guests('compute1')))
         self.assertEqual((1024, 2, 2), self.node_usage())
+        # allocate_networks: one port each (the host kept the one
+        # nova-conductor allocated), bound to the host that built it.
+        self.assertEqual({u: ['compute1'] for u in uuids},
+                         self.ports(uuids))
+
+    def test_single_boot_is_left_to_its_host(self):
+        uuid = self.cloud.boot()['uuid']
+        self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        # One port, by the host's allocate_network (this process's
+        # [DEFAULT] host is its binding: all services run in it).
+        self.assertEqual(1, len(self.ports([uuid])[uuid]))
+        run = self.cloud.wait_for_run(uuid, FLOW)
+        self.assertEqual('success', run['status'])
+        self.cloud.assert_stages_ran(uuid, FLOW, STAGES)
+
+
+class TestIpPoolExhausted(_BuildTestCase):
+    """allocate_networks: a flat network with one free address."""
+
+    # 10.9.0.1 is the gateway, 10.9.0.2 the one address to give.
+    cloud_options = {'network__flat_network_cidr': '10.9.0.0/30'}
+
+    def test_between_min_and_max_the_rest_is_deleted(self):
+        uuids = self.boot_many(1, 3)
+        self.assertEqual('success',
+                         self.cloud.wait_for_run(uuids[0], FLOW)['status'])
+        self.cloud.wait_for_state(uuids[0], vm_states.ACTIVE)
+        self.assertEqual({uuids[0]: ['compute1']}, self.ports(uuids))
+        for uuid in uuids[1:]:
+            self.assertTrue(self.cloud.instance(uuid)['deleted'])
+            message = self.cloud.faults(uuid)[0]['message']
+            self.assertIn('its network: No fixed IP addresses available',
+                          message)
+        # Only the one built holds a claim.
+        self.assertEqual((512, 1, 1), self.node_usage())
+        self.assertEqual([uuids[0]], self.cloud.guests('compute1'))
+
+    def test_fewer_than_min_count_nothing_is_held(self):
+        uuids = self.boot_many(2, 3)
+        run = self.cloud.wait_for_run(uuids[0], FLOW)
+        self.assertEqual('error', run['status'])
+        self.assertEqual([f'{FLOW}.claim_resources'],
+                         self.cloud.reverted_stages(uuids[0], FLOW))
+        for uuid in uuids:
+            failed = self.cloud.wait_for_state(uuid, vm_states.ERROR)
+            self.assertIsNone(failed['host'])
+            faults = self.cloud.faults(uuid)
+            self.assertEqual(1, len(faults))
+            self.assertIn('No fixed IP addresses available',
+                          faults[0]['message'])
+        self.assertEqual({}, self.ports(uuids))
+        self.assertEqual(kit.NO_USAGE, self.node_usage())
+        self.assertEqual([], self.cloud.guests('compute1'))
 
 
 class TestFewerFit(_BuildTestCase):
@@ -86,8 +154,8 @@ class TestBuildInstancesFails(_BuildTestCase):
         self.assertEqual('error', run['status'])
         position = STAGES.index(self.stage)
         self.assertEqual(
-            [f'{FLOW}.claim_resources']
-            if position >= STAGES.index('claim_resources') else [],
+            [f'{FLOW}.{s}' for s in reversed(REVERTING)
+             if STAGES.index(s) <= position],
             self.cloud.reverted_stages(uuids[0], FLOW))
         for uuid in uuids:
             failed = self.cloud.wait_for_state(uuid, vm_states.ERROR)
@@ -96,3 +164,28 @@ class TestBuildInstancesFails(_BuildTestCase):
                           self.cloud.faults(uuid)[0]['message'])
         self.assertEqual(kit.NO_USAGE, self.node_usage())
         self.assertEqual([], self.cloud.guests('compute1'))
+        self.assertEqual({}, self.ports(uuids))
+
+
+class TestHostBuildFailsBeforeItsNetwork(_BuildTestCase):
+    """The ports nova-conductor allocated are the host build's from the
+    cast on: a build that fails before its allocate_network gives them
+    back (its failure handler), as it releases the claim."""
+
+    def test_failed_build_gives_back_the_conductors_ports(self):
+        self.cloud.fail_at('compute.build_instance.claim_resources',
+                           exc=exception.InstanceExists(name='x'), times=1)
+        uuids = self.boot_many(2, 2)
+        self.assertEqual('success',
+                         self.cloud.wait_for_run(uuids[0], FLOW)['status'])
+        states = {}
+        for uuid in uuids:
+            self.cloud.wait_for_run(uuid, 'compute.build_instance')
+            states[uuid] = self.cloud.instance(uuid)['vm_state']
+        self.assertEqual([vm_states.ACTIVE, vm_states.ERROR],
+                         sorted(states.values()))
+        (built,) = [u for u, s in states.items() if s == vm_states.ACTIVE]
+        # InstanceExists is not rescheduled: the failed one is ERROR,
+        # without its ports; the other kept its one port.
+        self.assertEqual({built: ['compute1']}, self.ports(uuids))
+        self.assertEqual((512, 1, 1), self.node_usage())
