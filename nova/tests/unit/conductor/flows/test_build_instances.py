@@ -16,6 +16,7 @@ import testscenarios
 from nova import exception
 from nova.compute import vm_states
 from nova.db import api as db
+from nova.flow import hooks
 from nova.tests.unit.compute.flows import kit
 
 load_tests = testscenarios.load_tests_apply_scenarios
@@ -189,3 +190,64 @@ class TestHostBuildFailsBeforeItsNetwork(_BuildTestCase):
         # without its ports; the other kept its one port.
         self.assertEqual({built: ['compute1']}, self.ports(uuids))
         self.assertEqual((512, 1, 1), self.node_usage())
+
+
+class RequestReserved(hooks.Hook):
+    """A vendor's hook point "after every instance of this request is
+    reserved": a stage after allocate_networks, before any cast.  It
+    sees, for each instance, whether it holds its claim and its ports
+    and whether a host has it yet; ``refuse`` makes it refuse the
+    request."""
+
+    supports = {FLOW: '1.1'}
+    refuse = False
+
+    def __init__(self):
+        self.seen = {}
+
+    @hooks.after(f'{FLOW}.allocate_networks')
+    def check_request_reserved(self, ctx, state):
+        conductor = state.conductor
+        for uuid in state.reserved:
+            self.seen[uuid] = (
+                conductor.db.allocation_get_by_instance(ctx, uuid)
+                is not None,
+                len(state.network_info[uuid]),
+                conductor.db.instance_get_by_uuid(ctx, uuid)['host'])
+        if self.refuse:
+            raise hooks.RunRefused('The request is over the budget.')
+
+
+class TestHookAfterEveryInstanceIsReserved(_BuildTestCase):
+
+    def setUp(self):
+        self.hook = RequestReserved()
+        self.cloud_options = {'hook_objects': [self.hook]}
+        super().setUp()
+
+    def test_hook_sees_every_instance_reserved_none_cast(self):
+        uuids = self.boot_many(2, 2)
+        self.assertEqual('success',
+                         self.cloud.wait_for_run(uuids[0], FLOW)['status'])
+        self.cloud.assert_stages_ran(
+            uuids[0], FLOW, ['select_destinations', 'claim_resources',
+                             'allocate_networks', 'check_request_reserved',
+                             'build_on_hosts', 'delete_unreserved'])
+        # Claimed, one port each, on no host yet.
+        self.assertEqual({u: (True, 1, None) for u in uuids}, self.hook.seen)
+        for uuid in uuids:
+            self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+
+    def test_hook_refusing_gives_every_reservation_back(self):
+        self.hook.refuse = True
+        uuids = self.boot_many(2, 2)
+        self.assertEqual('error',
+                         self.cloud.wait_for_run(uuids[0], FLOW)['status'])
+        for uuid in uuids:
+            failed = self.cloud.wait_for_state(uuid, vm_states.ERROR)
+            self.assertIsNone(failed['host'])
+            self.assertEqual('The request is over the budget.',
+                             self.cloud.faults(uuid)[0]['message'])
+        self.assertEqual({}, self.ports(uuids))
+        self.assertEqual(kit.NO_USAGE, self.node_usage())
+        self.assertEqual([], self.cloud.guests('compute1'))
