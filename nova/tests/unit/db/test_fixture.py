@@ -3,6 +3,7 @@ servers."""
 
 from __future__ import annotations
 
+import sqlite3
 import unittest
 
 import fixtures
@@ -12,6 +13,8 @@ import testscenarios
 import nova.conf
 from nova import test
 from nova.db import api as db
+from nova.db import migration, models
+from nova.flow import testing
 from nova.tests.fixtures import database, services
 
 load_tests = testscenarios.load_tests_apply_scenarios
@@ -80,3 +83,49 @@ class DatabaseFixtureTestCase(test.TestCase):
         counter = self.useFixture(database.StatementCounter(fixture.engine))
         db.instance_get_all_by_filters(None)
         self.assertEqual(1, counter.count, counter.statements)
+
+
+class SQLiteCopiesTestCase(test.TestCase):
+    """SQLite databases are copies of one migrated per process; each
+    test's copy is its own."""
+
+    def test_a_copy_has_the_newest_schema(self):
+        fixture = self.useFixture(database.Database('sqlite'))
+        self.assertEqual(migration.head_version(),
+                         migration.db_version(fixture.engine))
+        self.assertEqual(
+            sorted(models.Base.metadata.tables),
+            sorted(t for t in sa.inspect(fixture.engine).get_table_names()
+                   if t != 'alembic_version'))
+
+    def test_what_a_test_changes_stays_in_its_copy(self):
+        with database.Database('sqlite') as first:
+            db.instance_create(None, {'display_name': 'left behind'})
+            with first.engine.begin() as connection:
+                connection.exec_driver_sql('CREATE TABLE leaked (id INT)')
+                connection.exec_driver_sql('DROP TABLE key_pairs')
+        with database.Database('sqlite') as second:
+            self.assertNotEqual(first.url, second.url)
+            self.assertEqual([], db.instance_get_all_by_filters(None))
+            tables = sa.inspect(second.engine).get_table_names()
+            self.assertNotIn('leaked', tables)
+            self.assertIn('key_pairs', tables)
+
+    def test_copies_are_separate_files(self):
+        directory = self.useFixture(fixtures.TempDir()).path
+        paths = [f'{directory}/{name}.sqlite' for name in ('a', 'b')]
+        for path in paths:
+            testing.create_migrated_sqlite(path)
+        with sqlite3.connect(paths[0]) as connection:
+            connection.execute('CREATE TABLE only_in_a (id INT)')
+        connection.close()
+        testing.create_migrated_sqlite(f'{directory}/c.sqlite')
+        for path in (paths[1], f'{directory}/c.sqlite'):
+            connection = sqlite3.connect(path)
+            try:
+                names = [row[0] for row in connection.execute(
+                    "SELECT name FROM sqlite_master WHERE type = 'table'")]
+            finally:
+                connection.close()
+            self.assertNotIn('only_in_a', names)
+            self.assertIn('instances', names)
