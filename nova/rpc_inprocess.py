@@ -10,12 +10,21 @@ This driver keeps the fake driver's exchanges and message semantics
 listener waits: on a condition variable notified when a message is
 delivered.  It is registered as the ``nova-inprocess`` scheme in the
 ``oslo.messaging.drivers`` entry point namespace (setup.cfg).
+
+It also counts the requests each RPC listener has handed to its server
+and that have not been answered yet (oslo.messaging's RPC server answers
+every request it takes, a cast too, once its endpoint method returned or
+failed), so that a stopping service can tell when its last request has
+ended without waiting for its server's executor threads to wind down:
+:func:`wait_answered`.
 """
 
 from __future__ import annotations
 
 import threading
 import time
+import weakref
+from collections.abc import Callable
 from typing import Any
 
 import oslo_messaging as messaging
@@ -58,7 +67,79 @@ class _ExchangeManager(impl_fake.FakeExchangeManager):
             return exchange
 
 
+class _Unanswered:
+    """How many requests a listener handed out are not answered yet."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._count = 0
+
+    def took(self) -> None:
+        with self._changed:
+            self._count += 1
+
+    def answered(self) -> None:
+        with self._changed:
+            self._count -= 1
+            self._changed.notify_all()
+
+    def wait(self, timeout: float) -> bool:
+        """True once none is left; False if some still are after
+        ``timeout`` seconds."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._count <= 0,
+                                          timeout)
+
+
+class _IncomingMessage(impl_fake.FakeIncomingMessage):
+    """A request, counted as unanswered until its server replies."""
+
+    def __init__(self, ctxt: Any, message: Any, reply_q: Any,
+                 requeue: Any, unanswered: _Unanswered) -> None:
+        super().__init__(ctxt, message, reply_q, requeue)
+        self.unanswered = unanswered
+        unanswered.took()
+
+    def reply(self, reply: Any = None, failure: Any = None) -> None:
+        try:
+            super().reply(reply, failure)
+        finally:
+            self.unanswered.answered()
+
+
+#: The RPC listeners this driver made, by the listener object their
+#: server holds (its ``listener``), for wait_answered.
+_rpc_listeners: weakref.WeakKeyDictionary[Any, _Listener] = (
+    weakref.WeakKeyDictionary())
+
+
+def wait_answered(server_listener: Any, give_up: Callable[[], bool]) -> bool:
+    """Wait until the RPC server whose listener is ``server_listener``
+    (its ``listener`` attribute) has answered every request it took; call
+    it after the server was stopped (it takes no more).
+
+    True when it has; False when the listener is not this driver's (the
+    server is on another transport), or as soon as ``give_up()`` (asked
+    every tenth of a second) is true first - say, because the server's
+    own ``wait()`` ended, which also means every request ended.
+    """
+    listener = _rpc_listeners.get(server_listener)
+    if listener is None or listener.unanswered is None:
+        return False
+    while not listener.unanswered.wait(0.1):
+        if give_up():
+            return False
+    return True
+
+
 class _Listener(impl_fake.FakeListener):
+
+    def __init__(self, exchange_manager: Any, targets: list[Any],
+                 pool: Any = None, rpc: bool = False) -> None:
+        super().__init__(exchange_manager, targets, pool)
+        #: RPC listeners only: a notification listener's messages are
+        #: acknowledged, never answered.
+        self.unanswered = _Unanswered() if rpc else None
 
     @base.batch_poll_helper
     def poll(self, timeout: float | None = None) -> Any:
@@ -74,9 +155,13 @@ class _Listener(impl_fake.FakeListener):
                                                    strict=True):
                     ctxt, message, reply_q, requeue = target_exchange.poll(
                         target, self._pool)
-                    if message is not None:
-                        return impl_fake.FakeIncomingMessage(
-                            ctxt, message, reply_q, requeue)
+                    if message is None:
+                        continue
+                    if self.unanswered is not None:
+                        return _IncomingMessage(ctxt, message, reply_q,
+                                                requeue, self.unanswered)
+                    return impl_fake.FakeIncomingMessage(
+                        ctxt, message, reply_q, requeue)
                 wait = _IDLE_WAKE_SECONDS
                 if deadline is not None:
                     wait = min(wait, deadline - time.monotonic())
@@ -105,9 +190,12 @@ class InProcessDriver(impl_fake.FakeDriver):
         listener = _Listener(self._exchange_manager, [
             messaging.Target(topic=target.topic, server=target.server,
                              exchange=exchange),
-            messaging.Target(topic=target.topic, exchange=exchange)])
-        return base.PollStyleListenerAdapter(listener, batch_size,
-                                             batch_timeout)
+            messaging.Target(topic=target.topic, exchange=exchange)],
+            rpc=True)
+        adapter = base.PollStyleListenerAdapter(listener, batch_size,
+                                                batch_timeout)
+        _rpc_listeners[adapter] = listener
+        return adapter
 
     def listen_for_notifications(self, targets_and_priorities: Any,
                                  pool: Any, batch_size: int,

@@ -18,7 +18,7 @@ import oslo_messaging as messaging
 from oslo_log import log as logging
 
 import nova.conf
-from nova import concurrency, rpc
+from nova import concurrency, rpc, rpc_inprocess
 from nova import context as nova_context
 
 LOG = logging.getLogger(__name__)
@@ -94,9 +94,17 @@ class Service:
 
 def stop_all(services: Sequence[Any]) -> None:
     """Stop ``services`` in the reverse of their start order, then wait
-    for all of them at once: their RPC servers wind down at the same
-    time, not one after another (each takes up to a second, its
-    executor's idle threads noticing the shutdown)."""
+    until each has ended the requests it took.
+
+    Their RPC servers' ``wait()`` run all at once, not one after
+    another: each takes up to a second after its last request, its
+    executor's idle threads noticing the shutdown at their next idle
+    poll (futurist's).  On the in-process transport (nova-all's, the
+    tests') the end of the requests is known without that: every request
+    a server took has been answered (``rpc_inprocess.wait_answered``);
+    the idle threads then wind down in the background and the server's
+    ``wait()`` ends on its own.  On another transport, the waits.
+    """
     stopped = []
     for svc in reversed(services):
         if isinstance(svc, Service):
@@ -104,8 +112,22 @@ def stop_all(services: Sequence[Any]) -> None:
             stopped.append(svc)
         else:
             svc.stop()
-    for handle in [concurrency.spawn(svc.wait) for svc in stopped]:
-        handle.wait()
+    waits = [(svc, concurrency.spawn(svc.wait)) for svc in stopped]
+    for svc, handle in waits:
+        if svc.server is None:
+            handle.wait()
+        else:
+            wait_for_requests(svc.server, handle)
+
+
+def wait_for_requests(server: Any, waiting: concurrency.Handle) -> None:
+    """Return once the stopped RPC ``server`` has ended every request it
+    took: on the in-process transport as soon as each is answered
+    (``rpc_inprocess.wait_answered``), else - and if that cannot tell -
+    when ``waiting``, the spawned ``server.wait()``, has ended."""
+    if not rpc_inprocess.wait_answered(server.listener,
+                                       give_up=waiting.done):
+        waiting.wait()
 
 
 # -- assembling services ------------------------------------------------------

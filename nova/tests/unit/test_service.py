@@ -1,14 +1,18 @@
-"""A service's start: register, recover, serve, report up at once."""
+"""A service's start: register, recover, serve, report up at once; and
+its stop."""
 
 from __future__ import annotations
 
 import threading
+from typing import Any
 from unittest import mock
 
+import oslo_messaging as messaging
 from oslo_config import fixture as config_fixture
 
 import nova.conf
-from nova import service, test
+from nova import concurrency, context, rpc, service, test
+from nova.tests.fixtures import rpc as rpc_fixture
 
 CONF = nova.conf.CONF
 
@@ -61,3 +65,95 @@ class TestStart(test.TestCase):
         svc.stop()
         for periodic in started:
             periodic.wait(10)  # ended: raises if still running
+
+
+class _Endpoint:
+    """RPC methods a test controls: ``work`` runs until released."""
+
+    def __init__(self) -> None:
+        self.started = threading.Event()
+        self.release = threading.Event()
+        self.ended = threading.Event()
+        self.failed = threading.Event()
+
+    def work(self, context):
+        self.started.set()
+        self.release.wait(30)
+        self.ended.set()
+
+    def fail(self, context):
+        self.failed.set()
+        raise ValueError('failed on purpose')
+
+    def echo(self, context, value):
+        return value
+
+
+class _SlowWait(service.Service):
+    """A service whose server's wait() (its executor's threads winding
+    down) ends only when the test says."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.wound_down = threading.Event()
+
+    def wait(self) -> None:
+        self.wound_down.wait(30)
+        super().wait()
+
+
+class TestStopAll(test.TestCase):
+    """stop_all returns once every request the services took has ended,
+    never earlier; on the in-process transport, without waiting for the
+    servers' idle threads."""
+
+    def start(self, url: str) -> tuple[_SlowWait, _Endpoint, Any]:
+        self.useFixture(rpc_fixture.RPCFixture(url=url))
+        endpoint = _Endpoint()
+        db = mock.Mock()
+        svc = _SlowWait('host1', 'nova-compute', 'stop-all-test', endpoint,
+                        db)
+        svc.start()
+        self.addCleanup(svc.wound_down.set)
+        client = rpc.get_client(messaging.Target(topic='stop-all-test',
+                                                 server='host1'))
+        return svc, endpoint, client
+
+    def stop_all(self, svc: service.Service) -> concurrency.Handle:
+        return concurrency.spawn(service.stop_all, [svc])
+
+    def test_waits_for_a_request_under_way(self):
+        svc, endpoint, client = self.start(rpc.IN_PROCESS_URL)
+        client.cast(context.get_admin_context(), 'work')
+        self.assertTrue(endpoint.started.wait(10))
+        stopping = self.stop_all(svc)
+        self.assertRaises(TimeoutError, stopping.wait, 0.2)
+        endpoint.release.set()
+        stopping.wait(10)
+        self.assertTrue(endpoint.ended.is_set())
+
+    def test_in_process_does_not_wait_for_the_servers_wind_down(self):
+        svc, endpoint, client = self.start(rpc.IN_PROCESS_URL)
+        endpoint.release.set()
+        ctx = context.get_admin_context()
+        client.cast(ctx, 'work')
+        client.cast(ctx, 'fail')
+        self.assertRaises(messaging.NoSuchMethod, client.call, ctx,
+                          'no_such_method')
+        self.assertEqual(7, client.call(ctx, 'echo', value=7))
+        self.assertTrue(endpoint.ended.wait(10))
+        self.assertTrue(endpoint.failed.wait(10))
+        # Every request answered, failed ones included: stop_all is done
+        # while the server's wait() is still held.
+        self.stop_all(svc).wait(10)
+        self.assertFalse(svc.wound_down.is_set())
+
+    def test_other_transports_wait_for_the_servers(self):
+        svc, endpoint, client = self.start('fake:/')
+        endpoint.release.set()
+        self.assertEqual(7, client.call(context.get_admin_context(), 'echo',
+                                        value=7))
+        stopping = self.stop_all(svc)
+        self.assertRaises(TimeoutError, stopping.wait, 0.2)
+        svc.wound_down.set()
+        stopping.wait(10)
