@@ -4,19 +4,24 @@ The test process plays the API: it casts through the real compute API on a
 RabbitMQ transport, while ``nova-conductor`` and ``nova-compute`` run as
 the installed console scripts with a generated nova.conf.
 
-Each test gets a RabbitMQ virtual host of its own (made with the local
-``rabbitmqctl``, deleted after the test): queue names depend only on topic
-and host ("compute.compute1"), so tests running side by side, or a test
-after one whose service was killed with messages still queued, would
-otherwise consume each other's messages.
+Each test gets a new RabbitMQ virtual host of its own (made with the
+local ``rabbitmqctl``, deleted after the test): queue names depend only on
+topic and host ("compute.compute1"), so tests running side by side, or a
+test after one whose service was killed with messages still queued, would
+otherwise consume each other's messages.  ``rabbitmqctl`` starts an Erlang
+node for each command, 1-2 s each, three commands a test: a test process
+makes the next test's virtual host while the current test runs, and
+deletes a used one in the background (:class:`_VirtualHosts`).
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 import signal
 import subprocess
 import sys
+import threading
 import uuid
 from typing import Any
 
@@ -38,6 +43,102 @@ RABBIT_URL = os.environ.get('NOVA_TEST_RABBIT_URL',
 BIN = os.path.dirname(sys.executable)
 START_TIMEOUT = 60.0
 STOP_TIMEOUT = 10.0
+
+
+def _rabbitmqctl(*args: str) -> None:
+    try:
+        subprocess.run(['rabbitmqctl', *args], check=True,
+                       capture_output=True, timeout=60)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise AssertionError(
+            f'rabbitmqctl {" ".join(args)} failed: {exc}') from exc
+
+
+def _new_virtual_host() -> str:
+    name = f'nova-test-{uuid.uuid4().hex[:12]}'
+    _rabbitmqctl('add_vhost', name)
+    try:
+        _rabbitmqctl('set_permissions', '-p', name, 'guest', '.*', '.*',
+                     '.*')
+    except AssertionError:
+        _rabbitmqctl('delete_vhost', name)
+        raise
+    return name
+
+
+class _Making:
+    """A virtual host being made in a thread of its own (not a daemon:
+    the interpreter waits for it at exit, before the atexit hooks)."""
+
+    def __init__(self) -> None:
+        self._name: str | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._make,
+                                        name='nova-test-vhost')
+        self._thread.start()
+
+    def _make(self) -> None:
+        try:
+            self._name = _new_virtual_host()
+        except BaseException as exc:
+            self._error = exc
+
+    def name(self) -> str:
+        """Its name once made; ``rabbitmqctl``'s error if it failed."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        assert self._name is not None
+        return self._name
+
+
+class _VirtualHosts:
+    """The RabbitMQ virtual hosts of this test process's tests, each new
+    and used by one test only.
+
+    ``take()`` returns the one made in the background since the last
+    call (or makes one) and starts making the next; ``release()`` deletes
+    one in the background (threads the interpreter waits for at exit).
+    At exit, the one made for a test that did not come is deleted.  An
+    error of ``rabbitmqctl`` making one fails the test that takes it.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._next: _Making | None = None
+        atexit.register(self._at_exit)
+
+    def take(self) -> str:
+        with self._lock:
+            making, self._next = self._next, None
+        name = (making or _Making()).name()
+        with self._lock:
+            if self._next is None:
+                self._next = _Making()
+        return name
+
+    def release(self, name: str) -> None:
+        threading.Thread(target=_rabbitmqctl, args=('delete_vhost', name),
+                         name='nova-test-vhost').start()
+
+    def _at_exit(self) -> None:
+        with self._lock:
+            making, self._next = self._next, None
+        if making is not None:
+            try:
+                _rabbitmqctl('delete_vhost', making.name())
+            except AssertionError:
+                pass
+
+
+_virtual_hosts: _VirtualHosts | None = None
+
+
+def _process_virtual_hosts() -> _VirtualHosts:
+    global _virtual_hosts
+    if _virtual_hosts is None:
+        _virtual_hosts = _VirtualHosts()
+    return _virtual_hosts
 
 
 class ServiceProcess:
@@ -187,18 +288,9 @@ class ProcessCloud(func_fixtures.CloudHelpers, fixtures.Fixture):
             self.addCleanup(conductor.stop)
 
     def _make_vhost(self) -> str:
-        name = f'nova-test-{uuid.uuid4().hex[:12]}'
-
-        def rabbitmqctl(*args: str) -> None:
-            try:
-                subprocess.run(['rabbitmqctl', *args], check=True,
-                               capture_output=True, timeout=60)
-            except (OSError, subprocess.SubprocessError) as exc:
-                raise AssertionError(
-                    f'rabbitmqctl {" ".join(args)} failed: {exc}') from exc
-        rabbitmqctl('add_vhost', name)
-        self.addCleanup(rabbitmqctl, 'delete_vhost', name)
-        rabbitmqctl('set_permissions', '-p', name, 'guest', '.*', '.*', '.*')
+        virtual_hosts = _process_virtual_hosts()
+        name = virtual_hosts.take()
+        self.addCleanup(virtual_hosts.release, name)
         return RABBIT_URL.rstrip('/') + '/' + name
 
     def _attach_logs(self) -> None:
