@@ -1,5 +1,6 @@
-"""The RabbitMQ virtual hosts of the multi-process tests: each test's is
-new, and what a test leaves in its own never reaches the next test's."""
+"""The multi-process tests' fixture: each test's RabbitMQ virtual host is
+new, and what a test leaves in its own never reaches the next test's; no
+service process outlives its test."""
 
 from __future__ import annotations
 
@@ -68,3 +69,24 @@ class TestVirtualHosts(test.TestCase):
         self.hosts._at_exit()
         self.assertNotIn(made_ahead, _virtual_hosts())
         self.assertIn(name, _virtual_hosts())
+
+
+class TestProcessesStop(test.TestCase):
+
+    def test_no_process_outlives_the_fixture(self):
+        cloud = multiprocess.ProcessCloud(self)
+        cloud.setUp()
+        try:
+            first = cloud.start('nova-compute', 'compute1')
+            first.kill()
+            restarted = cloud.start('nova-compute', 'compute1')
+            other = cloud.start('nova-compute', 'compute2')
+            for process in (restarted, other):
+                self.assertIsNone(process.process.poll())
+        finally:
+            cloud.cleanUp()
+        for process in (first, restarted, other):
+            self.assertIsNotNone(process.process.poll())
+        # Stopped by SIGTERM (their own clean stop), not killed.
+        self.assertEqual([0, 0], [restarted.process.returncode,
+                                  other.process.returncode])
