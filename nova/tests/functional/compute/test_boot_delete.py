@@ -36,6 +36,7 @@ class TestBootDelete(test.TestCase):
         self.assertEqual(
             ['conductor.build_instances.select_destinations',
              'conductor.build_instances.claim_resources',
+             'conductor.build_instances.allocate_networks',
              'conductor.build_instances.build_on_hosts',
              'conductor.build_instances.delete_unreserved'],
             [e['event'] for e in conductor])
