@@ -11,6 +11,7 @@ of the last full run in ``tools/test-times.txt`` and gives them to
 stestr as a run of its own, with stestr's public ``load`` command:
 
     tools/test-times.py save   # after a full `stestr run`: write the file
+    tools/test-times.py save --run ID   # that run of `stestr history list`
     tools/test-times.py seed   # no .stestr yet: load the durations
 
 The seeded run reports every test as skipped ("duration hint"), so it
@@ -37,11 +38,14 @@ TIMES = os.path.join(HERE, 'test-times.txt')
 STESTR = os.path.join(os.path.dirname(sys.executable), 'stestr')
 
 
-def save(path: str) -> int:
+def save(path: str, run: str | None = None) -> int:
     """Write the durations of the tests that ran (passed or failed) in
-    stestr's last run, longest first: ``<seconds> <test id>`` per
-    line."""
-    stream = subprocess.run([STESTR, 'last', '--subunit'], check=True,
+    stestr's last run (or run ``run`` of ``stestr history list``: the
+    default suite's, when the crash matrix ran after it), longest first:
+    ``<seconds> <test id>`` per line."""
+    command = ([STESTR, 'last', '--subunit'] if run is None else
+               [STESTR, 'history', 'show', run, '--subunit'])
+    stream = subprocess.run(command, check=True,
                             capture_output=True).stdout
     times: dict[str, float] = {}
 
@@ -101,8 +105,11 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split('\n\n')[0])
     parser.add_argument('command', choices=('save', 'seed'))
     parser.add_argument('--file', default=TIMES)
+    parser.add_argument('--run', default=None,
+                        help='save: the stestr run ID (default: the last)')
     args = parser.parse_args()
-    return save(args.file) if args.command == 'save' else seed(args.file)
+    return (save(args.file, args.run) if args.command == 'save'
+            else seed(args.file))
 
 
 if __name__ == '__main__':
