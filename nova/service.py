@@ -93,27 +93,30 @@ class Service:
 
 
 def stop_all(services: Sequence[Any]) -> None:
-    """Stop ``services`` in the reverse of their start order, then wait
-    until each has ended the requests it took.
+    """Stop ``services`` one at a time in the reverse of their start
+    order, each once the one stopped before it has ended every request
+    it took.
 
-    Their RPC servers' ``wait()`` run all at once, not one after
-    another: each takes up to a second after its last request, its
-    executor's idle threads noticing the shutdown at their next idle
-    poll (futurist's).  On the in-process transport (nova-all's, the
-    tests') the end of the requests is known without that: every request
-    a server took has been answered (``rpc_inprocess.wait_answered``);
-    the idle threads then wind down in the background and the server's
-    ``wait()`` ends on its own.  On another transport, the waits.
+    Callers first: a service started later calls the ones started before
+    it (nova-conductor calls the compute hosts it was started after), so
+    its requests under way are answered while those are still up.  Stopped
+    all at once, a conductor's call to a compute host that had stopped
+    taking requests was never answered, and the stop waited for the
+    call's timeout.
+
+    On the in-process transport (nova-all's, the tests') the end of a
+    server's requests is known at once: every request it took has been
+    answered (``rpc_inprocess.wait_answered``); its executor's idle
+    threads then wind down in the background (they notice the shutdown
+    only at futurist's next idle poll, a second later) and its ``wait()``
+    ends on its own.  On another transport, the server's ``wait()``.
     """
-    stopped = []
     for svc in reversed(services):
-        if isinstance(svc, Service):
-            svc.stop(wait=False)
-            stopped.append(svc)
-        else:
+        if not isinstance(svc, Service):
             svc.stop()
-    waits = [(svc, concurrency.spawn(svc.wait)) for svc in stopped]
-    for svc, handle in waits:
+            continue
+        svc.stop(wait=False)
+        handle = concurrency.spawn(svc.wait)
         if svc.server is None:
             handle.wait()
         else:

@@ -89,6 +89,21 @@ class _Endpoint:
         return value
 
 
+class _Caller:
+    """An RPC method that calls another service when the test says."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.started = threading.Event()
+        self.go = threading.Event()
+        self.answer = None
+
+    def relay(self, context):
+        self.started.set()
+        self.go.wait(30)
+        self.answer = self.client.call(context, 'echo', value=7)
+
+
 class _SlowWait(service.Service):
     """A service whose server's wait() (its executor's threads winding
     down) ends only when the test says."""
@@ -147,6 +162,29 @@ class TestStopAll(test.TestCase):
         # while the server's wait() is still held.
         self.stop_all(svc).wait(10)
         self.assertFalse(svc.wound_down.is_set())
+
+    def test_a_caller_is_stopped_before_what_it_calls(self):
+        # Started first, called by the second: a request of the caller
+        # under way calls it during stop_all, and is answered.
+        callee, callee_endpoint, callee_client = self.start(
+            rpc.IN_PROCESS_URL)
+        callee_endpoint.release.set()
+        caller_endpoint = _Caller(callee_client)
+        caller = _SlowWait('host1', 'nova-conductor', 'stop-all-caller',
+                           caller_endpoint, mock.Mock())
+        caller.start()
+        self.addCleanup(caller.wound_down.set)
+        rpc.get_client(messaging.Target(
+            topic='stop-all-caller', server='host1')).cast(
+                context.get_admin_context(), 'relay')
+        self.assertTrue(caller_endpoint.started.wait(10))
+        stopping = concurrency.spawn(service.stop_all, [callee, caller])
+        # The caller's listener is stopped first; its request goes on and
+        # calls the callee, which still answers.
+        self.assertRaises(TimeoutError, stopping.wait, 0.2)
+        caller_endpoint.go.set()
+        stopping.wait(10)
+        self.assertEqual(7, caller_endpoint.answer)
 
     def test_other_transports_wait_for_the_servers(self):
         svc, endpoint, client = self.start('fake:/')
