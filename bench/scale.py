@@ -661,18 +661,9 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, str,
     print('\n  SQL per boot by statement (first row): ' + ', '.join(
         f'{k} {v:g}' for k, v in first.items() if k != 'total'))
     print('  new DB connections per boot, by process kind (each row): ' +
-          '; '.join(f'K={r["hosts"]} cond={r["conductors"]} existing='
-                    f'{r["existing"]}: ' + ', '.join(
-                        f'{k} {v:g}' for k, v in
-                        r['boots']['connections_by_kind'].items())
-                    for r in results))
+          _per_row(results, 'connections_by_kind'))
     print('  database server and broker CPU per boot, ms (each row; '
-          'machine-wide processes): ' + '; '.join(
-              f'K={r["hosts"]} cond={r["conductors"]} existing='
-              f'{r["existing"]}: ' + ', '.join(
-                  f'{k} {v:g}' for k, v in
-                  r['boots']['server_cpu_ms'].items())
-              for r in results))
+          'machine-wide processes): ' + _per_row(results, 'server_cpu_ms'))
     print('  transactions (pool check-outs) per boot, by process kind '
           '(first row): ' + ', '.join(
               f'{k} {v:g}' for k, v in
@@ -714,6 +705,15 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, str,
             'PASS' if passed else 'FAIL')
         print(f'  {figure}: {measured}  {verdict}')
     return verdicts
+
+
+def _per_row(results: list[dict[str, Any]], figure: str) -> str:
+    """A by-kind figure of the boots of every configuration, on one
+    line."""
+    return '; '.join(
+        f'K={r["hosts"]} cond={r["conductors"]} existing={r["existing"]}: '
+        + ', '.join(f'{k} {v:g}' for k, v in r['boots'][figure].items())
+        for r in results)
 
 
 def main() -> int:
