@@ -44,6 +44,16 @@ class ApiKitTestCase(kit.FlowKitTestCase):
                                   hook_objects=objects)
         super().setUp()
 
+    def added(self) -> dict[str, list[str]]:
+        """What each stage of the watched flow added, by stage: the keys
+        ``read(state)`` gave after it that it did not give before."""
+        added: dict[str, list[str]] = {}
+        before: list[str] = []
+        for stage, keys in self.seen.items():
+            added[stage] = [key for key in keys if key not in before]
+            before = keys
+        return added
+
     def server(self, token: str = 'demo:demo',
                networks: str = 'none') -> dict[str, Any]:
         """An ACTIVE server created through the API with ``token``

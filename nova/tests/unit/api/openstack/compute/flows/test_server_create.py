@@ -78,13 +78,6 @@ class TestCreate(_CreateTestCase):
     watching = (FLOW, '1.0', STAGES,
                 lambda state: sorted(state.create_kwargs))
 
-    def added(self) -> dict[str, list[str]]:
-        added, before = {}, []
-        for stage, keys in self.seen.items():
-            added[stage] = [key for key in keys if key not in before]
-            before = keys
-        return added
-
     def test_each_stage_adds_its_arguments(self):
         code, body = self.create(
             '2.100', networks='auto', min_count=1, max_count=1,

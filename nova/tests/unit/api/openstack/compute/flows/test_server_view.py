@@ -92,14 +92,6 @@ class TestView(kit.ApiKitTestCase):
         self.assertEqual(200, code, body)
         return body['server']
 
-    def added(self) -> dict[str, list[str]]:
-        """What each stage added to the server, by stage."""
-        added, before = {}, []
-        for stage, keys in self.seen.items():
-            added[stage] = [key for key in keys if key not in before]
-            before = keys
-        return added
-
     def test_each_stage_adds_its_fields(self):
         uuid = self.server()['uuid']
         server = self.show(uuid, '2.100')
