@@ -2648,22 +2648,40 @@ def block_device_mapping_destroy_by_instance_and_volume(
 def fixed_ip_associate(context: Any, network: str, address: str,
                        instance_uuid: str | None, mac: str,
                        port_id: str,
-                       fields: dict[str, Any] | None = None) -> Row:
+                       fields: dict[str, Any] | None = None,
+                       security_group_ids: Sequence[str] = ()) -> Row:
     """Take ``address`` on ``network`` for a port: one INSERT, which the
     unique (network, address) key makes race-safe.  ``fields`` sets the
     port's other columns (name, project_id, host, preserve_on_delete).
 
-    :raises FixedIpAlreadyInUse:
+    ``security_group_ids``: the new port's groups, bound by a second
+    INSERT in the same transaction - a port never exists without its
+    groups, and a boot pays one commit for both.
+
+    :raises FixedIpAlreadyInUse: :raises SecurityGroupNotFound: a group
+        is gone (no port is made).
     """
     values = {**(fields or {}), 'network': network, 'address': address,
               'instance_uuid': instance_uuid, 'mac': mac, 'port_id': port_id}
+    bindings = [{'port_id': port_id, 'security_group_id': g}
+                for g in dict.fromkeys(security_group_ids)]
+
+    def insert(connection: Any) -> Row:
+        row = _insert(connection, _FIXED_IPS, values)
+        if bindings:
+            connection.execute(_template(
+                ('insert', _SECGROUP_PORTS.name),
+                lambda: sa.insert(_SECGROUP_PORTS)), bindings)
+        return row
+
     try:
-        return transaction(
-            lambda connection: _insert(connection, _FIXED_IPS, values),
-            context)
+        return transaction(insert, context)
     except db_exc.DBDuplicateEntry:
         raise exception.FixedIpAlreadyInUse(address=address,
                                             network=network) from None
+    except db_exc.DBReferenceError:
+        raise exception.SecurityGroupNotFound(
+            security_group_id=', '.join(security_group_ids)) from None
 
 
 def fixed_ip_get_by_instance(context: Any, instance_uuid: str) -> list[Row]:

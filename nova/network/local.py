@@ -4,9 +4,9 @@ One network, ``[network] flat_network_name`` over ``flat_network_cidr``.
 A port is an (address, MAC, port ID) row; the unique key on (network,
 address) is what makes allocation race-safe across processes and hosts.
 
-Allocation costs two INSERTs in the common case: the port and its
-security group (the project's ``default`` group, whose ID the process
-keeps once known).  Each process keeps the
+Allocation costs one transaction of two INSERTs in the common case: the
+port and its security group (the project's ``default`` group, whose ID
+the process keeps once known).  Each process keeps the
 set of addresses it knows to be taken (read once, at the first
 allocation) and a cursor walking the range; it INSERTs the next address
 not known to be taken.  When another process took that address in the
@@ -228,23 +228,25 @@ class FlatNetworkAPI(api.NetworkAPI):
                               security_groups: Sequence[str] | None = None,
                               ) -> list[api.VIF]:
         requests = self._requests(context, requested_networks)
+        names = list(security_groups or [DEFAULT_SECURITY_GROUP])
+        group_ids: list[str] | None = None
         vifs: list[api.VIF] = []
         bound: list[str] = []
         try:
             for request in requests:
                 port_id = request.get('port_id')
                 if port_id:
+                    # The user's ports keep their groups, as with Neutron.
                     vifs.append(self._bind(context, instance_uuid, port_id))
                     bound.append(port_id)
-                else:
-                    vifs.append(self._allocate(
-                        context, instance_uuid, request.get('network_id'),
-                        request.get('fixed_ip')))
-            created = [v['id'] for v in vifs if v['id'] not in bound]
-            if created:
-                # The user's ports keep their groups, as with Neutron.
-                self._set_groups(context, created, security_groups or
-                                 [DEFAULT_SECURITY_GROUP])
+                    continue
+                if group_ids is None:
+                    # Before the first port: an unknown group fails the
+                    # request with nothing made.
+                    group_ids = self._group_ids(context, names)
+                vif, group_ids = self._allocate_with_groups(
+                    context, instance_uuid, request, names, group_ids)
+                vifs.append(vif)
         except Exception:
             # All or nothing: do not leave half the ports behind (and
             # give the user's ports back, unbound).
@@ -337,23 +339,32 @@ class FlatNetworkAPI(api.NetworkAPI):
 
     # -- security groups ------------------------------------------------------
 
-    def _set_groups(self, context: Any, port_ids: list[str],
-                    names: Sequence[str]) -> None:
-        """Give new ports their groups.  The default group's ID is kept
-        once known, so the common case is one more INSERT; when an admin
-        deleted that group, the next use makes a new one."""
+    def _group_ids(self, context: Any, names: Sequence[str]) -> list[str]:
+        return [g['id'] for g in self.validate_security_groups(context,
+                                                               names)]
+
+    def _allocate_with_groups(self, context: Any, instance_uuid: str,
+                              request: dict[str, Any], names: Sequence[str],
+                              group_ids: list[str],
+                              ) -> tuple[api.VIF, list[str]]:
+        """A new port for ``request``, bound to its groups in the same
+        transaction (the port and the binding: one commit); returns it
+        and the group IDs it got.  The default group's ID is kept once
+        known, so the common case reads nothing; when an admin deleted
+        that group, the port is not made, and the next try makes a new
+        group."""
         for attempt in (1, 2):
-            groups = self.validate_security_groups(context, names)
             try:
-                db.port_security_groups_set(context, port_ids,
-                                            [g['id'] for g in groups],
-                                            new_ports=True)
-                return
+                return self._allocate(
+                    context, instance_uuid, request.get('network_id'),
+                    request.get('fixed_ip'), group_ids), group_ids
             except exception.SecurityGroupNotFound:
                 if attempt == 2 or DEFAULT_SECURITY_GROUP not in names:
                     raise
                 with self._lock:
                     self._default_groups.clear()
+                group_ids = self._group_ids(context, names)
+        raise AssertionError('unreachable')
 
     def validate_security_groups(self, context: Any,
                                  names: Sequence[str],
@@ -678,40 +689,44 @@ class FlatNetworkAPI(api.NetworkAPI):
         return network
 
     def _allocate(self, context: Any, instance_uuid: str,
-                  network_id: str | None,
-                  requested_ip: str | None) -> api.VIF:
+                  network_id: str | None, requested_ip: str | None,
+                  group_ids: Sequence[str] = ()) -> api.VIF:
         row = self._take(context, self._pools_of(context, network_id),
                          instance_uuid, requested_ip,
                          dict(self._binding(context, instance_uuid),
                               project_id=getattr(context, 'project_id',
-                                                 None)))
+                                                 None)), group_ids)
         return self._vifs(context, [row])[0]
 
     def _take(self, context: Any, pools: list[AddressPool],
               instance_uuid: str | None, requested_ip: str | None,
-              fields: dict[str, Any]) -> dict[str, Any]:
+              fields: dict[str, Any],
+              group_ids: Sequence[str] = ()) -> dict[str, Any]:
         """A new port with ``requested_ip`` or the first free address of
-        ``pools``.
+        ``pools``, bound to ``group_ids`` in the same transaction.
 
         :raises FixedIpInvalid: :raises FixedIpAlreadyInUse:
-        :raises NoMoreFixedIps:
+        :raises NoMoreFixedIps: :raises SecurityGroupNotFound:
         """
         if requested_ip:
             pool = self._pool_for(pools, requested_ip)
             value = pool.check_address(requested_ip)
-            row = self._insert(context, pool, instance_uuid, value, fields)
+            row = self._insert(context, pool, instance_uuid, value, fields,
+                               group_ids)
             pool.mark(value)
             return row
         for pool in pools:
-            taken = self._take_next(context, pool, instance_uuid, fields)
+            taken = self._take_next(context, pool, instance_uuid, fields,
+                                    group_ids)
             if taken is not None:
                 return taken
         raise exception.NoMoreFixedIps(
             net=self.name if pools[0] is self._flat else pools[0].key)
 
     def _take_next(self, context: Any, pool: AddressPool,
-                   instance_uuid: str | None,
-                   fields: dict[str, Any]) -> dict[str, Any] | None:
+                   instance_uuid: str | None, fields: dict[str, Any],
+                   group_ids: Sequence[str] = (),
+                   ) -> dict[str, Any] | None:
         """A port on the pool's next free address; None when full."""
         reloaded = False
         for _attempt in range(self.attempts):
@@ -726,7 +741,7 @@ class FlatNetworkAPI(api.NetworkAPI):
                     break
             try:
                 return self._insert(context, pool, instance_uuid, candidate,
-                                    fields)
+                                    fields, group_ids)
             except exception.FixedIpAlreadyInUse:
                 # Another process took it first; it stays marked taken,
                 # and the next try starts where others are not taking.
@@ -774,10 +789,12 @@ class FlatNetworkAPI(api.NetworkAPI):
 
     @staticmethod
     def _insert(context: Any, pool: AddressPool, instance_uuid: str | None,
-                value: int, fields: dict[str, Any]) -> dict[str, Any]:
+                value: int, fields: dict[str, Any],
+                group_ids: Sequence[str] = ()) -> dict[str, Any]:
         return db.fixed_ip_associate(
             context, pool.key, str(ipaddress.ip_address(value)),
-            instance_uuid, random_mac(), str(uuid.uuid4()), fields)
+            instance_uuid, random_mac(), str(uuid.uuid4()), fields,
+            group_ids)
 
     # -- the Networking API's view (nova.api.openstack.network) --------------
 
@@ -1010,14 +1027,9 @@ class FlatNetworkAPI(api.NetworkAPI):
                 context, str(fields['project_id'] or ''))['id']]
         for group_id in security_groups:
             db.security_group_get(context, group_id)
-        row = self._take(context, pools, device_id or None, fixed_ip, fields)
-        try:
-            db.port_security_groups_set(context, [row['port_id']],
-                                        security_groups, new_ports=True)
-        except Exception:
-            db.fixed_ip_disassociate(context, row['port_id'])
-            raise
-        return row
+        # The port and its groups: one transaction.
+        return self._take(context, pools, device_id or None, fixed_ip,
+                          fields, security_groups)
 
     @staticmethod
     def get_port(context: Any, port_id: str) -> dict[str, Any]:

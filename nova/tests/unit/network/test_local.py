@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 
+import fixtures
+import sqlalchemy as sa
 import testscenarios
 
 import nova.conf
@@ -55,15 +57,45 @@ class FlatNetworkTestCase(base.DBTestCase):
         self.assertEqual(vifs, self.network.get_instance_nw_info(self.ctx,
                                                                  'i1'))
 
-    def test_common_case_allocation_is_two_inserts(self):
+    def test_common_case_allocation_is_two_inserts_in_one_commit(self):
         # The port, and its binding to the project's default group.
         self.network.allocate_for_instance(self.ctx, 'i1')
         counter = self.count_statements()
+        commits = []
+
+        def committed(connection):
+            commits.append(connection)
+
+        engine = self.database.engine
+        sa.event.listen(engine, 'commit', committed)
+        self.addCleanup(sa.event.remove, engine, 'commit', committed)
         self.network.allocate_for_instance(self.ctx, 'i2')
         self.assertEqual(2, counter.count, counter.statements)
         for statement in counter.statements:
             self.assertTrue(statement.lstrip().upper().startswith(
                 'INSERT'), statement)
+        self.assertEqual(1, len(commits))
+
+    def test_port_of_a_group_deleted_meanwhile_is_not_left(self):
+        web = self.service.create_security_group(self.ctx, 'fake-project',
+                                                 'web')
+        self.network.allocate_for_instance(self.ctx, 'i1',
+                                           security_groups=[web['id']])
+        self.network.deallocate_for_instance(self.ctx, 'i1')
+        # Deleted between the group's lookup and the port's INSERT.
+        real = db.security_group_get
+
+        def get_then_delete(context, group_id):
+            group = real(context, group_id)
+            db.security_group_destroy(context, group_id)
+            return group
+
+        self.useFixture(fixtures.MockPatchObject(
+            db, 'security_group_get', side_effect=get_then_delete))
+        self.assertRaises(exception.SecurityGroupNotFound,
+                          self.network.allocate_for_instance, self.ctx,
+                          'i2', security_groups=[web['id']])
+        self.assertEqual([], db.fixed_ip_get_by_instance(self.ctx, 'i2'))
 
     def test_requests(self):
         self.assertEqual([], self.network.allocate_for_instance(

@@ -68,7 +68,7 @@ class NeutronClientTestCase(test_local.FlatNetworkTestCase):
     def test_api_loads_the_configured_backend(self):
         self._local_only()
 
-    def test_common_case_allocation_is_two_inserts(self):
+    def test_common_case_allocation_is_two_inserts_in_one_commit(self):
         self._local_only()
 
     def test_concurrent_allocations_from_two_services_are_unique(self):
