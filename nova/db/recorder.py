@@ -20,7 +20,10 @@ only the start of a stage with a revert is written before the stage runs.
 A run of S stages, R of them with a revert, therefore costs 1 INSERT
 (run) + R upserts + at the end, in one transaction, what is still held,
 the run's UPDATE and the action's UPDATE: R + 4 statements (S + 4 with
-``all``).  Failures, reverts and the run's end are written at once; what
+``all``).  The start of a stage with a revert that follows a
+transactional stage is written inside that stage's transaction (see
+nova.flow.plan._plan_next_starts): a statement, but no commit, of its
+own.  Failures, reverts and the run's end are written at once; what
 is held rides along with whichever write comes first.
 
 Holding rows back is crash-safe, because recovery needs nothing more:

@@ -64,6 +64,10 @@ class Leaf(Node):
     verify: spec.VerifyFn | None = None
     #: When its completion is recorded: DEFERRED, NOW or ATOMIC.
     record: str = DEFERRED
+    #: The stage after it in its group, when this one is transactional
+    #: and that one has a revert: that stage's start is written in this
+    #: one's transaction (see :func:`_plan_next_starts`).
+    starts_next: Leaf | None = None
     #: The flow's point of no return.
     commits: bool = False
     #: At or after the point of no return: never reverted.
@@ -135,6 +139,7 @@ def compile_flows(flows: Sequence[spec.Flow[Any]], hooks: Sequence[LoadedHook],
     for plan in plans.values():
         _finish(plan.root)
         _plan_records(plan)
+        _plan_next_starts(plan.root)
     return plans, problems
 
 
@@ -170,6 +175,35 @@ def _plan_records(plan: Plan) -> None:
             node.record = DEFERRED
         else:
             node.record = NOW
+
+
+def _plan_next_starts(group: Group) -> None:
+    """Let a transactional stage write the start of the stage after it.
+
+    The start of a stage with a revert must be on record before the
+    stage does anything (recovery reverts what the record shows
+    started), so it costs a write of its own, a transaction, just before
+    the stage runs.  When the stage before it in the same group is
+    transactional, that write joins the earlier stage's transaction
+    instead: one commit where there were two.  Durability is the same -
+    the start is committed before the stage runs, only earlier, by the
+    runner's own bookkeeping between two stages; recovery treats a crash
+    in that gap as one just after the start was written and before the
+    stage did anything, which reverts must already handle (reverts are
+    idempotent).  A rolled-back transaction takes the start with it, and
+    the stage does not run.
+    """
+    runnable = group.runnable
+    for index, node in enumerate(runnable):
+        following = runnable[index + 1] if index + 1 < len(runnable) \
+            else None
+        if isinstance(node, Group):
+            _plan_next_starts(node)
+        elif isinstance(node, Leaf):
+            node.starts_next = (
+                following if node.transactional
+                and isinstance(following, Leaf)
+                and following.revert is not None else None)
 
 
 def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,

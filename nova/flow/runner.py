@@ -4,7 +4,10 @@ Semantics, in one place:
 
 * Stages run in order.  A stage counts as *started* from the moment it is
   recorded as started, because a crash or an exception may have left part of
-  its work done.
+  its work done.  A transactional stage records the start of the next
+  stage of its group, when that one has a revert, in its own transaction
+  (one commit for both; see nova.flow.plan._plan_next_starts): a crash
+  between the two is then one just after that start was recorded.
 * When a stage raises, every started stage of the enclosing sub-flow is
   reverted in reverse order, the failing one first; the exception then
   leaves the sub-flow, so an ``around`` hook wrapping a sub-flow may retry it
@@ -331,6 +334,10 @@ class Runner:
         success = records.SUCCESS
         on_stage_start = self._on_stage_start
         on_stage_end = self._on_stage_end
+        # The stage whose start the one before wrote in its transaction
+        # (Leaf.starts_next), and when.
+        prestarted: str | None = None
+        prestarted_at = 0.0
         try:
             for node in group.runnable:
                 if not isinstance(node, Leaf):
@@ -346,23 +353,40 @@ class Runner:
                     # reverted with the others if a later stage fails.
                     started.append(node)
                     continue
-                started_at = now()
-                stage_started(info, stage_id, started_at,
-                              reverts=node.revert is not None)
+                if prestarted == stage_id:
+                    started_at = prestarted_at
+                else:
+                    started_at = now()
+                    stage_started(info, stage_id, started_at,
+                                  reverts=node.revert is not None)
+                prestarted = None
                 started.append(node)
                 if on_stage_start:
                     self._emit(run, EventKind.STAGE_START, stage_id)
                 record = node.record
+                following = node.starts_next
+                if following is not None and skip is not None and \
+                        following.id in skip:
+                    following = None
+                in_transaction = record == ATOMIC or following is not None
                 try:
-                    if record == ATOMIC:
+                    if in_transaction:
                         # The stage's writes and its completion commit
-                        # together (see Recorder.stage_transaction).
+                        # together (see Recorder.stage_transaction), and
+                        # so does the start of the next stage, when that
+                        # one has a revert (see plan._plan_next_starts).
                         with stage_transaction(info, ctx):
                             self._call(node, ctx, state)
                             finished_at = now()
                             stage_finished(info, stage_id, success,
                                            started_at, finished_at, None,
-                                           durable=True)
+                                           durable=record == ATOMIC)
+                            if following is not None:
+                                stage_started(info, following.id,
+                                              finished_at, reverts=True)
+                        if following is not None:
+                            prestarted = following.id
+                            prestarted_at = finished_at
                     else:
                         self._call(node, ctx, state)
                         finished_at = now()
@@ -370,7 +394,7 @@ class Runner:
                                        finished_at, None,
                                        durable=record == NOW)
                 except Exception as exc:
-                    if (node.verify is None or record == ATOMIC
+                    if (node.verify is None or in_transaction
                             or not self._took_effect(
                                 node, ctx, state, info.run_id, exc)):
                         self._stage_failed(node, run, exc, started_at)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import sqlalchemy as sa
 import testscenarios
 
 from nova import context
@@ -532,4 +533,124 @@ class TransactionalStageTestCase(_RecorderTestCase):
         # (The idempotent a runs again, as a resumed run's do.)
         self.assertEqual(['a', 'check'], state.ran)
         self.assertEqual('updated', db.instance_get_by_uuid(
+            self.ctx, self.uuid)['display_name'])
+
+
+def state_then_spawn_flow() -> Flow:
+    """claim (a revert); update (a transactional state update, no
+    revert); spawn (a revert): build_instance's update_spawning and
+    driver_spawn."""
+    flow = Flow('test.spawning', '1.0', DemoState,
+                subject=lambda state: state.uuid)
+    flow.stages('claim', 'update', 'spawn')
+
+    @flow.stage
+    def claim(ctx: Any, state: DemoState) -> None:
+        state.ran.append('claim')
+
+    @flow.revert('claim')
+    def unclaim(ctx: Any, state: DemoState, failure: Any) -> None:
+        state.reverted.append('claim')
+
+    @flow.stage(transactional=True)
+    def update(ctx: Any, state: DemoState) -> None:
+        db.instance_update(ctx, state.uuid, {'display_name': 'spawning'})
+        if state.crash_in == 'update':
+            raise Crash()  # the process dies before the commit
+        if state.fail_in == 'update':
+            raise RuntimeError('update failed')
+
+    @flow.stage
+    def spawn(ctx: Any, state: DemoState) -> None:
+        if state.crash_in == 'spawn':
+            raise Crash()
+        state.ran.append('spawn')
+
+    @flow.revert('spawn')
+    def destroy(ctx: Any, state: DemoState, failure: Any) -> None:
+        state.reverted.append('spawn')
+    return flow
+
+
+class NextStartInTransactionTestCase(_RecorderTestCase):
+    """The start of a stage with a revert that follows a transactional
+    stage is written in that stage's transaction: one commit for both,
+    and a crash leaves the start on record before the stage runs, or
+    neither the update nor the start."""
+
+    def _engine_for_spawn(self) -> FlowEngine:
+        return FlowEngine.load(flows=[state_then_spawn_flow()],
+                               recorder=db_recorder.DBRecorder(),
+                               host='host-a')
+
+    def _spawn_run(self, **state: Any) -> DemoState:
+        return self._engine_for_spawn().run(
+            'test.spawning', self.ctx, DemoState(self.uuid, **state))
+
+    def _recorded(self) -> db_recorder.RecordedRun:
+        (run,) = db_recorder.DBRecorder().unfinished_runs(self.admin,
+                                                          'host-a')
+        return run
+
+    def _commits(self) -> list[Any]:
+        commits: list[Any] = []
+
+        def committed(connection: Any) -> None:
+            commits.append(connection)
+
+        engine = self.database.engine
+        assert engine is not None
+        sa.event.listen(engine, 'commit', committed)
+        self.addCleanup(sa.event.remove, engine, 'commit', committed)
+        return commits
+
+    def test_one_commit_for_the_update_and_the_next_start(self):
+        commits = self._commits()
+        self._spawn_run()
+        # Run start, claim's start, update with spawn's start, run end.
+        self.assertEqual(4, len(commits))
+        run = self._only_run()
+        self.assertEqual('success', run['status'])
+        self.assertEqual(
+            ['test.spawning.claim', 'test.spawning.update',
+             'test.spawning.spawn'], [e['event'] for e in run['events']])
+        for event in run['events']:
+            self.assertEqual('Success', event['result'])
+            self.assertLessEqual(event['start_time'], event['finish_time'])
+
+    def test_crash_in_the_update_records_neither(self):
+        self.assertRaises(Crash, self._spawn_run, crash_in='update')
+        self.assertEqual('x', db.instance_get_by_uuid(
+            self.ctx, self.uuid)['display_name'])
+        run = self._recorded()
+        self.assertEqual(['test.spawning.claim'], run.started_stage_ids)
+        state = DemoState(self.uuid)
+        self._engine_for_spawn().runner('test.spawning').recover(
+            self.admin, state, run.run_id, run.started_stage_ids,
+            run.completed_stage_ids)
+        self.assertEqual(['claim'], state.reverted)
+
+    def test_crash_in_the_next_stage_reverts_it(self):
+        self.assertRaises(Crash, self._spawn_run, crash_in='spawn')
+        run = self._recorded()
+        self.assertEqual(['test.spawning.claim', 'test.spawning.update',
+                          'test.spawning.spawn'], run.started_stage_ids)
+        self.assertEqual(records.RUNNING,
+                         run.stage('test.spawning.spawn').result)
+        state = DemoState(self.uuid)
+        self._engine_for_spawn().runner('test.spawning').recover(
+            self.admin, state, run.run_id, run.started_stage_ids,
+            run.completed_stage_ids)
+        self.assertEqual(['spawn', 'claim'], state.reverted)
+
+    def test_failed_update_leaves_no_start_of_the_next_stage(self):
+        state = DemoState(self.uuid, fail_in='update')
+        self.assertRaises(RuntimeError, self._engine_for_spawn().run,
+                          'test.spawning', self.ctx, state)
+        self.assertEqual(['claim'], state.reverted)
+        run = self._only_run()
+        self.assertEqual('error', run['status'])
+        self.assertEqual(['test.spawning.claim', 'test.spawning.update'],
+                         [e['event'] for e in run['events']])
+        self.assertEqual('x', db.instance_get_by_uuid(
             self.ctx, self.uuid)['display_name'])

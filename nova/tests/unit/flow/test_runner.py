@@ -560,6 +560,64 @@ class TestVerifiedStage(fakes.FlowTestCase):
         _engine(self.flow(True))  # loads
 
 
+class TestNextStartInTransaction(fakes.FlowTestCase):
+    """A transactional stage writes the start of the next stage of its
+    group, when that one has a revert, in its own transaction."""
+
+    def test_the_next_start_is_written_inside_the_transaction(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(transactional=['b'], no_revert=['b'])
+        _engine(flow, recorder).run(FLOW, None, fakes.LogState())
+        calls = [c[:2] for c in recorder.calls]
+        at = calls.index(('stage_transaction', None))
+        self.assertEqual([('stage_started', 'test.demo.b'),
+                          ('stage_transaction', None),
+                          ('stage_finished', 'test.demo.b'),
+                          ('stage_started', 'test.demo.c'),
+                          ('stage_finished', 'test.demo.c')],
+                         calls[at - 1:at + 4])
+        # Once: c does not record its start again when it runs.
+        self.assertEqual(1, calls.count(('stage_started', 'test.demo.c')))
+        # Held back as before (the revert flow is before any point of no
+        # return): the transaction writes it with c's start.
+        self.assertEqual([], recorder.durable)
+
+    def test_not_when_the_next_stage_has_no_revert(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(transactional=['b'], no_revert=['c'])
+        _engine(flow, recorder).run(FLOW, None, fakes.LogState())
+        self.assertNotIn('stage_transaction', [c[0] for c in recorder.calls])
+
+    def test_not_across_groups(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(entries=['a', 'b', sub('grp', ['c']), 'd'],
+                               transactional=['b'])
+        _engine(flow, recorder).run(FLOW, None, fakes.LogState())
+        calls = [c[:2] for c in recorder.calls]
+        self.assertNotIn(('stage_transaction', None), calls)
+
+    def test_not_for_a_stage_a_resumed_run_skips(self):
+        recorder = fakes.RecordingRecorder()
+        state = fakes.LogState()
+        flow = fakes.make_flow(on_interrupt='resume', transactional=['b'])
+        _engine(flow, recorder).runner(FLOW).resume(
+            None, state, 'run-1', ['test.demo.a', 'test.demo.c'])
+        self.assertEqual(['d'], state.log)
+        self.assertNotIn(('stage_started', 'test.demo.c'),
+                         [c[:2] for c in recorder.calls])
+
+    def test_a_failing_transactional_stage_starts_nothing_more(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(transactional=['b'])
+        state = fakes.failing('b')
+        self.assertRaises(fakes.StageFailed,
+                          _engine(flow, recorder).run, FLOW, None, state)
+        self.assertNotIn(('stage_started', 'test.demo.c'),
+                         [c[:2] for c in recorder.calls])
+        self.assertEqual(['revert:b', 'revert:a'],
+                         [e for e in state.log if e.startswith('revert')])
+
+
 class TestExactCompletions(fakes.FlowTestCase):
     """Where a crash must not repeat work, completions are on record
     before the next stage; a transactional stage records its own in its
