@@ -356,10 +356,10 @@ class DBRecorder:
         join (nova.db.api joins a transaction open for the same context),
         and so does the durable finish written inside it, with every row
         still held: one commit for the stage's effect and its record."""
-        return self._stage_transaction(self._state(run), ctx)
+        return self._stage_transaction(run.run_id, self._state(run), ctx)
 
     @contextlib.contextmanager
-    def _stage_transaction(self, state: _RunState,
+    def _stage_transaction(self, run_id: str, state: _RunState,
                            ctx: Any) -> Iterator[Any]:
         held = list(state.pending)
         try:
@@ -370,8 +370,10 @@ class DBRecorder:
                 finally:
                     state.context = None
         except BaseException:
-            # Rolled back: what it wrote of the held rows is not written.
+            # Rolled back: what it wrote of the held rows is not written,
+            # nor the run's end (a last stage's, see run_finished).
             state.pending = held
+            self._runs[run_id] = state
             raise
 
     def run_recovered(self, run: RunInfo, message: str) -> None:
@@ -413,6 +415,9 @@ class DBRecorder:
 
     def run_finished(self, run: RunInfo, result: str, finished_at: float,
                      failure: Failure | None) -> None:
+        """The run's end, in one transaction with what is still held:
+        its own, or the stage transaction open for the run (a
+        transactional last stage's: nova.flow.plan._plan_run_end)."""
         state = self._state(run)
         self._runs.pop(run.run_id, None)
         finish = _dt(finished_at)
@@ -439,7 +444,7 @@ class DBRecorder:
             writes.append(('recorder_action_finished',
                            _update_action_statement,
                            dict(action, b_id=state.action_id)))
-        db_api.write_idempotent(writes)
+        db_api.write_idempotent(writes, state.context)
 
     # -- queries (recovery, nova-manage) -----------------------------------
 

@@ -68,6 +68,9 @@ class Leaf(Node):
     #: and that one has a revert: that stage's start is written in this
     #: one's transaction (see :func:`_plan_next_starts`).
     starts_next: Leaf | None = None
+    #: The flow's last stage, transactional: the run's end is written in
+    #: its transaction (see :func:`_plan_run_end`).
+    ends_run: bool = False
     #: The flow's point of no return.
     commits: bool = False
     #: At or after the point of no return: never reverted.
@@ -140,6 +143,7 @@ def compile_flows(flows: Sequence[spec.Flow[Any]], hooks: Sequence[LoadedHook],
         _finish(plan.root)
         _plan_records(plan)
         _plan_next_starts(plan.root)
+        _plan_run_end(plan.root)
     return plans, problems
 
 
@@ -204,6 +208,23 @@ def _plan_next_starts(group: Group) -> None:
                 following if node.transactional
                 and isinstance(following, Leaf)
                 and following.revert is not None else None)
+
+
+def _plan_run_end(root: Group) -> None:
+    """Let a transactional last stage write the end of the run.
+
+    When the flow's last stage (the last of its top-level list, not one
+    inside a sub-flow, which an around hook may wrap and run again) is
+    transactional, nothing is left to do once it committed but to
+    record that the run ended.  That record joins the stage's
+    transaction: one commit where there were two, and no window in which
+    a crash leaves a run with all its work done recorded as running (its
+    recovery would only have finished it).  A rolled-back transaction
+    takes the end with it, and the run ends as a failing one does.
+    """
+    last = root.runnable[-1] if root.runnable else None
+    if isinstance(last, Leaf) and last.transactional:
+        last.ends_run = True
 
 
 def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,

@@ -95,8 +95,10 @@ class Recorder(Protocol):
     def stage_transaction(self, run: RunInfo,
                           ctx: Any) -> contextlib.AbstractContextManager[Any]:
         """A transaction for a transactional stage: the stage's own
-        database writes made with ``ctx`` join it, and so does a durable
-        ``stage_finished`` called inside it, so both commit together."""
+        database writes made with ``ctx`` join it, and so do the
+        recorder calls made inside it (its ``stage_finished``, the next
+        stage's ``stage_started``, a last stage's ``run_finished``), so
+        they all commit together."""
 
     def stage_reverted(self, run: RunInfo, stage_id: str, result: str,
                        started_at: float, finished_at: float,

@@ -7,7 +7,9 @@ Semantics, in one place:
   its work done.  A transactional stage records the start of the next
   stage of its group, when that one has a revert, in its own transaction
   (one commit for both; see nova.flow.plan._plan_next_starts): a crash
-  between the two is then one just after that start was recorded.
+  between the two is then one just after that start was recorded.  A
+  transactional last stage records the run's end in its transaction
+  (nova.flow.plan._plan_run_end).
 * When a stage raises, every started stage of the enclosing sub-flow is
   reverted in reverse order, the failing one first; the exception then
   leaves the sub-flow, so an ``around`` hook wrapping a sub-flow may retry it
@@ -108,7 +110,7 @@ class _Run:
     """What one run carries from stage to stage."""
 
     __slots__ = ('info', 'ctx', 'state', 'recorder', 'started', 'failure',
-                 'skip', 'committed', 'late_failures')
+                 'skip', 'committed', 'late_failures', 'ended')
 
     def __init__(self, info: RunInfo, ctx: Any, state: Any,
                  recorder: Recorder, skip: frozenset[str] | None) -> None:
@@ -125,6 +127,9 @@ class _Run:
         self.committed = False
         #: Failures of stages after the point of no return.
         self.late_failures: list[Failure] = []
+        #: True once the run's end is recorded (by its last stage, in
+        #: that stage's transaction: Leaf.ends_run).
+        self.ended = False
 
 
 class Runner:
@@ -311,7 +316,9 @@ class Runner:
             if self._on_run_failure:
                 self._emit(run, EventKind.RUN_FAILURE, failure=failure)
             raise
-        run.recorder.run_finished(run.info, records.SUCCESS, _now(), None)
+        if not run.ended:
+            run.recorder.run_finished(run.info, records.SUCCESS, _now(),
+                                      None)
         if self._on_run_success:
             self._emit(run, EventKind.RUN_SUCCESS)
         return run.state
@@ -368,7 +375,9 @@ class Runner:
                 if following is not None and skip is not None and \
                         following.id in skip:
                     following = None
-                in_transaction = record == ATOMIC or following is not None
+                ends_run = node.ends_run
+                in_transaction = (record == ATOMIC or following is not None
+                                  or ends_run)
                 try:
                     if in_transaction:
                         # The stage's writes and its completion commit
@@ -384,9 +393,13 @@ class Runner:
                             if following is not None:
                                 stage_started(info, following.id,
                                               finished_at, reverts=True)
+                            if ends_run:
+                                recorder.run_finished(
+                                    info, success, finished_at, None)
                         if following is not None:
                             prestarted = following.id
                             prestarted_at = finished_at
+                        run.ended = ends_run
                     else:
                         self._call(node, ctx, state)
                         finished_at = now()

@@ -572,20 +572,7 @@ def state_then_spawn_flow() -> Flow:
     return flow
 
 
-class NextStartInTransactionTestCase(_RecorderTestCase):
-    """The start of a stage with a revert that follows a transactional
-    stage is written in that stage's transaction: one commit for both,
-    and a crash leaves the start on record before the stage runs, or
-    neither the update nor the start."""
-
-    def _engine_for_spawn(self) -> FlowEngine:
-        return FlowEngine.load(flows=[state_then_spawn_flow()],
-                               recorder=db_recorder.DBRecorder(),
-                               host='host-a')
-
-    def _spawn_run(self, **state: Any) -> DemoState:
-        return self._engine_for_spawn().run(
-            'test.spawning', self.ctx, DemoState(self.uuid, **state))
+class _CommitsTestCase(_RecorderTestCase):
 
     def _recorded(self) -> db_recorder.RecordedRun:
         (run,) = db_recorder.DBRecorder().unfinished_runs(self.admin,
@@ -604,6 +591,21 @@ class NextStartInTransactionTestCase(_RecorderTestCase):
         self.addCleanup(sa.event.remove, engine, 'commit', committed)
         return commits
 
+
+class NextStartInTransactionTestCase(_CommitsTestCase):
+    """The start of a stage with a revert that follows a transactional
+    stage is written in that stage's transaction: one commit for both,
+    and a crash leaves the start on record before the stage runs, or
+    neither the update nor the start."""
+
+    def _engine_for_spawn(self) -> FlowEngine:
+        return FlowEngine.load(flows=[state_then_spawn_flow()],
+                               recorder=db_recorder.DBRecorder(),
+                               host='host-a')
+
+    def _spawn_run(self, **state: Any) -> DemoState:
+        return self._engine_for_spawn().run(
+            'test.spawning', self.ctx, DemoState(self.uuid, **state))
     def test_one_commit_for_the_update_and_the_next_start(self):
         commits = self._commits()
         self._spawn_run()
@@ -652,5 +654,84 @@ class NextStartInTransactionTestCase(_RecorderTestCase):
         self.assertEqual('error', run['status'])
         self.assertEqual(['test.spawning.claim', 'test.spawning.update'],
                          [e['event'] for e in run['events']])
+        self.assertEqual('x', db.instance_get_by_uuid(
+            self.ctx, self.uuid)['display_name'])
+
+
+def update_last_flow() -> Flow:
+    """a (a revert); update (a transactional state update, the last
+    stage)."""
+    flow = Flow('test.last', '1.0', DemoState,
+                subject=lambda state: state.uuid)
+    flow.stages('a', 'update')
+
+    @flow.stage
+    def a(ctx: Any, state: DemoState) -> None:
+        state.ran.append('a')
+
+    @flow.revert('a')
+    def undo_a(ctx: Any, state: DemoState, failure: Any) -> None:
+        state.reverted.append('a')
+
+    @flow.stage(transactional=True)
+    def update(ctx: Any, state: DemoState) -> None:
+        db.instance_update(ctx, state.uuid, {'display_name': 'done'})
+        if state.crash_in == 'update':
+            raise Crash()  # the process dies before the commit
+        if state.fail_in == 'update':
+            raise RuntimeError('update failed')
+    return flow
+
+
+class RunEndInLastTransactionTestCase(_CommitsTestCase):
+    """A transactional last stage writes the run's end in its own
+    transaction: one commit for both; a crash or a failure in it leaves
+    neither its update nor the end."""
+
+    def _last_run(self, **state: Any) -> DemoState:
+        return FlowEngine.load(
+            flows=[update_last_flow()], recorder=db_recorder.DBRecorder(),
+            host='host-a').run('test.last', self.ctx,
+                               DemoState(self.uuid, **state))
+
+    def test_one_commit_for_the_update_and_the_run_end(self):
+        commits = self._commits()
+        self._last_run()
+        # Run start, a's start, the update with the run's end.
+        self.assertEqual(3, len(commits))
+        run = self._only_run()
+        self.assertEqual('success', run['status'])
+        self.assertEqual('test.last.update', run['current_stage'])
+        self.assertEqual(['Success', 'Success'],
+                         [e['result'] for e in run['events']])
+        action = db.action_get_by_request_id(self.ctx, self.uuid,
+                                             self.ctx.request_id)
+        self.assertIsNotNone(action['finish_time'])
+        self.assertIsNone(action['message'])
+        self.assertEqual('done', db.instance_get_by_uuid(
+            self.ctx, self.uuid)['display_name'])
+
+    def test_crash_in_the_last_stage_leaves_the_run_running(self):
+        self.assertRaises(Crash, self._last_run, crash_in='update')
+        self.assertEqual('x', db.instance_get_by_uuid(
+            self.ctx, self.uuid)['display_name'])
+        run = self._recorded()
+        self.assertEqual(['test.last.a'], run.started_stage_ids)
+
+    def test_failure_in_the_last_stage_ends_the_run_as_error(self):
+        state = DemoState(self.uuid, fail_in='update')
+        self.assertRaises(RuntimeError, FlowEngine.load(
+            flows=[update_last_flow()], recorder=db_recorder.DBRecorder(),
+            host='host-a').run, 'test.last', self.ctx, state)
+        self.assertEqual(['a'], state.reverted)
+        run = self._only_run()
+        self.assertEqual('error', run['status'])
+        self.assertEqual('test.last.update', run['current_stage'])
+        events = {e['event']: e for e in run['events']}
+        self.assertEqual('Error', events['test.last.update']['result'])
+        self.assertEqual('reverted', events['test.last.a']['revert_result'])
+        action = db.action_get_by_request_id(self.ctx, self.uuid,
+                                             self.ctx.request_id)
+        self.assertEqual('Error', action['message'])
         self.assertEqual('x', db.instance_get_by_uuid(
             self.ctx, self.uuid)['display_name'])

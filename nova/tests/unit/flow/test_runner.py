@@ -618,6 +618,36 @@ class TestNextStartInTransaction(fakes.FlowTestCase):
                          [e for e in state.log if e.startswith('revert')])
 
 
+class TestRunEndInLastTransaction(fakes.FlowTestCase):
+    """A transactional last stage records the run's end in its own
+    transaction."""
+
+    def test_the_end_is_recorded_inside_the_transaction(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(transactional=['d'])
+        _engine(flow, recorder).run(FLOW, None, fakes.LogState())
+        calls = [c[0] for c in recorder.calls]
+        self.assertEqual(['stage_started', 'stage_transaction',
+                          'stage_finished', 'run_finished'], calls[-4:])
+        self.assertEqual(1, calls.count('run_finished'))
+        self.assertEqual(records.SUCCESS, recorder.calls[-1][2])
+
+    def test_a_failing_last_stage_ends_the_run_as_failed_once(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(transactional=['d'])
+        self.assertRaises(fakes.StageFailed, _engine(flow, recorder).run,
+                          FLOW, None, fakes.failing('d'))
+        ends = [c for c in recorder.calls if c[0] == 'run_finished']
+        self.assertEqual([('run_finished', None, records.ERROR)], ends)
+
+    def test_not_for_a_last_stage_inside_a_sub_flow(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(entries=['a', 'b', sub('grp', ['c'])],
+                               transactional=['c'])
+        _engine(flow, recorder).run(FLOW, None, fakes.LogState())
+        self.assertNotIn('stage_transaction', [c[0] for c in recorder.calls])
+
+
 class TestExactCompletions(fakes.FlowTestCase):
     """Where a crash must not repeat work, completions are on record
     before the next stage; a transactional stage records its own in its
