@@ -180,9 +180,14 @@ def notify_usage_start(ctx: Any, state: BuildState) -> None:
     base.notify(ctx, state, 'create.start')
 
 
-@FLOW.stage
+@FLOW.stage(transactional=True)
 def update_building(ctx: Any, state: BuildState) -> None:
-    """Take the instance: BUILDING on this host and node."""
+    """Take the instance: BUILDING on this host and node.
+
+    Transactional (one compare-and-swap UPDATE): its completion and the
+    start of ``claim_resources``, which has a revert, commit with it -
+    one transaction per build fewer (nova.flow.plan._plan_next_starts).
+    """
     # BUILDING expected too: a build that nova-conductor gave up as lost
     # (ERROR) is not taken.
     base.instance_update(
