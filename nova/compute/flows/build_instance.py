@@ -438,17 +438,21 @@ def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
         # says why this one failed, not only that no host was left.
         retry['exc_reason'] = _fault_message(failure.exc)
         try:
-            # Not over a delete that came in since _delete_requested.
+            # Not over a delete that came in since _delete_requested,
+            # nor over an instance someone else ended meanwhile (ERROR:
+            # nova-conductor gave the build up as lost, or reverted the
+            # request it belonged to) - that one stays as they left it.
             base.instance_update(
                 ctx, state, expected_task_state=(
                     None, task_states.SCHEDULING, task_states.SPAWNING),
+                expected_vm_state=vm_states.BUILDING,
                 vm_state=vm_states.BUILDING,
                 task_state=task_states.SCHEDULING, host=None, node=None)
         except (exception.UnexpectedTaskStateError,
                 exception.UnexpectedVMStateError,
                 exception.InstanceNotFound):
-            LOG.info('Build of %s failed in stage %s while a delete was '
-                     'requested; leaving it to the delete',
+            LOG.info('Build of %s failed in stage %s while it was deleted '
+                     'or ended elsewhere; not rescheduled',
                      state.instance['uuid'], failure.stage_id)
             return
         state.compute.conductor.build_instances(

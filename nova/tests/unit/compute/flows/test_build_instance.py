@@ -283,3 +283,39 @@ class TestDeleteDuringReschedule(kit.FlowKitTestCase):
         for host in ('compute1', 'compute2'):
             self.assertEqual(
                 [], self.cloud.manager(host).driver.list_instance_uuids())
+
+
+class TestErrorDuringReschedule(kit.FlowKitTestCase):
+    """The instance is set to ERROR by someone else (nova-conductor gave
+    the build up, or reverted its request) after the failed build
+    checked for a delete and before it handed the instance back to the
+    scheduler: it stays ERROR and is not rescheduled (regression: the
+    reschedule's compare-and-swap did not check vm_state and brought
+    the instance back to BUILDING)."""
+
+    cloud_options = {'compute_hosts': ('compute1', 'compute2')}
+
+    def test_error_set_elsewhere_is_not_rescheduled(self):
+        real = build_instance._delete_requested
+
+        def then_errored(ctx, state):
+            requested = real(ctx, state)
+            self.cloud.db.instance_update(
+                self.cloud.ctx, state.instance['uuid'],
+                {'vm_state': vm_states.ERROR})
+            return requested
+
+        self.useFixture(fixtures.MonkeyPatch(
+            'nova.compute.flows.build_instance._delete_requested',
+            then_errored))
+        self.cloud.fail_at(f'{FLOW}.spawn.driver_spawn', times=1)
+        uuid = self.cloud.boot()['uuid']
+        run = self.cloud.wait_for_run(uuid, FLOW)
+        self.assertEqual('error', run['status'])
+        self.assertEqual(vm_states.ERROR,
+                         self.cloud.instance(uuid)['vm_state'])
+        self.assertEqual(1, len(self.cloud.runs(uuid, FLOW)))
+        for host in ('compute1', 'compute2'):
+            self.assertEqual(
+                [], self.cloud.manager(host).driver.list_instance_uuids())
+            self.assertEqual((0, 0, 0), self.node_usage(host))
