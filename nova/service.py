@@ -11,6 +11,9 @@ once (``wait_for_recovery`` waits for the end).
 
 from __future__ import annotations
 
+import faulthandler
+import functools
+import tempfile
 from collections.abc import Sequence
 from typing import Any
 
@@ -93,16 +96,23 @@ class Service:
 
 
 def stop_all(services: Sequence[Any]) -> None:
-    """Stop ``services`` one at a time in the reverse of their start
-    order, each once the one stopped before it has ended every request
-    it took.
+    """Stop ``services`` one at a time, callers first, each once the one
+    stopped before it has ended every request it took.
 
-    Callers first: a service started later calls the ones started before
-    it (nova-conductor calls the compute hosts it was started after), so
-    its requests under way are answered while those are still up.  Stopped
-    all at once, a conductor's call to a compute host that had stopped
-    taking requests was never answered, and the stop waited for the
-    call's timeout.
+    Callers first, whatever the start order: the API servers (which call
+    nova-compute and cast to nova-conductor), then nova-conductor (whose
+    flows call the compute hosts: the moves, and a multi-create's
+    configure and power-on phases), then the rest (nova-compute, which
+    only casts to nova-conductor), each group in the reverse of its start
+    order.  So the requests under way of a service are answered while
+    what they call is still up.  Stopped the other way round, a
+    conductor's call to a compute host that had stopped taking requests
+    was never answered, and the stop waited for the call's timeout
+    (``[DEFAULT] long_rpc_timeout``).
+
+    Each service is waited for at most ``[DEFAULT]
+    graceful_shutdown_timeout`` seconds; past it every thread's stack is
+    logged and the next service is stopped all the same.
 
     On the in-process transport (nova-all's, the tests') the end of a
     server's requests is known at once: every request it took has been
@@ -111,16 +121,50 @@ def stop_all(services: Sequence[Any]) -> None:
     only at futurist's next idle poll, a second later) and its ``wait()``
     ends on its own.  On another transport, the server's ``wait()``.
     """
-    for svc in reversed(services):
+    timeout = CONF.graceful_shutdown_timeout or None
+    for svc in stop_order(services):
         if not isinstance(svc, Service):
             svc.stop()
             continue
         svc.stop(wait=False)
         handle = concurrency.spawn(svc.wait)
-        if svc.server is None:
-            handle.wait()
-        else:
-            wait_for_requests(svc.server, handle)
+        waiting = concurrency.spawn(
+            handle.wait if svc.server is None
+            else functools.partial(wait_for_requests, svc.server, handle))
+        try:
+            waiting.wait(timeout)
+        except TimeoutError:
+            LOG.error('%s on %s still has requests under way after %ss; '
+                      'stopping the next service without waiting for '
+                      'them. The threads of this process:\n%s',
+                      svc.binary, svc.host, timeout, thread_stacks())
+
+
+#: The order stop_all stops services in by binary (the rest after them):
+#: each calls only services after it.
+_CALLERS_FIRST = ('nova-conductor',)
+
+
+def stop_order(services: Sequence[Any]) -> list[Any]:
+    """``services`` in the order :func:`stop_all` stops them: servers
+    that are no Service (the API's), then nova-conductor, then the others,
+    each in the reverse of the start order."""
+    def rank(svc: Any) -> int:
+        if not isinstance(svc, Service):
+            return 0
+        if svc.binary in _CALLERS_FIRST:
+            return 1 + _CALLERS_FIRST.index(svc.binary)
+        return 1 + len(_CALLERS_FIRST)
+    return sorted(reversed(services), key=rank)
+
+
+def thread_stacks() -> str:
+    """The current stack of every native thread of the process (for a
+    log), as the standard library's faulthandler writes it."""
+    with tempfile.TemporaryFile('w+') as out:
+        faulthandler.dump_traceback(out, all_threads=True)
+        out.seek(0)
+        return out.read()
 
 
 def wait_for_requests(server: Any, waiting: concurrency.Handle) -> None:

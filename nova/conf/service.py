@@ -14,6 +14,16 @@ service_opts = [
              'glibc\'s default. Ignored where the C library is not glibc, '
              'and when the MALLOC_ARENA_MAX environment variable is set '
              '(it wins).'),
+    cfg.IntOpt(
+        'graceful_shutdown_timeout',
+        default=60,
+        min=0,
+        help='Seconds a stopping service waits for the requests it took '
+             'to end, for each of the services of one process (nova-all '
+             'stops them one at a time). Past it, the stack of every '
+             'thread of the process is logged (at ERROR) so the request '
+             'that did not end can be found, and the stop goes on without '
+             'it. 0 waits without end.'),
 ]
 
 

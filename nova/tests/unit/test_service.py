@@ -7,6 +7,7 @@ import threading
 from typing import Any
 from unittest import mock
 
+import fixtures
 import oslo_messaging as messaging
 from oslo_config import fixture as config_fixture
 
@@ -185,6 +186,60 @@ class TestStopAll(test.TestCase):
         caller_endpoint.go.set()
         stopping.wait(10)
         self.assertEqual(7, caller_endpoint.answer)
+
+    def test_conductor_is_stopped_before_computes_started_after_it(self):
+        # nova-all and the test clouds start nova-conductor first: its
+        # request under way calls a compute host, which must still answer
+        # (regression: stopped in the reverse of the start order, the
+        # compute host stopped first and the conductor's call waited for
+        # [DEFAULT] long_rpc_timeout).
+        self.useFixture(rpc_fixture.RPCFixture(url=rpc.IN_PROCESS_URL))
+        compute_endpoint = _Endpoint()
+        compute_endpoint.release.set()
+        caller_endpoint = _Caller(rpc.get_client(messaging.Target(
+            topic='stop-order-compute', server='host1')))
+        conductor = _SlowWait('host1', 'nova-conductor',
+                              'stop-order-conductor', caller_endpoint,
+                              mock.Mock())
+        compute = _SlowWait('host1', 'nova-compute', 'stop-order-compute',
+                            compute_endpoint, mock.Mock())
+        for svc in (conductor, compute):
+            svc.start()
+            self.addCleanup(svc.wound_down.set)
+        rpc.get_client(messaging.Target(
+            topic='stop-order-conductor', server='host1')).cast(
+                context.get_admin_context(), 'relay')
+        self.assertTrue(caller_endpoint.started.wait(10))
+        stopping = concurrency.spawn(service.stop_all, [conductor, compute])
+        self.assertRaises(TimeoutError, stopping.wait, 0.2)
+        caller_endpoint.go.set()
+        stopping.wait(10)
+        self.assertEqual(7, caller_endpoint.answer)
+
+    def test_stop_order_is_callers_first(self):
+        api = mock.Mock(spec=['stop'])
+        conductor = service.Service('h', 'nova-conductor', None, None, None)
+        compute1 = service.Service('h', 'nova-compute', None, None, None)
+        compute2 = service.Service('h2', 'nova-compute', None, None, None)
+        self.assertEqual(
+            [api, conductor, compute2, compute1],
+            service.stop_order([conductor, compute1, api, compute2]))
+
+    def test_a_request_that_does_not_end_is_given_up_with_stacks(self):
+        self.useFixture(config_fixture.Config(CONF)).config(
+            graceful_shutdown_timeout=1)
+        logged = self.useFixture(fixtures.FakeLogger(name='nova.service'))
+        svc, endpoint, client = self.start(rpc.IN_PROCESS_URL)
+        self.addCleanup(endpoint.release.set)
+        client.cast(context.get_admin_context(), 'work')
+        self.assertTrue(endpoint.started.wait(10))
+        self.stop_all(svc).wait(10)
+        self.assertFalse(endpoint.ended.is_set())
+        self.assertIn('nova-compute on host1 still has requests under way',
+                      logged.output)
+        # The stack of the request's thread, waiting in the endpoint.
+        self.assertRegex(logged.output,
+                         r'File ".*test_service\.py", line \d+ in work\n')
 
     def test_other_transports_wait_for_the_servers(self):
         svc, endpoint, client = self.start('fake:/')
