@@ -67,6 +67,14 @@ class UnexpectedTaskStateError(Conflict):
                '%(expected)s. Actual: %(actual)s')
 
 
+class InstanceNotConfigured(UnexpectedTaskStateError):
+    """A power-on or unconfigure of an instance that is not configured
+    on the host (compute.configure_instance): it is not theirs."""
+
+    msg_fmt = ('Instance %(instance_uuid)s is not configured on %(host)s '
+               '(it is %(actual)s)')
+
+
 class NoValidHost(NovaException):
     msg_fmt = 'No valid host was found. %(reason)s'
 

@@ -44,6 +44,7 @@ from nova.compute.flows.shelve_instance import ShelveState
 from nova.compute.flows.shelve_offload_instance import ShelveOffloadState
 from nova.compute.flows.snapshot_instance import SnapshotState
 from nova.compute.flows.terminate_instance import TerminateState
+from nova.compute.flows.unconfigure_instance import UnconfigureState
 from nova.compute.flows.unshelve_instance import UnshelveState
 from nova.console import auth_tokens
 from nova.flow import FlowEngine, recovery
@@ -59,7 +60,7 @@ _POWER_UPDATE_STATES = {
 
 
 class ComputeManager:
-    target = messaging.Target(version='1.11')
+    target = messaging.Target(version='1.12')
 
     def __init__(self, host: str, driver: Any, db: Any, network: Any,
                  volume: Any, image: Any, conductor: Any, notifier: Any,
@@ -114,6 +115,11 @@ class ComputeManager:
         if interval and CONF.compute.recover_interrupted_flows:
             tasks.append((lambda: self.recover_abandoned_work(
                 nova_context.get_admin_context()), float(interval)))
+        configured = CONF.compute.configured_instance_timeout
+        if configured:
+            tasks.append((lambda: self.unconfigure_stale_instances(
+                nova_context.get_admin_context()),
+                max(1.0, min(60.0, configured / 2))))
         window = CONF.resize_confirm_window
         if window:
             tasks.append((lambda: self.poll_unconfirmed_resizes(
@@ -418,6 +424,94 @@ class ComputeManager:
             admin_password=admin_password,
             network_info=network_info or [])
         self._run('compute.build_instance', context, state)
+
+    # -- a boot in phases (1.12): calls and a cast from
+    # -- conductor.build_instances for a multi-create ---------------------
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def configure_instance(self, context: Any, instance: dict[str, Any],
+                           node: str, **kwargs: Any) -> None:
+        """compute.configure_instance: the guest defined, not started.
+        One step of the conductor's run (its action stays open); the
+        error goes back to the conductor.  ``kwargs`` are those of
+        :meth:`build_and_run_instance`."""
+        self._call('compute.configure_instance', context,
+                   self._build_state(instance, node, **kwargs), part=True)
+
+    @messaging.expected_exceptions(exception.NovaException)
+    def power_on_instance(self, context: Any, instance: dict[str, Any],
+                          node: str, **kwargs: Any) -> None:
+        """compute.power_on_instance: start what configure_instance
+        defined; ACTIVE.  The run finishes the instance's create action.
+        """
+        self._call('compute.power_on_instance', context,
+                   self._build_state(instance, node, **kwargs))
+
+    def unconfigure_instance(self, context: Any, instance: dict[str, Any],
+                             reason: str) -> None:
+        """compute.unconfigure_instance: undo a configured instance
+        whose power-on will not come (a cast: a host that is down does it
+        when it is back)."""
+        self._run('compute.unconfigure_instance', context,
+                  self._unconfigure_state(context, instance, reason))
+
+    def _build_state(self, instance: dict[str, Any], node: str, *,
+                     image_meta: dict[str, Any],
+                     request_spec: dict[str, Any],
+                     filter_properties: dict[str, Any],
+                     requested_networks: Any = None,
+                     block_device_mapping: Any = None,
+                     admin_password: str | None = None,
+                     injected_files: Any = None,
+                     network_info: Any = None) -> BuildState:
+        return BuildState(
+            compute=self.services, instance=instance, node=node,
+            image_meta=image_meta, request_spec=request_spec,
+            filter_properties=filter_properties,
+            requested_networks=requested_networks,
+            block_device_mapping=block_device_mapping or [],
+            injected_files=injected_files or [],
+            admin_password=admin_password,
+            network_info=network_info or [])
+
+    def _unconfigure_state(self, context: Any, instance: dict[str, Any],
+                           reason: str) -> UnconfigureState:
+        return UnconfigureState(
+            compute=self.services, instance=instance,
+            node=instance.get('node') or self.host,
+            block_device_mapping=self._bdms(context, instance),
+            reason=reason)
+
+    def unconfigure_stale_instances(self, ctx: Any) -> int:
+        """Undo the instances configured on this host whose power-on
+        has not come within ``[compute] configured_instance_timeout``
+        (a periodic task); how many.
+
+        Configured: BUILDING, task ``spawning``, on this host, not
+        changed for that long, and no flow of this process on it (a
+        build under way holds the instance's lock and is skipped)."""
+        timeout = CONF.compute.configured_instance_timeout
+        older_than = timeutils.utcnow() - datetime.timedelta(
+            seconds=timeout)
+        undone = 0
+        for instance in self.db.instance_get_all_by_filters(
+                ctx, {'host': self.host, 'vm_state': vm_states.BUILDING,
+                      'task_state': task_states.SPAWNING}):
+            if (instance.get('updated_at') or
+                    instance['created_at']) > older_than:
+                continue
+            try:
+                with self._locks(instance['uuid'], timeout=0):
+                    self._run('compute.unconfigure_instance', ctx,
+                              self._unconfigure_state(
+                                  ctx, instance,
+                                  f'Its power-on did not come within '
+                                  f'{timeout} seconds of its configure.'),
+                              lock=False)
+            except TimeoutError:
+                continue  # a flow of this process is on it
+            undone += 1
+        return undone
 
     def terminate_instance(self, context: Any,
                            instance: dict[str, Any]) -> None:

@@ -37,6 +37,10 @@ History:
            events API)
     1.11 - build_and_run_instance: network_info (the ports nova-conductor
            allocated for a multi-create, which the build keeps)
+    1.12 - a boot in phases (nova-conductor's multi-create):
+           configure_instance and power_on_instance (calls, with
+           build_and_run_instance's arguments), unconfigure_instance (a
+           cast)
 
 Calls (the API waits for the answer) are the ones whose result is in the
 API's response: a device name, a new port, console text, a crash
@@ -58,7 +62,7 @@ TOPIC = 'compute'
 
 
 class ComputeAPI:
-    VERSION = '1.11'
+    VERSION = '1.12'
 
     def __init__(self) -> None:
         target = messaging.Target(topic=TOPIC, version=self.VERSION)
@@ -248,6 +252,32 @@ class ComputeAPI:
             admin_password=admin_password, injected_files=injected_files,
             **kwargs)
 
+    # -- a boot in phases (1.12; from nova-conductor) -------------------------
+
+    def configure_instance(self, ctx: Any, instance: dict[str, Any],
+                           host: str, node: str, **kwargs: Any) -> None:
+        """compute.configure_instance on ``host`` (``kwargs``: those of
+        :meth:`build_and_run_instance`); raises its error."""
+        self._long_call(host).call(
+            ctx, 'configure_instance', instance=instance, node=node,
+            **kwargs)
+
+    def power_on_instance(self, ctx: Any, instance: dict[str, Any],
+                          host: str, node: str, **kwargs: Any) -> None:
+        """compute.power_on_instance on ``host``, with the arguments of
+        its configure (a failure reschedules from them); raises its
+        error."""
+        self._long_call(host).call(
+            ctx, 'power_on_instance', instance=instance, node=node,
+            **kwargs)
+
+    def unconfigure_instance(self, ctx: Any, instance: dict[str, Any],
+                             host: str, reason: str) -> None:
+        """compute.unconfigure_instance on ``host`` (a cast: a host
+        that is down does it when it is back)."""
+        self._host(host).cast(ctx, 'unconfigure_instance',
+                              instance=instance, reason=reason)
+
     def terminate_instance(self, ctx: Any, instance: dict[str, Any]) -> None:
         self._host(instance['host']).cast(
             ctx, 'terminate_instance', instance=instance)
@@ -399,3 +429,4 @@ class ComputeAPI:
         """Hand ``host`` the events of its ``instances``."""
         self._host(host).cast(ctx, 'external_instance_event',
                               instances=instances, events=events)
+

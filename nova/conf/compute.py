@@ -99,6 +99,20 @@ compute_group_opts = [
              'interrupted-run policy decides which). Turn off only to '
              'inspect a crashed host by hand.'),
     cfg.IntOpt(
+        'configured_instance_timeout',
+        default=600,
+        min=0,
+        help='Seconds after which nova-compute undoes an instance it '
+             'configured for a multi-create (the guest defined, not '
+             'started: compute.configure_instance) whose power-on never '
+             'came - nova-conductor stopped between the two phases and '
+             'could not revert the request. The guest is undefined, the '
+             'volumes, ports and resource claim given back, and the '
+             'instance set to ERROR with a fault saying so. Checked every '
+             'half of this period (at most every minute). 0 disables the '
+             'check. Must be longer than configuring every instance of '
+             'the largest multi-create takes.'),
+    cfg.IntOpt(
         'max_concurrent_recoveries',
         default=10,
         min=1,

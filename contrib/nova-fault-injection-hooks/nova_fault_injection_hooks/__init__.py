@@ -19,6 +19,9 @@ from nova.flow.spec import Stage, SubFlow
 
 FLOWS = {
     'compute.build_instance': '1.0',
+    'compute.configure_instance': '1.0',
+    'compute.power_on_instance': '1.0',
+    'compute.unconfigure_instance': '1.0',
     'compute.terminate_instance': '1.0',
     'compute.reboot_instance': '1.0',
     'compute.stop_instance': '1.0',

@@ -6,6 +6,9 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
+from unittest import mock
+
+import oslo_messaging as messaging
 
 from nova import test
 from nova.compute import vm_states
@@ -67,6 +70,76 @@ class FlowKitTestCase(test.TestCase):
             self.cloud.ctx, host)
         return (node['memory_mb_used'], node['vcpus_used'],
                 node['local_gb_used'])
+
+
+class PhasesKitTestCase(FlowKitTestCase):
+    """For the flows of a boot in phases (configure, power on,
+    unconfigure), driven here as nova-conductor's multi-create drives
+    them: a server no host took yet, then the compute host's RPC
+    methods called with the build's arguments."""
+
+    def unplaced_server(self) -> tuple[Any, dict[str, Any]]:
+        """(the request's context, a server created as ``POST /servers``
+        would, waiting for a host: nova-conductor does not place it)."""
+        ctx = self.cloud.user_context()
+        with mock.patch('nova.conductor.rpcapi.ConductorAPI.'
+                        'build_instances'):
+            server = self.cloud.boot(ctx)
+        return ctx, server
+
+    def build_kwargs(self, server: dict[str, Any]) -> dict[str, Any]:
+        """The arguments nova-conductor sends with each phase."""
+        return {'image_meta': self.cloud.image,
+                'request_spec': {'flavor': server['flavor'],
+                                 'image': self.cloud.image,
+                                 'num_instances': 1},
+                'filter_properties': {}}
+
+    def node(self, host: str) -> str:
+        (node,) = self.cloud.db.compute_node_get_all_by_host(
+            self.cloud.ctx, host)
+        return str(node['hypervisor_hostname'])
+
+    def configure(self, ctx: Any, server: dict[str, Any],
+                  host: str = 'compute1') -> None:
+        """compute.configure_instance on ``host`` (raises its error)."""
+        self._call(self.cloud.manager(host).configure_instance, ctx,
+                   server, host)
+
+    def power_on(self, ctx: Any, server: dict[str, Any],
+                 host: str = 'compute1') -> None:
+        """compute.power_on_instance on ``host`` (raises its error)."""
+        self._call(self.cloud.manager(host).power_on_instance, ctx, server,
+                   host)
+
+    def _call(self, method: Any, ctx: Any, server: dict[str, Any],
+              host: str) -> None:
+        """``method`` as its RPC call would: the error the caller gets."""
+        try:
+            method(ctx, server, self.node(host), **self.build_kwargs(server))
+        except messaging.ExpectedException as wrapped:
+            raise wrapped.exc_info[1] from None
+
+    def configured_server(self, host: str = 'compute1',
+                          ) -> tuple[Any, dict[str, Any]]:
+        """(context, a server configured on ``host``: BUILDING,
+        spawning, its guest defined, not started)."""
+        ctx, server = self.unplaced_server()
+        self.configure(ctx, server, host)
+        configured = self.cloud.instance(server['uuid'])
+        assert configured is not None
+        return ctx, configured
+
+    def assert_nothing_held(self, uuid: str, host: str = 'compute1',
+                            ports: bool = True) -> None:
+        """No guest or claim of ``uuid`` left on ``host``; with
+        ``ports``, no port of it anywhere."""
+        self.assertFalse(self.cloud.manager(host).driver.instance_exists(
+            {'uuid': uuid}))
+        self.assertEqual((0, 0, 0), self.node_usage(host))
+        if ports:
+                self.assertEqual([], self.cloud.manager(host).services.network
+                             .get_instance_nw_info(self.cloud.ctx, uuid))
 
 
 #: The flavors a move goes between: m1.tiny to m1.small, and their share
