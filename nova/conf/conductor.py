@@ -23,6 +23,19 @@ conductor_opts = [
              'requests: its flows hold no per-instance lock a new request '
              'could wait on.'),
     cfg.IntOpt(
+        'max_concurrent_configures',
+        default=10,
+        min=1,
+        help='How many compute hosts one multi-create request (a server '
+             'create with min_count/max_count above 1) configures at the '
+             'same time, and powers on at the same time: nova-conductor '
+             'calls compute.configure_instance for every instance of the '
+             'request, then compute.power_on_instance for every instance '
+             'configured, at most this many calls under way at once. Each '
+             'call holds one of the conductor\'s RPC worker threads '
+             '([DEFAULT] executor_thread_pool_size) for as long as the '
+             'host takes.'),
+    cfg.IntOpt(
         'lost_build_timeout',
         default=300,
         min=0,

@@ -1,5 +1,6 @@
 """conductor.build_instances: place every instance of a create request,
-reserve them all, then hand them to their hosts - all or nothing::
+reserve them all, configure them all on their hosts, then power them all
+on - all or nothing::
 
     select_destinations  scheduler: a host for each instance, as many as
                          fit between min_count and max_count
@@ -12,13 +13,29 @@ reserve them all, then hand them to their hosts - all or nothing::
                          claimed instance (the network API's
                          allocate_for_instance); for a single instance,
                          its host's allocate_network instead
-    build_on_hosts       one compute.build_instance cast per reserved
-                         instance (its own claim_resources finds the
-                         claim and keeps it; its allocate_network keeps
-                         the ports the cast carries)
+    build_on_hosts       a single instance: one compute.build_instance
+                         cast (see "Single instance" below); a
+                         multi-create: nothing
+    configure_on_hosts   a multi-create: compute.configure_instance
+                         called on each reserved instance's host (at
+                         most ``[conductor] max_concurrent_configures``
+                         at a time): block devices connected, the guest
+                         defined but not started; its claim_resources
+                         finds the claim and keeps it, its
+                         allocate_network keeps the ports the call
+                         carries
     delete_unreserved    the instances beyond what could be reserved are
                          deleted, each with a fault saying why, as
-                         upstream reduces the count
+                         upstream reduces the count (the point of no
+                         return)
+    power_on_on_hosts    a multi-create: compute.power_on_instance
+                         called on the host of each configured instance
+                         (the same bound): started, ACTIVE
+
+Each phase runs for every instance of the request before the next
+starts, so a hook after ``configure_on_hosts`` sees every instance of
+the request configured, and one before ``power_on_on_hosts`` runs
+before any is started.
 
 Multi-create: with ``request_spec['min_count']`` = m and n instances,
 the request gets between m and n or none.  When fewer than m can be
@@ -41,7 +58,20 @@ reserved anything: for one instance the host's build is already all or
 nothing (its reverts give back claim and ports, and a reschedule
 reserves again on the next host), so reserving first would add a
 claim, an allocation and their reverts to every boot for no gain
-(``bench/boot.py`` counts its SQL statements per boot).
+(``bench/boot.py`` counts its SQL statements per boot).  For the same
+reason it keeps its one build_on_hosts cast instead of the two phases:
+with one instance there is no other to wait for between configure and
+power on, and two calls would add a round trip, a flow run and its
+records to every boot, and hold this conductor's worker for the whole
+boot where a cast frees it at once.
+
+Per-instance failures after reservation (a configure or power-on that
+fails on its host) follow the build's reschedule rules on that host:
+its reverts give back what it took, and the instance is rescheduled
+alone (a one-instance build elsewhere) or goes to ERROR.  The other
+instances of the request go on; the error of the call is logged here
+and the instance is not powered on.  The min_count rule is the
+reservation's: it is not applied again to what is lost later.
 
 Ownership: until a compute host's ``update_building`` takes an instance
 (a compare-and-swap on BUILDING/``scheduling``), its claim and ports
@@ -51,32 +81,40 @@ set an untaken instance to ERROR first and only then release its
 claim and ports, so neither is released under a host that took the
 instance, and neither is left without an owner.
 
-Failure: completed stages are reverted (the ports and claims of the
-instances no host took are given back), then every instance no host
-took is set to ERROR with the fault, and its create action finished as
-Error.
+Failure: completed stages are reverted (claim_resources' revert asks
+each host to unconfigure the instances it configured - a cast: a host
+that is down does it when it is back, and its ``[compute]
+configured_instance_timeout`` check does it if the cast is lost - and
+gives back the ports and claims of the instances no host took), then
+every instance no host took is set to ERROR with the fault, and its
+create action finished as Error.  A configured instance is its host's
+(its update_building took it): the host's unconfigure gives back its
+claim and ports and sets it to ERROR.
 
 Interrupted (nova-conductor died): before ``delete_unreserved``
 committed (the point of no return: a transactional stage, as the engine
-requires, and the casts cannot be recorded atomically with their
-effect), the same revert runs at restart from the database on the
-instances of the request that no host took, found by their reservation
-ID (the request's arguments - networks, admin password - were never
-stored, so the casts cannot be sent again).  A cast that already left
-is then refused by its host's ``update_building`` (the instance is
-ERROR), and an instance a host already took builds there.  After that
-stage the run is complete.
+requires; the calls and casts to the hosts cannot be recorded
+atomically with their effect), the same revert runs at restart from the
+database on the instances of the request, found by their reservation
+ID: those no host took (the request's arguments - networks, admin
+password - were never stored, so the calls cannot be sent again) and
+those configured on a host (BUILDING, ``spawning``, with a host), which
+are unconfigured.  A cast or call that already left is then refused by
+its host's ``update_building`` (the instance is ERROR), and an instance
+a host already took builds there.  After that stage the run is resumed:
+``power_on_on_hosts`` powers on the configured instances (an instance
+already ACTIVE is refused by its host's ``check_configured`` and left
+alone).  The request's arguments are lost with the conductor: a
+power-on that fails then has no request spec to reschedule with and
+ends in ERROR.
 
-From the cast on, claim and ports are the host build's: its failure
-handler releases them even when the build failed before its own
+From the cast or call on, claim and ports are the host's: its failure
+handler releases them even when it failed before its own
 claim_resources or allocate_network.
 
-Not yet here: volumes are still taken by each host's build
-(prep_block_device; a failure there reschedules that one instance), and
-configure (guest defined, not started) and power on are not phases
-across the request: they run inside each host's compute.build_instance
-(the virt interface has the split - ``configure_guest`` then
-``power_on_configured`` - but no flow uses it yet).
+Not yet here: volumes are still taken by each host's configure
+(prep_block_device; a failure there reschedules that one instance),
+not reserved for the whole request first.
 """
 
 from __future__ import annotations
@@ -86,20 +124,25 @@ from typing import Any
 
 from oslo_log import log as logging
 
-from nova import exception
+import nova.conf
+from nova import concurrency, exception
+from nova import context as nova_context
 from nova.compute import task_states, vm_states
 from nova.conductor.flows import base
 from nova.flow import REVERT, Flow
 
 LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
 
 
 @dataclasses.dataclass
 class BuildInstancesState:
-    """Contract 1.1 of conductor.build_instances.
+    """Contract 1.2 of conductor.build_instances.
 
     1.1: the ``allocate_networks`` stage; ``network_info`` and
     ``dropped``.
+    1.2: the ``configure_on_hosts`` and ``power_on_on_hosts`` stages;
+    ``configured``.
     """
 
     #: The conductor services the stages call (DB, scheduler, compute
@@ -137,6 +180,11 @@ class BuildInstancesState:
     dropped: dict[str, str] = dataclasses.field(default_factory=dict)
     #: The instances this run set to ERROR (no host had taken them).
     errored: list[str] = dataclasses.field(default_factory=list)
+    #: Filled in by configure_on_hosts: instance UUID -> ``[host,
+    #: node]`` of each instance configured there (a multi-create only),
+    #: which power_on_on_hosts powers on.
+    configured: dict[str, list[str]] = dataclasses.field(
+        default_factory=dict)
 
     @property
     def instance(self) -> dict[str, Any]:
@@ -169,30 +217,50 @@ def _load_state(ctx: Any, run: Any,
         others = [i for i in services.db.instance_get_all_by_filters(
             ctx, {'reservation_id': first['reservation_id']},
             sort_keys=['launch_index'], sort_dirs=['asc'])
-            if i['uuid'] != first['uuid'] and _untaken(i)]
-    reserved = [i['uuid'] for i in [first, *others]
+            if i['uuid'] != first['uuid']
+            and (_untaken(i) or _configured(i))]
+    instances = [first, *others]
+    reserved = [i['uuid'] for i in instances
                 if services.db.allocation_get_by_instance(ctx, i['uuid'])
                 or i.get('host')]
-    return BuildInstancesState(conductor=services,
-                               instances=[first, *others],
-                               reserved=reserved)
+    configured = {}
+    if len(instances) > 1:
+        configured = {i['uuid']: [i['host'], i['node']]
+                      for i in instances if _configured(i)}
+    return BuildInstancesState(conductor=services, instances=instances,
+                               reserved=reserved, configured=configured)
 
 
-FLOW = Flow('conductor.build_instances', '1.1', BuildInstancesState,
+def _configured(instance: dict[str, Any]) -> bool:
+    """Configured on a host, not powered on (compute.configure_instance
+    ended with it BUILDING, spawning)."""
+    return bool(instance.get('host')) and (
+        instance.get('vm_state'), instance.get('task_state')) == (
+        vm_states.BUILDING, task_states.SPAWNING)
+
+
+FLOW = Flow('conductor.build_instances', '1.2', BuildInstancesState,
             changes={'1.1': 'Stage allocate_networks added (the ports of '
                             'every instance of a multi-create allocated '
                             'before any cast); fields network_info and '
-                            'dropped.'},
+                            'dropped.',
+                     '1.2': 'Stages configure_on_hosts and '
+                            'power_on_on_hosts added (a multi-create is '
+                            'configured on every host, then powered on; '
+                            'build_on_hosts casts only a single '
+                            'instance); field configured.'},
             on_interrupt=REVERT, subject=_subject, load_state=_load_state,
             point_of_no_return='delete_unreserved',
-            doc='Place, reserve and hand to their hosts the instances of '
+            doc='Place, reserve, configure and power on the instances of '
                 'a create request, all or nothing.')
 FLOW.stages(
     'select_destinations',
     'claim_resources',
     'allocate_networks',
     'build_on_hosts',
+    'configure_on_hosts',
     'delete_unreserved',
+    'power_on_on_hosts',
 )
 FLOW.on_failure('set_error')
 
@@ -297,7 +365,12 @@ def release_reservations(ctx: Any, state: BuildInstancesState,
     single-instance boot, for which allocate_networks does nothing,
     would pay one more statement.  The reverts run for a failure or an
     interruption at any later stage, allocate_networks included, and
-    giving back the ports of an instance that has none does nothing."""
+    giving back the ports of an instance that has none does nothing.
+
+    For the same reason the instances configure_on_hosts configured are
+    unconfigured here, first: each host is asked to undo its own (see
+    :func:`_unconfigure_on_hosts`)."""
+    _unconfigure_on_hosts(ctx, state, failure)
     for instance in state.instances:
         if _take_back(ctx, state, instance['uuid'], failure):
             state.conductor.network.deallocate_for_instance(
@@ -349,22 +422,65 @@ def allocate_networks(ctx: Any, state: BuildInstancesState) -> None:
 
 @FLOW.stage
 def build_on_hosts(ctx: Any, state: BuildInstancesState) -> None:
-    """One compute.build_instance cast per reserved instance."""
+    """A single instance: one compute.build_instance cast (see the
+    module docstring); a multi-create goes through the phases."""
+    if len(state.instances) > 1:
+        return
+    instance = state.instance
+    if instance['uuid'] not in state.reserved:
+        return
+    host, node = state.hosts[0]
+    state.conductor.compute_rpcapi.build_and_run_instance(
+        ctx, instance, host, node, **_build_kwargs(state, instance))
+
+
+@FLOW.stage
+def configure_on_hosts(ctx: Any, state: BuildInstancesState) -> None:
+    """compute.configure_instance on the host of each reserved instance
+    of a multi-create, at most ``[conductor] max_concurrent_configures``
+    at a time; one that fails follows the build's rules on its host and
+    is not powered on.  No revert of its own: claim_resources' revert
+    has the hosts unconfigure (see release_reservations)."""
+    if len(state.instances) == 1:
+        return
     hosts = dict(zip([i['uuid'] for i in state.instances], state.hosts,
                      strict=False))
-    for instance in state.instances:
-        if instance['uuid'] not in state.reserved:
-            continue
+    rpcapi = state.conductor.compute_rpcapi
+
+    def configure(instance: dict[str, Any]) -> list[str] | None:
         host, node = hosts[instance['uuid']]
-        state.conductor.compute_rpcapi.build_and_run_instance(
-            ctx, instance, host, node, image_meta=state.image_meta,
-            request_spec=state.request_spec,
-            filter_properties=state.filter_properties,
-            requested_networks=state.requested_networks,
-            block_device_mapping=state.block_device_mapping,
-            admin_password=state.admin_password,
-            injected_files=state.injected_files,
-            network_info=state.network_info.get(instance['uuid']))
+        try:
+            rpcapi.configure_instance(
+                _instance_context(ctx), instance, host, node,
+                **_build_kwargs(state, instance))
+        except Exception as exc:
+            LOG.warning('Instance %s was not configured on %s (%s); its '
+                        'host rescheduled it or set it to ERROR',
+                        instance['uuid'], host, _message(exc))
+            return None
+        return [host, node]
+
+    todo = [i for i in state.instances if i['uuid'] in state.reserved]
+    for instance, where in zip(todo, concurrency.map_bounded(
+            configure, todo, CONF.conductor.max_concurrent_configures),
+            strict=True):
+        if where is not None:
+            state.configured[instance['uuid']] = where
+
+
+def _unconfigure_on_hosts(ctx: Any, state: BuildInstancesState,
+                          failure: Any) -> None:
+    """Ask each host to unconfigure the instances it configured (a
+    cast per instance: the host gives back its claim and ports and sets
+    it to ERROR; one it does not hold configured any more is left
+    alone)."""
+    reason = ('The create request was reverted before it was powered '
+              f'on: {_message(failure.exc)}')
+    by_uuid = {i['uuid']: i for i in state.instances}
+    for uuid, (host, _node) in state.configured.items():
+        instance = by_uuid.get(uuid) or {'uuid': uuid}
+        state.conductor.compute_rpcapi.unconfigure_instance(
+            ctx, instance, host, reason)
 
 
 @FLOW.stage(transactional=True)
@@ -393,6 +509,62 @@ def delete_unreserved(ctx: Any, state: BuildInstancesState) -> None:
             state.conductor.host)
         _finish_action(ctx, state, uuid, 'Error')
         db.instance_destroy(ctx, uuid)
+
+
+@FLOW.stage(idempotent=True)
+def power_on_on_hosts(ctx: Any, state: BuildInstancesState) -> None:
+    """compute.power_on_instance on the host of each configured
+    instance (the same bound as configure_on_hosts); one that fails
+    follows the build's rules on its host.
+
+    Idempotent: a run resumed after a crash may call it again, and a
+    host refuses an instance it has powered on already
+    (InstanceNotConfigured); so its finish needs no write of its own
+    past the point of no return, and a single boot, for which it does
+    nothing, costs no more statements."""
+    if not state.configured:
+        return
+    by_uuid = {i['uuid']: i for i in state.instances}
+    rpcapi = state.conductor.compute_rpcapi
+
+    def power_on(uuid: str) -> None:
+        host, node = state.configured[uuid]
+        instance = by_uuid[uuid]
+        try:
+            rpcapi.power_on_instance(
+                _instance_context(ctx), instance, host, node,
+                **_build_kwargs(state, instance))
+        except Exception as exc:
+            LOG.warning('Instance %s was not powered on on %s (%s); its '
+                        'host rescheduled it or set it to ERROR',
+                        uuid, host, _message(exc))
+
+    concurrency.map_bounded(power_on, list(state.configured),
+                            CONF.conductor.max_concurrent_configures)
+
+
+def _build_kwargs(state: BuildInstancesState,
+                  instance: dict[str, Any]) -> dict[str, Any]:
+    """What a host's build, configure and power-on take from the
+    request."""
+    return {'image_meta': state.image_meta,
+            'request_spec': state.request_spec,
+            'filter_properties': state.filter_properties,
+            'requested_networks': state.requested_networks,
+            'block_device_mapping': state.block_device_mapping,
+            'admin_password': state.admin_password,
+            'injected_files': state.injected_files,
+            'network_info': state.network_info.get(instance['uuid'])}
+
+
+def _instance_context(ctx: Any) -> Any:
+    """The request's context for one instance's call: its host records
+    the run under that instance's own create action (found by request
+    ID), not under the action of this run's subject."""
+    if getattr(ctx, 'action_id', None) is None:
+        return ctx
+    return nova_context.RequestContext.from_dict(
+        dict(ctx.to_dict(), action_id=None))
 
 
 @FLOW.failure_handler

@@ -38,7 +38,9 @@ class TestBootDelete(test.TestCase):
              'conductor.build_instances.claim_resources',
              'conductor.build_instances.allocate_networks',
              'conductor.build_instances.build_on_hosts',
-             'conductor.build_instances.delete_unreserved'],
+             'conductor.build_instances.configure_on_hosts',
+             'conductor.build_instances.delete_unreserved',
+             'conductor.build_instances.power_on_on_hosts'],
             [e['event'] for e in conductor])
         events = [e for e in events if e['event'].startswith(prefix)]
         self.assertEqual(

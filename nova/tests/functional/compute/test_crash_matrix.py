@@ -182,3 +182,10 @@ class TestMultiCreateConductorFailureMatrix(multi.TestConductorFails):
     during a multi-create."""
 
     scenarios = multi.failure_scenarios()
+
+
+class TestMultiCreatePhasesComputeMatrix(multi.TestComputeKilled):
+    """A compute host killed before and after every stage of its
+    configure and power-on of one instance of a multi-create."""
+
+    scenarios = multi.phase_crash_scenarios(kinds=KINDS)

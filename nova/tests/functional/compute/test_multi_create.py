@@ -137,9 +137,11 @@ class TestMultiCreate(_MultiCreate):
 
 class TestMultiCreateFailsInEachStage(_MultiCreate):
     """A failure in each stage of conductor.build_instances: before the
-    casts the request ends with no instance built and nothing claimed;
-    in its last stage (after the casts) an instance a host took builds,
-    any other ends in ERROR - and no claim is left without an owner."""
+    point of no return the request ends with no instance built and
+    nothing claimed (what a host configured, it unconfigured); in
+    power_on_on_hosts (after it) the configured instances wait for
+    their hosts' ``[compute] configured_instance_timeout`` check, which
+    undoes them - and no claim is left without an owner."""
 
     scenarios = [(s.removeprefix('conductor.build_instances.'),
                   {'stage_id': s})
@@ -148,16 +150,18 @@ class TestMultiCreateFailsInEachStage(_MultiCreate):
     def test_failure_leaves_no_claim_without_an_owner(self):
         self.useFixture(fixtures.EnvironmentVariable(
             'NOVA_FAULT_AT', f'{self.stage_id}:fail'))
+        late = self.stage_id.endswith('.power_on_on_hosts')
+        options = {'compute__configured_instance_timeout': 3} if late \
+            else {}
         self.cloud = self.useFixture(one_tiny_per_host(
             ('compute1', 'compute2'),
-            flow__enabled_hooks=['fault_injection']))
+            flow__enabled_hooks=['fault_injection'], **options))
         uuids, _ = self.create(2, 2)
         rows = self.wait_settled(uuids)
-        states = {rows[u]['vm_state'] for u in uuids}
-        if not self.stage_id.endswith('delete_unreserved'):
-            self.assertEqual({vm_states.ERROR}, states)
-            for uuid in uuids:
-                self.assertEqual('InjectedFault',
-                                 self.faults(uuid)[0]['message'])
-        self.assertLessEqual(states, {vm_states.ACTIVE, vm_states.ERROR})
+        self.assertEqual({vm_states.ERROR},
+                         {rows[u]['vm_state'] for u in uuids})
+        for uuid in uuids:
+            self.assertIn('did not come within 3 seconds' if late
+                          else 'InjectedFault',
+                          self.faults(uuid)[0]['message'])
         self.assert_every_claim_owned(rows)

@@ -4,13 +4,15 @@ one m1.tiny (512 MB, ``ram_allocation_ratio`` 1.0).
 
 * a request that fits, one that fits only min_count, one that fits
   fewer than min_count (nothing left claimed anywhere);
-* a failure injected in a stage of conductor.build_instances;
+* a failure injected in a stage of conductor.build_instances, and in
+  the configure and the power-on of one instance on its host;
 * nova-conductor SIGKILLed before or after a stage of
   conductor.build_instances, then restarted: its recovery finishes or
   reverts the request;
-* a nova-compute host SIGKILLed in its build of one instance of the
-  request: at restart it reverts its part and reschedules, and the
-  other instance of the request stays ACTIVE where it is.
+* a nova-compute host SIGKILLed in its configure or power-on of one
+  instance of the request: at restart it reverts its part and
+  reschedules, and the other instance of the request stays ACTIVE where
+  it is.
 
 The default run takes a share of the stages for the failures and the
 conductor's kills (``sampling.spread``); test_crash_matrix takes every
@@ -29,6 +31,7 @@ from nova_fault_injection_hooks import stage_ids
 
 from nova import test
 from nova.compute import vm_states
+from nova.flow import FlowEngine
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import multiprocess, sampling
 
@@ -42,12 +45,13 @@ def crash_scenarios(sample: bool = False,
                     kinds: tuple[str, ...] = ('crash-after',)
                     ) -> list[tuple[str, dict]]:
     """(stage, kind) of conductor.build_instances; the sample: the claim
-    (before the casts) and the casts (their point of no return is the
-    next stage)."""
+    (before any host has an instance), the configure phase (reverted)
+    and the power-on phase (after the point of no return: resumed)."""
     found = []
     for stage_id in stage_ids(FLOW):
         if sample and not stage_id.endswith(('.claim_resources',
-                                             '.build_on_hosts')):
+                                             '.configure_on_hosts',
+                                             '.power_on_on_hosts')):
             continue
         for kind in kinds:
             found.append((f'{stage_id}:{kind}',
@@ -65,6 +69,8 @@ class _MultiCreateProcesses(test.TestCase):
 
     backend = 'mysql'
     hosts: tuple[str, ...] = ('compute1', 'compute2')
+    #: [compute] options of every process.
+    compute_options: dict[str, str] = {}
 
     def setUp(self):
         super().setUp()
@@ -72,6 +78,7 @@ class _MultiCreateProcesses(test.TestCase):
             self, self.backend, conductor_in_process=False,
             options={'DEFAULT': {'rpc_response_timeout': '5',
                                  'ram_allocation_ratio': '1.0'},
+                     'compute': dict(self.compute_options),
                      'fake_driver': {'memory_mb': str(TINY_MB)}}))
         self.db = self.cloud.db
         self.ctx = self.cloud.ctx
@@ -175,9 +182,16 @@ class TestMultiCreateOverRabbit(_MultiCreateProcesses):
 
 
 class TestConductorFails(_MultiCreateProcesses):
-    """A failure injected in each stage of conductor.build_instances."""
+    """A failure injected in each stage of conductor.build_instances.
+
+    Before the point of no return every instance ends in ERROR with the
+    fault (those configured on a host unconfigured there); a failure in
+    power_on_on_hosts (after it) leaves the instances configured, and
+    each host's ``[compute] configured_instance_timeout`` check undoes
+    them."""
 
     scenarios = sampling.spread(failure_scenarios(), 2)
+    compute_options = {'configured_instance_timeout': '10'}
 
     def test_failure_leaves_no_claim_without_an_owner(self):
         self.procs['conductor1'].stop()
@@ -187,15 +201,37 @@ class TestConductorFails(_MultiCreateProcesses):
         uuids = self.create(2, 2)
         rows = self.wait_settled(uuids)
         states = {r['vm_state'] for r in rows.values()}
-        if self.stage_id.endswith('.delete_unreserved'):
-            # After the casts: a host that took its instance builds it.
-            self.assertLessEqual(states, {vm_states.ACTIVE,
-                                          vm_states.ERROR})
-        else:
-            self.assertEqual({vm_states.ERROR}, states)
-            for uuid in uuids:
-                self.assertEqual('InjectedFault',
-                                 self.faults(uuid)[0]['message'])
+        self.assertEqual({vm_states.ERROR}, states)
+        for uuid in uuids:
+            self.assertIn('InjectedFault' if not self.stage_id.endswith(
+                '.power_on_on_hosts') else 'did not come within 10 seconds',
+                self.faults(uuid)[0]['message'])
+        self.assert_every_claim_owned(rows)
+
+
+class TestPhaseFails(_MultiCreateProcesses):
+    """A failure injected in the configure or the power-on of one
+    instance, on its host (the other host is full): that instance
+    follows the build's rules - rescheduled, no host left, ERROR - and
+    the other is ACTIVE."""
+
+    scenarios = [
+        ('configure', {'stage_id':
+                       'compute.configure_instance.configure_guest'}),
+        ('power_on', {'stage_id':
+                      'compute.power_on_instance.driver_power_on'})]
+
+    def test_failed_instance_errors_the_other_is_active(self):
+        self.procs['compute2'].stop()
+        self.procs['compute2'] = self.start(
+            'nova-compute', 'compute2',
+            NOVA_FAULT_AT=f'{self.stage_id}:fail')
+        uuids = self.create(2, 2)
+        rows = self.wait_settled(uuids)
+        self.assertEqual([(vm_states.ACTIVE, 'compute1'),
+                          (vm_states.ERROR, None)],
+                         sorted((r['vm_state'], r['host'])
+                                for r in rows.values()))
         self.assert_every_claim_owned(rows)
 
 
@@ -217,25 +253,54 @@ class TestConductorKilled(_MultiCreateProcesses):
 
         rows = self.wait_settled(uuids)
         states = {r['vm_state'] for r in rows.values()}
-        self.assertLessEqual(states, {vm_states.ACTIVE, vm_states.ERROR})
-        before_casts = stage_ids(FLOW).index(self.stage_id) < \
-            stage_ids(FLOW).index(f'{FLOW}.build_on_hosts')
-        if before_casts or (self.kind == 'crash-before' and
-                            self.stage_id.endswith('.build_on_hosts')):
-            # Reverted at restart: nothing was sent to a host.
+        if stage_ids(FLOW).index(self.stage_id) < \
+                stage_ids(FLOW).index(f'{FLOW}.power_on_on_hosts'):
+            # Reverted at restart: what a host configured it unconfigured.
             self.assertEqual({vm_states.ERROR}, states)
+        else:
+            # Resumed at restart: powered on (again: refused by a host
+            # that has it ACTIVE already).
+            self.assertEqual({vm_states.ACTIVE}, states)
         self.assert_every_claim_owned(rows)
 
 
+def phase_crash_scenarios(kinds: tuple[str, ...] = ('crash-after',),
+                          sample: bool = False) -> list[tuple[str, dict]]:
+    """(stage, kind) of the phases a host runs for a multi-create; the
+    sample: the guest defined, and the guest started."""
+    found = []
+    for flow in PHASES:
+        for stage_id in stage_ids(flow):
+            if sample and not stage_id.endswith(('.configure_guest',
+                                                 '.driver_power_on')):
+                continue
+            for kind in kinds:
+                found.append((f'{stage_id}:{kind}',
+                              {'stage_id': stage_id, 'kind': kind}))
+    return found
+
+
+PHASES = ('compute.configure_instance', 'compute.power_on_instance')
+
+
+def _past_point_of_no_return(stage_id: str) -> bool:
+    flow = stage_id.rsplit('.', 1)[0]
+    leaf = FlowEngine.load().plan(flow).leaves[stage_id]
+    return bool(leaf.committed and not leaf.commits)
+
+
 class TestComputeKilled(_MultiCreateProcesses):
-    """A host killed in its build of one instance of a request of two."""
+    """A host killed in its configure or power-on of one instance of a
+    request of two (the other host is full)."""
+
+    scenarios = phase_crash_scenarios(sample=True)
 
     def test_killed_host_reverts_its_instance_the_other_stays(self):
-        stage_id = 'compute.build_instance.spawn.driver_spawn'
+        stage_id = self.stage_id
         self.procs['compute2'].stop()
         self.procs['compute2'] = self.start(
             'nova-compute', 'compute2',
-            NOVA_FAULT_AT=f'{stage_id}:crash-after')
+            NOVA_FAULT_AT=f'{stage_id}:{self.kind}')
         uuids = self.create(2, 2)
         self.cloud.wait_for_marker(stage_id)
         self.procs['compute2'].kill()
@@ -243,8 +308,13 @@ class TestComputeKilled(_MultiCreateProcesses):
 
         rows = self.wait_settled(uuids)
         by_state = sorted((r['vm_state'], r['host']) for r in rows.values())
-        # compute2 reverts its build at restart and reschedules it; the
-        # only other host is full, so it ends in ERROR.
-        self.assertEqual([(vm_states.ACTIVE, 'compute1'),
-                          (vm_states.ERROR, None)], by_state)
+        if _past_point_of_no_return(stage_id):
+            # The power-on was done: resumed at restart, ACTIVE there.
+            self.assertEqual([(vm_states.ACTIVE, 'compute1'),
+                              (vm_states.ACTIVE, 'compute2')], by_state)
+        else:
+            # compute2 reverts its part at restart and reschedules it;
+            # the only other host is full, so it ends in ERROR.
+            self.assertEqual([(vm_states.ACTIVE, 'compute1'),
+                              (vm_states.ERROR, None)], by_state)
         self.assert_every_claim_owned(rows)

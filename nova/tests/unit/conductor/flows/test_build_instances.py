@@ -1,12 +1,14 @@
 """conductor.build_instances with the vendor kit.
 
 Read next to nova/conductor/flows/build_instances.py: a create request
-placed, reserved and handed to its hosts all or nothing - each stage's
-effect (hosts chosen, the claims and ports of a multi-create made before any
-build, one build per reserved instance, the instances beyond what fits
-deleted with a fault), the revert of claim_resources (claims
-and ports) and the failure handler (set_error: every instance
-no host took is ERROR with the fault, nothing held).
+placed, reserved, configured and powered on all or nothing - each
+stage's effect (hosts chosen, the claims and ports of a multi-create
+made before any host has an instance, every instance configured on its
+host before any is powered on, one build cast for a single instance,
+the instances beyond what fits deleted with a fault), the revert of
+claim_resources (each host unconfigures what it configured; claims and
+ports of the others) and the failure handler (set_error:
+every instance no host took is ERROR with the fault, nothing held).
 """
 
 from __future__ import annotations
@@ -16,16 +18,18 @@ import testscenarios
 from nova import exception
 from nova.compute import vm_states
 from nova.db import api as db
-from nova.flow import hooks
+from nova.flow import hooks, testing
 from nova.tests.unit.compute.flows import kit
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
 FLOW = 'conductor.build_instances'
 STAGES = ['select_destinations', 'claim_resources', 'allocate_networks',
-          'build_on_hosts', 'delete_unreserved']
+          'build_on_hosts', 'configure_on_hosts', 'delete_unreserved',
+          'power_on_on_hosts']
 #: The stages with a revert, in order (claim_resources' gives back the
-#: ports allocate_networks took, too).
+#: ports allocate_networks took, and has the hosts unconfigure what
+#: configure_on_hosts configured, too).
 REVERTING = ['claim_resources']
 
 
@@ -39,6 +43,24 @@ class _BuildTestCase(kit.FlowKitTestCase):
             ctx, flavor, self.cloud.image['id'], name='many',
             min_count=min_count, max_count=max_count)
         return [i['uuid'] for i in instances]
+
+    def settled(self, uuid):
+        """The instance's vm_state once ACTIVE or ERROR with no task."""
+        def ended():
+            instance = self.cloud.instance(uuid)
+            if instance['task_state'] is None and instance['vm_state'] in (
+                    vm_states.ACTIVE, vm_states.ERROR):
+                return instance['vm_state']
+            return None
+        return testing.wait_for(ended, what=f'{uuid} to be built or fail')
+
+    def first_run_status(self, uuid):
+        """How the first run of the flow on ``uuid`` (its request's, not
+        a reschedule's) ended, once it has."""
+        def ended():
+            status = self.cloud.runs(uuid, FLOW)[0]['status']
+            return None if status == 'running' else status
+        return testing.wait_for(ended, what=f'the request of {uuid}')
 
     def ports(self, uuids):
         """Instance UUID -> the hosts its ports are bound to, for those
@@ -58,10 +80,15 @@ class TestBuildInstances(_BuildTestCase):
         run = self.cloud.wait_for_run(uuids[0], FLOW)
         self.assertEqual('success', run['status'])
         self.cloud.assert_stages_ran(uuids[0], FLOW, STAGES)
-        # build_on_hosts: both built on the host chosen and claimed.
+        # configure_on_hosts, power_on_on_hosts: both configured, then
+        # powered on, on the host chosen and claimed; no build cast.
         for uuid in uuids:
             server = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
             self.assertEqual('compute1', server['host'])
+            self.assertEqual(
+                ['compute.configure_instance', 'compute.power_on_instance'],
+                [r['flow'] for r in self.cloud.runs(uuid)
+                 if r['flow'].startswith('compute.')])
         self.assertEqual(sorted(uuids),
                          sorted(self.cloud.guests('compute1')))
         self.assertEqual((1024, 2, 2), self.node_usage())
@@ -79,6 +106,10 @@ class TestBuildInstances(_BuildTestCase):
         run = self.cloud.wait_for_run(uuid, FLOW)
         self.assertEqual('success', run['status'])
         self.cloud.assert_stages_ran(uuid, FLOW, STAGES)
+        # build_on_hosts: its one cast, no phases.
+        self.assertEqual(['compute.build_instance'],
+                         [r['flow'] for r in self.cloud.runs(uuid)
+                          if r['flow'].startswith('compute.')])
 
 
 class TestIpPoolExhausted(_BuildTestCase):
@@ -141,12 +172,14 @@ class TestFewerFit(_BuildTestCase):
 
 
 class TestBuildInstancesFails(_BuildTestCase):
-    """A failure at any stage before the casts: the claims are released
-    (claim_resources' revert) and every instance of the request is ERROR
-    with the fault (set_error); nothing is held, no guest made."""
+    """A failure at any stage before the point of no return: the
+    instances configured on their host are unconfigured there (ERROR,
+    on that host) and the claims of the others released (both by
+    claim_resources' revert), each of them ERROR with the fault
+    (set_error); nothing is held, no guest left."""
 
     scenarios = [(s, {'stage': s}) for s in STAGES[:STAGES.index(
-        'delete_unreserved')]]
+        'power_on_on_hosts')]]
 
     def test_reverts_and_failure_handler(self):
         self.cloud.fail_at(f'{FLOW}.{self.stage}')
@@ -158,9 +191,11 @@ class TestBuildInstancesFails(_BuildTestCase):
             [f'{FLOW}.{s}' for s in reversed(REVERTING)
              if STAGES.index(s) <= position],
             self.cloud.reverted_stages(uuids[0], FLOW))
+        configured = position > STAGES.index('configure_on_hosts')
         for uuid in uuids:
             failed = self.cloud.wait_for_state(uuid, vm_states.ERROR)
-            self.assertIsNone(failed['host'])
+            self.assertEqual('compute1' if configured else None,
+                             failed['host'])
             self.assertIn('InjectedFailure',
                           self.cloud.faults(uuid)[0]['message'])
         self.assertEqual(kit.NO_USAGE, self.node_usage())
@@ -169,19 +204,19 @@ class TestBuildInstancesFails(_BuildTestCase):
 
 
 class TestHostBuildFailsBeforeItsNetwork(_BuildTestCase):
-    """The ports nova-conductor allocated are the host build's from the
-    cast on: a build that fails before its allocate_network gives them
-    back (its failure handler), as it releases the claim."""
+    """The ports nova-conductor allocated are the host's from the call
+    on: a configure that fails before its allocate_network gives them
+    back (the build's failure handler), as it releases the claim."""
 
     def test_failed_build_gives_back_the_conductors_ports(self):
-        self.cloud.fail_at('compute.build_instance.claim_resources',
+        self.cloud.fail_at('compute.configure_instance.claim_resources',
                            exc=exception.InstanceExists(name='x'), times=1)
         uuids = self.boot_many(2, 2)
         self.assertEqual('success',
                          self.cloud.wait_for_run(uuids[0], FLOW)['status'])
         states = {}
         for uuid in uuids:
-            self.cloud.wait_for_run(uuid, 'compute.build_instance')
+            self.cloud.wait_for_run(uuid, 'compute.configure_instance')
             states[uuid] = self.cloud.instance(uuid)['vm_state']
         self.assertEqual([vm_states.ACTIVE, vm_states.ERROR],
                          sorted(states.values()))
@@ -232,7 +267,8 @@ class TestHookAfterEveryInstanceIsReserved(_BuildTestCase):
         self.cloud.assert_stages_ran(
             uuids[0], FLOW, ['select_destinations', 'claim_resources',
                              'allocate_networks', 'check_request_reserved',
-                             'build_on_hosts', 'delete_unreserved'])
+                             'build_on_hosts', 'configure_on_hosts',
+                             'delete_unreserved', 'power_on_on_hosts'])
         # Claimed, one port each, on no host yet.
         self.assertEqual({u: (True, 1, None) for u in uuids}, self.hook.seen)
         for uuid in uuids:
@@ -251,3 +287,83 @@ class TestHookAfterEveryInstanceIsReserved(_BuildTestCase):
         self.assertEqual({}, self.ports(uuids))
         self.assertEqual(kit.NO_USAGE, self.node_usage())
         self.assertEqual([], self.cloud.guests('compute1'))
+
+
+class BeforePowerOn(hooks.Hook):
+    """A vendor's hook point "before power on": a stage before
+    power_on_on_hosts.  It sees each instance of the request as its
+    host left it after configure_on_hosts."""
+
+    supports = {FLOW: '1.2'}
+
+    def __init__(self):
+        self.seen = {}
+
+    @hooks.before(f'{FLOW}.power_on_on_hosts')
+    def check_request_configured(self, ctx, state):
+        for uuid in state.configured:
+            instance = state.conductor.db.instance_get_by_uuid(ctx, uuid)
+            self.seen[uuid] = (instance['vm_state'], instance['task_state'],
+                               instance['host'], instance['power_state'])
+
+
+class TestHookBeforePowerOn(_BuildTestCase):
+
+    def setUp(self):
+        self.hook = BeforePowerOn()
+        self.cloud_options = {'hook_objects': [self.hook]}
+        super().setUp()
+
+    def test_hook_sees_every_instance_configured_none_started(self):
+        uuids = self.boot_many(3, 3)
+        self.assertEqual('success',
+                         self.cloud.wait_for_run(uuids[0], FLOW)['status'])
+        self.assertEqual(
+            {u: (vm_states.BUILDING, 'spawning', 'compute1', 0)
+             for u in uuids}, self.hook.seen)
+        for uuid in uuids:
+            self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+
+
+class TestPhaseFailsOnOneInstance(_BuildTestCase):
+    """A configure or power-on that fails for one instance of the
+    request follows the build's rules on its host; the others are
+    powered on.  With one host, no other host is left: that one is
+    ERROR, holding nothing."""
+
+    scenarios = [('configure', {'flow': 'compute.configure_instance',
+                                'stage': 'configure_guest'}),
+                 ('power_on', {'flow': 'compute.power_on_instance',
+                               'stage': 'driver_power_on'})]
+
+    def test_others_are_powered_on(self):
+        self.cloud.fail_at(f'{self.flow}.{self.stage}', times=1)
+        uuids = self.boot_many(3, 3)
+        states = {uuid: self.settled(uuid) for uuid in uuids}
+        # The request's run (a reschedule of the failed one, if it was
+        # the first, has a run of its own after it).
+        self.assertEqual('success', self.first_run_status(uuids[0]))
+        self.assertEqual([vm_states.ACTIVE, vm_states.ACTIVE,
+                          vm_states.ERROR], sorted(states.values()))
+        self.assertEqual((1024, 2, 2), self.node_usage())
+        (failed,) = [u for u, s in states.items() if s == vm_states.ERROR]
+        self.assertNotIn(failed, self.cloud.guests('compute1'))
+        self.assertNotIn(failed, self.ports(uuids))
+
+
+class TestPhaseFailureIsRescheduled(_BuildTestCase):
+    """Two hosts, one of them failing its configure (or power-on) once:
+    that instance is rebuilt on the other host; every instance of the
+    request ends ACTIVE."""
+
+    cloud_options = {'compute_hosts': ('compute1', 'compute2')}
+    scenarios = TestPhaseFailsOnOneInstance.scenarios
+
+    def test_rescheduled_to_the_other_host(self):
+        self.cloud.fail_at(f'{self.flow}.{self.stage}', times=1)
+        uuids = self.boot_many(2, 2)
+        for uuid in uuids:
+            self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        rescheduled = [u for u in uuids if 'compute.build_instance' in
+                       [r['flow'] for r in self.cloud.runs(u)]]
+        self.assertEqual(1, len(rescheduled))
