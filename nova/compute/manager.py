@@ -414,15 +414,13 @@ class ComputeManager:
                                network_info: Any = None) -> None:
         """``network_info`` (1.11): the ports nova-conductor allocated
         for a multi-create, which the build keeps."""
-        state = BuildState(
-            compute=self.services, instance=instance, node=node,
-            image_meta=image_meta, request_spec=request_spec,
-            filter_properties=filter_properties,
+        state = self._build_state(
+            instance, node, image_meta=image_meta,
+            request_spec=request_spec, filter_properties=filter_properties,
             requested_networks=requested_networks,
-            block_device_mapping=block_device_mapping or [],
-            injected_files=injected_files or [],
-            admin_password=admin_password,
-            network_info=network_info or [])
+            block_device_mapping=block_device_mapping,
+            admin_password=admin_password, injected_files=injected_files,
+            network_info=network_info)
         self._run('compute.build_instance', context, state)
 
     # -- a boot in phases (1.12): calls and a cast from

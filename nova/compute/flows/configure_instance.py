@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nova import exception
 from nova.compute import task_states
 from nova.compute.flows import base
 from nova.compute.flows import build_instance as build
@@ -107,3 +108,17 @@ def undo_configure(ctx: Any, state: BuildState, failure: Any) -> None:
     build.forget_group_check(ctx, state, failure)
     build.deallocate_network(ctx, state, failure)
     build.release_claim(ctx, state, failure)
+
+
+def not_configured_here(failure: Any) -> bool:
+    """Whether ``failure`` is a power-on's or an undo's refusal of an
+    instance this host did not configure (not that run's to fault)."""
+    return isinstance(failure.exc, exception.InstanceNotConfigured)
+
+
+def record_fault(ctx: Any, state: Any, failure: Any) -> None:
+    """The fault of a failed power-on or undo (none when the instance was
+    not configured here: it is not the run's), for
+    compute.power_on_instance and compute.unconfigure_instance."""
+    if not not_configured_here(failure):
+        base.record_fault(ctx, state, failure)

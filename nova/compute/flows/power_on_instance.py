@@ -87,24 +87,18 @@ def undo_configure(ctx: Any, state: BuildState, failure: Any) -> None:
 
 @FLOW.failure_handler
 def record_fault(ctx: Any, state: BuildState, failure: Any) -> None:
-    """The fault of a failed power-on (none when the instance was not
-    configured here: it is not this run's)."""
-    if not _refused(failure):
-        base.record_fault(ctx, state, failure)
+    """The fault, unless the instance was not configured here."""
+    configure.record_fault(ctx, state, failure)
 
 
 @FLOW.failure_handler
 def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
     """The build's reschedule rules, for an instance configured here."""
-    if _refused(failure):
+    if configure.not_configured_here(failure):
         LOG.info('Instance %s is not configured on %s; not powered on',
                  state.instance['uuid'], state.compute.host)
         return
     build.reschedule_or_error(ctx, state, failure)
-
-
-def _refused(failure: Any) -> bool:
-    return isinstance(failure.exc, exception.InstanceNotConfigured)
 
 
 @FLOW.stage

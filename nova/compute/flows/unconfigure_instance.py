@@ -99,24 +99,18 @@ def check_configured(ctx: Any, state: UnconfigureState) -> None:
 
 @FLOW.failure_handler
 def record_fault(ctx: Any, state: UnconfigureState, failure: Any) -> None:
-    """The fault of a failed undo (none when the instance was not
-    configured here: it is not this run's)."""
-    if not _refused(failure):
-        base.record_fault(ctx, state, failure)
+    """The fault, unless the instance was not configured here."""
+    configure.record_fault(ctx, state, failure)
 
 
 @FLOW.failure_handler
 def set_error(ctx: Any, state: UnconfigureState, failure: Any) -> None:
     """ERROR after a failed undo, so a delete cleans up what is left."""
-    if _refused(failure):
+    if configure.not_configured_here(failure):
         LOG.info('Instance %s is not configured on %s; nothing to undo',
                  state.instance['uuid'], state.compute.host)
         return
     base.set_error(ctx, state, failure)
-
-
-def _refused(failure: Any) -> bool:
-    return isinstance(failure.exc, exception.InstanceNotConfigured)
 
 
 @FLOW.stage(transactional=True)
