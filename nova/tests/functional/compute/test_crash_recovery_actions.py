@@ -145,6 +145,8 @@ class TestResumedActions(_ActionCrash):
                                     power_state.RUNNING),
         'compute.stop_instance': ([], 'stop', vm_states.STOPPED,
                                   power_state.SHUTDOWN),
+        'compute.start_instance': ([('stop', vm_states.STOPPED)], 'start',
+                                   vm_states.ACTIVE, power_state.RUNNING),
     }
 
     def test_restart_finishes_the_action(self):
