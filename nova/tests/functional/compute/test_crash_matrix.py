@@ -124,6 +124,13 @@ class TestResizeMatrix(moves.TestResizeCrash):
     scenarios = moves.move_scenarios(moves.RESIZE_FLOWS, kinds=KINDS)
 
 
+class TestConfirmResizeMatrix(moves.TestConfirmResizeCrash):
+    """The conductor or the source killed before and after every stage
+    of every flow a confirm of a resize runs."""
+
+    scenarios = moves.move_scenarios(moves.CONFIRM_FLOWS, kinds=KINDS)
+
+
 class TestLiveMigrationMatrix(moves.TestLiveMigrationCrash):
     """The conductor, the source or the destination killed before and
     after every stage of every flow a live migration runs."""

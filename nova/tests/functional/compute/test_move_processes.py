@@ -67,6 +67,12 @@ EVACUATE_FLOWS: dict[str, tuple[str, str | None]] = {
     'conductor.evacuate_instance': ('conductor', 'rebuild_on_destination'),
     'compute.evacuate_instance': ('dest', 'update_evacuated'),
 }
+#: Every flow a confirm of a resize runs and the party running it; each
+#: resumes at restart, so a kill anywhere ends with the resize confirmed.
+CONFIRM_FLOWS: dict[str, tuple[str, str | None]] = {
+    'conductor.confirm_resize': ('conductor', None),
+    'compute.confirm_resize': ('source', None),
+}
 #: How long a killed host's silence takes to fail a conductor's call.
 RPC_TIMEOUT = '5'
 
@@ -324,6 +330,51 @@ class TestResizeCrash(_MoveProcesses):
         guest = fake.read_state(
             f'{self.cloud.dir}/hypervisor-{source}')[uuid]
         self.assertEqual(power_state.RUNNING, guest['power_state'])
+
+
+class _ResizedCrash(_MoveProcesses):
+    """A server resized to VERIFY_RESIZED (no kill), then the party
+    running the scenario's stage of its confirm or revert killed and
+    restarted: every flow of both resumes at restart, so the confirm or
+    revert ends whole."""
+
+    def resized(self):
+        """A server resized from flavor 1 to flavor 2: it, its source,
+        its destination."""
+        instance = self.boot_active()
+        uuid, source = instance['uuid'], instance['host']
+        self.api.resize(self.ctx, instance, '2')
+        resized = self.cloud.wait_for_state(uuid, vm_states.RESIZED)
+        self.assertEqual('2', resized['flavor']['flavorid'])
+        return resized, source, resized['host']
+
+    def assert_ended(self, uuid, owner, other, flavor, status):
+        """ACTIVE on ``owner`` with ``flavor``, its guest, claim and
+        memory there only, the migration ``status`` with no claim left,
+        every run ended."""
+        server = self.settled(uuid, vm_states.ACTIVE, owner)
+        self.assertEqual(flavor, server['flavor']['flavorid'])
+        migration = self.wait_for_migration(
+            uuid, *db_api.MIGRATION_FINAL_STATUSES)
+        self.assertEqual(status, migration['status'])
+        self.assertIsNone(self.allocation_host(migration['uuid']))
+        self.assertTrue(func_fixtures.wait_for(
+            lambda: self.runs_ended(uuid), what='every run to end'))
+        self.assert_owned_by(uuid, owner, other)
+
+
+class TestConfirmResizeCrash(_ResizedCrash):
+    """A sample of the crash matrix of a confirm: the last stage of the
+    conductor's flow and of the source's."""
+
+    scenarios = sampling.spread(move_scenarios(CONFIRM_FLOWS, sample=True),
+                                2)
+
+    def test_killed_party_restarts_and_the_confirm_ends(self):
+        instance, source, dest = self.resized()
+        self.kill_during(instance, source, dest, lambda: (
+            self.api.confirm_resize(self.ctx, instance)))
+        self.assert_ended(instance['uuid'], dest, source, '2', 'confirmed')
 
 
 class TestLiveMigrationCrash(_MoveProcesses):

@@ -22,12 +22,9 @@ from nova.tests.functional.compute import test_crash_matrix
 #: Flows the matrix does not walk yet, and why.  Remove a flow from here
 #: when its matrix class lands.
 NOT_IN_THE_MATRIX = {
-    'compute.confirm_resize': 'confirm of a resize: crash tests sample it '
-                              '(test_move_processes), no matrix class',
     'compute.revert_resize': 'revert of a resize: no matrix class yet',
     'compute.finish_revert_resize': 'revert of a resize: no matrix class '
                                     'yet',
-    'conductor.confirm_resize': 'confirm of a resize: no matrix class yet',
     'conductor.revert_resize': 'revert of a resize: no matrix class yet',
     'compute.destroy_evacuated_instance': 'runs at a host\'s start after '
                                           'an evacuation: no matrix class '
