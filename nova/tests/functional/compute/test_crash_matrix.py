@@ -131,6 +131,14 @@ class TestConfirmResizeMatrix(moves.TestConfirmResizeCrash):
     scenarios = moves.move_scenarios(moves.CONFIRM_FLOWS, kinds=KINDS)
 
 
+class TestRevertResizeMatrix(moves.TestRevertResizeCrash):
+    """The conductor or the source killed before and after every stage
+    of its flow in a revert of a resize (not the destination's:
+    test_matrix_coverage.NOT_IN_THE_MATRIX)."""
+
+    scenarios = moves.move_scenarios(moves.REVERT_FLOWS, kinds=KINDS)
+
+
 class TestLiveMigrationMatrix(moves.TestLiveMigrationCrash):
     """The conductor, the source or the destination killed before and
     after every stage of every flow a live migration runs."""

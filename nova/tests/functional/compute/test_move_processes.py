@@ -73,6 +73,14 @@ CONFIRM_FLOWS: dict[str, tuple[str, str | None]] = {
     'conductor.confirm_resize': ('conductor', None),
     'compute.confirm_resize': ('source', None),
 }
+#: The same for a revert: a kill of the conductor or of the source ends
+#: with the resize reverted.  Not compute.revert_resize: a kill of the
+#: destination fails the conductor's call to it, and the source's part
+#: never runs (test_matrix_coverage.NOT_IN_THE_MATRIX).
+REVERT_FLOWS: dict[str, tuple[str, str | None]] = {
+    'conductor.revert_resize': ('conductor', None),
+    'compute.finish_revert_resize': ('source', None),
+}
 #: How long a killed host's silence takes to fail a conductor's call.
 RPC_TIMEOUT = '5'
 
@@ -375,6 +383,20 @@ class TestConfirmResizeCrash(_ResizedCrash):
         self.kill_during(instance, source, dest, lambda: (
             self.api.confirm_resize(self.ctx, instance)))
         self.assert_ended(instance['uuid'], dest, source, '2', 'confirmed')
+
+
+class TestRevertResizeCrash(_ResizedCrash):
+    """A sample of the crash matrix of a revert: the last stage of the
+    conductor's flow and of the source's."""
+
+    scenarios = sampling.spread(move_scenarios(REVERT_FLOWS, sample=True),
+                                2)
+
+    def test_killed_party_restarts_and_the_revert_ends(self):
+        instance, source, dest = self.resized()
+        self.kill_during(instance, source, dest, lambda: (
+            self.api.revert_resize(self.ctx, instance)))
+        self.assert_ended(instance['uuid'], source, dest, '1', 'reverted')
 
 
 class TestLiveMigrationCrash(_MoveProcesses):
