@@ -17,6 +17,14 @@ an evacuation (the instance ends ERROR on its dead source, or on its
 destination when the kill came after the destination took it; the
 source, back, destroys its guest then).
 
+And for the confirm and the revert of a resize (a server resized to
+VERIFY_RESIZED first): every flow of both resumes at restart, so a kill
+of the conductor or of the host running a stage ends with the resize
+confirmed (ACTIVE on the destination, new flavor) or reverted (ACTIVE on
+the source, old flavor), the migration ``confirmed`` or ``reverted``.
+The destination's part of a revert (compute.revert_resize) is not
+among them: see nova.tests.unit.flow.test_matrix_coverage.
+
 The scenarios are generated from the flows (a new stage is covered
 without editing this file).  The default run takes a share of a
 sample (the last stage of each flow, or the one that moves the
