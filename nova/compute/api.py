@@ -152,10 +152,16 @@ class API:
             instances.append((instance, instance_bdms))
         if recheck_quota and CONF.quota.recheck_quota:
             self._recheck_quota(ctx, [i for i, _ in instances])
+        hints = dict(scheduler_hints or {})
+        if instance_group and not hints.get('group'):
+            # The group the instances joined is the request's, whoever
+            # called (upstream's RequestSpec.instance_group): the
+            # scheduler and the host's late check go by this hint.
+            hints['group'] = instance_group['uuid']
         request_spec = {
             'flavor': dict(flavor), 'image': image_meta,
             'availability_zone': availability_zone,
-            'scheduler_hints': dict(scheduler_hints or {}),
+            'scheduler_hints': hints,
             'num_instances': max_count,
             # conductor.build_instances builds between min_count and
             # num_instances of them, or none.

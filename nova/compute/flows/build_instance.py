@@ -101,9 +101,11 @@ def _load_state(ctx: Any, run: Any,
     """Rebuild the state of an interrupted build from the database.
 
     The request spec is rebuilt from the instance (its flavor was copied
-    at create), which is what a reschedule from the failure handler needs.
+    at create) and its server group (the ``group`` hint the create had),
+    which is what a reschedule from the failure handler needs.
     """
     instance = compute.db.instance_get_by_uuid(ctx, run.subject)
+    group = compute.db.instance_group_get_by_instance(ctx, run.subject)
     image_meta: dict[str, Any] = {}
     if instance.get('image_ref'):
         try:
@@ -118,7 +120,8 @@ def _load_state(ctx: Any, run: Any,
         request_spec={
             'flavor': instance['flavor'], 'image': image_meta,
             'availability_zone': instance.get('availability_zone'),
-            'scheduler_hints': {}, 'num_instances': 1},
+            'scheduler_hints': {'group': group['uuid']} if group else {},
+            'num_instances': 1},
         network_info=compute.network.get_instance_nw_info(
             ctx, instance['uuid']),
         block_device_mapping=compute.db.block_device_mapping_get_all_by_instance(
@@ -231,6 +234,10 @@ def validate_instance_group_policy(ctx: Any, state: BuildState) -> None:
     stays and the other moves.
     """
     uuid = state.instance['uuid']
+    if not (state.request_spec.get('scheduler_hints') or {}).get('group'):
+        # As upstream: no ``group`` hint, no check (membership comes only
+        # from the hint; a recovered build's _load_state puts it back).
+        return
     group = state.compute.db.instance_group_get_by_instance(ctx, uuid)
     if group is None or group['policy'] not in ('affinity',
                                                 'anti-affinity'):
@@ -252,7 +259,7 @@ def validate_instance_group_policy(ctx: Any, state: BuildState) -> None:
         group = state.compute.db.instance_group_get_by_instance(
             ctx, uuid) or group
         for m in group['members']:
-            if m['vm_state'] != vm_states.BUILDING:
+            if m['vm_state'] != vm_states.BUILDING or m['host'] != here:
                 _GROUP_CHECKED.discard((here, m['instance_uuid']))
         here_count = sum(
             1 for m in group['members']
@@ -266,8 +273,18 @@ def validate_instance_group_policy(ctx: Any, state: BuildState) -> None:
         _GROUP_CHECKED.add((here, uuid))
 
 
-@FLOW.revert('validate_instance_group_policy')
 def forget_group_check(ctx: Any, state: BuildState, failure: Any) -> None:
+    """Forget that this build passed the group check on this host.
+
+    Not the build's revert: what it undoes is this process's memory, so
+    its stage's start need not be on record (a crash forgets it too), and
+    a stage with a revert costs a write of its start before it runs.  The
+    build's failure handler calls it; a check forgotten by neither (a run
+    recovered by this process) is dropped by the next check on this host,
+    once its instance is not BUILDING here.  compute.configure_instance
+    keeps it as that stage's revert (a configured instance holds its
+    check until its power-on or unconfigure).
+    """
     _GROUP_CHECKED.discard((state.compute.host, state.instance['uuid']))
 
 
@@ -422,6 +439,7 @@ def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
     """Try another host if the error may be host-specific, else ERROR -
     unless the instance is being deleted: a delete always wins, and the
     delete (waiting for this run, or started by recovery) finishes it."""
+    forget_group_check(ctx, state, failure)
     _release_unbuilt_claim(ctx, state)
     if _delete_requested(ctx, state):
         LOG.info('Build of %s failed in stage %s while a delete was '

@@ -17,7 +17,6 @@ BUILD = 'compute.build_instance'
 #: The stages of a build with a revert, up to driver_spawn (which is
 #: reverted too: a failing stage may have half done its work).
 REVERTED = [f'{BUILD}.claim_resources',
-            f'{BUILD}.validate_instance_group_policy',
             f'{BUILD}.allocate_network', f'{BUILD}.create_volumes',
             f'{BUILD}.prep_block_device', f'{BUILD}.spawn.driver_spawn']
 

@@ -54,9 +54,7 @@ class TestKitWithAnInstalledHook(test.TestCase):
         self.assertEqual(
             [f'{BUILD}.spawn.driver_spawn', f'{BUILD}.spawn.add_special_sauce',
              f'{BUILD}.prep_block_device', f'{BUILD}.create_volumes',
-             f'{BUILD}.allocate_network',
-             f'{BUILD}.validate_instance_group_policy',
-             f'{BUILD}.claim_resources'],
+             f'{BUILD}.allocate_network', f'{BUILD}.claim_resources'],
             self.cloud.reverted_stages(uuid, BUILD))
         self.assertEqual(1, self.cloud.hook(SAUCE).sauce_removed)
         self.assertIn((f'{BUILD}.spawn.driver_spawn', 'Error'),

@@ -7,6 +7,8 @@ each revert after a failure at that stage, and the failure handlers
 
 from __future__ import annotations
 
+from unittest import mock
+
 import fixtures
 import testscenarios
 
@@ -24,9 +26,10 @@ STAGES = ['check_instance_not_already_created', 'check_image_size',
           'validate_instance_group_policy', 'allocate_network',
           'create_volumes', 'prep_block_device', 'spawn.update_spawning',
           'spawn.driver_spawn', 'spawn.update_active', 'notify_usage_end']
-#: The stages with a revert, in order.
-REVERTING = ['claim_resources', 'validate_instance_group_policy',
-             'allocate_network', 'create_volumes', 'prep_block_device',
+#: The stages with a revert, in order (not validate_instance_group_policy:
+#: the failure handler forgets its check).
+REVERTING = ['claim_resources', 'allocate_network', 'create_volumes',
+             'prep_block_device',
              'spawn.driver_spawn']
 
 
@@ -319,3 +322,63 @@ class TestErrorDuringReschedule(kit.FlowKitTestCase):
             self.assertEqual(
                 [], self.cloud.manager(host).driver.list_instance_uuids())
             self.assertEqual((0, 0, 0), self.node_usage(host))
+
+
+class TestGroupCheck(kit.FlowKitTestCase):
+    """validate_instance_group_policy runs for a build with a ``group``
+    hint only, as upstream's late check; a recovered build gets its hint
+    back from its group; a failed build forgets its check."""
+
+    def group(self, policy: str = 'anti-affinity') -> dict:
+        return self.cloud.db.instance_group_create(self.cloud.ctx, {
+            'name': 'g', 'policy': policy, 'project_id': 'demo',
+            'user_id': 'demo'})
+
+    def checked(self, uuid: str) -> bool:
+        return ('compute1', uuid) in build_instance._GROUP_CHECKED
+
+    def test_no_group_hint_no_check(self):
+        member = {'host': 'compute1', 'instance_uuid': 'other',
+                  'vm_state': vm_states.ACTIVE}
+        db = mock.Mock(**{'instance_group_get_by_instance.return_value': {
+            'policy': 'anti-affinity', 'rules': {}, 'members': [member]}})
+        state = build_instance.BuildState(
+            compute=mock.Mock(db=db, host='compute1'),
+            instance={'uuid': 'new'}, node='node1')
+        build_instance.validate_instance_group_policy(self.cloud.ctx, state)
+        db.instance_group_get_by_instance.assert_not_called()
+        state.request_spec = {'scheduler_hints': {'group': 'g'}}
+        self.assertRaises(exception.RescheduledException,
+                          build_instance.validate_instance_group_policy,
+                          self.cloud.ctx, state)
+
+    def test_the_group_joined_at_create_is_checked(self):
+        """A create with ``instance_group`` (no hint given by its caller)
+        still sends the group's hint: the host checks it."""
+        group = self.group()
+        uuid = self.cloud.boot(instance_group=group)['uuid']
+        self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.assertTrue(self.checked(uuid))
+
+    def test_a_failed_build_forgets_its_check(self):
+        group = self.group()
+        self.cloud.fail_at(f'{FLOW}.spawn.driver_spawn')
+        uuid = self.cloud.boot(instance_group=group)['uuid']
+        self.cloud.wait_for_state(uuid, vm_states.ERROR)
+        self.assertIn(f'{FLOW}.validate_instance_group_policy',
+                      [e for e, result in self.cloud.events(uuid, 'create')
+                       if result == 'Success'])
+        self.assertFalse(self.checked(uuid))
+
+    def test_recovered_build_has_its_group_hint(self):
+        group = self.group()
+        member = self.cloud.boot(instance_group=group)['uuid']
+        loner = self.cloud.boot()['uuid']
+        services = self.cloud.manager().services
+        hints = {
+            uuid: build_instance._load_state(
+                self.cloud.ctx, mock.Mock(subject=uuid), services,
+            ).request_spec['scheduler_hints']
+            for uuid in (member, loner)}
+        self.assertEqual({member: {'group': group['uuid']}, loner: {}},
+                         hints)
