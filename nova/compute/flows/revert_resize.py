@@ -6,7 +6,12 @@ source then brings the original back.
 
 Failure: nothing to revert; the error goes back to the conductor.
 Interrupted: resumed at restart (destroying a guest that is gone is a
-no-op).
+no-op).  The conductor's call to the killed process fails when its
+heartbeats stop, and the conductor calls again (see
+conductor.revert_resize): the new call waits for this recovery (the
+instance's lock), finds the work done and answers, and the conductor
+then calls the source.  The recovered run answers nobody and calls no
+other host, so the source's part runs once, from the conductor.
 """
 
 from __future__ import annotations

@@ -2,10 +2,29 @@
 destination destroys the guest the move made there
 (``compute.revert_resize``), then the source takes the instance back
 with its old flavor and starts the original guest
-(``compute.finish_revert_resize``), both RPC calls.
+(``compute.finish_revert_resize``), both RPC calls.  The source's part
+starts only once the destination's has ended: with shared storage, the
+two guests must never run at once (upstream's revert is the same chain:
+destination, then a cast to the source).
 
-Failure: a revert goes on to the end or stops; nothing of it is
-undone.  The fault is recorded, the instance goes to ERROR and the
+A destination that does not answer is waited for.  Its call fails with
+MessagingTimeout when its heartbeats stop (``[DEFAULT]
+rpc_response_timeout``): its nova-compute is down, or died inside its
+part.  Either way the revert the user asked for is still owed, and only
+this conductor is there to finish it (the destination cannot answer a
+call made to a process that is gone, and the source is not told), so
+the call is made again, until ``[DEFAULT] long_rpc_timeout`` after the
+first.  The restarted destination first finishes its interrupted run
+(recovery holds the instance's lock before its RPC server starts), then
+answers the new call: its part is idempotent, so it finds its work done.
+The conductor alone calls the source, so the source's part runs once.
+Each attempt that timed out while the destination was down stays in
+its queue until then and runs too - the same idempotent part, answering
+nobody.
+
+Failure (an error from a host, or a destination still silent after
+``long_rpc_timeout``): a revert goes on to the end or stops; nothing of
+it is undone.  The fault is recorded, the instance goes to ERROR and the
 migration to 'error'; each host finishes its missed part when its
 nova-compute starts again (ComputeManager.finish_pending_move_reverts:
 the source takes the instance back, the destination destroys its
@@ -18,6 +37,11 @@ from __future__ import annotations
 
 from typing import Any
 
+import oslo_messaging as messaging
+from oslo_log import log as logging
+from oslo_utils import timeutils
+
+import nova.conf
 from nova.conductor.flows import base
 from nova.conductor.flows.confirm_resize import (
     ConfirmResizeState,
@@ -26,6 +50,9 @@ from nova.conductor.flows.confirm_resize import (
     subject,
 )
 from nova.flow import RESUME, Flow
+
+LOG = logging.getLogger(__name__)
+CONF = nova.conf.CONF
 
 FLOW = Flow('conductor.revert_resize', '1.0', ConfirmResizeState,
             on_interrupt=RESUME, subject=subject, load_state=load_state,
@@ -39,9 +66,22 @@ FLOW.on_failure(base.record_fault, base.set_error, set_migration_error)
 
 @FLOW.stage(idempotent=True)
 def revert_on_destination(ctx: Any, state: ConfirmResizeState) -> None:
-    """Destination: destroy the new guest (compute.revert_resize)."""
-    state.conductor.compute_rpcapi.revert_resize(ctx, state.instance,
-                                                 state.migration)
+    """Destination: destroy the new guest (compute.revert_resize); a
+    destination that does not answer is called again until it does, or
+    until ``[DEFAULT] long_rpc_timeout``."""
+    watch = timeutils.StopWatch(duration=CONF.long_rpc_timeout).start()
+    while True:
+        try:
+            state.conductor.compute_rpcapi.revert_resize(
+                ctx, state.instance, state.migration)
+            return
+        except messaging.MessagingTimeout:
+            if watch.expired():
+                raise
+            LOG.warning('The destination %s of the revert of %s does not '
+                        'answer (down, or died in its part); calling it '
+                        'again', state.migration['dest_compute'],
+                        state.instance['uuid'])
 
 
 @FLOW.stage(idempotent=True)

@@ -407,6 +407,31 @@ class TestRevertResizeCrash(_ResizedCrash):
         self.assert_ended(instance['uuid'], source, dest, '1', 'reverted')
 
 
+class TestRevertResizeDestinationCrash(_ResizedCrash):
+    """The destination killed in its part of a revert (the last stage of
+    compute.revert_resize): the conductor's call to it times out, the
+    conductor calls it again, and the restarted destination answers once
+    its recovery has finished its part; the source then takes the
+    instance back."""
+
+    scenarios = move_scenarios({'compute.revert_resize': ('dest', None)},
+                               sample=True)
+
+    def test_killed_destination_restarts_and_the_revert_ends(self):
+        instance, source, dest = self.resized()
+        self.kill_during(instance, source, dest, lambda: (
+            self.api.revert_resize(self.ctx, instance)))
+        self.assert_ended(instance['uuid'], source, dest, '1', 'reverted')
+        # The user sees the revert end: the source's last stage in the
+        # revertResize action, which is finished.
+        action = self.cloud.wait_for_action(instance['uuid'], 'revertResize')
+        events = {e['event']: e for e in self.db.action_events_get(
+            self.ctx, action['id'])}
+        self.assertEqual(
+            'Success',
+            events['compute.finish_revert_resize.update_reverted']['result'])
+
+
 class TestLiveMigrationCrash(_MoveProcesses):
     """A sample of the crash matrix of a live migration."""
 

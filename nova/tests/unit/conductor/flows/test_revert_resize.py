@@ -6,12 +6,17 @@ source takes the instance back with its old flavor
 (compute.finish_revert_resize).  Nothing of a revert is undone: the
 failure handlers (record_fault, set_error, set_migration_error) leave
 the server ERROR with the migration 'error', and each host finishes its
-missed part when its nova-compute starts again.
+missed part when its nova-compute starts again.  A destination that
+does not answer (MessagingTimeout) is called again until
+``[DEFAULT] long_rpc_timeout``.
 """
 
 from __future__ import annotations
 
+import fixtures
+import oslo_messaging as messaging
 import testscenarios
+from oslo_utils import timeutils
 
 from nova.compute import power_state, vm_states
 from nova.tests.unit.compute.flows import kit
@@ -64,5 +69,65 @@ class TestRevertResizeFails(kit.MoveKitTestCase):
         self.assertEqual([] if destination_done else [uuid],
                          self.cloud.guests(dest))
         # The source's guest is still off, handed over.
+        self.assertEqual(power_state.SHUTDOWN,
+                         self.guest(source, uuid)['power_state'])
+
+
+class TestRevertResizeDestinationSilent(kit.MoveKitTestCase):
+    """A destination whose heartbeats stop (its nova-compute down, or
+    killed in its part): its call fails with MessagingTimeout, and the
+    conductor calls it again instead of failing the revert."""
+
+    def silent_destination(self, times):
+        """The conductor's call to the destination times out ``times``
+        times (None: always) before it goes through; the calls made."""
+        rpcapi = self.cloud.conductor().compute_rpcapi
+        real = rpcapi.revert_resize
+        calls = []
+
+        def revert_resize(ctx, instance, migration):
+            calls.append(migration['dest_compute'])
+            if times is None or len(calls) <= times:
+                raise messaging.MessagingTimeout('no heartbeat')
+            return real(ctx, instance, migration)
+
+        self.useFixture(fixtures.MockPatchObject(rpcapi, 'revert_resize',
+                                                 revert_resize))
+        return calls
+
+    def test_called_again_and_the_revert_ends(self):
+        calls = self.silent_destination(times=2)
+        source, resized = self.resized_server()
+        uuid, dest = resized['uuid'], resized['host']
+        self.cloud.compute_api.revert_resize(self.cloud.ctx, resized)
+        self.assertEqual('success',
+                         self.cloud.wait_for_run(uuid, FLOW)['status'])
+        self.assertEqual([dest] * 3, calls)
+        back = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.assertEqual((source, kit.FROM_FLAVOR),
+                         (back['host'], back['flavor']['flavorid']))
+        self.assertEqual(([uuid], []), (self.cloud.guests(source),
+                                        self.cloud.guests(dest)))
+        self.assertEqual((kit.FROM_USAGE, kit.NO_USAGE),
+                         (self.node_usage(source), self.node_usage(dest)))
+        self.assertEqual('reverted', self.newest_migration(uuid)['status'])
+        self.assertEqual([], self.cloud.faults(uuid))
+
+    def test_silent_past_long_rpc_timeout_fails(self):
+        calls = self.silent_destination(times=None)
+        # The second timeout comes after [DEFAULT] long_rpc_timeout.
+        self.useFixture(fixtures.MockPatchObject(
+            timeutils.StopWatch, 'expired', side_effect=[False, True]))
+        source, resized = self.resized_server()
+        uuid, dest = resized['uuid'], resized['host']
+        self.cloud.compute_api.revert_resize(self.cloud.ctx, resized)
+        self.assertEqual('error',
+                         self.cloud.wait_for_run(uuid, FLOW)['status'])
+        self.assertEqual([dest] * 2, calls)
+        self.cloud.wait_for_state(uuid, vm_states.ERROR)
+        self.assertEqual('error', self.newest_migration(uuid)['status'])
+        self.assertEqual('MessagingTimeout',
+                         self.cloud.faults(uuid)[0]['message'])
+        # The source's part did not run: its guest is still off.
         self.assertEqual(power_state.SHUTDOWN,
                          self.guest(source, uuid)['power_state'])
