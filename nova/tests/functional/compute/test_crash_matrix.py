@@ -132,9 +132,9 @@ class TestConfirmResizeMatrix(moves.TestConfirmResizeCrash):
 
 
 class TestRevertResizeMatrix(moves.TestRevertResizeCrash):
-    """The conductor or the source killed before and after every stage
-    of its flow in a revert of a resize (not the destination's:
-    test_matrix_coverage.NOT_IN_THE_MATRIX)."""
+    """The conductor, the destination or the source - whichever runs
+    the stage - killed before and after every stage of every flow a
+    revert of a resize runs."""
 
     scenarios = moves.move_scenarios(moves.REVERT_FLOWS, kinds=KINDS)
 

@@ -22,8 +22,10 @@ VERIFY_RESIZED first): every flow of both resumes at restart, so a kill
 of the conductor or of the host running a stage ends with the resize
 confirmed (ACTIVE on the destination, new flavor) or reverted (ACTIVE on
 the source, old flavor), the migration ``confirmed`` or ``reverted``.
-The destination's part of a revert (compute.revert_resize) is not
-among them: see nova.tests.unit.flow.test_matrix_coverage.
+A kill of the destination in its part of a revert (compute.revert_resize)
+times the conductor's call to it out; the conductor calls it again, and
+the restarted destination answers once its recovery has finished that
+part.
 
 The scenarios are generated from the flows (a new stage is covered
 without editing this file).  The default run takes a share of a
@@ -81,12 +83,12 @@ CONFIRM_FLOWS: dict[str, tuple[str, str | None]] = {
     'conductor.confirm_resize': ('conductor', None),
     'compute.confirm_resize': ('source', None),
 }
-#: The same for a revert: a kill of the conductor or of the source ends
-#: with the resize reverted.  Not compute.revert_resize: a kill of the
-#: destination fails the conductor's call to it, and the source's part
-#: never runs (test_matrix_coverage.NOT_IN_THE_MATRIX).
+#: The same for a revert: a kill of the conductor, the destination or
+#: the source ends with the resize reverted (the conductor calls a
+#: killed destination again until it answers).
 REVERT_FLOWS: dict[str, tuple[str, str | None]] = {
     'conductor.revert_resize': ('conductor', None),
+    'compute.revert_resize': ('dest', None),
     'compute.finish_revert_resize': ('source', None),
 }
 #: How long a killed host's silence takes to fail a conductor's call.
@@ -395,29 +397,12 @@ class TestConfirmResizeCrash(_ResizedCrash):
 
 class TestRevertResizeCrash(_ResizedCrash):
     """A sample of the crash matrix of a revert: the last stage of the
-    conductor's flow and of the source's."""
+    conductor's flow, of the destination's and of the source's."""
 
     scenarios = sampling.spread(move_scenarios(REVERT_FLOWS, sample=True),
-                                2)
+                                3)
 
     def test_killed_party_restarts_and_the_revert_ends(self):
-        instance, source, dest = self.resized()
-        self.kill_during(instance, source, dest, lambda: (
-            self.api.revert_resize(self.ctx, instance)))
-        self.assert_ended(instance['uuid'], source, dest, '1', 'reverted')
-
-
-class TestRevertResizeDestinationCrash(_ResizedCrash):
-    """The destination killed in its part of a revert (the last stage of
-    compute.revert_resize): the conductor's call to it times out, the
-    conductor calls it again, and the restarted destination answers once
-    its recovery has finished its part; the source then takes the
-    instance back."""
-
-    scenarios = move_scenarios({'compute.revert_resize': ('dest', None)},
-                               sample=True)
-
-    def test_killed_destination_restarts_and_the_revert_ends(self):
         instance, source, dest = self.resized()
         self.kill_during(instance, source, dest, lambda: (
             self.api.revert_resize(self.ctx, instance)))

@@ -22,11 +22,6 @@ from nova.tests.functional.compute import test_crash_matrix
 #: Flows the matrix does not walk yet, and why.  Remove a flow from here
 #: when its matrix class lands.
 NOT_IN_THE_MATRIX = {
-    'compute.revert_resize': 'the destination killed during a revert: '
-                             'the conductor\'s call to it times out, '
-                             'conductor.revert_resize fails, and the '
-                             'source\'s part (finish_revert_resize) never '
-                             'runs until the source restarts',
     'compute.destroy_evacuated_instance': 'runs at a host\'s start after '
                                           'an evacuation: no matrix class '
                                           'yet',
