@@ -171,11 +171,18 @@ class ComputeAPI:
     def rollback_live_migration_at_destination(
             self, ctx: Any, instance: dict[str, Any],
             migration: dict[str, Any],
-            migrate_data: dict[str, Any]) -> None:
-        self._long_call(migration['dest_compute']).call(
-            ctx, 'rollback_live_migration_at_destination',
-            instance=instance, migration=migration,
-            migrate_data=migrate_data)
+            migrate_data: dict[str, Any],
+            wait_for_host: bool = False) -> None:
+        """With ``wait_for_host``, waits up to ``[DEFAULT]
+        long_rpc_timeout`` for a destination that is down to come back
+        (its queue keeps the call), as check_instance_exists does."""
+        client = (self.client.prepare(
+            server=migration['dest_compute'], version=self.VERSION,
+            timeout=CONF.long_rpc_timeout) if wait_for_host
+            else self._long_call(migration['dest_compute']))
+        client.call(ctx, 'rollback_live_migration_at_destination',
+                    instance=instance, migration=migration,
+                    migrate_data=migrate_data)
 
     def live_migration_force_complete(self, ctx: Any,
                                       instance: dict[str, Any],

@@ -38,9 +38,13 @@ reverted newest first, each on the host that did it - the source's
 running there) and the destination undoes its preparation and drops its
 claim (``compute.rollback_live_migration_at_destination``).  Then the
 fault is recorded, the migration is 'cancelled' (an abort) or 'error',
-and the task is cleared: the instance runs on its source as before.  If
-a revert failed (a host that does not answer), the instance goes to
-ERROR and the migration to 'failed'.
+and the task is cleared: the instance runs on its source as before.  A
+destination that stops answering its rollback (it died in it, and
+resumes it when it restarts, or before it took the call) is asked
+again, the call waiting in its queue until it is back.  If a revert
+failed (a host that does not answer, or not back within ``[DEFAULT]
+long_rpc_timeout``), the instance goes to ERROR and the migration to
+'failed'.
 
 Point of no return: ``live_migration``, once the guest has left its
 source.  After it a failing stage is recorded and the move still
@@ -73,6 +77,7 @@ from __future__ import annotations
 import dataclasses
 from typing import Any
 
+import oslo_messaging as messaging
 from oslo_log import log as logging
 
 from nova import exception
@@ -132,7 +137,7 @@ def _load_state(ctx: Any, run: Any,
         dest_node=migration.get('dest_node'), migration=migration)
 
 
-FLOW = Flow('conductor.live_migrate_instance', '2.2', LiveMigrateState,
+FLOW = Flow('conductor.live_migrate_instance', '2.3', LiveMigrateState,
             on_interrupt=REVERT, subject=_subject, load_state=_load_state,
             point_of_no_return='live_migration',
             changes={'2.0': 'The point of no return is live_migration (the '
@@ -149,7 +154,13 @@ FLOW = Flow('conductor.live_migrate_instance', '2.2', LiveMigrateState,
                             'a guest.',
                      '2.2': "finish_migration binds the instance's ports "
                             'to its host (the destination), which the '
-                            "destination's part may not have done."},
+                            "destination's part may not have done.",
+                     '2.3': 'A destination that stops answering its '
+                            'rollback (pre_live_migration\'s revert) is '
+                            'asked again, waiting until it is back: the '
+                            'instance ends ACTIVE on its source, no longer '
+                            'ERROR, when the destination that died in its '
+                            'rollback restarts.'},
             doc='Live-migrate an instance to another host.')
 FLOW.stages(
     'select_destination',
@@ -215,9 +226,22 @@ def pre_live_migration(ctx: Any, state: LiveMigrateState) -> None:
 @FLOW.revert('pre_live_migration')
 def rollback_at_destination(ctx: Any, state: LiveMigrateState,
                             failure: Any) -> None:
+    rpcapi = state.conductor.compute_rpcapi
     try:
-        state.conductor.compute_rpcapi.rollback_live_migration_at_destination(
-            ctx, state.instance, state.migration, state.migrate_data)
+        try:
+            rpcapi.rollback_live_migration_at_destination(
+                ctx, state.instance, state.migration, state.migrate_data)
+        except messaging.MessagingTimeout:
+            # The destination stopped answering: it died in its rollback
+            # (which it resumes when it restarts) or before it took the
+            # call.  Ask again, the call waiting in its queue until it is
+            # back; its rollback can run again.
+            LOG.warning('%s: %s did not answer its rollback; asking again '
+                        'once it is back', _subject(state),
+                        state.migration['dest_compute'])
+            rpcapi.rollback_live_migration_at_destination(
+                ctx, state.instance, state.migration, state.migrate_data,
+                wait_for_host=True)
     except Exception:
         state.revert_failed = True
         LOG.error('Could not roll back the live migration of %s on %s',

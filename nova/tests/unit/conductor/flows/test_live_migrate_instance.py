@@ -9,8 +9,11 @@ of no return (update_instance_host) the reverts and the failure handlers
 
 from __future__ import annotations
 
+import fixtures
+import oslo_messaging as messaging
 import testscenarios
 
+from nova.compute import rpcapi as compute_rpcapi
 from nova.compute import vm_states
 from nova.tests.unit.compute.flows import kit
 
@@ -74,3 +77,38 @@ class TestLiveMigrateFails(_LiveTestCase):
         self.assertEqual([uuid], self.guests(source))
         self.assertEqual('InjectedFailure',
                          self.cloud.faults(uuid)[0]['message'])
+
+
+class TestRollbackUnanswered(_LiveTestCase):
+    """A destination that does not answer its rollback (it died in it)
+    is asked again, the call waiting until it is back: the instance runs
+    on its source, ACTIVE, the migration 'error' - not ERROR and
+    'failed', as when the revert failed."""
+
+    def test_rollback_is_asked_again(self):
+        server = self.active_server()
+        uuid, source = server['uuid'], server['host']
+        dest = 'compute2' if source == 'compute1' else 'compute1'
+        real = compute_rpcapi.ComputeAPI.rollback_live_migration_at_destination
+        waited = []
+
+        def rollback(rpcapi, ctx, instance, migration, migrate_data,
+                     wait_for_host=False):
+            waited.append(wait_for_host)
+            if not wait_for_host:
+                raise messaging.MessagingTimeout('no heartbeat')
+            real(rpcapi, ctx, instance, migration, migrate_data,
+                 wait_for_host=True)
+
+        self.useFixture(fixtures.MockPatchObject(
+            compute_rpcapi.ComputeAPI,
+            'rollback_live_migration_at_destination', rollback))
+        self.cloud.fail_at(f'{FLOW}.live_migration')
+        self.assertEqual('error', self.live_migrate(server)['status'])
+        self.assertEqual([False, True], waited)
+        back = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.assertEqual((source, None), (back['host'], back['task_state']))
+        self.assertEqual(([uuid], []), (self.guests(source),
+                                        self.guests(dest)))
+        (migration,) = self.migrations(uuid)
+        self.assertEqual('error', migration['status'])
