@@ -204,3 +204,25 @@ class TestMultiCreatePhasesComputeMatrix(multi.TestComputeKilled):
     configure and power-on of one instance of a multi-create."""
 
     scenarios = multi.phase_crash_scenarios(kinds=KINDS)
+
+
+class TestLiveMigrationAbortMatrix(moves.TestLiveMigrationAbortCrash):
+    """The source killed before and after every stage of its abort of a
+    live migration held in progress."""
+
+    scenarios = moves.move_scenarios(moves.ABORT_FLOWS, kinds=KINDS)
+
+
+class TestLiveMigrationForceCompleteMatrix(
+        moves.TestLiveMigrationForceCompleteCrash):
+    """The source killed before and after every stage of its
+    force-complete of a live migration held in progress."""
+
+    scenarios = moves.move_scenarios(moves.FORCE_COMPLETE_FLOWS, kinds=KINDS)
+
+
+class TestRollbackLiveMigrationMatrix(moves.TestRollbackLiveMigrationCrash):
+    """The destination killed before and after every stage of its
+    rollback of a live migration that failed on its source."""
+
+    scenarios = moves.move_scenarios(moves.ROLLBACK_FLOWS, kinds=KINDS)

@@ -35,6 +35,8 @@ instance: ``sampling.spread``); test_crash_matrix runs them all.
 
 from __future__ import annotations
 
+import os
+
 import testscenarios
 from nova_fault_injection_hooks import stage_ids
 
@@ -627,3 +629,182 @@ class TestEvacuateLateFailure(_MoveProcesses):
             uuid, 'done', 'failed', 'error')['status'])
         self.assertEqual([uuid], self.cloud.hypervisor_guests(dest))
         self.assertEqual(dest, self.allocation_host(uuid))
+
+
+#: The user's abort of a live migration held in progress, run by its
+#: source: the held migration dies with a killed source, so every case
+#: ends with the instance on its source - the move is never done.
+ABORT_FLOWS: dict[str, tuple[str, str | None]] = {
+    'compute.live_migration_abort': ('source', None),
+}
+#: The user's force-complete of one, run by its source: the move goes
+#: on once the driver is told, so whether it is done depends on where
+#: the guest was when the source died (``_HeldLiveMigrationCrash.kill``).
+FORCE_COMPLETE_FLOWS: dict[str, tuple[str, str | None]] = {
+    'compute.live_migration_force_complete': ('source', None),
+}
+#: The destination's rollback of a live migration whose driver call
+#: failed on its source: it resumes at restart, the move is reverted.
+ROLLBACK_FLOWS: dict[str, tuple[str, str | None]] = {
+    'compute.rollback_live_migration_at_destination': ('dest', None),
+}
+
+
+class _LiveMigrationSideCrash(_MoveProcesses):
+    """The party running the scenario's stage of a flow that runs beside
+    or after a live migration, armed before the migration starts (a
+    restart of it with the fault), then killed in the stage and
+    restarted.  Every compute host gets ``compute_options``."""
+
+    compute_options: dict[str, dict[str, str]] = {}
+
+    def start(self, binary, host, **env):
+        if binary == 'nova-compute':
+            env.setdefault('options', self.compute_options)
+        return super().start(binary, host, **env)
+
+    def arm(self, host):
+        """``host``'s nova-compute, restarted to stop for a kill in the
+        scenario's stage."""
+        self.procs[host].stop()
+        self.procs[host] = self.start(
+            'nova-compute', host,
+            NOVA_FAULT_AT=f'{self.stage_id}:{self.kind}')
+
+    def kill(self, host):
+        """``host`` killed once it stopped in the stage, and restarted;
+        whether its hypervisor still had the guest at the kill."""
+        self.cloud.wait_for_marker(self.stage_id)
+        self.procs[host].kill()
+        kept = self.uuid in self.cloud.hypervisor_guests(host)
+        self.procs[host] = self.start('nova-compute', host)
+        return kept
+
+    def source_and_dest(self):
+        """An ACTIVE server (its UUID ``self.uuid``), its host and the
+        other host."""
+        instance = self.boot_active()
+        self.uuid, source = instance['uuid'], instance['host']
+        return instance, source, self.other(source)
+
+    def assert_ended(self, owner, other, *statuses):
+        """ACTIVE on ``owner``, its guest, claim, memory and ports there
+        only, the migration in one of ``statuses`` with no claim left,
+        every run ended; the migration's newest status."""
+        self.settled(self.uuid, vm_states.ACTIVE, owner)
+        self.assertTrue(func_fixtures.wait_for(
+            lambda: self.runs_ended(self.uuid), what='every run to end'))
+        migration = self.wait_for_migration(
+            self.uuid, *db_api.MIGRATION_FINAL_STATUSES)
+        self.assertIn(migration['status'], statuses)
+        self.assertIsNone(self.allocation_host(migration['uuid']))
+        self.assert_owned_by(self.uuid, owner, other)
+        self.assertEqual([owner], self.port_hosts(self.uuid))
+        return migration['status']
+
+
+class _HeldLiveMigrationCrash(_LiveMigrationSideCrash):
+    """A live migration held in progress on its source, 'running' with
+    the guest not yet gone (``[fake_driver] block_methods =
+    live_migration:before``, until an abort or a force-complete releases
+    it); the source armed for the user's call on it."""
+
+    compute_options = {'fake_driver': {
+        'block_methods': 'live_migration:before'}}
+
+    def held(self):
+        """A live migration held in progress, its source armed: the
+        instance, the source, the destination and the migration."""
+        instance, source, dest = self.source_and_dest()
+        self.arm(source)
+        self.api.live_migrate(self.ctx, instance, None, 'auto')
+        func_fixtures.wait_for(
+            lambda: os.path.exists(fake.marker_path(
+                f'{self.cloud.dir}/hypervisor-{source}', 'live_migration',
+                self.uuid)),
+            what=f'the live migration of {self.uuid} to be held')
+        migration = self.wait_for_migration(self.uuid, 'running')
+        return self.cloud.instance(self.uuid), source, dest, migration
+
+    def assert_user_event(self, action):
+        """The user's ``action`` ended, each of its events too."""
+        row = self.cloud.wait_for_action(self.uuid, action)
+        events = self.db.action_events_get(self.ctx, row['id'])
+        self.assertTrue(events)
+        self.assertEqual([], [e for e in events if not e['finish_time']])
+
+
+class TestLiveMigrationAbortCrash(_HeldLiveMigrationCrash):
+    """The source killed in its abort of a live migration held in
+    progress (2.24, DELETE /servers/{id}/migrations/{mid}), then
+    restarted: the held migration died with it, so the move is reverted
+    - ACTIVE on the source, nothing on the destination - and the
+    migration 'cancelled' when the abort reached the conductor before
+    the kill, 'error' when the source died first (the conductor's call
+    to it failed).  A sample; test_crash_matrix runs every stage."""
+
+    scenarios = move_scenarios(ABORT_FLOWS, sample=True)
+
+    def test_killed_source_restarts_and_the_move_is_reverted(self):
+        instance, source, dest, migration = self.held()
+        self.api.live_migrate_abort(self.ctx, instance, migration['id'])
+        self.assertTrue(self.kill(source))
+
+        status = self.assert_ended(source, dest, 'cancelled', 'error')
+        if self.kind == 'crash-before' or not self.stage_id.endswith(
+                '.abort_running_migration'):
+            # The abort never reached the driver.
+            self.assertEqual('error', status)
+        self.assert_user_event('live_migration_cancel')
+
+
+class TestLiveMigrationForceCompleteCrash(_HeldLiveMigrationCrash):
+    """The source killed in its force-complete of a live migration held
+    in progress (2.22, POST /servers/{id}/migrations/{mid}/action), then
+    restarted: the move ends on whichever host has the guest - the
+    destination when the released migration moved it before the kill
+    (always after the source's run, 'completed'), the source otherwise
+    (the move reverted, 'error').  A sample; test_crash_matrix runs every
+    stage."""
+
+    scenarios = move_scenarios(FORCE_COMPLETE_FLOWS, sample=True)
+
+    def test_killed_source_restarts_and_the_move_ends_whole(self):
+        instance, source, dest, migration = self.held()
+        self.api.live_migrate_force_complete(self.ctx, instance,
+                                             migration['id'])
+        kept = self.kill(source)
+        if self.kind == 'crash-before':
+            # The driver was not told: the guest had not moved.
+            self.assertTrue(kept)
+        if kept:
+            self.assert_ended(source, dest, 'error')
+        else:
+            self.assert_ended(dest, source, 'completed')
+        self.assert_user_event('live_migration_force_complete')
+
+
+class TestRollbackLiveMigrationCrash(_LiveMigrationSideCrash):
+    """A live migration whose driver call fails on its source
+    (``[fake_driver] fail_methods = live_migration``), its destination
+    killed in its rollback (compute.rollback_live_migration_at_destination)
+    and restarted: the rollback resumes there, the move is reverted -
+    ACTIVE on the source, nothing on the destination, the migration
+    'error'.  A sample; test_crash_matrix runs every stage."""
+
+    compute_options = {'fake_driver': {'fail_methods': 'live_migration'}}
+    scenarios = move_scenarios(ROLLBACK_FLOWS, sample=True)
+
+    def test_killed_destination_restarts_and_the_move_is_reverted(self):
+        instance, source, dest = self.source_and_dest()
+        self.arm(dest)
+        self.api.live_migrate(self.ctx, instance, None, 'auto')
+        self.kill(dest)
+
+        self.assert_ended(source, dest, 'error')
+        action = self.cloud.wait_for_action(self.uuid, 'live-migration')
+        self.assertEqual('Error', action['message'])
+        faults = self.db.instance_fault_get_by_instance_uuids(
+            self.ctx, [self.uuid])[self.uuid]
+        self.assertIn('injected failure in live_migration',
+                      faults[0]['message'] + (faults[0]['details'] or ''))

@@ -25,15 +25,6 @@ NOT_IN_THE_MATRIX = {
     'compute.destroy_evacuated_instance': 'runs at a host\'s start after '
                                           'an evacuation: no matrix class '
                                           'yet',
-    'compute.live_migration_abort': 'needs a live migration held in '
-                                    'progress: no matrix class yet',
-    'compute.live_migration_force_complete': 'needs a live migration held '
-                                             'in progress: no matrix class '
-                                             'yet',
-    'compute.rollback_live_migration_at_destination': 'runs only when a '
-                                                      'live migration '
-                                                      'fails: no matrix '
-                                                      'class yet',
     'compute.unconfigure_instance': 'runs only when a multi-create is '
                                     'reverted after its configure phase: '
                                     'no matrix class yet',
