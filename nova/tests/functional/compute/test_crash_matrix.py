@@ -226,3 +226,11 @@ class TestRollbackLiveMigrationMatrix(moves.TestRollbackLiveMigrationCrash):
     rollback of a live migration that failed on its source."""
 
     scenarios = moves.move_scenarios(moves.ROLLBACK_FLOWS, kinds=KINDS)
+
+
+class TestUnconfigureMatrix(multi.TestUnconfigureKilled):
+    """A compute host killed before and after every stage of its
+    unconfigure of an instance of a multi-create whose conductor run
+    failed after its configure phase."""
+
+    scenarios = multi.unconfigure_scenarios(kinds=KINDS)

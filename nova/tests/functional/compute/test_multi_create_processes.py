@@ -12,7 +12,10 @@ one m1.tiny (512 MB, ``ram_allocation_ratio`` 1.0).
 * a nova-compute host SIGKILLed in its configure or power-on of one
   instance of the request: at restart it reverts its part and
   reschedules, and the other instance of the request stays ACTIVE where
-  it is.
+  it is;
+* a nova-compute host SIGKILLed in its unconfigure of an instance of a
+  request whose conductor run failed after the configure phase: at
+  restart it finishes the undo, and every instance ends in ERROR.
 
 The default run takes a share of the stages for the failures and the
 conductor's kills (``sampling.spread``); test_crash_matrix takes every
@@ -318,3 +321,61 @@ class TestComputeKilled(_MultiCreateProcesses):
             self.assertEqual([(vm_states.ACTIVE, 'compute1'),
                               (vm_states.ERROR, None)], by_state)
         self.assert_every_claim_owned(rows)
+
+
+UNCONFIGURE = 'compute.unconfigure_instance'
+
+
+def unconfigure_scenarios(kinds: tuple[str, ...] = ('crash-after',),
+                          sample: bool = False) -> list[tuple[str, dict]]:
+    """(stage, kind) of compute.unconfigure_instance; the sample: the
+    guest undefined, and the instance set to ERROR."""
+    found = []
+    for stage_id in stage_ids(UNCONFIGURE):
+        if sample and not stage_id.endswith(('.driver_unconfigure',
+                                             '.update_error')):
+            continue
+        for kind in kinds:
+            found.append((f'{stage_id}:{kind}',
+                          {'stage_id': stage_id, 'kind': kind}))
+    return found
+
+
+class TestUnconfigureKilled(_MultiCreateProcesses):
+    """A host killed in its unconfigure of one instance of a request of
+    two whose conductor run fails after configuring both (in
+    delete_unreserved, the last stage before its point of no return):
+    the conductor's revert casts the unconfigure to each host, the
+    restarted host resumes its cut run, and both instances end in
+    ERROR with nothing left on either host."""
+
+    scenarios = sampling.spread(unconfigure_scenarios(sample=True), 1)
+
+    def test_restarted_host_finishes_the_unconfigure(self):
+        self.procs['conductor1'].stop()
+        self.procs['conductor1'] = self.start(
+            'nova-conductor', 'conductor1',
+            NOVA_FAULT_AT=f'{FLOW}.delete_unreserved:fail')
+        self.procs['compute2'].stop()
+        self.procs['compute2'] = self.start(
+            'nova-compute', 'compute2',
+            NOVA_FAULT_AT=f'{self.stage_id}:{self.kind}')
+        uuids = self.create(2, 2)
+        self.cloud.wait_for_marker(self.stage_id)
+        self.procs['compute2'].kill()
+        self.procs['compute2'] = self.start('nova-compute', 'compute2')
+
+        rows = self.wait_settled(uuids)
+        self.assertEqual([vm_states.ERROR] * 2,
+                         [rows[u]['vm_state'] for u in uuids])
+        self.assert_every_claim_owned(rows)
+        # compute2's cut run was resumed and ended; each instance has a
+        # fault and its create action ended in Error.
+        runs = [r for u in uuids for r in self.db.flow_runs_get_by_instance(
+            self.ctx, u) if r['flow'] == UNCONFIGURE]
+        self.assertEqual(['success'] * 2, [r['status'] for r in runs])
+        for uuid in uuids:
+            self.assertTrue(self.faults(uuid), uuid)
+            (create,) = [a for a in self.db.actions_get(self.ctx, uuid)
+                         if a['action'] == 'create']
+            self.assertEqual('Error', create['message'])

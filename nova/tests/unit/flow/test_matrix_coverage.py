@@ -25,9 +25,6 @@ NOT_IN_THE_MATRIX = {
     'compute.destroy_evacuated_instance': 'runs at a host\'s start after '
                                           'an evacuation: no matrix class '
                                           'yet',
-    'compute.unconfigure_instance': 'runs only when a multi-create is '
-                                    'reverted after its configure phase: '
-                                    'no matrix class yet',
     'conductor.local_delete_instance': 'a delete of an instance with no '
                                        'host: no matrix class yet',
 }
