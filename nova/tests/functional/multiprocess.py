@@ -155,7 +155,10 @@ class ServiceProcess:
         self.process: subprocess.Popen | None = None
         self._log_start = 0
 
-    def start(self) -> None:
+    def start(self, wait_ready: bool = True) -> None:
+        """Start the process; unless not ``wait_ready``, until it is
+        ready (a process held in its start by the fault-injection hook
+        never is)."""
         # stdout and stderr both go to the log file: oslo.log writes to
         # stdout, and a pipe nobody drains would block the service.
         with open(self.log_file, 'ab') as log:
@@ -166,7 +169,8 @@ class ServiceProcess:
                 [os.path.join(BIN, self.binary), '--config-file',
                  self.config_file], stdout=log, stderr=subprocess.STDOUT,
                 env=self.env)
-        self._wait_ready()
+        if wait_ready:
+            self._wait_ready()
 
     def _wait_ready(self) -> None:
         """Until the service prints its ready line (after init_host) and,
@@ -352,12 +356,13 @@ enabled_hooks = {','.join(hooks)}
 
     def start(self, binary: str, host: str, hooks: tuple[str, ...] = (),
               options: dict[str, dict[str, str]] | None = None,
-              wait_for_recovery: bool = True,
+              wait_for_recovery: bool = True, wait_ready: bool = True,
               **env: str) -> ServiceProcess:
         """Start ``binary`` as ``host``, with ``options`` (by group) for
         this host only on top of ``self.options``, and ``env`` in its
-        environment; for nova-compute, until its crash recovery ended
-        too, unless not ``wait_for_recovery``."""
+        environment; until it is ready, unless not ``wait_ready``, and
+        for nova-compute until its crash recovery ended too, unless not
+        ``wait_for_recovery``."""
         process_env = dict(os.environ, NOVA_FAULT_MARKER_DIR=self.marker_dir,
                            NOVA_CONCURRENCY=self.concurrency, **env)
         process = ServiceProcess(
@@ -367,7 +372,7 @@ enabled_hooks = {','.join(hooks)}
         if not self._started:
             self.addCleanup(self._stop_processes)
         self._started.append(process)
-        process.start()
+        process.start(wait_ready)
         self.processes[host] = process
         return process
 

@@ -234,3 +234,11 @@ class TestUnconfigureMatrix(multi.TestUnconfigureKilled):
     failed after its configure phase."""
 
     scenarios = multi.unconfigure_scenarios(kinds=KINDS)
+
+
+class TestDestroyEvacuatedMatrix(moves.TestDestroyEvacuatedCrash):
+    """The returning source of an evacuation killed before and after
+    every stage of its cleanup, which it runs in its start."""
+
+    scenarios = moves.move_scenarios(moves.DESTROY_EVACUATED_FLOWS,
+                                     kinds=KINDS)

@@ -27,6 +27,12 @@ times the conductor's call to it out; the conductor calls it again, and
 the restarted destination answers once its recovery has finished that
 part.
 
+And for the returning source's cleanup after an evacuation
+(compute.destroy_evacuated_instance, run in its start): the source
+killed before or after each stage of it and started again ends with the
+guest destroyed there, nothing of the instance left on it, the
+migration 'completed'.
+
 The scenarios are generated from the flows (a new stage is covered
 without editing this file).  The default run takes a share of a
 sample (the last stage of each flow, or the one that moves the
@@ -92,6 +98,11 @@ REVERT_FLOWS: dict[str, tuple[str, str | None]] = {
     'conductor.revert_resize': ('conductor', None),
     'compute.revert_resize': ('dest', None),
     'compute.finish_revert_resize': ('source', None),
+}
+#: The returning source's cleanup after an evacuation, which it runs in
+#: its start: every stage comes after the move.
+DESTROY_EVACUATED_FLOWS: dict[str, tuple[str, str | None]] = {
+    'compute.destroy_evacuated_instance': ('source', '*'),
 }
 #: How long a killed host's silence takes to fail a conductor's call.
 RPC_TIMEOUT = '5'
@@ -491,6 +502,44 @@ class TestEvacuateCrash(_MoveProcesses):
             self.assertEqual(source, self.allocation_host(uuid))
             if migration is not None:
                 self.assertIsNone(self.allocation_host(migration['uuid']))
+
+
+class TestDestroyEvacuatedCrash(_MoveProcesses):
+    """A sample of the crash matrix of the returning source's cleanup
+    after an evacuation: the source, back, killed in a stage of
+    compute.destroy_evacuated_instance during its start, then started
+    again."""
+
+    scenarios = move_scenarios(DESTROY_EVACUATED_FLOWS, sample=True)
+
+    def test_killed_source_restarts_and_destroys_the_evacuated_guest(self):
+        instance = self.boot_active()
+        uuid, source = instance['uuid'], instance['host']
+        dest = next(h for h in self.hosts if h != source)
+        service = self.host_dies(source)
+        self.api.evacuate(self.ctx, instance)
+        self.settled(uuid, vm_states.ACTIVE, dest)
+        self.assertEqual('done', self.wait_for_migration(
+            uuid, 'done', 'failed', 'error')['status'])
+        self.assertEqual([uuid], self.cloud.hypervisor_guests(source))
+
+        # The source comes back and is killed in its cleanup, which it
+        # runs before it is ready; then it starts again.
+        self.db.service_update(self.ctx, service['id'],
+                               {'forced_down': False})
+        self.procs[source] = self.start(
+            'nova-compute', source, wait_ready=False,
+            NOVA_FAULT_AT=f'{self.stage_id}:{self.kind}')
+        self.cloud.wait_for_marker(self.stage_id)
+        self.procs[source].kill()
+        self.procs[source] = self.start('nova-compute', source)
+
+        migration = self.wait_for_migration(uuid, 'completed')
+        self.assertIsNone(self.allocation_host(migration['uuid']))
+        self.assertTrue(func_fixtures.wait_for(
+            lambda: self.runs_ended(uuid), what='every run to end'))
+        self.settled(uuid, vm_states.ACTIVE, dest)
+        self.assert_owned_by(uuid, dest, source)
 
 
 class TestResizeFailure(_MoveProcesses):

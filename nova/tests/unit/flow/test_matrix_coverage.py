@@ -22,9 +22,6 @@ from nova.tests.functional.compute import test_crash_matrix
 #: Flows the matrix does not walk yet, and why.  Remove a flow from here
 #: when its matrix class lands.
 NOT_IN_THE_MATRIX = {
-    'compute.destroy_evacuated_instance': 'runs at a host\'s start after '
-                                          'an evacuation: no matrix class '
-                                          'yet',
     'conductor.local_delete_instance': 'a delete of an instance with no '
                                        'host: no matrix class yet',
 }
