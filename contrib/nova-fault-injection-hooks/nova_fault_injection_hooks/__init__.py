@@ -64,6 +64,7 @@ FLOWS = {
     'compute.evacuate_instance': '1.0',
     'compute.destroy_evacuated_instance': '1.0',
     'conductor.evacuate_instance': '1.0',
+    'conductor.local_delete_instance': '1.0',
 }
 
 

@@ -242,3 +242,10 @@ class TestDestroyEvacuatedMatrix(moves.TestDestroyEvacuatedCrash):
 
     scenarios = moves.move_scenarios(moves.DESTROY_EVACUATED_FLOWS,
                                      kinds=KINDS)
+
+
+class TestLocalDeleteMatrix(build.TestLocalDeleteCrash):
+    """nova-conductor killed before and after every stage of its delete
+    of an instance with no host."""
+
+    scenarios = build.local_delete_scenarios(kinds=KINDS)

@@ -13,7 +13,10 @@ kills it with SIGKILL, and starts a new nova-compute on the same host:
 * build killed after it: the build is done - the run is resumed after its
   last completed stage and the server stays ACTIVE, with no fault (it
   was destroyed and rebuilt elsewhere before);
-* terminate (policy ``resume``): the delete finishes; nothing is left.
+* terminate (policy ``resume``): the delete finishes; nothing is left;
+* the delete of an instance with no host (conductor.local_delete_instance,
+  policy ``resume``), nova-conductor killed in a stage: the restarted
+  conductor finishes it; its port, volume and quota usage are free.
 
 The default run takes a share of the stages (``sampling.spread``);
 test_crash_matrix takes every stage, before and after.
@@ -24,17 +27,20 @@ import os
 import testscenarios
 from nova_fault_injection_hooks import stage_ids
 
-from nova import test
+from nova import exception, test
 from nova.compute import vm_states
 from nova.compute.flows import build_instance
 from nova.flow import FlowEngine
+from nova.image import api as image_api
 from nova.tests.functional import fixtures as func_fixtures
 from nova.tests.functional import multiprocess, sampling
+from nova.volume import api as volume_api
 
 load_tests = testscenarios.load_tests_apply_scenarios
 
 BUILD = 'compute.build_instance'
 TERMINATE = 'compute.terminate_instance'
+LOCAL_DELETE = 'conductor.local_delete_instance'
 
 
 def _committed(stage_id):
@@ -199,6 +205,100 @@ class TestTerminateCrash(_CrashTest):
             [('compute.build_instance', 'success'),
              ('compute.terminate_instance', 'success')],
             sorted((r['flow'], r['status']) for r in runs))
+
+
+def local_delete_scenarios(kinds=('crash-after',), sample=False):
+    """(stage, kind) of conductor.local_delete_instance; the sample: the
+    record deleted."""
+    return [(f'{sid}:{kind}', {'stage_id': sid, 'kind': kind})
+            for sid in stage_ids(LOCAL_DELETE)
+            if not sample or sid.endswith('.destroy_instance')
+            for kind in kinds]
+
+
+class TestLocalDeleteCrash(test.TestCase):
+    """nova-conductor killed in a stage of its delete of a
+    shelved-offloaded server (no host; still its port, its fixed IP, its
+    shelve snapshot, an attached volume and its quota usage), then
+    started again: it resumes the cut run and the delete finishes."""
+
+    scenarios = local_delete_scenarios(sample=True)
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = self.useFixture(multiprocess.ProcessCloud(
+            self, conductor_in_process=False))
+        self.conductor = self.start_conductor()
+        self.cloud.start('nova-compute', 'compute1')
+
+    def start_conductor(self, crash=False):
+        env = {}
+        if crash:
+            env['NOVA_FAULT_AT'] = f'{self.stage_id}:{self.kind}'
+        return self.cloud.start('nova-conductor', 'conductor1',
+                                hooks=('fault_injection',), **env)
+
+    def offloaded_with_a_volume(self):
+        """A SHELVED_OFFLOADED server with a volume attached: it, the
+        volume's ID."""
+        cloud, ctx = self.cloud, self.cloud.user_context()
+        uuid = cloud.boot(ctx)['uuid']
+        active = cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        volumes = volume_api.API()
+        volume = volumes.create(ctx, 1, 'data')
+        cloud.compute_api.attach_volume(ctx, active, volume['id'])
+        func_fixtures.wait_for(
+            lambda: volumes.get(ctx, volume['id'])['status'] == 'in-use',
+            what='the volume to be in-use')
+        cloud.compute_api.shelve(ctx, cloud.instance(uuid))
+        offloaded = cloud.wait_for_state(uuid, vm_states.SHELVED_OFFLOADED)
+        self.assertIsNone(offloaded['host'])
+        self.assertTrue(cloud.db.fixed_ip_get_by_instance(cloud.ctx, uuid))
+        image_api.API().get(
+            cloud.ctx, offloaded['system_metadata']['shelved_image_id'])
+        self.assertEqual(1, cloud.db.instance_usage_by_project(
+            cloud.ctx, ctx.project_id)['instances'])
+        return offloaded, volume['id']
+
+    def test_restarted_conductor_finishes_the_delete(self):
+        cloud, ctx = self.cloud, self.cloud.user_context()
+        instance, volume_id = self.offloaded_with_a_volume()
+        uuid = instance['uuid']
+        self.conductor.stop()
+        self.conductor = self.start_conductor(crash=True)
+        cloud.compute_api.delete(ctx, instance)
+        cloud.wait_for_marker(self.stage_id)
+        self.conductor.kill()
+        self.conductor = self.start_conductor()
+
+        cloud.wait_for_deleted(uuid)
+        deleted = cloud.instance(uuid, read_deleted='yes')
+        self.assertEqual((vm_states.DELETED, None),
+                         (deleted['vm_state'], deleted['task_state']))
+        self.assertTrue(deleted['deleted'])
+        self.assertEqual([], cloud.db.fixed_ip_get_by_instance(cloud.ctx,
+                                                               uuid))
+        self.assertEqual([], cloud.db.block_device_mapping_get_all_by_instance(
+            cloud.ctx, uuid))
+        volume = volume_api.API().get(ctx, volume_id)
+        self.assertEqual(('available', None),
+                         (volume['status'], volume['instance_uuid']))
+        self.assertIsNone(cloud.db.allocation_get_by_instance(cloud.ctx,
+                                                              uuid))
+        self.assertEqual(0, cloud.db.instance_usage_by_project(
+            cloud.ctx, ctx.project_id)['instances'])
+        self.assertRaises(exception.ImageNotFound, image_api.API().get,
+                          cloud.ctx,
+                          instance['system_metadata']['shelved_image_id'])
+        delete = cloud.wait_for_action(uuid, 'delete')
+        self.assertIsNone(delete['message'])
+        runs = func_fixtures.wait_for(
+            lambda: (lambda rs: rs if rs and 'running' not in
+                     [r['status'] for r in rs] else None)(
+                cloud.db.flow_runs_get_by_instance(cloud.ctx, uuid)),
+            what='every run to end')
+        self.assertEqual(['success'], [r['status'] for r in runs
+                                       if r['flow'] == LOCAL_DELETE])
 
 
 class TestDeleteDuringBuildCrash(_CrashTest):
