@@ -81,8 +81,14 @@ class VolumeAPI(abc.ABC):
         """``available`` -> ``reserved`` (for an instance, if given)."""
 
     @abc.abstractmethod
-    def unreserve(self, context: Any, volume_id: str) -> None:
-        """``reserved`` / ``attaching`` -> ``available``.  Idempotent."""
+    def unreserve(self, context: Any, volume_id: str,
+                  instance_uuid: str | None = None) -> None:
+        """``reserved`` / ``attaching`` -> ``available``.  Idempotent.
+
+        With ``instance_uuid``, only a reservation for that instance (or
+        for none) is released; one another instance holds is left alone
+        (a boot that gave its volume up releases only its own).
+        """
 
     @abc.abstractmethod
     def initialize_connection(self, context: Any, volume_id: str,

@@ -143,7 +143,18 @@ class CinderVolumeAPI(api.VolumeAPI):
         self._action(context, volume_id, 'os-reserve',
                      {'instance_uuid': instance_uuid})
 
-    def unreserve(self, context: Any, volume_id: str) -> None:
+    def unreserve(self, context: Any, volume_id: str,
+                  instance_uuid: str | None = None) -> None:
+        # os-unreserve names no instance: the holder is checked first
+        # when one is given.  A volume only reserved shows no
+        # attachment, so another instance's reservation cannot be told
+        # from none and is released as well; an attachment can be.
+        if instance_uuid is not None:
+            holder = self.get(context, volume_id).get('instance_uuid')
+            if holder not in (None, instance_uuid):
+                LOG.info('Volume %s is held by %s, not %s; left so',
+                         volume_id, holder, instance_uuid)
+                return
         self._action(context, volume_id, 'os-unreserve')
 
     def initialize_connection(self, context: Any, volume_id: str,

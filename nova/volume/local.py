@@ -185,14 +185,24 @@ class LocalVolumeAPI(api.VolumeAPI):
                 reason=f'volume {volume_id} is {error.kwargs["actual"]}, '
                        f'not available') from None
 
-    def unreserve(self, context: Any, volume_id: str) -> None:
+    def unreserve(self, context: Any, volume_id: str,
+                  instance_uuid: str | None = None) -> None:
+        expected_instance: Any = (db.UNSET if instance_uuid is None
+                                  else (instance_uuid, None))
         try:
             db.volume_update(context, volume_id,
                              {'status': api.AVAILABLE,
                               'instance_uuid': None},
-                             expected_status=(api.RESERVED, api.ATTACHING))
+                             expected_status=(api.RESERVED, api.ATTACHING),
+                             expected_instance_uuid=expected_instance)
         except exception.UnexpectedVolumeStateError as error:
             if error.kwargs['actual'] == api.AVAILABLE:
+                return
+            if instance_uuid is not None and error.kwargs['actual'] in (
+                    api.RESERVED, api.ATTACHING):
+                LOG.info('Volume %s is %s for another instance than %s; '
+                         'left so', volume_id, error.kwargs['actual'],
+                         instance_uuid)
                 return
             raise
 

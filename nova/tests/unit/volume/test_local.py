@@ -167,6 +167,19 @@ class LocalVolumeTestCase(base.DBTestCase):
                           self.volumes.initialize_connection, self.ctx,
                           self.volume['id'])
 
+    def test_unreserve_for_an_instance_leaves_another_ones_alone(self):
+        if not self.shows_reserving_instance:
+            self.skipTest('the service does not show who reserved a '
+                          'volume, so it cannot tell')
+        self.volumes.reserve(self.ctx, self.volume['id'], I1)
+        self.volumes.unreserve(self.ctx, self.volume['id'], I2)
+        self.assertEqual(('reserved', 'detached', self._reserving(I1)),
+                         self._status())
+        self.volumes.unreserve(self.ctx, self.volume['id'], I1)
+        self.assertEqual(('available', 'detached', None), self._status())
+        self.volumes.unreserve(self.ctx, self.volume['id'], I1)
+        self.assertEqual(('available', 'detached', None), self._status())
+
     def test_detaching_and_roll_back(self):
         volume_id = self.volume['id']
         self.assertRaises(exception.InvalidVolume,
