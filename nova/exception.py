@@ -119,6 +119,15 @@ class InvalidBDMImage(InvalidBDM):
                '%(id)s.')
 
 
+class InvalidBDMVolume(InvalidBDM):
+    msg_fmt = ('Block Device Mapping is Invalid: failed to get volume '
+               '%(id)s.')
+
+
+class InvalidRequest(Invalid):
+    msg_fmt = 'The request is invalid.'
+
+
 class VolumeSmallerThanMinDisk(Invalid):
     msg_fmt = ('Volume is smaller than the minimum size specified in image '
                'metadata. Volume size is %(volume_size)i bytes, minimum '

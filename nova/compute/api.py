@@ -16,7 +16,7 @@ from typing import Any
 
 import oslo_messaging as messaging
 from oslo_log import log as logging
-from oslo_utils import timeutils, units
+from oslo_utils import excutils, timeutils, units
 
 import nova.conf
 from nova import exception, quota, servicegroup
@@ -105,6 +105,7 @@ class API:
                                             key_name)['public_key']
         bdms = list(block_device_mapping or [])
         self._check_image_volumes(ctx, bdms)
+        volume_ids = self._check_volumes(ctx, bdms, min_count, max_count)
         if image_href and not any(b.get('boot_index') == 0 for b in bdms):
             bdms.insert(0, {'source_type': 'image',
                             'destination_type': 'local', 'boot_index': 0,
@@ -152,6 +153,8 @@ class API:
             instances.append((instance, instance_bdms))
         if recheck_quota and CONF.quota.recheck_quota:
             self._recheck_quota(ctx, [i for i, _ in instances])
+        if volume_ids:
+            self._reserve_volumes(ctx, instances[0][0], volume_ids)
         hints = dict(scheduler_hints or {})
         if instance_group and not hints.get('group'):
             # The group the instances joined is the request's, whoever
@@ -167,13 +170,72 @@ class API:
             # num_instances of them, or none.
             'min_count': min_count,
         }
-        self.conductor_api.build_instances(
-            ctx, [i for i, _ in instances], image_meta=image_meta,
-            request_spec=request_spec, filter_properties={},
-            requested_networks=requested_networks,
-            block_device_mapping=instances[0][1],
-            admin_password=admin_password, injected_files=[])
+        try:
+            self.conductor_api.build_instances(
+                ctx, [i for i, _ in instances], image_meta=image_meta,
+                request_spec=request_spec, filter_properties={},
+                requested_networks=requested_networks,
+                block_device_mapping=instances[0][1],
+                admin_password=admin_password, injected_files=[])
+        except Exception:
+            # Not handed over: the reservations are still this request's.
+            with excutils.save_and_reraise_exception():
+                self._unreserve_volumes(ctx, instances[0][0], volume_ids)
         return [i for i, _ in instances], reservation_id
+
+    def _check_volumes(self, ctx: Any, bdms: list[dict[str, Any]],
+                       min_count: int, max_count: int) -> list[str]:
+        """The existing volumes the request boots with (source_type
+        volume): each must exist and be available, and one server at
+        most may have them (upstream's ``_validate_bdm``; no volume
+        here is multiattach)."""
+        volume_ids = [b['volume_id'] for b in bdms
+                      if b.get('source_type') == 'volume'
+                      and b.get('volume_id')]
+        if not volume_ids:
+            return []
+        if min_count > 1 or max_count > 1:
+            raise exception.InvalidRequest(
+                'Cannot attach one or more volumes to multiple instances')
+        for volume_id in volume_ids:
+            try:
+                volume = self.volume_api.get(ctx, volume_id)
+            except exception.VolumeNotFound:
+                raise exception.InvalidBDMVolume(id=volume_id) from None
+            if volume['status'] != 'available':
+                raise exception.InvalidVolume(
+                    reason=f"volume {volume_id} status must be "
+                           f"'available', not '{volume['status']}'")
+        return volume_ids
+
+    def _reserve_volumes(self, ctx: Any, instance: dict[str, Any],
+                         volume_ids: list[str]) -> None:
+        """Reserve the existing volumes for the new server before the
+        build is cast (upstream's reserved attachment): a concurrent
+        request for one of them is refused from here on.  If one cannot
+        be reserved (taken since it was checked), those reserved are
+        released, the server is deleted and the request refused."""
+        reserved: list[str] = []
+        try:
+            for volume_id in volume_ids:
+                self.volume_api.reserve(ctx, volume_id, instance['uuid'])
+                reserved.append(volume_id)
+        except Exception:
+            with excutils.save_and_reraise_exception():
+                self._unreserve_volumes(ctx, instance, reserved)
+                self.db.instance_destroy(ctx, instance['uuid'])
+
+    def _unreserve_volumes(self, ctx: Any, instance: dict[str, Any],
+                           volume_ids: list[str]) -> None:
+        """Release the reservations of a create that failed before its
+        build was cast (best effort: the error of the create stands)."""
+        for volume_id in volume_ids:
+            try:
+                self.volume_api.unreserve(ctx, volume_id, instance['uuid'])
+            except Exception as error:
+                LOG.warning('Volume %s reserved for %s could not be '
+                            'released: %s', volume_id, instance['uuid'],
+                            type(error).__name__)
 
     def _recheck_quota(self, ctx: Any,
                        instances: list[dict[str, Any]]) -> None:

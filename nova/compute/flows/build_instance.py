@@ -7,12 +7,15 @@ this build owns from the start); then ``record_fault`` stores the error
 as an instance fault and ``reschedule_or_error`` either sends the build
 back to the conductor for another host (up to ``[scheduler]
 max_attempts`` hosts, skipping the ones already tried) or sets the
-instance to ERROR.  A hook that raises ``nova.flow.hooks.RunRefused`` is
-never rescheduled: the instance goes to ERROR with the hook's message as
-its fault.  When a reschedule finds no host, the NoValidHost fault keeps
-the reason of the last build failure.  The user sees the fault message
-on the server and an Error event for the failing stage in
-``os-instance-actions``.
+instance to ERROR.  The existing volumes the user booted with, which
+nova-api reserved for the instance, are this build's from
+``update_building`` on: it hands them back to the conductor reserved
+when it reschedules, and releases them when it ends in ERROR.  A hook
+that raises ``nova.flow.hooks.RunRefused`` is never rescheduled: the
+instance goes to ERROR with the hook's message as its fault.  When a
+reschedule finds no host, the NoValidHost fault keeps the reason of the
+last build failure.  The user sees the fault message on the server and
+an Error event for the failing stage in ``os-instance-actions``.
 
 Point of no return: ``spawn.update_active``.  Once the instance is ACTIVE
 (its completion is recorded in the same transaction) the build is done:
@@ -441,6 +444,9 @@ def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
     delete (waiting for this run, or started by recovery) finishes it."""
     forget_group_check(ctx, state, failure)
     _release_unbuilt_claim(ctx, state)
+    # Taken by this build (update_building): the existing volumes'
+    # reservations are this build's to give back or to hand on.
+    took = state.instance.get('host') == state.compute.host
     if _delete_requested(ctx, state):
         LOG.info('Build of %s failed in stage %s while a delete was '
                  'requested; leaving it to the delete',
@@ -473,6 +479,8 @@ def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
                      'or ended elsewhere; not rescheduled',
                      state.instance['uuid'], failure.stage_id)
             return
+        if took:
+            _reserve_volumes_again(ctx, state)
         state.compute.conductor.build_instances(
             ctx, [state.instance], image_meta=state.image_meta,
             request_spec=state.request_spec,
@@ -488,6 +496,44 @@ def reschedule_or_error(ctx: Any, state: BuildState, failure: Any) -> None:
         return
     base.instance_update(ctx, state, vm_state=vm_states.ERROR,
                          task_state=None)
+    if took:
+        _release_volumes(ctx, state)
+
+
+def _existing_volumes(state: BuildState) -> list[str]:
+    """The volumes the user booted with (source_type volume), which
+    nova-api reserved for the instance."""
+    return [b['volume_id'] for b in state.block_device_mapping
+            if b.get('source_type') == 'volume' and b.get('volume_id')]
+
+
+def _release_volumes(ctx: Any, state: BuildState) -> None:
+    """The build ends in ERROR: the reservations of the existing volumes
+    are given back (prep_block_device's revert detached those it had
+    attached; this releases those it had not reached).  Only a
+    reservation for this instance is released; idempotent."""
+    for volume_id in _existing_volumes(state):
+        try:
+            state.compute.volume.unreserve(ctx, volume_id,
+                                           state.instance['uuid'])
+        except exception.VolumeNotFound:
+            pass
+
+
+def _reserve_volumes_again(ctx: Any, state: BuildState) -> None:
+    """The build is rescheduled: the existing volumes go back to the
+    conductor's run reserved for the instance, as nova-api handed them
+    over (prep_block_device's revert left those it had attached
+    available).  One taken meanwhile is left to the next host's
+    prep_block_device, which fails the build on it."""
+    for volume_id in _existing_volumes(state):
+        try:
+            state.compute.volume.reserve(ctx, volume_id,
+                                         state.instance['uuid'])
+        except (exception.VolumeNotFound, exception.InvalidVolume) as exc:
+            LOG.warning('Volume %s of %s could not be reserved again for '
+                        'its reschedule: %s', volume_id,
+                        state.instance['uuid'], _fault_message(exc))
 
 
 def _release_unbuilt_claim(ctx: Any, state: BuildState) -> None:

@@ -79,7 +79,13 @@ belong to this run; afterwards to that host's build, whose reverts
 release them.  This run's reverts use the same compare-and-swap: they
 set an untaken instance to ERROR first and only then release its
 claim and ports, so neither is released under a host that took the
-instance, and neither is left without an owner.
+instance, and neither is left without an owner.  The existing volumes
+a request boots with (source_type volume) follow the same rule:
+nova-api reserves them before the cast, this run's ``set_error``
+releases them for an instance no host took, a host's build that took
+it releases them when it ends in ERROR (or reserves them again for
+the instance when it reschedules), and a delete of an instance with
+no host (conductor.local_delete_instance) frees them.
 
 Failure: completed stages are reverted (claim_resources' revert asks
 each host to unconfigure the instances it configured - a cast: a host
@@ -112,9 +118,10 @@ From the cast or call on, claim and ports are the host's: its failure
 handler releases them even when it failed before its own
 claim_resources or allocate_network.
 
-Not yet here: volumes are still taken by each host's configure
-(prep_block_device; a failure there reschedules that one instance),
-not reserved for the whole request first.
+Not yet here: the volumes a multi-create's hosts create from images
+are still created by each host's configure (create_volumes; a failure
+there reschedules that one instance or ends it in ERROR), not for the
+whole request first.
 """
 
 from __future__ import annotations
@@ -569,14 +576,32 @@ def _instance_context(ctx: Any) -> Any:
 
 @FLOW.failure_handler
 def set_error(ctx: Any, state: BuildInstancesState, failure: Any) -> None:
-    """Every instance no host took: ERROR, the fault, its create action
-    finished as Error."""
+    """Every instance no host took: ERROR, the fault, its existing
+    volumes released, its create action finished as Error."""
     LOG.warning('No instance of the request of %s is built: %s',
                 state.instance['uuid'], failure.exc)
     for instance in state.instances:
-        _take_back(ctx, state, instance['uuid'], failure)
+        if _take_back(ctx, state, instance['uuid'], failure):
+            _release_volumes(ctx, state, instance['uuid'])
     for uuid in state.errored:
         _finish_action(ctx, state, uuid, 'Error')
+
+
+def _release_volumes(ctx: Any, state: BuildInstancesState,
+                     uuid: str) -> None:
+    """Release the existing volumes nova-api reserved for an instance no
+    host took (its reservation is this run's, as its claim is): they
+    are the user's again.  Idempotent (a recovered run's handler runs
+    again), and only a reservation for this instance is released."""
+    volume_api = state.conductor.volume
+    for bdm in state.conductor.db.block_device_mapping_get_all_by_instance(
+            ctx, uuid):
+        if bdm.get('source_type') != 'volume' or not bdm.get('volume_id'):
+            continue
+        try:
+            volume_api.unreserve(ctx, bdm['volume_id'], uuid)
+        except exception.VolumeNotFound:
+            pass
 
 
 def _take_back(ctx: Any, state: BuildInstancesState, uuid: str,

@@ -131,11 +131,17 @@ class TestDeleteWithoutHost(api_base.APITestCase):
                 'volume_id': volume['id'], 'device_name': '/dev/vdb',
                 'boot_index': None, 'delete_on_termination': False}])
         uuid = instance['uuid']
-        # Reserved for the server, as a block storage service reserves a
-        # volume named at boot (the local one is not told).
-        self.volumes.reserve(self.cloud.ctx, volume['id'], uuid)
         errored = self.cloud.wait_for_state(uuid, vm_states.ERROR)
         self.assertIsNone(errored['host'])
+        # nova-api reserved the volume for the server; no host took it,
+        # so the conductor's failure handler gave it back.
+        self.cloud.wait_for_action(uuid, 'create')
+        self.assertEqual(('available', None),
+                         (self.volume(volume['id'])['status'],
+                          self.volume(volume['id'])['instance_uuid']))
+        # A delete racing the conductor's handler finds it reserved:
+        # the delete frees it.
+        self.volumes.reserve(self.cloud.ctx, volume['id'], uuid)
         fault = self.cloud.db.instance_fault_get_by_instance_uuids(
             self.cloud.ctx, [uuid])[uuid][0]
         self.assertIn('No valid host', fault['message'])

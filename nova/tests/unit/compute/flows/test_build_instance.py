@@ -382,3 +382,78 @@ class TestGroupCheck(kit.FlowKitTestCase):
             for uuid in (member, loner)}
         self.assertEqual({member: {'group': group['uuid']}, loner: {}},
                          hints)
+
+
+def _volume_held(state):
+    """For kit.watch on conductor.build_instances: the status and the
+    holder of the server's existing volume."""
+    (volume_id,) = [b['volume_id'] for b in state.block_device_mapping
+                    if b.get('source_type') == 'volume']
+    volume = state.conductor.volume.get(None, volume_id)
+    return volume['status'], volume['instance_uuid']
+
+
+class TestBootWithAnExistingVolume(kit.FlowKitTestCase):
+    """A volume the user boots with (source_type volume): nova-api
+    reserved it for the server; the build that took the server gives
+    the reservation back when it ends in ERROR, and hands it on, still
+    reserved, when it reschedules."""
+
+    def setUp(self):
+        self.watch, self.seen = kit.watch(
+            'conductor.build_instances', '1.0', ['select_destinations'],
+            _volume_held)
+        self.cloud_options = {'compute_hosts': ('compute1', 'compute2'),
+                              'hook_objects': [self.watch]}
+        super().setUp()
+        self.volume_api = self.cloud.manager().services.volume
+        self.volume_id = self.volume_api.create(
+            self.cloud.user_context(), 1, 'data')['id']
+
+    def boot(self):
+        return self.cloud.boot(block_device_mapping=[{
+            'source_type': 'volume', 'destination_type': 'volume',
+            'volume_id': self.volume_id, 'boot_index': None,
+            'device_name': '/dev/vdb', 'delete_on_termination': False}])[
+                'uuid']
+
+    def volume(self):
+        volume = self.volume_api.get(self.cloud.ctx, self.volume_id)
+        return volume['status'], volume['instance_uuid']
+
+    def test_volume_is_attached(self):
+        uuid = self.boot()
+        self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.assertEqual(('reserved', uuid), self.seen['select_destinations'])
+        self.assertEqual(('in-use', uuid), self.volume())
+
+    def test_error_before_the_attach_releases_the_reservation(self):
+        self.cloud.fail_at(f'{FLOW}.claim_resources',
+                           exc=exception.FlavorDiskSmallerThanImage(
+                               flavor_size=1, image_size=2))
+        uuid = self.boot()
+        self.cloud.wait_for_state(uuid, vm_states.ERROR)
+        self.cloud.wait_for_run(uuid, FLOW)
+        self.assertEqual(('available', None), self.volume())
+
+    def test_error_after_the_attach_releases_the_volume(self):
+        self.cloud.fail_at(f'{FLOW}.spawn.driver_spawn',
+                           exc=exception.FlavorDiskSmallerThanImage(
+                               flavor_size=1, image_size=2))
+        uuid = self.boot()
+        self.cloud.wait_for_state(uuid, vm_states.ERROR)
+        self.cloud.wait_for_run(uuid, FLOW)
+        self.assertEqual(('available', None), self.volume())
+
+    def test_reschedule_hands_the_volume_on_reserved(self):
+        self.cloud.fail_at(f'{FLOW}.spawn.driver_spawn', times=1)
+        uuid = self.boot()
+        self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        # ACTIVE comes before the run's last stage (notify_usage_end).
+        self.cloud.wait_for_run(uuid, FLOW)
+        self.assertEqual(['error', 'success'],
+                         [r['status'] for r in self.cloud.runs(uuid, FLOW)])
+        # The conductor's second run (the reschedule) found the volume
+        # reserved for the server, as nova-api handed it over.
+        self.assertEqual(('reserved', uuid), self.seen['select_destinations'])
+        self.assertEqual(('in-use', uuid), self.volume())
