@@ -15,9 +15,10 @@ from __future__ import annotations
 import abc
 from typing import Any
 
-from oslo_utils import importutils
+from oslo_utils import importutils, timeutils
 
 import nova.conf
+from nova import concurrency, exception
 
 CONF = nova.conf.CONF
 
@@ -131,6 +132,32 @@ class VolumeAPI(abc.ABC):
                              connector: dict[str, Any] | None = None,
                              ) -> None:
         """The host no longer uses the volume."""
+
+
+def await_created(context: Any, volume_api: VolumeAPI,
+                  volume: dict[str, Any]) -> None:
+    """Wait until the volume service has made ``volume`` (just returned
+    by ``create``) ``available``: ``[DEFAULT]
+    block_device_allocate_retries`` checks,
+    ``block_device_allocate_retries_interval`` seconds apart.
+
+    :raises VolumeNotCreated: it went to ``error``, or was still not
+        available after the last check.
+    """
+    attempts = CONF.block_device_allocate_retries + 1
+    interval = CONF.block_device_allocate_retries_interval
+    started = timeutils.utcnow()
+    for attempt in range(1, attempts + 1):
+        if volume['status'] == AVAILABLE:
+            return
+        if volume['status'] == ERROR or attempt == attempts:
+            break
+        concurrency.sleep(interval)
+        volume = volume_api.get(context, volume['id'])
+    raise exception.VolumeNotCreated(
+        volume_id=volume['id'], attempts=attempt,
+        seconds=int(timeutils.delta_seconds(started, timeutils.utcnow())),
+        volume_status=volume['status'])
 
 
 def API(conf: Any = CONF) -> VolumeAPI:  # noqa: N802 (a factory)

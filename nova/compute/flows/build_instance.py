@@ -340,7 +340,7 @@ def create_volumes(ctx: Any, state: BuildState) -> None:
         bdm['volume_id'] = volume['id']
         state.compute.db.block_device_mapping_update(
             ctx, bdm['id'], {'volume_id': volume['id']})
-        _await_volume_created(ctx, state, volume)
+        volume_api.await_created(ctx, state.compute.volume, volume)
 
 
 @FLOW.revert('create_volumes')
@@ -358,27 +358,6 @@ def delete_created_volumes(ctx: Any, state: BuildState,
         state.compute.db.block_device_mapping_update(
             ctx, bdm['id'], {'volume_id': None})
         bdm['volume_id'] = None
-
-
-def _await_volume_created(ctx: Any, state: BuildState,
-                          volume: dict[str, Any]) -> None:
-    """Wait until the volume service has made the volume ``available``
-    (``[DEFAULT] block_device_allocate_retries`` checks,
-    ``block_device_allocate_retries_interval`` seconds apart)."""
-    attempts = CONF.block_device_allocate_retries + 1
-    interval = CONF.block_device_allocate_retries_interval
-    started = timeutils.utcnow()
-    for attempt in range(1, attempts + 1):
-        if volume['status'] == volume_api.AVAILABLE:
-            return
-        if volume['status'] == volume_api.ERROR or attempt == attempts:
-            break
-        concurrency.sleep(interval)
-        volume = state.compute.volume.get(ctx, volume['id'])
-    raise exception.VolumeNotCreated(
-        volume_id=volume['id'], attempts=attempt,
-        seconds=int(timeutils.delta_seconds(started, timeutils.utcnow())),
-        volume_status=volume['status'])
 
 
 @FLOW.stage
