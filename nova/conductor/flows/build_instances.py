@@ -13,6 +13,13 @@ on - all or nothing::
                          claimed instance (the network API's
                          allocate_for_instance); for a single instance,
                          its host's allocate_network instead
+    create_volumes       reserve: for each instance that got its
+                         network, the volumes its image -> volume
+                         mappings ask for, made from their images and
+                         recorded on its own mappings (at most
+                         ``[conductor] max_concurrent_configures``
+                         instances at a time); for a single instance,
+                         its host's create_volumes instead
     build_on_hosts       a single instance: one compute.build_instance
                          cast (see "Single instance" below); a
                          multi-create: nothing
@@ -23,7 +30,8 @@ on - all or nothing::
                          defined but not started; its claim_resources
                          finds the claim and keeps it, its
                          allocate_network keeps the ports the call
-                         carries
+                         carries, its create_volumes the volumes its
+                         mappings name
     delete_unreserved    the instances beyond what could be reserved are
                          deleted, each with a fault saying why, as
                          upstream reduces the count (the point of no
@@ -48,7 +56,14 @@ refused): every port and claim of the request is given back and each
 instance is ERROR with the allocation's error as its fault.  Between m
 and n, an instance that could not get its network is dropped as one
 that could not be claimed: its claim released, deleted by
-``delete_unreserved`` with a fault saying why.  A single-instance boot
+``delete_unreserved`` with a fault saying why.  The same again for the
+volumes ``create_volumes`` makes from images (the image cannot be
+copied, the volume service ends the volume in error or over quota):
+an instance whose volumes could not all be made is dropped with the
+volumes made for it deleted and its ports and claim given back, and
+when fewer than m are left every volume of the request is deleted with
+the ports and claims, and every instance is ERROR with the volume's
+error as its fault.  A single-instance boot
 and a compute host's reschedule (one instance, ``retry`` in the filter
 properties) are the case m = n = 1.
 
@@ -92,8 +107,10 @@ each host to unconfigure the instances it configured - a cast: a host
 that is down does it when it is back, and its ``[compute]
 configured_instance_timeout`` check does it if the cast is lost - and
 gives back the ports and claims of the instances no host took), then
-every instance no host took is set to ERROR with the fault, and its
-create action finished as Error.  A configured instance is its host's
+every instance no host took is set to ERROR with the fault, its
+volumes given back (those create_volumes made deleted, the existing
+ones nova-api reserved released), and its create action finished as
+Error.  A configured instance is its host's
 (its update_building took it): the host's unconfigure gives back its
 claim and ports and sets it to ERROR.
 
@@ -117,11 +134,6 @@ ends in ERROR.
 From the cast or call on, claim and ports are the host's: its failure
 handler releases them even when it failed before its own
 claim_resources or allocate_network.
-
-Not yet here: the volumes a multi-create's hosts create from images
-are still created by each host's configure (create_volumes; a failure
-there reschedules that one instance or ends it in ERROR), not for the
-whole request first.
 """
 
 from __future__ import annotations
@@ -137,6 +149,7 @@ from nova import context as nova_context
 from nova.compute import task_states, vm_states
 from nova.conductor.flows import base
 from nova.flow import REVERT, Flow
+from nova.volume import api as volume_api
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -144,12 +157,13 @@ CONF = nova.conf.CONF
 
 @dataclasses.dataclass
 class BuildInstancesState:
-    """Contract 1.2 of conductor.build_instances.
+    """Contract 1.3 of conductor.build_instances.
 
     1.1: the ``allocate_networks`` stage; ``network_info`` and
     ``dropped``.
     1.2: the ``configure_on_hosts`` and ``power_on_on_hosts`` stages;
     ``configured``.
+    1.3: the ``create_volumes`` stage; ``instance_block_device_mappings``.
     """
 
     #: The conductor services the stages call (DB, scheduler, compute
@@ -176,15 +190,22 @@ class BuildInstancesState:
     #: ``len(hosts)`` instances.
     hosts: list[list[str]] = dataclasses.field(default_factory=list)
     #: Filled in by claim_resources: the UUIDs of the reserved instances
-    #: (allocate_networks takes out those that got no network).
+    #: (allocate_networks takes out those that got no network,
+    #: create_volumes those whose volumes could not be made).
     reserved: list[str] = dataclasses.field(default_factory=list)
     #: Filled in by allocate_networks: instance UUID -> the VIFs of the
     #: ports allocated for it (a multi-create only), sent with its cast.
     network_info: dict[str, list[dict[str, Any]]] = dataclasses.field(
         default_factory=dict)
     #: Instance UUID -> why it was dropped after its host was chosen
-    #: (its network could not be allocated), for its fault.
+    #: (its network or its volumes could not be made), for its fault.
     dropped: dict[str, str] = dataclasses.field(default_factory=dict)
+    #: Filled in by create_volumes: instance UUID -> its own block device
+    #: mappings, with the volumes made for it (a multi-create with image
+    #: -> volume mappings only), sent with its calls instead of
+    #: ``block_device_mapping``.
+    instance_block_device_mappings: dict[str, list[dict[str, Any]]] = \
+        dataclasses.field(default_factory=dict)
     #: The instances this run set to ERROR (no host had taken them).
     errored: list[str] = dataclasses.field(default_factory=list)
     #: Filled in by configure_on_hosts: instance UUID -> ``[host,
@@ -246,7 +267,7 @@ def _configured(instance: dict[str, Any]) -> bool:
         vm_states.BUILDING, task_states.SPAWNING)
 
 
-FLOW = Flow('conductor.build_instances', '1.2', BuildInstancesState,
+FLOW = Flow('conductor.build_instances', '1.3', BuildInstancesState,
             changes={'1.1': 'Stage allocate_networks added (the ports of '
                             'every instance of a multi-create allocated '
                             'before any cast); fields network_info and '
@@ -255,7 +276,12 @@ FLOW = Flow('conductor.build_instances', '1.2', BuildInstancesState,
                             'power_on_on_hosts added (a multi-create is '
                             'configured on every host, then powered on; '
                             'build_on_hosts casts only a single '
-                            'instance); field configured.'},
+                            'instance); field configured.',
+                     '1.3': 'Stage create_volumes added (the volumes of '
+                            'the image -> volume mappings of every '
+                            'instance of a multi-create made before any '
+                            'host configures one); field '
+                            'instance_block_device_mappings.'},
             on_interrupt=REVERT, subject=_subject, load_state=_load_state,
             point_of_no_return='delete_unreserved',
             doc='Place, reserve, configure and power on the instances of '
@@ -264,6 +290,7 @@ FLOW.stages(
     'select_destinations',
     'claim_resources',
     'allocate_networks',
+    'create_volumes',
     'build_on_hosts',
     'configure_on_hosts',
     'delete_unreserved',
@@ -414,17 +441,110 @@ def allocate_networks(ctx: Any, state: BuildInstancesState) -> None:
             network.deallocate_for_instance(ctx, uuid)
             db.allocation_release(ctx, uuid)
             state.reserved.remove(uuid)
-            state.dropped[uuid] = _message(exc)
+            state.dropped[uuid] = f'its network: {_message(exc)}'
             errors.append(exc)
     if len(state.reserved) >= state.min_count:
         if state.dropped:
-            LOG.info('No network for %s', '; '.join(
-                f'{u}: {m}' for u, m in state.dropped.items()))
+            LOG.info('Dropped: %s', '; '.join(
+                f'{u}, {m}' for u, m in state.dropped.items()))
         return
     for uuid in state.network_info:
         network.deallocate_for_instance(ctx, uuid)
     state.network_info = {}
     raise errors[0]
+
+
+def _creates_volume(bdm: dict[str, Any]) -> bool:
+    """A mapping whose volume the boot makes (from its image)."""
+    return bool(bdm.get('source_type') == 'image'
+                and bdm.get('destination_type') == 'volume')
+
+
+@FLOW.stage
+def create_volumes(ctx: Any, state: BuildInstancesState) -> None:
+    """Make the volumes of the image -> volume mappings of each reserved
+    instance of a multi-create, at most ``[conductor]
+    max_concurrent_configures`` instances at a time; one whose volumes
+    could not all be made is dropped (those made deleted, its ports and
+    claim released); fewer than min_count left: fail with the volume's
+    error (set_error deletes what was made).
+
+    Each volume is recorded on its instance's own mapping as soon as the
+    volume service returns it, so the failure handler finds it also
+    after a crash, and the host's create_volumes, which skips a mapping
+    that has its volume, does not make it again.  A single instance, or
+    a request with no such mapping, is left to its host (see the module
+    docstring).  No revert of its own: set_error deletes the volumes of
+    the instances no host took (see :func:`_release_volumes`), and one a
+    host took is its host's, whose reverts delete them."""
+    if len(state.instances) == 1 or not any(
+            _creates_volume(b) for b in state.block_device_mapping or ()):
+        return
+    db = state.conductor.db
+    volumes = state.conductor.volume
+
+    def create(uuid: str) -> tuple[list[dict[str, Any]], Exception | None]:
+        bdms = db.block_device_mapping_get_all_by_instance(ctx, uuid)
+        try:
+            for bdm in bdms:
+                if not _creates_volume(bdm) or bdm.get('volume_id'):
+                    continue
+                volume = volumes.create(
+                    ctx, bdm['volume_size'], name='',
+                    image_id=bdm['image_id'])
+                bdm['volume_id'] = volume['id']
+                db.block_device_mapping_update(
+                    ctx, bdm['id'], {'volume_id': volume['id']})
+                volume_api.await_created(ctx, volumes, volume)
+        except Exception as exc:
+            return bdms, exc
+        return bdms, None
+
+    todo = [i['uuid'] for i in state.instances
+            if i['uuid'] in state.reserved]
+    errors: list[Exception] = []
+    for uuid, (bdms, error) in zip(todo, concurrency.map_bounded(
+            create, todo, CONF.conductor.max_concurrent_configures),
+            strict=True):
+        if error is None:
+            state.instance_block_device_mappings[uuid] = bdms
+            continue
+        _delete_created_volumes(ctx, state, bdms)
+        state.conductor.network.deallocate_for_instance(ctx, uuid)
+        state.network_info.pop(uuid, None)
+        db.allocation_release(ctx, uuid)
+        state.reserved.remove(uuid)
+        state.dropped[uuid] = f'its volumes: {_message(error)}'
+        errors.append(error)
+    if len(state.reserved) >= state.min_count:
+        if errors:
+            LOG.info('Dropped: %s', '; '.join(
+                f'{u}, {m}' for u, m in state.dropped.items()))
+        return
+    state.instance_block_device_mappings = {}
+    raise errors[0]
+
+
+def _delete_created_volumes(ctx: Any, state: BuildInstancesState,
+                            bdms: list[dict[str, Any]]) -> None:
+    """Delete the volumes made for image -> volume mappings (the user
+    never had them) and forget them on their mappings."""
+    for bdm in bdms:
+        if not _creates_volume(bdm) or not bdm.get('volume_id'):
+            continue
+        try:
+            state.conductor.volume.delete(ctx, bdm['volume_id'])
+        except exception.VolumeNotFound:
+            pass
+        except exception.InvalidVolume as exc:
+            # Still being made (its wait gave up): left to the operator.
+            LOG.warning('Volume %s made for %s could not be deleted: %s',
+                        bdm['volume_id'], bdm.get('instance_uuid'),
+                        _message(exc))
+            continue
+        state.conductor.db.block_device_mapping_update(
+            ctx, bdm['id'], {'volume_id': None})
+        bdm['volume_id'] = None
 
 
 @FLOW.stage
@@ -507,7 +627,7 @@ def delete_unreserved(ctx: Any, state: BuildInstancesState) -> None:
                 exception.UnexpectedVMStateError,
                 exception.InstanceNotFound):
             continue  # deleted meanwhile, or taken by a resumed run's cast
-        why = (f' (its network: {state.dropped[uuid]})'
+        why = (f' ({state.dropped[uuid]})'
                if uuid in state.dropped else '')
         db.instance_fault_create(ctx, uuid, exception.NoValidHost(
             reason=f'only {len(state.reserved)} of {len(state.instances)} '
@@ -558,7 +678,8 @@ def _build_kwargs(state: BuildInstancesState,
             'request_spec': state.request_spec,
             'filter_properties': state.filter_properties,
             'requested_networks': state.requested_networks,
-            'block_device_mapping': state.block_device_mapping,
+            'block_device_mapping': state.instance_block_device_mappings
+            .get(instance['uuid'], state.block_device_mapping),
             'admin_password': state.admin_password,
             'injected_files': state.injected_files,
             'network_info': state.network_info.get(instance['uuid'])}
@@ -589,19 +710,21 @@ def set_error(ctx: Any, state: BuildInstancesState, failure: Any) -> None:
 
 def _release_volumes(ctx: Any, state: BuildInstancesState,
                      uuid: str) -> None:
-    """Release the existing volumes nova-api reserved for an instance no
-    host took (its reservation is this run's, as its claim is): they
-    are the user's again.  Idempotent (a recovered run's handler runs
-    again), and only a reservation for this instance is released."""
-    volume_api = state.conductor.volume
-    for bdm in state.conductor.db.block_device_mapping_get_all_by_instance(
-            ctx, uuid):
+    """Give back the volumes of an instance no host took (they are this
+    run's, as its claim is): the existing ones nova-api reserved for it
+    are released (only a reservation for this instance), those
+    create_volumes made are deleted.  Idempotent (a recovered run's
+    handler runs again)."""
+    bdms = state.conductor.db.block_device_mapping_get_all_by_instance(
+        ctx, uuid)
+    for bdm in bdms:
         if bdm.get('source_type') != 'volume' or not bdm.get('volume_id'):
             continue
         try:
-            volume_api.unreserve(ctx, bdm['volume_id'], uuid)
+            state.conductor.volume.unreserve(ctx, bdm['volume_id'], uuid)
         except exception.VolumeNotFound:
             pass
+    _delete_created_volumes(ctx, state, bdms)
 
 
 def _take_back(ctx: Any, state: BuildInstancesState, uuid: str,

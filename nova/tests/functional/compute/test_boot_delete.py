@@ -37,6 +37,7 @@ class TestBootDelete(test.TestCase):
             ['conductor.build_instances.select_destinations',
              'conductor.build_instances.claim_resources',
              'conductor.build_instances.allocate_networks',
+             'conductor.build_instances.create_volumes',
              'conductor.build_instances.build_on_hosts',
              'conductor.build_instances.configure_on_hosts',
              'conductor.build_instances.delete_unreserved',

@@ -165,3 +165,78 @@ class TestMultiCreateFailsInEachStage(_MultiCreate):
                           else 'InjectedFault',
                           self.faults(uuid)[0]['message'])
         self.assert_every_claim_owned(rows)
+
+
+class TestMultiCreateFromVolumes(_MultiCreate):
+    """Servers booted from volumes made from the image (an image ->
+    volume mapping): conductor.build_instances' create_volumes makes
+    every instance's volume before any host configures one, each
+    recorded on its own instance's mapping."""
+
+    def create_from_volumes(self, min_count, max_count):
+        cloud = self.cloud
+        ctx = cloud.user_context()
+        flavor = cloud.db.flavor_get_by_flavor_id(ctx, '1')
+        instances, _ = cloud.compute_api.create(
+            ctx, flavor, None, name='multi-bfv', min_count=min_count,
+            max_count=max_count, block_device_mapping=[{
+                'source_type': 'image', 'destination_type': 'volume',
+                'image_id': cloud.image['id'], 'volume_size': 1,
+                'boot_index': 0, 'delete_on_termination': True}])
+        return [i['uuid'] for i in instances]
+
+    def volumes(self):
+        return self.cloud.manager('compute1').services.volume.get_all(
+            self.cloud.ctx)
+
+    def mapping(self, uuid):
+        ctx = self.cloud.ctx
+        (bdm,) = self.cloud.db.block_device_mapping_get_all_by_instance(
+            ctx, uuid)
+        return bdm
+
+    def ports(self, uuids):
+        return {u: p for u in uuids
+                if (p := self.cloud.manager('compute1').services.network
+                    .get_instance_nw_info(self.cloud.ctx, u))}
+
+    def test_request_that_fits_boots_each_from_its_own_volume(self):
+        self.cloud = self.useFixture(one_tiny_per_host(
+            ('compute1', 'compute2', 'compute3')))
+        uuids = self.create_from_volumes(2, 3)
+        rows = self.wait_settled(uuids)
+        self.assertEqual([vm_states.ACTIVE] * 3,
+                         [rows[u]['vm_state'] for u in uuids])
+        volumes = {v['id']: v for v in self.volumes()}
+        self.assertEqual(3, len(volumes))
+        for uuid in uuids:
+            volume = volumes[self.mapping(uuid)['volume_id']]
+            self.assertEqual(('in-use', uuid),
+                             (volume['status'], volume['instance_uuid']))
+        self.assert_every_claim_owned(rows)
+        action = self.cloud.wait_for_action(uuids[0], 'create')
+        events = [e['event'] for e in self.cloud.db.action_events_get(
+            self.cloud.ctx, action['id'])]
+        self.assertIn('conductor.build_instances.create_volumes', events)
+
+    def test_volumes_that_cannot_be_made_leave_nothing(self):
+        """The image does not fit the volumes asked for (the volume
+        service refuses each): fewer than min_count get their volume,
+        so every instance is ERROR with the volume's error and no
+        volume, claim or port is left."""
+        self.cloud = self.useFixture(one_tiny_per_host(
+            ('compute1', 'compute2')))
+        self.cloud.db.image_update(self.cloud.ctx, self.cloud.image['id'],
+                                   {'size': 2 * 1024 ** 3})
+        uuids = self.create_from_volumes(2, 2)
+        rows = self.wait_settled(uuids)
+        for uuid in uuids:
+            self.assertEqual(vm_states.ERROR, rows[uuid]['vm_state'])
+            self.assertIsNone(rows[uuid]['host'])
+            (fault,) = self.faults(uuid)
+            self.assertIn('is larger than volume size 1GB',
+                          fault['message'])
+            self.assertIsNone(self.mapping(uuid)['volume_id'])
+        self.assertEqual([], self.volumes())
+        self.assertEqual({}, self.ports(uuids))
+        self.assert_every_claim_owned(rows)

@@ -13,6 +13,9 @@ every instance no host took is ERROR with the fault, nothing held).
 
 from __future__ import annotations
 
+import threading
+
+import fixtures
 import testscenarios
 
 from nova import exception
@@ -25,8 +28,8 @@ load_tests = testscenarios.load_tests_apply_scenarios
 
 FLOW = 'conductor.build_instances'
 STAGES = ['select_destinations', 'claim_resources', 'allocate_networks',
-          'build_on_hosts', 'configure_on_hosts', 'delete_unreserved',
-          'power_on_on_hosts']
+          'create_volumes', 'build_on_hosts', 'configure_on_hosts',
+          'delete_unreserved', 'power_on_on_hosts']
 #: The stages with a revert, in order (claim_resources' gives back the
 #: ports allocate_networks took, and has the hosts unconfigure what
 #: configure_on_hosts configured, too).
@@ -35,13 +38,14 @@ REVERTING = ['claim_resources']
 
 class _BuildTestCase(kit.FlowKitTestCase):
 
-    def boot_many(self, min_count, max_count):
+    def boot_many(self, min_count, max_count, **kwargs):
         """The instances of one create request, in launch order."""
         ctx = self.cloud.user_context()
         flavor = self.cloud.db.flavor_get_by_flavor_id(ctx, '1')
+        image = kwargs.pop('image', self.cloud.image['id'])
         instances, _ = self.cloud.compute_api.create(
-            ctx, flavor, self.cloud.image['id'], name='many',
-            min_count=min_count, max_count=max_count)
+            ctx, flavor, image, name='many',
+            min_count=min_count, max_count=max_count, **kwargs)
         return [i['uuid'] for i in instances]
 
     def settled(self, uuid):
@@ -229,18 +233,18 @@ class TestHostBuildFailsBeforeItsNetwork(_BuildTestCase):
 
 class RequestReserved(hooks.Hook):
     """A vendor's hook point "after every instance of this request is
-    reserved": a stage after allocate_networks, before any cast.  It
+    reserved": a stage after create_volumes, before any cast.  It
     sees, for each instance, whether it holds its claim and its ports
     and whether a host has it yet; ``refuse`` makes it refuse the
     request."""
 
-    supports = {FLOW: '1.1'}
+    supports = {FLOW: '1.3'}
     refuse = False
 
     def __init__(self):
         self.seen = {}
 
-    @hooks.after(f'{FLOW}.allocate_networks')
+    @hooks.after(f'{FLOW}.create_volumes')
     def check_request_reserved(self, ctx, state):
         conductor = state.conductor
         for uuid in state.reserved:
@@ -266,9 +270,10 @@ class TestHookAfterEveryInstanceIsReserved(_BuildTestCase):
                          self.cloud.wait_for_run(uuids[0], FLOW)['status'])
         self.cloud.assert_stages_ran(
             uuids[0], FLOW, ['select_destinations', 'claim_resources',
-                             'allocate_networks', 'check_request_reserved',
-                             'build_on_hosts', 'configure_on_hosts',
-                             'delete_unreserved', 'power_on_on_hosts'])
+                             'allocate_networks', 'create_volumes',
+                             'check_request_reserved', 'build_on_hosts',
+                             'configure_on_hosts', 'delete_unreserved',
+                             'power_on_on_hosts'])
         # Claimed, one port each, on no host yet.
         self.assertEqual({u: (True, 1, None) for u in uuids}, self.hook.seen)
         for uuid in uuids:
@@ -367,3 +372,126 @@ class TestPhaseFailureIsRescheduled(_BuildTestCase):
         rescheduled = [u for u in uuids if 'compute.build_instance' in
                        [r['flow'] for r in self.cloud.runs(u)]]
         self.assertEqual(1, len(rescheduled))
+
+
+def _volumes_made(state):
+    """For kit.watch: instance UUID -> the status and holder of each
+    volume its mappings name, as create_volumes left them."""
+    found = {}
+    for uuid, bdms in state.instance_block_device_mappings.items():
+        found[uuid] = []
+        for bdm in bdms:
+            if bdm.get('volume_id'):
+                volume = state.conductor.volume.get(None, bdm['volume_id'])
+                found[uuid].append((volume['status'],
+                                    volume['instance_uuid']))
+    return found
+
+
+class TestCreateVolumes(_BuildTestCase):
+    """create_volumes: a multi-create booting from volumes made from the
+    image (image -> volume mappings): every instance's volume is made
+    before any host configures one, and recorded on its own mapping;
+    one that cannot be made drops its instance (between min_count and
+    max_count) or the whole request (fewer than min_count), and then no
+    volume, claim or port is left."""
+
+    def setUp(self):
+        self.watch, self.seen = kit.watch(FLOW, '1.3', ['create_volumes'],
+                                          _volumes_made)
+        self.cloud_options = {'hook_objects': [self.watch]}
+        super().setUp()
+        self.volume_api = self.cloud.manager().services.volume
+
+    def boot_from_volumes(self, min_count, max_count):
+        return self.boot_many(min_count, max_count, image=None,
+                              block_device_mapping=[{
+                                  'source_type': 'image',
+                                  'destination_type': 'volume',
+                                  'image_id': self.cloud.image['id'],
+                                  'volume_size': 1, 'boot_index': 0,
+                                  'delete_on_termination': True}])
+
+    def volumes(self):
+        return self.volume_api.get_all(self.cloud.ctx)
+
+    def mapping(self, uuid):
+        (bdm,) = self.cloud.db.block_device_mapping_get_all_by_instance(
+            self.cloud.ctx, uuid)
+        return bdm
+
+    def fail_volume_creates(self, count):
+        """The first ``count`` volumes the volume service makes end in
+        error (as Cinder's when the image cannot be copied)."""
+        api = type(self.volume_api)
+        real_create = api.create
+        lock = threading.Lock()
+        left = [count]
+
+        def create(volumes, ctx, size, name=None, image_id=None):
+            volume = real_create(volumes, ctx, size, name,
+                                 image_id=image_id)
+            with lock:
+                fail, left[0] = left[0] > 0, left[0] - 1
+            if not fail:
+                return volume
+            self.cloud.db.volume_update(ctx, volume['id'],
+                                        {'status': 'error'})
+            return dict(volume, status='error')
+
+        self.useFixture(fixtures.MonkeyPatch(
+            f'{api.__module__}.{api.__name__}.create', create))
+
+    def test_every_volume_is_made_before_any_host_configures(self):
+        uuids = self.boot_from_volumes(2, 2)
+        self.assertEqual('success',
+                         self.cloud.wait_for_run(uuids[0], FLOW)['status'])
+        # Made by the conductor, each on its own instance's mapping,
+        # available: no host had them yet.
+        self.assertEqual({u: [('available', None)] for u in uuids},
+                         self.seen['create_volumes'])
+        for uuid in uuids:
+            self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        volumes = {v['id']: v for v in self.volumes()}
+        self.assertEqual(2, len(volumes))
+        for uuid in uuids:
+            volume = volumes[self.mapping(uuid)['volume_id']]
+            self.assertEqual(('in-use', uuid),
+                             (volume['status'], volume['instance_uuid']))
+
+    def test_one_volume_failing_drops_its_instance(self):
+        self.fail_volume_creates(1)
+        uuids = self.boot_from_volumes(1, 2)
+        self.assertEqual('success',
+                         self.cloud.wait_for_run(uuids[0], FLOW)['status'])
+        instances = {u: self.cloud.instance(u) for u in uuids}
+        (dropped,) = [u for u, i in instances.items() if i['deleted']]
+        (built,) = [u for u in uuids if u != dropped]
+        self.cloud.wait_for_state(built, vm_states.ACTIVE)
+        self.assertIn('its volumes: ',
+                      self.cloud.faults(dropped)[0]['message'])
+        self.assertIn('did not finish being created',
+                      self.cloud.faults(dropped)[0]['message'])
+        # Only the built one holds a volume, a claim and a port.
+        (volume,) = self.volumes()
+        self.assertEqual(('in-use', built),
+                         (volume['status'], volume['instance_uuid']))
+        self.assertEqual((512, 1, 1), self.node_usage())
+        self.assertEqual([built], list(self.ports(uuids)))
+        self.assertEqual([built], self.cloud.guests('compute1'))
+
+    def test_fewer_than_min_count_nothing_is_held(self):
+        self.fail_volume_creates(1)
+        uuids = self.boot_from_volumes(2, 2)
+        run = self.cloud.wait_for_run(uuids[0], FLOW)
+        self.assertEqual('error', run['status'])
+        for uuid in uuids:
+            failed = self.cloud.wait_for_state(uuid, vm_states.ERROR)
+            self.assertIsNone(failed['host'])
+            (fault,) = self.cloud.faults(uuid)
+            self.assertIn('did not finish being created', fault['message'])
+            self.assertIsNone(self.mapping(uuid)['volume_id'])
+        self.assertEqual([], self.volumes())
+        self.assertEqual({}, self.ports(uuids))
+        self.assertEqual(kit.NO_USAGE, self.node_usage())
+        self.assertEqual([], self.cloud.guests('compute1'))
