@@ -81,6 +81,19 @@ class ComputeAPI:
             timeout=CONF.long_rpc_timeout,
             call_monitor_timeout=CONF.rpc_response_timeout)
 
+    def _waiting_call(self, host: str) -> Any:
+        """For a call that must reach ``host`` even if it is down now:
+        no heartbeat watch, so the call waits in the host's queue up to
+        ``[DEFAULT] long_rpc_timeout`` for its nova-compute to come back
+        (a restarted host finishes its interrupted runs on the instance
+        first: recovery holds the instance's lock)."""
+        return self.client.prepare(server=host, version=self.VERSION,
+                                   timeout=CONF.long_rpc_timeout)
+
+    def _move_call(self, host: str, wait_for_host: bool) -> Any:
+        return (self._waiting_call(host) if wait_for_host
+                else self._long_call(host))
+
     # -- moves (calls from nova-conductor) ---------------------------------
 
     def prep_resize(self, ctx: Any, instance: dict[str, Any],
@@ -109,8 +122,11 @@ class ComputeAPI:
             ctx, 'confirm_resize', instance=instance, migration=migration)
 
     def revert_resize(self, ctx: Any, instance: dict[str, Any],
-                      migration: dict[str, Any]) -> None:
-        self._long_call(migration['dest_compute']).call(
+                      migration: dict[str, Any],
+                      wait_for_host: bool = False) -> None:
+        """With ``wait_for_host``, a destination that is down is waited
+        for (see _waiting_call)."""
+        self._move_call(migration['dest_compute'], wait_for_host).call(
             ctx, 'revert_resize', instance=instance, migration=migration)
 
     def finish_revert_resize(self, ctx: Any, instance: dict[str, Any],
@@ -173,16 +189,12 @@ class ComputeAPI:
             migration: dict[str, Any],
             migrate_data: dict[str, Any],
             wait_for_host: bool = False) -> None:
-        """With ``wait_for_host``, waits up to ``[DEFAULT]
-        long_rpc_timeout`` for a destination that is down to come back
-        (its queue keeps the call), as check_instance_exists does."""
-        client = (self.client.prepare(
-            server=migration['dest_compute'], version=self.VERSION,
-            timeout=CONF.long_rpc_timeout) if wait_for_host
-            else self._long_call(migration['dest_compute']))
-        client.call(ctx, 'rollback_live_migration_at_destination',
-                    instance=instance, migration=migration,
-                    migrate_data=migrate_data)
+        """With ``wait_for_host``, a destination that is down is waited
+        for (see _waiting_call)."""
+        self._move_call(migration['dest_compute'], wait_for_host).call(
+            ctx, 'rollback_live_migration_at_destination',
+            instance=instance, migration=migration,
+            migrate_data=migrate_data)
 
     def live_migration_force_complete(self, ctx: Any,
                                       instance: dict[str, Any],
@@ -204,10 +216,8 @@ class ComputeAPI:
         ``[DEFAULT] long_rpc_timeout`` for a host that is down to come
         back (its queue keeps the question): the answer decides whether a
         move is finished or undone."""
-        return bool(self.client.prepare(
-            server=host, version=self.VERSION,
-            timeout=CONF.long_rpc_timeout).call(
-                ctx, 'check_instance_exists', instance=instance))
+        return bool(self._waiting_call(host).call(
+            ctx, 'check_instance_exists', instance=instance))
 
     # -- end of live migration (1.3) ---------------------------------------
 

@@ -13,14 +13,14 @@ rpc_response_timeout``): its nova-compute is down, or died inside its
 part.  Either way the revert the user asked for is still owed, and only
 this conductor is there to finish it (the destination cannot answer a
 call made to a process that is gone, and the source is not told), so
-the call is made again, until ``[DEFAULT] long_rpc_timeout`` after the
-first.  The restarted destination first finishes its interrupted run
-(recovery holds the instance's lock before its RPC server starts), then
-answers the new call: its part is idempotent, so it finds its work done.
-The conductor alone calls the source, so the source's part runs once.
-Each attempt that timed out while the destination was down stays in
-its queue until then and runs too - the same idempotent part, answering
-nobody.
+it is called once more, this time without the heartbeat watch: the call
+waits in its queue up to ``[DEFAULT] long_rpc_timeout`` (as a live
+migration's rollback and check_instance_exists do; see
+ComputeAPI._waiting_call).  The restarted destination first finishes
+its interrupted run (recovery holds the instance's lock before its RPC
+server starts), then answers the call: its part is idempotent, so it
+finds its work done.  The conductor alone calls the source, so the
+source's part runs once.
 
 Failure (an error from a host, or a destination still silent after
 ``long_rpc_timeout``): a revert goes on to the end or stops; nothing of
@@ -39,9 +39,7 @@ from typing import Any
 
 import oslo_messaging as messaging
 from oslo_log import log as logging
-from oslo_utils import timeutils
 
-import nova.conf
 from nova.conductor.flows import base
 from nova.conductor.flows.confirm_resize import (
     ConfirmResizeState,
@@ -52,7 +50,6 @@ from nova.conductor.flows.confirm_resize import (
 from nova.flow import RESUME, Flow
 
 LOG = logging.getLogger(__name__)
-CONF = nova.conf.CONF
 
 FLOW = Flow('conductor.revert_resize', '1.0', ConfirmResizeState,
             on_interrupt=RESUME, subject=subject, load_state=load_state,
@@ -67,21 +64,18 @@ FLOW.on_failure(base.record_fault, base.set_error, set_migration_error)
 @FLOW.stage(idempotent=True)
 def revert_on_destination(ctx: Any, state: ConfirmResizeState) -> None:
     """Destination: destroy the new guest (compute.revert_resize); a
-    destination that does not answer is called again until it does, or
-    until ``[DEFAULT] long_rpc_timeout``."""
-    watch = timeutils.StopWatch(duration=CONF.long_rpc_timeout).start()
-    while True:
-        try:
-            state.conductor.compute_rpcapi.revert_resize(
-                ctx, state.instance, state.migration)
-            return
-        except messaging.MessagingTimeout:
-            if watch.expired():
-                raise
-            LOG.warning('The destination %s of the revert of %s does not '
-                        'answer (down, or died in its part); calling it '
-                        'again', state.migration['dest_compute'],
-                        state.instance['uuid'])
+    destination that does not answer is called once more, the call
+    waiting for it up to ``[DEFAULT] long_rpc_timeout``."""
+    rpcapi = state.conductor.compute_rpcapi
+    try:
+        rpcapi.revert_resize(ctx, state.instance, state.migration)
+    except messaging.MessagingTimeout:
+        LOG.warning('The destination %s of the revert of %s does not '
+                    'answer (down, or died in its part); calling it again, '
+                    'waiting for it to be back',
+                    state.migration['dest_compute'], state.instance['uuid'])
+        rpcapi.revert_resize(ctx, state.instance, state.migration,
+                             wait_for_host=True)
 
 
 @FLOW.stage(idempotent=True)

@@ -7,8 +7,8 @@ source takes the instance back with its old flavor
 failure handlers (record_fault, set_error, set_migration_error) leave
 the server ERROR with the migration 'error', and each host finishes its
 missed part when its nova-compute starts again.  A destination that
-does not answer (MessagingTimeout) is called again until
-``[DEFAULT] long_rpc_timeout``.
+does not answer (MessagingTimeout) is called once more, waiting for it
+up to ``[DEFAULT] long_rpc_timeout``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from __future__ import annotations
 import fixtures
 import oslo_messaging as messaging
 import testscenarios
-from oslo_utils import timeutils
 
 from nova.compute import power_state, vm_states
 from nova.tests.unit.compute.flows import kit
@@ -80,13 +79,14 @@ class TestRevertResizeDestinationSilent(kit.MoveKitTestCase):
 
     def silent_destination(self, times):
         """The conductor's call to the destination times out ``times``
-        times (None: always) before it goes through; the calls made."""
+        times (None: always) before it goes through; each call's
+        ``wait_for_host``."""
         rpcapi = self.cloud.conductor().compute_rpcapi
         real = rpcapi.revert_resize
         calls = []
 
-        def revert_resize(ctx, instance, migration):
-            calls.append(migration['dest_compute'])
+        def revert_resize(ctx, instance, migration, wait_for_host=False):
+            calls.append(wait_for_host)
             if times is None or len(calls) <= times:
                 raise messaging.MessagingTimeout('no heartbeat')
             return real(ctx, instance, migration)
@@ -96,13 +96,14 @@ class TestRevertResizeDestinationSilent(kit.MoveKitTestCase):
         return calls
 
     def test_called_again_and_the_revert_ends(self):
-        calls = self.silent_destination(times=2)
+        calls = self.silent_destination(times=1)
         source, resized = self.resized_server()
         uuid, dest = resized['uuid'], resized['host']
         self.cloud.compute_api.revert_resize(self.cloud.ctx, resized)
         self.assertEqual('success',
                          self.cloud.wait_for_run(uuid, FLOW)['status'])
-        self.assertEqual([dest] * 3, calls)
+        # The second call waits for the destination to be back.
+        self.assertEqual([False, True], calls)
         back = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
         self.assertEqual((source, kit.FROM_FLAVOR),
                          (back['host'], back['flavor']['flavorid']))
@@ -114,16 +115,15 @@ class TestRevertResizeDestinationSilent(kit.MoveKitTestCase):
         self.assertEqual([], self.cloud.faults(uuid))
 
     def test_silent_past_long_rpc_timeout_fails(self):
+        # The waiting call times out too: [DEFAULT] long_rpc_timeout went
+        # by without the destination.
         calls = self.silent_destination(times=None)
-        # The second timeout comes after [DEFAULT] long_rpc_timeout.
-        self.useFixture(fixtures.MockPatchObject(
-            timeutils.StopWatch, 'expired', side_effect=[False, True]))
         source, resized = self.resized_server()
-        uuid, dest = resized['uuid'], resized['host']
+        uuid = resized['uuid']
         self.cloud.compute_api.revert_resize(self.cloud.ctx, resized)
         self.assertEqual('error',
                          self.cloud.wait_for_run(uuid, FLOW)['status'])
-        self.assertEqual([dest] * 2, calls)
+        self.assertEqual([False, True], calls)
         self.cloud.wait_for_state(uuid, vm_states.ERROR)
         self.assertEqual('error', self.newest_migration(uuid)['status'])
         self.assertEqual('MessagingTimeout',
