@@ -23,9 +23,18 @@ of the conductor or of the host running a stage ends with the resize
 confirmed (ACTIVE on the destination, new flavor) or reverted (ACTIVE on
 the source, old flavor), the migration ``confirmed`` or ``reverted``.
 A kill of the destination in its part of a revert (compute.revert_resize)
-times the conductor's call to it out; the conductor calls it again, and
-the restarted destination answers once its recovery has finished that
-part.
+times the conductor's call to it out; the conductor calls it once more
+(a call that waits for it), and the restarted destination answers once
+its recovery has finished that part.
+
+And for a live migration held in progress (the source's fake driver
+blocks in live_migration): the source killed before or after each stage
+of the user's abort or force-complete ends with the instance ACTIVE on
+the host its guest was on at the kill, nothing on the other; and the
+destination killed in its rollback of a live migration that failed on
+its source ends with the instance ACTIVE on its source, nothing on the
+destination (the conductor asks for the rollback again, waiting for the
+destination to be back).
 
 And for the returning source's cleanup after an evacuation
 (compute.destroy_evacuated_instance, run in its start): the source
