@@ -427,8 +427,10 @@ class TestBootWithAnExistingVolume(kit.FlowKitTestCase):
         self.assertEqual(('reserved', uuid), self.seen['select_destinations'])
         self.assertEqual(('in-use', uuid), self.volume())
 
-    def test_error_before_the_attach_releases_the_reservation(self):
-        self.cloud.fail_at(f'{FLOW}.claim_resources',
+    def assert_released_after_error_in(self, stage: str) -> None:
+        """A build failing in ``stage`` with an error that is not
+        rescheduled leaves the volume available, held by nobody."""
+        self.cloud.fail_at(f'{FLOW}.{stage}',
                            exc=exception.FlavorDiskSmallerThanImage(
                                flavor_size=1, image_size=2))
         uuid = self.boot()
@@ -436,14 +438,11 @@ class TestBootWithAnExistingVolume(kit.FlowKitTestCase):
         self.cloud.wait_for_run(uuid, FLOW)
         self.assertEqual(('available', None), self.volume())
 
+    def test_error_before_the_attach_releases_the_reservation(self):
+        self.assert_released_after_error_in('claim_resources')
+
     def test_error_after_the_attach_releases_the_volume(self):
-        self.cloud.fail_at(f'{FLOW}.spawn.driver_spawn',
-                           exc=exception.FlavorDiskSmallerThanImage(
-                               flavor_size=1, image_size=2))
-        uuid = self.boot()
-        self.cloud.wait_for_state(uuid, vm_states.ERROR)
-        self.cloud.wait_for_run(uuid, FLOW)
-        self.assertEqual(('available', None), self.volume())
+        self.assert_released_after_error_in('spawn.driver_spawn')
 
     def test_reschedule_hands_the_volume_on_reserved(self):
         self.cloud.fail_at(f'{FLOW}.spawn.driver_spawn', times=1)

@@ -26,6 +26,19 @@ FLOW = 'conductor.revert_resize'
 STAGES = ['revert_on_destination', 'finish_revert_on_source']
 
 
+def assert_reverted(test, uuid, source, dest):
+    """ACTIVE on the source with its old flavor, its guest and
+    usage there only, the migration 'reverted'."""
+    back = test.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+    test.assertEqual((source, kit.FROM_FLAVOR),
+                     (back['host'], back['flavor']['flavorid']))
+    test.assertEqual(([uuid], []), (test.cloud.guests(source),
+                                    test.cloud.guests(dest)))
+    test.assertEqual((kit.FROM_USAGE, kit.NO_USAGE),
+                     (test.node_usage(source), test.node_usage(dest)))
+    test.assertEqual('reverted', test.newest_migration(uuid)['status'])
+
+
 class TestRevertResize(kit.MoveKitTestCase):
 
     def test_stages_and_effects(self):
@@ -35,15 +48,9 @@ class TestRevertResize(kit.MoveKitTestCase):
         self.assertEqual('success',
                          self.cloud.wait_for_run(uuid, FLOW)['status'])
         self.cloud.assert_stages_ran(uuid, FLOW, STAGES)
-        back = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
-        self.assertEqual((source, kit.FROM_FLAVOR),
-                         (back['host'], back['flavor']['flavorid']))
         # revert_on_destination / finish_revert_on_source.
-        self.assertEqual(([uuid], []), (self.cloud.guests(source),
-                                        self.cloud.guests(dest)))
-        self.assertEqual((kit.FROM_USAGE, kit.NO_USAGE),
-                         (self.node_usage(source), self.node_usage(dest)))
-        self.assertEqual('reverted', self.newest_migration(uuid)['status'])
+        assert_reverted(self, uuid, source, dest)
+
 
 
 class TestRevertResizeFails(kit.MoveKitTestCase):
@@ -104,14 +111,7 @@ class TestRevertResizeDestinationSilent(kit.MoveKitTestCase):
                          self.cloud.wait_for_run(uuid, FLOW)['status'])
         # The second call waits for the destination to be back.
         self.assertEqual([False, True], calls)
-        back = self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
-        self.assertEqual((source, kit.FROM_FLAVOR),
-                         (back['host'], back['flavor']['flavorid']))
-        self.assertEqual(([uuid], []), (self.cloud.guests(source),
-                                        self.cloud.guests(dest)))
-        self.assertEqual((kit.FROM_USAGE, kit.NO_USAGE),
-                         (self.node_usage(source), self.node_usage(dest)))
-        self.assertEqual('reverted', self.newest_migration(uuid)['status'])
+        assert_reverted(self, uuid, source, dest)
         self.assertEqual([], self.cloud.faults(uuid))
 
     def test_silent_past_long_rpc_timeout_fails(self):
