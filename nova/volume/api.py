@@ -15,12 +15,14 @@ from __future__ import annotations
 import abc
 from typing import Any
 
+from oslo_log import log as logging
 from oslo_utils import importutils, timeutils
 
 import nova.conf
 from nova import concurrency, exception
 
 CONF = nova.conf.CONF
+LOG = logging.getLogger(__name__)
 
 AVAILABLE = 'available'
 RESERVED = 'reserved'
@@ -163,3 +165,77 @@ def await_created(context: Any, volume_api: VolumeAPI,
 def API(conf: Any = CONF) -> VolumeAPI:  # noqa: N802 (a factory)
     """The configured volume service (``[volume] backend``)."""
     return importutils.import_object(conf.volume.backend)
+
+
+# -- the volumes nova makes from images (boot from volume) ----------------
+
+
+def creates_volume(bdm: dict[str, Any]) -> bool:
+    """A mapping whose volume the boot makes (image -> volume)."""
+    return bool(bdm.get('source_type') == 'image'
+                and bdm.get('destination_type') == 'volume')
+
+
+def created_volume_name(instance_uuid: str, bdm: dict[str, Any]) -> str:
+    """The name of the volume made for an image -> volume mapping: its
+    instance and its mapping, so that a volume whose ID a crash kept off
+    the mapping (made, then the process died before recording it) is
+    still found and deleted by :func:`delete_created`."""
+    return f'{instance_uuid}-blockdevice-{bdm["id"]}'
+
+
+def create_from_images(context: Any, volume_api: VolumeAPI, db: Any,
+                       instance_uuid: str,
+                       bdms: list[dict[str, Any]]) -> None:
+    """Make the volumes of ``bdms``' image -> volume mappings, each
+    recorded on its mapping as soon as the volume service returns it,
+    then waited for until available.  A mapping that has its volume
+    already (a stage run again) is skipped.
+
+    :raises VolumeNotCreated: :raises ImageNotFound: :raises
+        InvalidVolume:
+    """
+    for bdm in bdms:
+        if not creates_volume(bdm) or bdm.get('volume_id'):
+            continue
+        volume = volume_api.create(
+            context, bdm['volume_size'],
+            name=created_volume_name(instance_uuid, bdm),
+            image_id=bdm['image_id'])
+        bdm['volume_id'] = volume['id']
+        db.block_device_mapping_update(context, bdm['id'],
+                                       {'volume_id': volume['id']})
+        await_created(context, volume_api, volume)
+
+
+def delete_created(context: Any, volume_api: VolumeAPI, db: Any,
+                   instance_uuid: str, bdms: list[dict[str, Any]]) -> None:
+    """Delete the volumes made for ``bdms``' image -> volume mappings (the
+    user never had them) and forget them on their mappings.  A mapping
+    without a volume ID is looked up by :func:`created_volume_name`.  A
+    volume still being made (its wait gave up) cannot be deleted: it is
+    logged and left on its mapping.  Idempotent."""
+    for bdm in bdms:
+        if not creates_volume(bdm):
+            continue
+        if bdm.get('volume_id'):
+            volume_ids = [bdm['volume_id']]
+        else:
+            volume_ids = [v['id'] for v in volume_api.get_all(
+                context, {'display_name': created_volume_name(instance_uuid,
+                                                              bdm)})]
+        left = False
+        for volume_id in volume_ids:
+            try:
+                volume_api.delete(context, volume_id)
+            except exception.VolumeNotFound:
+                pass
+            except exception.InvalidVolume as exc:
+                LOG.warning('Volume %s made for %s could not be deleted: %s',
+                            volume_id, instance_uuid, exc)
+                left = True
+        if left or not bdm.get('volume_id'):
+            continue
+        db.block_device_mapping_update(context, bdm['id'],
+                                       {'volume_id': None})
+        bdm['volume_id'] = None

@@ -317,30 +317,20 @@ def deallocate_network(ctx: Any, state: BuildState, failure: Any) -> None:
     state.compute.network.deallocate_for_instance(ctx, state.instance['uuid'])
 
 
-def _creates_volume(bdm: dict[str, Any]) -> bool:
-    """A mapping whose volume the build creates (from its image)."""
-    return bool(bdm.get('source_type') == 'image'
-                and bdm.get('destination_type') == 'volume')
-
-
 @FLOW.stage
 def create_volumes(ctx: Any, state: BuildState) -> None:
     """Create the volumes of image-to-volume mappings from their images.
 
     Each volume is recorded on its mapping as soon as the volume service
-    returns it (the revert finds it there, also after a crash), then
-    waited for until it is available.  A mapping that has its volume
-    already (a stage run again) is not created twice.
+    returns it, and named after its instance and mapping, so the revert
+    finds it also after a crash (nova.volume.api.create_from_images),
+    then waited for until it is available.  A mapping that has its volume
+    already (a stage run again, or the conductor made it for a
+    multi-create) is not created twice.
     """
-    for bdm in state.block_device_mapping:
-        if not _creates_volume(bdm) or bdm.get('volume_id'):
-            continue
-        volume = state.compute.volume.create(
-            ctx, bdm['volume_size'], name='', image_id=bdm['image_id'])
-        bdm['volume_id'] = volume['id']
-        state.compute.db.block_device_mapping_update(
-            ctx, bdm['id'], {'volume_id': volume['id']})
-        volume_api.await_created(ctx, state.compute.volume, volume)
+    volume_api.create_from_images(
+        ctx, state.compute.volume, state.compute.db,
+        state.instance['uuid'], state.block_device_mapping)
 
 
 @FLOW.revert('create_volumes')
@@ -348,16 +338,9 @@ def delete_created_volumes(ctx: Any, state: BuildState,
                            failure: Any) -> None:
     """Delete the volumes this build created (the user never had them),
     and forget them on their mappings: a reschedule creates new ones."""
-    for bdm in state.block_device_mapping:
-        if not _creates_volume(bdm) or not bdm.get('volume_id'):
-            continue
-        try:
-            state.compute.volume.delete(ctx, bdm['volume_id'])
-        except exception.VolumeNotFound:
-            pass
-        state.compute.db.block_device_mapping_update(
-            ctx, bdm['id'], {'volume_id': None})
-        bdm['volume_id'] = None
+    volume_api.delete_created(
+        ctx, state.compute.volume, state.compute.db,
+        state.instance['uuid'], state.block_device_mapping)
 
 
 @FLOW.stage

@@ -454,12 +454,6 @@ def allocate_networks(ctx: Any, state: BuildInstancesState) -> None:
     raise errors[0]
 
 
-def _creates_volume(bdm: dict[str, Any]) -> bool:
-    """A mapping whose volume the boot makes (from its image)."""
-    return bool(bdm.get('source_type') == 'image'
-                and bdm.get('destination_type') == 'volume')
-
-
 @FLOW.stage
 def create_volumes(ctx: Any, state: BuildInstancesState) -> None:
     """Make the volumes of the image -> volume mappings of each reserved
@@ -470,15 +464,17 @@ def create_volumes(ctx: Any, state: BuildInstancesState) -> None:
     error (set_error deletes what was made).
 
     Each volume is recorded on its instance's own mapping as soon as the
-    volume service returns it, so the failure handler finds it also
-    after a crash, and the host's create_volumes, which skips a mapping
+    volume service returns it and named after its instance and mapping
+    (nova.volume.api.create_from_images), so the failure handler finds
+    it also after a crash, and the host's create_volumes, which skips a mapping
     that has its volume, does not make it again.  A single instance, or
     a request with no such mapping, is left to its host (see the module
     docstring).  No revert of its own: set_error deletes the volumes of
     the instances no host took (see :func:`_release_volumes`), and one a
     host took is its host's, whose reverts delete them."""
     if len(state.instances) == 1 or not any(
-            _creates_volume(b) for b in state.block_device_mapping or ()):
+            volume_api.creates_volume(b)
+            for b in state.block_device_mapping or ()):
         return
     db = state.conductor.db
     volumes = state.conductor.volume
@@ -486,16 +482,7 @@ def create_volumes(ctx: Any, state: BuildInstancesState) -> None:
     def create(uuid: str) -> tuple[list[dict[str, Any]], Exception | None]:
         bdms = db.block_device_mapping_get_all_by_instance(ctx, uuid)
         try:
-            for bdm in bdms:
-                if not _creates_volume(bdm) or bdm.get('volume_id'):
-                    continue
-                volume = volumes.create(
-                    ctx, bdm['volume_size'], name='',
-                    image_id=bdm['image_id'])
-                bdm['volume_id'] = volume['id']
-                db.block_device_mapping_update(
-                    ctx, bdm['id'], {'volume_id': volume['id']})
-                volume_api.await_created(ctx, volumes, volume)
+            volume_api.create_from_images(ctx, volumes, db, uuid, bdms)
         except Exception as exc:
             return bdms, exc
         return bdms, None
@@ -509,7 +496,7 @@ def create_volumes(ctx: Any, state: BuildInstancesState) -> None:
         if error is None:
             state.instance_block_device_mappings[uuid] = bdms
             continue
-        _delete_created_volumes(ctx, state, bdms)
+        volume_api.delete_created(ctx, volumes, db, uuid, bdms)
         state.conductor.network.deallocate_for_instance(ctx, uuid)
         state.network_info.pop(uuid, None)
         db.allocation_release(ctx, uuid)
@@ -523,28 +510,6 @@ def create_volumes(ctx: Any, state: BuildInstancesState) -> None:
         return
     state.instance_block_device_mappings = {}
     raise errors[0]
-
-
-def _delete_created_volumes(ctx: Any, state: BuildInstancesState,
-                            bdms: list[dict[str, Any]]) -> None:
-    """Delete the volumes made for image -> volume mappings (the user
-    never had them) and forget them on their mappings."""
-    for bdm in bdms:
-        if not _creates_volume(bdm) or not bdm.get('volume_id'):
-            continue
-        try:
-            state.conductor.volume.delete(ctx, bdm['volume_id'])
-        except exception.VolumeNotFound:
-            pass
-        except exception.InvalidVolume as exc:
-            # Still being made (its wait gave up): left to the operator.
-            LOG.warning('Volume %s made for %s could not be deleted: %s',
-                        bdm['volume_id'], bdm.get('instance_uuid'),
-                        _message(exc))
-            continue
-        state.conductor.db.block_device_mapping_update(
-            ctx, bdm['id'], {'volume_id': None})
-        bdm['volume_id'] = None
 
 
 @FLOW.stage
@@ -724,7 +689,8 @@ def _release_volumes(ctx: Any, state: BuildInstancesState,
             state.conductor.volume.unreserve(ctx, bdm['volume_id'], uuid)
         except exception.VolumeNotFound:
             pass
-    _delete_created_volumes(ctx, state, bdms)
+    volume_api.delete_created(ctx, state.conductor.volume, state.conductor.db,
+                              uuid, bdms)
 
 
 def _take_back(ctx: Any, state: BuildInstancesState, uuid: str,

@@ -212,6 +212,31 @@ class TestBootFromVolume(kit.FlowKitTestCase):
         self.assertIn('did not finish being created',
                       self.cloud.faults(uuid)[0]['message'])
 
+    def test_volume_made_but_not_recorded_is_found_by_name(self):
+        """The volume service made the volume but its answer was lost
+        (or the process died before recording its ID on the mapping):
+        the revert finds it by the name nova gave it and deletes it."""
+        real_create = type(self.volume_api).create
+        names = []
+
+        def create_lost(api, ctx, size, name=None, image_id=None):
+            names.append(name)
+            real_create(api, ctx, size, name, image_id=image_id)
+            raise exception.VolumeNotCreated(
+                volume_id='?', seconds=0, attempts=1, volume_status='lost')
+
+        self.useFixture(fixtures.MonkeyPatch(
+            f'{type(self.volume_api).__module__}.'
+            f'{type(self.volume_api).__name__}.create', create_lost))
+        uuid = self.boot_from_volume()
+        self.cloud.wait_for_state(uuid, vm_states.ERROR)
+        self.cloud.wait_for_run(uuid, FLOW)
+        bdm_id = self.root_mapping(uuid)['id']
+        self.assertEqual([f'{uuid}-blockdevice-{bdm_id}'], names)
+        self.assertIn(f'{FLOW}.create_volumes',
+                      self.cloud.reverted_stages(uuid, FLOW))
+        self.assertEqual([], self.volumes())
+
 
 class Refuse(hooks.Hook):
     supports = {FLOW: '1.0'}
