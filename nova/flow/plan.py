@@ -62,6 +62,9 @@ class Leaf(Node):
     transactional: bool = False
     #: Did its work take effect (spec.Flow.verify)?  None: no check.
     verify: spec.VerifyFn | None = None
+    #: Nothing to do for this state (spec.Flow.nothing_to_do)?  None: no
+    #: check, or a hook wraps or replaces the stage.
+    nothing_to_do: spec.VerifyFn | None = None
     #: When its completion is recorded: DEFERRED, NOW or ATOMIC.
     record: str = DEFERRED
     #: The stage after it in its group, when this one is transactional
@@ -248,6 +251,7 @@ def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,
                         doc=entry.doc, idempotent=entry.idempotent,
                         transactional=entry.transactional,
                         verify=entry.verify,
+                        nothing_to_do=entry.nothing_to_do,
                         aliases=tuple(f'{prefix}.{a}'
                                       for a in entry.aliases))
             leaves[node_id] = leaf
@@ -684,6 +688,10 @@ def _finish(group: Group) -> None:
             if child.arounds:
                 child.around = child.arounds[0].fn
                 child.inner = wrap(child.execute, child.arounds[1:])
+            if child.arounds or child.replaced_by or child.revert is None:
+                # The check knows the flow's own code only; a stage
+                # without a revert has its start held anyway.
+                child.nothing_to_do = None
 
 
 def wrap(execute: spec.ExecuteFn, arounds: Sequence[Contribution],

@@ -4,9 +4,13 @@ Semantics, in one place:
 
 * Stages run in order.  A stage counts as *started* from the moment it is
   recorded as started, because a crash or an exception may have left part of
-  its work done.  A transactional stage records the start of the next
-  stage of its group, when that one has a revert, in its own transaction
-  (one commit for both; see nova.flow.plan._plan_next_starts): a crash
+  its work done.  The start of a stage with a revert is written before the
+  stage runs - unless its check (spec.Flow.nothing_to_do) says neither it
+  nor its revert has anything to do this time: then it is held, as for a
+  stage without a revert, and written with the run's next write.  A
+  transactional stage records the start of the next stage of its group,
+  when that one has a revert, in its own transaction (one commit for
+  both; see nova.flow.plan._plan_next_starts): a crash
   between the two is then one just after that start was recorded.  A
   transactional last stage records the run's end in its transaction
   (nova.flow.plan._plan_run_end).
@@ -365,7 +369,10 @@ class Runner:
                 else:
                     started_at = now()
                     stage_started(info, stage_id, started_at,
-                                  reverts=node.revert is not None)
+                                  reverts=node.revert is not None and (
+                                      node.nothing_to_do is None
+                                      or not self._nothing_to_do(
+                                          node, ctx, state, info.run_id)))
                 prestarted = None
                 started.append(node)
                 if on_stage_start:
@@ -437,6 +444,21 @@ class Runner:
                 self._revert_leaf(leaf, run, failure)
             del started[mark:]
             raise
+
+    @staticmethod
+    def _nothing_to_do(node: Leaf, ctx: Any, state: Any,
+                       run_id: str) -> bool:
+        """Ask a stage's check (spec.Flow.nothing_to_do) whether neither
+        it nor its revert has anything to do; a check that raises counts
+        as no (the start is written, as without a check)."""
+        assert node.nothing_to_do is not None
+        try:
+            return bool(node.nothing_to_do(ctx, state))
+        except Exception:
+            LOG.exception('The check of whether stage %s has anything to '
+                          'do failed (run %s); its start is written',
+                          node.id, run_id)
+            return False
 
     @staticmethod
     def _took_effect(node: Leaf, ctx: Any, state: Any, run_id: str,

@@ -117,6 +117,10 @@ class Stage:
     #: Asked when the stage raised, and at recovery when a crash cut it
     #: short; True makes it count as completed (see :meth:`Flow.verify`).
     verify: VerifyFn | None = None
+    #: ``nothing_to_do(ctx, state) -> bool``: True when neither the stage
+    #: nor its revert has anything to do for this state; its start is then
+    #: not written before it runs (see :meth:`Flow.nothing_to_do`).
+    nothing_to_do: VerifyFn | None = None
     #: Former names of the stage (renamed within a major contract version):
     #: hooks may still target ``<parent>.<alias>``, with a deprecation
     #: warning naming the new ID.
@@ -249,6 +253,7 @@ class Flow(Generic[S]):
         self._functions: dict[str, Callable[..., Any]] = {}
         self._reverts: dict[str, RevertFn] = {}
         self._verifiers: dict[str, VerifyFn] = {}
+        self._idle: dict[str, VerifyFn] = {}
         self._optional: set[str] = set()
         self._idempotent: set[str] = set()
         self._transactional: set[str] = set()
@@ -353,6 +358,27 @@ class Flow(Generic[S]):
             return func
         return register
 
+    def nothing_to_do(self, stage_name: str
+                      ) -> Callable[[VerifyFn], VerifyFn]:
+        """Decorator registering ``fn(ctx, state) -> bool``: True when
+        neither the named stage nor its revert has anything to do for
+        this state (a boot with no volume to attach).
+
+        The start of a stage with a revert is written, a transaction of
+        its own, before the stage runs, so that recovery reverts it after
+        a crash.  When this says there is nothing to do, the start is held
+        instead and written with the run's next write, as for a stage
+        without a revert: a crash before that write leaves nothing to
+        revert.  Asked just before the stage runs; a check that raises
+        counts as false (the start is written).  Ignored for a stage an
+        ``around`` hook wraps or a hook replaces, whose code may do what
+        the check does not know of.
+        """
+        def register(func: VerifyFn) -> VerifyFn:
+            self._idle[stage_name] = func
+            return func
+        return register
+
     def failure_handler(self, fn: RevertFn) -> RevertFn:
         """Decorator registering a failure handler's function by its name."""
         self._functions[fn.__name__] = fn
@@ -437,6 +463,7 @@ class Flow(Generic[S]):
                                         entry in self._transactional
                                         or None),
                     verify=self._verifiers.get(entry),
+                    nothing_to_do=self._idle.get(entry),
                     aliases=self._aliases.get(entry, ()))
             elif isinstance(entry, SubFlow):
                 children = self._resolve_entries(

@@ -401,9 +401,13 @@ class HeldStartsTestCase(_RecorderTestCase):
     """[flow] record_stage_starts: which starts are written before the
     stage runs, and what a crash leaves for recovery."""
 
-    def _mixed(self, record_starts: str, **state: Any) -> DemoState:
+    def _mixed(self, record_starts: str, idle: bool = False,
+               **state: Any) -> DemoState:
+        flow = mixed_flow()
+        if idle:
+            flow.nothing_to_do('b')(lambda ctx, state: True)
         self.engine = FlowEngine.load(
-            flows=[mixed_flow()], host='host-a',
+            flows=[flow], host='host-a',
             recorder=db_recorder.DBRecorder(record_starts=record_starts))
         return self.engine.run('test.mixed', self.ctx,
                                DemoState(self.uuid, **state))
@@ -451,6 +455,24 @@ class HeldStartsTestCase(_RecorderTestCase):
                          run.started_stage_ids)
         self.assertEqual(['test.mixed.a', 'test.mixed.b'],
                          run.completed_stage_ids)
+
+    def test_a_stage_with_nothing_to_do_has_its_start_held(self):
+        counter = self.count_statements()
+        self._mixed('reverting', idle=True)
+        # Run INSERT; at the end every stage's row, the run's UPDATE and
+        # the action's: b's start costs no statement of its own.
+        self.assertEqual(4, counter.count, '\n'.join(counter.statements))
+        self.assertEqual(['Success'] * 4, [
+            e['result'] for e in self._only_run()['events']])
+
+    def test_crash_in_a_stage_with_nothing_to_do_leaves_no_revert(self):
+        self.assertRaises(Crash, self._mixed, 'reverting', idle=True,
+                          crash_in='b')
+        (run,) = db_recorder.DBRecorder().unfinished_runs(self.admin,
+                                                          'host-a')
+        # b's check said its revert has nothing to undo: recovery finds
+        # no started stage to revert.
+        self.assertEqual([], run.started_stage_ids)
 
     def test_unknown_setting_is_refused(self):
         self.assertRaises(ValueError, db_recorder.DBRecorder,

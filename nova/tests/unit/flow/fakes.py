@@ -123,6 +123,9 @@ class RecordingRecorder:
         self.failures: list[Any] = []
         #: Stages whose finish the runner asked to be durable.
         self.durable: list[str] = []
+        #: Stages whose start the runner let the recorder hold
+        #: (``reverts=False``).
+        self.held_starts: list[str] = []
 
     def run_started(self, run: Any) -> None:
         self.infos.append(run)
@@ -131,6 +134,8 @@ class RecordingRecorder:
     def stage_started(self, run: Any, stage_id: str, at: float, *,
                       reverts: bool = True) -> None:
         self.calls.append(('stage_started', stage_id, None))
+        if not reverts:
+            self.held_starts.append(stage_id)
 
     def stage_finished(self, run: Any, stage_id: str, result: str,
                        started_at: float, finished_at: float,

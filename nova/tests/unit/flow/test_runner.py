@@ -5,7 +5,14 @@ import uuid
 import fixtures
 
 from nova import context as nova_context
-from nova.flow import Flow, FlowEngine, InMemoryRecorder, records, sub
+from nova.flow import (
+    Flow,
+    FlowEngine,
+    InMemoryRecorder,
+    hooks,
+    records,
+    sub,
+)
 from nova.flow.runner import new_run_id
 from nova.tests.unit.flow import fakes
 
@@ -616,6 +623,77 @@ class TestNextStartInTransaction(fakes.FlowTestCase):
                          [c[:2] for c in recorder.calls])
         self.assertEqual(['revert:b', 'revert:a'],
                          [e for e in state.log if e.startswith('revert')])
+
+
+class TestNothingToDo(fakes.FlowTestCase):
+    """A stage whose check says neither it nor its revert has anything
+    to do this time has its start held, as a stage without a revert."""
+
+    def flow(self, answer):
+        flow = fakes.make_flow(no_revert=['d'])
+
+        @flow.nothing_to_do('b')
+        def idle_b(ctx, state):
+            state.log.append('check:b')
+            if isinstance(answer, Exception):
+                raise answer
+            return answer
+        return flow
+
+    def run_flow(self, flow, state=None, *hook_objects):
+        recorder = fakes.RecordingRecorder()
+        engine = FlowEngine.load(flows=[flow], recorder=recorder,
+                                 hook_objects=list(hook_objects))
+        state = state or fakes.LogState()
+        try:
+            engine.run(FLOW, None, state)
+        except fakes.StageFailed:
+            pass
+        return recorder, state
+
+    def test_start_held_when_there_is_nothing_to_do(self):
+        recorder, state = self.run_flow(self.flow(True))
+        self.assertEqual(['a', 'check:b', 'b', 'c', 'd'], state.log)
+        # d has no revert: held without a check.
+        self.assertEqual(['test.demo.b', 'test.demo.d'],
+                         recorder.held_starts)
+
+    def test_start_written_when_there_is_work(self):
+        recorder, _ = self.run_flow(self.flow(False))
+        self.assertEqual(['test.demo.d'], recorder.held_starts)
+
+    def test_a_check_that_raises_writes_the_start(self):
+        recorder, state = self.run_flow(self.flow(ValueError('no')))
+        self.assertEqual(['a', 'check:b', 'b', 'c', 'd'], state.log)
+        self.assertEqual(['test.demo.d'], recorder.held_starts)
+
+    def test_a_later_failure_still_reverts_it(self):
+        _, state = self.run_flow(self.flow(True), fakes.failing('c'))
+        self.assertEqual(['revert:c', 'revert:b', 'revert:a'],
+                         [e for e in state.log if e.startswith('revert')])
+
+    def test_not_asked_for_a_stage_an_around_hook_wraps(self):
+        class Wrap(hooks.Hook):
+            supports = {FLOW: '1.0'}
+
+            @hooks.around('test.demo.b')
+            def wrap(self, ctx, state, proceed):
+                state.log.append('around:b')
+                return proceed()
+        recorder, state = self.run_flow(self.flow(True), None, Wrap())
+        self.assertEqual(['a', 'around:b', 'b', 'c', 'd'], state.log)
+        self.assertEqual(['test.demo.d'], recorder.held_starts)
+
+    def test_not_asked_for_a_stage_a_hook_replaces(self):
+        class Replace(hooks.Hook):
+            supports = {FLOW: '1.0'}
+
+            @hooks.replace('test.demo.b')
+            def other_b(self, ctx, state):
+                state.log.append('other:b')
+        recorder, state = self.run_flow(self.flow(True), None, Replace())
+        self.assertEqual(['a', 'other:b', 'c', 'd'], state.log)
+        self.assertEqual(['test.demo.d'], recorder.held_starts)
 
 
 class TestRunEndInLastTransaction(fakes.FlowTestCase):
