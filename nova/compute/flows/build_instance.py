@@ -343,6 +343,13 @@ def delete_created_volumes(ctx: Any, state: BuildState,
         state.instance['uuid'], state.block_device_mapping)
 
 
+@FLOW.nothing_to_do('create_volumes')
+def no_volume_to_create(ctx: Any, state: BuildState) -> bool:
+    """No image -> volume mapping: nothing to make, nothing to delete."""
+    return not any(volume_api.creates_volume(bdm)
+                   for bdm in state.block_device_mapping)
+
+
 @FLOW.stage
 def prep_block_device(ctx: Any, state: BuildState) -> None:
     """Attach the volumes of volume-backed mappings; describe the disks."""
@@ -367,6 +374,13 @@ def detach_block_devices(ctx: Any, state: BuildState, failure: Any) -> None:
         if bdm.get('destination_type') == 'volume' and bdm.get('volume_id'):
             state.compute.volume.detach(ctx, bdm['volume_id'],
                                         state.instance['uuid'])
+
+
+@FLOW.nothing_to_do('prep_block_device')
+def no_volume_to_attach(ctx: Any, state: BuildState) -> bool:
+    """No mapping to a volume: nothing to attach, nothing to detach."""
+    return not any(bdm.get('destination_type') == 'volume'
+                   for bdm in state.block_device_mapping)
 
 
 @FLOW.stage

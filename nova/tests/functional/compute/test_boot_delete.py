@@ -1,8 +1,10 @@
 """Boot and delete through the conductor, in one process on SQLite."""
 
+from unittest import mock
 
 from nova import test
 from nova.compute import power_state, vm_states
+from nova.db import recorder as db_recorder
 from nova.tests.functional import fixtures as func_fixtures
 
 
@@ -66,3 +68,42 @@ class TestBootDelete(test.TestCase):
             ctx, {'project_id': ctx.project_id})
         self.assertEqual(shown['network_info'], listed['network_info'])
         self.assertTrue(address.startswith('10.'))
+
+
+class TestVolumeStagesStarts(test.TestCase):
+    """create_volumes and prep_block_device have a revert, so their start
+    is written before they run - a transaction each on every boot - but
+    only when the boot has volumes (Flow.nothing_to_do)."""
+
+    FLOW = 'compute.build_instance.'
+    VOLUME_STAGES = ['create_volumes', 'prep_block_device']
+
+    def setUp(self):
+        super().setUp()
+        self.cloud = self.useFixture(func_fixtures.LocalCloud())
+
+    def starts_written(self, **kwargs):
+        """The build's stages whose start the recorder was asked to
+        write at once (not held for the run's next write)."""
+        written = []
+        original = db_recorder.DBRecorder.stage_started
+
+        def spy(recorder, run, stage_id, at, *, reverts=True):
+            if reverts and stage_id.startswith(self.FLOW):
+                written.append(stage_id.removeprefix(self.FLOW))
+            return original(recorder, run, stage_id, at, reverts=reverts)
+        with mock.patch.object(db_recorder.DBRecorder, 'stage_started',
+                               spy):
+            uuid = self.cloud.boot(**kwargs)['uuid']
+            self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        return [s for s in written if s in self.VOLUME_STAGES]
+
+    def test_an_image_boot_holds_their_starts(self):
+        self.assertEqual([], self.starts_written())
+
+    def test_a_boot_from_a_volume_writes_their_starts(self):
+        written = self.starts_written(block_device_mapping=[{
+            'source_type': 'image', 'destination_type': 'volume',
+            'image_id': self.cloud.image['id'], 'volume_size': 1,
+            'boot_index': 0, 'delete_on_termination': True}])
+        self.assertEqual(self.VOLUME_STAGES, written)
