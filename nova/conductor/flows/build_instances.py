@@ -139,6 +139,7 @@ claim_resources or allocate_network.
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from typing import Any
 
 from oslo_log import log as logging
@@ -425,7 +426,6 @@ def allocate_networks(ctx: Any, state: BuildInstancesState) -> None:
     if len(state.instances) == 1:
         return
     network = state.conductor.network
-    db = state.conductor.db
     errors: list[Exception] = []
     for instance in state.instances:
         uuid = instance['uuid']
@@ -438,20 +438,16 @@ def allocate_networks(ctx: Any, state: BuildInstancesState) -> None:
         except Exception as exc:
             # All or nothing per instance; given back all the same, in
             # case the service created a port before it failed.
-            network.deallocate_for_instance(ctx, uuid)
-            db.allocation_release(ctx, uuid)
-            state.reserved.remove(uuid)
-            state.dropped[uuid] = f'its network: {_message(exc)}'
+            _drop(ctx, state, uuid, f'its network: {_message(exc)}')
             errors.append(exc)
-    if len(state.reserved) >= state.min_count:
-        if state.dropped:
-            LOG.info('Dropped: %s', '; '.join(
-                f'{u}, {m}' for u, m in state.dropped.items()))
-        return
-    for uuid in state.network_info:
-        network.deallocate_for_instance(ctx, uuid)
-    state.network_info = {}
-    raise errors[0]
+
+    def give_back_ports() -> None:
+        for uuid in state.network_info:
+            network.deallocate_for_instance(ctx, uuid)
+        state.network_info = {}
+
+    _ensure_sufficient_reserved(state, errors, give_back_ports,
+                                log_earlier_drops=True)
 
 
 @FLOW.stage
@@ -497,18 +493,48 @@ def create_volumes(ctx: Any, state: BuildInstancesState) -> None:
             state.instance_block_device_mappings[uuid] = bdms
             continue
         volume_api.delete_created(ctx, volumes, db, uuid, bdms)
-        state.conductor.network.deallocate_for_instance(ctx, uuid)
-        state.network_info.pop(uuid, None)
-        db.allocation_release(ctx, uuid)
-        state.reserved.remove(uuid)
-        state.dropped[uuid] = f'its volumes: {_message(error)}'
+        _drop(ctx, state, uuid, f'its volumes: {_message(error)}')
         errors.append(error)
+
+    def forget_mappings() -> None:
+        state.instance_block_device_mappings = {}
+
+    _ensure_sufficient_reserved(state, errors, forget_mappings)
+
+
+def _drop(ctx: Any, state: BuildInstancesState, uuid: str, why: str) -> None:
+    """Drop a reserved instance whose reservation failed at a stage
+    after claim_resources: its ports given back, its claim released, out
+    of ``state.reserved``; delete_unreserved deletes it with ``why`` in
+    its fault.  What the stage made for it (volumes) the stage gives
+    back first."""
+    state.conductor.network.deallocate_for_instance(ctx, uuid)
+    state.network_info.pop(uuid, None)
+    state.conductor.db.allocation_release(ctx, uuid)
+    state.reserved.remove(uuid)
+    state.dropped[uuid] = why
+
+
+def _ensure_sufficient_reserved(state: BuildInstancesState,
+                                errors: list[Exception],
+                                give_back: Callable[[], None], *,
+                                log_earlier_drops: bool = False) -> None:
+    """The min_count rule after a stage that drops instances (as
+    upstream's scheduler ``_ensure_sufficient_hosts``): fewer than
+    min_count still reserved, ``give_back`` what the stage made for the
+    instances left and fail with the first of ``errors`` (the stage's
+    failures, one per instance it dropped).
+
+    Enough left: every instance dropped so far is logged, when this
+    stage dropped one - or, with ``log_earlier_drops``, also when only
+    something before it did (a hook; allocate_networks is the first
+    stage that drops)."""
     if len(state.reserved) >= state.min_count:
-        if errors:
+        if errors or (log_earlier_drops and state.dropped):
             LOG.info('Dropped: %s', '; '.join(
                 f'{u}, {m}' for u, m in state.dropped.items()))
         return
-    state.instance_block_device_mappings = {}
+    give_back()
     raise errors[0]
 
 
