@@ -549,28 +549,34 @@ def build_on_hosts(ctx: Any, state: BuildInstancesState) -> None:
         return
     host, node = state.hosts[0]
     state.conductor.compute_rpcapi.build_and_run_instance(
-        ctx, instance, host, node, **_build_kwargs(state, instance))
+        ctx, instance, host, node, **_build_kwargs(
+            state, instance, state.instance_block_device_mappings.get(
+                instance['uuid'], state.block_device_mapping)))
 
 
 @FLOW.stage
 def configure_on_hosts(ctx: Any, state: BuildInstancesState) -> None:
     """compute.configure_instance on the host of each reserved instance
     of a multi-create, at most ``[conductor] max_concurrent_configures``
-    at a time; one that fails follows the build's rules on its host and
-    is not powered on.  No revert of its own: claim_resources' revert
-    has the hosts unconfigure (see release_reservations)."""
+    at a time, each with its own block device mappings (see
+    :func:`_own_mappings`); one that fails follows the build's rules on
+    its host and is not powered on.  No revert of its own:
+    claim_resources' revert has the hosts unconfigure (see
+    release_reservations)."""
     if len(state.instances) == 1:
         return
     hosts = dict(zip([i['uuid'] for i in state.instances], state.hosts,
                      strict=False))
     rpcapi = state.conductor.compute_rpcapi
+    todo = [i for i in state.instances if i['uuid'] in state.reserved]
+    mappings = _own_mappings(ctx, state, [i['uuid'] for i in todo])
 
     def configure(instance: dict[str, Any]) -> list[str] | None:
         host, node = hosts[instance['uuid']]
         try:
             rpcapi.configure_instance(
                 _instance_context(ctx), instance, host, node,
-                **_build_kwargs(state, instance))
+                **_build_kwargs(state, instance, mappings[instance['uuid']]))
         except Exception as exc:
             LOG.warning('Instance %s was not configured on %s (%s); its '
                         'host rescheduled it or set it to ERROR',
@@ -578,7 +584,6 @@ def configure_on_hosts(ctx: Any, state: BuildInstancesState) -> None:
             return None
         return [host, node]
 
-    todo = [i for i in state.instances if i['uuid'] in state.reserved]
     for instance, where in zip(todo, concurrency.map_bounded(
             configure, todo, CONF.conductor.max_concurrent_configures),
             strict=True):
@@ -632,8 +637,9 @@ def delete_unreserved(ctx: Any, state: BuildInstancesState) -> None:
 @FLOW.stage(idempotent=True)
 def power_on_on_hosts(ctx: Any, state: BuildInstancesState) -> None:
     """compute.power_on_instance on the host of each configured
-    instance (the same bound as configure_on_hosts); one that fails
-    follows the build's rules on its host.
+    instance (the same bound as configure_on_hosts, each with its own
+    block device mappings, also in a run resumed after a crash); one
+    that fails follows the build's rules on its host.
 
     Idempotent: a run resumed after a crash may call it again, and a
     host refuses an instance it has powered on already
@@ -644,6 +650,7 @@ def power_on_on_hosts(ctx: Any, state: BuildInstancesState) -> None:
         return
     by_uuid = {i['uuid']: i for i in state.instances}
     rpcapi = state.conductor.compute_rpcapi
+    mappings = _own_mappings(ctx, state, list(state.configured))
 
     def power_on(uuid: str) -> None:
         host, node = state.configured[uuid]
@@ -651,7 +658,7 @@ def power_on_on_hosts(ctx: Any, state: BuildInstancesState) -> None:
         try:
             rpcapi.power_on_instance(
                 _instance_context(ctx), instance, host, node,
-                **_build_kwargs(state, instance))
+                **_build_kwargs(state, instance, mappings[uuid]))
         except Exception as exc:
             LOG.warning('Instance %s was not powered on on %s (%s); its '
                         'host rescheduled it or set it to ERROR',
@@ -661,19 +668,42 @@ def power_on_on_hosts(ctx: Any, state: BuildInstancesState) -> None:
                             CONF.conductor.max_concurrent_configures)
 
 
-def _build_kwargs(state: BuildInstancesState,
-                  instance: dict[str, Any]) -> dict[str, Any]:
+def _build_kwargs(state: BuildInstancesState, instance: dict[str, Any],
+                  block_device_mapping: Any) -> dict[str, Any]:
     """What a host's build, configure and power-on take from the
-    request."""
+    request, with the instance's own block device mappings."""
     return {'image_meta': state.image_meta,
             'request_spec': state.request_spec,
             'filter_properties': state.filter_properties,
             'requested_networks': state.requested_networks,
-            'block_device_mapping': state.instance_block_device_mappings
-            .get(instance['uuid'], state.block_device_mapping),
+            'block_device_mapping': block_device_mapping,
             'admin_password': state.admin_password,
             'injected_files': state.injected_files,
             'network_info': state.network_info.get(instance['uuid'])}
+
+
+def _own_mappings(ctx: Any, state: BuildInstancesState,
+                  uuids: list[str]) -> dict[str, list[dict[str, Any]]]:
+    """Instance UUID -> its own block device mappings, for the calls
+    of a multi-create: those create_volumes kept, the others read in one
+    query (none when create_volumes kept them all).  The request's
+    ``block_device_mapping`` are the first instance's rows (nova-api's
+    cast carries one instance's), which a host records its volumes on:
+    never sent for another instance.
+
+    Read by each phase (configure_on_hosts, power_on_on_hosts) rather
+    than kept in the state: ``instance_block_device_mappings`` is
+    create_volumes' by its contract, and a run resumed after a crash
+    has no state to keep them in.  A single instance reads nothing: its
+    one cast sends the request's mappings, which are its own."""
+    own = {u: state.instance_block_device_mappings[u] for u in uuids
+           if u in state.instance_block_device_mappings}
+    missing = [u for u in uuids if u not in own]
+    if missing:
+        own.update(state.conductor.db
+                   .block_device_mapping_get_all_by_instance_uuids(
+                       ctx, missing))
+    return own
 
 
 def _instance_context(ctx: Any) -> Any:

@@ -207,6 +207,60 @@ class TestBuildInstancesFails(_BuildTestCase):
         self.assertEqual({}, self.ports(uuids))
 
 
+class SeenMappings(hooks.Hook):
+    """Whose block device mappings each host's configure and power-on
+    of a multi-create got: (flow, instance UUID) -> the instance UUIDs
+    of the mappings in its state."""
+
+    supports = {'compute.configure_instance': '1.0',
+                'compute.power_on_instance': '1.0'}
+
+    def __init__(self):
+        self.seen = {}
+        self.lock = threading.Lock()
+
+    def see(self, flow, state):
+        with self.lock:
+            self.seen[flow, state.instance['uuid']] = [
+                b['instance_uuid'] for b in state.block_device_mapping]
+
+    @hooks.around('compute.configure_instance.'
+                  'check_instance_not_already_created')
+    def see_configure(self, ctx, state, proceed):
+        self.see('compute.configure_instance', state)
+        return proceed()
+
+    @hooks.around('compute.power_on_instance.check_configured')
+    def see_power_on(self, ctx, state, proceed):
+        self.see('compute.power_on_instance', state)
+        return proceed()
+
+
+class TestEachHostGetsItsOwnMappings(_BuildTestCase):
+    """configure_on_hosts, power_on_on_hosts: without image -> volume
+    mappings (create_volumes makes nothing) each instance's calls still
+    carry its own block device mappings, not the first instance's (the
+    ones nova-api sends with the request)."""
+
+    def setUp(self):
+        self.hook = SeenMappings()
+        self.cloud_options = {'hook_objects': [self.hook]}
+        super().setUp()
+
+    def test_each_call_carries_its_instances_mappings(self):
+        uuids = self.boot_many(3, 3)
+        self.assertEqual('success',
+                         self.cloud.wait_for_run(uuids[0], FLOW)['status'])
+        for uuid in uuids:
+            self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        # One mapping each (the image -> local disk nova-api adds).
+        self.assertEqual(
+            {(flow, u): [u] for u in uuids
+             for flow in ('compute.configure_instance',
+                          'compute.power_on_instance')},
+            self.hook.seen)
+
+
 class TestHostBuildFailsBeforeItsNetwork(_BuildTestCase):
     """The ports nova-conductor allocated are the host's from the call
     on: a configure that fails before its allocate_network gives them
