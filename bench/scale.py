@@ -105,6 +105,18 @@ machine is where a fifth of every service's samples are.  The
 "transactions per boot" line says how many each kind of process runs
 (the flow recorder's rows are most of the computes').
 
+At K = 50 (py-spy on nova-api, the conductor and five computes, 32
+clients): a quarter of the computes' samples were PyMySQL opening
+connections again - not churn but pools still growing, as one warm-up
+round of 64 boots gives most of 50 hosts one or two builds; hence the
+warm-up rounds.  With the pools grown, the region is CPU-bound: the
+services' 30-38 ms and MariaDB's and RabbitMQ's ~11 ms of CPU per boot
+are the machine's two cores at about 40-45 boots/s, and every process
+is runnable most of the time (py-spy's samples of the computes are half
+in the event hub's poll, waiting for a core).  Per boot, nova-api runs
+5 transactions, nova-conductor 5 and nova-compute 8 (10 before the
+volume stages of an image boot stopped writing their starts).
+
 Reference: upstream nova 34 in one process, as bench/boot.py names it
 (``boot.REFERENCE``): 0.43 s of CPU and 239 SQL statements per boot,
 about 2 boots/s on this kind of machine; each run's figures are printed
@@ -187,12 +199,14 @@ def sized_for(clients: int) -> list[str]:
     nova-conductor: up to oslo.messaging's ``executor_thread_pool_size``
     (64) requests at once (measured: 45 for 32 clients - a build's last
     writes overlap its client's next request).  Each nova-compute: a few
-    builds at a time at K = 50, up to 15 at once at K = 10 (measured),
-    so 16.  A pool grows to what its process needed at once, not to its
-    size, so a larger size costs nothing on an idle host."""
+    builds at a time at K = 50, up to 15 at once at K = 10, and at K = 1
+    every client's build (a pool of 16 still opened connections after
+    six warm-up rounds), so as nova-api's.  A pool grows to what its
+    process needed at once, not to its size, so a larger size costs
+    nothing on an idle host."""
     return [*TUNING, f'api:database.max_pool_size={clients + 8}',
             'conductor:database.max_pool_size=64',
-            'compute:database.max_pool_size=16']
+            f'compute:database.max_pool_size={clients + 8}']
 
 
 def make_room(mysql_url: str) -> None:
