@@ -253,7 +253,7 @@ class Flow(Generic[S]):
         self._functions: dict[str, Callable[..., Any]] = {}
         self._reverts: dict[str, RevertFn] = {}
         self._verifiers: dict[str, VerifyFn] = {}
-        self._idle: dict[str, VerifyFn] = {}
+        self._idle_checks: dict[str, VerifyFn] = {}
         self._optional: set[str] = set()
         self._idempotent: set[str] = set()
         self._transactional: set[str] = set()
@@ -375,7 +375,7 @@ class Flow(Generic[S]):
         the check does not know of.
         """
         def register(func: VerifyFn) -> VerifyFn:
-            self._idle[stage_name] = func
+            self._idle_checks[stage_name] = func
             return func
         return register
 
@@ -463,7 +463,7 @@ class Flow(Generic[S]):
                                         entry in self._transactional
                                         or None),
                     verify=self._verifiers.get(entry),
-                    nothing_to_do=self._idle.get(entry),
+                    nothing_to_do=self._idle_checks.get(entry),
                     aliases=self._aliases.get(entry, ()))
             elif isinstance(entry, SubFlow):
                 children = self._resolve_entries(

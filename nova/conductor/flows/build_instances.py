@@ -446,8 +446,7 @@ def allocate_networks(ctx: Any, state: BuildInstancesState) -> None:
             network.deallocate_for_instance(ctx, uuid)
         state.network_info = {}
 
-    _ensure_sufficient_reserved(state, errors, give_back_ports,
-                                log_earlier_drops=True)
+    _ensure_sufficient_reserved(state, errors, give_back_ports)
 
 
 @FLOW.stage
@@ -517,20 +516,17 @@ def _drop(ctx: Any, state: BuildInstancesState, uuid: str, why: str) -> None:
 
 def _ensure_sufficient_reserved(state: BuildInstancesState,
                                 errors: list[Exception],
-                                give_back: Callable[[], None], *,
-                                log_earlier_drops: bool = False) -> None:
+                                give_back: Callable[[], None]) -> None:
     """The min_count rule after a stage that drops instances (as
     upstream's scheduler ``_ensure_sufficient_hosts``): fewer than
     min_count still reserved, ``give_back`` what the stage made for the
     instances left and fail with the first of ``errors`` (the stage's
     failures, one per instance it dropped).
 
-    Enough left: every instance dropped so far is logged, when this
-    stage dropped one - or, with ``log_earlier_drops``, also when only
-    something before it did (a hook; allocate_networks is the first
-    stage that drops)."""
+    Enough left: when this stage dropped one, every instance dropped so
+    far is logged."""
     if len(state.reserved) >= state.min_count:
-        if errors or (log_earlier_drops and state.dropped):
+        if errors:
             LOG.info('Dropped: %s', '; '.join(
                 f'{u}, {m}' for u, m in state.dropped.items()))
         return
