@@ -30,7 +30,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-from collections.abc import Callable, Mapping
+import threading
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 import nova.conf
@@ -39,6 +40,8 @@ from nova import exception
 CONF = nova.conf.CONF
 
 UNLIMITED = -1
+#: What a server uses, checked when servers are created.
+INSTANCE_RESOURCES = ('instances', 'cores', 'ram')
 
 #: counter(db, ctx, project_id, user_id) -> {resource: (project usage,
 #: user usage)} for the resources it counts (``db``: the DB API module,
@@ -208,6 +211,10 @@ class QuotaEngine:
         if db is None:
             from nova.db import api as db
         self.db = db
+        # The limits read inside the outermost reading() block of this
+        # thread (green thread under eventlet): an engine may be shared
+        # by a controller's concurrent requests.
+        self._block = threading.local()
 
     @property
     def driver(self) -> DbQuotaDriver:
@@ -216,15 +223,48 @@ class QuotaEngine:
     def get_defaults(self, ctx: Any) -> dict[str, int]:
         return self.driver.get_defaults(ctx)
 
-    def reading(self, ctx: Any) -> contextlib.AbstractContextManager[Any]:
+    @contextlib.contextmanager
+    def reading(self, ctx: Any) -> Iterator[None]:
         """One database transaction for every read of the checks made
         inside the block (limits and usage), instead of one per read: a
         boot's quota checks cost one round of transaction set-up (the
         pool's check-out and liveness ping, the commit) instead of
-        nine.  A ``db`` without transactions (a test's stand-in) reads
-        as before."""
+        nine.  Each project's and user's limits are read once in the
+        block, however many checks ask for them (a boot's instances and
+        metadata checks).  A ``db`` without transactions (a test's
+        stand-in) reads as before."""
+        outermost = getattr(self._block, 'limits', None) is None
+        if outermost:
+            self._block.limits = {}
         reader = getattr(self.db, 'reader', None)
-        return reader(ctx) if reader else contextlib.nullcontext()
+        try:
+            with reader(ctx) if reader else contextlib.nullcontext():
+                yield
+        finally:
+            if outermost:
+                self._block.limits = None
+
+    def limits(self, ctx: Any, project_id: str, user_id: str,
+               ) -> tuple[dict[str, int], dict[str, int]]:
+        """The project's limits and the user's: read from the database,
+        or inside a :meth:`reading` block, as first read there."""
+        cache = getattr(self._block, 'limits', None)
+        key = (project_id, user_id)
+        if cache is not None and key in cache:
+            return cache[key]
+        limits = self.driver.get_limits(ctx, project_id, user_id)
+        if cache is not None:
+            cache[key] = limits
+        return limits
+
+    def unlimited(self, ctx: Any, names: Iterable[str],
+                  project_id: str | None = None,
+                  user_id: str | None = None) -> bool:
+        """True when every resource of ``names`` is unlimited for the
+        project and for the user."""
+        project, user = self.limits(ctx, project_id or ctx.project_id,
+                                    user_id or ctx.user_id)
+        return all(project[n] < 0 and user[n] < 0 for n in names)
 
     def count(self, ctx: Any, project_id: str, user_id: str | None,
               names: list[str] | None = None,
@@ -273,7 +313,7 @@ class QuotaEngine:
         project_id = project_id or ctx.project_id
         user_id = user_id or ctx.user_id
         with self.reading(ctx):
-            limits = self.driver.get_user_limits(ctx, project_id, user_id)
+            limits = self.limits(ctx, project_id, user_id)[1]
         overs = sorted(name for name, value in values.items()
                        if 0 <= limits[name] < value)
         if overs:
@@ -294,8 +334,8 @@ class QuotaEngine:
         project_id = project_id or ctx.project_id
         user_id = user_id or ctx.user_id
         with self.reading(ctx):
-            project_limits, user_limits = self.driver.get_limits(
-                ctx, project_id, user_id)
+            project_limits, user_limits = self.limits(ctx, project_id,
+                                                      user_id)
             if all(project_limits[n] < 0 and user_limits[n] < 0
                    for n in deltas):
                 return

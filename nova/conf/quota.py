@@ -70,7 +70,10 @@ quota_opts = [
         help='Count usage again after the server records are written and '
              'fail the servers of a request that raced another one past '
              'the limit (upstream\'s "recheck"). Without it two '
-             'concurrent requests may together exceed a quota.'),
+             'concurrent requests may together exceed a quota. Not '
+             'done for a request whose project and user had no '
+             'instances, cores or ram limit when it was checked: no '
+             'race can pass a limit that is not there.'),
     cfg.IntOpt(
         'max_instances_per_request', default=1000, min=1,
         help='The largest max_count one POST /servers may ask for, '

@@ -58,3 +58,48 @@ class TestQuotaEngine(test.TestCase):
             side_effect=AssertionError('nothing to count')))
         self.engine.check_metadata(self.ctx, {str(i): 'x'
                                               for i in range(500)})
+
+    def _count_limit_reads(self):
+        return self.useFixture(fixtures.MockPatchObject(
+            self.db, 'quota_get_all_by_project',
+            wraps=self.db.quota_get_all_by_project)).mock
+
+    def test_limits_read_once_in_a_reading_block(self):
+        reads = self._count_limit_reads()
+        with self.engine.reading(self.ctx):
+            self.engine.check_num_instances(
+                self.ctx, {'vcpus': 1, 'memory_mb': 1}, 1, 1)
+            self.engine.check_metadata(self.ctx, {'a': 'b'})
+        self.assertEqual(1, reads.call_count)
+        # Outside a block, each check reads them.
+        self.engine.check_metadata(self.ctx, {})
+        self.engine.check_metadata(self.ctx, {})
+        self.assertEqual(3, reads.call_count)
+
+    def test_each_reading_block_reads_the_limits_anew(self):
+        with self.engine.reading(self.ctx):
+            self.engine.check_metadata(self.ctx, {'a': 'b'})
+        self.db.quota_set(None, 'p1', {'metadata_items': 0})
+        with self.engine.reading(self.ctx):
+            self.assertRaises(exception.MetadataLimitExceeded,
+                              self.engine.check_metadata, self.ctx,
+                              {'a': 'b'})
+
+    def test_limits_of_other_projects_are_read_for_them(self):
+        self.db.quota_set(None, 'p2', {'metadata_items': 0})
+        with self.engine.reading(self.ctx):
+            self.engine.check_metadata(self.ctx, {'a': 'b'})
+            self.assertRaises(exception.MetadataLimitExceeded,
+                              self.engine.check_metadata, self.ctx,
+                              {'a': 'b'}, project_id='p2')
+
+    def test_unlimited_only_when_project_and_user_are(self):
+        names = quota.INSTANCE_RESOURCES
+        self.assertFalse(self.engine.unlimited(self.ctx, names))
+        self.db.quota_set(None, 'p1', {'instances': -1, 'cores': -1,
+                                       'ram': -1})
+        self.assertTrue(self.engine.unlimited(self.ctx, names))
+        self.db.quota_set(None, 'p1', {'ram': 4096}, user_id='u1')
+        self.assertFalse(self.engine.unlimited(self.ctx, names))
+        self.assertTrue(self.engine.unlimited(self.ctx, names,
+                                              user_id='u2'))

@@ -4,6 +4,8 @@ reduced by the instances quota."""
 
 from __future__ import annotations
 
+from unittest import mock
+
 import fixtures
 
 from nova.tests.functional.api import base as api_base
@@ -77,3 +79,26 @@ class TestQuotasAPI(api_base.APITestCase):
                       data['forbidden']['message'])
         _code, data = self.call('GET', '/servers')
         self.assertEqual(1, len(data['servers']))
+
+    def _rechecks(self):
+        return self.useFixture(fixtures.MockPatch(
+            'nova.compute.api.API._recheck_quota', autospec=True,
+            side_effect=lambda *a, **k: None)).mock
+
+    def test_rechecked_where_a_limit_applies(self):
+        rechecks = self._rechecks()
+        self.assertEqual(202, self.boot()[0])  # the default quotas
+        rechecks.assert_called_once_with(mock.ANY, mock.ANY, mock.ANY)
+
+    def test_not_rechecked_without_any_limit(self):
+        self.call('PUT', '/os-quota-sets/demo',
+                  {'quota_set': {'instances': -1, 'cores': -1, 'ram': -1}},
+                  token=ADMIN)
+        rechecks = self._rechecks()
+        self.assertEqual(202, self.boot()[0])
+        rechecks.assert_not_called()
+        # A user's own limit applies again.
+        self.call('PUT', '/os-quota-sets/demo?user_id=demo',
+                  {'quota_set': {'cores': 100}}, token=ADMIN)
+        self.assertEqual(202, self.boot()[0])
+        self.assertEqual(1, rechecks.call_count)

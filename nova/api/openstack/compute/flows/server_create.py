@@ -815,20 +815,25 @@ def check_quota(ctx: Any, state: ServerCreateState) -> None:
     wrap or replace): the servers must fit the project's and the user's
     instances, cores and ram quotas - ``max_count`` is reduced to what
     fits when that is at least ``min_count``, else 403 - and the
-    metadata must fit metadata_items (403); then ``create`` rechecks."""
+    metadata must fit metadata_items (403); then ``create`` rechecks,
+    where a limit applies."""
     quotas = quota.QuotaEngine(state.db)
     kwargs = state.create_kwargs
     min_count = kwargs.get('min_count', 1)
     max_count = kwargs.get('max_count', min_count)
-    with quotas.reading(ctx):  # one transaction for both checks
+    # One transaction, and the limits read once, for both checks.
+    with quotas.reading(ctx):
         allowed = quotas.check_num_instances(ctx, state.flavor, min_count,
                                              max_count)
         if allowed != max_count:
             kwargs['max_count'] = allowed
         quotas.check_metadata(ctx, kwargs.get('metadata'))
-    # Checked here: compute_api.create counts again once the servers are
-    # written ([quota] recheck_quota).
-    kwargs['recheck_quota'] = True
+        # Checked here: compute_api.create counts again once the servers
+        # are written ([quota] recheck_quota), unless no limit applies
+        # to what they use: a concurrent request cannot race this one
+        # past a limit there is not.
+        kwargs['recheck_quota'] = not quotas.unlimited(
+            ctx, quota.INSTANCE_RESOURCES)
 
 
 @FLOW.stage
