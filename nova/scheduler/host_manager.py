@@ -99,7 +99,11 @@ class Scheduler:
         The group is the ``group`` scheduler hint's, else the one the
         instances being scheduled (``spec['instance_uuids']``: a build,
         a reschedule, a move) are members of; ``hosts`` lists the host
-        of each of its other members (once per member).
+        of each of its other members (once per member).  A spec with
+        ``group_from_hint`` (a build's: the compute API puts the group
+        of the servers it creates in their hint, as upstream's request
+        spec carries it) has no group without the hint, and nothing is
+        read for it.
         """
         moving = set(spec.get('instance_uuids') or ())
         hint = (spec.get('scheduler_hints') or {}).get('group')
@@ -108,7 +112,7 @@ class Scheduler:
         group = None
         if hint:
             group = self.db.instance_group_get(ctx, hint)
-        else:
+        elif not spec.get('group_from_hint'):
             for uuid in moving:
                 group = self.db.instance_group_get_by_instance(ctx, uuid)
                 if group is not None:

@@ -779,8 +779,13 @@ def _take_back(ctx: Any, state: BuildInstancesState, uuid: str,
 
 
 def _spec(state: BuildInstancesState) -> dict[str, Any]:
-    """The scheduler's request: the spec with the reschedule's retry."""
-    return dict(state.request_spec,
+    """The scheduler's request: the spec with the reschedule's retry.
+
+    A build's servers are in a server group only through the ``group``
+    hint (the compute API sets it when they join one, and a reschedule
+    keeps the spec), so the scheduler reads no membership for them
+    (``group_from_hint``), as compute's late group check does not."""
+    return dict(state.request_spec, group_from_hint=True,
                 retry=state.filter_properties.get('retry'))
 
 

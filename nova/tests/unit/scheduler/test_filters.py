@@ -151,3 +151,40 @@ class TestHostSubsetSize(test.TestCase):
                                            return_value=None):
             scheduler.select_destinations(None, spec(), 1)
         self.assertEqual(3, select.call_args.kwargs['subset_size'])
+
+
+class TestInstanceGroup(test.TestCase):
+    """Which server group a request is scheduled for."""
+
+    def setUp(self) -> None:
+        super().setUp()
+        self.db = unittest.mock.Mock()
+        self.db.instance_group_get_by_instance.return_value = {
+            'uuid': 'g', 'policy': 'anti-affinity', 'rules': {},
+            'members': [{'instance_uuid': 'other', 'host': 'a'},
+                        {'instance_uuid': 'i1', 'host': 'b'}]}
+        self.scheduler = host_manager.Scheduler(self.db)
+
+    def test_a_move_reads_the_membership_of_its_instance(self) -> None:
+        group = self.scheduler.instance_group(
+            None, {'instance_uuids': ['i1']})
+        self.assertEqual({'uuid': 'g', 'policy': 'anti-affinity',
+                          'rules': {}, 'hosts': ['a']}, group)
+        self.db.instance_group_get_by_instance.assert_called_once_with(
+            None, 'i1')
+
+    def test_a_build_without_the_hint_reads_nothing(self) -> None:
+        self.assertIsNone(self.scheduler.instance_group(
+            None, {'instance_uuids': ['i1'], 'group_from_hint': True}))
+        self.db.instance_group_get_by_instance.assert_not_called()
+        self.db.instance_group_get.assert_not_called()
+
+    def test_a_build_with_the_hint_reads_the_group(self) -> None:
+        self.db.instance_group_get.return_value = (
+            self.db.instance_group_get_by_instance.return_value)
+        group = self.scheduler.instance_group(
+            None, {'instance_uuids': ['i1'], 'group_from_hint': True,
+                   'scheduler_hints': {'group': 'g'}})
+        assert group is not None
+        self.assertEqual(['a'], group['hosts'])
+        self.db.instance_group_get.assert_called_once_with(None, 'g')

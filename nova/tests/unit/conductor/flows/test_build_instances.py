@@ -116,6 +116,19 @@ class TestBuildInstances(_BuildTestCase):
                           if r['flow'].startswith('compute.')])
 
 
+    def test_no_group_is_read_for_a_build_without_the_hint(self):
+        # The compute API puts the servers' group in the hint: without
+        # one, neither the scheduler nor the host reads a membership.
+        reads = self.useFixture(fixtures.MockPatch(
+            'nova.db.api.instance_group_get_by_instance',
+            wraps=db.instance_group_get_by_instance)).mock
+        uuid = self.cloud.boot()['uuid']
+        self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        self.assertEqual('success',
+                         self.cloud.wait_for_run(uuid, FLOW)['status'])
+        reads.assert_not_called()
+
+
 class TestIpPoolExhausted(_BuildTestCase):
     """allocate_networks: a flat network with one free address."""
 
