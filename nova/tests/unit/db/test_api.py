@@ -425,6 +425,14 @@ class ComputeNodeTestCase(base.DBTestCase):
         self.assertIsNotNone(rows['host-a']['last_seen_up'])
         self.assertIsNone(rows['host-b']['last_seen_up'])
         self.assertFalse(rows['host-b']['disabled'])
+        # Only what the scheduler reads: every row is decoded at every
+        # decision.
+        self.assertEqual(
+            {'id', 'host', 'hypervisor_hostname', 'availability_zone',
+             'vcpus', 'memory_mb', 'local_gb', 'vcpus_used',
+             'memory_mb_used', 'local_gb_used', 'cpu_allocation_ratio',
+             'ram_allocation_ratio', 'disk_allocation_ratio', 'disabled',
+             'forced_down', 'last_seen_up'}, set(rows['host-a']))
 
 
 class ClaimTestCase(base.DBTestCase):
