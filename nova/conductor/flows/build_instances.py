@@ -387,6 +387,16 @@ def claim_resources(ctx: Any, state: BuildInstancesState) -> None:
                f'({"; ".join(lost)}).')
 
 
+@FLOW.nothing_to_do('claim_resources')
+def single_instance(ctx: Any, state: BuildInstancesState) -> bool:
+    """A single instance: nothing is claimed here (its host claims it),
+    and what the revert would do for it after a crash - set it to ERROR
+    if no host took it - the failure handler set_error does too, which
+    recovery runs after the reverts.  Its start is then not written
+    before it runs (a transaction on every one-server boot)."""
+    return len(state.instances) == 1
+
+
 @FLOW.revert('claim_resources')
 def release_reservations(ctx: Any, state: BuildInstancesState,
                          failure: Any) -> None:

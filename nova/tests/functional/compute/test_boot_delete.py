@@ -70,13 +70,12 @@ class TestBootDelete(test.TestCase):
         self.assertTrue(address.startswith('10.'))
 
 
-class TestVolumeStagesStarts(test.TestCase):
-    """create_volumes and prep_block_device have a revert, so their start
-    is written before they run - a transaction each on every boot - but
-    only when the boot has volumes (Flow.nothing_to_do)."""
+class _StartsWritten(test.TestCase):
+    """Which of ``STAGES`` of ``FLOW`` a boot writes the start of
+    before they run (Flow.nothing_to_do holds the others)."""
 
-    FLOW = 'compute.build_instance.'
-    VOLUME_STAGES = ['create_volumes', 'prep_block_device']
+    FLOW = ''
+    STAGES: list[str] = []
 
     def setUp(self):
         super().setUp()
@@ -96,7 +95,16 @@ class TestVolumeStagesStarts(test.TestCase):
                                spy):
             uuid = self.cloud.boot(**kwargs)['uuid']
             self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
-        return [s for s in written if s in self.VOLUME_STAGES]
+        return [s for s in written if s in self.STAGES]
+
+
+class TestVolumeStagesStarts(_StartsWritten):
+    """create_volumes and prep_block_device have a revert, so their start
+    is written before they run - a transaction each on every boot - but
+    only when the boot has volumes (Flow.nothing_to_do)."""
+
+    FLOW = 'compute.build_instance.'
+    STAGES = ['create_volumes', 'prep_block_device']
 
     def test_an_image_boot_holds_their_starts(self):
         self.assertEqual([], self.starts_written())
@@ -106,4 +114,20 @@ class TestVolumeStagesStarts(test.TestCase):
             'source_type': 'image', 'destination_type': 'volume',
             'image_id': self.cloud.image['id'], 'volume_size': 1,
             'boot_index': 0, 'delete_on_termination': True}])
-        self.assertEqual(self.VOLUME_STAGES, written)
+        self.assertEqual(self.STAGES, written)
+
+
+class TestConductorClaimStart(_StartsWritten):
+    """conductor.build_instances' claim_resources claims the instances
+    of a multi-create; a single instance is claimed by its host, so its
+    start is written before it runs only for a multi-create."""
+
+    FLOW = 'conductor.build_instances.'
+    STAGES = ['claim_resources']
+
+    def test_a_one_server_boot_holds_its_start(self):
+        self.assertEqual([], self.starts_written())
+
+    def test_a_multi_create_writes_its_start(self):
+        self.assertEqual(self.STAGES,
+                         self.starts_written(min_count=2, max_count=2))
