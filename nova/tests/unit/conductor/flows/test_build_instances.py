@@ -20,8 +20,10 @@ import testscenarios
 
 from nova import exception
 from nova.compute import vm_states
+from nova.conductor import manager as conductor_manager
 from nova.db import api as db
-from nova.flow import hooks, testing
+from nova.db import recorder as db_recorder
+from nova.flow import FlowEngine, hooks, testing
 from nova.tests.unit.compute.flows import kit
 
 load_tests = testscenarios.load_tests_apply_scenarios
@@ -562,3 +564,138 @@ class TestCreateVolumes(_BuildTestCase):
         self.assertEqual({}, self.ports(uuids))
         self.assertEqual(kit.NO_USAGE, self.node_usage())
         self.assertEqual([], self.cloud.guests('compute1'))
+
+
+class ConductorDied(BaseException):
+    """nova-conductor dying inside a stage (SIGKILL leaves the run
+    unfinished the same way: the engine handles only Exception)."""
+
+
+class DiesBeforeTheCast(hooks.Hook):
+    """A vendor's stage before build_on_hosts - after claim_resources,
+    allocate_networks and create_volumes, before any cast - in which
+    nova-conductor dies the first time.  A ``before``, not an ``around``
+    or a ``replace``: claim_resources' nothing_to_do check stays on.
+    ``seen``: what it found reserved, with the claim and ports of each
+    reserved instance."""
+
+    supports = {FLOW: '1.3'}
+
+    def __init__(self):
+        self.armed = True
+        self.seen = {}
+
+    @hooks.before(f'{FLOW}.build_on_hosts')
+    def check_before_the_cast(self, ctx, state):
+        db_api = state.conductor.db
+        for uuid in state.reserved:
+            self.seen[uuid] = (
+                db_api.allocation_get_by_instance(ctx, uuid) is not None,
+                len(db_api.fixed_ip_get_by_instance(ctx, uuid)))
+        if self.armed:
+            self.armed = False
+            raise ConductorDied()
+
+
+class TestConductorDiesBeforeTheCast(_BuildTestCase):
+    """nova-conductor dies in a stage after claim_resources, before
+    build_on_hosts' cast; the next nova-conductor on its host reverts
+    the run at start (init_host).
+
+    A one-server create: claim_resources' start is held (its
+    nothing_to_do check, Flow.nothing_to_do), so the crash leaves no
+    record of it and recovery has no stage to revert; its failure
+    handler set_error alone must end the instance.  A multi-create: the
+    start is written, and claim_resources' revert gives back the claims
+    and ports.  Either way every instance is ERROR with the
+    interruption as its fault and no task, the run is reverted (not
+    ``running``), its create action finished as Error, and no claim,
+    port or guest is left.
+
+    The run is this test's own ConductorManager's (host ``HOST``), with
+    the flows loaded as a deployment loads them: without the kit's
+    fault injection, whose ``around`` on every stage turns the
+    nothing_to_do checks off.  The request is what nova-api casts,
+    handed to it directly; the kit's conductor never sees it.
+    """
+
+    HOST = 'conductor2'
+
+    def setUp(self):
+        super().setUp()
+        self.hook = DiesBeforeTheCast()
+        self.cast = self.useFixture(fixtures.MockPatch(
+            'nova.conductor.rpcapi.ConductorAPI.build_instances')).mock
+
+    def conductor(self):
+        """A nova-conductor process on ``HOST`` as (re)started: its own
+        recorder and engine, the hook enabled, nothing in memory."""
+        services = self.cloud.conductor().services
+        recorder = db_recorder.DBRecorder(self.HOST)
+        return conductor_manager.ConductorManager(
+            self.HOST, db, recorder, network=services.network,
+            volume=services.volume, image=services.image,
+            notifier=services.notifier, engine=FlowEngine.load(
+                hook_objects=[self.hook], recorder=recorder,
+                host=self.HOST))
+
+    def crash_and_recover(self, count):
+        """A create request of ``count`` servers whose conductor dies
+        before the cast, then a restarted conductor; the servers' UUIDs
+        and the stages whose start was written before the crash."""
+        uuids = self.boot_many(count, count)
+        (ctx, instances), kwargs = self.cast.call_args
+        self.assertRaises(ConductorDied, self.conductor().build_instances,
+                          ctx, instances, **kwargs)
+        # Cut after claim_resources (the instances reserved; a
+        # multi-create's claims and ports held), before any cast.
+        self.assertEqual({u: (count > 1, int(count > 1)) for u in uuids},
+                         self.hook.seen)
+        (run,) = self.cloud.runs(uuids[0], FLOW)
+        self.assertEqual(('running', self.HOST),
+                         (run['status'], run['host']))
+        written = [e['event'] for e in db.action_events_get(
+            self.cloud.ctx, run['action_id']) if e['run_id'] == run['id']]
+        for uuid in uuids:
+            instance = self.cloud.instance(uuid)
+            self.assertEqual((vm_states.BUILDING, 'scheduling', None),
+                             (instance['vm_state'], instance['task_state'],
+                              instance['host']))
+
+        self.conductor().init_host()
+        return uuids, written
+
+    def assert_ended_in_error_holding_nothing(self, uuids):
+        self.assertEqual('reverted',
+                         self.cloud.wait_for_run(uuids[0], FLOW)['status'])
+        for uuid in uuids:
+            failed = self.cloud.instance(uuid)
+            self.assertEqual((vm_states.ERROR, None, None),
+                             (failed['vm_state'], failed['task_state'],
+                              failed['host']))
+            (fault,) = self.cloud.faults(uuid)
+            self.assertEqual('Interrupted', fault['message'])
+            (action,) = db.actions_get(self.cloud.ctx, uuid)
+            self.assertEqual(('create', 'Error'),
+                             (action['action'], action['message']))
+            self.assertIsNotNone(action['finish_time'])
+            self.assertIsNone(db.allocation_get_by_instance(self.cloud.ctx,
+                                                            uuid))
+        self.assertEqual({}, self.ports(uuids))
+        self.assertEqual(kit.NO_USAGE, self.node_usage())
+        self.assertEqual([], self.cloud.guests('compute1'))
+        self.assertEqual([], db_recorder.DBRecorder().unfinished_runs(
+            self.cloud.ctx, self.HOST))
+
+    def test_one_server_ends_in_error_by_the_failure_handler(self):
+        uuids, written = self.crash_and_recover(1)
+        self.assertNotIn(f'{FLOW}.claim_resources', written)
+        self.assertEqual([], self.cloud.reverted_stages(uuids[0], FLOW))
+        self.assert_ended_in_error_holding_nothing(uuids)
+
+    def test_multi_create_is_reverted(self):
+        uuids, written = self.crash_and_recover(2)
+        self.assertIn(f'{FLOW}.claim_resources', written)
+        self.assertEqual([f'{FLOW}.claim_resources'],
+                         self.cloud.reverted_stages(uuids[0], FLOW))
+        self.assert_ended_in_error_holding_nothing(uuids)
