@@ -114,8 +114,25 @@ services' 30-38 ms and MariaDB's and RabbitMQ's ~11 ms of CPU per boot
 are the machine's two cores at about 40-45 boots/s, and every process
 is runnable most of the time (py-spy's samples of the computes are half
 in the event hub's poll, waiting for a core).  Per boot, nova-api runs
-5 transactions, nova-conductor 5 and nova-compute 8 (10 before the
-volume stages of an image boot stopped writing their starts).
+4 transactions, nova-conductor 4 and nova-compute 8 (5, 5 and 10
+before the volume stages of an image boot and the conductor's
+claim_resources of a one-server boot stopped writing their starts
+and the quota recheck stopped running where no limit applies).
+
+nova-api's profile at K = 50 (py-spy, 12 s of the boots) had a third
+of its CPU in reading quota limits: each of a boot's two checks read
+the project's and the user's, and the recheck read them again; now
+they are read once and the recheck runs only where a limit applies
+(the bench's quotas are unlimited, see bench/moves.py).  In the
+conductor's, a tenth was the server group lookup of a build without a
+group hint (no longer made) and a sixth reading the compute nodes
+(now only the columns the scheduler uses).  15-27 % of each
+service's samples are in ``socket.send`` to MariaDB: a send on
+loopback runs the TCP receive path in the sender's time, so each
+round trip saved - a statement, or one of the three a transaction
+costs besides its statements (the pool's ping, the COMMIT or ROLLBACK,
+the pool's reset ROLLBACK) - saves CPU in the service and in
+MariaDB.
 
 Reference: upstream nova 34 in one process, as bench/boot.py names it
 (``boot.REFERENCE``): 0.43 s of CPU and 239 SQL statements per boot,
