@@ -334,11 +334,10 @@ class QuotaEngine:
         project_id = project_id or ctx.project_id
         user_id = user_id or ctx.user_id
         with self.reading(ctx):
+            if self.unlimited(ctx, deltas, project_id, user_id):
+                return
             project_limits, user_limits = self.limits(ctx, project_id,
                                                       user_id)
-            if all(project_limits[n] < 0 and user_limits[n] < 0
-                   for n in deltas):
-                return
             usage = self.count(ctx, project_id, user_id, list(deltas))
         overs, quotas, usages, headroom = [], {}, {}, {}
         for name, delta in deltas.items():
