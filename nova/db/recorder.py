@@ -16,7 +16,9 @@ written *with* the run's next write, as one multi-row upsert
 (``INSERT .. ON CONFLICT (run_id, seq) DO UPDATE`` on PostgreSQL and
 SQLite, ``ON DUPLICATE KEY UPDATE`` on MariaDB/MySQL).  So is the start of
 a stage that has no revert, unless ``[flow] record_stage_starts = all``:
-only the start of a stage with a revert is written before the stage runs.
+only the start of a stage with a revert is written before the stage runs
+(unless the flow holds it: nova.flow.spec.Flow.nothing_to_do, and
+Flow.revert's ``hold_start``).
 A run of S stages, R of them with a revert, therefore costs 1 INSERT
 (run) + R upserts + at the end, in one transaction, what is still held,
 the run's UPDATE and the action's UPDATE: R + 4 statements (S + 4 with
@@ -33,7 +35,10 @@ Holding rows back is crash-safe, because recovery needs nothing more:
   hide a stage whose work would need undoing.  A started stage without a
   recorded finish counts as interrupted and is reverted too, which is
   what the engine would do for the stage that really was running (reverts
-  are idempotent).  A stage without a revert has nothing to undo;
+  are idempotent).  A stage whose start the flow holds (Flow.revert's
+  ``hold_start``) is reverted whenever the record stops before it
+  (nova.flow.runner.Runner._maybe_reached).  A stage without a revert
+  has nothing to undo;
 * where a crash must not repeat a stage (a ``resume`` flow, a
   ``revert`` flow past its point of no return), the runner asks for a
   *durable* finish: written before the next stage starts, or, for a

@@ -65,6 +65,9 @@ class Leaf(Node):
     #: Nothing to do for this state (spec.Flow.nothing_to_do)?  None: no
     #: check, or a hook wraps or replaces the stage.
     nothing_to_do: spec.VerifyFn | None = None
+    #: Its start is held and recovery reverts it if the run may have
+    #: reached it (spec.Flow.revert's ``hold_start``).
+    hold_start: bool = False
     #: When its completion is recorded: DEFERRED, NOW or ATOMIC.
     record: str = DEFERRED
     #: The stage after it in its group, when this one is transactional
@@ -145,6 +148,7 @@ def compile_flows(flows: Sequence[spec.Flow[Any]], hooks: Sequence[LoadedHook],
     for plan in plans.values():
         _finish(plan.root)
         _plan_records(plan)
+        _check_held_starts(plan, problems)
         _plan_next_starts(plan.root)
         _plan_run_end(plan.root)
     return plans, problems
@@ -184,6 +188,18 @@ def _plan_records(plan: Plan) -> None:
             node.record = NOW
 
 
+def _check_held_starts(plan: Plan, problems: list[Problem]) -> None:
+    """A held start (spec.Flow.revert's ``hold_start``) only before the
+    point of no return: from there on a crash resumes the run, and
+    nothing reverts a stage the record does not show."""
+    for _, node in plan.walk():
+        if isinstance(node, Leaf) and node.hold_start and node.committed:
+            problems.append(Problem(
+                'a held start (Flow.revert hold_start) is for stages '
+                'before the point of no return (after it a crash resumes '
+                'the run and reverts nothing)', stage_id=node.id))
+
+
 def _plan_next_starts(group: Group) -> None:
     """Let a transactional stage write the start of the stage after it.
 
@@ -210,7 +226,8 @@ def _plan_next_starts(group: Group) -> None:
             node.starts_next = (
                 following if node.transactional
                 and isinstance(following, Leaf)
-                and following.revert is not None else None)
+                and following.revert is not None
+                and not following.hold_start else None)
 
 
 def _plan_run_end(root: Group) -> None:
@@ -252,6 +269,7 @@ def _build(tree: Sequence[spec.Stage | spec.SubFlow], prefix: str,
                         transactional=entry.transactional,
                         verify=entry.verify,
                         nothing_to_do=entry.nothing_to_do,
+                        hold_start=entry.hold_start,
                         aliases=tuple(f'{prefix}.{a}'
                                       for a in entry.aliases))
             leaves[node_id] = leaf
@@ -581,6 +599,10 @@ def _replace(c: Contribution, node: Node, replaced: dict[str, Contribution],
         node.execute = _gated(c.fn, c.gate, node.execute)
         if c.revert is not None:
             node.revert = _gated(c.revert, c.gate, node.revert)
+    if c.revert is not None:
+        # The flow vouched for its own revert being cheap when the stage
+        # never ran, not for the hook's.
+        node.hold_start = False
     node.replaced_by = hook.name
 
 

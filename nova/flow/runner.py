@@ -7,7 +7,10 @@ Semantics, in one place:
   its work done.  The start of a stage with a revert is written before the
   stage runs - unless its check (spec.Flow.nothing_to_do) says neither it
   nor its revert has anything to do this time: then it is held, as for a
-  stage without a revert, and written with the run's next write.  A
+  stage without a revert, and written with the run's next write; so is
+  the start of a stage whose revert recovery runs whenever the run may
+  have reached it (spec.Flow.revert's ``hold_start``; see
+  :meth:`Runner._maybe_reached`).  A
   transactional stage records the start of the next stage of its group,
   when that one has a revert, in its own transaction (one commit for
   both; see nova.flow.plan._plan_next_starts): a crash
@@ -39,7 +42,8 @@ Semantics, in one place:
   last one recorded as completed (repeating the idempotent stages before
   it, which rebuild the in-memory state later stages read); any other
   ``revert`` flow runs the
-  reverts of every started stage.  Which stages completed is exact where
+  reverts of every started stage, and of every stage with a held start
+  it may have reached.  Which stages completed is exact where
   it matters (see :func:`nova.flow.plan._plan_records`): a transactional
   stage records its completion in its own transaction, another before the
   next stage starts; only an idempotent stage may run twice.  What
@@ -257,6 +261,7 @@ class Runner:
         info = self._info(ctx, state, run_id, recovering=True)
         run = _Run(info, ctx, state, recorder or self.recorder, None)
         started = self.plan.current_ids(started)
+        reached = self._maybe_reached(started)
         # The last stage the record shows started: the one that was
         # running, unless the recorder holds back starts of stages without
         # a revert (then it ran at or after that stage).
@@ -267,7 +272,7 @@ class Runner:
         run.failure = failure
         run.recorder.run_started(info)
         run.recorder.run_recovered(info, str(failure.exc))
-        leaves = [self.plan.leaves[s] for s in started
+        leaves = [self.plan.leaves[s] for s in [*started, *reached]
                   if s in self.plan.leaves]
         for leaf in reversed(leaves):
             self._revert_leaf(leaf, run, failure)
@@ -276,6 +281,31 @@ class Runner:
         if self._on_run_failure:
             self._emit(run, EventKind.RUN_FAILURE, failure=failure)
         return failure
+
+    def _maybe_reached(self, recorded: list[str]) -> list[str]:
+        """The stages with a held start (spec.Flow.revert's
+        ``hold_start``) an interrupted run may have reached although its
+        record stops before them: those after the last stage ``recorded``
+        up to the first one whose running writes the record (its start
+        written before it runs, or its completion or the next start
+        written when it ends, or the run's end).  Had the run got past
+        that one, the held starts would have been written with it; a
+        crash while it ran leaves them unwritten but reached."""
+        order = [node for _, node in self.plan.walk()
+                 if isinstance(node, Leaf) and not node.disabled]
+        seen = set(recorded)
+        last = max((i for i, leaf in enumerate(order) if leaf.id in seen),
+                   default=-1)
+        reached = []
+        for leaf in order[last + 1:]:
+            if leaf.hold_start and leaf.revert is not None:
+                reached.append(leaf.id)
+            elif (leaf.revert is not None and not leaf.hold_start
+                  and leaf.nothing_to_do is None) or leaf.record in (
+                    NOW, ATOMIC) or leaf.starts_next is not None \
+                    or leaf.ends_run:
+                break
+        return reached
 
     # -- internals ---------------------------------------------------------
 
@@ -369,7 +399,8 @@ class Runner:
                 else:
                     started_at = now()
                     stage_started(info, stage_id, started_at,
-                                  reverts=node.revert is not None and (
+                                  reverts=node.revert is not None
+                                  and not node.hold_start and (
                                       node.nothing_to_do is None
                                       or not self._nothing_to_do(
                                           node, ctx, state, info.run_id)))

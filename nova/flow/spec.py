@@ -121,6 +121,10 @@ class Stage:
     #: nor its revert has anything to do for this state; its start is then
     #: not written before it runs (see :meth:`Flow.nothing_to_do`).
     nothing_to_do: VerifyFn | None = None
+    #: Its start is held, not written before it runs, and recovery runs
+    #: its revert whenever the run may have reached it (see
+    #: :meth:`Flow.revert`, ``hold_start``).
+    hold_start: bool = False
     #: Former names of the stage (renamed within a major contract version):
     #: hooks may still target ``<parent>.<alias>``, with a deprecation
     #: warning naming the new ID.
@@ -254,6 +258,7 @@ class Flow(Generic[S]):
         self._reverts: dict[str, RevertFn] = {}
         self._verifiers: dict[str, VerifyFn] = {}
         self._idle_checks: dict[str, VerifyFn] = {}
+        self._held_starts: set[str] = set()
         self._optional: set[str] = set()
         self._idempotent: set[str] = set()
         self._transactional: set[str] = set()
@@ -332,11 +337,33 @@ class Flow(Generic[S]):
             return func
         return register(fn) if fn is not None else register
 
-    def revert(self, stage_name: str) -> Callable[[RevertFn], RevertFn]:
+    def revert(self, stage_name: str, *, hold_start: bool = False
+               ) -> Callable[[RevertFn], RevertFn]:
         """Decorator registering ``fn(ctx, state, failure)`` as the revert
-        of the named stage."""
+        of the named stage.
+
+        The start of a stage with a revert is written, a transaction of
+        its own, before the stage runs, so that recovery knows to revert
+        it after a crash.  ``hold_start=True`` trades that write for a
+        revert at recovery whenever the run may have reached the stage:
+        its start is held and written with the run's next write, and
+        when a crash leaves a record that stops before the stage, with
+        no later write that would have carried the held start, recovery
+        runs this revert as if the start were on record (a stage whose
+        start is always written before it runs, or a transactional one,
+        after it in the record shows it was not reached).  Every revert
+        must already handle a stage that never did anything (a crash
+        just after its start was written); use this where that costs
+        little (freeing ports of an instance that has none).  Only for
+        stages before the point of no return of a ``revert`` flow: a
+        resumed run never reverts.
+        """
         def register(func: RevertFn) -> RevertFn:
             self._reverts[stage_name] = func
+            if hold_start:
+                self._held_starts.add(stage_name)
+            else:
+                self._held_starts.discard(stage_name)
             return func
         return register
 
@@ -396,6 +423,12 @@ class Flow(Generic[S]):
             problems.append(Problem(
                 f"flow '{self.name}' version '{self.version}' is not "
                 f"MAJOR.MINOR"))
+        if self._held_starts and self.on_interrupt == RESUME:
+            problems.extend(Problem(
+                'a held start (Flow.revert hold_start) is for revert flows '
+                '(a resume flow never reverts after a crash)',
+                stage_id=f'{self.name}.{name}')
+                for name in sorted(self._held_starts))
         if self.on_interrupt not in (REVERT, RESUME):
             problems.append(Problem(
                 f"flow '{self.name}' on_interrupt must be 'revert' or "
@@ -464,6 +497,7 @@ class Flow(Generic[S]):
                                         or None),
                     verify=self._verifiers.get(entry),
                     nothing_to_do=self._idle_checks.get(entry),
+                    hold_start=entry in self._held_starts,
                     aliases=self._aliases.get(entry, ()))
             elif isinstance(entry, SubFlow):
                 children = self._resolve_entries(

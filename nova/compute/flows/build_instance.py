@@ -312,8 +312,16 @@ def allocate_network(ctx: Any, state: BuildState) -> None:
         security_groups=state.instance.get('security_groups'))
 
 
-@FLOW.revert('allocate_network')
+@FLOW.revert('allocate_network', hold_start=True)
 def deallocate_network(ctx: Any, state: BuildState, failure: Any) -> None:
+    """Give back the instance's ports and fixed IPs.
+
+    Its start is held (written with ``update_spawning``'s transaction,
+    not in one of its own): after a crash whose record stops between
+    ``claim_resources`` and ``update_spawning``, recovery runs this
+    whether or not the network was allocated, and for an instance with
+    no port it only finds none to free.
+    """
     state.compute.network.deallocate_for_instance(ctx, state.instance['uuid'])
 
 

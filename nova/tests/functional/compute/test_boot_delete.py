@@ -131,3 +131,25 @@ class TestConductorClaimStart(_StartsWritten):
     def test_a_multi_create_writes_its_start(self):
         self.assertEqual(self.STAGES,
                          self.starts_written(min_count=2, max_count=2))
+
+
+class TestAllocateNetworkStart(_StartsWritten):
+    """compute.build_instance's allocate_network holds its start
+    (Flow.revert hold_start): its revert, which frees the instance's
+    ports, runs at recovery whenever the run may have reached it, so no
+    transaction of its own writes the start before it runs."""
+
+    FLOW = 'compute.build_instance.'
+    STAGES = ['allocate_network']
+
+    def test_a_boot_holds_its_start(self):
+        self.assertEqual([], self.starts_written())
+
+    def test_its_event_is_still_recorded(self):
+        uuid = self.cloud.boot()['uuid']
+        self.cloud.wait_for_state(uuid, vm_states.ACTIVE)
+        action = self.cloud.wait_for_action(uuid, 'create')
+        (event,) = [e for e in self.cloud.db.action_events_get(
+            self.cloud.ctx, action['id'])
+            if e['event'] == self.FLOW + 'allocate_network']
+        self.assertEqual('Success', event['result'])

@@ -91,7 +91,8 @@ def make_flow(name: str = 'test.demo', version: str = '1.0',
               on_interrupt: Any = 'revert', state_type: type = LogState,
               subject: Any = None, idempotent: Iterable[str] = (),
               transactional: Iterable[str] = (),
-              point_of_no_return: str | None = None) -> Flow:
+              point_of_no_return: str | None = None,
+              hold_start: Iterable[str] = ()) -> Flow:
     """A flow whose every stage logs itself and has a logging revert."""
     flow = Flow(name, version, state_type, on_interrupt=on_interrupt,
                 subject=subject, point_of_no_return=point_of_no_return,
@@ -101,13 +102,15 @@ def make_flow(name: str = 'test.demo', version: str = '1.0',
     optional = set(optional)
     idempotent = set(idempotent)
     transactional = set(transactional)
+    hold_start = set(hold_start)
     for stage_name in _names(entries):
         flow.stage(_execute(stage_name), name=stage_name,
                    optional=stage_name in optional,
                    idempotent=stage_name in idempotent,
                    transactional=stage_name in transactional)
         if stage_name not in no_revert:
-            flow.revert(stage_name)(_revert(stage_name))
+            flow.revert(stage_name, hold_start=stage_name in hold_start)(
+                _revert(stage_name))
     for handler_name in handlers:
         flow.failure_handler(_handler(handler_name))
     flow.on_failure(*handlers)

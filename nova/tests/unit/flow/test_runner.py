@@ -696,6 +696,98 @@ class TestNothingToDo(fakes.FlowTestCase):
         self.assertEqual(['test.demo.d'], recorder.held_starts)
 
 
+class TestHeldStart(fakes.FlowTestCase):
+    """A stage whose revert recovery runs whenever the run may have
+    reached it (Flow.revert's hold_start) has its start held, and
+    recovery reverts it when the record stops before it."""
+
+    def recover(self, flow, started):
+        """The reverts a restarted service runs for a record that shows
+        ``started`` (the rows the crash left written)."""
+        recorder = InMemoryRecorder()
+        run_id = 'run-1'
+        recorder.run_started(records.RunInfo(
+            run_id, FLOW, '1.0', None, None, None, None, None, 0.0, False))
+        state = fakes.LogState()
+        _engine(flow, recorder).runner(FLOW).revert_interrupted(
+            None, state, run_id, [f'{FLOW}.{s}' for s in started])
+        return [e for e in state.log if e.startswith('revert')]
+
+    def test_its_start_is_held(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(hold_start=['b'])
+        _engine(flow, recorder).run(FLOW, None, fakes.LogState())
+        self.assertEqual(['test.demo.b'], recorder.held_starts)
+
+    def test_a_failure_after_it_reverts_it_as_any_started_stage(self):
+        flow = fakes.make_flow(hold_start=['b'])
+        state = fakes.failing('c')
+        self.assertRaises(fakes.StageFailed, _engine(flow).run, FLOW, None,
+                          state)
+        self.assertEqual(['revert:c', 'revert:b', 'revert:a'],
+                         [e for e in state.log if e.startswith('revert')])
+
+    def test_recovery_reverts_it_when_the_record_stops_before_it(self):
+        # c's start is written before c runs: had the run got to c, b's
+        # held start would have been written with it.  So b may have run,
+        # and c and d did not.
+        flow = fakes.make_flow(hold_start=['b'])
+        self.assertEqual(['revert:b', 'revert:a'],
+                         self.recover(flow, ['a']))
+
+    def test_a_stage_without_a_revert_does_not_stop_the_search(self):
+        # b writes nothing when it runs: c may have been reached too.
+        flow = fakes.make_flow(no_revert=['b'], hold_start=['c'])
+        self.assertEqual(['revert:c', 'revert:a'],
+                         self.recover(flow, ['a']))
+
+    def test_a_stage_that_writes_the_record_when_it_ends_stops_it(self):
+        # c is transactional and writes d's start in its transaction:
+        # e's held start would have been written with it.
+        flow = fakes.make_flow(entries=['a', 'b', 'c', 'd', 'e'],
+                               no_revert=['c'], transactional=['c'],
+                               hold_start=['b', 'e'])
+        self.assertEqual(['revert:b', 'revert:a'],
+                         self.recover(flow, ['a']))
+
+    def test_reverted_once_when_the_record_shows_it(self):
+        flow = fakes.make_flow(hold_start=['b'])
+        self.assertEqual(['revert:c', 'revert:b', 'revert:a'],
+                         self.recover(flow, ['a', 'b', 'c']))
+
+    def test_from_the_first_stage_when_nothing_is_recorded(self):
+        flow = fakes.make_flow(hold_start=['a'])
+        self.assertEqual(['revert:a'], self.recover(flow, []))
+
+    def test_not_for_a_resume_flow_nor_after_the_point_of_no_return(self):
+        for kwargs, message in [
+                ({'on_interrupt': 'resume', 'hold_start': ['b']},
+                 'for revert flows'),
+                ({'point_of_no_return': 'b', 'transactional': ['b'],
+                  'hold_start': ['c']}, 'before the point of no return')]:
+            error = self.assertRaises(fakes.FlowConfigError, _engine,
+                                      fakes.make_flow(**kwargs))
+            self.assertIn(message, str(error))
+            stage = kwargs['hold_start'][0]
+            self.assertIn(f'test.demo.{stage}', str(error))
+
+    def test_not_for_a_hook_replacing_it_with_its_own_revert(self):
+        class Replace(hooks.Hook):
+            supports = {FLOW: '1.0'}
+
+            @hooks.replace('test.demo.b', revert='undo_b')
+            def other_b(self, ctx, state):
+                state.log.append('other:b')
+
+            def undo_b(self, ctx, state, failure):
+                state.log.append('undo:b')
+        recorder = fakes.RecordingRecorder()
+        FlowEngine.load(flows=[fakes.make_flow(hold_start=['b'])],
+                        recorder=recorder, hook_objects=[Replace()]).run(
+            FLOW, None, fakes.LogState())
+        self.assertEqual([], recorder.held_starts)
+
+
 class TestRunEndInLastTransaction(fakes.FlowTestCase):
     """A transactional last stage records the run's end in its own
     transaction."""
