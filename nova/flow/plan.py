@@ -163,7 +163,12 @@ def _plan_records(plan: Plan) -> None:
     stage records it in its own transaction, any other stage before the
     next one starts, except an idempotent one, which may run again (its
     completion rides with the run's next write).  Elsewhere a crash
-    reverts every started stage, completed or not, so completions wait.
+    reverts every started stage, completed or not, so completions wait -
+    except a transactional stage's with a revert: written in its
+    transaction, the completion also records the start (the runner holds
+    it), so recovery reverts the stage exactly when its effect committed,
+    for one write where a start written before it ran took a transaction
+    of its own.
     """
     flow = plan.flow
     ponr = flow.point_of_no_return
@@ -179,7 +184,11 @@ def _plan_records(plan: Plan) -> None:
             continue
         node.committed = exact and ponr_id is not None
         if not exact:
-            node.record = DEFERRED
+            # A transactional stage with a revert records its completion
+            # in its transaction all the same: with it, its start, which
+            # then needs no write of its own before the stage runs.
+            node.record = ATOMIC if node.transactional and \
+                node.revert is not None else DEFERRED
         elif node.transactional:
             node.record = ATOMIC
         elif node.idempotent:
@@ -227,6 +236,7 @@ def _plan_next_starts(group: Group) -> None:
                 following if node.transactional
                 and isinstance(following, Leaf)
                 and following.revert is not None
+                and following.record != ATOMIC
                 and not following.hold_start else None)
 
 

@@ -10,7 +10,9 @@ Semantics, in one place:
   stage without a revert, and written with the run's next write; so is
   the start of a stage whose revert recovery runs whenever the run may
   have reached it (spec.Flow.revert's ``hold_start``; see
-  :meth:`Runner._maybe_reached`).  A
+  :meth:`Runner._maybe_reached`), and of a transactional stage that
+  records its completion in its own transaction: the start commits
+  with the completion and the stage's effect, or not at all.  A
   transactional stage records the start of the next stage of its group,
   when that one has a revert, in its own transaction (one commit for
   both; see nova.flow.plan._plan_next_starts): a crash
@@ -400,6 +402,7 @@ class Runner:
                     started_at = now()
                     stage_started(info, stage_id, started_at,
                                   reverts=node.revert is not None
+                                  and node.record != ATOMIC
                                   and not node.hold_start and (
                                       node.nothing_to_do is None
                                       or not self._nothing_to_do(

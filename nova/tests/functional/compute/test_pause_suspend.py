@@ -6,10 +6,13 @@ back as it was (record and guest), with the fault and the Error event.
 Invalid transitions are refused by the compute API before anything runs.
 """
 
+from unittest import mock
+
 import testscenarios
 
 from nova import exception
 from nova.compute import power_state, task_states, vm_states
+from nova.db import recorder as db_recorder
 from nova.tests.functional.compute import action_helpers as helpers
 
 load_tests = testscenarios.load_tests_apply_scenarios
@@ -89,6 +92,28 @@ class TestPauseSuspend(helpers.ActionTestCase):
                           'suspend', uuid)
         self.driver.unblock('pause')
         self.wait_for(uuid, vm_states.PAUSED)
+
+
+class TestStateUpdateStart(helpers.ActionTestCase):
+    """update_paused (transactional, with a revert) writes its start with
+    its completion in its own transaction: no write of its own before
+    it runs."""
+
+    def test_pause_writes_no_start_before_the_state_update(self):
+        uuid = self.boot_active()['uuid']
+        written = []
+        original = db_recorder.DBRecorder.stage_started
+
+        def spy(recorder, run, stage_id, at, *, reverts=True):
+            if reverts and stage_id.startswith(PAUSE):
+                written.append(stage_id.removeprefix(PAUSE + '.'))
+            return original(recorder, run, stage_id, at, reverts=reverts)
+        with mock.patch.object(db_recorder.DBRecorder, 'stage_started',
+                               spy):
+            self.act('pause', uuid)
+            self.wait_for(uuid, vm_states.PAUSED)
+        self.assertNotIn('update_paused', written)
+        self.assert_all_succeeded(uuid, 'pause', PAUSE)
 
 
 class _FailureScenario(helpers.ActionTestCase):

@@ -591,14 +591,16 @@ class TestNextStartInTransaction(fakes.FlowTestCase):
 
     def test_not_when_the_next_stage_has_no_revert(self):
         recorder = fakes.RecordingRecorder()
-        flow = fakes.make_flow(transactional=['b'], no_revert=['c'])
+        # (b without a revert either: one with a revert runs in its own
+        # transaction all the same, TestTransactionalStageStart.)
+        flow = fakes.make_flow(transactional=['b'], no_revert=['b', 'c'])
         _engine(flow, recorder).run(FLOW, None, fakes.LogState())
         self.assertNotIn('stage_transaction', [c[0] for c in recorder.calls])
 
     def test_not_across_groups(self):
         recorder = fakes.RecordingRecorder()
         flow = fakes.make_flow(entries=['a', 'b', sub('grp', ['c']), 'd'],
-                               transactional=['b'])
+                               transactional=['b'], no_revert=['b'])
         _engine(flow, recorder).run(FLOW, None, fakes.LogState())
         calls = [c[:2] for c in recorder.calls]
         self.assertNotIn(('stage_transaction', None), calls)
@@ -788,6 +790,43 @@ class TestHeldStart(fakes.FlowTestCase):
         self.assertEqual([], recorder.held_starts)
 
 
+class TestTransactionalStageStart(fakes.FlowTestCase):
+    """A transactional stage with a revert writes its start with its
+    completion, in its own transaction, rather than in a transaction of
+    its own before it runs: recovery then reverts it exactly when its
+    effect committed."""
+
+    def test_start_held_and_completion_written_in_its_transaction(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(transactional=['b'])
+        _engine(flow, recorder).run(FLOW, None, fakes.LogState())
+        self.assertEqual(['test.demo.b'], recorder.held_starts)
+        calls = [c[:2] for c in recorder.calls]
+        at = calls.index(('stage_transaction', None))
+        self.assertEqual([('stage_started', 'test.demo.b'),
+                          ('stage_transaction', None),
+                          ('stage_finished', 'test.demo.b')],
+                         calls[at - 1:at + 2])
+        self.assertEqual(['test.demo.b'], recorder.durable)
+
+    def test_the_stage_before_does_not_write_its_start(self):
+        recorder = fakes.RecordingRecorder()
+        flow = fakes.make_flow(transactional=['a', 'b'], no_revert=['a'])
+        _engine(flow, recorder).run(FLOW, None, fakes.LogState())
+        # One transaction, b's own: a has no revert and nothing to
+        # write for b.
+        self.assertEqual(1, [c[0] for c in recorder.calls].count(
+            'stage_transaction'))
+
+    def test_a_later_failure_reverts_it(self):
+        flow = fakes.make_flow(transactional=['b'])
+        state = fakes.failing('c')
+        self.assertRaises(fakes.StageFailed, _engine(flow).run, FLOW, None,
+                          state)
+        self.assertEqual(['revert:c', 'revert:b', 'revert:a'],
+                         [e for e in state.log if e.startswith('revert')])
+
+
 class TestRunEndInLastTransaction(fakes.FlowTestCase):
     """A transactional last stage records the run's end in its own
     transaction."""
@@ -813,7 +852,7 @@ class TestRunEndInLastTransaction(fakes.FlowTestCase):
     def test_not_for_a_last_stage_inside_a_sub_flow(self):
         recorder = fakes.RecordingRecorder()
         flow = fakes.make_flow(entries=['a', 'b', sub('grp', ['c'])],
-                               transactional=['c'])
+                               transactional=['c'], no_revert=['c'])
         _engine(flow, recorder).run(FLOW, None, fakes.LogState())
         self.assertNotIn('stage_transaction', [c[0] for c in recorder.calls])
 
