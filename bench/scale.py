@@ -114,10 +114,34 @@ services' 30-38 ms and MariaDB's and RabbitMQ's ~11 ms of CPU per boot
 are the machine's two cores at about 40-45 boots/s, and every process
 is runnable most of the time (py-spy's samples of the computes are half
 in the event hub's poll, waiting for a core).  Per boot, nova-api runs
-4 transactions, nova-conductor 4 and nova-compute 8 (5, 5 and 10
-before the volume stages of an image boot and the conductor's
-claim_resources of a one-server boot stopped writing their starts
-and the quota recheck stopped running where no limit applies).
+4 transactions, nova-conductor 4 and nova-compute 7 (5, 5 and 10
+before the volume stages of an image boot, the conductor's
+claim_resources of a one-server boot and the build's allocate_network
+stopped writing their starts - the last holds it, its revert running
+at recovery whenever the run may have reached it - and the quota
+recheck stopped running where no limit applies).
+
+What those transactions are, from MariaDB's general log of one boot:
+nova-api reads the flavor, the quota limits and the image, then
+writes the instance, its block device mapping and its create action;
+nova-conductor inserts its run, reads the aggregates and compute nodes
+to schedule, writes its point of no return (with its stages' events)
+and its run's end; nova-compute inserts its run, takes the instance
+(with claim_resources' start), claims, allocates the port, sets
+``spawning`` (with the held events and driver_spawn's start), sets
+ACTIVE and ends its run.  Each is a pool check-out with oslo.db's
+liveness ping, the statements, the COMMIT or ROLLBACK and the pool's
+reset ROLLBACK on return.
+
+py-spy's samples on a saturated 2-core machine overstate where the CPU
+goes: a process woken by a reply is runnable, and counted, long before
+it gets a core, and a send that wakes MariaDB is often preempted in the
+call.  At K = 2 with two clients (a lightly loaded machine) the
+computes' samples were still a quarter in the event hub's poll and a
+fifth in ``socket.send``; what remains is spread thin: the flow engine
+and the recorder, SQLAlchemy's execution path, PyMySQL, the RPC
+dispatch.  The per-boot figure falls with fewer round trips, not with
+any one function made faster.
 
 nova-api's profile at K = 50 (py-spy, 12 s of the boots) had a third
 of its CPU in reading quota limits: each of a boot's two checks read
