@@ -24,6 +24,14 @@ def _engine(flow=None, recorder=None, **kwargs):
                            recorder=recorder or InMemoryRecorder(), **kwargs)
 
 
+def _reverts_on_failure(test_case, flow, stage):
+    """The reverts a run of ``flow`` makes when ``stage`` fails."""
+    state = fakes.failing(stage)
+    test_case.assertRaises(fakes.StageFailed, _engine(flow).run, FLOW, None,
+                           state)
+    return [e for e in state.log if e.startswith('revert')]
+
+
 class TestOrderAndIds(fakes.FlowTestCase):
 
     def test_stages_run_in_declared_order(self):
@@ -722,12 +730,9 @@ class TestHeldStart(fakes.FlowTestCase):
         self.assertEqual(['test.demo.b'], recorder.held_starts)
 
     def test_a_failure_after_it_reverts_it_as_any_started_stage(self):
-        flow = fakes.make_flow(hold_start=['b'])
-        state = fakes.failing('c')
-        self.assertRaises(fakes.StageFailed, _engine(flow).run, FLOW, None,
-                          state)
         self.assertEqual(['revert:c', 'revert:b', 'revert:a'],
-                         [e for e in state.log if e.startswith('revert')])
+                         _reverts_on_failure(
+                             self, fakes.make_flow(hold_start=['b']), 'c'))
 
     def test_recovery_reverts_it_when_the_record_stops_before_it(self):
         # c's start is written before c runs: had the run got to c, b's
@@ -819,12 +824,10 @@ class TestTransactionalStageStart(fakes.FlowTestCase):
             'stage_transaction'))
 
     def test_a_later_failure_reverts_it(self):
-        flow = fakes.make_flow(transactional=['b'])
-        state = fakes.failing('c')
-        self.assertRaises(fakes.StageFailed, _engine(flow).run, FLOW, None,
-                          state)
         self.assertEqual(['revert:c', 'revert:b', 'revert:a'],
-                         [e for e in state.log if e.startswith('revert')])
+                         _reverts_on_failure(
+                             self, fakes.make_flow(transactional=['b']),
+                             'c'))
 
 
 class TestRunEndInLastTransaction(fakes.FlowTestCase):
