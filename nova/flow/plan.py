@@ -68,6 +68,10 @@ class Leaf(Node):
     #: Its start is held and recovery reverts it if the run may have
     #: reached it (spec.Flow.revert's ``hold_start``).
     hold_start: bool = False
+    #: Its start is written before it runs (unless its nothing_to_do
+    #: check says otherwise): it has a revert, and neither holds its
+    #: start nor commits it with its completion (see :func:`_plan_starts`).
+    writes_start: bool = False
     #: When its completion is recorded: DEFERRED, NOW or ATOMIC.
     record: str = DEFERRED
     #: The stage after it in its group, when this one is transactional
@@ -148,7 +152,7 @@ def compile_flows(flows: Sequence[spec.Flow[Any]], hooks: Sequence[LoadedHook],
     for plan in plans.values():
         _finish(plan.root)
         _plan_records(plan)
-        _check_held_starts(plan, problems)
+        _plan_starts(plan, problems)
         _plan_next_starts(plan.root)
         _plan_run_end(plan.root)
     return plans, problems
@@ -197,16 +201,31 @@ def _plan_records(plan: Plan) -> None:
             node.record = NOW
 
 
-def _check_held_starts(plan: Plan, problems: list[Problem]) -> None:
-    """A held start (spec.Flow.revert's ``hold_start``) only before the
-    point of no return: from there on a crash resumes the run, and
-    nothing reverts a stage the record does not show."""
+def _plan_starts(plan: Plan, problems: list[Problem]) -> None:
+    """Decide which stages write their start before they run.
+
+    A stage with a revert does, so that recovery reverts it after a
+    crash - except one whose completion is written in its transaction
+    (ATOMIC: the start commits with it and the stage's effect, or not at
+    all) and one whose start the flow holds (spec.Flow.revert's
+    ``hold_start``: recovery reverts it whenever the run may have
+    reached it, Runner._maybe_reached).  A held start is only for a
+    stage a crash reverts: before the point of no return of a revert
+    flow; from there on a crash resumes the run, and nothing reverts a
+    stage the record does not show.
+    """
+    resumes = plan.flow.on_interrupt == spec.RESUME
     for _, node in plan.walk():
-        if isinstance(node, Leaf) and node.hold_start and node.committed:
+        if not isinstance(node, Leaf):
+            continue
+        if node.hold_start and (resumes or node.committed):
             problems.append(Problem(
-                'a held start (Flow.revert hold_start) is for stages '
-                'before the point of no return (after it a crash resumes '
-                'the run and reverts nothing)', stage_id=node.id))
+                'a held start (Flow.revert hold_start) is for stages a '
+                'crash reverts: before the point of no return of a revert '
+                'flow (after it, and in a resume flow, a crash resumes the '
+                'run and reverts nothing)', stage_id=node.id))
+        node.writes_start = (node.revert is not None and not node.hold_start
+                             and node.record != ATOMIC)
 
 
 def _plan_next_starts(group: Group) -> None:
@@ -235,9 +254,7 @@ def _plan_next_starts(group: Group) -> None:
             node.starts_next = (
                 following if node.transactional
                 and isinstance(following, Leaf)
-                and following.revert is not None
-                and following.record != ATOMIC
-                and not following.hold_start else None)
+                and following.writes_start else None)
 
 
 def _plan_run_end(root: Group) -> None:

@@ -300,12 +300,11 @@ class Runner:
                    default=-1)
         reached = []
         for leaf in order[last + 1:]:
-            if leaf.hold_start and leaf.revert is not None:
+            if leaf.hold_start:
                 reached.append(leaf.id)
-            elif (leaf.revert is not None and not leaf.hold_start
-                  and leaf.nothing_to_do is None) or leaf.record in (
-                    NOW, ATOMIC) or leaf.starts_next is not None \
-                    or leaf.ends_run:
+            elif (leaf.writes_start and leaf.nothing_to_do is None) \
+                    or leaf.record in (NOW, ATOMIC) \
+                    or leaf.starts_next is not None or leaf.ends_run:
                 break
         return reached
 
@@ -401,9 +400,7 @@ class Runner:
                 else:
                     started_at = now()
                     stage_started(info, stage_id, started_at,
-                                  reverts=node.revert is not None
-                                  and node.record != ATOMIC
-                                  and not node.hold_start and (
+                                  reverts=node.writes_start and (
                                       node.nothing_to_do is None
                                       or not self._nothing_to_do(
                                           node, ctx, state, info.run_id)))

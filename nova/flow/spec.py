@@ -423,12 +423,6 @@ class Flow(Generic[S]):
             problems.append(Problem(
                 f"flow '{self.name}' version '{self.version}' is not "
                 f"MAJOR.MINOR"))
-        if self._held_starts and self.on_interrupt == RESUME:
-            problems.extend(Problem(
-                'a held start (Flow.revert hold_start) is for revert flows '
-                '(a resume flow never reverts after a crash)',
-                stage_id=f'{self.name}.{name}')
-                for name in sorted(self._held_starts))
         if self.on_interrupt not in (REVERT, RESUME):
             problems.append(Problem(
                 f"flow '{self.name}' on_interrupt must be 'revert' or "

@@ -769,9 +769,9 @@ class TestHeldStart(fakes.FlowTestCase):
     def test_not_for_a_resume_flow_nor_after_the_point_of_no_return(self):
         for kwargs, message in [
                 ({'on_interrupt': 'resume', 'hold_start': ['b']},
-                 'for revert flows'),
+                 'for stages a crash reverts'),
                 ({'point_of_no_return': 'b', 'transactional': ['b'],
-                  'hold_start': ['c']}, 'before the point of no return')]:
+                  'hold_start': ['c']}, 'for stages a crash reverts')]:
             error = self.assertRaises(fakes.FlowConfigError, _engine,
                                       fakes.make_flow(**kwargs))
             self.assertIn(message, str(error))
