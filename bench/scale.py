@@ -27,6 +27,7 @@ already in the region) and each count of ``--conductors`` (1,2: a second
   six), not measured (every
   process's connection pools, RPC executors and statement shapes exist
   before measuring; a new conductor is cold);
+* idle: the region's CPU over 10 s with nothing asked of it (below);
 * boots: ``--servers`` (N, 1000) ``POST /v2.1/servers`` (m1.tiny, noauth2
   token ``demo:demo``) from a pool of ``--clients`` (32) client threads,
   each on its own kept-alive HTTP connection, each sending its next boot
@@ -62,6 +63,12 @@ How each figure is measured
   kind (``nova-api``, the conductors, the K computes) and divided by N.
   Heartbeats and periodic tasks during the phase are counted with it:
   they are part of running K hosts.
+* idle CPU: utime + stime of each service process (``/proc``, as
+  above) and of the database server and broker over ``IDLE_SECONDS``
+  (10 s) once the region has settled after the warm-up, per second and
+  by process kind; the report also divides it by the configuration's
+  boot rate, the part of each boot's CPU that K hosts cost by running
+  (heartbeats, periodic tasks, each RPC server's poll of its queues).
 * scheduler CPU per decision: the conductor's scheduler
   (``host_manager.Scheduler.select_destinations`` for one m1.tiny server,
   the call the build flow makes) called ``--decisions`` (200) times by a
@@ -222,6 +229,8 @@ EXISTING_HOST = 'bench-existing'
 EXISTING_PROJECTS = 100
 #: Warm-up rounds at most (Bench.warm_up).
 WARM_UP_ROUNDS = 6
+#: Seconds the idle region's CPU is read over (Bench.idle).
+IDLE_SECONDS = 10.0
 #: nova-compute processes started at once.
 COMPUTE_BATCH = 5
 KINDS = ('nova-api', 'nova-conductor', 'nova-compute')
@@ -557,9 +566,33 @@ class Bench:
         boot.log(f'    warm-up: the pools still opened {opened} '
                  f'connections in round {WARM_UP_ROUNDS} of {count} boots')
 
+    def idle(self) -> dict[str, float]:
+        """CPU per second of the idle region over IDLE_SECONDS, by
+        process kind, the database server and the broker: heartbeats,
+        periodic tasks and the RPC servers' polling of K hosts doing
+        nothing.  Read from /proc (``Service.cpu``), not from the stats
+        snapshots, which would wake every process."""
+        self.cloud.settled()
+        before = {s.name: s.cpu() for s in self.cloud.services}
+        servers_before = server_cpu()
+        started = time.monotonic()
+        time.sleep(IDLE_SECONDS)
+        after = {s.name: s.cpu() for s in self.cloud.services}
+        servers_after = server_cpu()
+        elapsed = time.monotonic() - started
+        idle = dict.fromkeys(KINDS, 0.0)
+        for name, value in after.items():
+            idle[_kind(name)] += value - before.get(name, value)
+        for name, value in servers_after.items():
+            idle[name] = value - servers_before.get(name, 0.0)
+        return {k: round(v / elapsed * 1e3, 1) for k, v in idle.items()}
+
     def configuration(self) -> dict[str, Any]:
         boot.log('  warm-up')
         self.warm_up()
+        idle = self.idle()
+        boot.log('  idle, CPU ms/s: ' + ', '.join(
+            f'{k} {v:g}' for k, v in idle.items()))
         boot.log(f'  {self.args.servers} boots, {self.args.clients} '
                  f'clients')
         boots = self.measured(self._boot, list(range(self.args.servers)))
@@ -576,7 +609,8 @@ class Bench:
         boot.log('  deletes')
         deletes = self.measured(self._delete, boots.pop('uuids'))
         deletes.pop('uuids')
-        return {'boots': boots, 'deletes': deletes, 'scheduler': probe}
+        return {'boots': boots, 'deletes': deletes, 'scheduler': probe,
+                'idle_cpu_ms_per_s': idle}
 
 
 def run_hosts(args: argparse.Namespace, hosts: int) -> list[dict[str, Any]]:
@@ -747,6 +781,13 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, str,
           _per_row(results, 'connections_by_kind'))
     print('  database server and broker CPU per boot, ms (each row; '
           'machine-wide processes): ' + _per_row(results, 'server_cpu_ms'))
+    print('  idle region, CPU ms per second (each row; ms of each boot\'s '
+          'CPU at the row\'s boot rate): ' + '; '.join(
+              f'K={r["hosts"]} cond={r["conductors"]} '
+              f'existing={r["existing"]}: ' + ', '.join(
+                  f'{k} {v:g} ({v / r["boots"]["per_s"]:.1f})'
+                  for k, v in r['idle_cpu_ms_per_s'].items())
+              for r in results))
     print('  transactions (pool check-outs) per boot, by process kind '
           '(first row): ' + ', '.join(
               f'{k} {v:g}' for k, v in
