@@ -105,10 +105,10 @@ boots: all decisions made at the same time saw the same usage (a host
 claims its build only when the build starts) and picked the same best
 host, which took bursts of builds over its pool while other hosts idled;
 ``[filter_scheduler] host_subset_size`` (upstream's answer) spreads them.
-What is left is transactions: each costs a pool check-out with oslo.db's
-liveness ping (``pool_pre_ping``, not an option) and a commit, two round
-trips beside its statements, and a send to MariaDB on a loaded 2-core
-machine is where a fifth of every service's samples are.  The
+What is left is transactions: each costs its COMMIT or ROLLBACK
+beside its statements (and, before nova.db.pool, the pool's ping at
+check-out and reset ROLLBACK at check-in), and a send to MariaDB on a
+loaded 2-core machine is where a fifth of every service's samples are.  The
 "transactions per boot" line says how many each kind of process runs
 (the flow recorder's rows are most of the computes').
 
@@ -136,9 +136,13 @@ to schedule, writes its point of no return (with its stages' events)
 and its run's end; nova-compute inserts its run, takes the instance
 (with claim_resources' start), claims, allocates the port, sets
 ``spawning`` (with the held events and driver_spawn's start), sets
-ACTIVE and ends its run.  Each is a pool check-out with oslo.db's
-liveness ping, the statements, the COMMIT or ROLLBACK and the pool's
-reset ROLLBACK on return.
+ACTIVE and ends its run.  Each is a pool check-out, the statements
+and the COMMIT or ROLLBACK.  Until nova.db.pool, oslo.db's engine also
+pinged the connection at every check-out and sent a reset ROLLBACK at
+every check-in: 30 of a boot's ~75 round trips.  Now a connection is
+pinged only when it has been idle ``[database] pool_ping_after`` (1 s)
+and reset only when a transaction may be open; ``--set
+database.connection_parameters=`` measures the region without it.
 
 py-spy's samples on a saturated 2-core machine overstate where the CPU
 goes: a process woken by a reply is runnable, and counted, long before
@@ -160,9 +164,9 @@ group hint (no longer made) and a sixth reading the compute nodes
 (now only the columns the scheduler uses).  15-27 % of each
 service's samples are in ``socket.send`` to MariaDB: a send on
 loopback runs the TCP receive path in the sender's time, so each
-round trip saved - a statement, or one of the three a transaction
-costs besides its statements (the pool's ping, the COMMIT or ROLLBACK,
-the pool's reset ROLLBACK) - saves CPU in the service and in
+round trip saved - a statement, or a transaction's COMMIT or
+ROLLBACK (or the pool's ping and reset ROLLBACK, which nova.db.pool
+now makes only when needed) - saves CPU in the service and in
 MariaDB.
 
 Reference: upstream nova 34 in one process, as bench/boot.py names it

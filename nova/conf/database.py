@@ -1,10 +1,12 @@
 """[database] (from oslo.db) and [DEFAULT] state_path: where nova keeps data.
 
 The ``[database]`` options themselves belong to oslo.db (namespace
-``oslo.db`` of the sample-config generator); this module only registers
-them and sets nova's default connection, an SQLite file under
+``oslo.db`` of the sample-config generator); this module registers them
+and sets nova's defaults: the connection, an SQLite file under
 ``state_path``, so that a single-process deployment (``nova-all``) needs
-no database server.
+no database server, and ``connection_parameters``, which names
+nova.db.pool's SQLAlchemy plugin.  It adds one option of nova's own to
+the group, ``pool_ping_after``, which that plugin reads.
 """
 
 import os
@@ -32,9 +34,27 @@ path_opts = [
 ]
 
 
+pool_opts = [
+    cfg.FloatOpt(
+        'pool_ping_after',
+        default=1.0,
+        min=0.0,
+        help='Seconds a pooled database connection must have been idle '
+             'before it is pinged at check-out (nova\'s "nova_pool" '
+             'SQLAlchemy plugin, enabled by "plugin=nova_pool" in '
+             '[database] connection_parameters, the default). A connection '
+             'used more recently is handed out without the round trip; if '
+             'the server went away meanwhile, its first statement fails '
+             'and the transaction is retried on a new connection, as one '
+             'under way when the server goes. 0 pings at every check-out, '
+             'as oslo.db alone does.'),
+]
+
+
 def register_opts(conf: cfg.ConfigOpts) -> None:
     conf.register_opts(path_opts)
     set_defaults(conf)
+    conf.register_opts(pool_opts, group='database')
 
 
 def set_defaults(conf: cfg.ConfigOpts = cfg.CONF) -> None:
@@ -46,9 +66,15 @@ def set_defaults(conf: cfg.ConfigOpts = cfg.CONF) -> None:
     nova.conf.sample shows nova's default rather than oslo.db's none.
     """
     oslo_db_options.set_defaults(conf, connection=DEFAULT_CONNECTION)
+    # nova.db.pool's plugin: the pool pings and resets a connection only
+    # when needed.  An operator's own parameters must keep it (nova
+    # warns at start-up when an engine was made without it).
+    conf.set_default('connection_parameters', 'plugin=nova_pool',
+                     group='database')
 
 
 def list_opts() -> dict:
-    # [database] is listed by oslo.db's own generator namespace; listing it
-    # here too would print every option twice in nova.conf.sample.
-    return {'DEFAULT': path_opts}
+    # oslo.db's [database] options are listed by its own generator
+    # namespace; listing them here too would print each twice in
+    # nova.conf.sample.  Only nova's own option of the group is here.
+    return {'DEFAULT': path_opts, 'database': pool_opts}

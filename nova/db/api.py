@@ -53,7 +53,7 @@ from oslo_utils import strutils, timeutils
 
 import nova.conf
 from nova import concurrency, exception
-from nova.db import models
+from nova.db import models, pool
 
 LOG = logging.getLogger(__name__)
 CONF = nova.conf.CONF
@@ -157,6 +157,7 @@ def _yield_at_checkin(engine: sa.Engine) -> None:
 
 
 context_manager.append_on_engine_create(_yield_at_checkin)
+context_manager.append_on_engine_create(pool.warn_if_not_applied)
 
 
 @sa.event.listens_for(sa.engine.Engine, 'do_connect')
