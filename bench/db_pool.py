@@ -46,7 +46,8 @@ import sys
 import time
 from typing import Any
 
-import scale  # bench/, this script's directory
+import moves  # bench/, this script's directory
+import scale
 
 PLUGIN = 'plugin=nova_pool'
 COUNTERS = ('Com_admin_commands', 'Com_commit', 'Com_rollback')
@@ -123,11 +124,7 @@ def main() -> int:
              f'{m["wall_us"]:.0f}', f'{m["round_trips"]:.2f}',
              *(f'{m[c]:.2f}' for c in COUNTERS)]
             for name, m in medians.items()]
-    widths = [max(len(str(r[i])) for r in [header, *rows])
-              for i in range(len(header))]
-    for row in [header, *rows]:
-        print('  '.join(str(v).ljust(w) for v, w in zip(row, widths,
-                                                          strict=True)))
+    moves._table(header, rows)
     ours, ref = medians['nova_pool'], medians['oslo.db alone']
     ratios: list[tuple[str, Any]] = [
         (label, ref[key] / ours[key]) for label, key in (

@@ -19,9 +19,9 @@ nova-compute: 30 of its about 75 round trips were these two
 This module is a SQLAlchemy ``CreateEnginePlugin`` (public API: named
 ``nova_pool`` in the ``sqlalchemy.plugins`` entry points, enabled by
 ``plugin=nova_pool`` in the database URL's query, which nova's default
-``[database] connection_parameters`` adds).  For an engine whose pool
-takes the two arguments it turns both off and does the same work only
-when it is needed, with SQLAlchemy's public events:
+``[database] connection_parameters`` adds).  It turns both off in the
+pool's arguments and does the same work only when it is needed, with
+SQLAlchemy's public events:
 
 * **ping** at check-out only when the connection has been idle in the
   pool for ``[database] pool_ping_after`` seconds or more (a new
