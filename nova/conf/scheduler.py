@@ -46,12 +46,13 @@ filter_scheduler_opts = [
         min=1,
         help='How many of the best-weighed hosts a decision chooses from, '
              'at random. 1 (the default) always takes the best host. '
-             'Decisions made at the same time (concurrent boots handled by '
-             'one nova-conductor, or several conductors) all see the same '
-             'usage until the chosen hosts claim, so with 1 they all pick '
-             'the same best host, which then takes a burst of builds while '
-             'the others wait idle; a larger value spreads such a burst '
-             'over that many hosts at the cost of a less exact ranking. '
+             'A nova-conductor counts each host it chose in that host\'s '
+             'usage until the host claims, so the decisions of one '
+             'conductor spread a burst of boots even with 1; decisions of '
+             'several conductors at the same time do not see each other\'s '
+             'choices until the hosts claim, and with 1 may pick the same '
+             'best host. A larger value spreads those over that many hosts '
+             'at the cost of a less exact ranking. '
              'Upstream nova\'s option of the same name.'),
     cfg.FloatOpt(
         'ram_weight_multiplier',

@@ -1993,6 +1993,37 @@ def allocation_get_by_instance(context: Any,
             a.c.instance_uuid == instance_uuid)).first())
 
 
+#: How many consumers one read of allocation_nodes_by_consumer asks for
+#: per statement (under every backend's limit of bind parameters).
+_CONSUMERS_PER_READ = 500
+
+
+def allocation_nodes_by_consumer(context: Any,
+                                 consumers: Sequence[str]) -> dict[str, int]:
+    """The node each of ``consumers`` (instance or migration UUIDs) holds
+    an allocation on; a consumer without one is not in the result.
+
+    One indexed statement per ``_CONSUMERS_PER_READ`` consumers, in the
+    caller's reader transaction when it holds one for ``context``.
+    """
+    a = _ALLOCATIONS
+    statement = _template('allocation_nodes_by_consumer', lambda: sa.select(
+        a.c.instance_uuid, a.c.compute_node_id).where(
+            a.c.instance_uuid.in_(sa.bindparam('b_consumers',
+                                               expanding=True))))
+    held: dict[str, int] = {}
+
+    def body(connection: Any) -> None:
+        for start in range(0, len(consumers), _CONSUMERS_PER_READ):
+            chunk = list(consumers[start:start + _CONSUMERS_PER_READ])
+            held.update((row[0], row[1]) for row in connection.execute(
+                statement, {'b_consumers': chunk}))
+
+    if consumers:
+        transaction(body, context, writing=False)
+    return held
+
+
 def allocations_get_by_node(context: Any, node_id: int) -> list[Row]:
     a = _ALLOCATIONS
     with reader(context) as session:

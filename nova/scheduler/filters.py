@@ -37,6 +37,8 @@ class HostState:
     #: Metadata of the host's aggregates: key -> every value it has.
     aggregate_metadata: dict[str, set[str]] = dataclasses.field(
         default_factory=dict)
+    #: The compute node's ``id`` (None for a state not read from one).
+    node_id: int | None = None
 
     @property
     def free_ram_mb(self) -> float:
