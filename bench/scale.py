@@ -95,6 +95,17 @@ How each figure is measured
   (``[database] max_pool_size``) is smaller than the transactions it has
   open at once opens and closes a connection for each one over it.
 * RPC messages per boot: calls and casts sent, nova_stats's count.
+* where a boot's time goes: after the boots, each boot's rows are read
+  back (the instance's ``created_at``, the ``started_at`` and
+  ``finished_at`` of its ``conductor.build_instances`` and
+  ``compute.build_instance`` runs: microseconds, the services' clock,
+  which is this machine's), and its time from POST to ACTIVE is cut at
+  them: nova-api (POST to the instance row), to nova-conductor (the row
+  to the conductor's run), nova-conductor (its run to the host's run:
+  the decision and the cast), nova-compute (the host's run) and seen
+  (the run's end to the bench's read of ACTIVE, up to ``--poll-ms``).
+  Printed for the median boot of each phase and as the mean of the
+  slowest 1 % of boots: which phases a slow boot is slow in.
 * deletes: deletes/s, CPU and SQL per delete, the same way.
 
 Where the time goes (py-spy and the counts above, K = 10, 32 clients).
@@ -109,6 +120,11 @@ boots: all decisions made at the same time saw the same usage (a host
 claims its build only when the build starts) and picked the same best
 host, which took bursts of builds over its pool while other hosts idled;
 ``[filter_scheduler] host_subset_size`` (upstream's answer) spreads them.
+Now each conductor also counts its own picks until their hosts claim
+(nova.scheduler.host_manager), as upstream's host manager does: before
+that, at K = 50 one host took 17 builds in the first 2 s of a run, and
+the boots it held made that run's p99 1513 ms (1079 ms for the rest of
+the run; the phases line below is how that showed).
 What is left is transactions: each costs its COMMIT or ROLLBACK
 beside its statements (and, before nova.db.pool, the pool's ping at
 check-out and reset ROLLBACK at check-in), and a send to MariaDB on a
@@ -198,6 +214,7 @@ from __future__ import annotations
 import argparse
 import concurrent.futures
 import dataclasses
+import datetime
 import json
 import os
 import statistics
@@ -474,6 +491,20 @@ def _kind(name: str) -> str:
     return name.split('/', 1)[0]
 
 
+#: The flows whose runs cut a boot into phases (Bench.phases).
+CONDUCTOR_FLOW = 'conductor.build_instances'
+COMPUTE_FLOW = 'compute.build_instance'
+PHASES = ('nova-api', 'to nova-conductor', 'nova-conductor',
+          'nova-compute', 'seen')
+#: The slowest boots whose phases are printed beside the median's.
+SLOWEST = 0.01
+
+
+def _epoch(moment: Any) -> float:
+    """A naive UTC datetime from the database, as time.time() reads."""
+    return moment.replace(tzinfo=datetime.UTC).timestamp()
+
+
 class Bench:
 
     def __init__(self, cloud: ScaleCloud, poller: Poller,
@@ -491,6 +522,54 @@ class Bench:
         uuid = body['server']['id']
         done = self.poller.wait_for(uuid, 'active', self.args.timeout)
         return uuid, started, done, done - started
+
+    def phases(self, results: list[tuple[str, float, float, float]]
+               ) -> dict[str, list[float]]:
+        """Each phase of PHASES: [median over the boots, mean over the
+        slowest SLOWEST of them], in ms (see the module docstring).  A
+        boot without both runs (none here: each boot is one build) is
+        left out."""
+        offset = time.time() - time.perf_counter()
+        uuids = [r[0] for r in results]
+        marks = ','.join(['%s'] * len(uuids))
+        db = moves._mysql_connect(self.args.mysql_url, self.cloud.database)
+        try:
+            with db.cursor() as cursor:
+                cursor.execute(f'SELECT uuid, created_at FROM instances '
+                               f'WHERE uuid IN ({marks})', uuids)
+                created = {u: _epoch(t) for u, t in cursor}
+                cursor.execute(
+                    f'SELECT instance_uuid, flow, started_at, finished_at '
+                    f'FROM flow_runs WHERE instance_uuid IN ({marks}) AND '
+                    f'flow IN (%s, %s)', [*uuids, CONDUCTOR_FLOW,
+                                          COMPUTE_FLOW])
+                runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
+                for uuid, flow, started, finished in cursor:
+                    if started is not None and finished is not None:
+                        runs.setdefault((uuid, flow), []).append(
+                            (_epoch(started), _epoch(finished)))
+        finally:
+            db.close()
+        cuts = []
+        for uuid, started, done, latency in results:
+            conductor = runs.get((uuid, CONDUCTOR_FLOW))
+            compute = runs.get((uuid, COMPUTE_FLOW))
+            if uuid not in created or not conductor or not compute:
+                continue
+            moments = [started + offset, created[uuid],
+                       min(r[0] for r in conductor),
+                       min(r[0] for r in compute),
+                       max(r[1] for r in compute), done + offset]
+            cuts.append((latency, [
+                (moments[i + 1] - moments[i]) * 1e3
+                for i in range(len(PHASES))]))
+        if not cuts:
+            return {}
+        cuts.sort(key=lambda cut: cut[0])
+        slowest = cuts[-max(1, int(len(cuts) * SLOWEST)):]
+        return {name: [round(statistics.median(c[1][i] for c in cuts), 1),
+                       round(statistics.fmean(c[1][i] for c in slowest), 1)]
+                for i, name in enumerate(PHASES)}
 
     def _delete(self, uuid: str) -> tuple[str, float, float, float]:
         started = time.perf_counter()
@@ -531,7 +610,7 @@ class Bench:
         mysql = sum(mysql_after[c] - mysql_before[c]
                     for c in MYSQL_COUNTERS) - polls
         sql = {k: v - before.sql.get(k, 0) for k, v in after.sql.items()}
-        return {
+        figures = {
             'count': count, 'uuids': [r[0] for r in results],
             'per_s': count / elapsed,
             'p50_ms': statistics.median(latencies) * 1e3,
@@ -554,6 +633,10 @@ class Bench:
                 k: round((servers_after[k] - servers_before.get(k, 0.0))
                          / count * 1e3, 1) for k in servers_after},
         }
+        if work == self._boot:
+            # After the counters: its reads are not a boot's cost.
+            figures['phases_ms'] = self.phases(results)
+        return figures
 
     def warm_up(self) -> None:
         """Rounds of boots and deletes until one opens no new database
@@ -613,7 +696,13 @@ class Bench:
                  f'CPU {boots["cpu_ms"]:.1f} ms/boot ('
                  + ', '.join(f'{k} {v:.1f}' for k, v in
                              boots['cpu_ms_by_kind'].items())
-                 + f'), SQL {boots["sql"]:.1f}/boot; scheduler probe')
+                 + f'), SQL {boots["sql"]:.1f}/boot')
+        if boots['phases_ms']:
+            boot.log('    where the time goes, ms (median boot / mean of '
+                     f'the slowest {SLOWEST:.0%}): ' + ', '.join(
+                         f'{name} {median:.0f}/{slow:.0f}' for name,
+                         (median, slow) in boots['phases_ms'].items()))
+        boot.log('    scheduler probe')
         probe = self.cloud.helper('probe', '--count',
                                   str(self.args.decisions))
         boot.log(f'    scheduler {probe["cpu_ms"]:.2f} ms CPU per decision '
@@ -801,8 +890,7 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, str,
           'machine-wide processes): ' + _per_row(results, 'server_cpu_ms'))
     print('  idle region, CPU ms per second (each row; ms of each boot\'s '
           'CPU at the row\'s boot rate): ' + '; '.join(
-              f'K={r["hosts"]} cond={r["conductors"]} '
-              f'existing={r["existing"]}: ' + ', '.join(
+              _row_name(r) + ': ' + ', '.join(
                   f'{k} {v:g} ({v / r["boots"]["per_s"]:.1f})'
                   for k, v in r['idle_cpu_ms_per_s'].items())
               for r in results))
@@ -810,6 +898,12 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, str,
           '(first row): ' + ', '.join(
               f'{k} {v:g}' for k, v in
               results[0]['boots']['transactions_by_kind'].items()))
+    print('  where the time goes, ms: median boot / mean of the slowest '
+          f'{SLOWEST:.0%} (each row): ' + '; '.join(
+              _row_name(r) + ': ' + ', '.join(
+                  f'{name} {median:.0f}/{slow:.0f}' for name,
+                  (median, slow) in r['boots'].get('phases_ms', {}).items())
+              for r in results))
 
     print('\n== against upstream nova 34, one process (0.43 s CPU, 239 SQL '
           'statements per boot, 2 boots/s) ==')
@@ -849,11 +943,16 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, str,
     return verdicts
 
 
+def _row_name(result: dict[str, Any]) -> str:
+    return (f'K={result["hosts"]} cond={result["conductors"]} '
+            f'existing={result["existing"]}')
+
+
 def _per_row(results: list[dict[str, Any]], figure: str) -> str:
     """A by-kind figure of the boots of every configuration, on one
     line."""
     return '; '.join(
-        f'K={r["hosts"]} cond={r["conductors"]} existing={r["existing"]}: '
+        _row_name(r) + ': '
         + ', '.join(f'{k} {v:g}' for k, v in r['boots'][figure].items())
         for r in results)
 
