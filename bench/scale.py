@@ -96,14 +96,15 @@ How each figure is measured
   open at once opens and closes a connection for each one over it.
 * RPC messages per boot: calls and casts sent, nova_stats's count.
 * where a boot's time goes: after the boots, each boot's rows are read
-  back (the instance's ``created_at``, the ``started_at`` and
-  ``finished_at`` of its ``conductor.build_instances`` and
-  ``compute.build_instance`` runs: microseconds, the services' clock,
+  back (the instance's ``created_at``, the ``started_at`` of its
+  ``conductor.build_instances`` and ``compute.build_instance`` runs
+  - a reschedule's first: microseconds, the services' clock,
   which is this machine's), and its time from POST to ACTIVE is cut at
   them: nova-api (POST to the instance row), to nova-conductor (the row
   to the conductor's run), nova-conductor (its run to the host's run:
-  the decision and the cast), nova-compute (the host's run) and seen
-  (the run's end to the bench's read of ACTIVE, up to ``--poll-ms``).
+  the decision and the cast) and nova-compute (the host's run to the
+  bench's read of ACTIVE, which comes up to ``--poll-ms`` late; not to
+  the run's end, which the run records after the instance is ACTIVE).
   Printed for the median boot of each phase and as the mean of the
   slowest 1 % of boots: which phases a slow boot is slow in.
 * deletes: deletes/s, CPU and SQL per delete, the same way.
@@ -122,9 +123,8 @@ host, which took bursts of builds over its pool while other hosts idled;
 ``[filter_scheduler] host_subset_size`` (upstream's answer) spreads them.
 Now each conductor also counts its own picks until their hosts claim
 (nova.scheduler.host_manager), as upstream's host manager does: before
-that, at K = 50 one host took 17 builds in the first 2 s of a run, and
-the boots it held made that run's p99 1513 ms (1079 ms for the rest of
-the run; the phases line below is how that showed).
+that, at K = 50 the first seconds of a run could send a burst of builds
+to one host, whose slow boots then made the run's p99.
 What is left is transactions: each costs its COMMIT or ROLLBACK
 beside its statements (and, before nova.db.pool, the pool's ping at
 check-out and reset ROLLBACK at check-in), and a send to MariaDB on a
@@ -495,7 +495,7 @@ def _kind(name: str) -> str:
 CONDUCTOR_FLOW = 'conductor.build_instances'
 COMPUTE_FLOW = 'compute.build_instance'
 PHASES = ('nova-api', 'to nova-conductor', 'nova-conductor',
-          'nova-compute', 'seen')
+          'nova-compute')
 #: The slowest boots whose phases are printed beside the median's.
 SLOWEST = 0.01
 
@@ -539,27 +539,21 @@ class Bench:
                                f'WHERE uuid IN ({marks})', uuids)
                 created = {u: _epoch(t) for u, t in cursor}
                 cursor.execute(
-                    f'SELECT instance_uuid, flow, started_at, finished_at '
-                    f'FROM flow_runs WHERE instance_uuid IN ({marks}) AND '
-                    f'flow IN (%s, %s)', [*uuids, CONDUCTOR_FLOW,
-                                          COMPUTE_FLOW])
-                runs: dict[tuple[str, str], list[tuple[float, float]]] = {}
-                for uuid, flow, started, finished in cursor:
-                    if started is not None and finished is not None:
-                        runs.setdefault((uuid, flow), []).append(
-                            (_epoch(started), _epoch(finished)))
+                    f'SELECT instance_uuid, flow, MIN(started_at) FROM '
+                    f'flow_runs WHERE instance_uuid IN ({marks}) AND flow '
+                    f'IN (%s, %s) GROUP BY instance_uuid, flow',
+                    [*uuids, CONDUCTOR_FLOW, COMPUTE_FLOW])
+                runs = {(u, flow): _epoch(t) for u, flow, t in cursor}
         finally:
             db.close()
         cuts = []
         for uuid, started, done, latency in results:
             conductor = runs.get((uuid, CONDUCTOR_FLOW))
             compute = runs.get((uuid, COMPUTE_FLOW))
-            if uuid not in created or not conductor or not compute:
+            if uuid not in created or conductor is None or compute is None:
                 continue
-            moments = [started + offset, created[uuid],
-                       min(r[0] for r in conductor),
-                       min(r[0] for r in compute),
-                       max(r[1] for r in compute), done + offset]
+            moments = [started + offset, created[uuid], conductor, compute,
+                       done + offset]
             cuts.append((latency, [
                 (moments[i + 1] - moments[i]) * 1e3
                 for i in range(len(PHASES))]))
@@ -699,9 +693,8 @@ class Bench:
                  + f'), SQL {boots["sql"]:.1f}/boot')
         if boots['phases_ms']:
             boot.log('    where the time goes, ms (median boot / mean of '
-                     f'the slowest {SLOWEST:.0%}): ' + ', '.join(
-                         f'{name} {median:.0f}/{slow:.0f}' for name,
-                         (median, slow) in boots['phases_ms'].items()))
+                     f'the slowest {SLOWEST:.0%}): '
+                     + _phases_text(boots['phases_ms']))
         boot.log('    scheduler probe')
         probe = self.cloud.helper('probe', '--count',
                                   str(self.args.decisions))
@@ -900,9 +893,8 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, str,
               results[0]['boots']['transactions_by_kind'].items()))
     print('  where the time goes, ms: median boot / mean of the slowest '
           f'{SLOWEST:.0%} (each row): ' + '; '.join(
-              _row_name(r) + ': ' + ', '.join(
-                  f'{name} {median:.0f}/{slow:.0f}' for name,
-                  (median, slow) in r['boots'].get('phases_ms', {}).items())
+              _row_name(r) + ': '
+              + _phases_text(r['boots'].get('phases_ms', {}))
               for r in results))
 
     print('\n== against upstream nova 34, one process (0.43 s CPU, 239 SQL '
@@ -941,6 +933,12 @@ def report(results: list[dict[str, Any]]) -> list[tuple[str, str,
             'PASS' if passed else 'FAIL')
         print(f'  {figure}: {measured}  {verdict}')
     return verdicts
+
+
+def _phases_text(phases: dict[str, list[float]]) -> str:
+    """Bench.phases' figures as printed: ``phase median/slowest``."""
+    return ', '.join(f'{name} {median:.0f}/{slow:.0f}'
+                     for name, (median, slow) in phases.items())
 
 
 def _row_name(result: dict[str, Any]) -> str:
